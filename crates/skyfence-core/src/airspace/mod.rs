@@ -1,0 +1,6 @@
+//! The airspace engine: 3-D zones and the queries the detector asks of every position
+//! (which zones contain it, how far it is from a zone's border, where a step crossed it).
+
+pub mod zone;
+
+pub use zone::{Provenance, Zone, ZoneKind};

@@ -1,0 +1,19 @@
+//! The pure detection core of skyfence.
+//!
+//! No I/O, no clocks, no async: every function here is driven by the timestamps carried
+//! in its inputs, so replaying a recording gives byte-for-byte the same results as
+//! watching the same traffic live (ARCHITECTURE.md, invariant 1).
+
+pub mod airspace;
+pub mod ids;
+pub mod observation;
+pub mod position;
+pub mod time;
+
+pub use ids::{Icao24, ParseIcao24Error, TargetId};
+pub use observation::{
+    Altitude, AltitudeDatum, Callsign, EmitterCategory, Identity, Observation, RawFrame, SourceId,
+    Squawk, Velocity,
+};
+pub use position::GeoPoint;
+pub use time::{ParseTimestampError, Timestamp};

@@ -1,0 +1,296 @@
+//! `Observation`: what every source is normalised into before detection.
+//!
+//! Kept `Copy` and allocation-free: millions pass through the core each second.
+
+use std::fmt;
+
+use crate::{GeoPoint, Icao24, TargetId, Timestamp};
+
+/// Which datum an altitude is measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AltitudeDatum {
+    /// Pressure altitude referenced to 1013.25 hPa (Mode S / ADS-B barometric altitude).
+    Barometric,
+    /// Height above the WGS-84 ellipsoid (ADS-B GNSS height, TC 20–22).
+    Geometric,
+}
+
+/// An altitude in feet with its datum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Altitude {
+    /// Feet.
+    pub feet: i32,
+    /// What the feet are measured from.
+    pub datum: AltitudeDatum,
+}
+
+/// Horizontal and vertical motion as reported by the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Velocity {
+    /// Ground speed, knots (or airspeed when `airspeed` is set).
+    pub gs_kt: Option<f32>,
+    /// Track over ground (or heading when `airspeed` is set), degrees clockwise from true north.
+    pub track_deg: Option<f32>,
+    /// Vertical rate, feet per minute, positive up.
+    pub vrate_fpm: Option<i32>,
+}
+
+/// An 8-character flight identification (ADS-B TC 1–4), stored inline without allocation.
+/// Trailing spaces are trimmed on display.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Callsign([u8; 8]);
+
+impl Callsign {
+    /// From up to 8 ASCII bytes; `None` when any byte is not printable ASCII.
+    pub fn new(text: &[u8]) -> Option<Self> {
+        if text.len() > 8 || !text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            return None;
+        }
+        let mut b = [b' '; 8];
+        b[..text.len()].copy_from_slice(text);
+        Some(Callsign(b))
+    }
+
+    /// The callsign without trailing spaces.
+    pub fn as_str(&self) -> &str {
+        let end = self.0.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+        // Construction admits only ASCII, so this cannot fail.
+        std::str::from_utf8(&self.0[..end]).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Callsign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Callsign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Callsign({:?})", self.as_str())
+    }
+}
+
+impl serde::Serialize for Callsign {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// ADS-B emitter category (DO-260B §2.2.3.2.5.2): the set from the type code (TC 4 → A,
+/// 3 → B, 2 → C, 1 → D) and the 3-bit category within it. Written as readsb writes it:
+/// `"A3"` (large aircraft), `"B6"` (unmanned aerial vehicle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EmitterCategory {
+    set: u8,
+    category: u8,
+}
+
+impl EmitterCategory {
+    /// From set letter `b'A'..=b'D'` and category 0–7.
+    pub fn new(set: u8, category: u8) -> Option<Self> {
+        ((b'A'..=b'D').contains(&set) && category <= 7).then_some(EmitterCategory { set, category })
+    }
+
+    /// From an ADS-B identification type code (1–4) and the 3-bit CA field.
+    pub fn from_type_code(tc: u8, ca: u8) -> Option<Self> {
+        let set = match tc {
+            4 => b'A',
+            3 => b'B',
+            2 => b'C',
+            1 => b'D',
+            _ => return None,
+        };
+        Self::new(set, ca)
+    }
+
+    /// Set letter, `b'A'..=b'D'`.
+    pub fn set(self) -> u8 {
+        self.set
+    }
+
+    /// Category within the set, 0–7.
+    pub fn category(self) -> u8 {
+        self.category
+    }
+
+    /// Category B6: unmanned aerial vehicle.
+    pub fn is_uav(self) -> bool {
+        self.set == b'B' && self.category == 6
+    }
+}
+
+impl fmt::Display for EmitterCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.set as char, self.category)
+    }
+}
+
+impl std::str::FromStr for EmitterCategory {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let b = s.as_bytes();
+        if b.len() == 2 && b[1].is_ascii_digit() {
+            if let Some(c) = EmitterCategory::new(b[0].to_ascii_uppercase(), b[1] - b'0') {
+                return Ok(c);
+            }
+        }
+        Err(format!(
+            "invalid emitter category {s:?}: expected A0..D7, e.g. \"B6\""
+        ))
+    }
+}
+
+impl serde::Serialize for EmitterCategory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A Mode A code (squawk), 4 octal digits, kept as its 12-bit value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Squawk(u16);
+
+impl Squawk {
+    /// From the 12-bit value (digits A B C D as 3 bits each, A most significant).
+    pub fn new(code: u16) -> Option<Self> {
+        (code <= 0o7777).then_some(Squawk(code))
+    }
+
+    /// The 12-bit value.
+    pub fn value(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for Squawk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o}", self.0)
+    }
+}
+
+impl serde::Serialize for Squawk {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What a target says about itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Identity {
+    /// Flight identification.
+    pub callsign: Option<Callsign>,
+    /// Emitter category.
+    pub category: Option<EmitterCategory>,
+    /// Mode A code.
+    pub squawk: Option<Squawk>,
+}
+
+/// A small interned source id (index into the runtime's list of configured sources).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceId(pub u16);
+
+/// The raw Mode S frame an observation came from, kept for evidence (ARCHITECTURE.md,
+/// invariant 5): up to 14 bytes, the receiver's signal level and whether it was
+/// synthesised by multilateration rather than received over the air.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RawFrame {
+    /// Frame bytes; only the first `len` are meaningful.
+    pub bytes: [u8; 14],
+    /// 7 (short, 56 bits) or 14 (long, 112 bits).
+    pub len: u8,
+    /// Receiver signal byte (Beast: RSSI as sqrt(power) scaled to 255), when known.
+    pub signal: Option<u8>,
+    /// True when the frame carried the MLAT magic timestamp (not received over the air).
+    pub mlat: bool,
+}
+
+impl RawFrame {
+    /// The meaningful bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+/// One normalised report about one target at one instant. Everything the detection core
+/// knows arrives as an `Observation`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Observation {
+    /// Who.
+    pub target: TargetId,
+    /// When: the time carried by the data (receive time for live feeds).
+    pub at: Timestamp,
+    /// Where, once resolved (CPR decoded or reported directly).
+    pub position: Option<GeoPoint>,
+    /// How high.
+    pub altitude: Option<Altitude>,
+    /// How it moves.
+    pub velocity: Option<Velocity>,
+    /// What it says it is.
+    pub identity: Identity,
+    /// Which configured source heard it.
+    pub source: SourceId,
+    /// The raw frame, when the source delivers frames (not for SBS).
+    pub raw: Option<RawFrame>,
+}
+
+impl Observation {
+    /// An observation of `icao` at `at` carrying nothing else yet.
+    pub fn new(icao: Icao24, at: Timestamp) -> Self {
+        Observation {
+            target: TargetId::Icao(icao),
+            at,
+            position: None,
+            altitude: None,
+            velocity: None,
+            identity: Identity::default(),
+            source: SourceId::default(),
+            raw: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callsign_trims_and_rejects_non_ascii() {
+        assert_eq!(Callsign::new(b"KLM1023 ").unwrap().as_str(), "KLM1023");
+        assert_eq!(Callsign::new(b"").unwrap().as_str(), "");
+        assert!(Callsign::new(b"KLM1023XX").is_none());
+        assert!(Callsign::new(&[0xc3, 0xa9]).is_none());
+    }
+
+    #[test]
+    fn emitter_category_as_readsb_writes_it() {
+        let uav = EmitterCategory::from_type_code(3, 6).unwrap();
+        assert_eq!(uav.to_string(), "B6");
+        assert!(uav.is_uav());
+        assert_eq!(
+            EmitterCategory::from_type_code(4, 3).unwrap().to_string(),
+            "A3"
+        );
+        assert!(EmitterCategory::from_type_code(5, 0).is_none());
+        assert_eq!("a3".parse::<EmitterCategory>().unwrap().to_string(), "A3");
+        assert!("E1".parse::<EmitterCategory>().is_err());
+    }
+
+    #[test]
+    fn squawk_prints_four_octal_digits() {
+        assert_eq!(Squawk::new(0o7700).unwrap().to_string(), "7700");
+        assert_eq!(Squawk::new(0o0042).unwrap().to_string(), "0042");
+        assert!(Squawk::new(0o10000).is_none());
+    }
+
+    #[test]
+    fn observation_stays_small() {
+        // Copied millions of times per second through channels: keep it within two cache lines.
+        assert!(
+            std::mem::size_of::<Observation>() <= 128,
+            "{}",
+            std::mem::size_of::<Observation>()
+        );
+    }
+}

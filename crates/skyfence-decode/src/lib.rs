@@ -1,0 +1,30 @@
+//! Byte codecs of skyfence: Mode S / ADS-B, Beast, AVR, raw and SBS.
+//!
+//! Pure and synchronous: bytes in, frames and decoded messages out, with every rejected
+//! input counted by reason ([`DropReason`]). Encoders live next to their decoders; the
+//! simulator and the tests build on them.
+//!
+//! Layers:
+//! - framing ([`beast`], [`avr`], [`raw`]) turns bytes into timestamped [`Frame`]s;
+//!   [`sbs`] turns BaseStation lines into already-decoded messages;
+//! - [`crc`] and [`modes`] validate a frame and decode its fields ([`adsb`] for the
+//!   extended squitter payload), statelessly;
+//! - [`cpr`] holds the Compact Position Reporting arithmetic, and [`tracker`] the
+//!   per-aircraft state that resolves CPR positions and admits address/parity replies.
+
+pub mod adsb;
+pub mod avr;
+pub mod beast;
+pub mod cpr;
+pub mod crc;
+pub mod decoder;
+pub mod frame;
+pub mod modes;
+pub mod raw;
+pub mod sbs;
+pub mod stats;
+pub mod tracker;
+
+pub use decoder::{CprFormat, Message};
+pub use frame::Frame;
+pub use stats::{DropCounts, DropReason};

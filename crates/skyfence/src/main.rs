@@ -1,0 +1,5 @@
+//! The `skyfence` command-line tool.
+
+fn main() {
+    println!("skyfence");
+}
