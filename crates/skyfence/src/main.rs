@@ -1,5 +1,54 @@
-//! The `skyfence` command-line tool.
+//! The `skyfence` command-line tool (INTERFACES.md, "Command line").
 
-fn main() {
-    println!("skyfence");
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod exit;
+
+/// skyfence: watches a nation's airspace and records every incursion as evidence.
+#[derive(Parser, Debug)]
+#[command(name = "skyfence", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decode a recording into JSON lines, one per accepted message.
+    Decode(cmd::decode::DecodeArgs),
+    /// Inspect zones: the built-in country boundaries and zone files.
+    #[command(subcommand)]
+    Airspace(cmd::airspace::AirspaceCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors with exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKYFENCE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Decode(args) => cmd::decode::run(args),
+        Command::Airspace(command) => cmd::airspace::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skyfence: error: {e:#}");
+            ExitCode::from(exit::code_for(&e))
+        }
+    }
 }
