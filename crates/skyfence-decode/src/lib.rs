@@ -23,6 +23,7 @@ pub mod modes;
 pub mod raw;
 pub mod sbs;
 pub mod stats;
+mod text;
 pub mod tracker;
 
 pub use decoder::{CprFormat, Message};
