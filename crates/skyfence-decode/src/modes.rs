@@ -121,9 +121,17 @@ pub fn check(data: &[u8], correct_single_bit: bool) -> Result<Checked, DropReaso
     if data.len() != len {
         return Err(DropReason::BadLength);
     }
+    // Fixed-size copies and syndromes: no memcpy call or length dispatch per frame.
     let mut bytes = [0u8; 14];
-    bytes[..len].copy_from_slice(data);
-    let syndrome = crc::syndrome(data);
+    let syndrome = if let Ok(long) = <&[u8; 14]>::try_from(data) {
+        bytes = *long;
+        crc::syndrome_long(long)
+    } else if let Ok(short) = <&[u8; 7]>::try_from(data) {
+        bytes[..7].copy_from_slice(short);
+        crc::syndrome_short(short)
+    } else {
+        return Err(DropReason::BadLength);
+    };
     let aa = Icao24::from_u32_masked(
         u32::from(bytes[1]) << 16 | u32::from(bytes[2]) << 8 | u32::from(bytes[3]),
     );
@@ -238,7 +246,8 @@ pub fn decode_ac13(code: u16) -> Option<i32> {
         return None;
     }
     if code & Q != 0 {
-        let n = gather(code, &[C1, A1, C2, A2, C4, A4, B1, B2, D2, B4, D4]);
+        // N = C1 A1 C2 A2 C4 A4 B1 B2 D2 B4 D4: the 13 bits without M (bit 6) and Q (bit 4).
+        let n = ((code & 0x1F80) >> 2) | ((code & B1) >> 1) | (code & 0xF);
         return Some(i32::from(n) * 25 - 1000);
     }
     gillham_to_ft(code)
