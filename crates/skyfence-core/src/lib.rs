@@ -5,6 +5,7 @@
 //! watching the same traffic live (ARCHITECTURE.md, invariant 1).
 
 pub mod airspace;
+pub mod detect;
 pub mod ids;
 pub mod observation;
 pub mod position;

@@ -1,0 +1,364 @@
+//! `Incident`: the record of one target inside one zone, serialised exactly as
+//! INTERFACES.md, "Incident" shows (the same shape in files, the API and the store).
+
+use std::fmt;
+
+use crate::{Callsign, EmitterCategory, GeoPoint, Icao24, TargetId, Timestamp};
+
+/// A stable incident id: the first 8 bytes of
+/// `SHA-256("skyfence-incident-v1\n" ‖ target ‖ "\n" ‖ zone ‖ "\n" ‖ entered_at)`, where
+/// `target` is the ICAO address as 6 lowercase hex digits, `zone` the zone name and
+/// `entered_at` the entry time in integer microseconds since the Unix epoch (decimal).
+/// Printed as 16 lowercase hex digits. Re-running the same input gives the same id;
+/// anyone can recompute it from the incident's own fields (at microsecond precision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IncidentId(pub [u8; 8]);
+
+impl IncidentId {
+    /// The id of the incursion of `target` into `zone` entering at `entered_at`.
+    pub fn derive(target: TargetId, zone: &str, entered_at: Timestamp) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"skyfence-incident-v1\n");
+        h.update(target.to_string().as_bytes());
+        h.update(b"\n");
+        h.update(zone.as_bytes());
+        h.update(b"\n");
+        h.update(entered_at.as_micros().to_string().as_bytes());
+        let digest = h.finalize();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        IncidentId(id)
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a text is not an incident id.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid incident id {0:?}: expected 16 hex digits")]
+pub struct ParseIncidentIdError(String);
+
+impl std::str::FromStr for IncidentId {
+    type Err = ParseIncidentIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseIncidentIdError(s.to_string());
+        if s.len() != 16 || !s.is_ascii() {
+            return Err(err());
+        }
+        let mut id = [0u8; 8];
+        for (i, b) in id.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| err())?;
+        }
+        Ok(IncidentId(id))
+    }
+}
+
+impl serde::Serialize for IncidentId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IncidentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who: `{"icao24": "adf7c1", "callsign": "FORTE12", "category": "B6"}`, `null` for what
+/// the target has not (yet) said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct TargetInfo {
+    /// The ICAO address.
+    #[serde(with = "target_as_icao24")]
+    pub icao24: TargetId,
+    /// Last callsign heard.
+    #[serde(with = "opt_callsign")]
+    pub callsign: Option<Callsign>,
+    /// Last emitter category heard.
+    #[serde(with = "opt_category")]
+    pub category: Option<EmitterCategory>,
+}
+
+/// What the target is, from its emitter category (INTERFACES.md: B6 → `uav`, any other
+/// known category → `aircraft`, else `unknown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// Unmanned aerial vehicle (category B6).
+    Uav,
+    /// Any other known category.
+    Aircraft,
+    /// No category, or category 0 of a set ("no ADS-B emitter category information",
+    /// DO-260B §2.2.3.2.5.2).
+    Unknown,
+}
+
+impl Classification {
+    /// Classifies by emitter category.
+    pub fn from_category(category: Option<EmitterCategory>) -> Self {
+        match category {
+            Some(c) if c.is_uav() => Classification::Uav,
+            Some(c) if c.category() != 0 => Classification::Aircraft,
+            _ => Classification::Unknown,
+        }
+    }
+}
+
+/// Where an incident stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    /// Still inside at the end of the input (or now).
+    Open,
+    /// Left the zone.
+    Closed,
+    /// Silent for `track_timeout_s` while inside.
+    Lost,
+}
+
+/// A position with altitude, as incidents print it: `{"lat": .., "lon": .., "alt_ft": ..}`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Fix {
+    /// Latitude, degrees, rounded to 1e-6° (0.11 m).
+    pub lat: f64,
+    /// Longitude, degrees, rounded to 1e-6°.
+    pub lon: f64,
+    /// Feet, `null` when unknown.
+    pub alt_ft: Option<i32>,
+}
+
+impl Fix {
+    /// From a position, rounding the coordinates to 1e-6° (0.11 m: well below any
+    /// surveillance source's precision, short enough to read).
+    pub fn new(p: GeoPoint, alt_ft: Option<i32>) -> Self {
+        Fix {
+            lat: round_to(p.lat, 1e6),
+            lon: round_to(p.lon, 1e6),
+            alt_ft,
+        }
+    }
+}
+
+/// Rounds `v` to a multiple of `1 / scale`.
+pub(crate) fn round_to(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
+/// One target inside one zone (INTERFACES.md, "Incident").
+///
+/// Values are rounded when the incident is built (coordinates 1e-6°, `duration_s` 1 ms,
+/// `max_depth_m` 0.1 m), so the struct, its JSON and a store's copy agree exactly.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Incident {
+    /// Stable id ([`IncidentId`]).
+    pub id: IncidentId,
+    /// Zone name.
+    pub zone: String,
+    /// The target.
+    pub target: TargetInfo,
+    /// From the emitter category.
+    pub classification: Classification,
+    /// True when a permit covers it.
+    pub authorised: bool,
+    /// The covering permit's `reason`, `null` when none.
+    pub permit: Option<String>,
+    /// Open, closed or lost.
+    pub status: IncidentStatus,
+    /// True when `entry`/`entered_at` were interpolated on an observed border crossing
+    /// (last report outside → first report inside); false when they are the first report
+    /// inside (first heard inside, or back after being lost).
+    pub entry_observed: bool,
+    /// Entry time.
+    pub entered_at: Timestamp,
+    /// Exit time; `null` unless closed.
+    pub exited_at: Option<Timestamp>,
+    /// Time of the last report inside.
+    pub last_seen_at: Timestamp,
+    /// Entry point.
+    pub entry: Fix,
+    /// Exit point; `null` unless closed.
+    pub exit: Option<Fix>,
+    /// Exit (or last report) minus entry, seconds.
+    pub duration_s: f64,
+    /// Largest distance over the reports inside to the zone's lateral boundary (holes
+    /// included), metres on WGS-84.
+    pub max_depth_m: f64,
+    /// Highest altitude reported inside; `null` when none was.
+    pub max_alt_ft: Option<i32>,
+    /// Position reports inside.
+    pub reports: u32,
+}
+
+mod target_as_icao24 {
+    use crate::{Icao24, TargetId};
+    pub fn serialize<S: serde::Serializer>(t: &TargetId, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            TargetId::Icao(a) => serde::Serialize::serialize(a, s),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TargetId, D::Error> {
+        <Icao24 as serde::Deserialize>::deserialize(d).map(TargetId::Icao)
+    }
+}
+
+mod opt_callsign {
+    use crate::Callsign;
+    use serde::Deserialize;
+    pub fn serialize<S: serde::Serializer>(c: &Option<Callsign>, s: S) -> Result<S::Ok, S::Error> {
+        match c {
+            Some(c) => s.serialize_str(c.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Callsign>, D::Error> {
+        let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        Callsign::new(text.as_bytes()).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid callsign {text:?}: expected up to 8 printable ASCII characters"
+            ))
+        })
+    }
+}
+
+mod opt_category {
+    use crate::EmitterCategory;
+    use serde::Deserialize;
+    pub fn serialize<S: serde::Serializer>(
+        c: &Option<EmitterCategory>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match c {
+            Some(c) => s.collect_str(c),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<EmitterCategory>, D::Error> {
+        let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        text.parse().map(Some).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TargetInfo {
+    /// The ICAO address, for permit matching and display.
+    pub fn icao(&self) -> Icao24 {
+        match self.icao24 {
+            TargetId::Icao(a) => a,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// INTERFACES.md's example, field for field.
+    const EXAMPLE: &str = r#"{"id":"0123456789abcdef","zone":"HELD-A","target":{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"},"classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"entered_at":"2023-11-14T22:21:03.120Z","exited_at":"2023-11-14T22:26:36.480Z","last_seen_at":"2023-11-14T22:26:36.000Z","entry":{"lat":33.2177,"lon":69.8813,"alt_ft":48000},"exit":{"lat":33.2511,"lon":69.8889,"alt_ft":48000},"duration_s":333.36,"max_depth_m":14856.0,"max_alt_ft":48000,"reports":666}"#;
+
+    fn example() -> Incident {
+        let at = |s| Timestamp::parse_rfc3339(s).unwrap();
+        Incident {
+            id: "0123456789abcdef".parse().unwrap(),
+            zone: "HELD-A".into(),
+            target: TargetInfo {
+                icao24: TargetId::Icao(Icao24::new(0xadf7c1).unwrap()),
+                callsign: Callsign::new(b"FORTE12"),
+                category: EmitterCategory::new(b'B', 6),
+            },
+            classification: Classification::Uav,
+            authorised: false,
+            permit: None,
+            status: IncidentStatus::Closed,
+            entry_observed: true,
+            entered_at: at("2023-11-14T22:21:03.120Z"),
+            exited_at: Some(at("2023-11-14T22:26:36.480Z")),
+            last_seen_at: at("2023-11-14T22:26:36.000Z"),
+            entry: Fix::new(GeoPoint::new(33.2177, 69.8813), Some(48000)),
+            exit: Some(Fix::new(GeoPoint::new(33.2511, 69.8889), Some(48000))),
+            duration_s: 333.36,
+            max_depth_m: 14856.0,
+            max_alt_ft: Some(48000),
+            reports: 666,
+        }
+    }
+
+    #[test]
+    fn serialises_like_interfaces_md_and_reads_back() {
+        assert_eq!(serde_json::to_string(&example()).unwrap(), EXAMPLE);
+        let back: Incident = serde_json::from_str(EXAMPLE).unwrap();
+        assert_eq!(back, example());
+    }
+
+    #[test]
+    fn unknowns_are_null() {
+        let mut i = example();
+        i.target.callsign = None;
+        i.target.category = None;
+        i.status = IncidentStatus::Lost;
+        i.exit = None;
+        i.exited_at = None;
+        i.max_alt_ft = None;
+        i.permit = Some("overflight permit 2023/114".into());
+        let v: serde_json::Value = serde_json::to_value(&i).unwrap();
+        assert_eq!(v["target"]["callsign"], serde_json::Value::Null);
+        assert_eq!(v["target"]["category"], serde_json::Value::Null);
+        assert_eq!(v["exit"], serde_json::Value::Null);
+        assert_eq!(v["exited_at"], serde_json::Value::Null);
+        assert_eq!(v["max_alt_ft"], serde_json::Value::Null);
+        assert_eq!(v["status"], "lost");
+        assert_eq!(v["permit"], "overflight permit 2023/114");
+        let back: Incident = serde_json::from_value(v).unwrap();
+        assert_eq!(back, i);
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let t = TargetId::Icao(Icao24::new(0xadf7c1).unwrap());
+        let at = Timestamp::from_secs(1_700_000_463).add_micros(120_000);
+        let a = IncidentId::derive(t, "HELD-A", at);
+        // Recomputed independently: printf 'skyfence-incident-v1\nadf7c1\nHELD-A\n1700000463120000' | sha256sum
+        assert_eq!(a.to_string(), ID_HELD_A);
+        assert_eq!(a, IncidentId::derive(t, "HELD-A", at));
+        assert_ne!(a, IncidentId::derive(t, "HELD-B", at));
+        assert_ne!(a, IncidentId::derive(t, "HELD-A", at.add_micros(1)));
+        assert_eq!(a.to_string().parse::<IncidentId>().unwrap(), a);
+        assert!("xyz".parse::<IncidentId>().is_err());
+    }
+
+    const ID_HELD_A: &str = "8c8c0e88052585c6";
+
+    #[test]
+    fn classification_by_category() {
+        let cat = |s: &str| Some(s.parse::<EmitterCategory>().unwrap());
+        assert_eq!(
+            Classification::from_category(cat("B6")),
+            Classification::Uav
+        );
+        assert_eq!(
+            Classification::from_category(cat("A3")),
+            Classification::Aircraft
+        );
+        assert_eq!(
+            Classification::from_category(cat("A0")),
+            Classification::Unknown
+        );
+        assert_eq!(Classification::from_category(None), Classification::Unknown);
+    }
+}

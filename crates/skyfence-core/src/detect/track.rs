@@ -1,0 +1,234 @@
+//! `TrackTable`: what the detector remembers about each target.
+//!
+//! Compact by design (the issue asks ≤ 1 KB per live track; a track is ~140 bytes plus
+//! ~130 per zone it is near or in): per-zone state exists only for zones the target is
+//! in or approaching, so a target far from every border costs one map entry.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::incident::Classification;
+use super::incursion::{Phase, ZoneSlot};
+use crate::airspace::ZoneId;
+use crate::{Callsign, EmitterCategory, GeoPoint, Squawk, TargetId, Timestamp, Velocity};
+
+/// An accepted position report: the unit the state machine steps on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Report {
+    /// When.
+    pub at: Timestamp,
+    /// Where.
+    pub pos: GeoPoint,
+    /// Feet, when known (own or recently heard altitude).
+    pub alt_ft: Option<i32>,
+}
+
+/// One target.
+#[derive(Clone, Debug)]
+pub struct Track {
+    pub(crate) target: TargetId,
+    /// Last accepted position report (cleared when it is older than `track_timeout_s`).
+    pub(crate) last: Option<Report>,
+    /// Last observation of any kind.
+    pub(crate) heard_at: Timestamp,
+    /// Last altitude heard, with its time.
+    pub(crate) alt: Option<(i32, Timestamp)>,
+    pub(crate) callsign: Option<Callsign>,
+    pub(crate) category: Option<EmitterCategory>,
+    pub(crate) squawk: Option<Squawk>,
+    pub(crate) velocity: Option<Velocity>,
+    /// Per-zone state, only for zones the target is near or in.
+    pub(crate) slots: Vec<ZoneSlot>,
+}
+
+impl Track {
+    pub(crate) fn new(target: TargetId, at: Timestamp) -> Self {
+        Track {
+            target,
+            last: None,
+            heard_at: at,
+            alt: None,
+            callsign: None,
+            category: None,
+            squawk: None,
+            velocity: None,
+            slots: Vec::new(),
+        }
+    }
+
+    /// Who.
+    pub fn target(&self) -> TargetId {
+        self.target
+    }
+    /// Last accepted position report, if it is recent (within `track_timeout_s` of the
+    /// detector's last sweep).
+    pub fn last_report(&self) -> Option<Report> {
+        self.last
+    }
+    /// Time of the last observation of any kind.
+    pub fn last_seen_at(&self) -> Timestamp {
+        self.heard_at
+    }
+    /// Last altitude heard (feet).
+    pub fn altitude_ft(&self) -> Option<i32> {
+        self.alt.map(|(a, _)| a)
+    }
+    /// Last callsign heard.
+    pub fn callsign(&self) -> Option<Callsign> {
+        self.callsign
+    }
+    /// Last emitter category heard.
+    pub fn category(&self) -> Option<EmitterCategory> {
+        self.category
+    }
+    /// Last Mode A code heard.
+    pub fn squawk(&self) -> Option<Squawk> {
+        self.squawk
+    }
+    /// Last velocity heard.
+    pub fn velocity(&self) -> Option<Velocity> {
+        self.velocity
+    }
+    /// From the emitter category.
+    pub fn classification(&self) -> Classification {
+        Classification::from_category(self.category)
+    }
+    /// Zones the target is inside (confirmed or not yet).
+    pub fn zones_inside(&self) -> impl Iterator<Item = ZoneId> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.phase != Phase::Near)
+            .map(|s| s.zone)
+    }
+    /// Zones with a confirmed (open) incursion.
+    pub fn zones_confirmed(&self) -> impl Iterator<Item = ZoneId> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.phase == Phase::Inside)
+            .map(|s| s.zone)
+    }
+    /// Bytes this track holds (inline and on the heap), for the memory budget.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.slots.capacity() * std::mem::size_of::<ZoneSlot>()
+    }
+}
+
+/// A hasher for [`TargetId`] keys: the SplitMix64 finaliser over the key's integers.
+///
+/// Hand-written (a dozen lines) instead of SipHash: the map is hit once per observation
+/// and SipHash would be a measurable share of the budget. The finaliser is a bijection
+/// with full avalanche, so addresses a transmitter chooses cannot cluster in the table's
+/// low bits any better than random ones (a 24-bit key space leaves no room for a flood
+/// beyond 16 M distinct targets, which the table would hold anyway).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct TargetHasher(u64);
+
+impl Hasher for TargetHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    #[inline]
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Every live target, keyed by id.
+#[derive(Clone, Debug, Default)]
+pub struct TrackTable {
+    pub(crate) map: HashMap<TargetId, Track, BuildHasherDefault<TargetHasher>>,
+}
+
+impl TrackTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Number of live tracks.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    /// True when no target is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    /// The track of `target`, if live.
+    pub fn get(&self, target: TargetId) -> Option<&Track> {
+        self.map.get(&target)
+    }
+    /// Every live track, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Track> + '_ {
+        self.map.values()
+    }
+    /// Bytes held by the table (entries, spare capacity and per-zone state): divide by
+    /// [`TrackTable::len`] for the per-track cost.
+    pub fn bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(TargetId, Track)>() + 1;
+        self.map.capacity() * entry
+            + self
+                .map
+                .values()
+                .map(|t| t.slots.capacity() * std::mem::size_of::<ZoneSlot>())
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, Hash};
+
+    #[test]
+    fn hasher_spreads_neighbouring_addresses() {
+        let b = BuildHasherDefault::<TargetHasher>::default();
+        let h = |a: u32| {
+            let mut s = b.build_hasher();
+            TargetId::Icao(crate::Icao24::from_u32_masked(a)).hash(&mut s);
+            s.finish()
+        };
+        // Consecutive addresses land in distinct low-bit buckets of a 1024-slot table.
+        let buckets: std::collections::HashSet<u64> = (0..256).map(|a| h(a) & 1023).collect();
+        assert!(buckets.len() > 200, "{}", buckets.len());
+        assert_ne!(h(1), h(2));
+    }
+
+    #[test]
+    fn a_track_fits_the_budget() {
+        assert!(
+            std::mem::size_of::<Track>() <= 192,
+            "{}",
+            std::mem::size_of::<Track>()
+        );
+        assert!(
+            std::mem::size_of::<ZoneSlot>() <= 160,
+            "{}",
+            std::mem::size_of::<ZoneSlot>()
+        );
+    }
+}
