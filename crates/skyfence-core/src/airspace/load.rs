@@ -1,0 +1,619 @@
+//! Zone files: the GeoJSON loader (INTERFACES.md, "Zones"), the error every loader
+//! reports, and [`load_zone_file`], which picks GeoJSON or OpenAir for a path.
+//!
+//! Every zone is validated when it is loaded ([`super::validate`]): a bad zone file is
+//! rejected as a whole with an error naming the file, the line, the feature (index and
+//! name) and what is wrong, because a silently skipped zone is an unguarded area.
+
+// Loading is a cold path, run once per file; a rich, unboxed error is worth its size.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::validate::{GeometryError, orient_rings, validate_shape};
+use super::zone::{Provenance, Zone, ZoneKind, geometry_sha256};
+
+/// Which feature of a file an error is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeatureRef {
+    /// Position in the file, 0-based (GeoJSON: index in `features`; OpenAir: the n-th
+    /// `AC` block).
+    pub index: usize,
+    /// The feature's name, when it has one.
+    pub name: Option<String>,
+}
+
+/// What is wrong with a zone file.
+#[derive(Debug, thiserror::Error)]
+pub enum ZoneProblem {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// Valid JSON, but not a FeatureCollection, or a feature with a missing or
+    /// ill-typed member or property.
+    #[error("{0}")]
+    Schema(String),
+    /// An OpenAir record that cannot be read.
+    #[error("{0}")]
+    OpenAir(String),
+    /// The geometry breaks a validity rule.
+    #[error(transparent)]
+    Geometry(#[from] GeometryError),
+    /// The floor is above the ceiling.
+    #[error("floor {floor_ft} ft is above ceiling {ceiling_ft} ft")]
+    FloorAboveCeiling {
+        /// Floor, feet.
+        floor_ft: i32,
+        /// Ceiling, feet.
+        ceiling_ft: i32,
+    },
+    /// Two zones with one name: incidents name their zone, so names must be unique.
+    #[error("duplicate zone name {name:?}, already used by {first}")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+        /// Where the first zone of that name came from.
+        first: String,
+    },
+    /// The file holds no zone at all.
+    #[error("no zones in the file, expected at least one")]
+    NoZones,
+}
+
+/// A zone file that cannot be loaded: names the file, the line (and column) and the
+/// feature where there is one. Displays as
+/// `FILE:LINE[:COLUMN]: feature INDEX "NAME": PROBLEM`.
+#[derive(Debug)]
+pub struct ZoneFileError {
+    /// The file (as given by the user) or source name.
+    pub file: String,
+    /// 1-based line: of the JSON syntax error, of the start of the GeoJSON feature, or
+    /// of the OpenAir record.
+    pub line: Option<usize>,
+    /// 1-based column, for JSON syntax errors.
+    pub column: Option<usize>,
+    /// The feature concerned.
+    pub feature: Option<FeatureRef>,
+    /// What is wrong.
+    pub problem: ZoneProblem,
+}
+
+impl fmt::Display for ZoneFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if let Some(feature) = &self.feature {
+            write!(f, "feature {}", feature.index)?;
+            if let Some(name) = &feature.name {
+                write!(f, " {name:?}")?;
+            }
+            f.write_str(": ")?;
+        }
+        write!(f, "{}", self.problem)
+    }
+}
+
+impl std::error::Error for ZoneFileError {}
+
+impl ZoneFileError {
+    pub(crate) fn new(file: &str, problem: ZoneProblem) -> Self {
+        Self {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            feature: None,
+            problem,
+        }
+    }
+}
+
+/// Reads a zone file, choosing the format by extension (`.geojson`, `.json` → GeoJSON;
+/// `.txt`, `.air`, `.openair` → OpenAir) or, for any other name, by content (a file
+/// whose first non-blank character is `{` is GeoJSON).
+pub fn load_zone_file(path: &Path) -> Result<Vec<Zone>, ZoneFileError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ZoneFileError::new(&file, ZoneProblem::Io(e)))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ZoneFileError::new(
+            &file,
+            ZoneProblem::Schema(format!(
+                "not UTF-8 text (invalid byte at offset {}), expected a GeoJSON or OpenAir text file",
+                e.utf8_error().valid_up_to()
+            )),
+        )
+    })?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let geojson = match ext.as_deref() {
+        Some("geojson" | "json") => true,
+        Some("txt" | "air" | "openair") => false,
+        _ => text.trim_start().starts_with('{'),
+    };
+    if geojson {
+        parse_geojson(&file, &text)
+    } else {
+        super::openair::parse_openair(&file, &text)
+    }
+}
+
+/// Checks that no zone name repeats across `zones` (several files and countries loaded
+/// together), naming both sources when one does.
+pub fn check_unique_names(zones: &[Zone]) -> Result<(), ZoneFileError> {
+    let mut seen: HashMap<&str, &Zone> = HashMap::new();
+    for zone in zones {
+        if let Some(first) = seen.insert(&zone.name, zone) {
+            return Err(ZoneFileError::new(
+                &zone.provenance.source,
+                ZoneProblem::DuplicateName {
+                    name: zone.name.clone(),
+                    first: first.provenance.source.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a freshly built shape, normalises its orientation and wraps it in a zone
+/// with provenance `source` (floor/ceiling checked here too): the last step of every
+/// loader.
+pub(crate) fn finish_zone(
+    name: String,
+    kind: ZoneKind,
+    mut shape: MultiPolygon<f64>,
+    floor_ft: Option<i32>,
+    ceiling_ft: Option<i32>,
+    buffer_m: f64,
+    source: &str,
+) -> Result<Zone, ZoneProblem> {
+    if let (Some(floor_ft), Some(ceiling_ft)) = (floor_ft, ceiling_ft)
+        && floor_ft > ceiling_ft
+    {
+        return Err(ZoneProblem::FloorAboveCeiling {
+            floor_ft,
+            ceiling_ft,
+        });
+    }
+    validate_shape(&shape)?;
+    orient_rings(&mut shape);
+    let sha256 = geometry_sha256(&shape);
+    Ok(Zone {
+        name,
+        kind,
+        shape,
+        floor_ft,
+        ceiling_ft,
+        buffer_m,
+        provenance: Provenance {
+            source: source.to_owned(),
+            version: None,
+            sha256,
+        },
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct FeatureCollection<'a> {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(borrow)]
+    features: Option<Vec<&'a RawValue>>,
+}
+
+/// Parses a GeoJSON FeatureCollection (RFC 7946) of zones; `file` names the source in
+/// errors and provenance.
+///
+/// Each `Polygon` or `MultiPolygon` feature is one zone of kind [`ZoneKind::Custom`];
+/// properties `name` (required, unique, non-empty string), `floor_ft` and `ceiling_ft`
+/// (whole feet, absent or `null` = surface / unlimited), `buffer_m` (metres ≥ 0, default
+/// 0). A third coordinate (altitude) in positions is allowed and ignored.
+pub fn parse_geojson(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError> {
+    let collection: FeatureCollection<'_> = serde_json::from_str(text).map_err(|e| {
+        let mut err = ZoneFileError::new(file, ZoneProblem::Json(strip_position(&e)));
+        err.line = Some(e.line()).filter(|l| *l > 0);
+        err.column = Some(e.column()).filter(|_| e.line() > 0);
+        err
+    })?;
+    let schema = |msg: String| ZoneFileError::new(file, ZoneProblem::Schema(msg));
+    match collection.kind.as_deref() {
+        Some("FeatureCollection") => {}
+        Some(other) => {
+            return Err(schema(format!(
+                "GeoJSON type is {other:?}, expected \"FeatureCollection\""
+            )));
+        }
+        None => {
+            return Err(schema(
+                "no \"type\" member, expected a GeoJSON FeatureCollection".into(),
+            ));
+        }
+    }
+    let features = collection
+        .features
+        .ok_or_else(|| schema("no \"features\" array in the FeatureCollection".into()))?;
+    let mut zones = Vec::with_capacity(features.len());
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (index, raw) in features.iter().enumerate() {
+        let line = line_of(text, raw.get());
+        let mut feature_ref = FeatureRef { index, name: None };
+        let at = |feature_ref: &FeatureRef, problem: ZoneProblem| ZoneFileError {
+            file: file.to_owned(),
+            line: Some(line),
+            column: None,
+            feature: Some(feature_ref.clone()),
+            problem,
+        };
+        let value: Value = serde_json::from_str(raw.get())
+            .map_err(|e| at(&feature_ref, ZoneProblem::Json(strip_position(&e))))?;
+        let zone =
+            parse_feature(&value, &mut feature_ref, file).map_err(|p| at(&feature_ref, p))?;
+        if let Some(first) = names.insert(zone.name.clone(), index) {
+            return Err(at(
+                &feature_ref,
+                ZoneProblem::DuplicateName {
+                    name: zone.name,
+                    first: format!("feature {first}"),
+                },
+            ));
+        }
+        zones.push(zone);
+    }
+    if zones.is_empty() {
+        return Err(ZoneFileError::new(file, ZoneProblem::NoZones));
+    }
+    Ok(zones)
+}
+
+/// serde_json appends " at line L column C" to its messages; we report those separately.
+fn strip_position(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) if e.line() > 0 => msg[..i].to_owned(),
+        _ => msg,
+    }
+}
+
+/// 1-based line on which `part` (a sub-slice of `text`) starts.
+fn line_of(text: &str, part: &str) -> usize {
+    // Pointer arithmetic on addresses only (no dereference): `part` borrows from `text`.
+    let offset = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let offset = offset.min(text.len());
+    1 + text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+fn parse_feature(
+    value: &Value,
+    feature_ref: &mut FeatureRef,
+    file: &str,
+) -> Result<Zone, ZoneProblem> {
+    let schema = |msg: String| ZoneProblem::Schema(msg);
+    let obj = value.as_object().ok_or_else(|| {
+        schema(format!(
+            "is {}, expected a GeoJSON Feature object",
+            kind_of(value)
+        ))
+    })?;
+    let props = match obj.get("properties") {
+        Some(Value::Object(p)) => Some(p),
+        None | Some(Value::Null) => None,
+        Some(other) => {
+            return Err(schema(format!(
+                "\"properties\" is {}, expected an object",
+                kind_of(other)
+            )));
+        }
+    };
+    let name = match props.and_then(|p| p.get("name")) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            return Err(schema(
+                "property \"name\" is empty, expected a zone name".into(),
+            ));
+        }
+        None | Some(Value::Null) => {
+            return Err(schema(
+                "no \"name\" property, expected a unique zone name".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(schema(format!(
+                "property \"name\" is {}, expected a string",
+                kind_of(other)
+            )));
+        }
+    };
+    feature_ref.name = Some(name.clone());
+    match obj.get("type") {
+        Some(Value::String(t)) if t == "Feature" => {}
+        Some(other) => {
+            return Err(schema(format!("\"type\" is {other}, expected \"Feature\"")));
+        }
+        None => return Err(schema("no \"type\" member, expected \"Feature\"".into())),
+    }
+    let floor_ft = feet_property(props, "floor_ft")?;
+    let ceiling_ft = feet_property(props, "ceiling_ft")?;
+    let buffer_m = match props.and_then(|p| p.get("buffer_m")) {
+        None | Some(Value::Null) => 0.0,
+        Some(v) => match v.as_f64() {
+            Some(b) if b.is_finite() && b >= 0.0 => b,
+            _ => {
+                return Err(schema(format!(
+                    "property \"buffer_m\" is {v}, expected a number of metres >= 0"
+                )));
+            }
+        },
+    };
+    let geometry = match obj.get("geometry") {
+        Some(Value::Object(g)) => g,
+        None | Some(Value::Null) => {
+            return Err(schema(
+                "has no geometry, expected a Polygon or MultiPolygon".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(schema(format!(
+                "\"geometry\" is {}, expected an object",
+                kind_of(other)
+            )));
+        }
+    };
+    let coords = geometry
+        .get("coordinates")
+        .ok_or_else(|| schema("geometry has no \"coordinates\"".into()))?;
+    let shape = match geometry.get("type").and_then(Value::as_str) {
+        Some("Polygon") => MultiPolygon(vec![parse_polygon(coords, "geometry.coordinates")?]),
+        Some("MultiPolygon") => {
+            let polys = coords.as_array().ok_or_else(|| {
+                schema(format!(
+                    "geometry.coordinates is {}, expected an array of polygons",
+                    kind_of(coords)
+                ))
+            })?;
+            MultiPolygon(
+                polys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| parse_polygon(p, &format!("geometry.coordinates[{i}]")))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        Some(other) => {
+            return Err(schema(format!(
+                "geometry type is {other:?}, expected \"Polygon\" or \"MultiPolygon\""
+            )));
+        }
+        None => return Err(schema("geometry has no \"type\" string".into())),
+    };
+    finish_zone(
+        name,
+        ZoneKind::Custom,
+        shape,
+        floor_ft,
+        ceiling_ft,
+        buffer_m,
+        file,
+    )
+}
+
+fn feet_property(
+    props: Option<&serde_json::Map<String, Value>>,
+    key: &str,
+) -> Result<Option<i32>, ZoneProblem> {
+    match props.and_then(|p| p.get(key)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let feet = v.as_f64().filter(|f| {
+                f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX)
+            });
+            match feet {
+                // In range and whole, checked above, so the cast is exact.
+                Some(f) => Ok(Some(f as i32)),
+                None => Err(ZoneProblem::Schema(format!(
+                    "property {key:?} is {v}, expected a whole number of feet (or null)"
+                ))),
+            }
+        }
+    }
+}
+
+fn parse_polygon(value: &Value, path: &str) -> Result<Polygon<f64>, ZoneProblem> {
+    let rings = value.as_array().ok_or_else(|| {
+        ZoneProblem::Schema(format!(
+            "{path} is {}, expected an array of rings",
+            kind_of(value)
+        ))
+    })?;
+    let mut parsed = rings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| parse_ring(r, &format!("{path}[{i}]")));
+    let exterior = parsed.next().ok_or_else(|| {
+        ZoneProblem::Schema(format!(
+            "{path} has no rings, expected at least the exterior ring"
+        ))
+    })??;
+    let holes = parsed.collect::<Result<Vec<_>, _>>()?;
+    Ok(Polygon::new(exterior, holes))
+}
+
+fn parse_ring(value: &Value, path: &str) -> Result<LineString<f64>, ZoneProblem> {
+    let points = value.as_array().ok_or_else(|| {
+        ZoneProblem::Schema(format!(
+            "{path} is {}, expected an array of positions",
+            kind_of(value)
+        ))
+    })?;
+    let coords = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let pair = p.as_array().and_then(|a| match a.as_slice() {
+                [x, y] | [x, y, _] => Some((x.as_f64()?, y.as_f64()?)),
+                _ => None,
+            });
+            pair.map(|(x, y)| Coord { x, y }).ok_or_else(|| {
+                ZoneProblem::Schema(format!(
+                    "{path}[{i}] is {p}, expected a position [longitude, latitude]"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // RFC 7946 §3.1.6: a linear ring's first and last positions are identical.
+    // (Checked here: `Polygon::new` would silently close it.)
+    if let (Some(first), Some(last)) = (coords.first(), coords.last())
+        && first != last
+        && coords.len() >= 2
+    {
+        return Err(ZoneProblem::Schema(format!(
+            "{path} is not closed: first position [{:?}, {:?}], last [{:?}, {:?}]; a ring must end where it starts",
+            first.x, first.y, last.x, last.y
+        )));
+    }
+    Ok(LineString(coords))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"type": "FeatureCollection", "features": [
+  {"type": "Feature", "properties": {"name": "HELD-A", "floor_ft": 0, "ceiling_ft": 18000, "buffer_m": 5000},
+   "geometry": {"type": "Polygon", "coordinates": [[[69.0, 34.0], [69.0, 35.0], [70.0, 35.0], [70.0, 34.0], [69.0, 34.0]]]}},
+  {"type": "Feature", "properties": {"name": "HELD-B"},
+   "geometry": {"type": "MultiPolygon", "coordinates": [[[[71.0, 34.0], [72.0, 34.0], [72.0, 35.0], [71.0, 34.0]]]]}}
+]}"#;
+
+    #[test]
+    fn good_file_loads_with_properties_and_ccw_exteriors() {
+        let zones = parse_geojson("good.geojson", GOOD).expect("valid file");
+        assert_eq!(zones.len(), 2);
+        let a = &zones[0];
+        assert_eq!(a.name, "HELD-A");
+        assert_eq!(
+            (a.floor_ft, a.ceiling_ft, a.buffer_m),
+            (Some(0), Some(18000), 5000.0)
+        );
+        assert_eq!(a.kind, ZoneKind::Custom);
+        assert_eq!(a.provenance.source, "good.geojson");
+        assert_eq!(a.provenance.sha256, geometry_sha256(&a.shape));
+        // The exterior was clockwise in the file; it is stored counter-clockwise.
+        assert_eq!(a.shape.0[0].exterior().0[1], Coord { x: 70.0, y: 34.0 });
+        let b = &zones[1];
+        assert_eq!((b.floor_ft, b.ceiling_ft, b.buffer_m), (None, None, 0.0));
+        assert_eq!(b.vertex_count(), 3);
+    }
+
+    fn err(text: &str) -> String {
+        parse_geojson("z.geojson", text)
+            .expect_err("must fail")
+            .to_string()
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        assert_eq!(
+            err("{\"type\": \"FeatureCollection\",\n \"features\": [,]}"),
+            "z.geojson:2:15: invalid JSON: expected value"
+        );
+    }
+
+    #[test]
+    fn feature_errors_name_line_index_and_name() {
+        let text = GOOD.replace("\"ceiling_ft\": 18000", "\"ceiling_ft\": -5");
+        assert_eq!(
+            err(&text),
+            "z.geojson:2: feature 0 \"HELD-A\": floor 0 ft is above ceiling -5 ft"
+        );
+        let text = GOOD.replace("\"name\": \"HELD-B\"", "\"name\": \"HELD-A\"");
+        assert_eq!(
+            err(&text),
+            "z.geojson:4: feature 1 \"HELD-A\": duplicate zone name \"HELD-A\", already used by feature 0"
+        );
+        let text = GOOD.replace("\"name\": \"HELD-B\"", "\"label\": \"HELD-B\"");
+        assert_eq!(
+            err(&text),
+            "z.geojson:4: feature 1: no \"name\" property, expected a unique zone name"
+        );
+        let text = GOOD.replace("\"floor_ft\": 0", "\"floor_ft\": \"SFC\"");
+        assert_eq!(
+            err(&text),
+            "z.geojson:2: feature 0 \"HELD-A\": property \"floor_ft\" is \"SFC\", expected a whole number of feet (or null)"
+        );
+        let text = GOOD.replace("\"type\": \"MultiPolygon\"", "\"type\": \"LineString\"");
+        assert_eq!(
+            err(&text),
+            "z.geojson:4: feature 1 \"HELD-B\": geometry type is \"LineString\", expected \"Polygon\" or \"MultiPolygon\""
+        );
+        let text = GOOD.replace(
+            "[70.0, 34.0], [69.0, 34.0]]]",
+            "[70.0, 34.0], [69.0, 34.5]]]",
+        );
+        assert_eq!(
+            err(&text),
+            "z.geojson:2: feature 0 \"HELD-A\": geometry.coordinates[0] is not closed: first position [69.0, 34.0], last [69.0, 34.5]; a ring must end where it starts"
+        );
+        let text = GOOD.replace(
+            "[[69.0, 34.0], [69.0, 35.0], [70.0, 35.0]",
+            "[[69.0, 34.0], [70.0, 35.0], [69.0, 35.0]",
+        );
+        assert_eq!(
+            err(&text),
+            "z.geojson:2: feature 0 \"HELD-A\": self-intersection: polygon 0 ring 0 edge 2 crosses polygon 0 ring 0 edge 0 near (69.500000, 34.500000)"
+        );
+    }
+
+    #[test]
+    fn wrong_top_level_type() {
+        assert_eq!(
+            err(r#"{"type": "Feature", "features": []}"#),
+            "z.geojson: GeoJSON type is \"Feature\", expected \"FeatureCollection\""
+        );
+        assert_eq!(
+            err(r#"{"type": "FeatureCollection", "features": []}"#),
+            "z.geojson: no zones in the file, expected at least one"
+        );
+    }
+
+    #[test]
+    fn names_unique_across_sources() {
+        let mut zones = parse_geojson("a.geojson", GOOD).expect("valid");
+        zones.extend(parse_geojson("b.geojson", GOOD).expect("valid"));
+        assert_eq!(
+            check_unique_names(&zones)
+                .expect_err("duplicate")
+                .to_string(),
+            "b.geojson: duplicate zone name \"HELD-A\", already used by a.geojson"
+        );
+    }
+}
