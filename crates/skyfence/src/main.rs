@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod exit;
+mod input;
 
 /// skyfence: watches a nation's airspace and records every incursion as evidence.
 #[derive(Parser, Debug)]
