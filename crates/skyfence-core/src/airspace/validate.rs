@@ -237,6 +237,21 @@ pub fn ring_position(ring: &[Coord<f64>], p: Coord<f64>) -> RingPosition {
     }
 }
 
+/// Brute-force exact lateral containment, `O(vertices)`: inside (or on) some polygon's
+/// exterior and not strictly inside one of its holes, so the boundary counts as inside
+/// (the zone is a closed set, as in `AirspaceIndex`). A reference for tests and one-off
+/// queries; the detector's hot path uses the grid index.
+pub fn shape_contains(shape: &MultiPolygon<f64>, lon: f64, lat: f64) -> bool {
+    let c = Coord { x: lon, y: lat };
+    shape.0.iter().any(|poly| {
+        ring_position(&poly.exterior().0, c) != RingPosition::Outside
+            && !poly
+                .interiors()
+                .iter()
+                .any(|h| ring_position(&h.0, c) == RingPosition::Inside)
+    })
+}
+
 fn rings(polygon: &geo_types::Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
     std::iter::once(polygon.exterior()).chain(polygon.interiors())
 }
@@ -621,6 +636,17 @@ mod tests {
             ring_position(&r.0, Coord { x: -1.0, y: 0.0 }),
             RingPosition::Outside
         );
+    }
+
+    #[test]
+    fn shape_contains_treats_boundary_as_inside_and_holes_as_outside() {
+        let hole: &[(f64, f64)] = &[(1.0, 1.0), (1.0, 2.0), (2.0, 2.0), (2.0, 1.0), (1.0, 1.0)];
+        let shape = MultiPolygon(vec![poly(SQUARE, &[hole])]);
+        assert!(shape_contains(&shape, 3.0, 3.0));
+        assert!(shape_contains(&shape, 0.0, 2.0)); // on the exterior
+        assert!(shape_contains(&shape, 1.0, 1.5)); // on the hole's edge
+        assert!(!shape_contains(&shape, 1.5, 1.5)); // in the hole
+        assert!(!shape_contains(&shape, 5.0, 1.5));
     }
 
     #[test]
