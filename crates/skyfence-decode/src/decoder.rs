@@ -1,11 +1,22 @@
-//! One decoded message, as `skyfence decode` prints it (INTERFACES.md, "Decoded message").
+//! The stateful Mode S decoder: frames in, [`Message`]s out (INTERFACES.md, "Decoded
+//! message"), every rejection counted by reason.
 //!
-//! (in progress: the stateful decoder that produces it from frames)
+//! Per frame: [`modes::check`] (format, length, parity), then the address rule: DF11/17/18
+//! with an intact parity announce their address to the [`Tracker`]; replies whose address
+//! is only recovered from the parity (DF0/4/5/16/20/21) are accepted only for addresses
+//! announced recently ([`Tracker::is_known`]), since any corrupted frame yields *some*
+//! address. Then the fields are decoded ([`modes`], [`adsb`]) and CPR positions are
+//! resolved by the tracker. Nothing here allocates per frame.
 
 use skyfence_core::{
     Altitude, AltitudeDatum, Callsign, EmitterCategory, GeoPoint, Icao24, Observation, RawFrame,
     SourceId, Squawk, Timestamp, Velocity,
 };
+
+use crate::adsb::{self, Adsb, Emergency};
+use crate::modes::{self, AddressSource};
+use crate::tracker::{Tracker, TrackerConfig};
+use crate::{DropCounts, DropReason, Frame};
 
 /// The CPR format of a position message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,8 +70,22 @@ pub struct Message {
     pub squawk: Option<Squawk>,
     /// CPR format of a position message.
     pub cpr: Option<CprFormat>,
-    /// The frame this came from (absent for SBS input).
+    /// The frame this came from (absent for SBS input), as received (before any
+    /// single-bit correction).
     pub raw: Option<RawFrame>,
+    /// Magnetic heading, degrees (ADS-B airborne velocity subtypes 3–4).
+    pub heading_deg: Option<f32>,
+    /// Indicated airspeed, knots (ADS-B airborne velocity subtypes 3–4).
+    pub ias_kt: Option<u16>,
+    /// True airspeed, knots (ADS-B airborne velocity subtypes 3–4).
+    pub tas_kt: Option<u16>,
+    /// Emergency/priority status (ADS-B aircraft status, TC 28 subtype 1).
+    pub emergency: Option<Emergency>,
+    /// On the ground (surface position, CA 4, flight status 1/3, VS 1) or airborne (CA 5,
+    /// flight status 0/2, VS 0, airborne position or velocity); `None` when not stated.
+    pub on_ground: Option<bool>,
+    /// The bit repaired by single-bit correction (0 = first bit of the frame), if any.
+    pub corrected_bit: Option<u8>,
 }
 
 impl Message {
@@ -82,6 +107,12 @@ impl Message {
             squawk: None,
             cpr: None,
             raw: None,
+            heading_deg: None,
+            ias_kt: None,
+            tas_kt: None,
+            emergency: None,
+            on_ground: None,
+            corrected_bit: None,
         }
     }
 
@@ -114,5 +145,228 @@ impl Message {
         o.source = source;
         o.raw = self.raw;
         o
+    }
+}
+
+/// Settings of the [`Decoder`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecoderConfig {
+    /// Repair DF17 frames with exactly one bit in error (bits 6–112). Off by default: a
+    /// repaired frame is only accepted for an address already announced with an intact
+    /// parity, and every repair is counted ([`Decoder::corrected`]).
+    pub correct_single_bit: bool,
+    /// Address expiry, CPR pairing window and speed gate of the per-aircraft state.
+    pub tracker: TrackerConfig,
+}
+
+/// How often, in data time, the decoder forgets silent aircraft.
+const EXPIRE_EVERY_US: i64 = 10_000_000;
+
+/// Frames in, messages out; owns the per-aircraft state ([`Tracker`]) and the drop
+/// counters. One per input stream (time must not run backwards by more than the tracker's
+/// windows between frames).
+pub struct Decoder {
+    correct_single_bit: bool,
+    tracker: Tracker,
+    drops: DropCounts,
+    accepted: u64,
+    corrected: u64,
+    next_expiry: Option<Timestamp>,
+}
+
+impl Decoder {
+    /// A decoder with no aircraft known yet.
+    pub fn new(config: DecoderConfig) -> Self {
+        Decoder {
+            correct_single_bit: config.correct_single_bit,
+            tracker: Tracker::new(config.tracker),
+            drops: DropCounts::default(),
+            accepted: 0,
+            corrected: 0,
+            next_expiry: None,
+        }
+    }
+
+    /// Validates and decodes one frame. `None` when it was rejected; the reason is counted
+    /// in [`Decoder::drops`]. A message whose CPR position was rejected (`BadCpr`,
+    /// `ImplausibleMotion`) is still returned, without `position`, and the rejection is
+    /// counted too.
+    pub fn decode(&mut self, frame: &Frame) -> Option<Message> {
+        let at = frame.at;
+        self.expire_due(at);
+        let data = frame.raw.bytes.get(..usize::from(frame.raw.len));
+        let checked = data
+            .ok_or(DropReason::BadLength)
+            .and_then(|d| modes::check(d, self.correct_single_bit));
+        let c = match checked {
+            Ok(c) => c,
+            Err(reason) => {
+                self.drops.add(reason);
+                return None;
+            }
+        };
+        match (c.address, c.corrected_bit) {
+            (AddressSource::Announced, None) => self.tracker.note_address(c.icao, at),
+            (AddressSource::Announced, Some(_)) => {
+                // A repaired frame could be noise repaired into a plausible one: trust it
+                // only for an aircraft already heard intact.
+                if !self.tracker.is_known(c.icao, at) {
+                    self.drops.add(DropReason::BadCrc);
+                    return None;
+                }
+                self.corrected += 1;
+            }
+            (AddressSource::Parity, _) => {
+                if !self.tracker.is_known(c.icao, at) {
+                    self.drops.add(DropReason::UnknownAddress);
+                    return None;
+                }
+            }
+        }
+        let mut m = Message::new(at, c.icao);
+        m.df = Some(c.df);
+        m.raw = Some(frame.raw);
+        m.corrected_bit = c.corrected_bit;
+        let f = c.data();
+        match c.df {
+            0 | 16 => {
+                m.alt_ft = modes::decode_ac13(modes::field13(f));
+                // VS (bit 6, §3.1.2.8.2.1): 1 on the ground, 0 airborne.
+                m.on_ground = Some(c.bytes[0] & 0x04 != 0);
+            }
+            4 | 20 => {
+                m.alt_ft = modes::decode_ac13(modes::field13(f));
+                m.on_ground = on_ground_from_fs(modes::flight_status(f));
+            }
+            5 | 21 => {
+                m.squawk = modes::decode_id13(modes::field13(f));
+                m.on_ground = on_ground_from_fs(modes::flight_status(f));
+            }
+            11 => m.on_ground = on_ground_from_ca(c.bytes[0] & 7),
+            _ => {
+                if c.df == 17 {
+                    m.on_ground = on_ground_from_ca(c.bytes[0] & 7);
+                }
+                self.decode_extended_squitter(&c.bytes, &mut m);
+            }
+        }
+        self.accepted += 1;
+        Some(m)
+    }
+
+    /// Fills `m` from the ME field of a DF17/18 and resolves its CPR position.
+    fn decode_extended_squitter(&mut self, bytes: &[u8; 14], m: &mut Message) {
+        let me = adsb::me_field(bytes);
+        m.tc = Some(adsb::type_code(me));
+        match adsb::decode_me(me) {
+            Adsb::Identification(id) => {
+                m.callsign = id.callsign;
+                m.category = id.category;
+            }
+            Adsb::AirbornePosition(p) => {
+                if p.gnss {
+                    m.alt_geom_ft = p.alt_ft;
+                } else {
+                    m.alt_ft = p.alt_ft;
+                }
+                m.on_ground = Some(false);
+                self.resolve(m, p.cpr);
+            }
+            Adsb::SurfacePosition(s) => {
+                m.gs_kt = s.gs_kt;
+                m.track_deg = s.track_deg;
+                m.on_ground = Some(true);
+                self.resolve(m, s.cpr);
+            }
+            Adsb::AirborneVelocity(v) => {
+                m.gs_kt = v.gs_kt;
+                m.track_deg = v.track_deg;
+                m.heading_deg = v.heading_deg;
+                if v.true_airspeed {
+                    m.tas_kt = v.airspeed_kt;
+                } else {
+                    m.ias_kt = v.airspeed_kt;
+                }
+                m.vrate_fpm = v.vrate_fpm;
+                m.on_ground = Some(false);
+            }
+            Adsb::Status(s) => {
+                m.emergency = Some(s.emergency);
+                m.squawk = s.squawk;
+            }
+            Adsb::Other { .. } => {}
+        }
+    }
+
+    /// Asks the tracker for a position; counts a rejection.
+    fn resolve(&mut self, m: &mut Message, cpr: crate::cpr::CprPosition) {
+        m.cpr = Some(if cpr.odd {
+            CprFormat::Odd
+        } else {
+            CprFormat::Even
+        });
+        match self.tracker.resolve_position(m.icao24, m.at, cpr) {
+            Ok(p) => m.position = p,
+            Err(reason) => self.drops.add(reason),
+        }
+    }
+
+    /// Forgets silent aircraft every 10 s of data time (never a wall clock).
+    fn expire_due(&mut self, at: Timestamp) {
+        match self.next_expiry {
+            // Not due yet, and time has not jumped back past the last expiry.
+            Some(due) if at < due && due.micros_since(at) <= EXPIRE_EVERY_US => {}
+            Some(due) if at >= due => {
+                self.tracker.expire(at);
+                self.next_expiry = Some(at.add_micros(EXPIRE_EVERY_US));
+            }
+            // First frame, or the data clock went backwards (a new recording): restart.
+            _ => self.next_expiry = Some(at.add_micros(EXPIRE_EVERY_US)),
+        }
+    }
+
+    /// Forgets aircraft silent for longer than the tracker's expiry, as of `now` (live
+    /// feeds call this on their periodic tick; replays rely on the automatic expiry).
+    pub fn expire(&mut self, now: Timestamp) {
+        self.tracker.expire(now);
+    }
+
+    /// Rejections so far, by reason.
+    pub fn drops(&self) -> &DropCounts {
+        &self.drops
+    }
+
+    /// Frames accepted (messages returned) so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Accepted frames that needed single-bit correction.
+    pub fn corrected(&self) -> u64 {
+        self.corrected
+    }
+
+    /// The per-aircraft state.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+}
+
+/// Flight status (Annex 10 Vol IV §3.1.2.6.5.1): 0/2 airborne, 1/3 on the ground, 4/5
+/// either (alert/SPI), 6–7 reserved.
+fn on_ground_from_fs(fs: u8) -> Option<bool> {
+    match fs {
+        0 | 2 => Some(false),
+        1 | 3 => Some(true),
+        _ => None,
+    }
+}
+
+/// Capability (§3.1.2.5.2.2.1): 4 on the ground, 5 airborne, others unstated.
+fn on_ground_from_ca(ca: u8) -> Option<bool> {
+    match ca {
+        4 => Some(true),
+        5 => Some(false),
+        _ => None,
     }
 }
