@@ -1,0 +1,26 @@
+//! `raw` (`TIMESTAMP,HEX`) framing on arbitrary bytes: never panics; two chunks give the
+//! same as one piece.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use skyfence_decode::raw::RawDecoder;
+use skyfence_decode::{DropCounts, Frame};
+
+fn decode(chunks: &[&[u8]]) -> (Vec<Frame>, DropCounts) {
+    let mut d = RawDecoder::new();
+    let mut frames = Vec::new();
+    for c in chunks {
+        d.decode(c, &mut |f| frames.push(f));
+    }
+    d.finish(&mut |f| frames.push(f));
+    (frames, *d.drops())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&control, stream)) = data.split_first() else {
+        return;
+    };
+    let cut = usize::from(control).min(stream.len());
+    let (a, b) = stream.split_at(cut);
+    assert_eq!(decode(&[a, b]), decode(&[stream]));
+});
