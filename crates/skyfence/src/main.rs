@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod exit;
+mod sim;
 mod input;
 
 /// skyfence: watches a nation's airspace and records every incursion as evidence.
@@ -23,6 +24,8 @@ enum Command {
     /// Inspect zones: the built-in country boundaries and zone files.
     #[command(subcommand)]
     Airspace(cmd::airspace::AirspaceCommand),
+    /// Simulate border traffic: recordings in every input format plus the right answer.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Airspace(command) => cmd::airspace::run(command),
+        Command::Simulate(args) => cmd::simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,3 +2,4 @@
 
 pub mod airspace;
 pub mod decode;
+pub mod simulate;

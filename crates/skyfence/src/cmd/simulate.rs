@@ -1,0 +1,81 @@
+//! `skyfence simulate --scenario NAME --out-dir DIR [--seed N]` (INTERFACES.md): writes
+//! recordings of a scenario in every input format, the zones and config used, and the
+//! right answer (`truth.jsonl`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::exit::input_error;
+use crate::sim;
+
+/// Arguments of `skyfence simulate`.
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// A built-in scenario (`af-pk-border`, `scale`) or a scenario TOML file.
+    #[arg(long)]
+    pub scenario: String,
+    /// Directory for the outputs (created if needed).
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Seed of every random choice: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// `scale` only: number of targets.
+    #[arg(long, default_value_t = 1000)]
+    pub targets: usize,
+    /// `scale` only: length in seconds.
+    #[arg(long, default_value_t = 600.0)]
+    pub duration: f64,
+}
+
+/// Loads the scenario named or the scenario file at `name`.
+pub fn load(args: &SimulateArgs) -> anyhow::Result<sim::scenario::Scenario> {
+    match args.scenario.as_str() {
+        "af-pk-border" => sim::builtin::af_pk_border(),
+        "scale" => {
+            if args.targets == 0 || args.targets > 1_000_000 {
+                return Err(input_error(format!(
+                    "--targets {} is out of range (expected 1 to 1000000)",
+                    args.targets
+                )));
+            }
+            if !(args.duration > 0.0 && args.duration <= 86_400.0) {
+                return Err(input_error(format!(
+                    "--duration {} is out of range (expected 0 < S <= 86400)",
+                    args.duration
+                )));
+            }
+            sim::builtin::scale(args.targets, args.duration, args.seed)
+        }
+        path => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                input_error(format!(
+                    "scenario {path:?}: not a built-in scenario ({}) and cannot be read: {e}",
+                    sim::builtin::NAMES.join(", ")
+                ))
+            })?;
+            sim::scenario::parse_scenario(path, &text, &sim::borders::country)
+                .map_err(|e| input_error(e.0))
+        }
+    }
+}
+
+/// Runs `skyfence simulate`.
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let scenario = load(&args)?;
+    let started = Instant::now();
+    let summary = sim::simulate(&scenario, args.seed, &args.out_dir)?;
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        scenario = %scenario.name,
+        frames = summary.frames,
+        flights = summary.flights,
+        incidents = summary.incidents,
+        approaches = summary.approaches,
+        seconds = format_args!("{secs:.2}"),
+        frames_per_s = format_args!("{:.0}", summary.frames as f64 / secs.max(1e-9)),
+        "simulation written to {}",
+        args.out_dir.display()
+    );
+    Ok(())
+}
