@@ -119,32 +119,21 @@ fn handle_line(
         return;
     };
     let digits = &rest[..end];
-    if !is_hex(digits) {
-        drops.add(DropReason::BadHex);
-        return;
-    }
-    let Some(frame_digits) = digits.len().checked_sub(prefix_digits) else {
-        drops.add(DropReason::BadLength);
-        return;
-    };
-    let (prefix, hex) = digits.split_at(prefix_digits);
-    match frame_digits {
-        14 | 28 => {}
-        4 => {
-            if !(marker == b'*' && hex == b"0000") {
-                drops.add(DropReason::SkippedRecord);
-            }
-            return;
-        }
-        _ => {
-            drops.add(DropReason::BadLength);
-            return;
-        }
-    }
+    let (prefix, hex) = digits.split_at(prefix_digits.min(digits.len()));
     let mut bytes = [0u8; 14];
-    let len = frame_digits / 2;
-    if decode_hex(hex, &mut bytes[..len]).is_none() {
-        drops.add(DropReason::BadHex);
+    let len = hex.len() / 2;
+    // Happy path: one pass over the frame digits. Otherwise tell bad hex (first) from
+    // a bad length.
+    if !((len == 7 || len == 14) && decode_hex(hex, &mut bytes[..len]).is_some() && is_hex(prefix))
+    {
+        if !is_hex(digits) {
+            drops.add(DropReason::BadHex);
+        } else if prefix.len() < prefix_digits || !matches!(hex.len(), 4 | 14 | 28) {
+            drops.add(DropReason::BadLength);
+        } else if !(marker == b'*' && hex == b"0000") {
+            // A 4-digit Mode A/C reply; readsb's heartbeat `*0000;` is not counted.
+            drops.add(DropReason::SkippedRecord);
+        }
         return;
     }
     let (counter, signal) = if prefix.is_empty() {

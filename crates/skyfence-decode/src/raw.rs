@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use skyfence_core::{RawFrame, Timestamp};
 
-use crate::text::{Line, LineSplitter, decode_hex, push_hex_upper};
+use crate::text::{Line, LineSplitter, decode_hex, is_hex, push_hex_upper};
 use crate::{DropCounts, DropReason, Frame};
 
 /// A streaming `raw` decoder: feed it chunks of any size; it keeps at most one partial
@@ -89,16 +89,12 @@ fn handle_line(drops: &mut DropCounts, line: Line<'_>, out: &mut impl FnMut(Fram
     };
     let mut bytes = [0u8; 14];
     let len = hex.len() / 2;
-    if !hex.iter().all(u8::is_ascii_hexdigit) {
-        drops.add(DropReason::BadHex);
-        return;
-    }
-    if hex.len() != 14 && hex.len() != 28 {
-        drops.add(DropReason::BadLength);
-        return;
-    }
-    if decode_hex(hex, &mut bytes[..len]).is_none() {
-        drops.add(DropReason::BadHex);
+    if !((hex.len() == 14 || hex.len() == 28) && decode_hex(hex, &mut bytes[..len]).is_some()) {
+        drops.add(if is_hex(hex) {
+            DropReason::BadLength
+        } else {
+            DropReason::BadHex
+        });
         return;
     }
     out(Frame {

@@ -37,7 +37,7 @@ impl LineSplitter {
     pub(crate) fn feed(&mut self, chunk: &[u8], mut on_line: impl FnMut(Line<'_>)) {
         let mut rest = chunk;
         if self.partial_len > 0 {
-            match rest.iter().position(|&b| b == b'\n') {
+            match find_byte(rest, b'\n') {
                 None => {
                     self.push_partial(rest);
                     return;
@@ -49,7 +49,7 @@ impl LineSplitter {
                 }
             }
         }
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(i) = find_byte(rest, b'\n') {
             on_line(classify(&rest[..i]));
             rest = &rest[i + 1..];
         }
@@ -98,32 +98,75 @@ fn classify(line: &[u8]) -> Line<'_> {
     }
 }
 
+/// Position of the first `needle` in `hay`, eight bytes at a time (the "word has a zero
+/// byte" bit trick: `(x - 0x01..01) & !x & 0x80..80` is non-zero exactly when some byte of
+/// `x` is zero). Hand-written instead of depending on `memchr`: it is the only search the
+/// text decoders need, and `Iterator::position` going byte by byte was their hot spot.
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            return chunk.iter().position(|&b| b == needle).map(|i| offset + i);
+        }
+        offset += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| b == needle).map(|i| offset + i)
+}
+
+/// Hex digit values by byte; 0xff for bytes that are not hex digits.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// The value of one hexadecimal digit (either case).
 #[inline]
 pub(crate) fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let v = HEX_VALUE[usize::from(b)];
+    (v != 0xff).then_some(v)
 }
 
 /// True when every byte is a hexadecimal digit.
 pub(crate) fn is_hex(text: &[u8]) -> bool {
-    text.iter().all(|&b| hex_digit(b).is_some())
+    text.iter().all(|&b| HEX_VALUE[usize::from(b)] != 0xff)
 }
 
 /// Decodes an even number of hex digits into `out` (which must be half as long).
-/// Returns `None` on a non-hex byte or a length mismatch.
+/// Returns `None` on a non-hex byte or a length mismatch. Branch-free per digit: invalid
+/// digits are collected in `bad` and checked once at the end.
+#[inline]
 pub(crate) fn decode_hex(text: &[u8], out: &mut [u8]) -> Option<()> {
     if text.len() != out.len() * 2 {
         return None;
     }
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+        let hi = HEX_VALUE[usize::from(pair[0])];
+        let lo = HEX_VALUE[usize::from(pair[1])];
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
     }
-    Some(())
+    (bad & 0xf0 == 0).then_some(())
 }
 
 /// Reads up to 16 hex digits as a big-endian integer.
@@ -207,6 +250,17 @@ mod tests {
             split_all(&[&whole[..MAX_LINE + 11], &whole[MAX_LINE + 11..]]),
             expect
         );
+    }
+
+    #[test]
+    fn find_byte_matches_position_for_every_offset() {
+        let hay: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37)).collect();
+        for needle in [0u8, 0x0a, 0x80, 0xff, 37, 74] {
+            for start in 0..hay.len() {
+                let h = &hay[start..];
+                assert_eq!(find_byte(h, needle), h.iter().position(|&b| b == needle));
+            }
+        }
     }
 
     #[test]
