@@ -46,7 +46,7 @@ fn frames() -> Vec<Frame> {
             let pick = if i % 5 == 4 { 4 + (i / 5) % 2 } else { i % 4 };
             let mut f = Frame::new(START, &samples[pick]).unwrap_or_else(|| unreachable!());
             f.counter = Some(counter);
-            f.raw.signal = Some(if state % 50 == 0 {
+            f.raw.signal = Some(if state.is_multiple_of(50) {
                 0x1a
             } else {
                 (state >> 8) as u8 | 1
