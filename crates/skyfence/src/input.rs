@@ -1,6 +1,7 @@
 //! Reading recordings: `FMT:PATH` input specs, the framing decoder for each format, and
 //! the Mode S decoder behind it. Shared by `decode` and `analyze`.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -142,119 +143,168 @@ enum Framer {
     Sbs(SbsDecoder),
 }
 
+/// What a framing decoder delivers: a frame still to be decoded, or (SBS) a message
+/// the receiver already decoded.
+#[derive(Clone, Copy, Debug)]
+pub enum Item {
+    /// A Mode S frame.
+    Frame(Frame),
+    /// An already-decoded message.
+    Decoded(Message),
+}
+
+impl Item {
+    /// The item's time.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Item::Frame(f) => f.at,
+            Item::Decoded(m) => m.at,
+        }
+    }
+}
+
 const CHUNK: usize = 1 << 18;
 
+/// One input being read: bytes from a file or stdin, through its framing decoder, into
+/// a queue of [`Item`]s refilled a chunk at a time.
+pub struct InputReader {
+    spec: InputSpec,
+    reader: Box<dyn Read>,
+    framer: Framer,
+    buf: Vec<u8>,
+    queue: VecDeque<Item>,
+    eof: bool,
+    /// Bytes read so far.
+    pub bytes: u64,
+    /// Items delivered so far.
+    pub items: u64,
+}
+
+impl InputReader {
+    /// Opens `spec`; a missing file is a user error (exit status 2).
+    pub fn open(spec: &InputSpec, clock: ClockOptions) -> anyhow::Result<Self> {
+        let reader: Box<dyn Read> =
+            match &spec.path {
+                None => Box::new(io::stdin().lock()),
+                Some(path) => Box::new(File::open(path).map_err(|e| {
+                    input_error(format!("cannot open input {}: {e}", path.display()))
+                })?),
+            };
+        let framer = match spec.format {
+            InputFormat::Raw => Framer::Raw(RawDecoder::new()),
+            InputFormat::Beast => Framer::Beast(BeastDecoder::new(clock.beast_clock())),
+            InputFormat::Avr => Framer::Avr(AvrDecoder::new(clock.beast_clock())),
+            InputFormat::Sbs => Framer::Sbs(SbsDecoder::new()),
+        };
+        Ok(InputReader {
+            spec: spec.clone(),
+            reader,
+            framer,
+            buf: vec![0u8; CHUNK],
+            queue: VecDeque::new(),
+            eof: false,
+            bytes: 0,
+            items: 0,
+        })
+    }
+
+    /// Reads until an item is queued or the input ends.
+    fn fill(&mut self) -> anyhow::Result<()> {
+        while self.queue.is_empty() && !self.eof {
+            let n = match self.reader.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).with_context(|| format!("reading input {}", self.spec)),
+            };
+            let q = &mut self.queue;
+            let mut frame = |f| q.push_back(Item::Frame(f));
+            if n == 0 {
+                self.eof = true;
+                match &mut self.framer {
+                    Framer::Raw(d) => d.finish(&mut frame),
+                    Framer::Beast(d) => d.finish(),
+                    Framer::Avr(d) => d.finish(&mut frame),
+                    Framer::Sbs(d) => d.finish(&mut |m| q.push_back(Item::Decoded(m))),
+                }
+            } else {
+                self.bytes += n as u64;
+                let chunk = &self.buf[..n];
+                match &mut self.framer {
+                    Framer::Raw(d) => d.decode(chunk, &mut frame),
+                    Framer::Beast(d) => d.decode(chunk, &mut frame),
+                    Framer::Avr(d) => d.decode(chunk, &mut frame),
+                    Framer::Sbs(d) => d.decode(chunk, &mut |m| q.push_back(Item::Decoded(m))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next item, or `None` at the end of the input.
+    pub fn next_item(&mut self) -> anyhow::Result<Option<Item>> {
+        self.fill()?;
+        let item = self.queue.pop_front();
+        self.items += u64::from(item.is_some());
+        Ok(item)
+    }
+
+    /// The time of the next item, without taking it.
+    pub fn peek_at(&mut self) -> anyhow::Result<Option<Timestamp>> {
+        self.fill()?;
+        Ok(self.queue.front().map(Item::at))
+    }
+
+    /// What the framing layer dropped, by reason.
+    pub fn drops(&self) -> DropCounts {
+        match &self.framer {
+            Framer::Raw(d) => *d.drops(),
+            Framer::Beast(d) => *d.drops(),
+            Framer::Avr(d) => *d.drops(),
+            Framer::Sbs(d) => *d.drops(),
+        }
+    }
+
+    /// Receiver clock wraps and restarts (Beast, AVR).
+    pub fn clock_stats(&self) -> ClockStats {
+        match &self.framer {
+            Framer::Beast(d) => d.clock_stats(),
+            Framer::Avr(d) => d.clock_stats(),
+            Framer::Raw(_) | Framer::Sbs(_) => ClockStats::default(),
+        }
+    }
+}
+
 /// Reads `spec` to its end, decoding every frame, and calls `on_message` for each
-/// accepted message in input order.
+/// accepted message in input order. Stops at the first error `on_message` returns.
 pub fn read_messages(
     spec: &InputSpec,
     clock: ClockOptions,
     config: DecoderConfig,
-    on_message: impl FnMut(&Message) -> io::Result<()>,
+    mut on_message: impl FnMut(&Message) -> io::Result<()>,
 ) -> anyhow::Result<InputStats> {
-    let mut reader: Box<dyn Read> = match &spec.path {
-        None => Box::new(io::stdin().lock()),
-        Some(path) => Box::new(
-            File::open(path)
-                .map_err(|e| input_error(format!("cannot open input {}: {e}", path.display())))?,
-        ),
-    };
-    let mut framer = match spec.format {
-        InputFormat::Raw => Framer::Raw(RawDecoder::new()),
-        InputFormat::Beast => Framer::Beast(BeastDecoder::new(clock.beast_clock())),
-        InputFormat::Avr => Framer::Avr(AvrDecoder::new(clock.beast_clock())),
-        InputFormat::Sbs => Framer::Sbs(SbsDecoder::new()),
-    };
-    let mut p = Pipeline {
-        decoder: Decoder::new(config),
-        on_message,
-        failed: None,
-        stats: InputStats::default(),
-    };
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading input {spec}")),
+    let mut input = InputReader::open(spec, clock)?;
+    let mut decoder = Decoder::new(config);
+    let mut stats = InputStats::default();
+    while let Some(item) = input.next_item()? {
+        let message = match item {
+            Item::Frame(f) => match decoder.decode(&f) {
+                Some(m) => m,
+                None => continue,
+            },
+            Item::Decoded(m) => m,
         };
-        p.stats.bytes += n as u64;
-        let chunk = &buf[..n];
-        match &mut framer {
-            Framer::Raw(d) => d.decode(chunk, &mut |f| p.frame(&f)),
-            Framer::Beast(d) => d.decode(chunk, &mut |f| p.frame(&f)),
-            Framer::Avr(d) => d.decode(chunk, &mut |f| p.frame(&f)),
-            Framer::Sbs(d) => d.decode(chunk, &mut |m| p.decoded(&m)),
-        }
-        if p.failed.is_some() {
-            break;
-        }
+        stats.messages += 1;
+        stats.positions += u64::from(message.position.is_some());
+        on_message(&message)?;
     }
-    let framing_drops = match &mut framer {
-        Framer::Raw(d) => {
-            d.finish(&mut |f| p.frame(&f));
-            *d.drops()
-        }
-        Framer::Beast(d) => {
-            d.finish();
-            p.stats.clock = d.clock_stats();
-            *d.drops()
-        }
-        Framer::Avr(d) => {
-            d.finish(&mut |f| p.frame(&f));
-            p.stats.clock = d.clock_stats();
-            *d.drops()
-        }
-        Framer::Sbs(d) => {
-            d.finish(&mut |m| p.decoded(&m));
-            *d.drops()
-        }
-    };
-    let mut stats = p.stats;
-    stats.drops.merge(&framing_drops);
-    stats.drops.merge(p.decoder.drops());
-    stats.corrected = p.decoder.corrected();
-    stats.aircraft = p.decoder.tracker().len();
-    match p.failed {
-        Some(e) => Err(e.into()),
-        None => Ok(stats),
-    }
-}
-
-/// Frames in, messages to the caller; remembers the caller's first write error, after
-/// which the read loop stops.
-struct Pipeline<F> {
-    decoder: Decoder,
-    on_message: F,
-    failed: Option<io::Error>,
-    stats: InputStats,
-}
-
-impl<F: FnMut(&Message) -> io::Result<()>> Pipeline<F> {
-    fn frame(&mut self, f: &Frame) {
-        if let Some(m) = self.decoder.decode(f) {
-            self.deliver(&m);
-        }
-        self.stats.frames += 1;
-    }
-
-    /// An already-decoded message (SBS).
-    fn decoded(&mut self, m: &Message) {
-        self.stats.frames += 1;
-        self.deliver(m);
-    }
-
-    fn deliver(&mut self, m: &Message) {
-        if self.failed.is_some() {
-            return;
-        }
-        self.stats.messages += 1;
-        self.stats.positions += u64::from(m.position.is_some());
-        if let Err(e) = (self.on_message)(m) {
-            self.failed = Some(e);
-        }
-    }
+    stats.bytes = input.bytes;
+    stats.frames = input.items;
+    stats.clock = input.clock_stats();
+    stats.drops = input.drops();
+    stats.drops.merge(decoder.drops());
+    stats.corrected = decoder.corrected();
+    stats.aircraft = decoder.tracker().len();
+    Ok(stats)
 }
 
 /// The one-line summary of an input's counts, for stderr.

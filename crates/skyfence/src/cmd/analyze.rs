@@ -1,0 +1,319 @@
+//! `skyfence analyze`: recordings in, incidents out (INTERFACES.md, "Command line" and
+//! "Incident"). Merges several inputs in time order, drops frames heard by more than one
+//! receiver, decodes, runs the detection engine and writes one incident per line.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use skyfence_core::airspace::AirspaceIndex;
+use skyfence_core::detect::{Detector, Event, IncidentLog};
+use skyfence_core::{SourceId, Timestamp};
+use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::{DropCounts, Frame};
+
+use crate::cmd::decode::parse_time;
+use crate::config::Config;
+use crate::exit::input_error;
+use crate::input::{ClockOptions, InputReader, InputSpec, Item};
+
+/// Arguments of `skyfence analyze`.
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Input as FMT:PATH (raw, beast, avr, sbs; `-` for stdin). Repeat for several
+    /// receivers: inputs are merged in time order and duplicate frames removed.
+    #[arg(long, value_name = "FMT:PATH", required = true)]
+    pub input: Vec<InputSpec>,
+    /// A zone file (GeoJSON or OpenAir). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub zones: Vec<PathBuf>,
+    /// A country's sovereign airspace from the built-in boundaries (ISO alpha-2 or
+    /// alpha-3, e.g. AF or AFG). Repeatable.
+    #[arg(long, value_name = "CODE")]
+    pub country: Vec<String>,
+    /// Config file: [detection] thresholds, [[zones]] and [[allow]] permits.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Time at which Beast/AVR receiver counters read zero (RFC 3339).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub start: Option<Timestamp>,
+    /// Write incidents here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write every event (approach, confirmed, closed, lost) as JSON lines here.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+}
+
+/// Frames with the same bytes within this window are one transmission heard by several
+/// receivers. Mode S transmissions repeat identical bytes at most every ~0.4 s for
+/// velocity and identification; a repeat dropped here carries no new information.
+const DUPLICATE_WINDOW_US: i64 = 1_000_000;
+
+/// Removes a frame already delivered by another input within [`DUPLICATE_WINDOW_US`].
+#[derive(Default)]
+struct Deduplicator {
+    /// Frame bytes (zero-padded to 14) → (time last delivered, input that delivered it).
+    seen: HashMap<[u8; 14], (Timestamp, usize)>,
+    next_purge: i64,
+    duplicates: u64,
+}
+
+impl Deduplicator {
+    fn is_duplicate(&mut self, frame: &Frame, input: usize) -> bool {
+        let now = frame.at.as_micros();
+        if now >= self.next_purge {
+            self.seen
+                .retain(|_, (t, _)| now - t.as_micros() <= DUPLICATE_WINDOW_US);
+            self.next_purge = now + 10 * DUPLICATE_WINDOW_US;
+        }
+        let key = frame.raw.bytes;
+        match self.seen.get_mut(&key) {
+            Some((t, from))
+                if *from != input && (now - t.as_micros()).abs() <= DUPLICATE_WINDOW_US =>
+            {
+                self.duplicates += 1;
+                true
+            }
+            Some(entry) => {
+                *entry = (frame.at, input);
+                false
+            }
+            None => {
+                self.seen.insert(key, (frame.at, input));
+                false
+            }
+        }
+    }
+}
+
+/// Progress on a terminal for long inputs: bytes read over the total size of the files.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(inputs: &[InputSpec]) -> Self {
+        let total: u64 = inputs
+            .iter()
+            .filter_map(|s| s.path.as_ref())
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        // Only worth a bar on a terminal and for inputs that take a moment.
+        let bar = (io::stderr().is_terminal() && total > 64 << 20).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} analyzing [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress { bar }
+    }
+
+    fn set(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn create(path: &PathBuf) -> anyhow::Result<BufWriter<Box<dyn Write>>> {
+    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(BufWriter::new(Box::new(f)))
+}
+
+/// Runs `skyfence analyze`.
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let zones = config.load_zones(&args.zones, &args.country)?;
+    if zones.is_empty() {
+        return Err(input_error(
+            "no zones to watch: give --zones FILE, --country CODE or [[zones]] in --config",
+        ));
+    }
+    if args.start.is_none() && args.input.iter().any(|s| s.format.uses_receiver_clock()) {
+        eprintln!(
+            "skyfence analyze: note: no --start given; beast/avr times count from 1970-01-01T00:00:00Z"
+        );
+    }
+    let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
+    let mut detector = Detector::new(
+        AirspaceIndex::new(zones),
+        config.detection,
+        config.permits.clone(),
+    );
+    let clock = ClockOptions {
+        start: args.start,
+        gps: false,
+    };
+    let mut inputs = args
+        .input
+        .iter()
+        .map(|spec| InputReader::open(spec, clock))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out: BufWriter<Box<dyn Write>> = match &args.out {
+        Some(path) => create(path)?,
+        None => BufWriter::new(Box::new(io::stdout().lock())),
+    };
+    let mut events_out = args.events.as_ref().map(create).transpose()?;
+
+    let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut dedup = Deduplicator::default();
+    let multi = inputs.len() > 1;
+    let progress = Progress::new(&args.input);
+    let mut log = IncidentLog::new();
+    let mut events: Vec<Event> = Vec::new();
+    let (mut messages, mut last_at) = (0u64, None::<Timestamp>);
+    let mut counts = EventCounts::default();
+    let mut next_progress = 0u64;
+    loop {
+        // The input whose next item is earliest (ties: the first input). Each input is
+        // in time order on its own; a k-way merge keeps the whole stream so.
+        let mut best: Option<(Timestamp, usize)> = None;
+        for (i, input) in inputs.iter_mut().enumerate() {
+            if let Some(t) = input.peek_at()?
+                && best.is_none_or(|(bt, _)| t < bt)
+            {
+                best = Some((t, i));
+            }
+        }
+        let Some((_, i)) = best else { break };
+        let Some(item) = inputs[i].next_item()? else {
+            continue;
+        };
+        let message = match item {
+            Item::Frame(f) => {
+                if multi && dedup.is_duplicate(&f, i) {
+                    continue;
+                }
+                match decoder.decode(&f) {
+                    Some(m) => m,
+                    None => continue,
+                }
+            }
+            Item::Decoded(m) => m,
+        };
+        messages += 1;
+        last_at = Some(last_at.map_or(message.at, |t| t.max(message.at)));
+        let source = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
+        detector.observe(&message.to_observation(source), &mut events);
+        if !events.is_empty() {
+            flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
+        }
+        if messages >= next_progress {
+            progress.set(inputs.iter().map(|r| r.bytes).sum());
+            next_progress = messages + 65_536;
+        }
+    }
+    progress.finish();
+    let open = detector.finish(last_at.unwrap_or(Timestamp::EPOCH), &mut events);
+    flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
+    let incidents = log.finish(open);
+    let write_result = (|| -> io::Result<()> {
+        for incident in &incidents {
+            serde_json::to_writer(&mut out, incident)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        if let Some(e) = events_out.as_mut() {
+            e.flush()?;
+        }
+        Ok(())
+    })();
+    match write_result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing incidents")?,
+    }
+
+    // The summary: what was read, what was dropped and why, what was found.
+    let mut drops = DropCounts::default();
+    let mut frames = 0;
+    for input in &inputs {
+        drops.merge(&input.drops());
+        frames += input.items;
+    }
+    drops.merge(decoder.drops());
+    let stats = detector.stats();
+    let authorised = incidents.iter().filter(|i| i.authorised).count();
+    eprintln!(
+        "skyfence analyze: {} input(s), {frames} frames, {} duplicates across receivers, {messages} messages decoded",
+        inputs.len(),
+        dedup.duplicates
+    );
+    let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
+    eprintln!(
+        "  dropped: {}",
+        if dropped.is_empty() {
+            "nothing".to_string()
+        } else {
+            dropped.join(" ")
+        }
+    );
+    eprintln!(
+        "  positions: {} accepted, {} implausible motion, {} out of order; {} tracks",
+        stats.accepted_positions,
+        stats.implausible_motion,
+        stats.out_of_order,
+        stats.tracks_created
+    );
+    eprintln!(
+        "  zones: {}; events: {} approach, {} confirmed, {} closed, {} lost",
+        zone_names.join(", "),
+        counts.approach,
+        counts.confirmed,
+        counts.closed,
+        counts.lost
+    );
+    eprintln!(
+        "  incidents: {} ({} unauthorised, {authorised} authorised)",
+        incidents.len(),
+        incidents.len() - authorised
+    );
+    Ok(())
+}
+
+#[derive(Default)]
+struct EventCounts {
+    approach: u64,
+    confirmed: u64,
+    closed: u64,
+    lost: u64,
+}
+
+fn flush_events(
+    events: &mut Vec<Event>,
+    log: &mut IncidentLog,
+    out: &mut Option<BufWriter<Box<dyn Write>>>,
+    counts: &mut EventCounts,
+) -> anyhow::Result<()> {
+    for event in events.drain(..) {
+        match &event {
+            Event::Approach { .. } => counts.approach += 1,
+            Event::Confirmed { .. } => counts.confirmed += 1,
+            Event::Closed { .. } => counts.closed += 1,
+            Event::Lost { .. } => counts.lost += 1,
+        }
+        if let Some(w) = out.as_mut() {
+            serde_json::to_writer(&mut *w, &event).context("writing events")?;
+            w.write_all(b"\n").context("writing events")?;
+        }
+        log.record(&event);
+    }
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! The TOML config file (INTERFACES.md, "Config"), parsed and validated once at start-up
+//! (ARCHITECTURE.md invariant 4): every error names the file, the line and the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use skyfence_core::airspace::Zone;
+use skyfence_core::airspace::builtin;
+use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
+use skyfence_core::detect::{DetectionConfig, Permit};
+
+use crate::exit::input_error;
+
+/// A whole config file. Unknown keys are errors, so a typo never silently changes
+/// behaviour.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[detection]` thresholds.
+    #[serde(default)]
+    pub detection: DetectionConfig,
+    /// `[[zones]]`: zone files and built-in countries.
+    #[serde(default)]
+    pub zones: Vec<ZoneSource>,
+    /// `[server]` (read by the live service).
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated now, used by `skyfence run`")]
+    pub server: ServerConfig,
+    /// `[store]` (read by the live service).
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated now, used by `skyfence run`")]
+    pub store: StoreConfig,
+    /// `[[source]]`: live inputs for `skyfence run`.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    /// `[[alert]]`: where unauthorised incursion events go.
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<AlertConfig>,
+    /// `[[allow]]`: permits.
+    #[serde(default, rename = "allow")]
+    pub permits: Vec<Permit>,
+    /// The directory relative paths in the file are resolved against (not in the file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// One `[[zones]]` entry: exactly one of `file` or `country`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSource {
+    /// A GeoJSON or OpenAir file, relative to the config file.
+    pub file: Option<PathBuf>,
+    /// An ISO 3166 alpha-2 or alpha-3 country code of the built-in boundaries.
+    pub country: Option<String>,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP API listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// When set, every `/api` route requires `Authorization: Bearer TOKEN`.
+    pub api_token: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            api_token: None,
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("skyfence.db")
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+        }
+    }
+}
+
+/// The wire format of a live source.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// Beast binary (receivers' port 30005, or pushed to 30104).
+    Beast,
+    /// AVR text (port 30002).
+    Avr,
+    /// SBS-1 BaseStation CSV (port 30003).
+    Sbs,
+}
+
+/// One `[[source]]`: dial a receiver (`connect`) or accept receivers that push (`listen`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Name used in metrics, logs and evidence.
+    pub name: String,
+    /// Wire format.
+    #[serde(rename = "type")]
+    pub format: SourceFormat,
+    /// `host:port` to dial.
+    pub connect: Option<String>,
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+}
+
+/// An event kind an alert can subscribe to.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertEvent {
+    /// Entered an approach-warning buffer.
+    Approach,
+    /// An incursion was confirmed.
+    Confirmed,
+    /// The target left the zone.
+    Closed,
+    /// The target went silent inside the zone.
+    Lost,
+}
+
+/// One `[[alert]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AlertConfig {
+    /// JSON POST to a URL.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// HMAC-SHA256 key for `X-Skyfence-Signature`.
+        secret: Option<String>,
+        /// Which events (default: confirmed, closed, lost).
+        #[serde(default = "default_alert_events")]
+        events: Vec<AlertEvent>,
+    },
+    /// Cursor-on-Target XML over UDP or TCP.
+    Cot {
+        /// `host:port` for UDP datagrams.
+        udp: Option<String>,
+        /// `host:port` of a TAK server.
+        tcp: Option<String>,
+        /// Which events (default: confirmed, closed, lost).
+        #[serde(default = "default_alert_events")]
+        events: Vec<AlertEvent>,
+    },
+}
+
+fn default_alert_events() -> Vec<AlertEvent> {
+    vec![AlertEvent::Confirmed, AlertEvent::Closed, AlertEvent::Lost]
+}
+
+impl Config {
+    /// Reads and validates a config file. Errors exit with status 2 and name the file,
+    /// line and key.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| input_error(format!("cannot read config {}: {e}", path.display())))?;
+        let mut config = Config::parse(&text)
+            .map_err(|e| input_error(format!("config {}: {e}", path.display())))?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    /// Parses and validates config text; the error says the line and key.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_string(),
+            }
+        })?;
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), String> {
+        // Keys are known to exist here; their line is looked up for the message.
+        let at = |key: &str| match find_key_line(text, key) {
+            Some(line) => format!("line {line}: "),
+            None => String::new(),
+        };
+        self.detection
+            .validate()
+            .map_err(|e| format!("{}{e}", at(e.key)))?;
+        for z in &self.zones {
+            match (&z.file, &z.country) {
+                (Some(_), None) => {}
+                (None, Some(code)) => {
+                    if builtin::country(code).is_none() {
+                        return Err(format!(
+                            "{}[[zones]] country = {code:?}: not an ISO 3166 code of the built-in boundaries (e.g. \"AF\" or \"AFG\"; see `skyfence airspace list`)",
+                            at("country")
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "{}[[zones]] entry needs exactly one of file = \"...\" or country = \"...\"",
+                        at("[[zones]]")
+                    ));
+                }
+            }
+        }
+        for p in &self.permits {
+            p.validate()
+                .map_err(|e| format!("{}[[allow]] {e}", at("reason")))?;
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &self.sources {
+            if s.connect.is_some() == s.listen.is_some() {
+                return Err(format!(
+                    "{}[[source]] {:?}: needs exactly one of connect = \"host:port\" or listen = \"addr:port\"",
+                    at("name"),
+                    s.name
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!(
+                    "{}[[source]] name {:?} is used twice",
+                    at("name"),
+                    s.name
+                ));
+            }
+        }
+        for a in &self.alerts {
+            if let AlertConfig::Cot { udp, tcp, .. } = a
+                && udp.is_some() == tcp.is_some()
+            {
+                return Err(format!(
+                    "{}[[alert]] type = \"cot\" needs exactly one of udp = \"host:port\" or tcp = \"host:port\"",
+                    at("type")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads every zone the config names, plus `extra_files` and `extra_countries` (from
+    /// the command line), checking that names are unique.
+    pub fn load_zones(
+        &self,
+        extra_files: &[PathBuf],
+        extra_countries: &[String],
+    ) -> anyhow::Result<Vec<Zone>> {
+        let mut zones = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut countries: Vec<String> = Vec::new();
+        for z in &self.zones {
+            if let Some(f) = &z.file {
+                files.push(self.base_dir.join(f));
+            }
+            if let Some(c) = &z.country {
+                countries.push(c.clone());
+            }
+        }
+        files.extend(extra_files.iter().cloned());
+        countries.extend(extra_countries.iter().cloned());
+        // The same file named twice (config and flag) is loaded once.
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+        for f in &files {
+            zones.extend(load_zone_file(f).map_err(|e| input_error(e.to_string()))?);
+        }
+        for c in &countries {
+            let zone =
+                builtin::load_country(c).map_err(|e| input_error(format!("--country {c}: {e}")))?;
+            // The same country named twice (config and flag) is loaded once.
+            if !zones.iter().any(|z: &Zone| z.name == zone.name) {
+                zones.push(zone);
+            }
+        }
+        check_unique_names(&zones).map_err(|e| input_error(e.to_string()))?;
+        Ok(zones)
+    }
+}
+
+/// 1-based line of byte offset `pos` in `text`.
+fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// 1-based line of the first line that assigns `key` (or is the table header `key`).
+fn find_key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.trim_end() == key
+                || l.strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[detection]
+confirm_s = 5
+track_timeout_s = 60
+max_speed_mps = 1000
+
+[[zones]]
+country = "AF"
+
+[server]
+listen = "127.0.0.1:8080"
+api_token = "secret"
+
+[store]
+path = "skyfence.db"
+
+[[source]]
+name = "kabul-1"
+type = "beast"
+connect = "127.0.0.1:30005"
+
+[[alert]]
+type = "webhook"
+url = "http://127.0.0.1:9000/hook"
+secret = "s"
+events = ["confirmed", "closed", "lost"]
+
+[[allow]]
+callsign = "PIA*"
+reason = "overflight permit 2023/114"
+from = "2023-11-14T00:00:00Z"
+until = "2023-11-30T00:00:00Z"
+"#;
+
+    #[test]
+    fn parses_the_interfaces_example() {
+        let c = Config::parse(EXAMPLE).unwrap();
+        assert_eq!(c.detection.confirm_s, 5.0);
+        assert_eq!(c.zones[0].country.as_deref(), Some("AF"));
+        assert_eq!(c.server.api_token.as_deref(), Some("secret"));
+        assert_eq!(c.sources[0].format, SourceFormat::Beast);
+        assert_eq!(c.permits[0].reason, "overflight permit 2023/114");
+        assert!(matches!(&c.alerts[0], AlertConfig::Webhook { events, .. } if events.len() == 3));
+    }
+
+    #[test]
+    fn empty_config_has_interfaces_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.store.path, PathBuf::from("skyfence.db"));
+        assert_eq!(c.detection.track_timeout_s, 60.0);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = Config::parse("[detection]\nconfirm_s = 5\nconfirm_secs = 3\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        assert!(e.contains("confirm_secs"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let e = Config::parse("[detection]\nconfirm_s = -1\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("confirm_s"), "{e}");
+        let e = Config::parse("[[zones]]\ncountry = \"XX\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("\"XX\""), "{e}");
+        let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"beast\"\n").unwrap_err();
+        assert!(e.contains("exactly one of connect"), "{e}");
+        let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
+            .unwrap_err();
+        assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
+    }
+}
