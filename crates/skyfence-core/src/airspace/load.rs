@@ -616,4 +616,12 @@ mod tests {
             "b.geojson: duplicate zone name \"HELD-A\", already used by a.geojson"
         );
     }
+
+    proptest::proptest! {
+        /// Arbitrary (mostly JSON-ish) text never panics the loader.
+        #[test]
+        fn arbitrary_text_never_panics(text in r#"(\{|\}|\[|\]|,|:|"type"|"Feature"|"FeatureCollection"|"features"|"geometry"|"Polygon"|"coordinates"|"properties"|"name"|"floor_ft"|-?[0-9.]{1,4}|null|\n| ){0,80}"#) {
+            let _ = parse_geojson("fuzz.geojson", &text);
+        }
+    }
 }

@@ -32,8 +32,9 @@
 //! made safe that way (it would cut the zone at sea-level terrain), so it is rejected
 //! with an error: give the ceiling in feet MSL or as a flight level.
 //!
-//! Arcs and circles are densified so that no chord strays more than 100 m (sagitta)
-//! from the true arc, on a sphere with the Gaussian radius of curvature of WGS-84 at the
+//! Arcs and circles are densified so that no edge (straight in longitude/latitude, as
+//! the index reads edges) strays more than 100 m from the true arc, checked at each
+//! edge's midpoint, on a sphere with the Gaussian radius of curvature of WGS-84 at the
 //! centre's latitude (error of that approximation: below 0.1 m per kilometre of radius
 //! for the radii OpenAir files use). Zones crossing the antimeridian are rejected (split
 //! them into two zones).
@@ -542,34 +543,78 @@ fn arc(
     to_deg: f64,
     clockwise: bool,
 ) -> Vec<Coord<f64>> {
-    let sphere = Sphere::at(centre.y);
     let sweep = if clockwise {
         to_deg - from_deg
     } else {
         from_deg - to_deg
     }
     .rem_euclid(360.0);
-    let n = steps(r1_m.max(r2_m), sweep);
-    let sign = if clockwise { 1.0 } else { -1.0 };
-    (0..=n)
-        .map(|k| {
-            let f = k as f64 / n as f64;
-            sphere.destination(
-                centre,
-                r1_m + f * (r2_m - r1_m),
-                from_deg + sign * f * sweep,
-            )
-        })
-        .collect()
+    densify(
+        centre,
+        r1_m,
+        r2_m,
+        from_deg,
+        if clockwise { sweep } else { -sweep },
+    )
 }
+
+/// Points from bearing `from_deg` turning by `turn_deg` (positive = clockwise), with
+/// both ends, each edge within [`TARGET_CHORD_ERROR_M`] of the arc.
+fn densify(
+    centre: Coord<f64>,
+    r1_m: f64,
+    r2_m: f64,
+    from_deg: f64,
+    turn_deg: f64,
+) -> Vec<Coord<f64>> {
+    let sphere = Sphere::at(centre.y);
+    let (sweep, sign) = (turn_deg.abs(), turn_deg.signum());
+    let make = |n: usize| -> Vec<Coord<f64>> {
+        (0..=n)
+            .map(|k| {
+                let f = k as f64 / n as f64;
+                sphere.destination(
+                    centre,
+                    r1_m + f * (r2_m - r1_m),
+                    from_deg + sign * f * sweep,
+                )
+            })
+            .collect()
+    };
+    // Zone edges are straight in longitude/latitude (the index's convention), which
+    // bows away from the great-circle chord at high latitudes: start from the sagitta
+    // step count, then double it until every edge's midpoint is within the target of
+    // the arc.
+    let mut n = steps(r1_m.max(r2_m), sweep);
+    loop {
+        let pts = make(n);
+        let worst = pts
+            .windows(2)
+            .enumerate()
+            .map(|(k, w)| {
+                let mid = Coord {
+                    x: (w[0].x + w[1].x) / 2.0,
+                    y: (w[0].y + w[1].y) / 2.0,
+                };
+                let f = (k as f64 + 0.5) / n as f64;
+                (r1_m + f * (r2_m - r1_m) - sphere.distance(centre, mid)).abs()
+            })
+            .fold(0.0, f64::max);
+        if worst <= TARGET_CHORD_ERROR_M || n >= MAX_ARC_STEPS {
+            return pts;
+        }
+        n = (n * 2).min(MAX_ARC_STEPS);
+    }
+}
+
+/// Upper bound on the steps of one arc (a 1000 NM full circle needs about 1,100).
+const MAX_ARC_STEPS: usize = 1 << 16;
 
 /// A closed circle (clockwise from north) of radius `r_m` around `centre`.
 fn circle(centre: Coord<f64>, r_m: f64) -> Vec<Coord<f64>> {
-    let sphere = Sphere::at(centre.y);
-    let n = steps(r_m, 360.0).max(8);
-    let mut pts: Vec<Coord<f64>> = (0..n)
-        .map(|k| sphere.destination(centre, r_m, 360.0 * k as f64 / n as f64))
-        .collect();
+    let mut pts = densify(centre, r_m, r_m, 0.0, 360.0);
+    // The last point is the first one again, up to rounding: close exactly.
+    pts.pop();
     pts.push(pts[0]);
     pts
 }
@@ -639,10 +684,11 @@ mod tests {
                 );
                 assert!(sagitta >= 0.0);
             }
-            // Not absurdly dense either: at most twice the minimum number of steps.
+            // Not absurdly dense either: the sagitta count, doubled at most twice for the
+            // bow of lon/lat-straight edges.
             let min_steps =
                 (270f64.to_radians() / (2.0 * (1.0 - MAX_CHORD_ERROR_M / r).acos())).ceil();
-            assert!((pts.len() - 1) as f64 <= 2.0 * min_steps.max(1.0));
+            assert!((pts.len() - 1) as f64 <= 4.0 * min_steps.max(1.0));
         }
     }
 
@@ -754,5 +800,31 @@ DB 33:10:00 N 071:00:00 E, 33:00:00 N 071:11:55 E
         );
         assert!(err("AC R\nAN Z\nDP 34:00:00 N 069:00:00 E\nDP 35:00:00 N 070:00:00 E\nDP 34:00:00 N 070:00:00 E\nDP 35:00:00 N 069:00:00 E\n")
             .starts_with("bad.air:1: feature 0 \"Z\": self-intersection: "));
+    }
+
+    proptest::proptest! {
+        /// Every densified arc, any radius, sweep and direction: vertices on the arc and
+        /// every chord within 100 m of it.
+        #[test]
+        fn any_arc_within_chord_error(
+            lat in -80.0f64..80.0, lon in -170.0f64..170.0, r_nm in 0.05f64..150.0,
+            from in 0.0f64..360.0, to in 0.0f64..360.0, clockwise in proptest::bool::ANY,
+        ) {
+            let centre = Coord { x: lon, y: lat };
+            let sphere = Sphere::at(lat);
+            let r = r_nm * METRES_PER_NM;
+            let pts = arc(centre, r, r, from, to, clockwise);
+            for w in pts.windows(2) {
+                let mid = Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 };
+                let error = (r - sphere.distance(centre, mid)).abs();
+                proptest::prop_assert!(error <= MAX_CHORD_ERROR_M, "chord error {} m", error);
+            }
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn arbitrary_text_never_panics(text in "(AC|AN|AL|AH|DP|DA|DB|DC|V X=|V D=|[0-9:. NSEW,+-]|\n){0,60}") {
+            let _ = parse_openair("fuzz.air", &text);
+        }
     }
 }
