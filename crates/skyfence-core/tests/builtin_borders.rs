@@ -138,3 +138,27 @@ fn unknown_and_unlisted_codes_are_errors() {
     );
     assert!(load_country("").is_err());
 }
+
+mod brute_force {
+    use super::*;
+    use proptest::prelude::*;
+    use skyfence_core::airspace::validate::shape_contains;
+    use std::sync::OnceLock;
+
+    fn afghanistan() -> &'static Zone {
+        static AF: OnceLock<Zone> = OnceLock::new();
+        AF.get_or_init(|| load_country("AF").expect("AF"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The exact brute-force test used by the loaders and the CLI agrees with
+        /// `geo::Contains` over Afghanistan's bounding box plus 1° (points exactly on the
+        /// border, where the two conventions differ, have probability zero here).
+        #[test]
+        fn shape_contains_matches_geo(lon in 59.5f64..75.9, lat in 28.4f64..39.5) {
+            let af = afghanistan();
+            prop_assert_eq!(shape_contains(&af.shape, lon, lat), contains(af, lat, lon));
+        }
+    }
+}
