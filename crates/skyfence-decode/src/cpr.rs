@@ -71,10 +71,12 @@ const DLAT: [[f64; 2]; 2] = [
     [90.0 / (4 * NZ) as f64, 90.0 / (4 * NZ - 1) as f64],
 ];
 
-/// The span a zone grid covers: 360° airborne, 90° surface.
-const fn span(surface: bool) -> f64 {
-    if surface { 90.0 } else { 360.0 }
-}
+/// `1 / Dlat_i`, latitude zones per degree, indexed like [`DLAT`]; for the local
+/// decode, which then multiplies instead of divides.
+const ZONES_PER_DEG: [[f64; 2]; 2] = [
+    [(4 * NZ) as f64 / 360.0, (4 * NZ - 1) as f64 / 360.0],
+    [(4 * NZ) as f64 / 90.0, (4 * NZ - 1) as f64 / 90.0],
+];
 
 /// Latitudes (degrees, ascending) at which `NL` steps down by one: entry `k` is where NL
 /// changes from `59 − k` to `58 − k`, i.e. the solution of
@@ -84,9 +86,9 @@ const fn span(surface: bool) -> f64 {
 /// section).
 ///
 /// Why a table rather than evaluating `floor(2π / acos(1 − a / cos²(lat)))` per call:
-/// - speed: one binary search over 58 numbers (~6 comparisons, a few ns) instead of a
-///   `cos` and an `acos` (~40 ns), and [`nl`] runs two or three times per position
-///   message;
+/// - speed: [`nl`] runs two or three times per position message; a table lookup
+///   ([`NL_BUCKETS`] then one comparison, ~1 ns) replaces a `cos` and an `acos`
+///   (~20 ns, see the `cpr` bench);
 /// - exactness: `1 − a / cos²` cancels catastrophically in `f64` (`a ≈ 0.0055`), so the
 ///   closed form misplaces each boundary by up to ~1e-12° (a table derived from it in
 ///   `f64`, like pyModeS 3.6's, is off by up to 8e-13° from the values below), and the
@@ -165,9 +167,76 @@ pub const NL_TRANSITIONS: [f64; 58] = [
 #[inline]
 pub fn nl(lat: f64) -> u8 {
     let abs = lat.abs();
-    let below = NL_TRANSITIONS.partition_point(|&t| t < abs);
-    // `below` ≤ 58, so the subtraction stays in 1..=59.
-    59 - below as u8
+    if abs.is_nan() {
+        return 59;
+    }
+    if abs >= 90.0 {
+        return 1;
+    }
+    // `abs` in [0, 90): bucket 0..=359.
+    let n = NL_BUCKETS[(abs * BUCKETS_PER_DEG) as usize];
+    // The one transition that can lie inside the bucket is the first at or above its
+    // start, where NL steps from `n` to `n − 1`.
+    match NL_TRANSITIONS.get(usize::from(59 - n)) {
+        Some(&t) if abs > t => n - 1,
+        _ => n,
+    }
+}
+
+/// Buckets per degree of [`NL_BUCKETS`]: 0.25° is narrower than the closest two
+/// transitions (86.54° and 87°, 0.46° apart; checked by a test), so a bucket holds at
+/// most one.
+const BUCKETS_PER_DEG: f64 = 4.0;
+
+/// `NL` at the start of each 0.25° latitude bucket, `NL_BUCKETS[i] = NL(i / 4)`, built at
+/// compile time from [`NL_TRANSITIONS`]: [`nl`] is then one load and one comparison,
+/// with no search.
+pub const NL_BUCKETS: [u8; 360] = {
+    let mut buckets = [0u8; 360];
+    let mut i = 0;
+    while i < 360 {
+        let start = i as f64 / BUCKETS_PER_DEG;
+        let mut below = 0;
+        while below < NL_TRANSITIONS.len() && NL_TRANSITIONS[below] < start {
+            below += 1;
+        }
+        buckets[i] = 59 - below as u8;
+        i += 1;
+    }
+    buckets
+};
+
+/// Longitude-zone width `360° / n` for `n` = 0..=59 (index 0 unused), so the decoders
+/// multiply instead of divide. Surface widths are a quarter of these, exactly.
+const DLON: [f64; 60] = {
+    let mut widths = [360.0; 60];
+    let mut n = 1;
+    while n < 60 {
+        widths[n] = 360.0 / n as f64;
+        n += 1;
+    }
+    widths
+};
+
+/// The longitude-zone width for `n` zones on the airborne or surface grid.
+#[inline]
+fn dlon(n: i32, surface: bool) -> f64 {
+    // `n` is 1..=59 by construction (`max(NL − i, 1)`).
+    let width = DLON[n.clamp(1, 59) as usize];
+    if surface { width * 0.25 } else { width }
+}
+
+/// `m mod n` for the longitude index of a global decode, where `m` lies within a few
+/// multiples of `n`: adds or subtracts instead of an integer division.
+#[inline]
+fn wrap_index(mut m: i32, n: i32) -> i32 {
+    while m < 0 {
+        m += n;
+    }
+    while m >= n {
+        m -= n;
+    }
+    m
 }
 
 /// [`nl`] evaluated from the closed form with `cos` and `acos`, the way DO-260B writes
@@ -228,7 +297,7 @@ fn encode(lat: f64, lon: f64, odd: bool, surface: bool) -> CprPosition {
     let yz = (SCALE * modulo(lat, dlat) / dlat + 0.5).floor();
     // The zone latitude, computed exactly as the decoders compute it: `Dlat · (zone + YZ/2^17)`.
     let rlat = dlat * ((lat / dlat).floor() + yz / SCALE);
-    let dlon = span(surface) / f64::from(lon_zones(rlat, odd));
+    let dlon = dlon(lon_zones(rlat, odd), surface);
     let xz = (SCALE * modulo(lon, dlon) / dlon + 0.5).floor();
     // `as u32` saturates (NaN → 0), and the mask keeps 17 bits: YZ = 2^17 after rounding
     // up is transmitted as 0 (the next zone's first step).
@@ -318,7 +387,7 @@ pub fn decode_global_airborne(
     } else {
         (lat0, xz0)
     };
-    let lon = (360.0 / f64::from(ni)) * (f64::from(m.rem_euclid(ni)) + xz);
+    let lon = dlon(ni, false) * (f64::from(wrap_index(m, ni)) + xz);
     Some(GeoPoint::new(lat, lon))
 }
 
@@ -369,7 +438,7 @@ pub fn decode_global_surface(
     } else {
         (lat0, xz0)
     };
-    let base = (90.0 / f64::from(ni)) * (f64::from(m.rem_euclid(ni)) + xz);
+    let base = dlon(ni, true) * (f64::from(wrap_index(m, ni)) + xz);
     // Of base + k·90°, the one nearest the reference: shift by whole quadrants.
     let quadrants = ((wrap_lon(reference.lon) - base) / 90.0).round();
     Some(GeoPoint::new(lat, base + 90.0 * quadrants))
@@ -385,7 +454,11 @@ fn reference_ok(reference: GeoPoint) -> bool {
 /// §A.1.7.5 airborne, §A.1.7.6 surface; Doc 9871 §C.2.6.5–6):
 /// `j = floor(lat_ref/Dlat) + floor(½ + MOD(lat_ref, Dlat)/Dlat − YZ/2^17)`,
 /// `Rlat = Dlat · (j + YZ/2^17)`, and the same for longitude with
-/// `Dlon = span/max(NL(Rlat) − i, 1)`.
+/// `Dlon = span/max(NL(Rlat) − i, 1)`. Computed as the equal
+/// `j = floor(½ + lat_ref/Dlat − YZ/2^17)` (the two floors of the standard sum to it),
+/// multiplying by zone counts instead of dividing by widths: the result can differ
+/// from the standard's only for a reference exactly half a zone away, where either
+/// zone is equally wrong.
 ///
 /// The result is the grid point nearest the reference, so it is right only if the
 /// aircraft is within half a zone of it: 180 NM airborne, 45 NM surface (the caller's
@@ -395,19 +468,20 @@ pub fn decode_local(cpr: CprPosition, reference: GeoPoint) -> Option<GeoPoint> {
     if !cpr.in_range() || !reference_ok(reference) {
         return None;
     }
-    let dlat = DLAT[usize::from(cpr.surface)][usize::from(cpr.odd)];
+    let (s, i) = (usize::from(cpr.surface), usize::from(cpr.odd));
+    let dlat = DLAT[s][i];
     let yz = f64::from(cpr.lat) / SCALE;
-    let j =
-        (reference.lat / dlat).floor() + (0.5 + modulo(reference.lat, dlat) / dlat - yz).floor();
+    let j = (0.5 + reference.lat * ZONES_PER_DEG[s][i] - yz).floor();
     let lat = dlat * (j + yz);
     if lat.abs() > 90.0 {
         return None;
     }
-    let dlon = span(cpr.surface) / f64::from(lon_zones(lat, cpr.odd));
+    let ni = lon_zones(lat, cpr.odd);
     let xz = f64::from(cpr.lon) / SCALE;
     let ref_lon = wrap_lon(reference.lon);
-    let m = (ref_lon / dlon).floor() + (0.5 + modulo(ref_lon, dlon) / dlon - xz).floor();
-    Some(GeoPoint::new(lat, dlon * (m + xz)))
+    let per_deg = f64::from(ni) * if cpr.surface { 1.0 / 90.0 } else { 1.0 / 360.0 };
+    let m = (0.5 + ref_lon * per_deg - xz).floor();
+    Some(GeoPoint::new(lat, dlon(ni, cpr.surface) * (m + xz)))
 }
 
 #[cfg(test)]
@@ -543,6 +617,25 @@ mod tests {
             assert_eq!(nl(t.next_up()), n - 1, "just above {t}");
             assert_eq!(nl(t.next_down()), n, "just below {t}");
             assert_eq!(nl(-t), n);
+        }
+    }
+
+    #[test]
+    fn nl_buckets_hold_at_most_one_transition() {
+        for w in NL_TRANSITIONS.windows(2) {
+            assert!(w[1] - w[0] > 1.0 / BUCKETS_PER_DEG, "{w:?}");
+        }
+        // And the bucketed lookup agrees with counting the transitions below.
+        let count = |lat: f64| 59 - NL_TRANSITIONS.iter().filter(|&&t| t < lat.abs()).count() as u8;
+        let mut lat: f64 = -90.0;
+        while lat <= 90.0 {
+            assert_eq!(nl(lat), count(lat), "at {lat}");
+            lat += 0.0007;
+        }
+        for &t in &NL_TRANSITIONS {
+            for x in [t.next_down(), t, t.next_up(), (t * 4.0).floor() / 4.0] {
+                assert_eq!(nl(x), count(x), "at {x}");
+            }
         }
     }
 
