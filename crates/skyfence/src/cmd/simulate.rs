@@ -26,6 +26,25 @@ pub struct SimulateArgs {
     /// `scale` only: length in seconds.
     #[arg(long, default_value_t = 600.0)]
     pub duration: f64,
+    /// Recordings to write, comma-separated: raw, beast, avr, sbs.
+    #[arg(long, default_value = "raw,beast,avr,sbs")]
+    pub formats: String,
+}
+
+/// The `--formats` list.
+fn formats(list: &str) -> anyhow::Result<Vec<sim::write::Format>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let f = sim::write::Format::from_name(name).ok_or_else(|| {
+            input_error(format!(
+                "--formats: {name:?} is not a recording format (expected raw, beast, avr or sbs)"
+            ))
+        })?;
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
 /// Loads the scenario named or the scenario file at `name`.
@@ -62,9 +81,10 @@ pub fn load(args: &SimulateArgs) -> anyhow::Result<sim::scenario::Scenario> {
 
 /// Runs `skyfence simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let formats = formats(&args.formats)?;
     let scenario = load(&args)?;
     let started = Instant::now();
-    let summary = sim::simulate(&scenario, args.seed, &args.out_dir)?;
+    let summary = sim::simulate(&scenario, args.seed, &args.out_dir, &formats)?;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         scenario = %scenario.name,

@@ -377,6 +377,7 @@ pub fn af_pk_border() -> anyhow::Result<Scenario> {
         permits,
         flights,
         truth: true,
+        step_s: super::truth::SAMPLE_S,
     })
 }
 
@@ -429,5 +430,6 @@ pub fn scale(targets: usize, duration_s: f64, seed: u64) -> anyhow::Result<Scena
         permits: Vec::new(),
         flights,
         truth: false,
+        step_s: 0.5,
     })
 }

@@ -57,12 +57,18 @@ struct Aircraft {
     ended: bool,
 }
 
-/// Runs `scenario` with `seed`, writing everything into `out_dir` (created if needed).
-pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Result<Summary> {
+/// Runs `scenario` with `seed`, writing the recordings of `formats` and everything else
+/// into `out_dir` (created if needed).
+pub fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    out_dir: &Path,
+    formats: &[write::Format],
+) -> anyhow::Result<Summary> {
     fs::create_dir_all(out_dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut recordings = write::Recordings::create(out_dir, scenario.start)?;
+    let mut recordings = write::Recordings::create(out_dir, scenario.start, formats)?;
     let mut tracks_csv = if scenario.truth {
         let path = out_dir.join("truth-tracks.csv");
         let f = fs::File::create(&path)
@@ -92,16 +98,27 @@ pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Resul
         })
         .collect();
     let mut logs: Vec<FlightLog> = vec![FlightLog::default(); aircraft.len()];
-    let ticks = (scenario.duration_s / SAMPLE_S).ceil() as u64;
+    // The truth's samples are the kinematic steps: they must be SAMPLE_S apart.
+    let step_s = if scenario.truth {
+        SAMPLE_S
+    } else {
+        scenario.step_s.clamp(0.01, 1.0)
+    };
+    let ticks = (scenario.duration_s / step_s).ceil() as u64;
     let mut batch: Vec<Reception> = Vec::with_capacity(1 << 16);
     let mut carry: Vec<Reception> = Vec::new();
+    let rx_cos_lat: Vec<f64> = scenario
+        .receivers
+        .iter()
+        .map(|r| r.lat.to_radians().cos())
+        .collect();
     let mut last_at = scenario.start;
     let mut line = String::new();
     for k in 0..ticks {
-        let t = k as f64 * SAMPLE_S;
-        let t1 = (k + 1) as f64 * SAMPLE_S;
+        let t = k as f64 * step_s;
+        let t1 = (k + 1) as f64 * step_s;
         // Receptions carried over from the previous tick (heard after it ended).
-        batch.clear();
+        let written = batch.len();
         batch.append(&mut carry);
         for (i, (ac, f)) in aircraft.iter_mut().zip(&scenario.flights).enumerate() {
             if ac.ended || t1 <= f.start_s {
@@ -121,7 +138,7 @@ pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Resul
                 }
             }
             let s0 = ac.state;
-            let more = ac.pilot.step(&mut ac.state, SAMPLE_S) || f.legs.is_empty();
+            let more = ac.pilot.step(&mut ac.state, step_s) || f.legs.is_empty();
             let s1 = ac.state;
             if scenario.truth {
                 logs[i].samples.push([s1.lat, s1.lon, s1.alt_ft]);
@@ -133,7 +150,7 @@ pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Resul
                     if !f.transmitting(tt) {
                         continue;
                     }
-                    let st = s0.lerp(&s1, (tt - t) / SAMPLE_S);
+                    let st = s0.lerp(&s1, (tt - t) / step_s);
                     let at = scenario.start.add_micros((tt * 1e6).round() as i64);
                     let pos = (*kind == Squitter::Position).then(|| {
                         ac.transponder.broadcast_position(
@@ -150,6 +167,7 @@ pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Resul
                     };
                     let heard = surveillance::receive(
                         &scenario.receivers,
+                        &rx_cos_lat,
                         &scenario.surveillance,
                         &st,
                         at,
@@ -196,22 +214,27 @@ pub fn simulate(scenario: &Scenario, seed: u64, out_dir: &Path) -> anyhow::Resul
                 ac.ended = true;
             }
         }
-        batch.sort_by_key(|r| (r.at, r.receiver));
+        batch[written..].sort_by_key(|r| (r.at, r.receiver));
         // A frame sent just before the tick's end may be heard just after it: keep those
         // for the next tick so that the recordings stay in time order.
         let tick_end = scenario.start.add_micros((t1 * 1e6).round() as i64);
-        let split = batch.partition_point(|r| r.at < tick_end);
+        let split = written + batch[written..].partition_point(|r| r.at < tick_end);
         carry.extend_from_slice(&batch[split..]);
         batch.truncate(split);
         if let Some(r) = batch.last() {
             last_at = last_at.max(r.at);
         }
-        recordings.write(&batch)?;
+        // Hand full batches to the writers; keep the buffer otherwise.
+        if batch.len() >= 1 << 14 {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(1 << 15));
+            recordings.write(full)?;
+        }
     }
     if let Some(r) = carry.last() {
         last_at = last_at.max(r.at);
     }
-    recordings.write(&carry)?;
+    batch.append(&mut carry);
+    recordings.write(batch)?;
     let frames = recordings.finish()?;
     if let Some(mut w) = tracks_csv {
         w.flush()?;

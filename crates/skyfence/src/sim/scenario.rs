@@ -388,6 +388,9 @@ pub struct Scenario {
     pub flights: Vec<Flight>,
     /// Whether to compute truth.jsonl and truth-tracks.csv (off for `scale`).
     pub truth: bool,
+    /// Integration step of the kinematics, seconds: [`super::truth::SAMPLE_S`] when the
+    /// truth is computed; `scale` uses 0.5 s (transmissions in between are interpolated).
+    pub step_s: f64,
 }
 
 /// Why a scenario file was rejected; the message names the file, line or key.
@@ -493,6 +496,7 @@ pub fn parse_scenario(
         permits: raw.allow,
         flights,
         truth: true,
+        step_s: super::truth::SAMPLE_S,
     })
 }
 

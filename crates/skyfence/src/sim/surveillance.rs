@@ -24,7 +24,7 @@ use skyfence_decode::adsb;
 use skyfence_decode::modes;
 use skyfence_decode::{CprFormat, Message};
 
-use super::kinematics::{M_PER_FT, State, destination, distance_m};
+use super::kinematics::{EARTH_RADIUS_M, M_PER_FT, State, destination};
 use super::scenario::{Flight, Receiver, Surveillance};
 
 /// Speed of light, metres per second.
@@ -242,10 +242,12 @@ impl Transponder {
     }
 }
 
-/// Hands one transmission to every receiver that hears it.
+/// Hands one transmission to every receiver that hears it. `rx_cos_lat` holds the
+/// cosine of each receiver's latitude. Returns whether at least one intact copy was heard.
 #[allow(clippy::too_many_arguments)]
 pub fn receive(
     receivers: &[Receiver],
+    rx_cos_lat: &[f64],
     surv: &Surveillance,
     s: &State,
     t_tx: Timestamp,
@@ -257,8 +259,15 @@ pub fn receive(
 ) -> bool {
     let mut heard = false;
     let h_tx = (s.alt_ft * M_PER_FT).max(1.0);
+    let cos_lat = s.lat.to_radians().cos();
     for (i, r) in receivers.iter().enumerate() {
-        let d = distance_m(r.lat, r.lon, s.lat, s.lon);
+        // Equirectangular distance with the mean of the two latitudes' cosines: within
+        // 0.1 % of the great circle over a receiver's range, and no trigonometry per
+        // receiver (this runs for every frame).
+        let cos_mean = (cos_lat + rx_cos_lat[i]) / 2.0;
+        let dy = (s.lat - r.lat).to_radians();
+        let dx = super::kinematics::wrap180(s.lon - r.lon).to_radians() * cos_mean;
+        let d = EARTH_RADIUS_M * (dx * dx + dy * dy).sqrt();
         let horizon = 4_120.0 * (r.height_m.max(0.0).sqrt() + h_tx.sqrt());
         let range = (r.range_km * 1000.0).min(horizon);
         if d > range {
@@ -268,11 +277,12 @@ pub fn receive(
         if rng.random::<f64>() < p_loss {
             continue;
         }
-        let slant = d.hypot(h_tx);
+        let slant = (d * d + h_tx * h_tx).sqrt();
         let at = t_tx.add_micros((slant / C_MPS * 1e6).round() as i64);
-        // Received power falls with the square of range: -3 dBFS at 10 km or closer.
-        let dbfs = (-3.0 - 20.0 * (slant / 10_000.0).max(1.0).log10()).max(-45.0);
-        let signal = (255.0 * 10f64.powf(dbfs / 20.0)).round().clamp(1.0, 255.0) as u8;
+        // Received power falls with the square of range, so the Beast signal byte (an
+        // amplitude) falls with range: -3 dBFS at 10 km or closer, floor at -45 dBFS.
+        let amplitude = 0.708 * (10_000.0 / slant).min(1.0);
+        let signal = (255.0 * amplitude).round().clamp(2.0, 255.0) as u8;
         let mut copy = bytes;
         let mut msg = Some(Message { at, ..message });
         if rng.random::<f64>() < surv.corrupt {

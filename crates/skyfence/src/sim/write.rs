@@ -1,8 +1,15 @@
 //! The recordings: the same receptions as raw CSV, Beast, AVR and SBS, streamed.
+//!
+//! Each format is written by its own thread from shared batches, so formatting runs in
+//! parallel with the simulation; each file still receives the batches in order, so the
+//! bytes do not depend on scheduling.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use skyfence_core::{RawFrame, Timestamp};
 use skyfence_decode::Frame;
@@ -10,89 +17,151 @@ use skyfence_decode::{avr, beast, raw, sbs};
 
 use super::surveillance::Reception;
 
-/// Writes every reception to the four recordings.
-pub struct Recordings {
-    start: Timestamp,
-    raw: BufWriter<File>,
-    beast: BufWriter<File>,
-    avr: BufWriter<File>,
-    sbs: BufWriter<File>,
-    text: String,
-    bytes: Vec<u8>,
-    /// Frames written (each recording holds the same frames; SBS omits corrupted ones).
-    pub frames: u64,
+/// Batches in flight per format before the simulation waits for the writers.
+const QUEUE: usize = 8;
+
+/// The recording formats, one file each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `raw.csv`.
+    Raw,
+    /// `beast.bin`.
+    Beast,
+    /// `avr.txt`.
+    Avr,
+    /// `sbs.csv`.
+    Sbs,
 }
 
-fn create(dir: &Path, name: &str) -> anyhow::Result<BufWriter<File>> {
-    let path = dir.join(name);
-    let f = File::create(&path)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-    Ok(BufWriter::with_capacity(1 << 20, f))
+impl Format {
+    /// From its `--formats` name: `raw`, `beast`, `avr`, `sbs`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "raw" => Some(Format::Raw),
+            "beast" => Some(Format::Beast),
+            "avr" => Some(Format::Avr),
+            "sbs" => Some(Format::Sbs),
+            _ => None,
+        }
+    }
+
+    /// The file it is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Raw => "raw.csv",
+            Format::Beast => "beast.bin",
+            Format::Avr => "avr.txt",
+            Format::Sbs => "sbs.csv",
+        }
+    }
+}
+
+type Batch = Arc<Vec<Reception>>;
+
+/// Writes every reception to the recordings.
+pub struct Recordings {
+    senders: Vec<SyncSender<Batch>>,
+    writers: Vec<(PathBuf, JoinHandle<std::io::Result<()>>)>,
+    frames: u64,
+}
+
+/// The frame as the framing encoders take it: 12 MHz counter from `start`.
+fn frame(r: &Reception, start: Timestamp) -> Frame {
+    Frame {
+        at: r.at,
+        counter: Some(beast::counter_12mhz(r.at, start)),
+        raw: RawFrame {
+            bytes: r.bytes,
+            len: r.len,
+            signal: Some(r.signal),
+            mlat: false,
+        },
+    }
+}
+
+/// One writer thread's loop.
+fn write_format(
+    format: Format,
+    mut out: BufWriter<File>,
+    start: Timestamp,
+    batches: Receiver<Batch>,
+) -> std::io::Result<()> {
+    let mut text = String::with_capacity(1 << 20);
+    let mut bytes = Vec::with_capacity(1 << 20);
+    if format == Format::Raw {
+        out.write_all(b"timestamp,rawmsg\n")?;
+    }
+    for batch in batches {
+        text.clear();
+        bytes.clear();
+        for r in batch.iter() {
+            match format {
+                Format::Raw => raw::encode_raw_line(&frame(r, start), &mut text),
+                Format::Beast => beast::encode_beast(&frame(r, start), &mut bytes),
+                Format::Avr => avr::encode_avr(&frame(r, start), &mut text),
+                Format::Sbs => {
+                    if let Some(m) = &r.message {
+                        sbs::encode_sbs(m, &mut text);
+                    }
+                }
+            }
+        }
+        out.write_all(text.as_bytes())?;
+        out.write_all(&bytes)?;
+    }
+    out.flush()
 }
 
 impl Recordings {
-    /// Creates `raw.csv`, `beast.bin`, `avr.txt` and `sbs.csv` in `dir`; the Beast and
-    /// AVR 12 MHz counters read 0 at `start`.
-    pub fn create(dir: &Path, start: Timestamp) -> anyhow::Result<Self> {
-        let mut raw = create(dir, "raw.csv")?;
-        raw.write_all(b"timestamp,rawmsg\n")?;
+    /// Creates the files of `formats` (`raw.csv`, `beast.bin`, `avr.txt`, `sbs.csv`) in
+    /// `dir` and their writer threads; the Beast and AVR 12 MHz counters read 0 at `start`.
+    pub fn create(dir: &Path, start: Timestamp, formats: &[Format]) -> anyhow::Result<Self> {
+        let mut senders = Vec::new();
+        let mut writers = Vec::new();
+        for &format in formats {
+            let path = dir.join(format.file_name());
+            let f = File::create(&path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            let out = BufWriter::with_capacity(1 << 20, f);
+            let (tx, rx) = sync_channel::<Batch>(QUEUE);
+            let handle = std::thread::Builder::new()
+                .name(format!("sim-{}", format.file_name()))
+                .spawn(move || write_format(format, out, start, rx))?;
+            senders.push(tx);
+            writers.push((path, handle));
+        }
         Ok(Recordings {
-            start,
-            raw,
-            beast: create(dir, "beast.bin")?,
-            avr: create(dir, "avr.txt")?,
-            sbs: create(dir, "sbs.csv")?,
-            text: String::with_capacity(1 << 16),
-            bytes: Vec::with_capacity(1 << 16),
+            senders,
+            writers,
             frames: 0,
         })
     }
 
     /// Appends a batch of receptions (already in time order).
-    pub fn write(&mut self, batch: &[Reception]) -> anyhow::Result<()> {
-        self.text.clear();
-        for r in batch {
-            let frame = self.frame(r);
-            raw::encode_raw_line(&frame, &mut self.text);
+    pub fn write(&mut self, batch: Vec<Reception>) -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
         }
-        self.raw.write_all(self.text.as_bytes())?;
-        self.text.clear();
-        self.bytes.clear();
-        for r in batch {
-            let frame = self.frame(r);
-            beast::encode_beast(&frame, &mut self.bytes);
-            avr::encode_avr(&frame, &mut self.text);
-        }
-        self.beast.write_all(&self.bytes)?;
-        self.avr.write_all(self.text.as_bytes())?;
-        self.text.clear();
-        for r in batch {
-            if let Some(m) = &r.message {
-                sbs::encode_sbs(m, &mut self.text);
+        self.frames += batch.len() as u64;
+        let batch = Arc::new(batch);
+        for tx in &self.senders {
+            if tx.send(Arc::clone(&batch)).is_err() {
+                // The writer stopped on an error; `finish` reports it.
+                break;
             }
         }
-        self.sbs.write_all(self.text.as_bytes())?;
-        self.frames += batch.len() as u64;
         Ok(())
     }
 
-    fn frame(&self, r: &Reception) -> Frame {
-        Frame {
-            at: r.at,
-            counter: Some(beast::counter_12mhz(r.at, self.start)),
-            raw: RawFrame {
-                bytes: r.bytes,
-                len: r.len,
-                signal: Some(r.signal),
-                mlat: false,
-            },
-        }
-    }
-
-    /// Flushes every file.
-    pub fn finish(mut self) -> anyhow::Result<u64> {
-        for w in [&mut self.raw, &mut self.beast, &mut self.avr, &mut self.sbs] {
-            w.flush()?;
+    /// Waits for every writer; returns the number of frames written to each recording.
+    pub fn finish(self) -> anyhow::Result<u64> {
+        drop(self.senders);
+        for (path, handle) in self.writers {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => anyhow::bail!("cannot write {}: {e}", path.display()),
+                Err(_) => anyhow::bail!("writer of {} panicked", path.display()),
+            }
         }
         Ok(self.frames)
     }
