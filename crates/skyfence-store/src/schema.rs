@@ -1,0 +1,108 @@
+//! The SQLite schema and its migrations.
+//!
+//! The schema version lives in `PRAGMA user_version` (SQLite file format §1.3.13: a free
+//! 32-bit integer in the database header). [`MIGRATIONS`]`[i]` takes a database from
+//! version `i` to `i + 1`; each runs in its own transaction together with the version bump,
+//! so a crash mid-migration leaves the previous version intact. A later change appends a
+//! migration (never edits a shipped one). A file with a newer version is refused.
+//!
+//! `PRAGMA application_id` (header offset 68) marks the file as skyfence's, so pointing
+//! `[store] path` at some other program's database fails instead of altering it.
+//!
+//! Conventions: times are integer microseconds since the Unix epoch (as `Timestamp`);
+//! `target` is the target id as printed (today the ICAO address, 6 lowercase hex digits);
+//! incident ids are their 16 hex digits.
+
+/// `"SKYF"` as a big-endian integer.
+pub const APPLICATION_ID: i64 = 0x534b_5946;
+
+/// Schema migrations; the schema version is the number applied.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: incidents, events, positions, frames, acknowledgements, delivery cursors.
+const V1: &str = r#"
+-- One row per incident: its latest version as JSON (INTERFACES.md "Incident") plus the
+-- columns the API filters and sorts on.
+CREATE TABLE incidents (
+    id             TEXT PRIMARY KEY,
+    zone           TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('open', 'closed', 'lost')),
+    authorised     INTEGER NOT NULL,
+    classification TEXT NOT NULL,
+    entered_at     INTEGER NOT NULL,
+    exited_at      INTEGER,
+    last_seen_at   INTEGER NOT NULL,
+    json           TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX incidents_by_entry  ON incidents (entered_at, id);
+CREATE INDEX incidents_by_status ON incidents (status, entered_at);
+CREATE INDEX incidents_by_zone   ON incidents (zone, entered_at);
+CREATE INDEX incidents_by_target ON incidents (target, entered_at);
+
+-- Every event, in the order stored: `seq` is the SSE id and the delivery cursor.
+-- AUTOINCREMENT so a number is never reused, even after retention deletes the newest rows.
+-- `dedup` makes re-applying a batch a no-op: "<incident id>/<kind>" for incident events
+-- (an incident is confirmed once and ends once), "approach/<zone>/<target>/<at>" otherwise.
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup       TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    zone        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    incident_id TEXT,
+    json        TEXT NOT NULL
+);
+CREATE INDEX events_by_incident ON events (incident_id);
+CREATE INDEX events_by_time ON events (at);
+
+-- Track positions of targets with incidents, per target (a target inside nested zones has
+-- several incidents but one track).
+CREATE TABLE positions (
+    target TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    lat    REAL NOT NULL,
+    lon    REAL NOT NULL,
+    alt_ft INTEGER,
+    PRIMARY KEY (target, at)
+) WITHOUT ROWID;
+
+-- Raw frames of targets with incidents: the evidence (ARCHITECTURE.md invariant 5). The
+-- same frame heard by two receivers is two rows; the same frame stored twice is one.
+CREATE TABLE frames (
+    target TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    bytes  BLOB NOT NULL,
+    signal INTEGER,
+    mlat   INTEGER NOT NULL,
+    PRIMARY KEY (target, at, source, bytes)
+) WITHOUT ROWID;
+
+-- Operator acknowledgements: an audit log, append-only (retention may delete the rows of
+-- purged incidents, nothing may change one).
+CREATE TABLE acks (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    operator    TEXT NOT NULL,
+    note        TEXT NOT NULL
+);
+CREATE INDEX acks_by_incident ON acks (incident_id, seq);
+CREATE TRIGGER acks_append_only BEFORE UPDATE ON acks
+BEGIN
+    SELECT RAISE(ABORT, 'acks are append-only');
+END;
+
+-- Alert delivery (outbox pattern over `events`): per sink, the last event sequence number
+-- delivered. A sink advances it only after delivery, so delivery is at-least-once across
+-- restarts.
+CREATE TABLE delivery_cursors (
+    sink TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;

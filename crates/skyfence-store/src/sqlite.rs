@@ -1,0 +1,765 @@
+//! [`SqliteStore`]: the [`IncidentStore`] in one SQLite file, WAL mode.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use skyfence_core::detect::{Classification, Event, Incident, IncidentId, IncidentStatus, Report};
+use skyfence_core::{RawFrame, TargetId, Timestamp};
+
+use crate::model::EventRepr;
+use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use crate::{
+    Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, IncidentStore, Purged,
+    ResumePoint, StoreBatch, StoreError, StoreOptions, StoredEvent, TrackPoint,
+};
+
+/// The SQLite incident store.
+///
+/// One `SqliteStore` is the writer; [`SqliteStore::reader`] opens read-only connections to
+/// the same file for the API. WAL mode lets readers see the last committed batch while the
+/// writer commits the next, without blocking each other.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: Arc<Path>,
+    options: StoreOptions,
+}
+
+/// Incident update: insert, or replace the stored version unless it is final (closed or
+/// lost) or newer than this one. Re-applying an old batch therefore never moves an
+/// incident back.
+const UPSERT_INCIDENT: &str = "
+INSERT INTO incidents (id, zone, target, status, authorised, classification, entered_at,
+                       exited_at, last_seen_at, json)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (id) DO UPDATE SET
+    zone = excluded.zone, target = excluded.target, status = excluded.status,
+    authorised = excluded.authorised, classification = excluded.classification,
+    entered_at = excluded.entered_at, exited_at = excluded.exited_at,
+    last_seen_at = excluded.last_seen_at, json = excluded.json
+WHERE incidents.status = 'open'
+  AND (excluded.status <> 'open' OR excluded.last_seen_at >= incidents.last_seen_at)";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` with [`StoreOptions::default`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens (creating if needed) the store at `path`: WAL journal, the synchronous level
+    /// of `options.durability`, and the schema migrated to [`SCHEMA_VERSION`].
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StoreError> {
+        let path: Arc<Path> = Arc::from(path.as_ref());
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NoWal {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(open_err)?;
+        migrate(&mut conn, &path)?;
+        Ok(SqliteStore {
+            conn,
+            path,
+            options,
+        })
+    }
+
+    /// A read-only connection to the same file, for a reader thread (the HTTP API). It
+    /// sees every batch committed before each of its queries starts.
+    pub fn reader(&self) -> Result<Self, StoreError> {
+        let path = self.path.clone();
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(self.options.busy_timeout)
+            .map_err(open_err)?;
+        Ok(SqliteStore {
+            conn,
+            path,
+            options: self.options,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> StoreOptions {
+        self.options
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.to_path_buf(),
+            op,
+            source,
+        }
+    }
+
+    fn corrupt(
+        &self,
+        table: &'static str,
+        key: impl ToString,
+        reason: impl ToString,
+    ) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table,
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn pre_entry_us(&self) -> i64 {
+        i64::try_from(self.options.pre_entry.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    fn decode_incident(&self, key: &str, json: &str) -> Result<Incident, StoreError> {
+        serde_json::from_str(json).map_err(|e| self.corrupt("incidents", key, e))
+    }
+
+    /// The stored incident `id`, if any.
+    fn load_incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+        let key = id.to_string();
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT json FROM incidents WHERE id = ?1")
+            .and_then(|mut st| st.query_row([&key], |r| r.get(0)).optional())
+            .map_err(self.err("read incident"))?;
+        json.map(|j| self.decode_incident(&key, &j)).transpose()
+    }
+
+    /// The window of a target's track and frames that belongs to `incident`.
+    fn window(&self, incident: &Incident) -> (i64, i64) {
+        let lo = incident
+            .entered_at
+            .as_micros()
+            .saturating_sub(self.pre_entry_us());
+        let hi = match incident.status {
+            IncidentStatus::Open => i64::MAX,
+            IncidentStatus::Closed => incident
+                .exited_at
+                .unwrap_or(incident.last_seen_at)
+                .as_micros(),
+            IncidentStatus::Lost => incident.last_seen_at.as_micros(),
+        };
+        (lo, hi)
+    }
+
+    fn positions_between(
+        &self,
+        target: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<TrackPoint>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT at, lat, lon, alt_ft FROM positions
+                 WHERE target = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at",
+            )
+            .map_err(self.err("read positions"))?;
+        let rows = st
+            .query_map(params![target, lo, hi], track_point)
+            .map_err(self.err("read positions"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.err("read positions"))
+    }
+}
+
+/// Applies the schema migrations the file lacks, each in its own transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(open_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(open_err)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(open_err)?;
+    // A fresh file has neither id nor tables; anything else must be ours.
+    if app != APPLICATION_ID && (app != 0 || tables != 0) {
+        return Err(StoreError::NotSkyfence {
+            path: path.to_path_buf(),
+            found: app,
+            expected: APPLICATION_ID,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction().map_err(open_err)?;
+        tx.execute_batch(sql).map_err(open_err)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(open_err)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(open_err)?;
+        tx.commit().map_err(open_err)?;
+    }
+    Ok(())
+}
+
+fn track_point(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrackPoint> {
+    Ok(TrackPoint {
+        at: Timestamp::from_micros(r.get(0)?),
+        lat: r.get(1)?,
+        lon: r.get(2)?,
+        alt_ft: r.get(3)?,
+    })
+}
+
+fn status_str(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Open => "open",
+        IncidentStatus::Closed => "closed",
+        IncidentStatus::Lost => "lost",
+    }
+}
+
+fn classification_str(c: Classification) -> &'static str {
+    match c {
+        Classification::Uav => "uav",
+        Classification::Aircraft => "aircraft",
+        Classification::Unknown => "unknown",
+    }
+}
+
+/// The stored form of a target id (today the ICAO address as printed).
+fn target_key(t: TargetId) -> String {
+    t.to_string()
+}
+
+
+/// Writes `incident` with [`UPSERT_INCIDENT`]; the incident JSON is `json`.
+fn upsert_incident(tx: &Transaction<'_>, i: &Incident, json: &str) -> rusqlite::Result<usize> {
+    tx.prepare_cached(UPSERT_INCIDENT)?.execute(params![
+        i.id.to_string(),
+        i.zone,
+        target_key(i.target.icao24),
+        status_str(i.status),
+        i.authorised,
+        classification_str(i.classification),
+        i.entered_at.as_micros(),
+        i.exited_at.map(Timestamp::as_micros),
+        i.last_seen_at.as_micros(),
+        json,
+    ])
+}
+
+/// The key that makes an event unique (see the `events` table).
+fn dedup_key(e: &Event) -> String {
+    match e {
+        Event::Approach {
+            at, zone, target, ..
+        } => format!(
+            "approach/{zone}/{}/{}",
+            target_key(target.icao24),
+            at.as_micros()
+        ),
+        _ => match e.incident() {
+            Some(i) => format!("{}/{}", i.id, e.kind()),
+            None => format!("{}/{}", e.kind(), e.at().as_micros()),
+        },
+    }
+}
+
+fn event_target(e: &Event) -> TargetId {
+    match e {
+        Event::Approach { target, .. } => target.icao24,
+        Event::Confirmed { incident, .. }
+        | Event::Closed { incident, .. }
+        | Event::Lost { incident, .. } => incident.target.icao24,
+    }
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl IncidentStore for SqliteStore {
+    fn apply(&mut self, batch: &StoreBatch) -> Result<Applied, StoreError> {
+        // Encode before the transaction: nothing below can fail but SQLite.
+        let mut event_json = Vec::with_capacity(batch.events.len());
+        for e in &batch.events {
+            let json = serde_json::to_string(e).map_err(|source| StoreError::Encode {
+                path: self.path.to_path_buf(),
+                what: "event",
+                source,
+            })?;
+            let incident_json = match e.incident() {
+                Some(i) => Some(
+                    serde_json::to_string(i).map_err(|source| StoreError::Encode {
+                        path: self.path.to_path_buf(),
+                        what: "incident",
+                        source,
+                    })?,
+                ),
+                None => None,
+            };
+            event_json.push((json, incident_json));
+        }
+        let mut snapshot_json = Vec::with_capacity(batch.snapshots.len());
+        for i in batch
+            .snapshots
+            .iter()
+            .filter(|i| i.status == IncidentStatus::Open)
+        {
+            let json = serde_json::to_string(i).map_err(|source| StoreError::Encode {
+                path: self.path.to_path_buf(),
+                what: "incident",
+                source,
+            })?;
+            snapshot_json.push((i, json));
+        }
+
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "apply batch",
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut applied = Applied {
+            event_seqs: Vec::with_capacity(batch.events.len()),
+            ..Applied::default()
+        };
+        {
+            let mut insert_event = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events (dedup, kind, at, zone, target, incident_id, json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(err)?;
+            for (e, (json, incident_json)) in batch.events.iter().zip(&event_json) {
+                let n = insert_event
+                    .execute(params![
+                        dedup_key(e),
+                        e.kind(),
+                        e.at().as_micros(),
+                        e.zone(),
+                        target_key(event_target(e)),
+                        e.incident().map(|i| i.id.to_string()),
+                        json,
+                    ])
+                    .map_err(err)?;
+                if n == 0 {
+                    applied.event_seqs.push(None);
+                    continue;
+                }
+                applied
+                    .event_seqs
+                    .push(Some(to_u64(tx.last_insert_rowid())));
+                if let (Some(i), Some(ij)) = (e.incident(), incident_json) {
+                    upsert_incident(&tx, i, ij).map_err(err)?;
+                }
+            }
+            for (i, json) in &snapshot_json {
+                upsert_incident(&tx, i, json).map_err(err)?;
+            }
+            let mut insert_position = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO positions (target, at, lat, lon, alt_ft)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(err)?;
+            for p in &batch.positions {
+                applied.positions += insert_position
+                    .execute(params![
+                        target_key(p.target),
+                        p.point.at.as_micros(),
+                        p.point.lat,
+                        p.point.lon,
+                        p.point.alt_ft,
+                    ])
+                    .map_err(err)?;
+            }
+            let mut insert_frame = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO frames (target, at, source, bytes, signal, mlat)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for f in &batch.frames {
+                applied.frames += insert_frame
+                    .execute(params![
+                        target_key(f.target),
+                        f.at.as_micros(),
+                        &*f.source,
+                        f.frame.data(),
+                        f.frame.signal,
+                        f.frame.mlat,
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(applied)
+    }
+
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        let err = self.err("list incidents");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, json FROM incidents
+                 WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR zone = ?2)
+                   AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR last_seen_at >= ?4)
+                 ORDER BY entered_at DESC, id DESC LIMIT ?5",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(
+                params![
+                    filter.status.map(status_str),
+                    filter.zone,
+                    filter.target.map(target_key),
+                    filter.since.map(Timestamp::as_micros),
+                    filter.limit.unwrap_or(IncidentFilter::DEFAULT_LIMIT),
+                ],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(&err)?;
+            out.push(self.decode_incident(&id, &json)?);
+        }
+        Ok(out)
+    }
+
+    fn incident(&self, id: IncidentId) -> Result<Option<IncidentDetail>, StoreError> {
+        let Some(incident) = self.load_incident(id)? else {
+            return Ok(None);
+        };
+        let (lo, hi) = self.window(&incident);
+        let positions = self.positions_between(&target_key(incident.target.icao24), lo, hi)?;
+        Ok(Some(IncidentDetail {
+            incident,
+            positions,
+        }))
+    }
+
+    fn incident_frames(&self, id: IncidentId) -> Result<Option<Vec<FrameRecord>>, StoreError> {
+        let Some(incident) = self.load_incident(id)? else {
+            return Ok(None);
+        };
+        let (lo, hi) = self.window(&incident);
+        let target = incident.target.icao24;
+        let err = self.err("read frames");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT at, source, bytes, signal, mlat FROM frames
+                 WHERE target = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, source, bytes",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![target_key(target), lo, hi], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<u8>>(3)?,
+                    r.get::<_, bool>(4)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        // Consecutive frames mostly share their source: share its name too.
+        let mut source: Arc<str> = Arc::from("");
+        for row in rows {
+            let (at, src, bytes, signal, mlat) = row.map_err(&err)?;
+            if bytes.len() != 7 && bytes.len() != 14 {
+                return Err(self.corrupt(
+                    "frames",
+                    format!("{target}@{at}"),
+                    format!("frame of {} bytes, expected 7 or 14", bytes.len()),
+                ));
+            }
+            if *source != *src {
+                source = Arc::from(src);
+            }
+            let mut frame = RawFrame {
+                bytes: [0; 14],
+                len: bytes.len() as u8,
+                signal,
+                mlat,
+            };
+            frame.bytes[..bytes.len()].copy_from_slice(&bytes);
+            out.push(FrameRecord {
+                target,
+                at: Timestamp::from_micros(at),
+                source: source.clone(),
+                frame,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    fn open_incidents(&self) -> Result<Vec<ResumePoint>, StoreError> {
+        let err = self.err("list open incidents");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, json FROM incidents WHERE status = 'open'
+                 ORDER BY entered_at, zone, id",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&err)?;
+        let mut open = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(&err)?;
+            open.push(self.decode_incident(&id, &json)?);
+        }
+        let mut last = self
+            .conn
+            .prepare_cached(
+                "SELECT at, lat, lon, alt_ft FROM positions
+                 WHERE target = ?1 AND at <= ?2 ORDER BY at DESC LIMIT 1",
+            )
+            .map_err(&err)?;
+        let mut out = Vec::with_capacity(open.len());
+        for incident in open {
+            let p = last
+                .query_row(
+                    params![
+                        target_key(incident.target.icao24),
+                        incident.last_seen_at.as_micros()
+                    ],
+                    track_point,
+                )
+                .optional()
+                .map_err(&err)?;
+            out.push(ResumePoint {
+                incident,
+                last: p.map(Report::from),
+            });
+        }
+        Ok(out)
+    }
+
+    fn events_since(&self, after: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let err = self.err("read events");
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, json FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(after), limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, json) = row.map_err(&err)?;
+            let repr: EventRepr =
+                serde_json::from_str(&json).map_err(|e| self.corrupt("events", seq, e))?;
+            out.push(StoredEvent {
+                seq: to_u64(seq),
+                event: repr.into(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        // sqlite_sequence keeps the highest AUTOINCREMENT value even after its row is
+        // deleted; it has no row before the first event.
+        let seq: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("read last event sequence"))?;
+        Ok(seq.map_or(0, to_u64))
+    }
+
+    fn purge_older_than(&mut self, cut_off: Timestamp) -> Result<Purged, StoreError> {
+        let cut = cut_off.as_micros();
+        let lead = self.pre_entry_us();
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "purge",
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        const ENDED: &str = "SELECT id FROM incidents
+             WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1";
+        let acks = tx
+            .execute(
+                &format!("DELETE FROM acks WHERE incident_id IN ({ENDED})"),
+                [cut],
+            )
+            .map_err(err)?;
+        let mut events = tx
+            .execute(
+                &format!("DELETE FROM events WHERE incident_id IN ({ENDED})"),
+                [cut],
+            )
+            .map_err(err)?;
+        let incidents = tx
+            .execute(
+                "DELETE FROM incidents
+                 WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1",
+                [cut],
+            )
+            .map_err(err)?;
+        events += tx
+            .execute(
+                "DELETE FROM events WHERE incident_id IS NULL AND at < ?1",
+                [cut],
+            )
+            .map_err(err)?;
+        // Every incident left is kept: keep whatever of its target's track lies in its
+        // window (from `pre_entry` before its entry on).
+        let positions = tx
+            .execute(
+                "DELETE FROM positions WHERE at < ?1 AND NOT EXISTS (
+                     SELECT 1 FROM incidents i
+                     WHERE i.target = positions.target AND positions.at >= i.entered_at - ?2)",
+                params![cut, lead],
+            )
+            .map_err(err)?;
+        let frames = tx
+            .execute(
+                "DELETE FROM frames WHERE at < ?1 AND NOT EXISTS (
+                     SELECT 1 FROM incidents i
+                     WHERE i.target = frames.target AND frames.at >= i.entered_at - ?2)",
+                params![cut, lead],
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Purged {
+            incidents,
+            events,
+            positions,
+            frames,
+            acks,
+        })
+    }
+
+    fn acknowledge(
+        &mut self,
+        id: IncidentId,
+        at: Timestamp,
+        operator: &str,
+        note: &str,
+    ) -> Result<Option<Ack>, StoreError> {
+        let key = id.to_string();
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "acknowledge",
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let known = tx
+            .query_row("SELECT 1 FROM incidents WHERE id = ?1", [&key], |_| Ok(()))
+            .optional()
+            .map_err(err)?
+            .is_some();
+        if !known {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO acks (incident_id, at, operator, note) VALUES (?1, ?2, ?3, ?4)",
+            params![key, at.as_micros(), operator, note],
+        )
+        .map_err(err)?;
+        let seq = to_u64(tx.last_insert_rowid());
+        tx.commit().map_err(err)?;
+        Ok(Some(Ack {
+            seq,
+            incident_id: id,
+            at,
+            operator: operator.to_string(),
+            note: note.to_string(),
+        }))
+    }
+
+    fn acks(&self, id: IncidentId) -> Result<Vec<Ack>, StoreError> {
+        let err = self.err("read acks");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, operator, note FROM acks WHERE incident_id = ?1 ORDER BY seq",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map([id.to_string()], |r| {
+                Ok(Ack {
+                    seq: to_u64(r.get(0)?),
+                    incident_id: id,
+                    at: Timestamp::from_micros(r.get(1)?),
+                    operator: r.get(2)?,
+                    note: r.get(3)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    fn delivery_cursor(&self, sink: &str) -> Result<u64, StoreError> {
+        let seq: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM delivery_cursors WHERE sink = ?1")
+            .and_then(|mut st| st.query_row([sink], |r| r.get(0)).optional())
+            .map_err(self.err("read delivery cursor"))?;
+        Ok(seq.map_or(0, to_u64))
+    }
+
+    fn set_delivery_cursor(&mut self, sink: &str, seq: u64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO delivery_cursors (sink, seq) VALUES (?1, ?2)
+                 ON CONFLICT (sink) DO UPDATE SET seq = max(seq, excluded.seq)",
+            )
+            .and_then(|mut st| st.execute(params![sink, to_i64(seq)]))
+            .map_err(self.err("write delivery cursor"))?;
+        Ok(())
+    }
+}
