@@ -4,7 +4,11 @@
 //!
 //! - `TIMESTAMP`: Unix seconds, optionally negative, with an optional fraction of any
 //!   length, read exactly (no `f64`) and rounded to the nearest microsecond.
-//! - `HEX`: 14 or 28 hex digits, either case.
+//! - `HEX`: 14 or 28 hex digits, either case; or, as in rs1090's original
+//!   `data/long_flight.csv`, a whole un-escaped Beast message in hex (`1a32`/`1a33`,
+//!   the 6-byte 12 MHz counter, the signal byte, the frame: 32 or 46 digits), whose
+//!   counter and signal are kept in [`Frame::counter`] and `raw.signal` (the time is
+//!   still `TIMESTAMP`).
 //! - Skipped silently: blank lines, `#` comments, and the header `timestamp,rawmsg`.
 //! - Spaces around either field and `\r\n` line ends are accepted.
 //!
@@ -19,7 +23,7 @@ use std::fmt::Write as _;
 
 use skyfence_core::{RawFrame, Timestamp};
 
-use crate::text::{Line, LineSplitter, decode_hex, is_hex, push_hex_upper};
+use crate::text::{Line, LineSplitter, decode_hex, hex_u64, is_hex, push_hex_upper};
 use crate::{DropCounts, DropReason, Frame};
 
 /// A streaming `raw` decoder: feed it chunks of any size; it keeps at most one partial
@@ -87,6 +91,7 @@ fn handle_line(drops: &mut DropCounts, line: Line<'_>, out: &mut impl FnMut(Fram
         drops.add(DropReason::BadTimestamp);
         return;
     };
+    let (beast, hex) = split_beast_prefix(hex);
     let mut bytes = [0u8; 14];
     let len = hex.len() / 2;
     if !((hex.len() == 14 || hex.len() == 28) && decode_hex(hex, &mut bytes[..len]).is_some()) {
@@ -97,16 +102,42 @@ fn handle_line(drops: &mut DropCounts, line: Line<'_>, out: &mut impl FnMut(Fram
         });
         return;
     }
+    let (counter, signal) = match beast.map(|b| (hex_u64(&b[4..16]), hex_u64(&b[16..18]))) {
+        None => (None, None),
+        Some((Some(counter), Some(signal))) => {
+            (Some(counter), (signal != 0).then_some(signal as u8))
+        }
+        Some(_) => {
+            drops.add(DropReason::BadHex);
+            return;
+        }
+    };
     out(Frame {
         at,
-        counter: None,
+        counter,
         raw: RawFrame {
             bytes,
             len: len as u8,
-            signal: None,
+            signal,
             mlat: false,
         },
     });
+}
+
+/// Splits a Beast-message prefix (`1a32`/`1a33`, 12 digits of counter, 2 of signal) off
+/// a hex field of the matching length: (prefix, frame digits).
+fn split_beast_prefix(hex: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    let kind = match hex.get(..4) {
+        Some(k) if k.eq_ignore_ascii_case(b"1a32") => 14,
+        Some(k) if k.eq_ignore_ascii_case(b"1a33") => 28,
+        _ => return (None, hex),
+    };
+    if hex.len() == 18 + kind {
+        let (prefix, frame) = hex.split_at(18);
+        (Some(prefix), frame)
+    } else {
+        (None, hex)
+    }
 }
 
 /// Reads `[-]SECONDS[.FRACTION]` as a [`Timestamp`], exactly: the fraction is rounded to

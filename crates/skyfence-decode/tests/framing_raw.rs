@@ -49,6 +49,41 @@ fn reads_rs1090_recording_lines_with_exact_times() {
     );
 }
 
+/// The whole of `testdata/long_flight.csv` (rs1090's two-hour recording, see
+/// testdata/README.md): every line is a frame, none is dropped.
+#[test]
+fn reads_the_whole_long_flight_recording() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/long_flight.csv"
+    );
+    let bytes = std::fs::read(path).expect("testdata/long_flight.csv");
+    let (frames, drops) = RawDecoder::decode_all(&bytes);
+    assert_eq!(drops, DropCounts::default());
+    assert_eq!(frames.len(), 172_432);
+    assert_eq!(frames.iter().filter(|f| f.raw.len == 7).count(), 71_639);
+    assert_eq!(frames[0].at, Timestamp::from_micros(1_698_140_962_119_813));
+    assert_eq!(hex(&frames[0]), "210000BD6B441A");
+    assert!(frames.windows(2).all(|w| w[0].at < w[1].at));
+}
+
+/// rs1090's original recording form: the hex field is a whole un-escaped Beast message
+/// (here the first frame of long_flight.csv with counter 0x0123456789AB, signal 0x2f).
+#[test]
+fn reads_beast_messages_in_hex_keeping_counter_and_signal() {
+    let text = "1698140962.119813,1a320123456789ab2f210000bd6b441a\n\
+                1698140962.171425,1a330123456789ac00903907dbc1b50fca1ad701efd570\n\
+                1698140962.2,1a340123456789ac00903907dbc1b50fca1ad701efd570\n";
+    let (frames, drops) = RawDecoder::decode_all(text.as_bytes());
+    assert_eq!(frames.len(), 2);
+    assert_eq!(drops.get(DropReason::BadLength), 1);
+    assert_eq!(frames[0].counter, Some(0x0123_4567_89ab));
+    assert_eq!(frames[0].raw.signal, Some(0x2f));
+    assert_eq!(hex(&frames[0]), "210000BD6B441A");
+    assert_eq!(frames[0].at, Timestamp::from_micros(1_698_140_962_119_813));
+    assert_eq!((frames[1].raw.len, frames[1].raw.signal), (14, None));
+}
+
 #[test]
 fn parses_unix_seconds_exactly() {
     let p = |s: &str| parse_unix_seconds(s.as_bytes()).map(Timestamp::as_micros);
