@@ -67,7 +67,8 @@
 //!
 //! One hash lookup, one local decode and (most messages) one global decode per frame;
 //! no allocation after an aircraft's first message and no trigonometry on the common
-//! path (see [`within`]). State is 88 bytes per aircraft.
+//! path (the speed gate first tries a bound without trigonometry). State is 88 bytes
+//! per aircraft.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
