@@ -25,7 +25,8 @@ frame must agree:
 | track_deg                      | 0.1 degree (circular)|
 | lat, lon                       | 1e-4 degree          |
 
-and skyfence must resolve at least as many positions as pyModeS. Fields only one side
+skyfence must resolve at least as many positions as each oracle, and every field the
+recording carries must have been compared at least once. Fields only one side
 produces are counted and printed but are not errors: the decoders legitimately differ
 in what they accept (skyfence admits DF0/4/5/16/20/21 only from addresses already seen
 in DF11/17/18; pyModeS decodes Comm-B registers skyfence does not print).
@@ -75,6 +76,24 @@ TOLERANCE = {
     "gs_kt": 0.5,
     "track_deg": 0.1,
 }
+
+# Fields the recording carries: each must be compared at least once against each
+# oracle, so a decoder that stopped printing one cannot pass by comparing nothing.
+REQUIRED_FIELDS = (
+    "icao24",
+    "df",
+    "tc",
+    "callsign",
+    "category",
+    "lat",
+    "lon",
+    "alt_ft",
+    "gs_kt",
+    "track_deg",
+    "vrate_fpm",
+    "squawk",
+    "cpr",
+)
 
 # Emitter category set letter by ADS-B type code (DO-260B §2.2.3.2.5.2): TC 4 = set A,
 # 3 = B, 2 = C, 1 = D; written with the category number the way readsb does ("A3").
@@ -434,9 +453,12 @@ def main() -> int:
         reports.append(report)
         if report.mismatches:
             failures.append(f"{report.mismatches} field mismatches against {label}")
-        if report.compared == 0:
-            failures.append(f"no field compared against {label}")
-        if n == "pymodes" and report.positions_skyfence < report.positions_oracle:
+        for name in REQUIRED_FIELDS:
+            if name == "category" and n != "pymodes":
+                continue  # rs1090 names the category ("Glider"), without its code
+            if report.fields[name].compared == 0:
+                failures.append(f"no {name} compared against {label}")
+        if report.positions_skyfence < report.positions_oracle:
             failures.append(
                 f"skyfence resolved {report.positions_skyfence} positions, "
                 f"fewer than {label}'s {report.positions_oracle}"
