@@ -199,22 +199,26 @@ impl ReceiverClock {
     }
 
     fn time_at(&self, ticks: u64) -> Timestamp {
-        let delta = ticks as i64 - self.origin_ticks as i64;
-        self.origin_time
-            .add_micros(delta.div_euclid(TICKS_PER_MICRO))
+        // i128: unwrapped ticks are u64 and may (after absurdly many wraps in a hostile
+        // stream) exceed i64; the result saturates like every Timestamp shift.
+        let delta = (i128::from(ticks) - i128::from(self.origin_ticks))
+            .div_euclid(i128::from(TICKS_PER_MICRO));
+        let delta = i64::try_from(delta).unwrap_or(if delta < 0 { i64::MIN } else { i64::MAX });
+        self.origin_time.add_micros(delta)
     }
 
     #[inline]
     fn stamp_12mhz(&mut self, counter: u64) -> Timestamp {
         let counter = counter & (COUNTER_MODULUS - 1);
-        let mut ticks = counter + self.wrap_add;
+        // Saturating throughout: no input, however hostile, may overflow.
+        let mut ticks = counter.saturating_add(self.wrap_add);
         match self.high {
-            Some(high) if ticks + REORDER_TOLERANCE_TICKS < high => {
-                let high_counter = high - self.wrap_add;
+            Some(high) if ticks.saturating_add(REORDER_TOLERANCE_TICKS) < high => {
+                let high_counter = high.saturating_sub(self.wrap_add);
                 if high_counter > COUNTER_MODULUS - WRAP_WINDOW_TICKS && counter < WRAP_WINDOW_TICKS
                 {
-                    self.wrap_add += COUNTER_MODULUS;
-                    ticks = counter + self.wrap_add;
+                    self.wrap_add = self.wrap_add.saturating_add(COUNTER_MODULUS);
+                    ticks = counter.saturating_add(self.wrap_add);
                     self.stats.wraps += 1;
                 } else {
                     self.origin_time = self.time_at(high);

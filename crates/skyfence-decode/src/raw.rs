@@ -178,8 +178,12 @@ pub fn parse_unix_seconds(text: &[u8]) -> Option<Timestamp> {
 }
 
 /// Appends `frame` as one `raw` line: the time as Unix seconds with six decimals (exact),
-/// a comma, the frame in uppercase hex, `\n`.
+/// a comma, the frame in uppercase hex, `\n`. Frames of a length other than 7 or 14
+/// bytes have no `raw` form: nothing is written.
 pub fn encode_raw_line(frame: &Frame, out: &mut String) {
+    if frame.raw.len != 7 && frame.raw.len != 14 {
+        return;
+    }
     let micros = frame.at.as_micros();
     let sign = if micros < 0 { "-" } else { "" };
     let abs = micros.unsigned_abs();

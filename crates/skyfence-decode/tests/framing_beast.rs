@@ -235,6 +235,26 @@ fn receiver_restart_rebases_so_time_continues_from_the_last_frame() {
     );
 }
 
+/// Regression guard: a hostile stream that "wraps" the counter over and over must not
+/// overflow the clock's arithmetic (it saturates instead of panicking).
+#[test]
+fn endless_wraps_never_overflow() {
+    let pair = [long(COUNTER_MODULUS - 2), long(3)].concat();
+    let mut d = BeastDecoder::new(clock());
+    let mut last = START;
+    let mut n = 0u64;
+    for _ in 0..70_000 {
+        d.decode(&pair, &mut |f| {
+            assert!(f.at >= last);
+            last = f.at;
+            n += 1;
+        });
+    }
+    assert_eq!(n, 140_000);
+    // 2^16 wraps exhaust the u64 tick range; from there time stands still.
+    assert!(d.clock_stats().wraps >= 65_536, "{:?}", d.clock_stats());
+}
+
 #[test]
 fn small_backward_steps_are_reorderings_not_restarts() {
     let bytes = [long(10 * SEC), long(9 * SEC), long(11 * SEC)].concat();
