@@ -2,9 +2,13 @@
 //! (which zones contain it, how far it is from a zone's border, where a step crossed it).
 
 pub mod builtin;
+pub mod geodesy;
+mod grid;
+pub mod index;
 pub mod load;
 pub mod openair;
 pub mod validate;
 pub mod zone;
 
+pub use index::{AirspaceIndex, Crossing, ZoneId};
 pub use zone::{Provenance, Zone, ZoneKind};

@@ -1,0 +1,566 @@
+//! `AirspaceIndex`: the queries the detector asks of every position.
+//!
+//! One [`Grid`] pair per zone: a fine grid (≈ 16 cells per edge) answers point-in-polygon
+//! and segment crossings; a coarse grid (≈ 1 cell per 2 edges) narrows the edges for
+//! distances. Both share the zone's edge list. See `grid.rs` for the cell encoding and the
+//! exact point-in-polygon rule, `geodesy.rs` for the distance arithmetic and its bounds.
+//!
+//! Conventions, for every query:
+//! * A zone's boundary (every ring, holes included) is made of edges that are straight in
+//!   longitude/latitude, the same model `geo` and GEOS use for WGS-84 coordinates.
+//! * The zone is a closed set: a point on an edge or a vertex is inside.
+//! * Edges lying on the antimeridian (both ends at ±180°) close the parts of a shape split
+//!   there; they are not borders: distances and crossings ignore them, and a segment
+//!   crossing the seam is followed onto the other side.
+
+use super::geodesy::{
+    self, LocalFrame, NEAR_LIMIT_M, NEAR_REL_ERR, box_lower_bound_m, cell_lower_bound_sq,
+    local_frame_rel_err, wrap_dlon,
+};
+use super::grid::{CellState, EDGE, Edges, Grid, SEAM, orient};
+use super::zone::Zone;
+use crate::position::GeoPoint;
+
+/// Index of a zone in an [`AirspaceIndex`] (its position in [`AirspaceIndex::zones`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ZoneId(pub u32);
+
+/// Where a segment first meets a zone's boundary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Crossing {
+    /// The crossing point.
+    pub point: GeoPoint,
+    /// Position along the segment, 0 at `from` and 1 at `to` (linear in longitude and
+    /// latitude, like the edges).
+    pub fraction: f64,
+    /// True when the segment starts outside the zone (the crossing is an entry); false
+    /// when it starts inside or on the boundary (the crossing is where it reaches the
+    /// boundary from inside: an exit, or a graze).
+    pub entering: bool,
+}
+
+/// The query structures of one zone.
+#[derive(Clone, Debug)]
+struct ZoneIndex {
+    edges: Edges,
+    /// Point-in-polygon and crossings.
+    fine: Grid,
+    /// Distances.
+    coarse: Grid,
+    /// Smallest cos(latitude) over each coarse row.
+    coarse_row_cos: Vec<f64>,
+    /// Bounding box (min lon, min lat, max lon, max lat).
+    bbox: [f64; 4],
+}
+
+/// Fine-grid cells per edge: more cells mean fewer edges per boundary cell and more
+/// points decided by a two-bit lookup; 16 keeps Afghanistan's grid under 100 kB.
+const FINE_CELLS_PER_EDGE: usize = 16;
+/// Upper bound on fine-grid cells (2 bits each: 1 MB of bitmaps).
+const MAX_FINE_CELLS: usize = 1 << 22;
+
+impl ZoneIndex {
+    fn new(zone: &Zone) -> Self {
+        let edges = Edges::from_multipolygon(&zone.shape);
+        let n = edges.ids.len().max(1);
+        let fine = Grid::build(
+            &edges,
+            (n * FINE_CELLS_PER_EDGE).clamp(4096, MAX_FINE_CELLS),
+        );
+        let coarse = Grid::build(&edges, (n / 2).clamp(64, 1 << 18));
+        let coarse_row_cos = (0..coarse.ny as i64)
+            .map(|r| {
+                let (a, b) = (coarse.row_y(r), coarse.row_y(r + 1));
+                a.abs().max(b.abs()).min(90.0).to_radians().cos().max(0.0)
+            })
+            .collect();
+        let mut bbox: [f64; 4] = [180.0, 90.0, -180.0, -90.0];
+        for &(e, _) in &edges.ids {
+            let (ax, ay, bx, by) = edges.get(e);
+            bbox[0] = bbox[0].min(ax.min(bx));
+            bbox[1] = bbox[1].min(ay.min(by));
+            bbox[2] = bbox[2].max(ax.max(bx));
+            bbox[3] = bbox[3].max(ay.max(by));
+        }
+        ZoneIndex {
+            edges,
+            fine,
+            coarse,
+            coarse_row_cos,
+            bbox,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, p: GeoPoint) -> bool {
+        let (x, y) = (p.lon, p.lat);
+        if x < self.bbox[0] || x > self.bbox[2] || y < self.bbox[1] || y > self.bbox[3] {
+            // A point at -180° also tests the +180° side of a split shape.
+            return x == -180.0
+                && self.bbox[2] >= 180.0
+                && self.fine.contains(&self.edges, 180.0, y);
+        }
+        self.fine.contains(&self.edges, x, y)
+            || (x == -180.0 && self.fine.contains(&self.edges, 180.0, y))
+    }
+
+    /// Longitude of `p` shifted by ±360° when that brings it nearer the zone (for zones
+    /// that do not wrap but lie near the antimeridian).
+    fn representative_lon(&self, lon: f64) -> f64 {
+        if self.coarse.wraps {
+            return lon;
+        }
+        let gap = |x: f64| (self.bbox[0] - x).max(x - self.bbox[2]).max(0.0);
+        let mut best = lon;
+        for cand in [lon - 360.0, lon + 360.0] {
+            if gap(cand) < gap(best) {
+                best = cand;
+            }
+        }
+        best
+    }
+
+    /// Ring search over the coarse grid. Returns the best local-plane distance and its
+    /// edge; with `collect`, also every edge within `collect_factor` of the best.
+    fn search(
+        &self,
+        frame: &LocalFrame,
+        px: f64,
+        stop_factor: f64,
+        limit_m: f64,
+        mut collect: Option<&mut Vec<(f64, u32)>>,
+    ) -> (f64, u32) {
+        let g = &self.coarse;
+        let py = frame.lat;
+        let (ci, cj) = g.clamped_cell(px, py);
+        let (nx, ny) = (g.nx as i64, g.ny as i64);
+        let mut best = f64::INFINITY;
+        let mut best_edge = u32::MAX;
+        let mut r: i64 = 0;
+        loop {
+            let bound = (best * stop_factor).min(limit_m);
+            if r > 0 {
+                // The box of rings 0..r-1 spans rows cj-r+1 ..= cj+r-1 (and likewise columns).
+                let all_rows = cj < r && cj + r > ny - 1;
+                let all_cols = if g.wraps {
+                    2 * r > nx
+                } else {
+                    ci < r && ci + r > nx - 1
+                };
+                if all_rows && all_cols {
+                    break;
+                }
+                let north = (cj + r - 1 < ny - 1).then(|| g.row_y(cj + r) - py);
+                let south = (cj - r + 1 > 0).then(|| py - g.row_y(cj - r + 1));
+                let (east, west) = if g.wraps {
+                    if 2 * r - 1 < nx {
+                        (Some(g.col_x(ci + r) - px), Some(px - g.col_x(ci - r + 1)))
+                    } else {
+                        (None, None)
+                    }
+                } else {
+                    (
+                        (ci + r - 1 < nx - 1).then(|| g.col_x(ci + r) - px),
+                        (ci - r + 1 > 0).then(|| px - g.col_x(ci - r + 1)),
+                    )
+                };
+                let lb = box_lower_bound_m(frame.cos_lat, north, south, east, west);
+                if lb > bound {
+                    break;
+                }
+            }
+            let mut visit = |c: i64, rr: i64| {
+                if rr < 0 || rr >= ny {
+                    return;
+                }
+                let c = if g.wraps {
+                    c.rem_euclid(nx)
+                } else if c < 0 || c >= nx {
+                    return;
+                } else {
+                    c
+                };
+                let items = g.items(c as u32, rr as u32);
+                if items.is_empty() {
+                    return;
+                }
+                let bound = (best * stop_factor).min(limit_m);
+                let dlat = (g.row_y(rr) - py).max(py - g.row_y(rr + 1)).max(0.0);
+                let half = 0.5 * g.cell;
+                let dlon = (wrap_dlon(g.col_x(c) + half - px).abs() - half).max(0.0);
+                let lb2 = cell_lower_bound_sq(
+                    dlat,
+                    dlon,
+                    frame.cos_lat,
+                    self.coarse_row_cos[rr as usize],
+                );
+                if lb2 > bound * bound {
+                    return;
+                }
+                for &item in items {
+                    if item & SEAM != 0 {
+                        continue;
+                    }
+                    let e = item & EDGE;
+                    let d = self.edge_distance(frame, e);
+                    if d < best {
+                        best = d;
+                        best_edge = e;
+                    }
+                    if let Some(list) = collect.as_deref_mut() {
+                        list.push((d, e));
+                    }
+                }
+            };
+            if r == 0 {
+                visit(ci, cj);
+            } else {
+                let span = if g.wraps {
+                    (2 * r + 1).min(nx)
+                } else {
+                    2 * r + 1
+                };
+                for k in 0..span {
+                    visit(ci - r + k, cj - r);
+                    visit(ci - r + k, cj + r);
+                }
+                if !g.wraps || 2 * r < nx {
+                    for k in 1..2 * r {
+                        visit(ci - r, cj - r + k);
+                        visit(ci + r, cj - r + k);
+                    }
+                }
+            }
+            r += 1;
+        }
+        (best, best_edge)
+    }
+
+    /// Local-plane distance (metres) from the frame's centre to edge `e`.
+    #[inline]
+    fn edge_distance(&self, frame: &LocalFrame, e: u32) -> f64 {
+        let i = e as usize;
+        let ed = &self.edges;
+        let pa = frame.project(ed.x[i], ed.y[i], ed.cos_lat[i]);
+        let pb = frame.project(ed.x[i + 1], ed.y[i + 1], ed.cos_lat[i + 1]);
+        let (d2, t) = LocalFrame::seg_dist_sq(pa, pb);
+        let d = d2.sqrt();
+        // The image of a lon/lat-straight edge bows away from the chord between its
+        // projected ends by about |Δx|·|Δφ|·sin φ / 8 + x·Δφ² / 16 (second derivative of
+        // the projection along the edge): refine the (rare) long edges where that exceeds
+        // a centimetre.
+        let dphi = (ed.y[i + 1] - ed.y[i]).to_radians().abs();
+        let bow = (pb.0 - pa.0).abs() * dphi / 8.0 + (pa.0.abs() + pb.0.abs()) * dphi * dphi / 16.0;
+        if bow > 0.01 {
+            let (ax, ay) = (ed.x[i], ed.y[i]);
+            let (bx, by) = (ed.x[i + 1], ed.y[i + 1]);
+            frame.refine_on_edge((ax, ay), (bx, by), t).0.min(d)
+        } else {
+            d
+        }
+    }
+
+    fn distance_m(&self, p: GeoPoint, limit_m: f64) -> f64 {
+        if self.edges.ids.is_empty() {
+            return f64::INFINITY;
+        }
+        let px = self.representative_lon(p.lon);
+        let frame = LocalFrame::new(p.lat, px);
+        let (best, _) = self.search(&frame, px, 1.0 + 2.0 * NEAR_REL_ERR, limit_m, None);
+        if best <= NEAR_LIMIT_M || !best.is_finite() {
+            return best;
+        }
+        // Far from the border the plane is only a guide: every edge whose plane distance
+        // is within twice the plane's error bound of the best is a candidate. Each is
+        // measured with the true geodesic at its plane-nearest point (the distance is
+        // stationary there, so the error is of second order), and the winner is
+        // minimised along its edge.
+        let slack = 1.0 + 2.0 * local_frame_rel_err(best * (1.0 + local_frame_rel_err(best)));
+        let mut cands = Vec::new();
+        self.search(&frame, px, slack, limit_m, Some(&mut cands));
+        let mut winner = (f64::INFINITY, u32::MAX);
+        for &(approx, e) in &cands {
+            if approx > best * slack {
+                continue;
+            }
+            let (ax, ay, bx, by) = self.edges.get(e);
+            let i = e as usize;
+            let pa = frame.project(ax, ay, self.edges.cos_lat[i]);
+            let pb = frame.project(bx, by, self.edges.cos_lat[i + 1]);
+            let (_, t) = LocalFrame::seg_dist_sq(pa, pb);
+            let lon = ax + t * wrap_dlon(bx - ax);
+            let lat = ay + t * (by - ay);
+            let s = geodesy::geodesic_distance_m(p.lat, p.lon, lat, wrap_dlon(lon));
+            if s < winner.0 {
+                winner = (s, e);
+            }
+        }
+        if winner.1 == u32::MAX {
+            return best;
+        }
+        // An edge much shorter than the distance cannot hide a nearer point: moving the
+        // foot point by the edge length L changes the distance by at most L² / 2d, below
+        // 1e-4 d when L < 0.014 d. Longer edges are minimised along their length.
+        let (ax, ay, bx, by) = self.edges.get(winner.1);
+        let len_m = 111_320.0 * ((by - ay).powi(2) + wrap_dlon(bx - ax).powi(2)).sqrt();
+        if len_m < 0.014 * winner.0 {
+            return winner.0;
+        }
+        winner.0.min(geodesy::geodesic_segment_distance_m(
+            p.lat,
+            p.lon,
+            (ax, ay),
+            (bx, by),
+        ))
+    }
+
+    /// First meeting of the segment `a`–`b` (in longitude/latitude, `b` possibly beyond
+    /// ±180° after unwrapping) with the boundary, restricted to parameters in [t0, t1] of
+    /// the whole query segment, where this piece spans [t0, t1].
+    fn first_hit(&self, a: (f64, f64), b: (f64, f64)) -> Option<f64> {
+        let g = &self.fine;
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        // Segment bounding box against the zone's.
+        if a.0.max(b.0) < self.bbox[0]
+            || a.0.min(b.0) > self.bbox[2]
+            || a.1.max(b.1) < self.bbox[1]
+            || a.1.min(b.1) > self.bbox[3]
+        {
+            return None;
+        }
+        let slack = 1e-9;
+        let row = |y: f64| ((y - g.y0) * g.inv).floor().clamp(0.0, g.ny as f64 - 1.0) as i64;
+        let col = |x: f64| ((x - g.x0) * g.inv).floor().clamp(0.0, g.nx as f64 - 1.0) as i64;
+        // Fast path: both ends in one non-boundary cell.
+        if let (Some(ca), Some(cb)) = (g.cell_of(a.0, a.1), g.cell_of(b.0, b.1))
+            && ca == cb
+            && g.state(ca.0, ca.1) != CellState::Boundary
+        {
+            return None;
+        }
+        let (r0, r1) = (row(a.1.min(b.1) - slack), row(a.1.max(b.1) + slack));
+        let mut best: Option<f64> = None;
+        for k in 0..=(r1 - r0) {
+            let r = if dy >= 0.0 { r0 + k } else { r1 - k };
+            // Parameter range of the segment inside this row's band (widened).
+            let (yb, yt) = (g.row_y(r) - slack, g.row_y(r + 1) + slack);
+            let (ta, tb) = if dy != 0.0 {
+                let (u, v) = ((yb - a.1) / dy, (yt - a.1) / dy);
+                (u.min(v).max(0.0), u.max(v).min(1.0))
+            } else {
+                (0.0, 1.0)
+            };
+            if ta > tb {
+                continue;
+            }
+            if let Some(t) = best
+                && t < ta - 1e-12
+            {
+                break;
+            }
+            let (xa, xb) = (a.0 + dx * ta, a.0 + dx * tb);
+            let (c0, c1) = (col(xa.min(xb) - slack), col(xa.max(xb) + slack));
+            for k in 0..=(c1 - c0) {
+                let c = if dx >= 0.0 { c0 + k } else { c1 - k };
+                for &item in g.items(c as u32, r as u32) {
+                    if item & SEAM != 0 {
+                        continue;
+                    }
+                    let (ex0, ey0, ex1, ey1) = self.edges.get(item & EDGE);
+                    if let Some(t) = segment_hit(a, b, (ex0, ey0), (ex1, ey1))
+                        && best.is_none_or(|bt| t < bt)
+                    {
+                        best = Some(t);
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+/// The smallest parameter t in (0, 1] at which segment p→q meets segment a–b, exactly
+/// decided with orientation predicates (t itself is rounded). Contacts at t = 0 are
+/// ignored: the query's start point lies on the boundary, and what follows is the next
+/// contact. For a collinear overlap, the first overlapping point after t = 0.
+fn segment_hit(p: (f64, f64), q: (f64, f64), a: (f64, f64), b: (f64, f64)) -> Option<f64> {
+    let o1 = orient(p.0, p.1, q.0, q.1, a.0, a.1);
+    let o2 = orient(p.0, p.1, q.0, q.1, b.0, b.1);
+    if (o1 > 0.0 && o2 > 0.0) || (o1 < 0.0 && o2 < 0.0) {
+        return None;
+    }
+    let o3 = orient(a.0, a.1, b.0, b.1, p.0, p.1);
+    let o4 = orient(a.0, a.1, b.0, b.1, q.0, q.1);
+    if (o3 > 0.0 && o4 > 0.0) || (o3 < 0.0 && o4 < 0.0) {
+        return None;
+    }
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let len2 = dx * dx + dy * dy;
+    if len2 == 0.0 {
+        return None;
+    }
+    if o1 == 0.0 && o2 == 0.0 {
+        // Collinear: project the edge's ends on the segment.
+        let ta = ((a.0 - p.0) * dx + (a.1 - p.1) * dy) / len2;
+        let tb = ((b.0 - p.0) * dx + (b.1 - p.1) * dy) / len2;
+        let (lo, hi) = (ta.min(tb), ta.max(tb));
+        if hi < 0.0 || lo > 1.0 {
+            return None;
+        }
+        let t = if lo > 0.0 {
+            lo
+        } else if hi > 0.0 {
+            hi.min(1.0)
+        } else {
+            return None;
+        };
+        return Some(t);
+    }
+    let (ex, ey) = (b.0 - a.0, b.1 - a.1);
+    let den = dx * ey - dy * ex;
+    let t = if den != 0.0 {
+        (((a.0 - p.0) * ey - (a.1 - p.1) * ex) / den).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    if o3 == 0.0 && t <= 0.0 {
+        // Touching at the start point only.
+        return None;
+    }
+    Some(t.max(f64::MIN_POSITIVE))
+}
+
+/// The zones of a deployment with their query structures.
+///
+/// Built once at start-up ([`AirspaceIndex::new`]); every query is then allocation-free
+/// (except distances farther than [`NEAR_LIMIT_M`] from a border, which refine a
+/// handful of candidate edges with the true geodesic).
+#[derive(Clone, Debug)]
+pub struct AirspaceIndex {
+    zones: Vec<Zone>,
+    index: Vec<ZoneIndex>,
+}
+
+impl AirspaceIndex {
+    /// Builds the grids of every zone (about 20 ms for a 26 000-vertex country).
+    pub fn new(zones: Vec<Zone>) -> Self {
+        let index = zones.iter().map(ZoneIndex::new).collect();
+        AirspaceIndex { zones, index }
+    }
+
+    /// The zones, in [`ZoneId`] order.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// The zone with this id, if any.
+    pub fn zone(&self, id: ZoneId) -> Option<&Zone> {
+        self.zones.get(id.0 as usize)
+    }
+
+    /// Clears `out` and fills it with the zones containing `p` laterally (closed set) and
+    /// `alt_ft` vertically ([`Zone::contains_altitude`]; unknown altitude counts as
+    /// inside). Allocation-free once `out` has room for the answer.
+    pub fn locate(&self, p: GeoPoint, alt_ft: Option<i32>, out: &mut Vec<ZoneId>) {
+        out.clear();
+        for (i, (zone, zi)) in self.zones.iter().zip(&self.index).enumerate() {
+            if zone.contains_altitude(alt_ft) && zi.contains(p) {
+                out.push(ZoneId(i as u32));
+            }
+        }
+    }
+
+    /// Whether `p` lies in the zone's lateral shape (boundary included). False for an
+    /// unknown zone id.
+    #[inline]
+    pub fn contains(&self, zone: ZoneId, p: GeoPoint) -> bool {
+        self.index
+            .get(zone.0 as usize)
+            .is_some_and(|z| z.contains(p))
+    }
+
+    /// Distance (metres, WGS-84 geodesic) from `p` to the zone's lateral boundary, holes
+    /// included, from inside or outside; antimeridian seams are not boundary. Within
+    /// [`NEAR_LIMIT_M`] the local-plane metric is used (relative error below
+    /// [`NEAR_REL_ERR`]); farther, the nearest candidates are refined with Karney's
+    /// geodesic. Infinity for an unknown zone or one without edges.
+    pub fn distance_to_boundary_m(&self, zone: ZoneId, p: GeoPoint) -> f64 {
+        self.index
+            .get(zone.0 as usize)
+            .map_or(f64::INFINITY, |z| z.distance_m(p, f64::INFINITY))
+    }
+
+    /// Whether `p` is outside the zone but within its `buffer_m` of the boundary (the
+    /// approach-warning band).
+    pub fn in_buffer(&self, zone: ZoneId, p: GeoPoint) -> bool {
+        let (Some(z), Some(def)) = (
+            self.index.get(zone.0 as usize),
+            self.zones.get(zone.0 as usize),
+        ) else {
+            return false;
+        };
+        if def.buffer_m <= 0.0 || z.contains(p) {
+            return false;
+        }
+        // The search stops as soon as nothing within the buffer can remain.
+        z.distance_m(p, def.buffer_m * (1.0 + 2.0 * NEAR_REL_ERR)) <= def.buffer_m
+    }
+
+    /// The first point where the straight step `from` → `to` meets the zone's lateral
+    /// boundary (a contact exactly at `from` is skipped), or `None`. A step whose
+    /// longitude changes by more than 180° goes the short way, across the antimeridian;
+    /// there the shape's seam edges are not boundary. `entering` is true when `from` is
+    /// outside the zone.
+    pub fn first_crossing(&self, zone: ZoneId, from: GeoPoint, to: GeoPoint) -> Option<Crossing> {
+        let z = self.index.get(zone.0 as usize)?;
+        let dlon = wrap_dlon(to.lon - from.lon);
+        let a = (from.lon, from.lat);
+        let b = (from.lon + dlon, to.lat);
+        let entering = !z.contains(from);
+        let make = |t: f64| {
+            let lon = geodesy::wrap_dlon(from.lon + t * dlon);
+            let lat = from.lat + t * (to.lat - from.lat);
+            Crossing {
+                point: GeoPoint::new(lat, lon),
+                fraction: t,
+                entering,
+            }
+        };
+        if b.0 <= 180.0 && b.0 >= -180.0 {
+            return z.first_hit(a, b).map(make);
+        }
+        // Split at the seam: a → seam, then the rest shifted by ∓360°.
+        let seam = if b.0 > 180.0 { 180.0 } else { -180.0 };
+        let ts = (seam - a.0) / dlon;
+        let lat_s = a.1 + ts * (b.1 - a.1);
+        if let Some(t) = z.first_hit(a, (seam, lat_s)) {
+            return Some(make(t * ts));
+        }
+        let shift = -2.0 * seam;
+        z.first_hit((seam + shift, lat_s), (b.0 + shift, b.1))
+            .map(|t| make(ts + t * (1.0 - ts)))
+    }
+
+    /// Heap bytes held by the index structures (grids and edge lists; the zones' own
+    /// geometry not included).
+    pub fn heap_bytes(&self) -> usize {
+        self.index
+            .iter()
+            .map(|z| {
+                z.edges.heap_bytes()
+                    + z.fine.heap_bytes()
+                    + z.coarse.heap_bytes()
+                    + z.coarse_row_cos.capacity() * 8
+            })
+            .sum::<usize>()
+            + self.index.capacity() * std::mem::size_of::<ZoneIndex>()
+    }
+
+    /// Per-zone grid statistics: (fine columns, fine rows, fine boundary cells, fine
+    /// listed edges), for reports and tests.
+    pub fn grid_stats(&self, zone: ZoneId) -> Option<(u32, u32, usize, usize)> {
+        let z = self.index.get(zone.0 as usize)?;
+        let (b, i) = z.fine.counts();
+        Some((z.fine.nx, z.fine.ny, b, i))
+    }
+}
