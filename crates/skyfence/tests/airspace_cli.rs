@@ -163,3 +163,21 @@ fn bad_arguments_exit_2() {
     let out = skyfence(&["airspace", "list", "--country", "XYZ"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn approach_band_and_distance_to_border() {
+    // 0.02° east of HELD-A's east edge (lon 69.40) at 34.5° N: 0.02° of longitude there
+    // is 1836.8 m on WGS-84 (N cos φ Δλ), inside HELD-A's 5000 m warning band.
+    let held = zones("held.geojson");
+    let out = skyfence(&[
+        "airspace", "locate", "--lat", "34.5", "--lon", "69.42", "--zones", &held, "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    let near = v["in_buffer"].as_array().expect("in_buffer array");
+    assert_eq!(near.len(), 1);
+    assert_eq!(near[0]["zone"], "HELD-A");
+    let d = near[0]["distance_to_border_m"].as_f64().expect("distance");
+    assert!((d - 1836.8).abs() <= 1.0, "{d}");
+    assert_eq!(v["zones"][0]["zone"], "AF");
+}

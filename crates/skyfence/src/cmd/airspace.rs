@@ -3,7 +3,9 @@
 //!
 //! Zone sources: the built-in countries (`data/countries-maritime-10m.bin`, named by
 //! ISO alpha-2 code), plus `--zones FILE` (GeoJSON or OpenAir) and `--country CODE`.
-//! Human-readable text by default; `--json` prints JSON lines.
+//! Human-readable text by default; `--json` prints JSON lines. `locate` answers with the
+//! same `AirspaceIndex` the detector uses, built over the zones that can contain the
+//! point (the built-in countries whose bounding box holds it, plus the loaded zones).
 
 use std::path::PathBuf;
 
@@ -12,8 +14,7 @@ use serde_json::json;
 use skyfence_core::GeoPoint;
 use skyfence_core::airspace::builtin::{self, ATTRIBUTION, Country};
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
-use skyfence_core::airspace::validate::shape_contains;
-use skyfence_core::airspace::{Zone, ZoneKind};
+use skyfence_core::airspace::{AirspaceIndex, Zone, ZoneId, ZoneKind};
 
 use crate::exit::input_error;
 
@@ -248,25 +249,37 @@ fn locate(args: &LocateArgs) -> anyhow::Result<()> {
         lat: args.lat,
         lon: args.lon,
     };
-    let found: Vec<&Zone> = zones
+    let index = AirspaceIndex::new(zones);
+    let mut ids = Vec::new();
+    index.locate(p, args.alt_ft, &mut ids);
+    // (zone, distance to its lateral border in metres)
+    let found: Vec<(&Zone, f64)> = ids
         .iter()
-        .filter(|z| z.contains_altitude(args.alt_ft) && shape_contains(&z.shape, p.lon, p.lat))
+        .filter_map(|&id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
+        .collect();
+    // Zones whose approach-warning band holds the point (outside, within buffer_m).
+    let near: Vec<(&Zone, f64)> = (0..index.zones().len())
+        .filter_map(|i| u32::try_from(i).ok().map(ZoneId))
+        .filter(|&id| index.in_buffer(id, p))
+        .filter_map(|id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
+        .filter(|(z, _)| z.contains_altitude(args.alt_ft))
         .collect();
     if sources.json {
-        let list: Vec<_> = found
-            .iter()
-            .map(|z| {
-                let mut v = json!({"zone": z.name, "kind": kind_name(z.kind),
-                                   "floor_ft": z.floor_ft, "ceiling_ft": z.ceiling_ft});
-                if let Some(c) = country_of(z) {
-                    v["country"] = json!(c.name);
-                }
-                v
-            })
-            .collect();
+        let entry = |z: &Zone, d: f64| {
+            let mut v = json!({"zone": z.name, "kind": kind_name(z.kind),
+                               "floor_ft": z.floor_ft, "ceiling_ft": z.ceiling_ft,
+                               "distance_to_border_m": round_m(d)});
+            if let Some(c) = country_of(z) {
+                v["country"] = json!(c.name);
+            }
+            v
+        };
+        let list: Vec<_> = found.iter().map(|(z, d)| entry(z, *d)).collect();
+        let near: Vec<_> = near.iter().map(|(z, d)| entry(z, *d)).collect();
         println!(
             "{}",
-            json!({"lat": args.lat, "lon": args.lon, "alt_ft": args.alt_ft, "zones": list})
+            json!({"lat": args.lat, "lon": args.lon, "alt_ft": args.alt_ft, "zones": list,
+                   "in_buffer": near})
         );
         return Ok(());
     }
@@ -280,14 +293,23 @@ fn locate(args: &LocateArgs) -> anyhow::Result<()> {
         found.len(),
         if found.len() == 1 { "" } else { "s" }
     );
-    for z in &found {
+    for (z, d) in &found {
         let label = country_of(z).map_or_else(String::new, |c| format!(" ({})", c.name));
         out.push_str(&format!(
-            "  {}{label}  {}  {} .. {}\n",
+            "  {}{label}  {}  {} .. {}  {} to the border\n",
             z.name,
             kind_name(z.kind),
             altitude_text(z.floor_ft, "SFC"),
-            altitude_text(z.ceiling_ft, "UNL")
+            altitude_text(z.ceiling_ft, "UNL"),
+            distance_text(*d)
+        ));
+    }
+    for (z, d) in &near {
+        out.push_str(&format!(
+            "  approaching {}: {} outside (warning band {} m)\n",
+            z.name,
+            distance_text(*d),
+            z.buffer_m
         ));
     }
     print!("{out}");
@@ -306,6 +328,19 @@ fn kind_name(kind: ZoneKind) -> &'static str {
         ZoneKind::Country => "country",
         ZoneKind::Restricted => "restricted",
         ZoneKind::Custom => "custom",
+    }
+}
+
+/// Metres rounded to the decimetre for JSON output.
+fn round_m(d: f64) -> f64 {
+    (d * 10.0).round() / 10.0
+}
+
+fn distance_text(d: f64) -> String {
+    if d >= 10_000.0 {
+        format!("{:.1} km", d / 1000.0)
+    } else {
+        format!("{d:.0} m")
     }
 }
 
