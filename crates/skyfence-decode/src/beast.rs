@@ -198,13 +198,19 @@ impl ReceiverClock {
         }
     }
 
+    /// Floor of (ticks − origin) / 12 µs after the origin, in unsigned arithmetic (a
+    /// division by a constant, cheap on the hot path) and saturating: unwrapped ticks
+    /// may exceed i64 after absurdly many wraps in a hostile stream.
+    #[inline]
     fn time_at(&self, ticks: u64) -> Timestamp {
-        // i128: unwrapped ticks are u64 and may (after absurdly many wraps in a hostile
-        // stream) exceed i64; the result saturates like every Timestamp shift.
-        let delta = (i128::from(ticks) - i128::from(self.origin_ticks))
-            .div_euclid(i128::from(TICKS_PER_MICRO));
-        let delta = i64::try_from(delta).unwrap_or(if delta < 0 { i64::MIN } else { i64::MAX });
-        self.origin_time.add_micros(delta)
+        const PER_MICRO: u64 = TICKS_PER_MICRO as u64;
+        let micros = if ticks >= self.origin_ticks {
+            i64::try_from((ticks - self.origin_ticks) / PER_MICRO).unwrap_or(i64::MAX)
+        } else {
+            let back = (self.origin_ticks - ticks).div_ceil(PER_MICRO);
+            i64::try_from(back).map_or(i64::MIN, |b| -b)
+        };
+        self.origin_time.add_micros(micros)
     }
 
     #[inline]
