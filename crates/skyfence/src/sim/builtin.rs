@@ -16,7 +16,7 @@
 //! |---|---|---|
 //! | THY716 (A3) | Istanbul–Delhi at FL350: over Afghanistan, into Pakistan | AF and PK, authorised (overflight permit) |
 //! | UAE634 (A3) | Dubai–Almaty at FL370: Balochistan northward into Afghanistan | PK and AF, authorised |
-//! | QTR350 (A3) | Doha–Tashkent at FL390 over Pakistan into Afghanistan | PK and AF, authorised |
+//! | QTR350 (A3) | Doha–Tashkent at FL390 northward over Pakistan (from minute 4) | PK authorised, still open at the end |
 //! | PIA249 (A3) | Islamabad–Kabul, descending from FL300 | PK authorised (registration), AF authorised (landing permit) |
 //! | AFUAV1 (B6, 700a01) | racetrack near Khost, then a dash 25 km into North Waziristan, orbit, back | AF authorised; **PK unauthorised, closed** |
 //! | PKUAV2 (B6, 760b01) | racetrack north of Pishin, then an incursion toward Kandahar and back | PK authorised; **AF unauthorised, closed** |
@@ -46,6 +46,34 @@ use super::kinematics::{AircraftKind, Leg, bearing_deg};
 use super::scenario::{
     Detection, Flight, Jitter, Permit, Receiver, Scenario, Spoof, Surveillance, Window,
 };
+
+/// The story of `af-pk-border`, written into the output README (the same as the module
+/// documentation above).
+const AF_PK_STORY: &str = r#"25 minutes over the Afghanistan–Pakistan border (the Durand Line) on the night of
+2023-11-14, from 22:00 UTC. Two zones are guarded: the sovereign airspace of Pakistan
+(built-in `PK`) against targets coming from Afghanistan, and that of Afghanistan
+(`AF`) against targets coming from Pakistan, each with a 3 km approach band. Aircraft
+registered in a country (ICAO address blocks 700000–700FFF for Afghanistan,
+760000–767FFF for Pakistan) hold a permit for their own airspace; the airliners hold
+overflight permits. Receivers at Peshawar, Dera Ismail Khan and Quetta (Pakistan) and
+Kabul and Kandahar (Afghanistan) share one merged feed, so most frames are heard
+several times.
+
+| target | what it does | expected incidents |
+|---|---|---|
+| THY716 (A3) | Istanbul–Delhi at FL350: over Afghanistan, into Pakistan | AF and PK, authorised (overflight permit) |
+| UAE634 (A3) | Dubai–Almaty at FL370: Balochistan northward into Afghanistan | PK and AF, authorised |
+| QTR350 (A3) | Doha–Tashkent at FL390 northward over Pakistan (from minute 4) | PK authorised, still open at the end |
+| PIA249 (A3) | Islamabad–Kabul, descending from FL300 | PK authorised (registration), AF authorised (landing permit) |
+| AFUAV1 (B6, 700a01) | racetrack near Khost, then a dash 25 km into North Waziristan, orbit, back | AF authorised; **PK unauthorised, closed** |
+| PKUAV2 (B6, 760b01) | racetrack north of Pishin, then an incursion toward Kandahar and back | PK authorised; **AF unauthorised, closed** |
+| AFUAV3 (B6, 700a02) | into South Waziristan, transponder off for 150 s inside, on again, back | AF authorised; **PK unauthorised: lost, then a second one not entry-observed, closed** |
+| PKUAV4 (B6, 760b02) | skims the border 1.5 km inside Pakistan with 300 m GPS jitter | PK authorised only (the jitter must not make an AF incident) |
+| AFUAV5 (B6, 700a03) | orbits near Jalalabad; broadcasts a position 80 km east (in Pakistan) for 15 s | AF authorised only (the spoofed jump must be discarded) |
+| AFDRN6 (B6, 700c01) | small drone across the Torkham crossing (34.10, 71.09), no altitude | AF authorised; **PK unauthorised, closed, `alt_ft` null** |
+| AFDRN7 (B6, 700c02) | small drone first heard inside Pakistan at Chaman (30.92, 66.45), flies out | **PK unauthorised, `entry_observed` false, closed**; AF authorised |
+
+Exact times and positions are in `truth.jsonl`, computed from the trajectories."#;
 
 /// Names of the built-in scenarios.
 pub const NAMES: [&str; 2] = ["af-pk-border", "scale"];
@@ -363,11 +391,7 @@ pub fn af_pk_border() -> anyhow::Result<Scenario> {
     ];
     Ok(Scenario {
         name: "af-pk-border".into(),
-        description: "25 minutes over the Afghanistan-Pakistan border: airliners under \
-                      permits, MALE UAV orbits and incursions, small drones at Torkham and \
-                      Chaman, a border skimmer with GPS jitter, a spoofed jump and a \
-                      transponder switched off inside Pakistan."
-            .into(),
+        description: AF_PK_STORY.into(),
         start: Timestamp::from_secs(START_UNIX_S),
         duration_s: 1_500.0,
         detection: Detection::default(),

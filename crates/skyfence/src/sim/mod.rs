@@ -362,12 +362,23 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary) -> String {
             s,
             "## The truth ({inc} incidents, {app} approach warnings)\n\n\
              Computed from the true trajectories with the simulator's own geometry, not \
-             the detector's. Compare with tolerance: entry and exit are the true crossings \
-             (the detector interpolates between reports: expect tens of metres and \
-             well under a second), positions carry NACp noise, `reports` counts intact \
-             non-spoofed position squitters heard by at least one receiver (± a few), \
-             `max_depth_m` uses a local metric (0.1 %), ids are the truth's own \
-             (`truth-ZONE-ICAO-MICROS`).\n",
+             the detector's. Compare with tolerance:\n\n\
+             - `entered_at`/`exited_at` of observed crossings are the true crossings; a \
+             detector interpolating between reports is within tens of metres and well \
+             under a second, more for slow targets with noisy positions (NACp 8 drones: \
+             a few seconds).\n\
+             - When the entry was not observed, `entered_at` is the first position squitter \
+             heard inside; a decoder needs an even/odd CPR pair first, so expect it a few \
+             seconds later.\n\
+             - `reports` counts distinct position squitters (intact, not spoofed) heard by at \
+             least one receiver; the merged recordings hold one copy per receiver, so a \
+             detector that counts every copy reports about as many times more as there are \
+             receivers in range.\n\
+             - `max_depth_m` is taken at the true positions (local metric, 0.1 %); \
+             broadcast positions carry NACp noise and jitter.\n\
+             - Approach warnings: the first report in a zone's buffer band, outside it, \
+             after `track_timeout_s` neither inside nor in the band.\n\
+             - Ids are the truth's own (`truth-ZONE-ICAO-MICROS`).\n",
             inc = summary.incidents,
             app = summary.approaches
         );

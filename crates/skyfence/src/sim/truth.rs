@@ -21,8 +21,9 @@
 //! 4. `max_depth_m` and `max_alt_ft` are taken over the true positions of the reports
 //!    inside; reports are the intact position squitters heard by at least one receiver,
 //!    spoofed ones excluded (the detector's speed gate should discard them).
-//! 5. Approach warnings: the first report of each run of reports outside a zone and
-//!    within its `buffer_m` of the boundary.
+//! 5. Approach warnings: a report outside a zone and within its `buffer_m` of the
+//!    boundary, when the target was neither inside nor in the band during the preceding
+//!    `track_timeout_s` (no warning for a target that has just left, or lingers).
 //!
 //! Permits are matched here with their own glob matcher (`*`, `?`) on icao24, callsign
 //! and zone, and the validity window against the entry time.
@@ -415,7 +416,7 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                 }
             }
             if zone.buffer_m > 0.0 {
-                for (t, p) in approaches(&shape, zone, flight, log) {
+                for (t, p) in approaches(&shape, zone, flight, log, det.track_timeout_s) {
                     let at = ts(start, t);
                     let line = Approach {
                         event: "approach",
@@ -454,35 +455,41 @@ fn max_depth_m(shape: &Shape, reps: &[&Report]) -> f64 {
     best
 }
 
-/// Times and true positions of approach warnings for one flight and zone.
+/// Times and true positions of approach warnings for one flight and zone: a report
+/// outside the zone and within its buffer band, when the target was neither inside nor
+/// in the band during the preceding `timeout_s` (so a target that lingers near the
+/// border, or has just left the zone, is not warned about again).
 fn approaches(
     shape: &Shape,
     zone: &Zone,
     flight: &Flight,
     log: &FlightLog,
+    timeout_s: f64,
 ) -> Vec<(f64, [f64; 3])> {
     let mut out = Vec::new();
-    let mut in_band = false;
+    let mut last_near: Option<f64> = None;
     let mut anchor: Option<([f64; 3], f64)> = None;
     for &(t, p) in &log.reports {
         if inside(shape, zone, flight, p) {
-            in_band = false;
+            last_near = Some(t);
             anchor = None;
             continue;
         }
+        // Skip the distance computation while the target cannot have reached the band
+        // (the distance to the boundary changes by at most the distance moved).
         let far = anchor
             .is_some_and(|(a, d)| d - distance_m(a[0], a[1], p[0], p[1]) * 1.01 > zone.buffer_m);
         if far {
-            in_band = false;
             continue;
         }
         let d = shape.distance_m(p[0], p[1]);
         anchor = Some((p, d));
-        let now = d <= zone.buffer_m;
-        if now && !in_band {
-            out.push((t, p));
+        if d <= zone.buffer_m {
+            if last_near.is_none_or(|n| t - n > timeout_s) {
+                out.push((t, p));
+            }
+            last_near = Some(t);
         }
-        in_band = now;
     }
     out
 }
