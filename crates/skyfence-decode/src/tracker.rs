@@ -46,9 +46,12 @@
 //! `Dlat0 − Dlat1 = 6°/59 ≈ 11.3 km` (latitude) or `360°/(NL·(NL−1))·cos(lat) ≳ 11.5 km`
 //! (longitude) from any point it can decode to, a quarter of that on the surface,
 //! beyond [`ALIAS_GUARD_M`] / [`SURFACE_ALIAS_GUARD_M`]. So a single bad frame, or a
-//! single bad pair, can never place an aircraft nor yield an output position. The cost:
-//! the first position comes with the fourth position message of an alternating
-//! stream (pyModeS' streaming mode: the sixth). `confirm_both_formats = false` gives
+//! single bad pair, can never place an aircraft in a wrong zone, and no output lies
+//! farther from the true track than the speed gate (an error in the low bits that
+//! stays inside the gate is indistinguishable from motion). The cost: the first
+//! position comes with the fourth position message of an alternating stream
+//! (pyModeS 3.6 holds positions until three pairwise-consistent global fixes, the
+//! sixth message, then fills in the held ones for batch callers). `confirm_both_formats = false` gives
 //! the weaker one-confirmation rule (first output with the third message), for
 //! comparisons only; the tests show a case it lets through.
 //!
@@ -96,9 +99,10 @@ pub const ALIAS_GUARD_M: f64 = 10_000.0;
 pub const SURFACE_ALIAS_GUARD_M: f64 = 2_500.0;
 
 /// A message of one format counts as new evidence during acquisition only this long
-/// after the one already counted: position messages alternate formats every 0.4–0.6 s
-/// (DO-260B §2.2.3.2.3), so a format repeats after ≥ 0.8 s, while the same frame from
-/// two receivers arrives within milliseconds.
+/// after the one already counted: position messages are broadcast every 0.4–0.6 s with
+/// the format alternating (DO-260B's broadcast rates; surface low rate: every 5 s), so a
+/// format repeats after ≥ 0.8 s, while the same frame from two receivers arrives within
+/// milliseconds.
 const DUPLICATE_US: i64 = 200_000;
 
 /// Sentinel time for "never".
@@ -354,7 +358,7 @@ fn same_point(a: GeoPoint, b: GeoPoint) -> bool {
 /// able to forge thousands of CRC-valid colliding addresses could flood the table
 /// anyway. Hand-written (a dozen lines) rather than adding `rustc-hash` for it.
 #[derive(Clone, Copy, Default)]
-pub struct IcaoHasher(u64);
+struct IcaoHasher(u64);
 
 const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
 
