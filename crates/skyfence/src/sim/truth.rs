@@ -455,8 +455,8 @@ fn max_depth_m(shape: &Shape, reps: &[&Report]) -> f64 {
     best
 }
 
-/// Times and true positions of approach warnings for one flight and zone: a report
-/// outside the zone and within its buffer band, when the target was neither inside nor
+/// Times and true positions of approach warnings for one flight and zone: a report at
+/// an altitude the zone covers, laterally outside it and within its buffer band, when the target was neither inside nor
 /// in the band during the preceding `timeout_s` (so a target that lingers near the
 /// border, or has just left the zone, is not warned about again).
 fn approaches(
@@ -470,7 +470,14 @@ fn approaches(
     let mut last_near: Option<f64> = None;
     let mut anchor: Option<([f64; 3], f64)> = None;
     for &(t, p) in &log.reports {
-        if inside(shape, zone, flight, p) {
+        // Only a target at an altitude the zone covers can approach it.
+        let alt_ok = flight.no_altitude
+            || (zone.floor_ft.is_none_or(|f| p[2] >= f64::from(f))
+                && zone.ceiling_ft.is_none_or(|c| p[2] <= f64::from(c)));
+        if !alt_ok {
+            continue;
+        }
+        if shape.contains(p[0], p[1]) {
             last_near = Some(t);
             anchor = None;
             continue;
@@ -497,6 +504,157 @@ fn approaches(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::kinematics::AircraftKind;
+    use crate::sim::scenario::{Detection, Surveillance};
+    use geo_types::{LineString, MultiPolygon, Polygon};
+    use proptest::prelude::*;
+    use skyfence_core::Icao24;
+
+    /// A 0.2° square (70.0–70.2 E, 34.0–34.2 N), surface to 5,000 ft, 1 km band.
+    fn square_zone() -> Zone {
+        let ring = LineString::from(vec![
+            (70.0, 34.0),
+            (70.2, 34.0),
+            (70.2, 34.2),
+            (70.0, 34.2),
+            (70.0, 34.0),
+        ]);
+        let mut z = super::super::borders::zone(
+            "SQ".into(),
+            MultiPolygon(vec![Polygon::new(ring, vec![])]),
+            "test",
+            None,
+        );
+        z.ceiling_ft = Some(5_000);
+        z.buffer_m = 1_000.0;
+        z
+    }
+
+    /// A flight due east along 34.1 N from 69.9 E to 70.3 E at 100 m/s and `alt_ft`,
+    /// every squitter heard (2 Hz positions).
+    fn eastbound(icao: u32, alt_ft: f64) -> (Flight, FlightLog) {
+        let mut f = Flight::new(
+            Icao24::from_u32_masked(icao),
+            AircraftKind::MaleUav,
+            34.1,
+            69.9,
+            90.0,
+        );
+        f.callsign = skyfence_core::Callsign::new(b"TEST1");
+        // 0.4° of longitude at 34.1 N ≈ 36.9 km: 369 s at 100 m/s.
+        let lon_per_s = 0.4 / 369.0;
+        let n = 3690;
+        let samples: Vec<[f64; 3]> = (0..=n)
+            .map(|k| [34.1, 69.9 + lon_per_s * k as f64 * SAMPLE_S, alt_ft])
+            .collect();
+        let mut log = FlightLog {
+            t0_s: 0.0,
+            samples,
+            ..FlightLog::default()
+        };
+        for k in 0..738 {
+            let t = k as f64 * 0.5;
+            log.reports.push((t, log.at(t)));
+            log.heard.push(t);
+        }
+        (f, log)
+    }
+
+    fn scenario(flights: Vec<Flight>) -> Scenario {
+        Scenario {
+            name: "t".into(),
+            description: String::new(),
+            start: Timestamp::from_secs(1_700_000_000),
+            duration_s: 369.0,
+            detection: Detection::default(),
+            surveillance: Surveillance::default(),
+            zones: vec![square_zone()],
+            receivers: Vec::new(),
+            permits: Vec::new(),
+            flights,
+            truth: true,
+            step_s: SAMPLE_S,
+        }
+    }
+
+    #[test]
+    fn crossing_below_the_ceiling_is_an_incident_above_it_is_not() {
+        let (low, low_log) = eastbound(0x700001, 1_000.0);
+        let (high, high_log) = eastbound(0x700002, 10_000.0);
+        let s = scenario(vec![low, high]);
+        let lines = truth_lines(&s, &[low_log, high_log], 368.5);
+        let v: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let incidents: Vec<_> = v.iter().filter(|x| x.get("event").is_none()).collect();
+        assert_eq!(incidents.len(), 1, "{lines:?}");
+        let i = incidents[0];
+        assert_eq!(i["target"]["icao24"], "700001");
+        assert_eq!(i["status"], "closed");
+        assert_eq!(i["entry_observed"], true);
+        assert_eq!(i["classification"], "uav");
+        // Entry at 70.0 E: 0.1° / (0.4° / 369 s) = 92.25 s after the start.
+        assert_eq!(i["entered_at"], "2023-11-14T22:14:52.250Z");
+        assert_eq!(i["entry"]["lon"], 70.0);
+        // Exit at 70.2 E: 276.75 s.
+        assert_eq!(i["exited_at"], "2023-11-14T22:17:56.750Z");
+        assert_eq!(i["duration_s"], 184.5);
+        // Deepest at the centre: 0.1° of longitude at 34.1 N on WGS-84 = 0.1 × N(φ) cos φ
+        // × π/180 with N = 6 384 860 m, cos φ = 0.828 02: 9 227 m.
+        let depth = i["max_depth_m"].as_f64().unwrap();
+        assert!((depth - 9_227.0).abs() < 2.0, "{depth}");
+        // Reports at 92.5 … 276.5 s.
+        assert_eq!(i["reports"], 369);
+        // One approach warning, for the low flight 1 km before its entry (at 82.5 s, the
+        // first report in the band): the high one flies above the zone's ceiling.
+        let approaches: Vec<_> = v.iter().filter(|x| x["event"] == "approach").collect();
+        assert_eq!(approaches.len(), 1, "{lines:?}");
+        assert_eq!(approaches[0]["target"]["icao24"], "700001");
+        assert_eq!(approaches[0]["at"], "2023-11-14T22:14:42.500Z");
+    }
+
+    #[test]
+    fn silence_inside_loses_the_track_and_reappearing_opens_another() {
+        let (f, mut log) = eastbound(0x700003, 1_000.0);
+        // Silent from 150 s to 230 s (80 s > 60 s timeout), inside the zone.
+        log.reports.retain(|(t, _)| !(150.0..230.0).contains(t));
+        log.heard.retain(|t| !(150.0..230.0).contains(t));
+        let s = scenario(vec![f]);
+        let lines = truth_lines(&s, &[log], 368.5);
+        let v: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|x: &serde_json::Value| x.get("event").is_none())
+            .collect();
+        assert_eq!(v.len(), 2, "{lines:?}");
+        assert_eq!(v[0]["status"], "lost");
+        assert_eq!(v[0]["last_seen_at"], "2023-11-14T22:15:49.500Z");
+        assert_eq!(v[1]["entry_observed"], false);
+        assert_eq!(v[1]["entered_at"], "2023-11-14T22:17:10.000Z");
+        assert_eq!(v[1]["status"], "closed");
+    }
+
+    proptest! {
+        /// The pruned depth maximum equals the maximum over every report.
+        #[test]
+        fn pruned_max_depth_equals_brute_force(
+            pts in proptest::collection::vec((34.0f64..34.2, 70.0f64..70.2), 1..60)
+        ) {
+            let shape = Shape::new(&square_zone());
+            let reps: Vec<Report> = pts
+                .iter()
+                .enumerate()
+                .map(|(i, &(lat, lon))| (i as f64, [lat, lon, 0.0]))
+                .collect();
+            let refs: Vec<&Report> = reps.iter().collect();
+            let brute = reps
+                .iter()
+                .map(|(_, p)| shape.distance_m(p[0], p[1]))
+                .fold(0.0, f64::max);
+            prop_assert!((max_depth_m(&shape, &refs) - brute).abs() < 1e-6);
+        }
+    }
 
     #[test]
     fn glob_matches_like_a_shell() {
