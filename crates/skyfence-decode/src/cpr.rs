@@ -697,6 +697,17 @@ mod tests {
     }
 
     #[test]
+    fn pair_with_one_impossible_latitude_is_rejected() {
+        // Found by a differential run against pyModeS 3.6.1 (200 000 random pairs, the
+        // only disagreement): the even latitude is -89.978° but the odd one is 269.98°,
+        // no latitude at all. pyModeS checks only the newer one and answers
+        // (-89.978, 141.25); both must be valid for the pair to be one aircraft.
+        let (e, o) = (air(false, 482, 51_428), air(true, 32_264, 84_543));
+        assert_eq!(decode_global_airborne(e, o, false), None);
+        assert_eq!(decode_global_airborne(e, o, true), None);
+    }
+
+    #[test]
     fn pair_straddling_an_nl_boundary_is_rejected() {
         // Even frame just south of the NL 59/58 boundary, odd frame just north of it:
         // the two zone latitudes fall in bands with different NL.
