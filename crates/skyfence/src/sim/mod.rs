@@ -8,13 +8,15 @@
 //!   receivers with line of sight, loss, corruption and multi-receiver duplicates.
 //! - [`truth`] with [`geometry`]: incidents and approach warnings from the true
 //!   trajectories, independent of the detector.
-//! - [`write`]: the recordings (raw, Beast, AVR, SBS), streamed.
+//! - [`engine`]: the loop as a stream of time-ordered receptions ([`Simulator`]), for
+//!   recordings or a live feed; [`write`]: the recordings (raw, Beast, AVR, SBS).
 //!
 //! Reproducible: one ChaCha8 generator seeded with `--seed` drives every random choice,
 //! in a fixed order, so the same seed gives the same bytes.
 
 pub mod borders;
 pub mod builtin;
+pub mod engine;
 pub mod geometry;
 pub mod kinematics;
 pub mod scenario;
@@ -27,14 +29,11 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use skyfence_core::Timestamp;
 
-use kinematics::{Pilot, State};
+pub use engine::Simulator;
 use scenario::Scenario;
-use surveillance::{Reception, SQUITTERS, Squitter, Transponder};
-use truth::{FlightLog, SAMPLE_S};
+use surveillance::Reception;
 
 /// What a run produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -49,14 +48,6 @@ pub struct Summary {
     pub approaches: usize,
 }
 
-struct Aircraft {
-    state: State,
-    pilot: Pilot,
-    transponder: Transponder,
-    active: bool,
-    ended: bool,
-}
-
 /// Runs `scenario` with `seed`, writing the recordings of `formats` and everything else
 /// into `out_dir` (created if needed).
 pub fn simulate(
@@ -67,188 +58,33 @@ pub fn simulate(
 ) -> anyhow::Result<Summary> {
     fs::create_dir_all(out_dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut recordings = write::Recordings::create(out_dir, scenario.start, formats)?;
-    let mut tracks_csv = if scenario.truth {
+    let mut sim = Simulator::new(scenario, seed);
+    if scenario.truth {
         let path = out_dir.join("truth-tracks.csv");
         let f = fs::File::create(&path)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
         let mut w = BufWriter::new(f);
-        w.write_all(
-            b"timestamp,icao24,lat,lon,alt_ft,gs_mps,track_deg,vrate_fpm,broadcast_lat,broadcast_lon,spoofed,heard\n",
-        )?;
-        Some(w)
-    } else {
-        None
-    };
-    let mut aircraft: Vec<Aircraft> = scenario
-        .flights
-        .iter()
-        .map(|f| Aircraft {
-            state: f.initial,
-            pilot: Pilot::new(
-                f.legs.clone(),
-                f.kind.performance(),
-                f.initial.alt_ft,
-                f.initial.gs_mps,
-            ),
-            transponder: Transponder::new(f.start_s, &mut rng),
-            active: false,
-            ended: false,
-        })
-        .collect();
-    let mut logs: Vec<FlightLog> = vec![FlightLog::default(); aircraft.len()];
-    // The truth's samples are the kinematic steps: they must be SAMPLE_S apart.
-    let step_s = if scenario.truth {
-        SAMPLE_S
-    } else {
-        scenario.step_s.clamp(0.01, 1.0)
-    };
-    let ticks = (scenario.duration_s / step_s).ceil() as u64;
-    let mut batch: Vec<Reception> = Vec::with_capacity(1 << 16);
-    let mut carry: Vec<Reception> = Vec::new();
-    let rx_cos_lat: Vec<f64> = scenario
-        .receivers
-        .iter()
-        .map(|r| r.lat.to_radians().cos())
-        .collect();
-    let mut last_at = scenario.start;
-    let mut line = String::new();
-    for k in 0..ticks {
-        let t = k as f64 * step_s;
-        let t1 = (k + 1) as f64 * step_s;
-        // Receptions carried over from the previous tick (heard after it ended).
-        let written = batch.len();
-        batch.append(&mut carry);
-        for (i, (ac, f)) in aircraft.iter_mut().zip(&scenario.flights).enumerate() {
-            if ac.ended || t1 <= f.start_s {
-                continue;
-            }
-            if t >= f.end_s {
-                ac.ended = true;
-                continue;
-            }
-            if !ac.active {
-                ac.active = true;
-                if scenario.truth {
-                    logs[i].t0_s = t;
-                    logs[i]
-                        .samples
-                        .push([ac.state.lat, ac.state.lon, ac.state.alt_ft]);
-                }
-            }
-            let s0 = ac.state;
-            let more = ac.pilot.step(&mut ac.state, step_s) || f.legs.is_empty();
-            let s1 = ac.state;
-            if scenario.truth {
-                logs[i].samples.push([s1.lat, s1.lon, s1.alt_ft]);
-            }
-            for (slot, kind) in SQUITTERS.iter().enumerate() {
-                while ac.transponder.next_s[slot] < t1 {
-                    let tt = ac.transponder.next_s[slot].max(t);
-                    ac.transponder.next_s[slot] = tt + kind.interval_s(&mut rng);
-                    if !f.transmitting(tt) {
-                        continue;
-                    }
-                    let st = s0.lerp(&s1, (tt - t) / step_s);
-                    let at = scenario.start.add_micros((tt * 1e6).round() as i64);
-                    let pos = (*kind == Squitter::Position).then(|| {
-                        ac.transponder.broadcast_position(
-                            f,
-                            &st,
-                            tt,
-                            &scenario.surveillance,
-                            &mut rng,
-                        )
-                    });
-                    let Some((bytes, len, msg)) = ac.transponder.frame(*kind, f, &st, pos, at)
-                    else {
-                        continue;
-                    };
-                    let heard = surveillance::receive(
-                        &scenario.receivers,
-                        &rx_cos_lat,
-                        &scenario.surveillance,
-                        &st,
-                        at,
-                        bytes,
-                        len,
-                        msg,
-                        &mut rng,
-                        &mut batch,
-                    );
-                    if scenario.truth {
-                        let log = &mut logs[i];
-                        if heard {
-                            log.heard.push(tt);
-                        }
-                        if let Some(b) = pos {
-                            if heard && !b.spoofed {
-                                log.reports.push((tt, [st.lat, st.lon, st.alt_ft]));
-                            }
-                            if let Some(w) = tracks_csv.as_mut() {
-                                line.clear();
-                                let _ = at.write_rfc3339(&mut line, 6);
-                                let _ = writeln!(
-                                    line,
-                                    ",{:06x},{:.7},{:.7},{:.1},{:.2},{:.2},{:.0},{:.7},{:.7},{},{}",
-                                    f.icao24.as_u32(),
-                                    st.lat,
-                                    st.lon,
-                                    st.alt_ft,
-                                    st.gs_mps,
-                                    st.track_deg,
-                                    st.vrate_fpm,
-                                    b.lat,
-                                    b.lon,
-                                    b.spoofed,
-                                    heard
-                                );
-                                w.write_all(line.as_bytes())?;
-                            }
-                        }
-                    }
-                }
-            }
-            if !more {
-                ac.ended = true;
-            }
-        }
-        batch[written..].sort_by_key(|r| (r.at, r.receiver));
-        // A frame sent just before the tick's end may be heard just after it: keep those
-        // for the next tick so that the recordings stay in time order.
-        let tick_end = scenario.start.add_micros((t1 * 1e6).round() as i64);
-        let split = written + batch[written..].partition_point(|r| r.at < tick_end);
-        carry.extend_from_slice(&batch[split..]);
-        batch.truncate(split);
-        if let Some(r) = batch.last() {
-            last_at = last_at.max(r.at);
-        }
-        // Hand full batches to the writers; keep the buffer otherwise.
+        w.write_all(engine::TRACKS_CSV_HEADER.as_bytes())?;
+        sim = sim.with_tracks_csv(Box::new(w));
+    }
+    let mut batch: Vec<Reception> = Vec::with_capacity(1 << 15);
+    while sim.step(&mut batch)? {
+        // Hand full batches to the writer threads.
         if batch.len() >= 1 << 14 {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(1 << 15));
             recordings.write(full)?;
         }
     }
-    if let Some(r) = carry.last() {
-        last_at = last_at.max(r.at);
-    }
-    batch.append(&mut carry);
     recordings.write(batch)?;
     let frames = recordings.finish()?;
-    if let Some(mut w) = tracks_csv {
-        w.flush()?;
-    }
+    sim.flush()?;
     let mut summary = Summary {
         frames,
         flights: scenario.flights.len(),
         ..Summary::default()
     };
-    let truth_lines = if scenario.truth {
-        truth::truth_lines(scenario, &logs, last_at.secs_since(scenario.start))
-    } else {
-        Vec::new()
-    };
+    let truth_lines = sim.truth_lines();
     summary.approaches = truth_lines
         .iter()
         .filter(|l| l.starts_with("{\"event\":\"approach\""))

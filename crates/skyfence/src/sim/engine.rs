@@ -1,0 +1,250 @@
+//! The simulation loop as a stream: [`Simulator`] advances the scenario one step at a
+//! time and hands out the receptions of that step in time order, so a caller can write
+//! recordings ([`super::simulate`]) or feed a live service in real time (`skyfence demo`).
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use skyfence_core::Timestamp;
+
+use super::kinematics::{Pilot, State};
+use super::scenario::Scenario;
+use super::surveillance::{self, Reception, SQUITTERS, Squitter, Transponder};
+use super::truth::{FlightLog, SAMPLE_S};
+
+/// Header of `truth-tracks.csv`.
+pub const TRACKS_CSV_HEADER: &str = "timestamp,icao24,lat,lon,alt_ft,gs_mps,track_deg,vrate_fpm,broadcast_lat,broadcast_lon,spoofed,heard\n";
+
+struct Aircraft {
+    state: State,
+    pilot: Pilot,
+    transponder: Transponder,
+    active: bool,
+    ended: bool,
+}
+
+/// A scenario being run: one ChaCha8 generator seeded with the seed drives every random
+/// choice in a fixed order, so the same seed gives the same receptions.
+pub struct Simulator<'a> {
+    scenario: &'a Scenario,
+    rng: ChaCha8Rng,
+    aircraft: Vec<Aircraft>,
+    logs: Vec<FlightLog>,
+    rx_cos_lat: Vec<f64>,
+    step_s: f64,
+    tick: u64,
+    ticks: u64,
+    carry: Vec<Reception>,
+    last_at: Timestamp,
+    tracks_csv: Option<Box<dyn Write + 'a>>,
+    line: String,
+}
+
+impl<'a> Simulator<'a> {
+    /// Starts `scenario` with `seed`. When the scenario computes truth, the true
+    /// trajectories are kept for [`Simulator::truth_lines`].
+    pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let aircraft: Vec<Aircraft> = scenario
+            .flights
+            .iter()
+            .map(|f| Aircraft {
+                state: f.initial,
+                pilot: Pilot::new(
+                    f.legs.clone(),
+                    f.kind.performance(),
+                    f.initial.alt_ft,
+                    f.initial.gs_mps,
+                ),
+                transponder: Transponder::new(f.start_s, &mut rng),
+                active: false,
+                ended: false,
+            })
+            .collect();
+        // The truth's samples are the kinematic steps: they must be SAMPLE_S apart.
+        let step_s = if scenario.truth {
+            SAMPLE_S
+        } else {
+            scenario.step_s.clamp(0.01, 1.0)
+        };
+        Simulator {
+            scenario,
+            rng,
+            logs: vec![FlightLog::default(); aircraft.len()],
+            aircraft,
+            rx_cos_lat: scenario
+                .receivers
+                .iter()
+                .map(|r| r.lat.to_radians().cos())
+                .collect(),
+            step_s,
+            tick: 0,
+            ticks: (scenario.duration_s / step_s).ceil() as u64,
+            carry: Vec::new(),
+            last_at: scenario.start,
+            tracks_csv: None,
+            line: String::new(),
+        }
+    }
+
+    /// Also writes one `truth-tracks.csv` row (after [`TRACKS_CSV_HEADER`], which the
+    /// caller writes) per position squitter: the true state and the broadcast position.
+    pub fn with_tracks_csv(mut self, out: Box<dyn Write + 'a>) -> Self {
+        self.tracks_csv = Some(out);
+        self
+    }
+
+    /// Advances one step and appends its receptions to `out`, in time order (ties by
+    /// receiver). Returns `Ok(false)` once the scenario is over (the last call hands out
+    /// the receptions still in flight).
+    pub fn step(&mut self, out: &mut Vec<Reception>) -> std::io::Result<bool> {
+        if self.tick >= self.ticks {
+            if self.carry.is_empty() {
+                return Ok(false);
+            }
+            if let Some(r) = self.carry.last() {
+                self.last_at = self.last_at.max(r.at);
+            }
+            out.append(&mut self.carry);
+            return Ok(false);
+        }
+        let scenario = self.scenario;
+        let step_s = self.step_s;
+        let t = self.tick as f64 * step_s;
+        let t1 = (self.tick + 1) as f64 * step_s;
+        self.tick += 1;
+        // Receptions carried over from the previous step (heard after it ended).
+        let written = out.len();
+        out.append(&mut self.carry);
+        for (i, (ac, f)) in self.aircraft.iter_mut().zip(&scenario.flights).enumerate() {
+            if ac.ended || t1 <= f.start_s {
+                continue;
+            }
+            if t >= f.end_s {
+                ac.ended = true;
+                continue;
+            }
+            if !ac.active {
+                ac.active = true;
+                if scenario.truth {
+                    self.logs[i].t0_s = t;
+                    self.logs[i]
+                        .samples
+                        .push([ac.state.lat, ac.state.lon, ac.state.alt_ft]);
+                }
+            }
+            let s0 = ac.state;
+            let more = ac.pilot.step(&mut ac.state, step_s) || f.legs.is_empty();
+            let s1 = ac.state;
+            if scenario.truth {
+                self.logs[i].samples.push([s1.lat, s1.lon, s1.alt_ft]);
+            }
+            for (slot, kind) in SQUITTERS.iter().enumerate() {
+                while ac.transponder.next_s[slot] < t1 {
+                    let tt = ac.transponder.next_s[slot].max(t);
+                    ac.transponder.next_s[slot] = tt + kind.interval_s(&mut self.rng);
+                    if !f.transmitting(tt) {
+                        continue;
+                    }
+                    let st = s0.lerp(&s1, (tt - t) / step_s);
+                    let at = scenario.start.add_micros((tt * 1e6).round() as i64);
+                    let pos = (*kind == Squitter::Position).then(|| {
+                        ac.transponder.broadcast_position(
+                            f,
+                            &st,
+                            tt,
+                            &scenario.surveillance,
+                            &mut self.rng,
+                        )
+                    });
+                    let Some((bytes, len, msg)) = ac.transponder.frame(*kind, f, &st, pos, at)
+                    else {
+                        continue;
+                    };
+                    let heard = surveillance::receive(
+                        &scenario.receivers,
+                        &self.rx_cos_lat,
+                        &scenario.surveillance,
+                        &st,
+                        at,
+                        bytes,
+                        len,
+                        msg,
+                        &mut self.rng,
+                        out,
+                    );
+                    if !scenario.truth {
+                        continue;
+                    }
+                    let log = &mut self.logs[i];
+                    if heard {
+                        log.heard.push(tt);
+                    }
+                    let Some(b) = pos else { continue };
+                    if heard && !b.spoofed {
+                        log.reports.push((tt, [st.lat, st.lon, st.alt_ft]));
+                    }
+                    if let Some(w) = self.tracks_csv.as_mut() {
+                        let line = &mut self.line;
+                        line.clear();
+                        let _ = at.write_rfc3339(line, 6);
+                        let _ = writeln!(
+                            line,
+                            ",{:06x},{:.7},{:.7},{:.1},{:.2},{:.2},{:.0},{:.7},{:.7},{},{}",
+                            f.icao24.as_u32(),
+                            st.lat,
+                            st.lon,
+                            st.alt_ft,
+                            st.gs_mps,
+                            st.track_deg,
+                            st.vrate_fpm,
+                            b.lat,
+                            b.lon,
+                            b.spoofed,
+                            heard
+                        );
+                        w.write_all(line.as_bytes())?;
+                    }
+                }
+            }
+            if !more {
+                ac.ended = true;
+            }
+        }
+        out[written..].sort_by_key(|r| (r.at, r.receiver));
+        // A frame sent just before the step's end may be heard just after it: keep those
+        // for the next step so that the output stays in time order.
+        let step_end = scenario.start.add_micros((t1 * 1e6).round() as i64);
+        let split = written + out[written..].partition_point(|r| r.at < step_end);
+        self.carry.extend_from_slice(&out[split..]);
+        out.truncate(split);
+        if let Some(r) = out.last() {
+            self.last_at = self.last_at.max(r.at);
+        }
+        Ok(true)
+    }
+
+    /// Flushes the tracks CSV, if any.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        match self.tracks_csv.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// The truth lines ([`super::truth::truth_lines`]) for what has been simulated,
+    /// with the recording ending at the last reception; empty when the scenario computes
+    /// no truth.
+    pub fn truth_lines(&self) -> Vec<String> {
+        if !self.scenario.truth {
+            return Vec::new();
+        }
+        super::truth::truth_lines(
+            self.scenario,
+            &self.logs,
+            self.last_at.secs_since(self.scenario.start),
+        )
+    }
+}
