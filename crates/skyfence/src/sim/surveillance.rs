@@ -19,10 +19,10 @@
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use skyfence_core::{GeoPoint, Icao24, Timestamp};
+use skyfence_core::{GeoPoint, Icao24, RawFrame, Timestamp};
 use skyfence_decode::adsb;
 use skyfence_decode::modes;
-use skyfence_decode::{CprFormat, Message};
+use skyfence_decode::{CprFormat, Frame, Message};
 
 use super::kinematics::{EARTH_RADIUS_M, M_PER_FT, State, destination};
 use super::scenario::{Flight, Receiver, Surveillance};
@@ -45,6 +45,23 @@ pub struct Reception {
     pub signal: u8,
     /// The message content for SBS output; `None` when the copy is corrupted.
     pub message: Option<Message>,
+}
+
+impl Reception {
+    /// The frame as the framing encoders and the decoder take it, with the 12 MHz
+    /// counter of a receiver whose counter read 0 at `start` (the recordings' `--start`).
+    pub fn frame(&self, start: Timestamp) -> Frame {
+        Frame {
+            at: self.at,
+            counter: Some(skyfence_decode::beast::counter_12mhz(self.at, start)),
+            raw: RawFrame {
+                bytes: self.bytes,
+                len: self.len,
+                signal: Some(self.signal),
+                mlat: false,
+            },
+        }
+    }
 }
 
 /// The kinds of squitter a transponder sends.

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use skyfence_core::{RawFrame, Timestamp};
-use skyfence_decode::Frame;
+use skyfence_core::Timestamp;
 use skyfence_decode::{avr, beast, raw, sbs};
 
 use super::surveillance::Reception;
@@ -65,20 +64,6 @@ pub struct Recordings {
     frames: u64,
 }
 
-/// The frame as the framing encoders take it: 12 MHz counter from `start`.
-fn frame(r: &Reception, start: Timestamp) -> Frame {
-    Frame {
-        at: r.at,
-        counter: Some(beast::counter_12mhz(r.at, start)),
-        raw: RawFrame {
-            bytes: r.bytes,
-            len: r.len,
-            signal: Some(r.signal),
-            mlat: false,
-        },
-    }
-}
-
 /// One writer thread's loop.
 fn write_format(
     format: Format,
@@ -96,9 +81,9 @@ fn write_format(
         bytes.clear();
         for r in batch.iter() {
             match format {
-                Format::Raw => raw::encode_raw_line(&frame(r, start), &mut text),
-                Format::Beast => beast::encode_beast(&frame(r, start), &mut bytes),
-                Format::Avr => avr::encode_avr(&frame(r, start), &mut text),
+                Format::Raw => raw::encode_raw_line(&r.frame(start), &mut text),
+                Format::Beast => beast::encode_beast(&r.frame(start), &mut bytes),
+                Format::Avr => avr::encode_avr(&r.frame(start), &mut text),
                 Format::Sbs => {
                     if let Some(m) = &r.message {
                         sbs::encode_sbs(m, &mut text);
