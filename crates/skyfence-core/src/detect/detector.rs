@@ -9,7 +9,7 @@ use super::event::Event;
 use super::incident::{
     Classification, Fix, Incident, IncidentId, IncidentStatus, TargetInfo, round_to,
 };
-use super::incursion::{BoundaryFix, Phase, ZoneSlot, entry_fix, exit_fix, gate_distance_m};
+use super::incursion::{BoundaryFix, Phase, ZoneSlot, entry_fix, exit_fix, step_exceeds};
 use super::permit::Permit;
 use super::track::{Report, Track, TrackTable};
 use super::zones::{BufferedZone, ZoneQueries};
@@ -26,8 +26,12 @@ pub const GATE_SLACK_M: f64 = 50.0;
 /// at most this old (Mode S often carries altitude and position in different replies).
 pub const ALTITUDE_HOLD_US: i64 = 20_000_000;
 
-/// Silent tracks are swept at most once per this many microseconds of data time.
-const SWEEP_EVERY_US: i64 = 1_000_000;
+/// Observations sweep silent tracks at most once per `track_timeout_s` / this many, and
+/// at least one second apart: a sweep visits every track, so sweeping every data second
+/// would cost a replay of 10 000 tracks more than the observations themselves. A `lost`
+/// event may thus be emitted up to `track_timeout_s / 8` after its deadline during a
+/// replay; its `at` is the deadline either way. [`Detector::tick`] always sweeps.
+const SWEEPS_PER_TIMEOUT: i64 = 8;
 
 /// What the detector has seen and dropped (ARCHITECTURE.md invariant 3: nothing is lost
 /// silently).
@@ -233,7 +237,7 @@ impl<Q: ZoneQueries> Detector<Q> {
                 lose_slots(&ctx, stats, track, out);
             } else {
                 let allowed = self.config.max_speed_mps * (dt_us as f64 / 1e6) + GATE_SLACK_M;
-                if gate_distance_m(last.pos, pos) > allowed {
+                if step_exceeds(last.pos, pos, allowed) {
                     stats.implausible_motion += 1;
                     return;
                 }
@@ -264,16 +268,16 @@ impl<Q: ZoneQueries> Detector<Q> {
     /// silent tracks are forgotten. Times before the latest seen are ignored.
     pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Event>) {
         self.advance_clock(now, out);
+        if let Some(clock) = self.clock {
+            self.sweep(clock, out);
+        }
     }
 
     /// Ends the input at `end` (the last observation's time, or now): sweeps as
     /// [`Detector::tick`] does, then returns the incursions still inside, `open`,
     /// ordered by entry time, zone and id. The detector stays usable.
     pub fn finish(&mut self, end: Timestamp, out: &mut Vec<Event>) -> Vec<Incident> {
-        self.advance_clock(end, out);
-        if let Some(clock) = self.clock {
-            self.sweep(clock, out);
-        }
+        self.tick(end, out);
         self.open_incidents()
     }
 
@@ -334,9 +338,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             track.last = Some(last);
         }
         track.slots.retain(|s| s.zone != zone);
-        track
-            .slots
-            .push(ZoneSlot::resumed(zone, incident, last.pos));
+        push_slot(&mut track.slots, ZoneSlot::resumed(zone, incident));
         Ok(())
     }
 
@@ -358,7 +360,8 @@ impl<Q: ZoneQueries> Detector<Q> {
             && (clock >= self.next_sweep)
         {
             self.sweep(clock, out);
-            let next = (clock.as_micros().div_euclid(SWEEP_EVERY_US) + 1) * SWEEP_EVERY_US;
+            let every = (self.timeout_us / SWEEPS_PER_TIMEOUT).max(1_000_000);
+            let next = (clock.as_micros().div_euclid(every) + 1).saturating_mul(every);
             self.next_sweep = Timestamp::from_micros(next);
         }
     }
@@ -600,7 +603,7 @@ fn step_zones<Q: ZoneQueries>(
         let e = entry_fix(ctx.q, z, zone, prev, cur);
         slot.enter(ctx.q, e, cur);
         try_confirm(ctx, stats, info, &mut slot, cur.at, out);
-        track.slots.push(slot);
+        push_slot(&mut track.slots, slot);
     }
 
     for b in ctx.buffered {
@@ -610,7 +613,7 @@ fn step_zones<Q: ZoneQueries>(
             && in_band(ctx, b.zone, cur)
         {
             approach(stats, out, b.zone);
-            track.slots.push(ZoneSlot::near(b.zone, cur.at));
+            push_slot(&mut track.slots, ZoneSlot::near(b.zone, cur.at));
         }
     }
 
@@ -619,4 +622,13 @@ fn step_zones<Q: ZoneQueries>(
             || s.near_at
                 .is_some_and(|n| cur.at.micros_since(n) <= ctx.timeout_us)
     });
+}
+
+/// Appends a slot growing the vector one element at a time: targets are near or in one
+/// or two zones, and `Vec`'s default growth (4 at once) would triple a track's size.
+fn push_slot(slots: &mut Vec<ZoneSlot>, slot: ZoneSlot) {
+    if slots.len() == slots.capacity() {
+        slots.reserve_exact(1);
+    }
+    slots.push(slot);
 }

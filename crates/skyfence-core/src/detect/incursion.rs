@@ -38,16 +38,32 @@ pub(crate) struct BoundaryFix {
     pub observed: bool,
 }
 
-/// Depth is recomputed only when the target may have gone deeper than the deepest point
-/// so far by more than this many metres plus [`DEPTH_SLACK_REL`] of the depth: the
-/// distance to a border changes no faster than the target moves (1-Lipschitz), so a
-/// report within that bound of the last measured one cannot set a new maximum by more.
-/// `max_depth_m` is therefore exact to within 10 m + 0.1 % (INTERFACES.md golden tests
-/// allow 2 % + 100 m), and a target cruising deep inside a country costs one distance
-/// query every few kilometres instead of one per report.
-pub(crate) const DEPTH_SLACK_M: f64 = 10.0;
+/// Depth (`max_depth_m`) is measured (an airspace distance query, microseconds to
+/// milliseconds far inside a large country) only when a report may lie deeper than the
+/// deepest so far by more than this many metres plus [`DEPTH_SLACK_REL`] of the depth.
+/// The bound: the distance to a border changes no faster than the target moves
+/// (1-Lipschitz), so a report within `x` metres of a point measured at depth `d` is at
+/// most `d + x` deep. Each incursion keeps the last [`DEPTH_REFS`] measured points and
+/// takes the tightest bound. `max_depth_m` is therefore exact to within 25 m + 0.5 %
+/// (INTERFACES.md's golden tests allow 2 % + 100 m against the truth), and a target
+/// cruising or loitering deep inside a country costs a query every few kilometres of
+/// new ground instead of one per report.
+pub(crate) const DEPTH_SLACK_M: f64 = 25.0;
 /// See [`DEPTH_SLACK_M`].
-pub(crate) const DEPTH_SLACK_REL: f64 = 1e-3;
+pub(crate) const DEPTH_SLACK_REL: f64 = 5e-3;
+/// Measured points kept per incursion for the depth bound.
+pub(crate) const DEPTH_REFS: usize = 6;
+
+/// A point where depth was measured.
+#[derive(Clone, Copy, Debug, Default)]
+struct DepthRef {
+    lat: f64,
+    lon: f64,
+    depth_m: f32,
+    /// The report count when this point last gave the tightest bound (least recently
+    /// useful is replaced first).
+    used: u32,
+}
 
 /// The state of one target against one zone.
 #[derive(Clone, Debug)]
@@ -66,9 +82,9 @@ pub(crate) struct ZoneSlot {
     pub last_seen_at: Timestamp,
     pub max_depth_m: f64,
     pub max_alt_ft: Option<i32>,
-    /// Where depth was last measured, and the value (infinite before the first).
-    depth_ref: GeoPoint,
-    depth_ref_m: f64,
+    /// Measured points (the first `depth_refs_len`).
+    depth_refs: [DepthRef; DEPTH_REFS],
+    depth_refs_len: u8,
 }
 
 impl ZoneSlot {
@@ -86,14 +102,14 @@ impl ZoneSlot {
             last_seen_at: at,
             max_depth_m: 0.0,
             max_alt_ft: None,
-            depth_ref: GeoPoint { lat: 0.0, lon: 0.0 },
-            depth_ref_m: f64::INFINITY,
+            depth_refs: [DepthRef::default(); DEPTH_REFS],
+            depth_refs_len: 0,
         }
     }
 
     /// A confirmed incursion continued from a stored incident (after a restart), whose
     /// last report inside was at `last_pos`.
-    pub fn resumed(zone: ZoneId, incident: &super::incident::Incident, last_pos: GeoPoint) -> Self {
+    pub fn resumed(zone: ZoneId, incident: &super::incident::Incident) -> Self {
         ZoneSlot {
             zone,
             phase: Phase::Inside,
@@ -109,8 +125,8 @@ impl ZoneSlot {
             last_seen_at: incident.last_seen_at,
             max_depth_m: incident.max_depth_m,
             max_alt_ft: incident.max_alt_ft,
-            depth_ref: last_pos,
-            depth_ref_m: f64::INFINITY,
+            depth_refs: [DepthRef::default(); DEPTH_REFS],
+            depth_refs_len: 0,
         }
     }
 
@@ -124,7 +140,7 @@ impl ZoneSlot {
         self.reports = 0;
         self.max_depth_m = 0.0;
         self.max_alt_ft = None;
-        self.depth_ref_m = f64::INFINITY;
+        self.depth_refs_len = 0;
         self.record_inside(q, cur);
     }
 
@@ -135,19 +151,53 @@ impl ZoneSlot {
         if let Some(a) = cur.alt_ft {
             self.max_alt_ft = Some(self.max_alt_ft.map_or(a, |m| m.max(a)));
         }
-        let moved = if self.depth_ref_m.is_finite() {
-            upper_distance_m(self.depth_ref, cur.pos)
+        let refs = &mut self.depth_refs[..usize::from(self.depth_refs_len)];
+        let cos_cur = if refs.is_empty() {
+            1.0
         } else {
-            f64::INFINITY
+            cur.pos.lat.to_radians().cos()
         };
-        let bound = self.depth_ref_m + moved;
-        if bound > self.max_depth_m * (1.0 + DEPTH_SLACK_REL) + DEPTH_SLACK_M {
-            let d = q.distance_to_boundary_m(self.zone, cur.pos);
-            if d.is_finite() {
-                self.depth_ref = cur.pos;
-                self.depth_ref_m = d;
-                self.max_depth_m = self.max_depth_m.max(d);
+        let mut tightest = f64::INFINITY;
+        let mut tightest_ix = 0;
+        for (j, r) in refs.iter().enumerate() {
+            let bound = f64::from(r.depth_m)
+                + upper_distance_m(
+                    GeoPoint {
+                        lat: r.lat,
+                        lon: r.lon,
+                    },
+                    cur.pos,
+                    cos_cur,
+                );
+            if bound < tightest {
+                tightest = bound;
+                tightest_ix = j;
             }
+        }
+        if tightest <= self.max_depth_m * (1.0 + DEPTH_SLACK_REL) + DEPTH_SLACK_M {
+            refs[tightest_ix].used = self.reports;
+            return;
+        }
+        let d = q.distance_to_boundary_m(self.zone, cur.pos);
+        if !d.is_finite() {
+            return;
+        }
+        self.max_depth_m = self.max_depth_m.max(d);
+        let new = DepthRef {
+            lat: cur.pos.lat,
+            lon: cur.pos.lon,
+            // Rounded down so the bound stays an upper bound.
+            depth_m: {
+                let f = d as f32;
+                if f64::from(f) > d { f.next_down() } else { f }
+            },
+            used: self.reports,
+        };
+        if usize::from(self.depth_refs_len) < DEPTH_REFS {
+            self.depth_refs[usize::from(self.depth_refs_len)] = new;
+            self.depth_refs_len += 1;
+        } else if let Some(lru) = self.depth_refs.iter_mut().min_by_key(|r| r.used) {
+            *lru = new;
         }
     }
 
@@ -155,32 +205,46 @@ impl ZoneSlot {
     pub fn leave(&mut self, at: Timestamp, near: bool) {
         self.phase = Phase::Near;
         self.reports = 0;
-        self.depth_ref_m = f64::INFINITY;
+        self.depth_refs_len = 0;
         if near {
             self.near_at = Some(at);
         }
     }
 }
 
-/// An upper bound (for steps up to a few hundred km) of the geodesic distance between two
-/// points: equirectangular on the equatorial radius, plus 1 % and 1 m.
-fn upper_distance_m(a: GeoPoint, b: GeoPoint) -> f64 {
-    const M_PER_DEG: f64 = 6_378_137.0 * std::f64::consts::PI / 180.0;
+const M_PER_DEG_EQUATORIAL: f64 = 6_378_137.0 * std::f64::consts::PI / 180.0;
+const M_PER_DEG_MEAN: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
+/// An upper bound (for steps up to a few tens of km, the only ones that can prune) of the
+/// geodesic distance from `a` to `b`, given `cos_b` = cos(b.lat): equirectangular on the
+/// equatorial radius with the largest cosine over the latitude span (cos is
+/// 1-Lipschitz), plus 2 % and 1 m. No trigonometry: it runs for every report inside.
+#[inline]
+fn upper_distance_m(a: GeoPoint, b: GeoPoint, cos_b: f64) -> f64 {
     let dlat = b.lat - a.lat;
-    let cos = (0.5 * (a.lat + b.lat)).to_radians().cos();
+    let cos = (cos_b + dlat.abs().to_radians()).min(1.0);
     let dlon = wrap_lon(b.lon - a.lon) * cos;
-    (dlat * dlat + dlon * dlon).sqrt() * M_PER_DEG * 1.01 + 1.0
+    (dlat * dlat + dlon * dlon).sqrt() * M_PER_DEG_EQUATORIAL * 1.02 + 1.0
 }
 
-/// A lower-ish estimate (equirectangular on the mean radius) of the distance between
-/// two points, metres: the plausibility gate's metric. Within 0.5 % below a few hundred
-/// km, and never cheaper to fool than that: a spoofed jump is hundreds of km.
-pub(crate) fn gate_distance_m(a: GeoPoint, b: GeoPoint) -> f64 {
-    const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+/// Whether the step `a` → `b` is longer than `allowed_m` metres (the plausibility gate),
+/// equirectangular on the mean radius (within 0.5 % below a few hundred km: a spoofed
+/// jump is tens to hundreds of km). The common short step is decided without
+/// trigonometry (cos ≤ 1 bounds the distance from above).
+#[inline]
+pub(crate) fn step_exceeds(a: GeoPoint, b: GeoPoint, allowed_m: f64) -> bool {
     let dlat = b.lat - a.lat;
-    let cos = (0.5 * (a.lat + b.lat)).to_radians().cos();
-    let dlon = wrap_lon(b.lon - a.lon) * cos;
-    (dlat * dlat + dlon * dlon).sqrt() * M_PER_DEG
+    let dlon = wrap_lon(b.lon - a.lon);
+    let lim = allowed_m / M_PER_DEG_MEAN;
+    let lim2 = lim * lim;
+    if dlat * dlat + dlon * dlon <= lim2 {
+        return false;
+    }
+    if dlat * dlat > lim2 {
+        return true;
+    }
+    let x = dlon * (0.5 * (a.lat + b.lat)).to_radians().cos();
+    dlat * dlat + x * x > lim2
 }
 
 /// The point at fraction `t` of the step `a` → `b`, linear in longitude (the short way)
