@@ -1,10 +1,11 @@
 //! Store throughput: one `apply` of a runtime-sized batch, and the API's queries.
 //!
 //! The service ingests up to 100k frames/s but stores only the frames of targets with
-//! incidents, in batches every ~100 ms: `frames_1000` is such a batch when 1 % of all
-//! traffic belongs to targets with incidents (1000 frames, 100 positions, 2 events);
-//! `frames_10000` one where 10 % does. Elements are frames, so the reported rate is
-//! frames stored per second, to compare with the ingest rate. Each batch has new keys
+//! incidents, in batches every ~100 ms: `frames_1000` is such a batch when 10 % of all
+//! traffic belongs to targets with incidents (1000 frames, 100 positions, 2 events), and
+//! `frames_10000` one where all of it does. Elements are frames, so the reported rate is
+//! frames stored per second, to compare with the ingest rate; a batch's time is to be
+//! compared with its 100 ms period. Each batch has new keys
 //! (later times), so every iteration really inserts.
 
 use std::cell::Cell;

@@ -14,12 +14,28 @@
 //! via [`SqliteStore::reader`]) never block the writer and see only committed batches.
 //! See [`Durability`] for what a crash can and cannot lose.
 //!
+//! # How the runtime drives it
+//!
+//! 1. Start: `SqliteStore::open(path)`; for each of `open_incidents()`,
+//!    `detector.resume(&p.incident, p.last_or_entry())`. Continue SSE ids after
+//!    `last_seq()`.
+//! 2. Detector task: frames of targets without an incident go into a [`FrameRing`]; on a
+//!    `confirmed` event the target's ring is taken into the batch, and until its
+//!    incidents end its frames and positions go to the batch directly, with the events.
+//! 3. Store task (blocking): every ~100 ms, `apply(&batch)`; then publish the events
+//!    whose `Applied::event_seqs` entry is `Some(seq)` (SSE id = seq) and clear the batch.
+//!    On error, keep the batch and apply it again (idempotent); never publish first.
+//! 4. API: one [`SqliteStore::reader`] per blocking worker. Alerts: `events_since
+//!    (delivery_cursor(sink))`, deliver, `set_delivery_cursor`. Retention: once an hour,
+//!    `purge_older_than(now - retention)`.
+//!
 //! The same JSON shape of an incident (INTERFACES.md, "Incident") is stored, served and
 //! exported: the store keeps each incident's latest JSON and indexes the fields the API
 //! filters on.
 
 mod error;
 mod model;
+mod ring;
 mod schema;
 mod sqlite;
 
@@ -28,6 +44,7 @@ pub use model::{
     Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, PositionRecord, Purged,
     ResumePoint, StoreBatch, StoreOptions, StoredEvent, TrackPoint,
 };
+pub use ring::{FrameRing, RingFrame};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use sqlite::SqliteStore;
 

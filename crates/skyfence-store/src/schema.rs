@@ -42,6 +42,7 @@ CREATE INDEX incidents_by_entry  ON incidents (entered_at, id);
 CREATE INDEX incidents_by_status ON incidents (status, entered_at);
 CREATE INDEX incidents_by_zone   ON incidents (zone, entered_at);
 CREATE INDEX incidents_by_target ON incidents (target, entered_at);
+CREATE INDEX incidents_by_last_seen ON incidents (last_seen_at);
 
 -- Every event, in the order stored: `seq` is the SSE id and the delivery cursor.
 -- AUTOINCREMENT so a number is never reused, even after retention deletes the newest rows.

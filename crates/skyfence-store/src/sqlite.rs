@@ -263,7 +263,6 @@ fn target_key(t: TargetId) -> String {
     t.to_string()
 }
 
-
 /// Writes `incident` with [`UPSERT_INCIDENT`]; the incident JSON is `json`.
 fn upsert_incident(tx: &Transaction<'_>, i: &Incident, json: &str) -> rusqlite::Result<usize> {
     tx.prepare_cached(UPSERT_INCIDENT)?.execute(params![
@@ -435,27 +434,38 @@ impl IncidentStore for SqliteStore {
     }
 
     fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        use rusqlite::types::Value;
         let err = self.err("list incidents");
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT id, json FROM incidents
-                 WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR zone = ?2)
-                   AND (?3 IS NULL OR target = ?3) AND (?4 IS NULL OR last_seen_at >= ?4)
-                 ORDER BY entered_at DESC, id DESC LIMIT ?5",
-            )
-            .map_err(&err)?;
+        // Only the conditions given, so SQLite can pick the index that fits (a generic
+        // `?1 IS NULL OR ...` statement defeats every index). At most 16 statement shapes,
+        // each prepared once.
+        let mut sql = String::from("SELECT id, json FROM incidents WHERE 1");
+        let mut args: Vec<Value> = Vec::with_capacity(5);
+        if let Some(s) = filter.status {
+            sql.push_str(" AND status = ?");
+            args.push(Value::Text(status_str(s).into()));
+        }
+        if let Some(z) = &filter.zone {
+            sql.push_str(" AND zone = ?");
+            args.push(Value::Text(z.clone()));
+        }
+        if let Some(t) = filter.target {
+            sql.push_str(" AND target = ?");
+            args.push(Value::Text(target_key(t)));
+        }
+        if let Some(since) = filter.since {
+            sql.push_str(" AND last_seen_at >= ?");
+            args.push(Value::Integer(since.as_micros()));
+        }
+        sql.push_str(" ORDER BY entered_at DESC, id DESC LIMIT ?");
+        args.push(Value::Integer(i64::from(
+            filter.limit.unwrap_or(IncidentFilter::DEFAULT_LIMIT),
+        )));
+        let mut st = self.conn.prepare_cached(&sql).map_err(&err)?;
         let rows = st
-            .query_map(
-                params![
-                    filter.status.map(status_str),
-                    filter.zone,
-                    filter.target.map(target_key),
-                    filter.since.map(Timestamp::as_micros),
-                    filter.limit.unwrap_or(IncidentFilter::DEFAULT_LIMIT),
-                ],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(&err)?;
         let mut out = Vec::new();
         for row in rows {
