@@ -356,3 +356,102 @@ fn scale_writes_the_requested_traffic() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn millis(v: &serde_json::Value) -> i64 {
+    Timestamp::parse_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .as_micros()
+        / 1000
+}
+
+/// The detector (`skyfence analyze` with the written config) finds what the simulator's
+/// independent truth says, within the tolerances the output README states.
+#[test]
+fn analyze_finds_the_truth_of_torkham_drone() {
+    let dir = temp_dir("analyze-torkham");
+    let scenario = repo_root().join("examples/scenarios/torkham-drone.toml");
+    let out = simulate(scenario.to_str().unwrap(), &dir, 5);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "analyze",
+            "--input",
+            "raw:raw.csv",
+            "--config",
+            "config.toml",
+            "--out",
+            "incidents.jsonl",
+            "--events",
+            "events.jsonl",
+        ])
+        .env("SKYFENCE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        String::from_utf8(read(&dir, name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let truth = truth(&dir);
+    let found = lines("incidents.jsonl");
+    let expected: Vec<_> = truth.iter().filter(|v| v.get("event").is_none()).collect();
+    // The drone in PK and in the restricted area, the airliner in PK under its permit.
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert_eq!(found.len(), expected.len(), "{found:?}");
+    for t in &expected {
+        let f = found
+            .iter()
+            .find(|f| f["zone"] == t["zone"] && f["target"]["icao24"] == t["target"]["icao24"])
+            .unwrap_or_else(|| panic!("not found: {t}"));
+        for key in [
+            "status",
+            "entry_observed",
+            "authorised",
+            "permit",
+            "classification",
+        ] {
+            assert_eq!(f[key], t[key], "{key}: {f} vs {t}");
+        }
+        assert_eq!(f["target"], t["target"]);
+        // Observed crossings: the detector interpolates between noisy reports of a
+        // 20 m/s drone (NACp 8: σ ≈ 46 m), so a few seconds.
+        let tolerance_ms = 5_000;
+        let d = (millis(&f["entered_at"]) - millis(&t["entered_at"])).abs();
+        assert!(d <= tolerance_ms, "entered_at: {f} vs {t}");
+        if t["status"] == "closed" {
+            let d = (millis(&f["exited_at"]) - millis(&t["exited_at"])).abs();
+            assert!(d <= tolerance_ms, "exited_at: {f} vs {t}");
+        }
+        let (fd, td) = (
+            f["max_depth_m"].as_f64().unwrap(),
+            t["max_depth_m"].as_f64().unwrap(),
+        );
+        assert!(
+            (fd - td).abs() <= 0.01 * td + 200.0,
+            "max_depth_m: {fd} vs {td}"
+        );
+    }
+    let approaches = |v: &[serde_json::Value]| -> Vec<(String, String)> {
+        let mut a: Vec<(String, String)> = v
+            .iter()
+            .filter(|e| e["event"] == "approach")
+            .map(|e| (e["zone"].to_string(), e["target"]["icao24"].to_string()))
+            .collect();
+        a.sort();
+        a
+    };
+    assert_eq!(approaches(&lines("events.jsonl")), approaches(&truth));
+    let _ = std::fs::remove_dir_all(dir);
+}
