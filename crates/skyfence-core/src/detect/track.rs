@@ -202,16 +202,12 @@ impl TrackTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hash};
+    use std::hash::BuildHasher;
 
     #[test]
     fn hasher_spreads_neighbouring_addresses() {
         let b = BuildHasherDefault::<TargetHasher>::default();
-        let h = |a: u32| {
-            let mut s = b.build_hasher();
-            TargetId::Icao(crate::Icao24::from_u32_masked(a)).hash(&mut s);
-            s.finish()
-        };
+        let h = |a: u32| b.hash_one(TargetId::Icao(crate::Icao24::from_u32_masked(a)));
         // Consecutive addresses land in distinct low-bit buckets of a 1024-slot table.
         let buckets: std::collections::HashSet<u64> = (0..256).map(|a| h(a) & 1023).collect();
         assert!(buckets.len() > 200, "{}", buckets.len());
