@@ -4,7 +4,7 @@
 use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
-use skyfence_core::Timestamp;
+use skyfence_core::{GeoPoint, Timestamp};
 use skyfence_decode::Message;
 use skyfence_decode::decoder::DecoderConfig;
 
@@ -27,6 +27,23 @@ pub struct DecodeArgs {
     /// Repair DF17 frames with a single bit in error (counted on stderr).
     #[arg(long)]
     pub correct_single_bit: bool,
+    /// The receiver's location as LAT,LON: resolves surface positions of aircraft never
+    /// seen airborne (surface CPR is ambiguous by 90° without a reference).
+    #[arg(long, value_name = "LAT,LON", value_parser = parse_lat_lon)]
+    pub receiver: Option<GeoPoint>,
+}
+
+/// clap value parser for `LAT,LON` in degrees.
+pub fn parse_lat_lon(text: &str) -> Result<GeoPoint, String> {
+    let err =
+        || format!("invalid position {text:?}: expected LAT,LON in degrees, e.g. 34.53,69.17");
+    let (lat, lon) = text.split_once(',').ok_or_else(err)?;
+    let lat: f64 = lat.trim().parse().map_err(|_| err())?;
+    let lon: f64 = lon.trim().parse().map_err(|_| err())?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(err());
+    }
+    Ok(GeoPoint::new(lat, lon))
 }
 
 /// clap value parser for RFC 3339 times.
