@@ -445,6 +445,38 @@ pub fn parse_scenario(
     }
     for (i, r) in raw.receivers.iter().enumerate() {
         check_lat_lon(r.lat, r.lon).map_err(|w| err(format!("receivers[{i}]"), w))?;
+        if !((0.0..=1000.0).contains(&r.height_m) && r.range_km > 0.0 && r.range_km <= 1000.0) {
+            return Err(err(
+                format!("receivers[{i}]"),
+                format!(
+                    "height_m {} or range_km {} is out of range (0 to 1000 m, above 0 to 1000 km)",
+                    r.height_m, r.range_km
+                ),
+            ));
+        }
+    }
+    let s = &raw.surveillance;
+    if !((0.0..=1.0).contains(&s.loss) && (0.0..=1.0).contains(&s.corrupt)) {
+        return Err(err(
+            "surveillance".into(),
+            format!(
+                "loss {} or corrupt {} is not a probability (0 to 1)",
+                s.loss, s.corrupt
+            ),
+        ));
+    }
+    let d = &raw.detection;
+    if !(d.confirm_s >= 0.0
+        && d.confirm_s <= 3600.0
+        && d.track_timeout_s > 0.0
+        && d.track_timeout_s <= 86_400.0
+        && d.max_speed_mps > 0.0
+        && d.max_speed_mps <= 10_000.0)
+    {
+        return Err(err(
+            "detection".into(),
+            "confirm_s (0 to 3600), track_timeout_s (above 0 to 86400) or max_speed_mps (above 0 to 10000) is out of range".into(),
+        ));
     }
     let mut zones = Vec::new();
     for (i, z) in raw.zones.iter().enumerate() {
@@ -607,8 +639,45 @@ fn flight_from_toml(f: &FlightToml) -> Result<Flight, (String, String)> {
         }
         flight.initial.gs_mps = v;
     }
-    flight.start_s = f.start_s;
-    flight.end_s = f.end_s.unwrap_or(f64::INFINITY);
+    let in_range = |key: &str, v: f64, lo: f64, hi: f64| -> Result<f64, (String, String)> {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err((
+                key.to_owned(),
+                format!("{v} is out of range ({lo} to {hi})"),
+            ))
+        }
+    };
+    const WEEK_S: f64 = 7.0 * 86_400.0;
+    flight.start_s = in_range(".start_s", f.start_s, 0.0, WEEK_S)?;
+    flight.end_s = match f.end_s {
+        Some(e) => in_range(".end_s", e, 0.0, WEEK_S)?,
+        None => f64::INFINITY,
+    };
+    for (j, w) in f.transponder_off.iter().enumerate() {
+        in_range(
+            &format!(".transponder_off[{j}].from_s"),
+            w.from_s,
+            0.0,
+            WEEK_S,
+        )?;
+        in_range(&format!(".transponder_off[{j}].to_s"), w.to_s, 0.0, WEEK_S)?;
+    }
+    for (j, w) in f.jitter.iter().enumerate() {
+        in_range(&format!(".jitter[{j}].from_s"), w.from_s, 0.0, WEEK_S)?;
+        in_range(&format!(".jitter[{j}].to_s"), w.to_s, 0.0, WEEK_S)?;
+        in_range(&format!(".jitter[{j}].sigma_m"), w.sigma_m, 0.0, 100_000.0)?;
+    }
+    for (j, w) in f.spoof.iter().enumerate() {
+        in_range(&format!(".spoof[{j}].from_s"), w.from_s, 0.0, WEEK_S)?;
+        in_range(&format!(".spoof[{j}].to_s"), w.to_s, 0.0, WEEK_S)?;
+        in_range(&format!(".spoof[{j}].north_m"), w.north_m, -1e6, 1e6)?;
+        in_range(&format!(".spoof[{j}].east_m"), w.east_m, -1e6, 1e6)?;
+    }
+    if let Some(t) = f.track_deg {
+        in_range(".track_deg", t, 0.0, 360.0)?;
+    }
     if let Some(n) = f.nacp {
         if n > 11 {
             return Err((".nacp".into(), format!("{n} is out of range (0 to 11)")));
@@ -641,7 +710,29 @@ fn flight_from_toml(f: &FlightToml) -> Result<Flight, (String, String)> {
     Ok(flight)
 }
 
+/// `v` when it is a finite number above 0 and at most a week's worth (of seconds or
+/// metres), else an error naming `key`.
+fn positive(key: &str, v: f64) -> Result<f64, String> {
+    if v > 0.0 && v <= 604_800.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{key} {v} is out of range (expected 0 < {key} <= 604800)"
+        ))
+    }
+}
+
 fn leg_from_toml(l: &LegToml) -> Result<Leg, String> {
+    if let Some(a) = l.alt_ft
+        && !(-1000.0..=60_000.0).contains(&a)
+    {
+        return Err(format!("alt_ft {a} is out of range (-1000 to 60000)"));
+    }
+    if let Some(v) = l.speed_mps
+        && !(0.0..=700.0).contains(&v)
+    {
+        return Err(format!("speed_mps {v} is out of range (0 to 700)"));
+    }
     match (l.fly, l.orbit, l.racetrack) {
         (Some([lat, lon]), None, None) => {
             check_lat_lon(lat, lon)?;
@@ -657,8 +748,11 @@ fn leg_from_toml(l: &LegToml) -> Result<Leg, String> {
             Ok(Leg::Orbit {
                 lat,
                 lon,
-                radius_m: l.radius_m.ok_or("an orbit needs radius_m")?,
-                duration_s: l.duration_s.ok_or("an orbit needs duration_s")?,
+                radius_m: positive("radius_m", l.radius_m.ok_or("an orbit needs radius_m")?)?,
+                duration_s: positive(
+                    "duration_s",
+                    l.duration_s.ok_or("an orbit needs duration_s")?,
+                )?,
                 clockwise: l.clockwise,
             })
         }
@@ -668,7 +762,10 @@ fn leg_from_toml(l: &LegToml) -> Result<Leg, String> {
             Ok(Leg::Racetrack {
                 a: (a[0], a[1]),
                 b: (b[0], b[1]),
-                duration_s: l.duration_s.ok_or("a racetrack needs duration_s")?,
+                duration_s: positive(
+                    "duration_s",
+                    l.duration_s.ok_or("a racetrack needs duration_s")?,
+                )?,
             })
         }
         _ => Err("expected exactly one of `fly`, `orbit`, `racetrack`".into()),
@@ -723,6 +820,25 @@ legs = [{ fly = [34.10, 71.13] }]
         let bad = MINIMAL.replace("kind = ", "knd = ");
         let e = parse_scenario("t.toml", &bad, &no_country).unwrap_err();
         assert!(e.0.starts_with("t.toml: line 11: "), "{}", e.0);
+    }
+
+    #[test]
+    fn nan_and_negative_values_are_rejected() {
+        let bad = MINIMAL.replace(
+            "{ fly = [34.10, 71.13] }",
+            "{ orbit = [34.10, 71.13], radius_m = nan, duration_s = 60 }",
+        );
+        let e = parse_scenario("t.toml", &bad, &no_country).unwrap_err();
+        assert_eq!(
+            e.0,
+            "t.toml: flights[0].legs[0]: radius_m NaN is out of range (expected 0 < radius_m <= 604800)"
+        );
+        let bad = MINIMAL.replace("lon = 71.03", "lon = 71.03\nstart_s = -5");
+        let e = parse_scenario("t.toml", &bad, &no_country).unwrap_err();
+        assert_eq!(
+            e.0,
+            "t.toml: flights[0].start_s: -5 is out of range (0 to 604800)"
+        );
     }
 
     #[test]
