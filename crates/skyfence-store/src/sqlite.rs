@@ -439,7 +439,14 @@ impl IncidentStore for SqliteStore {
         // Only the conditions given, so SQLite can pick the index that fits (a generic
         // `?1 IS NULL OR ...` statement defeats every index). At most 16 statement shapes,
         // each prepared once.
-        let mut sql = String::from("SELECT id, json FROM incidents WHERE 1");
+        // With `since`, the range on `last_seen_at` is the selective part (the API's
+        // "what happened lately"), but without statistics SQLite prefers an index that
+        // saves the sort and scans every row: name the index.
+        let mut sql = String::from(if filter.since.is_some() {
+            "SELECT id, json FROM incidents INDEXED BY incidents_by_last_seen WHERE 1"
+        } else {
+            "SELECT id, json FROM incidents WHERE 1"
+        });
         let mut args: Vec<Value> = Vec::with_capacity(5);
         if let Some(s) = filter.status {
             sql.push_str(" AND status = ?");
