@@ -1,7 +1,8 @@
 //! Crash test (issue 6: "`kill -9` the service ... every incident confirmed before the
 //! kill is there exactly once"): a child process writes batches and reports each commit;
-//! it is killed with SIGKILL while writing; the reopened file holds every reported batch
-//! exactly once and no partial batch.
+//! it is killed with SIGKILL while writing, three times over, each new writer resuming
+//! from what the file holds; the reopened file holds every reported batch exactly once
+//! and no partial batch.
 //!
 //! The child is this test binary itself, running the ignored test `crash_writer_child`
 //! with the database path in an environment variable.
@@ -65,8 +66,22 @@ fn crash_writer_child() {
         },
     )
     .expect("child opens the store");
+    // A restarted writer goes on after the last batch it finds, retrying that one first
+    // (it cannot know whether its report got out before the kill).
+    let found = store
+        .incidents(&IncidentFilter {
+            limit: Some(u32::MAX),
+            ..IncidentFilter::default()
+        })
+        .expect("child reads the store")
+        .len() as u64;
+    if found > 0 {
+        store
+            .apply(&crash_batch(found - 1))
+            .expect("child retries the last batch");
+    }
     let mut out = std::io::stdout().lock();
-    for n in 0..100_000 {
+    for n in found..found + 100_000 {
         store.apply(&crash_batch(n)).expect("child applies a batch");
         // Reported only once `apply` has returned, i.e. after the commit.
         if writeln!(out, "committed {n}")
@@ -82,41 +97,48 @@ fn crash_writer_child() {
 fn kill_9_mid_write_loses_no_committed_batch() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("skyfence.db");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "crash_writer_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DB, &path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Three writers in turn, each killed while writing, each resuming after the last.
     let mut reported: Option<u64> = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(n) = line.strip_prefix("committed ") {
-            let n: u64 = n.parse().unwrap();
-            reported = Some(n);
-            if n >= 150 {
-                break;
+    for round in 1..=3u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DB, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = 0;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("committed ") {
+                let n: u64 = n.parse().unwrap();
+                assert!(reported.is_none_or(|r| n > r), "batch {n} reported twice");
+                reported = Some(n);
+                lines += 1;
+                // Kill at a different point of the cycle each round.
+                if lines >= 40 * round + round * 7 % 5 {
+                    break;
+                }
             }
         }
+        // The child keeps writing batches until the signal lands: SIGKILL, as `kill -9`.
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "{status:?}");
+        }
     }
-    // The child keeps writing batches until the signal lands: SIGKILL, as `kill -9`.
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "{status:?}");
-    }
-    let reported = reported.expect("the child reported commits");
-    assert!(reported >= 150);
+    let reported = reported.expect("the children reported commits");
+    assert!(reported >= 40 + 80 + 120);
 
     let mut store = SqliteStore::open(&path).unwrap();
     let incidents = store
@@ -127,6 +149,7 @@ fn kill_9_mid_write_loses_no_committed_batch() {
         .unwrap();
     // Batches 0..k are there (k ≥ every reported one + 1), later ones not at all.
     let k = incidents.len() as u64;
+    eprintln!("{} batches reported committed, {k} found", reported + 1);
     assert!(
         k > reported,
         "{k} incidents, {} batches reported",
