@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config;
 mod exit;
-mod sim;
 mod input;
+mod service;
+mod sim;
 
 /// skyfence: watches a nation's airspace and records every incursion as evidence.
 #[derive(Parser, Debug)]
@@ -26,6 +28,10 @@ enum Command {
     Airspace(cmd::airspace::AirspaceCommand),
     /// Simulate border traffic: recordings in every input format plus the right answer.
     Simulate(cmd::simulate::SimulateArgs),
+    /// The live service: sources, detection, store, HTTP API and live events.
+    Run(cmd::run::RunArgs),
+    /// Simulated border traffic streamed into the live service (prints the URL).
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Airspace(command) => cmd::airspace::run(command),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,4 +2,6 @@
 
 pub mod airspace;
 pub mod decode;
+pub mod demo;
+pub mod run;
 pub mod simulate;

@@ -1,0 +1,79 @@
+//! `skyfence run --config FILE` (INTERFACES.md, "Command line"): the live service.
+
+use std::path::PathBuf;
+
+use skyfence_core::SourceId;
+
+use crate::config::{Config, SourceFormat};
+use crate::exit::input_error;
+use crate::input::{InputFormat, InputSpec};
+use crate::service::source::{SourceKind, SourceSpec};
+use crate::service::{self, Service, Settings};
+
+/// Arguments of `skyfence run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Config file: [[source]] inputs, [[zones]], [detection], [server], [store], [[allow]].
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Also replay a recording as a source (FMT:PATH; raw, beast, avr, sbs), stamped
+    /// with the time each item is sent. Repeatable.
+    #[arg(long, value_name = "FMT:PATH")]
+    pub replay: Vec<InputSpec>,
+    /// Replay speed: 1 is real time, 10 ten times faster.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+/// Runs the service until SIGINT or SIGTERM, then flushes the store and returns.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let zones = config.load_zones(&[], &[])?;
+    if zones.is_empty() {
+        return Err(input_error(format!(
+            "config {}: no zones to watch: add [[zones]] file = \"...\" or country = \"...\"",
+            args.config.display()
+        )));
+    }
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1000.0) {
+        return Err(input_error(format!(
+            "--speed {} is out of range (expected 0 < X <= 1000)",
+            args.speed
+        )));
+    }
+    if args.replay.iter().any(|r| r.path.is_none()) {
+        return Err(input_error("--replay needs a file, not standard input"));
+    }
+    if config.sources.is_empty() && args.replay.is_empty() {
+        tracing::warn!(
+            "config {} has no [[source]]: the service will see no traffic",
+            args.config.display()
+        );
+    }
+    let mut settings = Settings::from_config(config, zones)?;
+    for input in args.replay {
+        let id = u16::try_from(settings.sources.len())
+            .map_err(|_| input_error("too many sources (at most 65535)"))?;
+        settings.sources.push(SourceSpec {
+            id: SourceId(id),
+            name: format!("replay-{}", id),
+            // Only the Beast, AVR and SBS framers are used live; a replay reads with
+            // the recording reader, so this is informational.
+            format: match input.format {
+                InputFormat::Avr => SourceFormat::Avr,
+                InputFormat::Sbs => SourceFormat::Sbs,
+                InputFormat::Raw | InputFormat::Beast => SourceFormat::Beast,
+            },
+            kind: SourceKind::Replay {
+                input,
+                speed: args.speed,
+            },
+        });
+    }
+    service::runtime()?.block_on(async move {
+        let service = Service::start(settings).await?;
+        eprintln!("skyfence run: http://{}/", service.api_addr);
+        service::shutdown_signal().await;
+        service.shutdown().await
+    })
+}

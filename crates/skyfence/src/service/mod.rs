@@ -1,0 +1,268 @@
+//! The live service behind `skyfence run` and `skyfence demo` (issue 6): sources →
+//! detector task → store writer → HTTP API and Server-Sent Events.
+//!
+//! ```text
+//! source tasks ──bounded mpsc──▶ detector task ──bounded mpsc──▶ store writer (blocking)
+//!  (framing, receive time)        (decoders, Detector,            (commit, then publish)
+//!                                  pre-entry rings, tick 1 s)            │
+//!                                          │ tracks view (watch)         │ events (broadcast)
+//!                                          └──────────▶ HTTP API ◀──────┘
+//! ```
+//!
+//! [`Service::start`] resumes the store's open incidents into the detector before any
+//! source connects; [`Service::shutdown`] stops the sources, lets the detector task hand
+//! its last batch to the writer and waits until the writer has committed it.
+
+pub mod api;
+pub mod metrics;
+pub mod pipeline;
+pub mod source;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use skyfence_core::SourceId;
+use skyfence_core::airspace::{AirspaceIndex, Zone};
+use skyfence_core::detect::{DetectionConfig, Detector, Permit};
+use skyfence_store::{IncidentStore, SqliteStore, StoreOptions};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, SourceFormat};
+use metrics::Metrics;
+use source::{SourceKind, SourceSpec};
+
+/// Batches queued from the sources to the detector task: enough to ride out a slow
+/// moment, small enough that backpressure reaches the receivers quickly.
+const SOURCE_QUEUE: usize = 1024;
+/// Jobs queued from the detector task to the store writer.
+const STORE_QUEUE: usize = 64;
+/// Events buffered for SSE clients; one that falls further behind catches up from the
+/// store.
+const EVENT_BUFFER: usize = 4096;
+
+/// Everything the service needs, validated (from a [`Config`] or built by `demo`).
+#[derive(Debug)]
+pub struct Settings {
+    /// Detection thresholds.
+    pub detection: DetectionConfig,
+    /// The zones watched.
+    pub zones: Vec<Zone>,
+    /// Permits.
+    pub permits: Vec<Permit>,
+    /// The HTTP API's address.
+    pub listen: SocketAddr,
+    /// Bearer token for `/api`.
+    pub api_token: Option<String>,
+    /// The SQLite file.
+    pub store_path: PathBuf,
+    /// The sources, in order (their index is their `SourceId`).
+    pub sources: Vec<SourceSpec>,
+    /// The live map's options (`[server] tiles`).
+    pub map: web::MapOptions,
+}
+
+impl Settings {
+    /// From a loaded config and its zones. A relative store path is relative to the
+    /// config file, like its zone files.
+    pub fn from_config(config: Config, zones: Vec<Zone>) -> anyhow::Result<Settings> {
+        let mut sources = Vec::new();
+        for (i, s) in config.sources.iter().enumerate() {
+            let id = u16::try_from(i).context("more than 65535 sources")?;
+            let kind = match (&s.connect, s.listen) {
+                (Some(addr), _) => SourceKind::Connect(addr.clone()),
+                (None, Some(addr)) => SourceKind::Listen(addr),
+                (None, None) => anyhow::bail!("source {:?} has neither connect nor listen", s.name),
+            };
+            sources.push(SourceSpec {
+                id: SourceId(id),
+                name: s.name.clone(),
+                format: s.format,
+                kind,
+            });
+        }
+        Ok(Settings {
+            detection: config.detection,
+            zones,
+            permits: config.permits,
+            listen: config.server.listen,
+            map: web::MapOptions {
+                tiles: config.server.tiles,
+                tiles_attribution: config.server.tiles_attribution,
+            },
+            api_token: config.server.api_token,
+            store_path: config.base_dir.join(&config.store.path),
+            sources,
+        })
+    }
+}
+
+/// A running service.
+pub struct Service {
+    /// Where the HTTP API listens (the real port when `listen` had port 0).
+    pub api_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    sources: Vec<JoinHandle<()>>,
+    detector: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    server: JoinHandle<()>,
+}
+
+impl Service {
+    /// Opens the store, resumes its open incidents, binds the API and starts the sources.
+    pub async fn start(settings: Settings) -> anyhow::Result<Service> {
+        let Settings {
+            detection,
+            zones,
+            permits,
+            listen,
+            api_token,
+            store_path,
+            sources,
+            map,
+        } = settings;
+        let options = StoreOptions {
+            pre_entry: pipeline::PRE_ENTRY,
+            ..StoreOptions::default()
+        };
+        let path = store_path.clone();
+        let (store, resumed) = tokio::task::spawn_blocking(move || {
+            SqliteStore::open_with(&path, options).and_then(|s| {
+                let open = s.open_incidents()?;
+                Ok((s, open))
+            })
+        })
+        .await?
+        .with_context(|| format!("cannot open store {}", store_path.display()))?;
+        let map = web::MapData::new(&zones, map);
+        let mut detector = Detector::new(AirspaceIndex::new(zones), detection, permits);
+        for r in &resumed {
+            if let Err(e) = detector.resume(&r.incident, r.last_or_entry()) {
+                tracing::warn!("cannot resume incident {}: {e}", r.incident.id);
+            }
+        }
+        tracing::info!(
+            store = %store_path.display(),
+            resumed = resumed.len(),
+            "store open"
+        );
+
+        let metrics = Arc::new(Metrics::new(sources.iter().map(|s| s.name.clone())));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
+        let (tracks_tx, tracks_rx) = watch::channel(Arc::new(Vec::new()));
+        let readers = Arc::new(api::ReaderPool::new(
+            store.reader().context("opening a store reader")?,
+        ));
+
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} ([server] listen)"))?;
+        let api_addr = listener.local_addr()?;
+        let state = api::AppState {
+            token: api_token.map(Arc::from),
+            readers,
+            tracks: tracks_rx,
+            events: events_tx.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown_rx.clone(),
+            map,
+        };
+        let app = api::router(state);
+        let mut server_stop = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { source::stopped(&mut server_stop).await });
+            if let Err(e) = serve.await {
+                tracing::error!("http server failed: {e}");
+            }
+        });
+        tracing::info!("http api listening on http://{api_addr}/");
+
+        let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
+        let writer_metrics = metrics.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            pipeline::write_store(store, store_rx, events_tx, writer_metrics);
+        });
+        let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
+        let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
+        let task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx);
+        let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
+        let mut handles = Vec::new();
+        for spec in sources {
+            tracing::info!(source = %spec.name, format = format_name(spec.format), "starting source: {}", source::describe(&spec.kind));
+            handles.push(tokio::spawn(source::run(
+                spec,
+                source_tx.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        Ok(Service {
+            api_addr,
+            shutdown,
+            sources: handles,
+            detector,
+            writer,
+            server,
+        })
+    }
+
+    /// Stops the sources and the API, and returns once the store has committed
+    /// everything the detector saw.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for h in self.sources {
+            let _ = h.await;
+        }
+        self.detector.await.context("detector task failed")?;
+        self.writer.await.context("store writer failed")?;
+        // Open HTTP connections get a moment to finish; the store is already flushed.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        Ok(())
+    }
+}
+
+fn format_name(f: SourceFormat) -> &'static str {
+    match f {
+        SourceFormat::Beast => "beast",
+        SourceFormat::Avr => "avr",
+        SourceFormat::Sbs => "sbs",
+    }
+}
+
+/// Resolves at SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// A multi-threaded runtime for the service (2 worker threads are plenty: the detector
+/// is one task, the store writer a blocking thread).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("skyfence")
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -1,0 +1,450 @@
+//! The detector task and the store writer (issue 6, "Service" and "Store").
+//!
+//! One task owns the decoders and the [`Detector`] (ARCHITECTURE.md invariant 2): sources
+//! send it [`SourceBatch`]es over a bounded channel, a tick every second expires silent
+//! tracks. It keeps the raw frames and positions of targets without an incident in
+//! per-target rings (the minutes before an entry); when an incursion is confirmed it
+//! moves the target's rings into the next [`StoreBatch`], and from then on sends the
+//! target's frames and positions there directly.
+//!
+//! The store writer, on its own blocking thread, commits each batch in one transaction
+//! and only then publishes its events (to SSE clients, the log and the counters):
+//! "an event is published only after it is stored" (invariant 3).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use skyfence_core::detect::{Classification, Detector, Event};
+use skyfence_core::{TargetId, Timestamp};
+use skyfence_decode::DropCounts;
+use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_store::{
+    FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, SqliteStore, StoreBatch,
+    TrackPoint,
+};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::metrics::Metrics;
+use super::source::{SourceBatch, wall_clock};
+use crate::input::Item;
+
+/// How far before an entry the rings reach; the store's `pre_entry` is the same.
+pub const PRE_ENTRY: Duration = Duration::from_secs(300);
+/// At most this many raw frames per target in the ring (about a minute of an airliner
+/// heard by one receiver; see `skyfence_store::FrameRing` for the memory bound).
+const RING_FRAMES_PER_TARGET: usize = 512;
+/// At most this many positions per target in the position ring.
+const RING_POSITIONS_PER_TARGET: usize = 512;
+/// Positions and frames go to the store at least this often; events go at once.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// An event as published to SSE clients: stored first, numbered by the store.
+#[derive(Debug)]
+pub struct Published {
+    /// The store's sequence number (the SSE `id:`).
+    pub seq: u64,
+    /// `approach`, `confirmed`, `closed` or `lost` (the SSE `event:`).
+    pub kind: &'static str,
+    /// The event's JSON (the SSE `data:`).
+    pub json: String,
+}
+
+impl Published {
+    /// From an event and its sequence number.
+    pub fn new(seq: u64, event: &Event) -> Self {
+        Published {
+            seq,
+            kind: event.kind(),
+            json: serde_json::to_string(event).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+}
+
+/// One current target as `GET /api/tracks` lists it (INTERFACES.md, "HTTP API").
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackView {
+    /// ICAO address, 6 lowercase hex digits.
+    pub icao24: String,
+    /// Last callsign heard.
+    pub callsign: Option<String>,
+    /// Last accepted position.
+    pub lat: Option<f64>,
+    /// Last accepted position.
+    pub lon: Option<f64>,
+    /// Last altitude heard, feet.
+    pub alt_ft: Option<i32>,
+    /// Ground speed, knots.
+    pub gs_kt: Option<f32>,
+    /// Track over ground, degrees.
+    pub track_deg: Option<f32>,
+    /// Last time anything was heard from it.
+    pub last_seen_at: Timestamp,
+    /// `uav`, `aircraft` or `unknown`.
+    pub classification: Classification,
+    /// Names of the zones it is inside.
+    pub zones: Vec<String>,
+}
+
+/// What the detector task sends the store writer.
+#[derive(Debug, Default)]
+pub struct WriteJob {
+    /// What to commit.
+    pub batch: StoreBatch,
+    /// For each event of the batch, when the frame that caused it arrived.
+    pub arrivals: Vec<Instant>,
+}
+
+impl WriteJob {
+    fn merge(&mut self, mut other: WriteJob) {
+        let b = &mut self.batch;
+        b.events.append(&mut other.batch.events);
+        b.snapshots.append(&mut other.batch.snapshots);
+        b.positions.append(&mut other.batch.positions);
+        b.frames.append(&mut other.batch.frames);
+        self.arrivals.append(&mut other.arrivals);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+}
+
+/// Recent positions of targets without an incident (the track before an entry).
+#[derive(Debug, Default)]
+struct PositionRing {
+    rings: HashMap<TargetId, VecDeque<TrackPoint>>,
+}
+
+impl PositionRing {
+    fn push(&mut self, target: TargetId, p: TrackPoint) {
+        let ring = self.rings.entry(target).or_default();
+        let oldest = p.at.add_micros(-(PRE_ENTRY.as_micros() as i64));
+        while ring.front().is_some_and(|q| q.at < oldest) || ring.len() >= RING_POSITIONS_PER_TARGET
+        {
+            ring.pop_front();
+        }
+        ring.push_back(p);
+    }
+
+    fn take(&mut self, target: TargetId) -> Vec<TrackPoint> {
+        self.rings
+            .remove(&target)
+            .map(Vec::from)
+            .unwrap_or_default()
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        let oldest = now.add_micros(-(PRE_ENTRY.as_micros() as i64));
+        self.rings.retain(|_, r| {
+            while r.front().is_some_and(|q| q.at < oldest) {
+                r.pop_front();
+            }
+            !r.is_empty()
+        });
+    }
+}
+
+/// The detector task's state.
+pub struct DetectorTask {
+    detector: Detector,
+    decoders: Vec<Decoder>,
+    reported_drops: Vec<DropCounts>,
+    source_names: Vec<Arc<str>>,
+    frames: FrameRing,
+    positions: PositionRing,
+    job: WriteJob,
+    events: Vec<Event>,
+    metrics: Arc<Metrics>,
+    tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
+}
+
+impl DetectorTask {
+    /// A task for `detector` (already resumed from the store) and the sources named.
+    pub fn new(
+        detector: Detector,
+        source_names: Vec<Arc<str>>,
+        metrics: Arc<Metrics>,
+        tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
+    ) -> Self {
+        DetectorTask {
+            detector,
+            decoders: source_names
+                .iter()
+                .map(|_| Decoder::new(DecoderConfig::default()))
+                .collect(),
+            reported_drops: vec![DropCounts::default(); source_names.len()],
+            source_names,
+            frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
+            positions: PositionRing::default(),
+            job: WriteJob::default(),
+            events: Vec::new(),
+            metrics,
+            tracks_out,
+        }
+    }
+
+    /// Runs until `shutdown`, then processes what the sources already sent, hands the
+    /// last batch to the writer and returns (dropping `store` closes the writer).
+    pub async fn run(
+        mut self,
+        mut input: mpsc::Receiver<SourceBatch>,
+        store: mpsc::Sender<WriteJob>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = Instant::now();
+        loop {
+            tokio::select! {
+                batch = input.recv() => {
+                    let Some(batch) = batch else { break };
+                    self.process(batch);
+                    if !self.job.batch.events.is_empty() && !self.send(&store).await {
+                        return;
+                    }
+                }
+                _ = flush.tick() => {
+                    if last_tick.elapsed() >= Duration::from_secs(1) {
+                        last_tick = Instant::now();
+                        self.tick(wall_clock());
+                    }
+                    if !self.job.is_empty() && !self.send(&store).await {
+                        return;
+                    }
+                }
+                () = super::source::stopped(&mut shutdown) => break,
+            }
+        }
+        // Sources stop at the same signal; what they already queued is still processed.
+        input.close();
+        while let Some(batch) = input.recv().await {
+            self.process(batch);
+        }
+        self.job.batch.snapshots = self.detector.open_incidents();
+        if !self.job.is_empty() {
+            self.send(&store).await;
+        }
+    }
+
+    async fn send(&mut self, store: &mpsc::Sender<WriteJob>) -> bool {
+        let job = std::mem::take(&mut self.job);
+        store.send(job).await.is_ok()
+    }
+
+    /// Decodes and detects one batch, sorting its evidence into the rings or the store
+    /// batch.
+    pub fn process(&mut self, batch: SourceBatch) {
+        let src = usize::from(batch.source.0);
+        let Some(decoder) = self.decoders.get_mut(src) else {
+            return;
+        };
+        let mut accepted = 0u64;
+        for item in &batch.items {
+            let message = match item {
+                Item::Frame(f) => match decoder.decode(f) {
+                    Some(m) => m,
+                    None => continue,
+                },
+                Item::Decoded(m) => *m,
+            };
+            accepted += 1;
+            let obs = message.to_observation(batch.source);
+            let target = obs.target;
+            self.detector.observe(&obs, &mut self.events);
+            let mut fired = false;
+            for event in self.events.drain(..) {
+                if let Event::Confirmed { incident, .. } = &event {
+                    let t = incident.target.icao24;
+                    self.job.batch.positions.extend(
+                        self.positions
+                            .take(t)
+                            .into_iter()
+                            .map(|point| PositionRecord { target: t, point }),
+                    );
+                    let names = &self.source_names;
+                    self.job.batch.frames.extend(
+                        self.frames
+                            .take(t)
+                            .into_iter()
+                            .map(|f| frame_record(names, t, f)),
+                    );
+                }
+                fired |= event.incident().is_some_and(|i| i.target.icao24 == target);
+                self.job.batch.events.push(event);
+                self.job.arrivals.push(batch.received);
+            }
+            let track = self.detector.tracks().get(target);
+            let with_incident =
+                fired || track.is_some_and(|t| t.zones_confirmed().next().is_some());
+            let point = track
+                .and_then(|t| t.last_report())
+                .filter(|r| obs.position.is_some() && r.at == obs.at)
+                .map(TrackPoint::from);
+            let raw = obs.raw.map(|frame| RingFrame {
+                at: obs.at,
+                source: batch.source,
+                frame,
+            });
+            if with_incident {
+                if let Some(point) = point {
+                    self.job
+                        .batch
+                        .positions
+                        .push(PositionRecord { target, point });
+                }
+                if let Some(f) = raw {
+                    self.job
+                        .batch
+                        .frames
+                        .push(frame_record(&self.source_names, target, f));
+                }
+            } else {
+                if let Some(point) = point {
+                    self.positions.push(target, point);
+                }
+                if let Some(f) = raw {
+                    self.frames.push(target, f);
+                }
+            }
+        }
+        if let Some(m) = self.metrics.sources.get(src) {
+            m.messages.fetch_add(accepted, Relaxed);
+            let drops = *decoder.drops();
+            let before = &mut self.reported_drops[src];
+            let mut delta = DropCounts::default();
+            for r in skyfence_decode::DropReason::ALL {
+                delta.add_n(r, drops.get(r).saturating_sub(before.get(r)));
+            }
+            m.add_drops(&delta);
+            *before = drops;
+        }
+    }
+
+    /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
+    /// and the gauges.
+    pub fn tick(&mut self, now: Timestamp) {
+        let arrived = Instant::now();
+        self.detector.tick(now, &mut self.events);
+        for event in self.events.drain(..) {
+            self.job.batch.events.push(event);
+            self.job.arrivals.push(arrived);
+        }
+        for d in &mut self.decoders {
+            d.expire(now);
+        }
+        self.frames.expire(now);
+        self.positions.expire(now);
+        let open = self.detector.open_incidents();
+        let m = &self.metrics;
+        m.incidents_open.store(open.len() as u64, Relaxed);
+        m.tracks.store(self.detector.tracks().len() as u64, Relaxed);
+        m.ring_capped.store(self.frames.capped(), Relaxed);
+        if let Ok(mut d) = m.detector.lock() {
+            *d = self.detector.stats();
+        }
+        self.job.batch.snapshots = open;
+        let detector = &self.detector;
+        let tracks: Vec<TrackView> = detector
+            .tracks()
+            .iter()
+            .map(|t| {
+                let last = t.last_report();
+                let v = t.velocity();
+                TrackView {
+                    icao24: t.target().to_string(),
+                    callsign: t.callsign().map(|c| c.as_str().to_string()),
+                    lat: last.map(|r| r.pos.lat),
+                    lon: last.map(|r| r.pos.lon),
+                    alt_ft: t.altitude_ft(),
+                    gs_kt: v.and_then(|v| v.gs_kt),
+                    track_deg: v.and_then(|v| v.track_deg),
+                    last_seen_at: t.last_seen_at(),
+                    classification: t.classification(),
+                    zones: t
+                        .zones_inside()
+                        .filter_map(|z| detector.zone_name(z).map(str::to_string))
+                        .collect(),
+                }
+            })
+            .collect();
+        self.tracks_out.send_replace(Arc::new(tracks));
+    }
+}
+
+fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameRecord {
+    FrameRecord {
+        target,
+        at: f.at,
+        source: names
+            .get(usize::from(f.source.0))
+            .cloned()
+            .unwrap_or_else(|| Arc::from("unknown")),
+        frame: f.frame,
+    }
+}
+
+/// The store writer: commits each job in one transaction, then publishes its new events.
+/// Runs on a blocking thread until the detector task drops its sender; a failed commit
+/// is retried (batches are idempotent), and nothing is published before it succeeds.
+pub fn write_store(
+    mut store: SqliteStore,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    events: broadcast::Sender<Arc<Published>>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(mut job) = jobs.blocking_recv() {
+        // Whatever queued meanwhile goes into the same transaction.
+        while let Ok(more) = jobs.try_recv() {
+            job.merge(more);
+        }
+        let applied = loop {
+            match store.apply(&job.batch) {
+                Ok(a) => break a,
+                Err(e) => {
+                    metrics.store_errors.fetch_add(1, Relaxed);
+                    tracing::error!("store commit failed, retrying: {e}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        };
+        metrics.store_batches.fetch_add(1, Relaxed);
+        for ((event, seq), arrived) in job
+            .batch
+            .events
+            .iter()
+            .zip(&applied.event_seqs)
+            .zip(&job.arrivals)
+        {
+            let Some(seq) = *seq else { continue };
+            log_event(event);
+            metrics.count_event(event.kind());
+            // No SSE client is not an error.
+            let _ = events.send(Arc::new(Published::new(seq, event)));
+            metrics.event_latency.observe(arrived.elapsed());
+        }
+    }
+    tracing::info!("store flushed");
+}
+
+fn log_event(event: &Event) {
+    let Some(i) = event.incident() else {
+        tracing::debug!(zone = event.zone(), "approach");
+        return;
+    };
+    let what = match event {
+        Event::Confirmed { .. } => "incident opened",
+        Event::Closed { .. } => "incident closed",
+        _ => "incident lost",
+    };
+    tracing::info!(
+        id = %i.id,
+        zone = %i.zone,
+        icao24 = %i.target.icao24,
+        callsign = i.target.callsign.as_ref().map(|c| c.as_str()).unwrap_or(""),
+        authorised = i.authorised,
+        "{what}"
+    );
+}
