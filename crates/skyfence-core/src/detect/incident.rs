@@ -191,7 +191,8 @@ pub struct Incident {
     /// Exit (or last report) minus entry, seconds.
     pub duration_s: f64,
     /// Largest distance over the reports inside to the zone's lateral boundary (holes
-    /// included), metres on WGS-84.
+    /// included), metres on WGS-84; exact to within 25 m + 0.5 % (the detector measures
+    /// only reports that may be deeper than that, see the `detect` module docs).
     pub max_depth_m: f64,
     /// Highest altitude reported inside; `null` when none was.
     pub max_alt_ft: Option<i32>,

@@ -19,6 +19,20 @@
 //! floor/ceiling crossing by linear altitude, whichever comes later on entry and earlier
 //! on exit), when the two reports are at most `track_timeout_s` apart; otherwise the first
 //! report inside is the entry (`entry_observed: false`).
+//!
+//! `max_depth_m` comes from the airspace index's distance to the boundary, queried only
+//! for reports that may lie deeper than the deepest so far by more than 25 m + 0.5 %
+//! (the distance to a border changes no faster than the target moves; each incursion
+//! keeps its last six measured points as references), so it is exact to within that
+//! margin while a target loitering deep inside costs no query per report.
+//!
+//! # Time
+//!
+//! Event times come from the data: `confirmed` and `closed` carry the report's time,
+//! `lost` the last report inside plus `track_timeout_s`. Observations sweep for silent
+//! tracks every `track_timeout_s / 8` of data time (at least 1 s); [`Detector::tick`] and
+//! [`Detector::finish`] always sweep. Positions must arrive in time order per target
+//! (older ones are counted as `out_of_order` and dropped).
 
 mod config;
 mod detector;
