@@ -64,6 +64,14 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// When set, every `/api` route requires `Authorization: Bearer TOKEN`.
     pub api_token: Option<String>,
+    /// Raster tile URL template (`https://host/{z}/{x}/{y}.png`) drawn under the live
+    /// map, for rooms that have a tile server; without it the map shows the built-in
+    /// borders alone (no internet needed).
+    #[serde(default)]
+    pub tiles: Option<String>,
+    /// Attribution the tile provider requires, shown on the map.
+    #[serde(default)]
+    pub tiles_attribution: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -75,6 +83,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             api_token: None,
+            tiles: None,
+            tiles_attribution: None,
         }
     }
 }

@@ -1,0 +1,99 @@
+// Drives the live map in a real headless browser (Debian's chromium through
+// playwright-core) and checks what issue 6 promises: the page loads without console
+// errors, targets appear and move, clicking an incident draws its track. Run by
+// crates/skyfence/tests/map_browser.rs, which starts the service; usage:
+//
+//   node map_test.mjs URL SCREENSHOT.png [CHROMIUM]
+//
+// Prints one JSON line with what it saw and exits 1 on the first failed check.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, screenshot, executable = '/usr/bin/chromium'] = process.argv.slice(2);
+if (!url || !screenshot) {
+  console.error('usage: node map_test.mjs URL SCREENSHOT.png [CHROMIUM]');
+  process.exit(2);
+}
+
+const report = { url, consoleErrors: [], pageErrors: [], failedRequests: [] };
+const profile = mkdtempSync(join(tmpdir(), 'skyfence-chromium-'));
+let context;
+
+function check(ok, what) {
+  if (!ok) throw new Error('check failed: ' + what);
+}
+
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: executable,
+    headless: true,
+    viewport: { width: 1366, height: 768 },
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // WebGL on the CPU: MapLibre needs WebGL and CI has no GPU.
+      '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+    ],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') report.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => report.pageErrors.push(String(e)));
+  page.on('requestfailed', (r) => {
+    // The event stream is cut when the page closes; that is not a failure.
+    if (!r.url().endsWith('/api/events')) report.failedRequests.push(r.url() + ' ' + (r.failure() || {}).errorText);
+  });
+
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.skyfence && window.skyfence.ready, null, { timeout: 30000 });
+
+  // Targets appear...
+  await page.waitForFunction(() => Object.keys(window.skyfence.targets).length > 0, null, { timeout: 60000 });
+  const first = await page.evaluate(() => JSON.parse(JSON.stringify(window.skyfence.targets)));
+  report.targetsFirst = Object.keys(first).length;
+  // ...and move: some target seen in both samples changes position.
+  await page.waitForFunction((before) => {
+    const now = window.skyfence.targets;
+    return Object.keys(before).some((k) => now[k] && (now[k][0] !== before[k][0] || now[k][1] !== before[k][1]));
+  }, first, { timeout: 30000, polling: 250 });
+  const second = await page.evaluate(() => JSON.parse(JSON.stringify(window.skyfence.targets)));
+  report.targetsMoved = Object.keys(first).filter((k) => second[k] &&
+    (second[k][0] !== first[k][0] || second[k][1] !== first[k][1])).length;
+  // The targets layer actually renders them.
+  report.renderedTargets = await page.evaluate(() =>
+    window.skyfenceMap.queryRenderedFeatures({ layers: ['targets'] }).length);
+  report.zones = await page.evaluate(() =>
+    window.skyfenceMap.querySourceFeatures('zones').length);
+
+  // An incident appears in the list; clicking it draws its track.
+  const item = page.locator('#incidents li.inc').first();
+  await item.waitFor({ state: 'visible', timeout: 90000 });
+  report.incidents = await page.locator('#incidents li.inc').count();
+  await item.click();
+  await page.waitForFunction(() => window.skyfence.trackFeatures > 0, null, { timeout: 15000 });
+  report.trackFeatures = await page.evaluate(() => window.skyfence.trackFeatures);
+  report.replayVisible = await page.locator('#replay').isVisible();
+  await page.waitForTimeout(1200); // let the fly-to animation settle for the screenshot
+  report.events = await page.evaluate(() => window.skyfence.events);
+  report.mapErrors = await page.evaluate(() => window.skyfence.errors);
+  await page.screenshot({ path: screenshot });
+  report.screenshot = screenshot;
+
+  check(report.pageErrors.length === 0, 'no uncaught page errors: ' + report.pageErrors.join(' | '));
+  check(report.consoleErrors.length === 0, 'no console errors: ' + report.consoleErrors.join(' | '));
+  check(report.mapErrors.length === 0, 'no map errors: ' + report.mapErrors.join(' | '));
+  check(report.failedRequests.length === 0, 'no failed requests: ' + report.failedRequests.join(' | '));
+  check(report.targetsMoved > 0, 'targets move');
+  check(report.renderedTargets > 0, 'target symbols rendered');
+  check(report.replayVisible, 'replay panel shown');
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e && e.message || e);
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(report));
+process.exit(report.ok ? 0 : 1);
