@@ -102,6 +102,18 @@ impl SqliteStore {
         })
     }
 
+    /// Closes the connection, reporting a failure to flush (graceful shutdown: the last
+    /// connection to close checkpoints the WAL into the database file). Dropping the
+    /// store closes it too, silently.
+    pub fn close(self) -> Result<(), StoreError> {
+        let path = self.path.to_path_buf();
+        self.conn.close().map_err(|(_, source)| StoreError::Sqlite {
+            path,
+            op: "close",
+            source,
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

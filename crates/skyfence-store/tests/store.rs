@@ -567,7 +567,9 @@ fn the_file_is_in_wal_mode_with_the_current_schema_version() {
             ..StoreBatch::default()
         })
         .unwrap();
-    drop(store);
+    store.close().unwrap();
+    // Closing the last connection checkpointed the log into the file and removed it.
+    assert!(!path.with_extension("db-wal").exists());
     assert_eq!(SqliteStore::open(&path).unwrap().last_seq().unwrap(), 1);
 }
 
