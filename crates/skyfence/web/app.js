@@ -166,7 +166,8 @@
 
   function style(config) {
     const sources = {
-      borders: { type: 'geojson', data: '/map/borders.geojson', attribution: config.attribution || '' },
+      // Filled in after the map loads, so the live picture never waits for the world.
+      borders: { type: 'geojson', data: empty(), attribution: config.attribution || '' },
       zones: { type: 'geojson', data: empty() },
       trails: { type: 'geojson', data: empty() },
       targets: { type: 'geojson', data: empty() },
@@ -215,6 +216,8 @@
           'icon-image': ['concat', ['get', 'cls'], ['case', ['get', 'inside'], '-alert', '']],
           'icon-rotate': ['get', 'hdg'],
           'icon-rotation-alignment': 'map',
+          // Symbols grow with the page's root font size (larger on wall screens, app.css).
+          'icon-size': (parseFloat(getComputedStyle(document.documentElement).fontSize) || 14) / 14,
           'icon-allow-overlap': true,
           'icon-ignore-placement': true,
           'symbol-sort-key': ['case', ['get', 'inside'], 2, 1],
@@ -265,6 +268,7 @@
     });
     await new Promise((resolve) => map.on('load', resolve));
     addIcons(map);
+    map.getSource('borders').setData('/map/borders.geojson');
     map.on('render', drawLabels);
     map.on('click', 'targets', (e) => showTargetPopup(e.features[0]));
     map.on('mouseenter', 'targets', () => { map.getCanvas().style.cursor = 'pointer'; });
@@ -462,6 +466,8 @@
       const li = document.createElement('li');
       li.className = 'inc' + (inc.id === state.selectedId ? ' selected' : '');
       li.dataset.id = inc.id;
+      li.dataset.status = inc.status;
+      li.dataset.reports = inc.reports == null ? 0 : inc.reports;
       const t = inc.target || {};
       const auth = inc.authorised
         ? '<span class="badge auth">authorised</span>'
@@ -529,7 +535,7 @@
     probe.trackFeatures = track.features.length;
     probe.selectedIncident = id;
     const b = bbox(track.features.concat(state.replay.pts));
-    if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 11, duration: 600 });
+    if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 9, duration: 600 });
     const t = inc.target || {};
     $('replay-title').textContent = targetName(t) + ' · ' + inc.zone + ' · ' + inc.status;
     const slider = $('replay-slider');

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [url, screenshot, executable = '/usr/bin/chromium'] = process.argv.slice(2);
+// Optional second screenshot of the live picture before an incident is selected.
+const live = process.env.SKYFENCE_MAP_LIVE_PNG;
 if (!url || !screenshot) {
   console.error('usage: node map_test.mjs URL SCREENSHOT.png [CHROMIUM]');
   process.exit(2);
@@ -66,14 +68,28 @@ try {
   report.zones = await page.evaluate(() =>
     window.skyfenceMap.querySourceFeatures('zones').length);
 
-  // An incident appears in the list; clicking it draws its track.
-  const item = page.locator('#incidents li.inc').first();
-  await item.waitFor({ state: 'visible', timeout: 90000 });
+  // An incident appears in the list; clicking it draws its track. The one with the most
+  // reports makes the most telling screenshot.
+  await page.locator('#incidents li.inc').first().waitFor({ state: 'visible', timeout: 90000 });
   report.incidents = await page.locator('#incidents li.inc').count();
-  await item.click();
+  if (live) await page.screenshot({ path: live });
+  const pick = await page.evaluate(() => {
+    const items = [...document.querySelectorAll('#incidents li.inc')];
+    items.sort((a, b) => Number(b.dataset.reports) - Number(a.dataset.reports));
+    return items[0].dataset.id;
+  });
+  await page.locator(`#incidents li.inc[data-id="${pick}"]`).click();
   await page.waitForFunction(() => window.skyfence.trackFeatures > 0, null, { timeout: 15000 });
   report.trackFeatures = await page.evaluate(() => window.skyfence.trackFeatures);
   report.replayVisible = await page.locator('#replay').isVisible();
+  // Replay: play moves the cursor along the stored positions.
+  const positions = await page.evaluate(() => Number(document.getElementById('replay-slider').max) + 1);
+  report.replayPositions = positions;
+  if (positions > 1) {
+    await page.locator('#replay-play').click();
+    await page.waitForFunction(() => Number(document.getElementById('replay-slider').value) > 0, null, { timeout: 20000 });
+    report.replayAdvanced = true;
+  }
   await page.waitForTimeout(1200); // let the fly-to animation settle for the screenshot
   report.events = await page.evaluate(() => window.skyfence.events);
   report.mapErrors = await page.evaluate(() => window.skyfence.errors);
