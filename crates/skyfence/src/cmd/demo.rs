@@ -44,6 +44,11 @@ pub struct DemoArgs {
 /// scenario's `track_timeout_s` (60 s), so every track of one play is gone before the
 /// next begins and no target seems to jump.
 const LOOP_GAP_S: f64 = 75.0;
+/// Where in the scenario the play starts, seconds: 50 s before the first unauthorised
+/// incursion (AFDRN7 found inside Pakistan at 22:05:00), with the airliners and
+/// authorised UAVs already in the air, so a new user sees live traffic at once, the
+/// first incidents within seconds and the first unauthorised one within a minute.
+const START_AT_S: f64 = 250.0;
 
 /// The frames of a scenario recording and how to pace them.
 struct Recording {
@@ -105,7 +110,7 @@ async fn play(
     speed: f64,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let position = || (epoch.elapsed().as_secs_f64() * speed) % rec.loop_s;
+    let position = || (START_AT_S + epoch.elapsed().as_secs_f64() * speed) % rec.loop_s;
     let mut next = rec.offsets.partition_point(|&o| o < position());
     let mut previous = position();
     let mut out = Vec::with_capacity(64 * 1024);

@@ -190,7 +190,10 @@ impl Service {
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
-        let task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx);
+        let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx);
+        for r in &resumed {
+            task.resumed(&r.incident);
+        }
         let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
         let mut handles = Vec::new();
         for spec in sources {

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use skyfence_core::detect::{Classification, Detector, Event};
+use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentId};
 use skyfence_core::{TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
@@ -159,6 +159,8 @@ pub struct DetectorTask {
     events: Vec<Event>,
     metrics: Arc<Metrics>,
     tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
+    /// Ids of resumed incidents: the id the detector derives now → the stored id.
+    resumed_ids: HashMap<IncidentId, IncidentId>,
 }
 
 impl DetectorTask {
@@ -183,7 +185,46 @@ impl DetectorTask {
             events: Vec::new(),
             metrics,
             tracks_out,
+            resumed_ids: HashMap::new(),
         }
+    }
+
+    /// Registers an incident resumed into the detector from the store.
+    ///
+    /// The detector derives an incident's id from its entry time, and the store keeps
+    /// times in JSON at millisecond precision, so a resumed incident whose entry time
+    /// had microseconds would come back under another id. Its events are given the
+    /// stored id again here, so a restart never splits an incident in two.
+    pub fn resumed(&mut self, incident: &Incident) {
+        let derived =
+            IncidentId::derive(incident.target.icao24, &incident.zone, incident.entered_at);
+        if derived != incident.id {
+            self.resumed_ids.insert(derived, incident.id);
+        }
+    }
+
+    fn restore_id(&mut self, incident: &mut Incident, ended: bool) {
+        if self.resumed_ids.is_empty() {
+            return;
+        }
+        if let Some(&stored) = self.resumed_ids.get(&incident.id) {
+            if ended {
+                self.resumed_ids.remove(&incident.id);
+            }
+            incident.id = stored;
+        }
+    }
+
+    fn push_event(&mut self, mut event: Event, arrived: Instant) {
+        match &mut event {
+            Event::Approach { .. } => {}
+            Event::Confirmed { incident, .. } => self.restore_id(incident, false),
+            Event::Closed { incident, .. } | Event::Lost { incident, .. } => {
+                self.restore_id(incident, true)
+            }
+        }
+        self.job.batch.events.push(event);
+        self.job.arrivals.push(arrived);
     }
 
     /// Runs until `shutdown`, then processes what the sources already sent, hands the
@@ -223,7 +264,11 @@ impl DetectorTask {
         while let Some(batch) = input.recv().await {
             self.process(batch);
         }
-        self.job.batch.snapshots = self.detector.open_incidents();
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+        }
+        self.job.batch.snapshots = open;
         if !self.job.is_empty() {
             self.send(&store).await;
         }
@@ -238,7 +283,10 @@ impl DetectorTask {
     /// batch.
     pub fn process(&mut self, batch: SourceBatch) {
         let src = usize::from(batch.source.0);
-        let Some(decoder) = self.decoders.get_mut(src) else {
+        // Out of `self` for the loop, which also calls `&mut self` methods.
+        let mut decoders = std::mem::take(&mut self.decoders);
+        let Some(decoder) = decoders.get_mut(src) else {
+            self.decoders = decoders;
             return;
         };
         let mut accepted = 0u64;
@@ -255,7 +303,8 @@ impl DetectorTask {
             let target = obs.target;
             self.detector.observe(&obs, &mut self.events);
             let mut fired = false;
-            for event in self.events.drain(..) {
+            let mut events = std::mem::take(&mut self.events);
+            for event in events.drain(..) {
                 if let Event::Confirmed { incident, .. } = &event {
                     let t = incident.target.icao24;
                     self.job.batch.positions.extend(
@@ -273,9 +322,9 @@ impl DetectorTask {
                     );
                 }
                 fired |= event.incident().is_some_and(|i| i.target.icao24 == target);
-                self.job.batch.events.push(event);
-                self.job.arrivals.push(batch.received);
+                self.push_event(event, batch.received);
             }
+            self.events = events;
             let track = self.detector.tracks().get(target);
             let with_incident =
                 fired || track.is_some_and(|t| t.zones_confirmed().next().is_some());
@@ -321,6 +370,7 @@ impl DetectorTask {
             m.add_drops(&delta);
             *before = drops;
         }
+        self.decoders = decoders;
     }
 
     /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
@@ -328,16 +378,20 @@ impl DetectorTask {
     pub fn tick(&mut self, now: Timestamp) {
         let arrived = Instant::now();
         self.detector.tick(now, &mut self.events);
-        for event in self.events.drain(..) {
-            self.job.batch.events.push(event);
-            self.job.arrivals.push(arrived);
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            self.push_event(event, arrived);
         }
+        self.events = events;
         for d in &mut self.decoders {
             d.expire(now);
         }
         self.frames.expire(now);
         self.positions.expire(now);
-        let open = self.detector.open_incidents();
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+        }
         let m = &self.metrics;
         m.incidents_open.store(open.len() as u64, Relaxed);
         m.tracks.store(self.detector.tracks().len() as u64, Relaxed);
