@@ -383,6 +383,23 @@ until = "2023-11-30T00:00:00Z"
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.store.path, PathBuf::from("skyfence.db"));
         assert_eq!(c.detection.track_timeout_s, 60.0);
+        assert_eq!(c.server.tiles, None);
+    }
+
+    #[test]
+    fn map_tiles_are_optional_server_keys() {
+        let c = Config::parse(
+            "[server]\ntiles = \"http://10.0.0.5/osm/{z}/{x}/{y}.png\"\ntiles_attribution = \"© OpenStreetMap\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.tiles.as_deref(),
+            Some("http://10.0.0.5/osm/{z}/{x}/{y}.png")
+        );
+        assert_eq!(
+            c.server.tiles_attribution.as_deref(),
+            Some("© OpenStreetMap")
+        );
     }
 
     #[test]
