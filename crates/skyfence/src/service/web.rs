@@ -397,6 +397,37 @@ mod tests {
         assert!(simplify_ring(&[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [0.0, 0.0]], 0.1).is_empty());
     }
 
+    proptest::proptest! {
+        /// Douglas–Peucker's guarantee: the simplified ring is a closed subsequence of the
+        /// input starting at its first point, and every input point lies within the
+        /// tolerance of it.
+        #[test]
+        fn simplified_ring_stays_within_tolerance(
+            pts in proptest::collection::vec((-5.0f64..5.0, -5.0f64..5.0), 3..60),
+            tolerance in 0.0f64..1.0,
+        ) {
+            let ring: Vec<[f64; 2]> = pts.iter().map(|&(x, y)| [x, y]).collect();
+            let out = simplify_ring(&ring, tolerance);
+            if out.is_empty() {
+                return Ok(());
+            }
+            proptest::prop_assert!(out.len() >= 4);
+            proptest::prop_assert_eq!(out[0], ring[0]);
+            proptest::prop_assert_eq!(out[0], out[out.len() - 1]);
+            let mut rest = ring.iter();
+            for p in &out[..out.len() - 1] {
+                proptest::prop_assert!(rest.any(|q| q == p), "{:?} out of order", p);
+            }
+            for p in &ring {
+                let d = out
+                    .windows(2)
+                    .map(|w| seg_dist2(*p, w[0], w[1]))
+                    .fold(f64::INFINITY, f64::min);
+                proptest::prop_assert!(d.sqrt() <= tolerance + 1e-9, "{:?} is {} away", p, d.sqrt());
+            }
+        }
+    }
+
     fn zone(name: &str, shape: Polygon<f64>) -> Zone {
         Zone {
             name: name.into(),
