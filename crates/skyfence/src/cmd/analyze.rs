@@ -23,7 +23,7 @@ use crate::input::{ClockOptions, InputReader, InputSpec, Item};
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
     /// Input as FMT:PATH (raw, beast, avr, sbs; `-` for stdin). Repeat for several
-    /// receivers: inputs are merged in time order and duplicate frames removed.
+    /// receivers: inputs are merged in time order and duplicate receptions removed.
     #[arg(long, value_name = "FMT:PATH", required = true)]
     pub input: Vec<InputSpec>,
     /// A zone file (GeoJSON or OpenAir). Repeatable.
@@ -48,43 +48,37 @@ pub struct AnalyzeArgs {
 }
 
 /// Frames with the same bytes within this window are one transmission heard by several
-/// receivers. Mode S transmissions repeat identical bytes at most every ~0.4 s for
-/// velocity and identification; a repeat dropped here carries no new information.
+/// receivers, whether they come from separate inputs or from one merged feed. A
+/// transponder repeats identical bytes only when nothing changed (an unchanged velocity
+/// or identification): dropping such a repeat loses no information, and counting it
+/// would inflate an incident's `reports`.
 const DUPLICATE_WINDOW_US: i64 = 1_000_000;
 
-/// Removes a frame already delivered by another input within [`DUPLICATE_WINDOW_US`].
+/// Removes a frame already delivered within [`DUPLICATE_WINDOW_US`].
 #[derive(Default)]
 struct Deduplicator {
-    /// Frame bytes (zero-padded to 14) → (time last delivered, input that delivered it).
-    seen: HashMap<[u8; 14], (Timestamp, usize)>,
+    /// Frame bytes (zero-padded to 14) → time last delivered.
+    seen: HashMap<[u8; 14], Timestamp>,
     next_purge: i64,
     duplicates: u64,
 }
 
 impl Deduplicator {
-    fn is_duplicate(&mut self, frame: &Frame, input: usize) -> bool {
+    fn is_duplicate(&mut self, frame: &Frame) -> bool {
         let now = frame.at.as_micros();
         if now >= self.next_purge {
             self.seen
-                .retain(|_, (t, _)| now - t.as_micros() <= DUPLICATE_WINDOW_US);
+                .retain(|_, t| now - t.as_micros() <= DUPLICATE_WINDOW_US);
             self.next_purge = now + 10 * DUPLICATE_WINDOW_US;
         }
-        let key = frame.raw.bytes;
-        match self.seen.get_mut(&key) {
-            Some((t, from))
-                if *from != input && (now - t.as_micros()).abs() <= DUPLICATE_WINDOW_US =>
-            {
+        match self.seen.insert(frame.raw.bytes, frame.at) {
+            Some(t) if (now - t.as_micros()).abs() <= DUPLICATE_WINDOW_US => {
+                // Keep the first reception's time as the reference for later copies.
+                self.seen.insert(frame.raw.bytes, t);
                 self.duplicates += 1;
                 true
             }
-            Some(entry) => {
-                *entry = (frame.at, input);
-                false
-            }
-            None => {
-                self.seen.insert(key, (frame.at, input));
-                false
-            }
+            _ => false,
         }
     }
 }
@@ -175,7 +169,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
 
     let mut decoder = Decoder::new(DecoderConfig::default());
     let mut dedup = Deduplicator::default();
-    let multi = inputs.len() > 1;
     let progress = Progress::new(&args.input);
     let mut log = IncidentLog::new();
     let mut events: Vec<Event> = Vec::new();
@@ -199,7 +192,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         };
         let message = match item {
             Item::Frame(f) => {
-                if multi && dedup.is_duplicate(&f, i) {
+                if dedup.is_duplicate(&f) {
                     continue;
                 }
                 match decoder.decode(&f) {
@@ -252,7 +245,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let stats = detector.stats();
     let authorised = incidents.iter().filter(|i| i.authorised).count();
     eprintln!(
-        "skyfence analyze: {} input(s), {frames} frames, {} duplicates across receivers, {messages} messages decoded",
+        "skyfence analyze: {} input(s), {frames} frames, {} duplicate receptions removed, {messages} messages decoded",
         inputs.len(),
         dedup.duplicates
     );

@@ -340,11 +340,9 @@ impl Flight {
                 vrate_fpm: 0.0,
             },
             legs: Vec::new(),
-            nacp: if kind == AircraftKind::SmallDrone {
-                8
-            } else {
-                9
-            },
+            // NACp 9 (EPU < 30 m): the GNSS receivers of ADS-B-equipped aircraft and of
+            // the ADS-B transceivers small drones carry report it or better.
+            nacp: 9,
             no_altitude: false,
             transponder_off: Vec::new(),
             jitter: Vec::new(),

@@ -18,8 +18,9 @@
 //!    It is `closed` at the true exit when a report after the exit shows the target out,
 //!    `lost` when the track fell silent for `track_timeout_s` before the recording's
 //!    last frame, else `open`.
-//! 4. `max_depth_m` and `max_alt_ft` are taken over the true positions of the reports
-//!    inside; reports are the intact position squitters heard by at least one receiver,
+//! 4. `max_depth_m` is taken over the broadcast positions of the reports inside (the
+//!    depth is defined over reports, and a target whose GPS jitters reports deeper
+//!    positions than it flies), `max_alt_ft` over their altitudes; reports are the intact position squitters heard by at least one receiver,
 //!    spoofed ones excluded (the detector's speed gate should discard them).
 //! 5. Approach warnings: a report outside a zone and within its `buffer_m` of the
 //!    boundary, when the target was neither inside nor in the band during the preceding
@@ -39,7 +40,7 @@ use super::scenario::{Flight, Permit, Scenario};
 pub const SAMPLE_S: f64 = 0.1;
 
 /// A position report: (time in seconds from the start, true lat, lon, alt_ft).
-pub type Report = (f64, [f64; 3]);
+pub type Report = (f64, [f64; 3], [f64; 2]);
 
 /// What the simulator recorded about one flight for the truth.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +49,8 @@ pub struct FlightLog {
     pub t0_s: f64,
     /// True (lat, lon, alt_ft) every [`SAMPLE_S`].
     pub samples: Vec<[f64; 3]>,
-    /// Intact, not spoofed position reports heard: (time, true lat, lon, alt_ft).
+    /// Intact, not spoofed position reports heard: (time, true lat, lon, alt_ft,
+    /// broadcast lat, lon).
     pub reports: Vec<Report>,
     /// Times of every intact message heard.
     pub heard: Vec<f64>,
@@ -323,7 +325,7 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                 let inside_reports: Vec<&Report> = log
                     .reports
                     .iter()
-                    .filter(|(t, _)| *t >= iv.from_s && *t <= iv.to_s)
+                    .filter(|(t, ..)| *t >= iv.from_s && *t <= iv.to_s)
                     .collect();
                 // Parts of the interval, one per track.
                 let mut parts: Vec<(usize, Vec<&Report>)> = Vec::new();
@@ -340,17 +342,17 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                     let held_outside = log
                         .reports
                         .iter()
-                        .any(|(t, _)| *t < iv.from_s && *t >= tr_from);
+                        .any(|(t, ..)| *t < iv.from_s && *t >= tr_from);
                     let entry_observed = pi == 0 && iv.entered && held_outside;
                     let since = if entry_observed { iv.from_s } else { reps[0].0 };
                     let confirmed =
-                        reps.len() >= 2 && reps.iter().any(|(t, _)| t - since >= det.confirm_s);
+                        reps.len() >= 2 && reps.iter().any(|(t, ..)| t - since >= det.confirm_s);
                     if !confirmed {
                         continue;
                     }
                     let last = pi + 1 == n_parts;
                     let seen_out_after =
-                        log.reports.iter().any(|(t, _)| *t > iv.to_s && *t <= tr_to);
+                        log.reports.iter().any(|(t, ..)| *t > iv.to_s && *t <= tr_to);
                     let status = if last && iv.exited && seen_out_after {
                         "closed"
                     } else if recording_end_s - tr_to >= det.track_timeout_s {
@@ -383,7 +385,7 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                         last_seen
                     };
                     let max_depth = max_depth_m(&shape, &reps);
-                    let max_alt = reps.iter().map(|(_, p)| p[2]).fold(f64::MIN, f64::max);
+                    let max_alt = reps.iter().map(|(_, p, _)| p[2]).fold(f64::MIN, f64::max);
                     let entered_at = ts(start, since);
                     let permit = permit_for(&scenario.permits, flight, &zone.name, entered_at);
                     let id = format!(
@@ -437,12 +439,12 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
     lines.into_iter().map(|(_, l)| l).collect()
 }
 
-/// The largest depth over the reports, skipping reports that cannot beat the maximum
+/// The largest depth over the reports' broadcast positions, skipping reports that cannot beat the maximum
 /// (depth changes by at most the distance moved).
 fn max_depth_m(shape: &Shape, reps: &[&Report]) -> f64 {
     let mut best = 0.0f64;
-    let mut anchor: Option<([f64; 3], f64)> = None;
-    for (_, p) in reps.iter().map(|r| (r.0, r.1)) {
+    let mut anchor: Option<([f64; 2], f64)> = None;
+    for p in reps.iter().map(|r| r.2) {
         if let Some((a, d)) = anchor
             && d + distance_m(a[0], a[1], p[0], p[1]) * 1.01 <= best
         {
@@ -469,7 +471,7 @@ fn approaches(
     let mut out = Vec::new();
     let mut last_near: Option<f64> = None;
     let mut anchor: Option<([f64; 3], f64)> = None;
-    for &(t, p) in &log.reports {
+    for &(t, p, _) in &log.reports {
         // Only a target at an altitude the zone covers can approach it.
         let alt_ok = flight.no_altitude
             || (zone.floor_ft.is_none_or(|f| p[2] >= f64::from(f))
@@ -554,7 +556,8 @@ mod tests {
         };
         for k in 0..738 {
             let t = k as f64 * 0.5;
-            log.reports.push((t, log.at(t)));
+            let p = log.at(t);
+            log.reports.push((t, p, [p[0], p[1]]));
             log.heard.push(t);
         }
         (f, log)
@@ -618,7 +621,7 @@ mod tests {
     fn silence_inside_loses_the_track_and_reappearing_opens_another() {
         let (f, mut log) = eastbound(0x700003, 1_000.0);
         // Silent from 150 s to 230 s (80 s > 60 s timeout), inside the zone.
-        log.reports.retain(|(t, _)| !(150.0..230.0).contains(t));
+        log.reports.retain(|(t, ..)| !(150.0..230.0).contains(t));
         log.heard.retain(|t| !(150.0..230.0).contains(t));
         let s = scenario(vec![f]);
         let lines = truth_lines(&s, &[log], 368.5);
@@ -645,12 +648,12 @@ mod tests {
             let reps: Vec<Report> = pts
                 .iter()
                 .enumerate()
-                .map(|(i, &(lat, lon))| (i as f64, [lat, lon, 0.0]))
+                .map(|(i, &(lat, lon))| (i as f64, [lat, lon, 0.0], [lat, lon]))
                 .collect();
             let refs: Vec<&Report> = reps.iter().collect();
             let brute = reps
                 .iter()
-                .map(|(_, p)| shape.distance_m(p[0], p[1]))
+                .map(|(_, _, p)| shape.distance_m(p[0], p[1]))
                 .fold(0.0, f64::max);
             prop_assert!((max_depth_m(&shape, &refs) - brute).abs() < 1e-6);
         }
