@@ -26,7 +26,8 @@ pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint, open_check
 pub use leaf::{DatasetContent, DatasetKind, EvidenceLeaf, LeafError};
 pub use merkle::{
     EMPTY_ROOT, Hash, HashStore, MemoryStore, MerkleError, MerkleLog, ProofError, StoreError,
-    StoredNode, leaf_hash, node_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion,
+    StoredNode, hash_from_hex, leaf_hash, node_hash, root_from_leaf_hashes, to_hex,
+    verify_consistency, verify_inclusion,
 };
 pub use note::{
     Note, NoteError, NoteSignature, Signer, SignerError, VerifiedSignature, VerifierKey,

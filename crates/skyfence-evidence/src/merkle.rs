@@ -48,6 +48,20 @@ pub fn to_hex(hash: &[u8]) -> String {
     s
 }
 
+/// Parses 64 hex digits (either case) as a hash, the inverse of [`to_hex`]; `None` for any
+/// other text. For hashes carried in bundles and reports.
+pub fn hash_from_hex(text: &str) -> Option<Hash> {
+    // Checked digit by digit first: `from_str_radix` alone would accept a leading '+'.
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// The largest power of two strictly smaller than `n` (`n >= 2`): RFC 6962 §2.1's split point.
 fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
@@ -858,6 +872,16 @@ mod tests {
             let shorter = &proof[..proof.len() - 1];
             assert!(verify_consistency(old, new, &r1, &r2, shorter).is_err());
         }
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_other_text() {
+        assert_eq!(hash_from_hex(ROOTS[0]), Some(EMPTY_ROOT));
+        assert_eq!(hash_from_hex(&ROOTS[0].to_uppercase()), Some(EMPTY_ROOT));
+        assert_eq!(hash_from_hex(&ROOTS[0][1..]), None);
+        assert_eq!(hash_from_hex(&format!("+{}", &ROOTS[0][1..])), None);
+        assert_eq!(hash_from_hex(&format!("{}g", &ROOTS[0][..63])), None);
+        assert_eq!(hash_from_hex(&"é".repeat(32)), None);
     }
 
     #[test]
