@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use skyfence_core::Timestamp;
+use skyfence_core::detect::IncidentId;
 use skyfence_decode::Frame;
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+use skyfence_store::{IncidentStore, SqliteStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 /// Scenario seconds per wall second.
@@ -265,12 +267,19 @@ fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) 
 }
 
 /// Reads an SSE stream on a thread, collecting `(event, data)` pairs.
-fn sse(addr: SocketAddr, token: Option<&str>) -> Arc<Mutex<Vec<(String, Value)>>> {
+fn sse(
+    addr: SocketAddr,
+    token: Option<&str>,
+    last_event_id: Option<u64>,
+) -> Arc<Mutex<Vec<(String, Value)>>> {
     let events = Arc::new(Mutex::new(Vec::new()));
     let mut s = TcpStream::connect(addr).unwrap();
-    let auth = token
+    let mut auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    if let Some(id) = last_event_id {
+        auth.push_str(&format!("Last-Event-ID: {id}\r\n"));
+    }
     write!(
         s,
         "GET /api/events HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n{auth}\r\n"
@@ -343,7 +352,7 @@ fn incidents_reach_the_api_and_sse_from_a_beast_receiver() {
         service.json("/api/health"),
         serde_json::json!({"status": "ok"})
     );
-    let events = sse(service.addr, None);
+    let events = sse(service.addr, None, None);
 
     wait_for("the AFDRN7 PK incident to close", || {
         let list = service.json("/api/incidents?zone=PK&status=closed");
@@ -378,6 +387,23 @@ fn incidents_reach_the_api_and_sse_from_a_beast_receiver() {
     assert!(confirmed < closed);
     assert_eq!(seen[confirmed].1["event"], "confirmed");
     assert_eq!(seen[confirmed].1["incident"]["status"], "open");
+
+    // A client reconnecting with `Last-Event-ID` gets the stored events after it, with
+    // the same ids and data as the live stream.
+    let replayed = sse(service.addr, None, Some(0));
+    wait_for("the stored events after Last-Event-ID 0", || {
+        replayed
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(k, v)| k == "closed" && v["incident"]["id"] == id)
+    });
+    let replayed = replayed.lock().unwrap().clone();
+    let again = replayed
+        .iter()
+        .find(|(k, v)| k == "confirmed" && v["incident"]["id"] == id)
+        .expect("the confirmed event again");
+    assert_eq!(again.1, seen[confirmed].1);
 
     // The incident with its track: positions inside Pakistan near Chaman (30.92, 66.45).
     let detail = service.json(&format!("/api/incidents/{id}"));
@@ -418,7 +444,35 @@ fn incidents_reach_the_api_and_sse_from_a_beast_receiver() {
     );
     assert!(service.metric("skyfence_events_total{kind=\"confirmed\"}") >= 1.0);
     assert!(service.metric("skyfence_event_latency_seconds_count") >= 1.0);
+
+    // AFDRN6 (700c01) crosses from Afghanistan into Pakistan at Torkham at 22:06:49
+    // (entry observed). Its raw frames are evidence from before the entry: the
+    // pre-entry ring went into the store with the confirmation.
+    let list = service.json("/api/incidents?zone=PK");
+    let drn6 = find(&list, "PK", "700c01");
+    assert_eq!(drn6.len(), 1, "{list}");
+    assert_eq!(drn6[0]["entry_observed"], true);
+    let drn6_id: IncidentId = drn6[0]["id"].as_str().unwrap().parse().unwrap();
+    let entered_at = Timestamp::parse_rfc3339(drn6[0]["entered_at"].as_str().unwrap()).unwrap();
     service.stop();
+    let store = SqliteStore::open(dir.path().join("test.db")).unwrap();
+    let frames = store.incident_frames(drn6_id).unwrap().unwrap();
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.target.to_string() == "700c01" && &*f.source == "rx-1")
+    );
+    // At 20x, 60 scenario seconds before the entry are 3 s of receive time.
+    let before = frames
+        .iter()
+        .filter(|f| f.at < entered_at.add_micros(-3_000_000))
+        .count();
+    assert!(
+        before > 0,
+        "{} frames, none a minute before the entry",
+        frames.len()
+    );
+    assert!(frames.iter().any(|f| f.at > entered_at));
 }
 
 /// The receiver goes away and comes back on the same port: the service reconnects,
