@@ -73,56 +73,60 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-#[test]
-fn live_map_in_headless_chromium() {
-    let chromium = PathBuf::from(
-        std::env::var_os("SKYFENCE_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-    );
-    let missing = missing_tools(&chromium);
-    if !missing.is_empty() {
-        let msg = format!("map browser test needs: {}", missing.join(", "));
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
-        eprintln!("skipping: {msg}");
-        return;
+/// Whether the browser tools are there; `false` (after saying why) means skip, which
+/// `CI=true` forbids.
+fn tools_ready(chromium: &Path) -> bool {
+    let missing = missing_tools(chromium);
+    if missing.is_empty() {
+        return true;
     }
+    let msg = format!("map browser test needs: {}", missing.join(", "));
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+    eprintln!("skipping: {msg}");
+    false
+}
 
-    let work = tempfile::tempdir().expect("temp dir");
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let log = std::fs::File::create(work.path().join("service.log")).expect("log file");
+fn chromium() -> PathBuf {
+    PathBuf::from(
+        std::env::var_os("SKYFENCE_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
+    )
+}
+
+/// Starts `skyfence ARGS` in `work` and waits until `/` answers on `addr` (readiness,
+/// not a speed check).
+fn start(work: &Path, addr: SocketAddr, args: &[&str]) -> Service {
+    let log = std::fs::File::create(work.join("service.log")).expect("log file");
     let service = Service(
         Command::new(env!("CARGO_BIN_EXE_skyfence"))
-            .args(["demo", "--listen", &addr.to_string(), "--speed", "20"])
-            .current_dir(work.path())
+            .args(args)
+            .current_dir(work)
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
-            .expect("start skyfence demo"),
+            .expect("start skyfence"),
     );
-
-    // Wait for the service to answer (readiness, not a speed check).
     let deadline = Instant::now() + Duration::from_secs(60);
-    while http_status(addr, "/api/health") != Some(200) {
+    while http_status(addr, "/") != Some(200) {
         assert!(
             Instant::now() < deadline,
-            "skyfence demo did not answer on {addr}; its log:\n{}",
-            std::fs::read_to_string(work.path().join("service.log")).unwrap_or_default()
+            "skyfence {args:?} did not answer on {addr}; its log:\n{}",
+            std::fs::read_to_string(work.join("service.log")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(http_status(addr, "/"), Some(200), "GET / serves the map");
-    assert_eq!(http_status(addr, "/vendor/maplibre-gl.js"), Some(200));
+    service
+}
 
-    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("map.png");
-    let _ = std::fs::remove_file(&screenshot);
+/// Runs `map_test.mjs` against `url`; its JSON report, after asserting it passed.
+fn browse(url: &str, screenshot: &Path, env: &[(&str, &str)], work: &Path) -> serde_json::Value {
+    let _ = std::fs::remove_file(screenshot);
     let out = Command::new("node")
         .arg("map_test.mjs")
-        .arg(format!("http://{addr}/"))
-        .arg(&screenshot)
-        .arg(&chromium)
+        .arg(url)
+        .arg(screenshot)
+        .arg(chromium())
+        .envs(env.iter().copied())
         .current_dir(browser_dir())
         .output()
         .expect("run node");
@@ -137,8 +141,7 @@ fn live_map_in_headless_chromium() {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    drop(service);
-    let service_log = std::fs::read_to_string(work.path().join("service.log")).unwrap_or_default();
+    let service_log = std::fs::read_to_string(work.join("service.log")).unwrap_or_default();
     assert!(
         out.status.success() && report["ok"] == true,
         "browser checks failed: {report:#}\nstderr:\n{}\nservice log (tail):\n{}",
@@ -150,7 +153,43 @@ fn live_map_in_headless_chromium() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    let png = std::fs::read(screenshot).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "screenshot is a PNG");
+    eprintln!("map screenshot: {}; {report}", screenshot.display());
+    report
+}
 
+/// `target/NAME` (the screenshots the issue asks for).
+fn target_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join(name)
+}
+
+#[test]
+fn live_map_in_headless_chromium() {
+    if !tools_ready(&chromium()) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let listen = addr.to_string();
+    let _service = start(
+        work.path(),
+        addr,
+        &["demo", "--listen", &listen, "--speed", "20"],
+    );
+    assert_eq!(http_status(addr, "/vendor/maplibre-gl.js"), Some(200));
+    assert_eq!(http_status(addr, "/map/borders.geojson"), Some(200));
+
+    let live = target_file("map-live.png");
+    let report = browse(
+        &format!("http://{addr}/"),
+        &target_file("map.png"),
+        &[("SKYFENCE_MAP_LIVE_PNG", live.to_str().expect("utf-8 path"))],
+        work.path(),
+    );
     // What the browser saw, asserted here too so a failure names the value.
     assert_eq!(report["consoleErrors"], serde_json::json!([]));
     assert_eq!(report["pageErrors"], serde_json::json!([]));
@@ -160,7 +199,44 @@ fn live_map_in_headless_chromium() {
     assert!(report["zones"].as_u64() > Some(0), "{report}");
     assert!(report["incidents"].as_u64() > Some(0), "{report}");
     assert!(report["trackFeatures"].as_u64() > Some(0), "{report}");
-    let png = std::fs::read(&screenshot).expect("screenshot written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "screenshot is a PNG");
-    eprintln!("map screenshot: {}; {report}", screenshot.display());
+}
+
+/// With `[server] api_token`, the page asks for the token, keeps it for the session and
+/// sends it: the zones arrive and the live feed connects.
+#[test]
+fn live_map_asks_for_the_api_token() {
+    if !tools_ready(&chromium()) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let config = work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[zones]]\ncountry = \"PK\"\n\n[server]\nlisten = \"{addr}\"\n\
+             api_token = \"map-test-token\"\n\n[store]\npath = \"map.db\"\n\n\
+             [[source]]\nname = \"idle\"\ntype = \"beast\"\nlisten = \"127.0.0.1:0\"\n"
+        ),
+    )
+    .expect("write config");
+    let _service = start(
+        work.path(),
+        addr,
+        &["run", "--config", config.to_str().expect("utf-8 path")],
+    );
+    assert_eq!(
+        http_status(addr, "/api/zones"),
+        Some(401),
+        "zones need the token"
+    );
+    let report = browse(
+        &format!("http://{addr}/"),
+        &target_file("map-token.png"),
+        &[("SKYFENCE_MAP_TOKEN", "map-test-token")],
+        work.path(),
+    );
+    assert_eq!(report["asked"], true, "{report}");
+    assert_eq!(report["zones"].as_u64(), Some(1), "{report}");
+    assert_eq!(report["link"], "live", "{report}");
 }

@@ -28,6 +28,7 @@
     ready: false,
     targets: {},
     trackFeatures: 0,
+    zones: 0,
     selectedIncident: null,
     incidents: 0,
     events: 0,
@@ -290,6 +291,7 @@
       return;
     }
     map.getSource('zones').setData(zones);
+    probe.zones = (zones.features || []).length;
     const bounds = bbox(zones.features);
     if (bounds && !(config.center && config.zoom != null)) {
       map.fitBounds(bounds, { padding: 60, duration: 0, maxZoom: 9 });
@@ -535,7 +537,7 @@
     probe.trackFeatures = track.features.length;
     probe.selectedIncident = id;
     const b = bbox(track.features.concat(state.replay.pts));
-    if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 9, duration: 600 });
+    if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 8, duration: 600 });
     const t = inc.target || {};
     $('replay-title').textContent = targetName(t) + ' · ' + inc.zone + ' · ' + inc.status;
     const slider = $('replay-slider');
