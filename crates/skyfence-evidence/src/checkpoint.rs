@@ -19,8 +19,9 @@ use crate::note::{Note, NoteError, Signer, VerifiedSignature, VerifierKey};
 /// A tree head: who (origin), how many leaves, and the root (tlog-checkpoint "Note text").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The log's identity, e.g. `skyfence.example/kabul-1`. Non-empty; we also require no
-    /// spaces and no `+` (the "SHOULD" of tlog-checkpoint) so the origin can be a key name.
+    /// The log's identity, e.g. `skyfence.example/kabul-1`. Non-empty. [`Checkpoint::new`]
+    /// also requires no spaces and no `+` (the "SHOULD" of tlog-checkpoint) so our origins
+    /// can double as key names; parsing accepts any non-empty origin, as the spec requires.
     pub origin: String,
     /// Number of leaves.
     pub size: u64,
@@ -102,7 +103,8 @@ impl Checkpoint {
         if let Some(i) = lines.iter().position(|l| l.is_empty()) {
             return Err(CheckpointError::Shape(format!("line {} is empty", i + 1)));
         }
-        validate_origin(lines[0])?;
+        // tlog-checkpoint: clients "MUST NOT assume that the origin is following" the
+        // recommended format, so reading only requires it to be non-empty (checked above).
         let size_text = lines[1];
         let canonical = size_text == "0"
             || (!size_text.starts_with('0') && size_text.bytes().all(|b| b.is_ascii_digit()));
@@ -281,7 +283,6 @@ mod tests {
             (format!("o\n+1\n{r}\n"), "tree size"),
             ("o\n1\nAAAA\n".to_owned(), "root hash"),
             (format!("\n1\n{r}\n"), "line 1 is empty"),
-            (format!("o o\n1\n{r}\n"), "origin"),
             (format!("o\n1\n{r}\n\nx\n"), "line 4 is empty"),
         ];
         for (body, want) in cases {
@@ -297,6 +298,13 @@ mod tests {
                 .size,
             0
         );
+        // Origins other logs choose are read as they are (tlog-checkpoint "Note text").
+        let spaced = Checkpoint::parse_body(&format!("a log+1\n0\n{r}\n")).unwrap();
+        assert_eq!(spaced.origin, "a log+1");
+        assert!(matches!(
+            Checkpoint::new("a log", 0, [0; 32]),
+            Err(CheckpointError::BadOrigin(_))
+        ));
         let ext = Checkpoint::parse_body(&format!("o\n0\n{r}\nextra line\n")).unwrap();
         assert_eq!(ext.extensions, ["extra line"]);
     }

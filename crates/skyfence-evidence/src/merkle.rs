@@ -106,6 +106,12 @@ pub struct StoredNode {
 /// stored, addressed by `(level, index)`; they never change once written, so a persistent
 /// implementation (the SQLite store) is an append-only table keyed by `(level, index)`.
 /// Roots and proofs for any size are assembled from at most `2·log2(n)` stored nodes.
+///
+/// A SQLite implementation needs one table, e.g.
+/// `CREATE TABLE merkle_node (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT
+/// NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID`, with `leaf_count` = `SELECT count(*) ...
+/// WHERE level = 0` (or a cached counter) and `append_nodes` in one transaction, ideally the
+/// same one that stores the leaf's bytes.
 pub trait HashStore {
     /// How many leaves the store holds (the number of level-0 nodes).
     fn leaf_count(&self) -> Result<u64, StoreError>;
