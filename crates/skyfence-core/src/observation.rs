@@ -131,10 +131,11 @@ impl std::str::FromStr for EmitterCategory {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = s.as_bytes();
-        if b.len() == 2 && b[1].is_ascii_digit() {
-            if let Some(c) = EmitterCategory::new(b[0].to_ascii_uppercase(), b[1] - b'0') {
-                return Ok(c);
-            }
+        if b.len() == 2
+            && b[1].is_ascii_digit()
+            && let Some(c) = EmitterCategory::new(b[0].to_ascii_uppercase(), b[1] - b'0')
+        {
+            return Ok(c);
         }
         Err(format!(
             "invalid emitter category {s:?}: expected A0..D7, e.g. \"B6\""
