@@ -98,6 +98,9 @@ pub enum NoteError {
     /// signed-note "Signatures": no signature from a known key verified.
     #[error("no signature from a known key: signed by {0}")]
     NoKnownSignature(String),
+    /// Signatures of two different texts cannot be merged.
+    #[error("cannot merge signatures of notes with different texts")]
+    DifferentText,
     /// The text of a note must end in a newline.
     #[error("note text must be non-empty and end with a newline")]
     TextNotTerminated,
@@ -239,6 +242,24 @@ impl Note {
             out.push('\n');
         }
         out
+    }
+
+    /// Adds to this note the signature lines of `other` that it lacks, for gathering the
+    /// cosignatures several witnesses returned for the same checkpoint. Both notes must have
+    /// the same text; nothing is verified here (use [`Note::verify`] afterwards).
+    pub fn merge_signatures(&mut self, other: &Note) -> Result<(), NoteError> {
+        if other.text != self.text {
+            return Err(NoteError::DifferentText);
+        }
+        for sig in &other.signatures {
+            if !self.signatures.contains(sig) {
+                self.signatures.push(sig.clone());
+            }
+        }
+        if self.signatures.len() > MAX_SIGNATURES {
+            return Err(NoteError::TooManySignatures(self.signatures.len()));
+        }
+        Ok(())
     }
 
     /// Checks the signatures against `keys`, per signed-note "Signatures": signatures from

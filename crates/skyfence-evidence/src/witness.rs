@@ -283,6 +283,32 @@ mod tests {
     }
 
     #[test]
+    fn cosignatures_of_two_witnesses_merge_into_one_note() {
+        let mut f = fixture();
+        let mut second = Witness::new(Signer::from_seed("witness.example/w2", [9; 32]).unwrap());
+        second.add_log(ORIGIN, f.log_signer.verifier_key());
+        let note = f.grow_and_sign(7);
+        let a = f.witness.cosign(note.as_bytes(), &[], 10).unwrap();
+        let b = second.cosign(note.as_bytes(), &[], 11).unwrap();
+        let mut merged = crate::note::Note::parse(a.note.as_bytes()).unwrap();
+        merged
+            .merge_signatures(&crate::note::Note::parse(b.note.as_bytes()).unwrap())
+            .unwrap();
+        assert_eq!(merged.signatures.len(), 3);
+        let keys = [f.witness.verifier_key(), second.verifier_key()];
+        let opened = open_checkpoint(
+            merged.to_text().as_bytes(),
+            &f.log_signer.verifier_key(),
+            &keys,
+        )
+        .unwrap();
+        let stamps: Vec<_> = opened.cosignatures.iter().map(|c| c.timestamp).collect();
+        assert_eq!(stamps, [Some(10), Some(11)]);
+        let other = crate::note::Note::parse(f.grow_and_sign(1).as_bytes()).unwrap();
+        assert!(merged.merge_signatures(&other).is_err());
+    }
+
+    #[test]
     fn refuses_a_rollback() {
         let mut f = fixture();
         let small = f.grow_and_sign(4);
