@@ -44,11 +44,11 @@ pub struct DemoArgs {
 /// scenario's `track_timeout_s` (60 s), so every track of one play is gone before the
 /// next begins and no target seems to jump.
 const LOOP_GAP_S: f64 = 75.0;
-/// Where in the scenario the play starts, seconds: 50 s before the first unauthorised
-/// incursion (AFDRN7 found inside Pakistan at 22:05:00), with the airliners and
-/// authorised UAVs already in the air, so a new user sees live traffic at once, the
-/// first incidents within seconds and the first unauthorised one within a minute.
-const START_AT_S: f64 = 250.0;
+/// Where in the scenario the play starts, seconds: 22:04:30, with the airliners and
+/// authorised UAVs already in the air, so a new user sees live traffic at once and the
+/// first (authorised) incidents within seconds. The first unauthorised incursion
+/// (AFDRN7, first heard inside Pakistan at 22:05:00) is confirmed about 42 s in.
+const START_AT_S: f64 = 270.0;
 
 /// The frames of a scenario recording and how to pace them.
 struct Recording {
