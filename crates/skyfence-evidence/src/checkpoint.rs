@@ -56,6 +56,11 @@ pub enum CheckpointError {
     /// An extension line with a control character.
     #[error("invalid extension line {0:?}")]
     BadExtension(String),
+    /// The key given as the log's is not a plain Ed25519 note key.
+    #[error(
+        "log key has signature type {0:#04x}: a log signs checkpoints with an Ed25519 (0x01) key"
+    )]
+    LogKeyType(u8),
     /// The log's own signature is missing (only witnesses signed, or nobody we know).
     #[error("checkpoint carries no valid signature by the log key {0}")]
     NoLogSignature(String),
@@ -175,6 +180,9 @@ pub fn open_checkpoint(
     log_key: &VerifierKey,
     witness_keys: &[VerifierKey],
 ) -> Result<VerifiedCheckpoint, CheckpointError> {
+    if log_key.sig_type() != crate::note::SIG_TYPE_ED25519 {
+        return Err(CheckpointError::LogKeyType(log_key.sig_type()));
+    }
     let note = Note::parse(note_bytes)?;
     let mut keys = Vec::with_capacity(witness_keys.len() + 1);
     keys.push(log_key.clone());
@@ -263,6 +271,11 @@ mod tests {
                 "byte {i} changed and still accepted"
             );
         }
+        // A cosignature-type key in the log's place.
+        assert_eq!(
+            open_checkpoint(note.as_bytes(), &signer.cosignature_verifier_key(), &[]),
+            Err(CheckpointError::LogKeyType(0x04))
+        );
         // A wrong key.
         let other = Signer::from_seed(signer.name(), [2; 32]).unwrap();
         assert!(matches!(
