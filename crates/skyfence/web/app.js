@@ -12,6 +12,8 @@
   const TOKEN_KEY = 'skyfence.api_token';
   const POLL_MS = 1000;
   const TRAIL_POINTS = 40;
+  // Above this many targets, trails are dropped to keep a wall screen responsive.
+  const TRAILS_MAX_TARGETS = 3000;
   const FEED_MAX = 200;
   const INCIDENTS_MAX = 300;
   const COLORS = {
@@ -350,7 +352,7 @@
       const last = trail[trail.length - 1];
       if (!last || last[0] !== t.lon || last[1] !== t.lat) trail.push([t.lon, t.lat]);
       if (trail.length > TRAIL_POINTS) trail.shift();
-      if (trail.length > 1) {
+      if (trail.length > 1 && live.length <= TRAILS_MAX_TARGETS) {
         trailFeats.push({
           type: 'Feature',
           geometry: { type: 'LineString', coordinates: trail.slice() },
