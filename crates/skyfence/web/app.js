@@ -623,9 +623,14 @@
 
   async function events() {
     let backoff = 1000;
+    // The last event id seen: a reconnect asks the service to replay what it missed
+    // (Last-Event-ID, as EventSource would send it).
+    let lastId = null;
     for (;;) {
       try {
-        const res = await api('/api/events', { headers: { Accept: 'text/event-stream' } });
+        const headers = { Accept: 'text/event-stream' };
+        if (lastId !== null) headers['Last-Event-ID'] = lastId;
+        const res = await api('/api/events', { headers });
         if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
         setLink(true);
         backoff = 1000;
@@ -648,6 +653,7 @@
               const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
               if (field === 'event') name = val;
               else if (field === 'data') data.push(val);
+              else if (field === 'id' && !val.includes('\0')) lastId = val;
             }
             if (data.length) onEvent(name, data.join('\n'));
           }
