@@ -31,7 +31,7 @@ const DEADLINE: Duration = Duration::from_secs(180);
 
 /// The simulated scenario, once per test binary: its frames and its zone file.
 struct Scenario {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     frames: Vec<Frame>,
     zones: PathBuf,
 }
@@ -46,7 +46,7 @@ fn scenario() -> &'static Scenario {
                 "--scenario",
                 "af-pk-border",
                 "--formats",
-                "beast",
+                "beast,sbs",
             ])
             .arg("--out-dir")
             .arg(dir.path())
@@ -62,7 +62,7 @@ fn scenario() -> &'static Scenario {
         assert!(frames.len() > 100_000, "{} frames", frames.len());
         Scenario {
             zones: dir.path().join("zones.geojson"),
-            _dir: dir,
+            dir,
             frames,
         }
     })
@@ -462,14 +462,15 @@ fn incidents_reach_the_api_and_sse_from_a_beast_receiver() {
             .iter()
             .all(|f| f.target.to_string() == "700c01" && &*f.source == "rx-1")
     );
-    // At 20x, 60 scenario seconds before the entry are 3 s of receive time.
+    // At 20x, 20 scenario seconds before the entry are 1 s of receive time. (The ring
+    // keeps at most 512 frames per target: at this speed, about 4 s of receive time.)
     let before = frames
         .iter()
-        .filter(|f| f.at < entered_at.add_micros(-3_000_000))
+        .filter(|f| f.at < entered_at.add_micros(-1_000_000))
         .count();
     assert!(
         before > 0,
-        "{} frames, none a minute before the entry",
+        "{} frames, none 20 scenario seconds before the entry",
         frames.len()
     );
     assert!(frames.iter().any(|f| f.at > entered_at));
@@ -591,5 +592,97 @@ fn a_killed_service_resumes_its_open_incidents() {
         "the open incident continued under its id"
     );
     assert_eq!(drn7[0]["status"], "closed");
+    service.stop();
+}
+
+/// The other two ways traffic arrives: a receiver pushing Beast to a listening source
+/// (port 30104 style) and an SBS-1 (port 30003) feed the service dials. Both are heard:
+/// tracks with callsigns appear and each source counts its connection and messages.
+#[test]
+fn pushing_receivers_and_sbs_feeds_are_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    // A free port for the listening source (bound, read, released).
+    let push_addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sbs = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sbs_addr = sbs.local_addr().unwrap();
+    let text = format!(
+        "[detection]\nmax_speed_mps = 100000\n\n[[zones]]\nfile = {:?}\n\n\
+         [server]\nlisten = \"127.0.0.1:0\"\n\n[store]\npath = \"test.db\"\n\n\
+         [[source]]\nname = \"push-1\"\ntype = \"beast\"\nlisten = \"{push_addr}\"\n\n\
+         [[source]]\nname = \"sbs-1\"\ntype = \"sbs\"\nconnect = \"{sbs_addr}\"\n",
+        scenario().zones.to_str().unwrap(),
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, text).unwrap();
+    let service = Service::start(&config, None);
+
+    // The SBS feed: the first 3000 lines of the scenario's SBS recording, then quiet.
+    let lines = std::fs::read_to_string(scenario().dir.path().join("sbs.csv")).unwrap();
+    let lines: Vec<String> = lines
+        .lines()
+        .take(3000)
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let sbs_feed = thread::spawn(move || {
+        let (mut s, _) = sbs.accept().unwrap();
+        for chunk in lines.chunks(100) {
+            s.write_all(chunk.concat().as_bytes()).unwrap();
+            thread::sleep(Duration::from_millis(10));
+        }
+        s
+    });
+    // The pushing receiver: the scenario's first 3000 Beast frames.
+    let mut push = TcpStream::connect(push_addr);
+    wait_for("the listening source", || {
+        push.is_ok() || {
+            push = TcpStream::connect(push_addr);
+            push.is_ok()
+        }
+    });
+    let mut push = push.unwrap();
+    for chunk in scenario().frames[..3000].chunks(100) {
+        let mut out = Vec::new();
+        for f in chunk {
+            encode_beast(f, &mut out);
+        }
+        push.write_all(&out).unwrap();
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _sbs_conn = sbs_feed.join().unwrap();
+    wait_for("both sources' messages", || {
+        service.metric("skyfence_messages_total{source=\"push-1\"}") > 2000.0
+            && service.metric("skyfence_messages_total{source=\"sbs-1\"}") > 1000.0
+    });
+    assert_eq!(
+        service.metric("skyfence_source_connected{source=\"push-1\"}"),
+        1.0
+    );
+    assert_eq!(
+        service.metric("skyfence_source_connected{source=\"sbs-1\"}"),
+        1.0
+    );
+    wait_for("tracks with callsigns", || {
+        let tracks = service.json("/api/tracks");
+        let named = tracks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["callsign"].is_string() && t["lat"].is_number())
+            .count();
+        named >= 5
+    });
+    let tracks = service.json("/api/tracks");
+    let thy = tracks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["icao24"] == "4b8a16")
+        .expect("THY716 is in the air from the start");
+    assert_eq!(thy["callsign"], "THY716");
+    assert_eq!(thy["classification"], "aircraft");
+    drop(push);
     service.stop();
 }
