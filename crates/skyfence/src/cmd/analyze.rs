@@ -2,12 +2,12 @@
 //! "Incident"). Merges several inputs in time order, drops frames heard by more than one
 //! receiver, decodes, runs the detection engine and writes one incident per line.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use rustc_hash::FxHashMap;
 use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::detect::{Detector, Event, IncidentLog};
 use skyfence_core::{SourceId, Timestamp};
@@ -58,7 +58,7 @@ const DUPLICATE_WINDOW_US: i64 = 1_000_000;
 #[derive(Default)]
 struct Deduplicator {
     /// Frame bytes (zero-padded to 14) → time last delivered.
-    seen: HashMap<[u8; 14], Timestamp>,
+    seen: FxHashMap<[u8; 14], Timestamp>,
     next_purge: i64,
     duplicates: u64,
 }

@@ -184,7 +184,8 @@ impl<'a> Simulator<'a> {
                     }
                     let Some(b) = pos else { continue };
                     if heard && !b.spoofed {
-                        log.reports.push((tt, [st.lat, st.lon, st.alt_ft], [b.lat, b.lon]));
+                        log.reports
+                            .push((tt, [st.lat, st.lon, st.alt_ft], [b.lat, b.lon]));
                     }
                     if let Some(w) = self.tracks_csv.as_mut() {
                         let line = &mut self.line;

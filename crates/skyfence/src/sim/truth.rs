@@ -351,8 +351,10 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                         continue;
                     }
                     let last = pi + 1 == n_parts;
-                    let seen_out_after =
-                        log.reports.iter().any(|(t, ..)| *t > iv.to_s && *t <= tr_to);
+                    let seen_out_after = log
+                        .reports
+                        .iter()
+                        .any(|(t, ..)| *t > iv.to_s && *t <= tr_to);
                     let status = if last && iv.exited && seen_out_after {
                         "closed"
                     } else if recording_end_s - tr_to >= det.track_timeout_s {
