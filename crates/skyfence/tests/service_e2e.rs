@@ -653,7 +653,8 @@ fn pushing_receivers_and_sbs_feeds_are_heard() {
     }
     let _sbs_conn = sbs_feed.join().unwrap();
     wait_for("both sources' messages", || {
-        service.metric("skyfence_messages_total{source=\"push-1\"}") > 2000.0
+        service.metric("skyfence_frames_total{source=\"push-1\"}") == 3000.0
+            && service.metric("skyfence_messages_total{source=\"push-1\"}") > 500.0
             && service.metric("skyfence_messages_total{source=\"sbs-1\"}") > 1000.0
     });
     assert_eq!(

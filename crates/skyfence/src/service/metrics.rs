@@ -33,6 +33,9 @@ pub struct SourceMetrics {
     pub frames: AtomicU64,
     /// Messages accepted by the Mode S decoder.
     pub messages: AtomicU64,
+    /// Frames dropped as copies of one transmission already heard (by any source)
+    /// within a second.
+    pub duplicates: AtomicU64,
     /// Dropped by the framing layer (source task) and the decoder (detector task), by
     /// reason.
     pub drops: Mutex<DropCounts>,
@@ -147,7 +150,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         type Field = fn(&SourceMetrics) -> u64;
-        let per_source: [(&str, &str, &str, Field); 7] = [
+        let per_source: [(&str, &str, &str, Field); 8] = [
             (
                 "skyfence_source_connected",
                 "gauge",
@@ -189,6 +192,12 @@ impl Metrics {
                 "counter",
                 "messages accepted by the decoder, by source",
                 |s| s.messages.load(Relaxed),
+            ),
+            (
+                "skyfence_frames_duplicate_total",
+                "counter",
+                "frames dropped as copies of a transmission already heard within 1 s, by source",
+                |s| s.duplicates.load(Relaxed),
             ),
         ];
         for (name, kind, help, get) in per_source {

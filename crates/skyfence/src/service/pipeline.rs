@@ -112,6 +112,39 @@ impl WriteJob {
     }
 }
 
+/// Frames with the same bytes within this window are one transmission heard by several
+/// receivers (several sources, or one merged feed): the rule of `skyfence analyze`, so
+/// live incidents count `reports` as a replay of the same recording does. A transponder
+/// repeats identical bytes only when nothing changed, so a dropped repeat loses nothing;
+/// every duplicate is counted per source.
+const DUPLICATE_WINDOW_US: i64 = 1_000_000;
+
+/// Drops frames already delivered within [`DUPLICATE_WINDOW_US`].
+#[derive(Debug, Default)]
+struct Deduplicator {
+    /// Frame bytes (zero-padded to 14) → time first delivered.
+    seen: HashMap<[u8; 14], Timestamp>,
+}
+
+impl Deduplicator {
+    fn is_duplicate(&mut self, bytes: [u8; 14], at: Timestamp) -> bool {
+        match self.seen.insert(bytes, at) {
+            Some(first) if at.micros_since(first).abs() <= DUPLICATE_WINDOW_US => {
+                // The first reception stays the reference for later copies.
+                self.seen.insert(bytes, first);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forgets frames older than the window (the once-a-second tick).
+    fn expire(&mut self, now: Timestamp) {
+        self.seen
+            .retain(|_, t| now.micros_since(*t) <= DUPLICATE_WINDOW_US);
+    }
+}
+
 /// Recent positions of targets without an incident (the track before an entry).
 #[derive(Debug, Default)]
 struct PositionRing {
@@ -151,6 +184,7 @@ impl PositionRing {
 pub struct DetectorTask {
     detector: Detector,
     decoders: Vec<Decoder>,
+    dedup: Deduplicator,
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
     frames: FrameRing,
@@ -177,6 +211,7 @@ impl DetectorTask {
                 .iter()
                 .map(|_| Decoder::new(DecoderConfig::default()))
                 .collect(),
+            dedup: Deduplicator::default(),
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
@@ -289,9 +324,13 @@ impl DetectorTask {
             self.decoders = decoders;
             return;
         };
-        let mut accepted = 0u64;
+        let (mut accepted, mut duplicates) = (0u64, 0u64);
         for item in &batch.items {
             let message = match item {
+                Item::Frame(f) if self.dedup.is_duplicate(f.raw.bytes, f.at) => {
+                    duplicates += 1;
+                    continue;
+                }
                 Item::Frame(f) => match decoder.decode(f) {
                     Some(m) => m,
                     None => continue,
@@ -361,6 +400,7 @@ impl DetectorTask {
         }
         if let Some(m) = self.metrics.sources.get(src) {
             m.messages.fetch_add(accepted, Relaxed);
+            m.duplicates.fetch_add(duplicates, Relaxed);
             let drops = *decoder.drops();
             let before = &mut self.reported_drops[src];
             let mut delta = DropCounts::default();
@@ -386,6 +426,7 @@ impl DetectorTask {
         for d in &mut self.decoders {
             d.expire(now);
         }
+        self.dedup.expire(now);
         self.frames.expire(now);
         self.positions.expire(now);
         let mut open = self.detector.open_incidents();
@@ -501,4 +542,59 @@ fn log_event(event: &Event) {
         authorised = i.authorised,
         "{what}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `8D4840D6202CC371C32CE0576098` ("The 1090 MHz Riddle", KLM1023 identification).
+    const KLM1023: [u8; 14] = [
+        0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
+    ];
+
+    fn ms(v: i64) -> Timestamp {
+        Timestamp::from_micros(v * 1000)
+    }
+
+    #[test]
+    fn copies_within_a_second_of_the_first_are_duplicates() {
+        let mut d = Deduplicator::default();
+        assert!(!d.is_duplicate(KLM1023, ms(0)));
+        assert!(d.is_duplicate(KLM1023, ms(3)));
+        assert!(d.is_duplicate(KLM1023, ms(1000)));
+        // Measured from the first reception, not the last copy.
+        assert!(!d.is_duplicate(KLM1023, ms(1001)));
+        let mut other = KLM1023;
+        other[13] ^= 1;
+        assert!(!d.is_duplicate(other, ms(1001)));
+        d.expire(ms(2500));
+        assert!(d.seen.is_empty());
+        assert!(!d.is_duplicate(KLM1023, ms(2600)));
+    }
+
+    #[test]
+    fn position_ring_keeps_the_pre_entry_window() {
+        let t = TargetId::Icao(skyfence_core::Icao24::from_u32_masked(0x4840d6));
+        let mut r = PositionRing::default();
+        for s in [0i64, 100, 200, 301, 400] {
+            r.push(
+                t,
+                TrackPoint {
+                    at: ms(s * 1000),
+                    lat: 52.0,
+                    lon: 4.0,
+                    alt_ft: Some(38000),
+                },
+            );
+        }
+        // 400 s - 300 s: the report at 0 s is gone, the one exactly 300 s old stays.
+        let kept: Vec<i64> = r
+            .take(t)
+            .iter()
+            .map(|p| p.at.as_micros() / 1_000_000)
+            .collect();
+        assert_eq!(kept, [100, 200, 301, 400]);
+        assert!(r.take(t).is_empty());
+    }
 }
