@@ -179,10 +179,15 @@ struct Service {
 
 impl Service {
     fn start(config: &Path, token: Option<&str>) -> Service {
+        Self::start_with(config, token, &[])
+    }
+
+    fn start_with(config: &Path, token: Option<&str>, extra: &[&str]) -> Service {
         let mut child = Command::new(BIN)
             .arg("run")
             .arg("--config")
             .arg(config)
+            .args(extra)
             .env("SKYFENCE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -311,7 +316,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// A config for the scenario at `SPEED`: the scenario's own thresholds (confirm 5 s,
-/// timeout 60 s, 1000 m/s) scaled, or `timeout_s` scenario seconds.
+/// timeout 60 s, 1000 m/s) scaled, or `timeout_s` scenario seconds; its permits.
 fn write_config(dir: &Path, receiver: SocketAddr, timeout_s: f64, token: Option<&str>) -> PathBuf {
     let token = token
         .map(|t| format!("api_token = \"{t}\"\n"))
@@ -325,8 +330,11 @@ fn write_config(dir: &Path, receiver: SocketAddr, timeout_s: f64, token: Option<
         1000.0 * SPEED,
         scenario().zones.to_str().unwrap(),
     );
+    // The scenario's permits (`[[allow]]`, written by `skyfence simulate`).
+    let simulated = std::fs::read_to_string(scenario().dir.path().join("config.toml")).unwrap();
+    let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
     let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, format!("{text}\n{permits}")).unwrap();
     path
 }
 
@@ -685,5 +693,32 @@ fn pushing_receivers_and_sbs_feeds_are_heard() {
     assert_eq!(thy["callsign"], "THY716");
     assert_eq!(thy["classification"], "aircraft");
     drop(push);
+    service.stop();
+}
+
+/// `skyfence run --replay beast:FILE --speed X`: a recording replayed as a live source,
+/// paced by its own times, gives the scenario's first incidents.
+#[test]
+fn a_recording_replays_as_a_live_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = write_config(dir.path(), nobody, 60.0, None);
+    let recording = scenario().dir.path().join("beast.bin");
+    let replay = format!("beast:{}", recording.to_str().unwrap());
+    let speed = SPEED.to_string();
+    let service = Service::start_with(&config, None, &["--replay", &replay, "--speed", &speed]);
+    // THY716 (4b8a16) is over Afghanistan from second 0 with an overflight permit.
+    wait_for("THY716's authorised AF incident", || {
+        let list = service.json("/api/incidents?zone=AF");
+        !find(&list, "AF", "4b8a16").is_empty()
+    });
+    let list = service.json("/api/incidents?zone=AF");
+    let thy = find(&list, "AF", "4b8a16")[0];
+    assert_eq!(thy["authorised"], true);
+    assert_eq!(thy["target"]["callsign"], "THY716");
+    assert!(service.metric("skyfence_frames_total{source=\"replay-1\"}") > 0.0);
     service.stop();
 }
