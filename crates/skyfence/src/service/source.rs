@@ -400,59 +400,27 @@ fn replay(
             started + Duration::from_secs_f64(offset_s.min(1e9))
         });
         // Send what is pending once the next item is due later (or at the end).
-        let flush = match due {
-            None => true,
-            Some(d) => d > Instant::now() && !pending.is_empty(),
-        };
-        if flush && !pending.is_empty() {
-            let now = wall_clock();
-            for p in &mut pending {
-                match p {
-                    Item::Frame(f) => f.at = now,
-                    Item::Decoded(msg) => msg.at = now,
-                }
-            }
-            m.frames.fetch_add(pending.len() as u64, Relaxed);
-            let batch = SourceBatch {
-                source: id,
-                received: Instant::now(),
-                items: std::mem::take(&mut pending),
-            };
-            if out.blocking_send(batch).is_err() {
-                break Ok(());
-            }
+        let flush = due.is_none_or(|d| d > Instant::now());
+        if flush && !send_pending(id, &mut pending, m, out) {
+            break Ok(());
         }
         let drops = reader.drops();
         m.add_drops(&drops_since(&drops, &reported));
         reported = drops;
         let Some(item) = item else { break Ok(()) };
         if let Some(d) = due {
-            let wait = d.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                std::thread::sleep(wait.min(Duration::from_millis(500)));
-                if Instant::now() < d {
-                    std::thread::sleep(d.saturating_duration_since(Instant::now()));
+            // In short naps, so a long gap in the recording does not delay shutdown.
+            loop {
+                let wait = d.saturating_duration_since(Instant::now());
+                if wait.is_zero() || *shutdown.borrow() {
+                    break;
                 }
+                std::thread::sleep(wait.min(Duration::from_millis(100)));
             }
         }
         pending.push(item);
-        if pending.len() >= 4096 {
-            m.frames.fetch_add(pending.len() as u64, Relaxed);
-            let now = wall_clock();
-            for p in &mut pending {
-                match p {
-                    Item::Frame(f) => f.at = now,
-                    Item::Decoded(msg) => msg.at = now,
-                }
-            }
-            let batch = SourceBatch {
-                source: id,
-                received: Instant::now(),
-                items: std::mem::take(&mut pending),
-            };
-            if out.blocking_send(batch).is_err() {
-                break Ok(());
-            }
+        if pending.len() >= 4096 && !send_pending(id, &mut pending, m, out) {
+            break Ok(());
         }
     };
     m.bytes.fetch_add(reader.bytes, Relaxed);
@@ -460,7 +428,34 @@ fn replay(
     result
 }
 
-/// The path of a replay input, for logs.
+/// Stamps the replay's pending items with the time they are sent (their receive time)
+/// and sends them; false when the detector task is gone. Nothing to send is success.
+fn send_pending(
+    id: SourceId,
+    pending: &mut Vec<Item>,
+    m: &SourceMetrics,
+    out: &mpsc::Sender<SourceBatch>,
+) -> bool {
+    if pending.is_empty() {
+        return true;
+    }
+    let now = wall_clock();
+    for p in pending.iter_mut() {
+        match p {
+            Item::Frame(f) => f.at = now,
+            Item::Decoded(msg) => msg.at = now,
+        }
+    }
+    m.frames.fetch_add(pending.len() as u64, Relaxed);
+    let batch = SourceBatch {
+        source: id,
+        received: Instant::now(),
+        items: std::mem::take(pending),
+    };
+    out.blocking_send(batch).is_ok()
+}
+
+/// How a source gets its bytes, for logs.
 pub fn describe(kind: &SourceKind) -> String {
     match kind {
         SourceKind::Connect(a) => format!("connect {a}"),
