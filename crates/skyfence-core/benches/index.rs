@@ -5,12 +5,16 @@
 //! segment crossing (≤ 200 ns), and the index's size (≤ 4 MB). Rust peers: `geo`'s
 //! `Contains` and its `PreparedGeometry` (relate), on a 10 000-point subset.
 //!
+//! Times are CPU time of the benchmark thread (see `CpuTime`); throughputs are printed
+//! as CPU nanoseconds per element.
+//!
 //! Run: `cargo bench -p skyfence-core --bench index`. Set `SKYFENCE_NO_PEER=1` to skip
 //! the GEOS peer (it needs python3 with shapely 2).
 
 use std::hint::black_box;
 use std::io::Write;
 
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use geo::{BoundingRect, Contains, PreparedGeometry, Relate};
 use geo_types::{MultiPolygon, Point};
@@ -33,6 +37,70 @@ impl Rng {
 }
 
 const N: usize = 1_000_000;
+
+/// CPU time of the benchmark thread (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds: unlike
+/// wall-clock time it does not count the time other processes hold the core. The GEOS
+/// peer measures the same clock (`time.thread_time_ns`).
+struct CpuTime;
+
+fn thread_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns cpu")
+        } else if typical < 1e6 {
+            (1e3, "µs cpu")
+        } else if typical < 1e9 {
+            (1e6, "ms cpu")
+        } else {
+            (1e9, "s cpu")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                *n as f64
+            }
+        };
+        // Report the inverse: CPU nanoseconds per element.
+        values.iter_mut().for_each(|v| *v /= n);
+        "ns cpu/elem"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns cpu"
+    }
+}
 
 fn geojson(shape: &MultiPolygon<f64>) -> String {
     let mut s = String::from("{\"type\":\"MultiPolygon\",\"coordinates\":[");
@@ -88,7 +156,7 @@ fn geos_peer(shape: &MultiPolygon<f64>, pts: &[GeoPoint]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion<CpuTime>) {
     let zone = builtin::load_country("AF").expect("built-in Afghanistan");
     let shape = zone.shape.clone();
     let bbox = shape.bounding_rect().expect("bbox");
@@ -239,5 +307,9 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = bench
+}
 criterion_main!(benches);

@@ -26,7 +26,10 @@ impl Rng {
     }
 }
 
-fn edges_of(shape: &MultiPolygon<f64>) -> Vec<((f64, f64), (f64, f64))> {
+/// An edge as ((lon, lat), (lon, lat)).
+type Edge = ((f64, f64), (f64, f64));
+
+fn edges_of(shape: &MultiPolygon<f64>) -> Vec<Edge> {
     let mut v = Vec::new();
     for p in &shape.0 {
         for r in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -78,7 +81,7 @@ fn edge_distance(g: &Geodesic, p: GeoPoint, a: (f64, f64), b: (f64, f64)) -> f64
     bv.min(f(0.5 * (lo + hi)))
 }
 
-fn brute_force(edges: &[((f64, f64), (f64, f64))], p: GeoPoint) -> f64 {
+fn brute_force(edges: &[Edge], p: GeoPoint) -> f64 {
     const R_MIN: f64 = 6_335_439.327; // a (1 - e²): never longer than a geodesic
     const R_MAX: f64 = 6_399_593.626; // a² / b: never shorter
     let hav = |lat1: f64, lon1: f64, lat2: f64, lon2: f64| {

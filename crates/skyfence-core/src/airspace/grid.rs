@@ -25,6 +25,8 @@ pub(crate) const LEFT: u32 = 1 << 31;
 pub(crate) const SEAM: u32 = 1 << 30;
 /// Mask of the edge id in an item.
 pub(crate) const EDGE: u32 = SEAM - 1;
+/// The boundary bits of a cell word (even bits).
+const BOUNDARY_BITS: u64 = 0x5555_5555_5555_5555;
 
 /// Polygon edges as a flat vertex list: edge `e` runs from vertex `e` to vertex `e + 1`;
 /// only ids that start a real edge (not the last vertex of a ring) are ever listed.
@@ -121,11 +123,14 @@ pub(crate) struct Grid {
     /// Whether the columns span all 360° of longitude (the zone crosses the antimeridian):
     /// then ring searches wrap around.
     pub wraps: bool,
-    /// Bit per cell: boundary.
-    boundary: Vec<u64>,
-    /// Bit per cell: inside (meaningful for non-boundary cells).
-    inside: Vec<u64>,
-    /// Number of boundary cells before each 64-cell word.
+    /// `nx` as a float (bounds test of the hot path).
+    nxf: f64,
+    /// `ny` as a float.
+    nyf: f64,
+    /// Two bits per cell, 32 cells per word: bit 2k = boundary, bit 2k+1 = inside
+    /// (meaningful for non-boundary cells). One load answers most points.
+    cells: Vec<u64>,
+    /// Number of boundary cells before each 32-cell word.
     rank: Vec<u32>,
     /// CSR offsets into `items`, one per boundary cell plus one.
     starts: Vec<u32>,
@@ -183,8 +188,9 @@ impl Grid {
             nx,
             ny,
             wraps,
-            boundary: Vec::new(),
-            inside: Vec::new(),
+            nxf: nx as f64,
+            nyf: ny as f64,
+            cells: Vec::new(),
             rank: Vec::new(),
             starts: Vec::new(),
             items: Vec::new(),
@@ -210,7 +216,7 @@ impl Grid {
     pub fn cell_of(&self, x: f64, y: f64) -> Option<(u32, u32)> {
         let c = (x - self.x0) * self.inv;
         let r = (y - self.y0) * self.inv;
-        if c >= 0.0 && r >= 0.0 && c < self.nx as f64 && r < self.ny as f64 {
+        if c >= 0.0 && r >= 0.0 && c < self.nxf && r < self.nyf {
             Some((c as u32, r as u32))
         } else {
             None
@@ -229,13 +235,10 @@ impl Grid {
     #[inline]
     pub fn state(&self, c: u32, r: u32) -> CellState {
         let i = (r as usize) * (self.nx as usize) + c as usize;
-        let (w, b) = (i >> 6, i & 63);
-        if (self.boundary[w] >> b) & 1 != 0 {
-            CellState::Boundary
-        } else if (self.inside[w] >> b) & 1 != 0 {
-            CellState::Inside
-        } else {
-            CellState::Outside
+        match (self.cells[i >> 5] >> ((i & 31) * 2)) & 3 {
+            0 => CellState::Outside,
+            2 => CellState::Inside,
+            _ => CellState::Boundary,
         }
     }
 
@@ -243,12 +246,13 @@ impl Grid {
     #[inline]
     pub fn items(&self, c: u32, r: u32) -> &[u32] {
         let i = (r as usize) * (self.nx as usize) + c as usize;
-        let (w, b) = (i >> 6, i & 63);
-        let word = self.boundary[w];
+        let (w, b) = (i >> 5, (i & 31) * 2);
+        let word = self.cells[w];
         if (word >> b) & 1 == 0 {
             return &[];
         }
-        let k = self.rank[w] as usize + (word & ((1u64 << b) - 1)).count_ones() as usize;
+        let below = word & BOUNDARY_BITS & ((1u64 << b) - 1);
+        let k = self.rank[w] as usize + below.count_ones() as usize;
         &self.items[self.starts[k] as usize..self.starts[k + 1] as usize]
     }
 
@@ -306,19 +310,24 @@ impl Grid {
     /// Whether a point is inside (closed set), using the grid.
     #[inline]
     pub fn contains(&self, edges: &Edges, px: f64, py: f64) -> bool {
-        match self.cell_of(px, py) {
-            None => false,
-            Some((c, r)) => match self.state(c, r) {
-                CellState::Inside => true,
-                CellState::Outside => false,
-                CellState::Boundary => self.boundary_contains(edges, c, r, px, py),
-            },
+        // Branch-free on the common path: random points make "in the grid?" and
+        // "inside?" unpredictable, and a mispredicted branch costs more than the lookup.
+        // The saturating casts clamp the cell into the grid; `in_grid` masks the answer.
+        let c = (px - self.x0) * self.inv;
+        let r = (py - self.y0) * self.inv;
+        let in_grid = (c >= 0.0) & (r >= 0.0) & (c < self.nxf) & (r < self.nyf);
+        let (c, r) = ((c as u32).min(self.nx - 1), (r as u32).min(self.ny - 1));
+        let i = (r as usize) * (self.nx as usize) + c as usize;
+        let state = (self.cells[i >> 5] >> ((i & 31) * 2)) & 3;
+        if state == 1 && in_grid {
+            return self.boundary_contains(edges, c, r, px, py);
         }
+        in_grid & (state == 2)
     }
 
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        (self.boundary.capacity() + self.inside.capacity()) * 8
+        self.cells.capacity() * 8
             + (self.rank.capacity() + self.starts.capacity() + self.items.capacity()) * 4
     }
 
@@ -376,9 +385,8 @@ impl Grid {
         pairs.sort_unstable_by_key(|&(cell, item)| (cell, item & EDGE));
         pairs.dedup_by_key(|p| (p.0, p.1 & EDGE));
 
-        let words = ncells.div_ceil(64);
-        self.boundary = vec![0; words];
-        self.inside = vec![0; words];
+        let words = ncells.div_ceil(32);
+        self.cells = vec![0; words];
         self.rank = vec![0; words];
         self.items = Vec::with_capacity(pairs.len());
         self.starts = Vec::new();
@@ -386,7 +394,7 @@ impl Grid {
         for &(cell, item) in &pairs {
             if cell != last {
                 self.starts.push(self.items.len() as u32);
-                self.boundary[cell as usize >> 6] |= 1 << (cell & 63);
+                self.cells[cell as usize >> 5] |= 1 << ((cell & 31) * 2);
                 last = cell;
             }
             self.items.push(item);
@@ -395,7 +403,7 @@ impl Grid {
         let mut run = 0u32;
         for w in 0..words {
             self.rank[w] = run;
-            run += self.boundary[w].count_ones();
+            run += (self.cells[w] & BOUNDARY_BITS).count_ones();
         }
 
         // Classify the other cells by the parity at each row's centre line (no edge
@@ -426,8 +434,9 @@ impl Grid {
                 }
                 let right = xs.len() - k;
                 let i = (r * nx + c) as usize;
-                if right % 2 == 1 && (self.boundary[i >> 6] >> (i & 63)) & 1 == 0 {
-                    self.inside[i >> 6] |= 1 << (i & 63);
+                let bit = (i & 31) * 2;
+                if right % 2 == 1 && (self.cells[i >> 5] >> bit) & 1 == 0 {
+                    self.cells[i >> 5] |= 2 << bit;
                 }
             }
         }

@@ -49,6 +49,9 @@ struct ZoneIndex {
     coarse: Grid,
     /// Smallest cos(latitude) over each coarse row.
     coarse_row_cos: Vec<f64>,
+    /// Per coarse cell, an edge near the cell's centre (`u32::MAX`: none), to seed the
+    /// distance search with a good upper bound.
+    hint: Vec<u32>,
     /// Bounding box (min lon, min lat, max lon, max lat).
     bbox: [f64; 4],
 }
@@ -82,26 +85,91 @@ impl ZoneIndex {
             bbox[2] = bbox[2].max(ax.max(bx));
             bbox[3] = bbox[3].max(ay.max(by));
         }
-        ZoneIndex {
+        let mut z = ZoneIndex {
             edges,
             fine,
             coarse,
             coarse_row_cos,
+            hint: Vec::new(),
             bbox,
+        };
+        z.hint = z.nearest_edge_hints();
+        z
+    }
+
+    /// A nearest-edge map over the coarse grid: boundary cells take their own edge
+    /// nearest the cell centre, the other cells inherit from their neighbours in two
+    /// raster passes (a chamfer distance transform). Only a hint: any edge would keep the
+    /// search exact, a near one makes it fast.
+    fn nearest_edge_hints(&self) -> Vec<u32> {
+        let g = &self.coarse;
+        let (nx, ny) = (g.nx as i64, g.ny as i64);
+        let mut hint = vec![u32::MAX; (nx * ny) as usize];
+        let mut dist = vec![f64::INFINITY; (nx * ny) as usize];
+        let centre = |c: i64, r: i64| {
+            let lon = g.col_x(c) + 0.5 * g.cell;
+            let lat = g.row_y(r) + 0.5 * g.cell;
+            LocalFrame::new(lat.clamp(-90.0, 90.0), wrap_dlon(lon))
+        };
+        for r in 0..ny {
+            for c in 0..nx {
+                let items = g.items(c as u32, r as u32);
+                if items.is_empty() {
+                    continue;
+                }
+                let f = centre(c, r);
+                for &item in items {
+                    if item & SEAM != 0 {
+                        continue;
+                    }
+                    let d = self.edge_distance(&f, item & EDGE, f64::INFINITY);
+                    let k = (r * nx + c) as usize;
+                    if d < dist[k] {
+                        dist[k] = d;
+                        hint[k] = item & EDGE;
+                    }
+                }
+            }
         }
+        let mut relax = |c: i64, r: i64, from: &[(i64, i64)]| {
+            let k = (r * nx + c) as usize;
+            let mut f: Option<LocalFrame> = None;
+            for &(dc, dr) in from {
+                let (cc, rr) = (c + dc, r + dr);
+                if cc < 0 || rr < 0 || cc >= nx || rr >= ny {
+                    continue;
+                }
+                let e = hint[(rr * nx + cc) as usize];
+                if e == u32::MAX || e == hint[k] {
+                    continue;
+                }
+                let frame = *f.get_or_insert_with(|| centre(c, r));
+                let d = self.edge_distance(&frame, e, f64::INFINITY);
+                if d < dist[k] {
+                    dist[k] = d;
+                    hint[k] = e;
+                }
+            }
+        };
+        for r in 0..ny {
+            for c in 0..nx {
+                relax(c, r, &[(-1, 0), (0, -1), (-1, -1), (1, -1)]);
+            }
+        }
+        for r in (0..ny).rev() {
+            for c in (0..nx).rev() {
+                relax(c, r, &[(1, 0), (0, 1), (1, 1), (-1, 1)]);
+            }
+        }
+        hint
     }
 
     #[inline]
     fn contains(&self, p: GeoPoint) -> bool {
-        let (x, y) = (p.lon, p.lat);
-        if x < self.bbox[0] || x > self.bbox[2] || y < self.bbox[1] || y > self.bbox[3] {
-            // A point at -180° also tests the +180° side of a split shape.
-            return x == -180.0
-                && self.bbox[2] >= 180.0
-                && self.fine.contains(&self.edges, 180.0, y);
-        }
-        self.fine.contains(&self.edges, x, y)
-            || (x == -180.0 && self.fine.contains(&self.edges, 180.0, y))
+        // The grid covers the bounding box: no separate box test. A point at -180° also
+        // tests the +180° side of a shape split there (`GeoPoint` wraps 180 to -180).
+        self.fine.contains(&self.edges, p.lon, p.lat)
+            || (p.lon == -180.0 && self.fine.contains(&self.edges, 180.0, p.lat))
     }
 
     /// Longitude of `p` shifted by ±360° when that brings it nearer the zone (for zones
@@ -136,6 +204,13 @@ impl ZoneIndex {
         let (nx, ny) = (g.nx as i64, g.ny as i64);
         let mut best = f64::INFINITY;
         let mut best_edge = u32::MAX;
+        // Start from the hint of the query's cell: an edge near the cell, so that the
+        // cell lower bounds prune from the first ring on.
+        let hint = self.hint[(cj * nx + ci) as usize];
+        if hint != u32::MAX {
+            best = self.edge_distance(frame, hint, f64::INFINITY);
+            best_edge = hint;
+        }
         let mut r: i64 = 0;
         loop {
             let bound = (best * stop_factor).min(limit_m);
@@ -202,7 +277,12 @@ impl ZoneIndex {
                         continue;
                     }
                     let e = item & EDGE;
-                    let d = self.edge_distance(frame, e);
+                    let cutoff = if collect.is_some() {
+                        f64::INFINITY
+                    } else {
+                        best
+                    };
+                    let d = self.edge_distance(frame, e, cutoff);
                     if d < best {
                         best = d;
                         best_edge = e;
@@ -238,23 +318,29 @@ impl ZoneIndex {
 
     /// Local-plane distance (metres) from the frame's centre to edge `e`.
     #[inline]
-    fn edge_distance(&self, frame: &LocalFrame, e: u32) -> f64 {
+    /// Returns some value ≥ `cutoff` (not necessarily the distance) as soon as the edge
+    /// provably cannot come nearer than `cutoff`.
+    fn edge_distance(&self, frame: &LocalFrame, e: u32, cutoff: f64) -> f64 {
         let i = e as usize;
         let ed = &self.edges;
         let pa = frame.project(ed.x[i], ed.y[i], ed.cos_lat[i]);
         let pb = frame.project(ed.x[i + 1], ed.y[i + 1], ed.cos_lat[i + 1]);
         let (d2, t) = LocalFrame::seg_dist_sq(pa, pb);
-        let d = d2.sqrt();
         // The image of a lon/lat-straight edge bows away from the chord between its
         // projected ends by about |Δx|·|Δφ|·sin φ / 8 + x·Δφ² / 16 (second derivative of
         // the projection along the edge): refine the (rare) long edges where that exceeds
         // a centimetre.
         let dphi = (ed.y[i + 1] - ed.y[i]).to_radians().abs();
         let bow = (pb.0 - pa.0).abs() * dphi / 8.0 + (pa.0.abs() + pb.0.abs()) * dphi * dphi / 16.0;
+        let reach = cutoff + bow;
+        if d2 >= reach * reach {
+            return d2.sqrt();
+        }
+        let d = d2.sqrt();
         if bow > 0.01 {
             let (ax, ay) = (ed.x[i], ed.y[i]);
             let (bx, by) = (ed.x[i + 1], ed.y[i + 1]);
-            frame.refine_on_edge((ax, ay), (bx, by), t).0.min(d)
+            frame.refine_on_edge((ax, ay), (bx, by), t).0
         } else {
             d
         }
@@ -551,6 +637,7 @@ impl AirspaceIndex {
                     + z.fine.heap_bytes()
                     + z.coarse.heap_bytes()
                     + z.coarse_row_cos.capacity() * 8
+                    + z.hint.capacity() * 4
             })
             .sum::<usize>()
             + self.index.capacity() * std::mem::size_of::<ZoneIndex>()
