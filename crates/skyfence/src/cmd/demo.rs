@@ -194,12 +194,13 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
             %feed_addr, frames, loop_s, speed,
             "demo beast feed playing af-pk-border on a loop"
         );
+        let signal = service::ShutdownSignal::install()?;
         let service = Service::start(settings).await?;
         println!(
             "skyfence demo: open http://{}/ (incidents: http://{}/api/incidents); Ctrl-C to stop",
             service.api_addr, service.api_addr
         );
-        service::shutdown_signal().await;
+        signal.wait().await;
         let result = service.shutdown().await;
         let _ = stop.send(true);
         let _ = feeder.await;

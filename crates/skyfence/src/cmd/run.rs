@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Replay speed: 1 is real time, 10 ten times faster.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Keep closed and lost incidents, with their tracks and raw frames, this many days
+    /// (purged hourly); open incidents are always kept. Default: keep everything.
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<f64>,
 }
 
 /// Runs the service until SIGINT or SIGTERM, then flushes the store and returns.
@@ -50,7 +54,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             args.config.display()
         );
     }
+    let retention = match args.retention_days {
+        None => None,
+        Some(d) if d.is_finite() && d > 0.0 && d <= 36_500.0 => {
+            Some(std::time::Duration::from_secs_f64(d * 86_400.0))
+        }
+        Some(d) => {
+            return Err(input_error(format!(
+                "--retention-days {d} is out of range (expected 0 < DAYS <= 36500)"
+            )));
+        }
+    };
     let mut settings = Settings::from_config(config, zones)?;
+    settings.retention = retention;
     for input in args.replay {
         let id = u16::try_from(settings.sources.len())
             .map_err(|_| input_error("too many sources (at most 65535)"))?;
@@ -71,9 +87,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         });
     }
     service::runtime()?.block_on(async move {
+        let signal = service::ShutdownSignal::install()?;
         let service = Service::start(settings).await?;
         eprintln!("skyfence run: http://{}/", service.api_addr);
-        service::shutdown_signal().await;
+        signal.wait().await;
         service.shutdown().await
     })
 }

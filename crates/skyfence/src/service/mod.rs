@@ -62,6 +62,8 @@ pub struct Settings {
     pub store_path: PathBuf,
     /// The sources, in order (their index is their `SourceId`).
     pub sources: Vec<SourceSpec>,
+    /// How long closed and lost incidents are kept; `None`: for ever.
+    pub retention: Option<Duration>,
     /// The live map's options (`[server] tiles`).
     pub map: web::MapOptions,
 }
@@ -97,6 +99,7 @@ impl Settings {
             api_token: config.server.api_token,
             store_path: config.base_dir.join(&config.store.path),
             sources,
+            retention: None,
         })
     }
 }
@@ -124,6 +127,7 @@ impl Service {
             store_path,
             sources,
             map,
+            retention,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -190,7 +194,8 @@ impl Service {
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
-        let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx);
+        let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
+            .with_retention(retention);
         for r in &resumed {
             task.resumed(&r.incident);
         }
@@ -238,25 +243,44 @@ fn format_name(f: SourceFormat) -> &'static str {
     }
 }
 
-/// Resolves at SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is created: create it
+/// before announcing the service, so a signal sent right after the announcement is
+/// never the default "terminate at once".
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers (inside the runtime).
+    pub fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
+    }
+
+    /// Resolves at the first SIGINT or SIGTERM.
+    pub async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down");
+        }
     }
 }
 

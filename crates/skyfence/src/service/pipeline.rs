@@ -38,6 +38,8 @@ pub const PRE_ENTRY: Duration = Duration::from_secs(300);
 const RING_FRAMES_PER_TARGET: usize = 512;
 /// At most this many positions per target in the position ring.
 const RING_POSITIONS_PER_TARGET: usize = 512;
+/// How often retention purges the store.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Positions and frames go to the store at least this often; events go at once.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
@@ -95,6 +97,8 @@ pub struct WriteJob {
     pub batch: StoreBatch,
     /// For each event of the batch, when the frame that caused it arrived.
     pub arrivals: Vec<Instant>,
+    /// Retention: after the commit, purge what ended before this time.
+    pub purge_before: Option<Timestamp>,
 }
 
 impl WriteJob {
@@ -105,10 +109,11 @@ impl WriteJob {
         b.positions.append(&mut other.batch.positions);
         b.frames.append(&mut other.batch.frames);
         self.arrivals.append(&mut other.arrivals);
+        self.purge_before = self.purge_before.max(other.purge_before);
     }
 
     fn is_empty(&self) -> bool {
-        self.batch.is_empty()
+        self.batch.is_empty() && self.purge_before.is_none()
     }
 }
 
@@ -195,6 +200,9 @@ pub struct DetectorTask {
     tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
     /// Ids of resumed incidents: the id the detector derives now → the stored id.
     resumed_ids: HashMap<IncidentId, IncidentId>,
+    /// How long closed and lost incidents are kept; `None`: for ever.
+    retention: Option<Duration>,
+    next_purge: Instant,
 }
 
 impl DetectorTask {
@@ -221,7 +229,16 @@ impl DetectorTask {
             metrics,
             tracks_out,
             resumed_ids: HashMap::new(),
+            retention: None,
+            next_purge: Instant::now(),
         }
+    }
+
+    /// Keeps closed and lost incidents (with their evidence) for `retention`: once at
+    /// start and then hourly, the store purges what ended longer ago.
+    pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Registers an incident resumed into the detector from the store.
@@ -441,6 +458,13 @@ impl DetectorTask {
             *d = self.detector.stats();
         }
         self.job.batch.snapshots = open;
+        if let Some(keep) = self.retention
+            && arrived >= self.next_purge
+        {
+            let keep_us = i64::try_from(keep.as_micros()).unwrap_or(i64::MAX);
+            self.job.purge_before = Some(now.add_micros(-keep_us));
+            self.next_purge = arrived + PURGE_EVERY;
+        }
         let detector = &self.detector;
         let tracks: Vec<TrackView> = detector
             .tracks()
@@ -506,6 +530,20 @@ pub fn write_store(
             }
         };
         metrics.store_batches.fetch_add(1, Relaxed);
+        if let Some(cut_off) = job.purge_before {
+            match store.purge_older_than(cut_off) {
+                Ok(p) => tracing::info!(
+                    before = %cut_off,
+                    incidents = p.incidents,
+                    events = p.events,
+                    positions = p.positions,
+                    frames = p.frames,
+                    "retention purge"
+                ),
+                // Tried again at the next hourly purge; nothing is lost by waiting.
+                Err(e) => tracing::error!("retention purge failed: {e}"),
+            }
+        }
         for ((event, seq), arrived) in job
             .batch
             .events
