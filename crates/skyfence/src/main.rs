@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Decode a recording into JSON lines, one per accepted message.
     Decode(cmd::decode::DecodeArgs),
+    /// Detect incursions in recordings: incidents as JSON lines.
+    Analyze(cmd::analyze::AnalyzeArgs),
     /// Inspect zones: the built-in country boundaries and zone files.
     #[command(subcommand)]
     Airspace(cmd::airspace::AirspaceCommand),
@@ -49,9 +51,11 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Analyze(args) => cmd::analyze::run(args),
         Command::Airspace(command) => cmd::airspace::run(command),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Run(args) => cmd::run::run(args),

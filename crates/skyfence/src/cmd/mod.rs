@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod airspace;
+pub mod analyze;
 pub mod decode;
 pub mod demo;
 pub mod run;
