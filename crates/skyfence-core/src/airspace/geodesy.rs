@@ -7,8 +7,8 @@
 //!   prime-vertical and meridional radii of curvature, φm the mid latitude). Distances
 //!   from the centre are the classical mid-latitude ("flat-earth with local radii")
 //!   approximation of the geodesic: their relative error grows like `(d / a)² · tan² φ`;
-//!   the index uses it only up to [`NEAR_LIMIT_M`], where the tests bound it below 0.02 %
-//!   (see `tests/index_distance.rs`), and refines farther answers with Karney's
+//!   the index uses it only up to [`NEAR_LIMIT_M`], where the tests bound it below 0.05 %
+//!   (the `local_frame_error_bound` test; end to end, `tests/index_distance.rs`), and refines farther answers with Karney's
 //!   geodesic ([`geodesic_distance_m`]).
 //! * [`box_lower_bound_m`] / [`cell_lower_bound_sq`]: rigorous lower bounds of the geodesic
 //!   distance to a latitude/longitude box, used to stop the grid's ring search. They hold
