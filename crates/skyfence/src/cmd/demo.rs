@@ -150,6 +150,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let dir = std::env::temp_dir().join(format!("skyfence-demo-{}", std::process::id()));
     let result = demo(&args, &dir);
+    // After an early error (the normal path removes it as soon as it is loaded).
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -171,6 +172,9 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
     d.track_timeout_s /= args.speed;
     d.max_speed_mps *= args.speed;
     let recording = Arc::new(Recording::load(&dir.join("beast.bin"), scenario.start)?);
+    // Everything is in memory now: remove the files at once, so a demo that is killed
+    // leaves nothing behind.
+    let _ = std::fs::remove_dir_all(dir);
     let frames = recording.frames.len();
     let loop_s = recording.loop_s;
     let speed = args.speed;
