@@ -70,11 +70,11 @@ fn crossing_point_interpolation_values() {
         i.max_depth_m
     );
     // The contract of INTERFACES.md, byte for byte (id: printf
-    // 'skyfence-incident-v1\nadf7c1\nBOX\n1700000001000000' | sha256sum, first 16 digits).
+    // 'skyfence-incident-v1\nadf7c1\nBOX\n1700000001000' | sha256sum, first 16 digits).
     let json = serde_json::to_string(i).unwrap();
     let expected_json = format!(
         concat!(
-            r#"{{"id":"4cb49bc4c8746535","zone":"BOX","target":{{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"}},"#,
+            r#"{{"id":"3525d017336c49b4","zone":"BOX","target":{{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"}},"#,
             r#""classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"#,
             r#""entered_at":"2023-11-14T22:13:21.000Z","exited_at":"2023-11-14T22:17:14.500Z","last_seen_at":"2023-11-14T22:17:14.000Z","#,
             r#""entry":{{"lat":33.5,"lon":70.0,"alt_ft":30500}},"exit":{{"lat":33.5,"lon":71.0,"alt_ft":31250}},"#,

@@ -183,7 +183,7 @@ fn even_odd_polygons(rings: Vec<LineString<f64>>) -> MultiPolygon<f64> {
     let depth: Vec<usize> = containers.iter().map(Vec::len).collect();
     let mut polygons: Vec<(usize, Polygon<f64>)> = Vec::new();
     let mut slot = vec![usize::MAX; rings.len()];
-    for i in (0..rings.len()).filter(|&i| depth[i] % 2 == 0) {
+    for i in (0..rings.len()).filter(|&i| depth[i].is_multiple_of(2)) {
         slot[i] = polygons.len();
         polygons.push((i, Polygon::new(rings[i].clone(), vec![])));
     }

@@ -8,9 +8,11 @@ use crate::{Callsign, EmitterCategory, GeoPoint, Icao24, TargetId, Timestamp};
 /// A stable incident id: the first 8 bytes of
 /// `SHA-256("skyfence-incident-v1\n" ‖ target ‖ "\n" ‖ zone ‖ "\n" ‖ entered_at)`, where
 /// `target` is the ICAO address as 6 lowercase hex digits, `zone` the zone name and
-/// `entered_at` the entry time in integer microseconds since the Unix epoch (decimal).
-/// Printed as 16 lowercase hex digits. Re-running the same input gives the same id;
-/// anyone can recompute it from the incident's own fields (at microsecond precision).
+/// `entered_at` the entry time in integer milliseconds since the Unix epoch (decimal,
+/// rounded down). Printed as 16 lowercase hex digits. Re-running the same input gives
+/// the same id, and anyone can recompute it from the incident's JSON, whose
+/// `entered_at` has millisecond precision (so a store, a bundle or a restart that
+/// reads the JSON back derives the same id).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IncidentId(pub [u8; 8]);
 
@@ -24,7 +26,13 @@ impl IncidentId {
         h.update(b"\n");
         h.update(zone.as_bytes());
         h.update(b"\n");
-        h.update(entered_at.as_micros().to_string().as_bytes());
+        h.update(
+            entered_at
+                .as_micros()
+                .div_euclid(1000)
+                .to_string()
+                .as_bytes(),
+        );
         let digest = h.finalize();
         let mut id = [0u8; 8];
         id.copy_from_slice(&digest[..8]);
@@ -334,16 +342,18 @@ mod tests {
         let t = TargetId::Icao(Icao24::new(0xadf7c1).unwrap());
         let at = Timestamp::from_secs(1_700_000_463).add_micros(120_000);
         let a = IncidentId::derive(t, "HELD-A", at);
-        // Recomputed independently: printf 'skyfence-incident-v1\nadf7c1\nHELD-A\n1700000463120000' | sha256sum
+        // Recomputed independently: printf 'skyfence-incident-v1\nadf7c1\nHELD-A\n1700000463120' | sha256sum
         assert_eq!(a.to_string(), ID_HELD_A);
         assert_eq!(a, IncidentId::derive(t, "HELD-A", at));
         assert_ne!(a, IncidentId::derive(t, "HELD-B", at));
-        assert_ne!(a, IncidentId::derive(t, "HELD-A", at.add_micros(1)));
+        assert_ne!(a, IncidentId::derive(t, "HELD-A", at.add_micros(1000)));
+        // The JSON keeps milliseconds: an id re-derived from it is the same.
+        assert_eq!(a, IncidentId::derive(t, "HELD-A", at.add_micros(999)));
         assert_eq!(a.to_string().parse::<IncidentId>().unwrap(), a);
         assert!("xyz".parse::<IncidentId>().is_err());
     }
 
-    const ID_HELD_A: &str = "8c8c0e88052585c6";
+    const ID_HELD_A: &str = "1d2e8f2bac942e97";
 
     #[test]
     fn classification_by_category() {
