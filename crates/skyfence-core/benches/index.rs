@@ -2,7 +2,7 @@
 //! `locate` over 1 M random points in the bounding box + 1° (≤ 15 ns per point, ≥ 12×
 //! GEOS prepared `contains_xy` on the same points, measured in the same run by
 //! `benches/peers/geos_locate.py`), distance to the border within 50 km of it (≤ 1 µs),
-//! segment crossing (≤ 200 ns), and the index's size (≤ 4 MB). Rust peers: `geo`'s
+//! points 80–200 km inside it (≤ ~20 µs), segment crossing (≤ 200 ns), and the index's size (≤ 4 MB). Rust peers: `geo`'s
 //! `Contains` and its `PreparedGeometry` (relate), on a 10 000-point subset.
 //!
 //! Times are CPU time of the benchmark thread (see `CpuTime`); throughputs are printed
@@ -252,6 +252,34 @@ fn bench(c: &mut Criterion<CpuTime>) {
     g.bench_function("skyfence_distance_to_boundary", |b| {
         b.iter(|| {
             near.iter()
+                .map(|p| idx.distance_to_boundary_m(z, *p))
+                .sum::<f64>()
+        })
+    });
+    g.finish();
+
+    // Points 80–200 km inside the border: the far path, where the tangent plane is
+    // only a guide and the answer is refined with geodesics (target ≤ ~20 µs each).
+    let mut far = Vec::new();
+    let mut rng_far = Rng(11);
+    while far.len() < 1_000 {
+        let p = GeoPoint {
+            lat: rng_far.range(bbox.min().y, bbox.max().y),
+            lon: rng_far.range(bbox.min().x, bbox.max().x),
+        };
+        if idx.contains(z, p) {
+            let d = idx.distance_to_boundary_m(z, p);
+            if (80_000.0..=200_000.0).contains(&d) {
+                far.push(p);
+            }
+        }
+    }
+    let mut g = c.benchmark_group("af_distance_far_80_200km");
+    g.throughput(Throughput::Elements(far.len() as u64));
+    g.sample_size(10);
+    g.bench_function("skyfence_distance_to_boundary", |b| {
+        b.iter(|| {
+            far.iter()
                 .map(|p| idx.distance_to_boundary_m(z, *p))
                 .sum::<f64>()
         })
