@@ -189,13 +189,16 @@ impl ZoneIndex {
     }
 
     /// Ring search over the coarse grid. Returns the best local-plane distance and its
-    /// edge; with `collect`, also every edge within `collect_factor` of the best.
+    /// edge; with `collect`, also every edge within `stop_factor` of the best (each with
+    /// its plane distance, or some value beyond that reach). `hint_d` is the plane
+    /// distance of the query cell's hint edge (the caller has measured it already).
     fn search(
         &self,
         frame: &LocalFrame,
         px: f64,
         stop_factor: f64,
         limit_m: f64,
+        hint_d: f64,
         mut collect: Option<&mut Vec<(f64, u32)>>,
     ) -> (f64, u32) {
         let g = &self.coarse;
@@ -208,7 +211,7 @@ impl ZoneIndex {
         // cell lower bounds prune from the first ring on.
         let hint = self.hint[(cj * nx + ci) as usize];
         if hint != u32::MAX {
-            best = self.edge_distance(frame, hint, f64::INFINITY);
+            best = hint_d;
             best_edge = hint;
         }
         let mut r: i64 = 0;
@@ -277,11 +280,11 @@ impl ZoneIndex {
                         continue;
                     }
                     let e = item & EDGE;
-                    let cutoff = if collect.is_some() {
-                        f64::INFINITY
-                    } else {
-                        best
-                    };
+                    // When collecting, every edge nearer than `bound` must be measured
+                    // exactly; an edge cut off early reports a value ≥ `bound`, which is
+                    // at least the final `best · stop_factor` (best only decreases), so
+                    // the caller's filter drops it anyway.
+                    let cutoff = if collect.is_some() { bound } else { best };
                     let d = self.edge_distance(frame, e, cutoff);
                     if d < best {
                         best = d;
@@ -352,17 +355,48 @@ impl ZoneIndex {
         }
         let px = self.representative_lon(p.lon);
         let frame = LocalFrame::new(p.lat, px);
-        let (best, _) = self.search(&frame, px, 1.0 + 2.0 * NEAR_REL_ERR, limit_m, None);
-        if best <= NEAR_LIMIT_M || !best.is_finite() {
-            return best;
-        }
         // Far from the border the plane is only a guide: every edge whose plane distance
         // is within twice the plane's error bound of the best is a candidate (the
         // latitude-aware bound: 4e-4 at 150 km in Afghanistan, 25× narrower than the table).
-        let eps = local_frame_rel_err_at(best * (1.0 + local_frame_rel_err_at(best, p.lat)), p.lat);
-        let slack = 1.0 + 2.0 * eps;
+        let far_slack = |d: f64| {
+            1.0 + 2.0 * local_frame_rel_err_at(d * (1.0 + local_frame_rel_err_at(d, p.lat)), p.lat)
+        };
+        // The hint edge of the query's cell is an upper bound of the plane distance: when
+        // it is already far, the candidates are collected in the same search, with a
+        // stop factor at least the far slack of the final best (the bound only grows
+        // with the distance), so no second search is needed.
+        let near_stop = 1.0 + 2.0 * NEAR_REL_ERR;
+        let g = &self.coarse;
+        let (ci, cj) = g.clamped_cell(px, p.lat);
+        let hint = self.hint[(cj * g.nx as i64 + ci) as usize];
+        let hint_d = if hint == u32::MAX {
+            f64::INFINITY
+        } else {
+            self.edge_distance(&frame, hint, f64::INFINITY)
+        };
         let mut cands = Vec::new();
-        self.search(&frame, px, slack, limit_m, Some(&mut cands));
+        let early = hint_d > NEAR_LIMIT_M && hint_d.is_finite();
+        let stop = if early {
+            near_stop.max(far_slack(hint_d))
+        } else {
+            near_stop
+        };
+        let (best, _) = self.search(
+            &frame,
+            px,
+            stop,
+            limit_m,
+            hint_d,
+            early.then_some(&mut cands),
+        );
+        if best <= NEAR_LIMIT_M || !best.is_finite() {
+            return best;
+        }
+        let slack = far_slack(best);
+        if !early || slack > stop {
+            cands.clear();
+            self.search(&frame, px, slack, limit_m, hint_d, Some(&mut cands));
+        }
         // Each candidate is measured at its plane-nearest point (the distance is
         // stationary there, so the error is of second order), first with the
         // Andoyer–Lambert formula, then the survivors with Karney's geodesic.
