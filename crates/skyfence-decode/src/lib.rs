@@ -18,6 +18,7 @@ pub mod beast;
 pub mod cpr;
 pub mod crc;
 pub mod decoder;
+pub mod dedup;
 pub mod frame;
 pub mod modes;
 pub mod raw;

@@ -7,12 +7,12 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rustc_hash::FxHashMap;
 use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::detect::{Detector, Event, IncidentLog};
 use skyfence_core::{SourceId, Timestamp};
+use skyfence_decode::DropCounts;
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
-use skyfence_decode::{DropCounts, Frame};
+use skyfence_decode::dedup::DuplicateFilter;
 
 use crate::cmd::decode::parse_time;
 use crate::config::Config;
@@ -45,42 +45,6 @@ pub struct AnalyzeArgs {
     /// Also write every event (approach, confirmed, closed, lost) as JSON lines here.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-}
-
-/// Frames with the same bytes within this window are one transmission heard by several
-/// receivers, whether they come from separate inputs or from one merged feed. A
-/// transponder repeats identical bytes only when nothing changed (an unchanged velocity
-/// or identification): dropping such a repeat loses no information, and counting it
-/// would inflate an incident's `reports`.
-const DUPLICATE_WINDOW_US: i64 = 1_000_000;
-
-/// Removes a frame already delivered within [`DUPLICATE_WINDOW_US`].
-#[derive(Default)]
-struct Deduplicator {
-    /// Frame bytes (zero-padded to 14) → time last delivered.
-    seen: FxHashMap<[u8; 14], Timestamp>,
-    next_purge: i64,
-    duplicates: u64,
-}
-
-impl Deduplicator {
-    fn is_duplicate(&mut self, frame: &Frame) -> bool {
-        let now = frame.at.as_micros();
-        if now >= self.next_purge {
-            self.seen
-                .retain(|_, t| now - t.as_micros() <= DUPLICATE_WINDOW_US);
-            self.next_purge = now + 10 * DUPLICATE_WINDOW_US;
-        }
-        match self.seen.insert(frame.raw.bytes, frame.at) {
-            Some(t) if (now - t.as_micros()).abs() <= DUPLICATE_WINDOW_US => {
-                // Keep the first reception's time as the reference for later copies.
-                self.seen.insert(frame.raw.bytes, t);
-                self.duplicates += 1;
-                true
-            }
-            _ => false,
-        }
-    }
 }
 
 /// Progress on a terminal for long inputs: bytes read over the total size of the files.
@@ -168,7 +132,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut events_out = args.events.as_ref().map(create).transpose()?;
 
     let mut decoder = Decoder::new(DecoderConfig::default());
-    let mut dedup = Deduplicator::default();
+    let mut dedup = DuplicateFilter::new();
     let progress = Progress::new(&args.input);
     let mut log = IncidentLog::new();
     let mut events: Vec<Event> = Vec::new();
@@ -247,7 +211,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     eprintln!(
         "skyfence analyze: {} input(s), {frames} frames, {} duplicate receptions removed, {messages} messages decoded",
         inputs.len(),
-        dedup.duplicates
+        dedup.duplicates()
     );
     let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
     eprintln!(

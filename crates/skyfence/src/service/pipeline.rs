@@ -21,6 +21,7 @@ use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentI
 use skyfence_core::{TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::dedup::DuplicateFilter;
 use skyfence_store::{
     FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, SqliteStore, StoreBatch,
     TrackPoint,
@@ -117,39 +118,6 @@ impl WriteJob {
     }
 }
 
-/// Frames with the same bytes within this window are one transmission heard by several
-/// receivers (several sources, or one merged feed): the rule of `skyfence analyze`, so
-/// live incidents count `reports` as a replay of the same recording does. A transponder
-/// repeats identical bytes only when nothing changed, so a dropped repeat loses nothing;
-/// every duplicate is counted per source.
-const DUPLICATE_WINDOW_US: i64 = 1_000_000;
-
-/// Drops frames already delivered within [`DUPLICATE_WINDOW_US`].
-#[derive(Debug, Default)]
-struct Deduplicator {
-    /// Frame bytes (zero-padded to 14) → time first delivered.
-    seen: HashMap<[u8; 14], Timestamp>,
-}
-
-impl Deduplicator {
-    fn is_duplicate(&mut self, bytes: [u8; 14], at: Timestamp) -> bool {
-        match self.seen.insert(bytes, at) {
-            Some(first) if at.micros_since(first).abs() <= DUPLICATE_WINDOW_US => {
-                // The first reception stays the reference for later copies.
-                self.seen.insert(bytes, first);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Forgets frames older than the window (the once-a-second tick).
-    fn expire(&mut self, now: Timestamp) {
-        self.seen
-            .retain(|_, t| now.micros_since(*t) <= DUPLICATE_WINDOW_US);
-    }
-}
-
 /// Recent positions of targets without an incident (the track before an entry).
 #[derive(Debug, Default)]
 struct PositionRing {
@@ -189,7 +157,7 @@ impl PositionRing {
 pub struct DetectorTask {
     detector: Detector,
     decoders: Vec<Decoder>,
-    dedup: Deduplicator,
+    dedup: DuplicateFilter,
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
     frames: FrameRing,
@@ -219,7 +187,7 @@ impl DetectorTask {
                 .iter()
                 .map(|_| Decoder::new(DecoderConfig::default()))
                 .collect(),
-            dedup: Deduplicator::default(),
+            dedup: DuplicateFilter::new(),
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
@@ -344,7 +312,7 @@ impl DetectorTask {
         let (mut accepted, mut duplicates) = (0u64, 0u64);
         for item in &batch.items {
             let message = match item {
-                Item::Frame(f) if self.dedup.is_duplicate(f.raw.bytes, f.at) => {
+                Item::Frame(f) if self.dedup.is_duplicate(f) => {
                     duplicates += 1;
                     continue;
                 }
@@ -586,29 +554,8 @@ fn log_event(event: &Event) {
 mod tests {
     use super::*;
 
-    /// `8D4840D6202CC371C32CE0576098` ("The 1090 MHz Riddle", KLM1023 identification).
-    const KLM1023: [u8; 14] = [
-        0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
-    ];
-
     fn ms(v: i64) -> Timestamp {
         Timestamp::from_micros(v * 1000)
-    }
-
-    #[test]
-    fn copies_within_a_second_of_the_first_are_duplicates() {
-        let mut d = Deduplicator::default();
-        assert!(!d.is_duplicate(KLM1023, ms(0)));
-        assert!(d.is_duplicate(KLM1023, ms(3)));
-        assert!(d.is_duplicate(KLM1023, ms(1000)));
-        // Measured from the first reception, not the last copy.
-        assert!(!d.is_duplicate(KLM1023, ms(1001)));
-        let mut other = KLM1023;
-        other[13] ^= 1;
-        assert!(!d.is_duplicate(other, ms(1001)));
-        d.expire(ms(2500));
-        assert!(d.seen.is_empty());
-        assert!(!d.is_duplicate(KLM1023, ms(2600)));
     }
 
     #[test]
