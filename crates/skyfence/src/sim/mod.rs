@@ -90,11 +90,21 @@ pub fn simulate(
         .filter(|l| l.starts_with("{\"event\":\"approach\""))
         .count();
     summary.incidents = truth_lines.len() - summary.approaches;
-    let mut text = truth_lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
+    if scenario.truth {
+        let mut text = truth_lines.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        write_file(out_dir, "truth.jsonl", &text)?;
+    } else {
+        // A stale truth from an earlier run in the same directory would mislead.
+        let _ = fs::remove_file(out_dir.join("truth.jsonl"));
+        tracing::warn!(
+            "no truth.jsonl for this run: the truth keeps every trajectory in memory and is \
+             computed for scenarios up to {} target-seconds",
+            builtin::SCALE_TRUTH_MAX_TARGET_S
+        );
     }
-    write_file(out_dir, "truth.jsonl", &text)?;
     write_file(
         out_dir,
         "zones.geojson",
@@ -187,10 +197,13 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::F
         "| `zones.geojson` | the zones guarded |\n\
          | `config.toml` | detection settings, the zones file and the permits: \
          `skyfence analyze --config config.toml --input raw:raw.csv` |\n\
-         | `truth.jsonl` | the right answer: incidents (INTERFACES.md shape) and approach \
-         warnings (`\"event\": \"approach\"`) |\n",
+         ",
     );
     if scenario.truth {
+        rows.push_str(
+            "| `truth.jsonl` | the right answer: incidents (INTERFACES.md shape) and approach \
+             warnings (`\"event\": \"approach\"`) |\n",
+        );
         rows.push_str(
             "| `truth-tracks.csv` | the true state at every position squitter, with the \
              broadcast position |\n",

@@ -10,6 +10,8 @@
 //!    between floor and ceiling unless the flight broadcasts no altitude, which counts
 //!    as inside) is tested every second; where it changes, the 0.1 s samples locate the
 //!    step and bisection on that step finds the crossing to a microsecond.
+//!    Intervals separated by an excursion outside that no broadcast position showed
+//!    are joined: nothing a receiver heard shows the target outside.
 //! 2. Each true inside interval is split where the target fell silent (no intact message
 //!    heard) for `track_timeout_s`: the detector loses the track there.
 //! 3. A part becomes an incident when some position report inside comes `confirm_s` or
@@ -138,6 +140,27 @@ struct Interval {
     to_s: f64,
     entered: bool,
     exited: bool,
+}
+
+/// Joins inside intervals separated by an excursion outside that no position report
+/// showed (a corner of the border clipped between two squitters, or so thin that every
+/// broadcast position in it, with its GNSS error, still lies inside): nothing any
+/// detector receives shows the target outside, so for the truth it never left.
+fn observable(shape: &Shape, intervals: Vec<Interval>, reports: &[Report]) -> Vec<Interval> {
+    let mut out: Vec<Interval> = Vec::with_capacity(intervals.len());
+    for iv in intervals {
+        if let Some(prev) = out.last_mut()
+            && !reports
+                .iter()
+                .any(|(t, _, b)| *t > prev.to_s && *t < iv.from_s && !shape.contains(b[0], b[1]))
+        {
+            prev.to_s = iv.to_s;
+            prev.exited = iv.exited;
+            continue;
+        }
+        out.push(iv);
+    }
+    out
 }
 
 fn inside(shape: &Shape, zone: &Zone, flight: &Flight, p: [f64; 3]) -> bool {
@@ -321,7 +344,7 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
             let (tgt, classification) = target(flight);
             let tracks = tracks(&log.heard, det.track_timeout_s);
             let track_of = |t: f64| tracks.iter().position(|&(a, b)| t >= a && t <= b);
-            for iv in intervals(&shape, zone, flight, log) {
+            for iv in observable(&shape, intervals(&shape, zone, flight, log), &log.reports) {
                 let inside_reports: Vec<&Report> = log
                     .reports
                     .iter()
