@@ -162,6 +162,36 @@ fn start_of(dir: &Path) -> String {
         .to_string()
 }
 
+/// The truth's incidents (approach warnings left out).
+fn truth_incidents(dir: &Path) -> Vec<Value> {
+    lines(&dir.join("truth.jsonl"))
+        .into_iter()
+        .filter(|v| v.get("event").is_none())
+        .collect()
+}
+
+/// Runs `skyfence analyze` over `DIR/file` as `fmt` with the scenario's config and
+/// returns the incidents it wrote.
+fn analyze(dir: &Path, fmt: &str, file: &str, start: Option<&str>) -> Vec<Value> {
+    let out = dir.join(format!("incidents-{fmt}.jsonl"));
+    let spec = format!("{fmt}:{}", dir.join(file).display());
+    let config = dir.join("config.toml");
+    let mut args = vec![
+        "analyze",
+        "--input",
+        &spec,
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(start) = start {
+        args.extend(["--start", start]);
+    }
+    run(&args);
+    lines(&out)
+}
+
 #[test]
 fn af_pk_border_matches_truth_in_every_format() {
     let dir = temp_dir("af-pk");
@@ -175,36 +205,17 @@ fn af_pk_border_matches_truth_in_every_format() {
         "--seed",
         "7",
     ]);
-    let truth: Vec<Value> = lines(&dir.join("truth.jsonl"))
-        .into_iter()
-        .filter(|v| v.get("event").is_none())
-        .collect();
+    let truth = truth_incidents(&dir);
     assert!(
         truth.len() >= 10,
         "the demo scenario has a handful of incidents: {}",
         truth.len()
     );
-    let config = dir.join("config.toml");
     let start = start_of(&dir);
     let mut per_format = Vec::new();
     for input in ["raw:raw.csv", "beast:beast.bin", "sbs:sbs.csv"] {
         let (fmt, file) = input.split_once(':').unwrap();
-        let out = dir.join(format!("incidents-{fmt}.jsonl"));
-        let spec = format!("{fmt}:{}", dir.join(file).display());
-        let mut args = vec![
-            "analyze",
-            "--input",
-            &spec,
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        if fmt == "beast" {
-            args.extend(["--start", &start]);
-        }
-        run(&args);
-        let got = lines(&out);
+        let got = analyze(&dir, fmt, file, (fmt == "beast").then_some(start.as_str()));
         let mut report = Vec::new();
         compare(&truth, &got, fmt != "sbs", &mut report);
         assert!(
@@ -250,29 +261,19 @@ fn scale_matches_truth() {
         "--formats",
         "raw",
     ]);
-    let truth: Vec<Value> = lines(&dir.join("truth.jsonl"))
-        .into_iter()
-        .filter(|v| v.get("event").is_none())
-        .collect();
+    let truth = truth_incidents(&dir);
     assert!(
         truth.len() >= 20,
         "scale flights enter AF and PK: {}",
         truth.len()
     );
-    let out = dir.join("incidents.jsonl");
-    let spec = format!("raw:{}", dir.join("raw.csv").display());
-    let config = dir.join("config.toml");
-    run(&[
-        "analyze",
-        "--input",
-        &spec,
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
     let mut report = Vec::new();
-    compare(&truth, &lines(&out), true, &mut report);
+    compare(
+        &truth,
+        &analyze(&dir, "raw", "raw.csv", None),
+        true,
+        &mut report,
+    );
     assert!(
         report.is_empty(),
         "{} differences from truth:\n{}",

@@ -239,28 +239,7 @@ impl LocalFrame {
             lo = 0.0;
             hi = 1.0;
         }
-        let g = 0.618_033_988_749_895;
-        let mut x1 = hi - g * (hi - lo);
-        let mut x2 = lo + g * (hi - lo);
-        let (mut f1, mut f2) = (f(x1), f(x2));
-        for _ in 0..40 {
-            if f1 < f2 {
-                hi = x2;
-                x2 = x1;
-                f2 = f1;
-                x1 = hi - g * (hi - lo);
-                f1 = f(x1);
-            } else {
-                lo = x1;
-                x1 = x2;
-                f1 = f2;
-                x2 = lo + g * (hi - lo);
-                f2 = f(x2);
-            }
-            if hi - lo < 1e-9 {
-                break;
-            }
-        }
+        let ((lo, hi), _) = golden_section(&f, lo, hi, 40, 1e-9);
         let t = 0.5 * (lo + hi);
         let mut best = (f(t), t);
         for e in [0.0, 1.0] {
@@ -303,31 +282,45 @@ pub fn geodesic_segment_distance_m(lat: f64, lon: f64, a: (f64, f64), b: (f64, f
             best_i = i;
         }
     }
-    let mut lo = (best_i as f64 - 1.0).max(0.0) / SCAN as f64;
-    let mut hi = (best_i as f64 + 1.0).min(SCAN as f64) / SCAN as f64;
-    let gr = 0.618_033_988_749_895;
-    let mut x1 = hi - gr * (hi - lo);
-    let mut x2 = lo + gr * (hi - lo);
+    let lo = (best_i as f64 - 1.0).max(0.0) / SCAN as f64;
+    let hi = (best_i as f64 + 1.0).min(SCAN as f64) / SCAN as f64;
+    let (_, probed) = golden_section(&f, lo, hi, 60, 1e-8);
+    best_v.min(probed)
+}
+
+/// Golden-section search for the minimum of `f` on `[lo, hi]` (assumed unimodal there),
+/// until the bracket is narrower than `tol` or after `max_iter` steps. Returns the final
+/// bracket and the smallest value evaluated at its two interior probes.
+fn golden_section(
+    f: &impl Fn(f64) -> f64,
+    mut lo: f64,
+    mut hi: f64,
+    max_iter: usize,
+    tol: f64,
+) -> ((f64, f64), f64) {
+    const G: f64 = 0.618_033_988_749_895;
+    let mut x1 = hi - G * (hi - lo);
+    let mut x2 = lo + G * (hi - lo);
     let (mut f1, mut f2) = (f(x1), f(x2));
-    for _ in 0..60 {
+    for _ in 0..max_iter {
         if f1 < f2 {
             hi = x2;
             x2 = x1;
             f2 = f1;
-            x1 = hi - gr * (hi - lo);
+            x1 = hi - G * (hi - lo);
             f1 = f(x1);
         } else {
             lo = x1;
             x1 = x2;
             f1 = f2;
-            x2 = lo + gr * (hi - lo);
+            x2 = lo + G * (hi - lo);
             f2 = f(x2);
         }
-        if hi - lo < 1e-8 {
+        if hi - lo < tol {
             break;
         }
     }
-    best_v.min(f1).min(f2)
+    ((lo, hi), f1.min(f2))
 }
 
 /// Lower bound (metres) of the geodesic distance from a point inside a latitude/longitude
