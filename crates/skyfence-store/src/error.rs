@@ -81,4 +81,15 @@ pub enum StoreError {
         /// serde_json's reason.
         source: serde_json::Error,
     },
+    /// The evidence log refused an operation (a leaf too long to encode, a proof for a size
+    /// beyond the log, a cosignature over some other note) or found its nodes damaged.
+    #[error("store {path}: {op}: {reason}")]
+    Evidence {
+        /// The database file.
+        path: PathBuf,
+        /// What the store was doing, e.g. `"add cosignature"`.
+        op: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -34,12 +34,16 @@
 //! filters on.
 
 mod error;
+mod evidence;
 mod model;
 mod ring;
 mod schema;
 mod sqlite;
 
 pub use error::StoreError;
+pub use evidence::{
+    IndexedLeaf, LeafRow, SqliteHashStore, StoredCheckpoint, zone_from_geojson, zone_geojson,
+};
 pub use model::{
     Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, PositionRecord, Purged,
     ResumePoint, StoreBatch, StoreOptions, StoredEvent, TrackPoint,

@@ -17,7 +17,7 @@
 pub const APPLICATION_ID: i64 = 0x534b_5946;
 
 /// Schema migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -106,4 +106,70 @@ CREATE TABLE delivery_cursors (
     sink TEXT PRIMARY KEY,
     seq  INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Version 2: the evidence log (issue 8; `crate::evidence`): leaves, Merkle nodes, signed
+/// checkpoints and witness cosignatures.
+const V2: &str = r#"
+-- One row per leaf of the RFC 6962 evidence log. `bytes` is the leaf's canonical encoding
+-- (skyfence_evidence::leaf), cleared (NULL) only by retention; the other columns find an
+-- incident's leaves (`target`, `at` for raw frames; `incident_id`) and a dataset's.
+CREATE TABLE evidence_leaves (
+    idx          INTEGER PRIMARY KEY,
+    kind         INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    target       TEXT,
+    incident_id  TEXT,
+    name         TEXT,
+    dataset_kind INTEGER,
+    bytes        BLOB
+);
+CREATE INDEX evidence_frames ON evidence_leaves (target, at) WHERE kind = 3;
+CREATE INDEX evidence_by_incident ON evidence_leaves (incident_id) WHERE incident_id IS NOT NULL;
+CREATE INDEX evidence_datasets ON evidence_leaves (kind, dataset_kind, name, idx) WHERE kind IN (1, 2);
+CREATE TRIGGER evidence_leaves_no_delete BEFORE DELETE ON evidence_leaves
+BEGIN
+    SELECT RAISE(ABORT, 'evidence leaves are append-only');
+END;
+CREATE TRIGGER evidence_leaves_only_clear BEFORE UPDATE ON evidence_leaves
+WHEN NEW.bytes IS NOT NULL OR NEW.idx IS NOT OLD.idx OR NEW.kind IS NOT OLD.kind
+  OR NEW.at IS NOT OLD.at OR NEW.target IS NOT OLD.target
+  OR NEW.incident_id IS NOT OLD.incident_id OR NEW.name IS NOT OLD.name
+  OR NEW.dataset_kind IS NOT OLD.dataset_kind
+BEGIN
+    SELECT RAISE(ABORT, 'evidence leaves are append-only (retention may only clear bytes)');
+END;
+
+-- The complete subtrees of the Merkle tree, (level, index); level 0 holds the leaf hashes.
+CREATE TABLE merkle_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
+BEGIN
+    SELECT RAISE(ABORT, 'merkle nodes never change');
+END;
+CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+BEGIN
+    SELECT RAISE(ABORT, 'merkle nodes never change');
+END;
+
+-- Signed checkpoints (C2SP tlog-checkpoint in a signed note), as the log signed them.
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    at   INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
+
+-- Witness cosignature lines (C2SP tlog-cosignature), per checkpoint, in arrival order.
+CREATE TABLE cosignatures (
+    size   INTEGER NOT NULL REFERENCES checkpoints (size),
+    name   TEXT NOT NULL,
+    key_id INTEGER NOT NULL,
+    line   TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    UNIQUE (size, name, key_id)
+);
 "#;

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use skyfence_core::detect::{Classification, Event, Incident, IncidentId, IncidentStatus, Report};
 use skyfence_core::{RawFrame, TargetId, Timestamp};
 
@@ -21,8 +23,8 @@ use crate::{
 /// writer commits the next, without blocking each other.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
-    path: Arc<Path>,
+    pub(crate) conn: Connection,
+    pub(crate) path: Arc<Path>,
     options: StoreOptions,
 }
 
@@ -124,7 +126,7 @@ impl SqliteStore {
         self.options
     }
 
-    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    pub(crate) fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| StoreError::Sqlite {
             path: self.path.to_path_buf(),
             op,
@@ -132,7 +134,7 @@ impl SqliteStore {
         }
     }
 
-    fn corrupt(
+    pub(crate) fn corrupt(
         &self,
         table: &'static str,
         key: impl ToString,
@@ -155,7 +157,7 @@ impl SqliteStore {
     }
 
     /// The stored incident `id`, if any.
-    fn load_incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+    pub(crate) fn load_incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
         let key = id.to_string();
         let json: Option<String> = self
             .conn
@@ -166,7 +168,7 @@ impl SqliteStore {
     }
 
     /// The window of a target's track and frames that belongs to `incident`.
-    fn window(&self, incident: &Incident) -> (i64, i64) {
+    pub(crate) fn window(&self, incident: &Incident) -> (i64, i64) {
         let lo = incident
             .entered_at
             .as_micros()
@@ -271,7 +273,7 @@ fn classification_str(c: Classification) -> &'static str {
 }
 
 /// The stored form of a target id (today the ICAO address as printed).
-fn target_key(t: TargetId) -> String {
+pub(crate) fn target_key(t: TargetId) -> String {
     t.to_string()
 }
 
@@ -367,7 +369,12 @@ impl IncidentStore for SqliteStore {
             op: "apply batch",
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        // IMMEDIATE: the evidence log's size is read inside the write lock (several writers).
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut evidence = crate::evidence::Appender::new(&tx, &path);
         let mut applied = Applied {
             event_seqs: Vec::with_capacity(batch.events.len()),
             ..Applied::default()
@@ -400,6 +407,7 @@ impl IncidentStore for SqliteStore {
                     .push(Some(to_u64(tx.last_insert_rowid())));
                 if let (Some(i), Some(ij)) = (e.incident(), incident_json) {
                     upsert_incident(&tx, i, ij).map_err(err)?;
+                    evidence.incident_change(e, i, ij)?;
                 }
             }
             for (i, json) in &snapshot_json {
@@ -429,7 +437,7 @@ impl IncidentStore for SqliteStore {
                 )
                 .map_err(err)?;
             for f in &batch.frames {
-                applied.frames += insert_frame
+                let stored = insert_frame
                     .execute(params![
                         target_key(f.target),
                         f.at.as_micros(),
@@ -439,6 +447,10 @@ impl IncidentStore for SqliteStore {
                         f.frame.mlat,
                     ])
                     .map_err(err)?;
+                if stored == 1 {
+                    evidence.raw_frame(f)?;
+                }
+                applied.frames += stored;
             }
         }
         tx.commit().map_err(err)?;
@@ -655,7 +667,10 @@ impl IncidentStore for SqliteStore {
             op: "purge",
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         const ENDED: &str = "SELECT id FROM incidents
              WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1";
         let acks = tx
@@ -701,6 +716,7 @@ impl IncidentStore for SqliteStore {
                 params![cut, lead],
             )
             .map_err(err)?;
+        crate::evidence::purge(&tx, cut, lead).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Purged {
             incidents,
@@ -725,7 +741,10 @@ impl IncidentStore for SqliteStore {
             op: "acknowledge",
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
         let known = tx
             .query_row("SELECT 1 FROM incidents WHERE id = ?1", [&key], |_| Ok(()))
             .optional()
@@ -740,6 +759,7 @@ impl IncidentStore for SqliteStore {
         )
         .map_err(err)?;
         let seq = to_u64(tx.last_insert_rowid());
+        crate::evidence::Appender::new(&tx, &path).ack(id, at, operator, note)?;
         tx.commit().map_err(err)?;
         Ok(Some(Ack {
             seq,

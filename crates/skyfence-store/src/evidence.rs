@@ -1,0 +1,933 @@
+//! The evidence log in the store (issue 8): an RFC 6962 Merkle log of
+//! [`EvidenceLeaf`]s, kept in the same SQLite file as the incidents it proves, plus the
+//! signed checkpoints of it and the witnesses' cosignatures.
+//!
+//! # What goes in, and when
+//!
+//! - [`SqliteStore::apply`](crate::IncidentStore::apply) appends, in the transaction that
+//!   stores them, one `RawFrame` leaf per newly stored frame row and one
+//!   `IncidentStateChanged` leaf per newly stored incident event (`confirmed`, `closed`,
+//!   `lost`; approach events have no incident and are not logged). A re-applied batch
+//!   stores no new row, so it appends nothing.
+//! - [`acknowledge`](crate::IncidentStore::acknowledge) appends an `OperatorAck` leaf in its
+//!   transaction.
+//! - The service records, at start, one `DatasetLoaded` leaf per zone (its content a GeoJSON
+//!   FeatureCollection holding exactly that zone, see [`zone_geojson`]), one for the permit
+//!   set and one `ConfigChanged` leaf, each only when it differs from the latest one of the
+//!   same name ([`SqliteStore::append_if_changed`]), so a restart does not grow the log.
+//!
+//! # Several writers
+//!
+//! The service writer, the API's acknowledgement writer and the checkpoint signer each
+//! hold their own connection. Every append runs inside a `BEGIN IMMEDIATE` transaction
+//! (SQLite takes the write lock at `BEGIN`, other writers wait `busy_timeout`) and reads
+//! the tree size inside it, from the stored nodes: never from a value cached outside the
+//! transaction. Two connections therefore never give two leaves the same index.
+//!
+//! # Tables (schema version 2)
+//!
+//! - `evidence_leaves`: index, kind, time, the columns that find an incident's leaves
+//!   (`target`, `incident_id`) and a dataset's (`dataset_kind`, `name`), and the leaf's
+//!   canonical bytes.
+//! - `merkle_nodes`: the complete subtrees of the tree ([`HashStore`]), level 0 being the
+//!   leaf hashes. Never updated, never deleted.
+//! - `checkpoints`: tree size, signing time, the signed note as the log signed it.
+//! - `cosignatures`: witness signature lines for a checkpoint; [`SqliteStore::checkpoints`]
+//!   returns each note with them appended.
+//!
+//! # Retention
+//!
+//! [`purge_older_than`](crate::IncidentStore::purge_older_than) deletes the frames and
+//! incidents it purges; it also clears the *bytes* of their leaves (raw frames no kept
+//! incident's window reaches; incident changes and acknowledgements of purged incidents),
+//! so purged data does not live on in the log. The leaf hashes stay in `merkle_nodes`: the
+//! tree, every checkpoint and every proof still verify; only the content of those leaves
+//! can no longer be shown. `skyfence log verify` counts such leaves separately. Dataset and
+//! configuration leaves are never cleared.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use skyfence_core::Timestamp;
+use skyfence_core::airspace::Zone;
+use skyfence_core::airspace::load::{ZoneFileError, parse_geojson};
+use skyfence_core::detect::{Event, Incident, IncidentId};
+use skyfence_evidence::merkle::{self, Hash, HashStore, MerkleError, MerkleLog, StoredNode};
+use skyfence_evidence::{DatasetKind, EvidenceLeaf, Note};
+
+use crate::sqlite::target_key;
+use crate::{FrameRecord, SqliteStore, StoreError};
+
+/// One leaf as `(index, EvidenceLeaf bytes)`.
+pub type IndexedLeaf = (u64, Vec<u8>);
+
+/// One row of the leaf table, for a verifier that must see every row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafRow {
+    /// The leaf index.
+    pub index: u64,
+    /// The kind byte stored beside the leaf.
+    pub kind: u8,
+    /// The leaf's bytes; `None` once retention cleared them (the hash stays in the tree).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A signed checkpoint as stored, with every cosignature received for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// When the log signed it.
+    pub at: Timestamp,
+    /// The signed note (C2SP tlog-checkpoint in a signed note): the log's signature line
+    /// first, then the witnesses' cosignature lines in the order they arrived.
+    pub note: String,
+    /// How many cosignature lines were added to the log's note.
+    pub cosignatures: usize,
+}
+
+/// The stored code of a dataset kind (the leaf encoding's byte).
+fn dataset_code(kind: DatasetKind) -> i64 {
+    match kind {
+        DatasetKind::Zones => 1,
+        DatasetKind::Dataset => 2,
+        DatasetKind::Permits => 3,
+    }
+}
+
+/// A [`HashStore`] over the `merkle_nodes` table of a connection (or a transaction, which
+/// dereferences to one). Appends must run inside a write transaction.
+pub struct SqliteHashStore<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteHashStore<'c> {
+    /// The node table of `conn`.
+    pub fn new(conn: &'c Connection) -> Self {
+        SqliteHashStore { conn }
+    }
+}
+
+fn hash_store_err(e: rusqlite::Error) -> merkle::StoreError {
+    merkle::StoreError(Box::new(e))
+}
+
+impl HashStore for SqliteHashStore<'_> {
+    fn leaf_count(&self) -> Result<u64, merkle::StoreError> {
+        // The primary key makes max() a single index probe.
+        let next: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(hash_store_err)?;
+        Ok(u64::try_from(next).unwrap_or(0))
+    }
+
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, merkle::StoreError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM merkle_nodes WHERE level = ?1 AND idx = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![level, to_i64(index)], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(hash_store_err)?;
+        blob.map(|b| {
+            <Hash>::try_from(b.as_slice()).map_err(|_| {
+                merkle::StoreError(
+                    format!(
+                        "merkle_nodes ({level}, {index}) holds {} bytes, expected 32",
+                        b.len()
+                    )
+                    .into(),
+                )
+            })
+        })
+        .transpose()
+    }
+
+    fn append_nodes(&mut self, nodes: &[StoredNode]) -> Result<(), merkle::StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .map_err(hash_store_err)?;
+        for n in nodes {
+            st.execute(params![n.level, to_i64(n.index), &n.hash[..]])
+                .map_err(hash_store_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// The columns a leaf is found by.
+#[derive(Default)]
+struct LeafColumns<'a> {
+    at: i64,
+    target: Option<String>,
+    incident_id: Option<String>,
+    name: Option<&'a str>,
+    dataset_kind: Option<i64>,
+}
+
+fn columns_of(leaf: &EvidenceLeaf) -> LeafColumns<'_> {
+    match leaf {
+        EvidenceLeaf::DatasetLoaded {
+            kind,
+            name,
+            loaded_at_us,
+            ..
+        } => LeafColumns {
+            at: *loaded_at_us,
+            name: Some(name),
+            dataset_kind: Some(dataset_code(*kind)),
+            ..LeafColumns::default()
+        },
+        EvidenceLeaf::ConfigChanged { at_us, source, .. } => LeafColumns {
+            at: *at_us,
+            name: Some(source),
+            ..LeafColumns::default()
+        },
+        EvidenceLeaf::RawFrame { received_at_us, .. } => LeafColumns {
+            at: *received_at_us,
+            ..LeafColumns::default()
+        },
+        EvidenceLeaf::IncidentStateChanged {
+            incident_id, at_us, ..
+        }
+        | EvidenceLeaf::OperatorAck {
+            incident_id, at_us, ..
+        } => LeafColumns {
+            at: *at_us,
+            incident_id: Some(IncidentId(*incident_id).to_string()),
+            ..LeafColumns::default()
+        },
+    }
+}
+
+/// Appends leaves inside one write transaction. The tree size is read from the stored
+/// nodes at the first append (inside the transaction), so a batch that logs nothing costs
+/// nothing.
+pub(crate) struct Appender<'t> {
+    conn: &'t Connection,
+    path: &'t std::path::Path,
+    log: Option<MerkleLog<SqliteHashStore<'t>>>,
+}
+
+impl<'t> Appender<'t> {
+    /// An appender over `conn`, which must be inside a `BEGIN IMMEDIATE` transaction.
+    pub(crate) fn new(conn: &'t Connection, path: &'t std::path::Path) -> Self {
+        Appender {
+            conn,
+            path,
+            log: None,
+        }
+    }
+
+    fn fail(&self, op: &'static str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Evidence {
+            path: self.path.to_path_buf(),
+            op,
+            reason: e.to_string(),
+        }
+    }
+
+    fn sql(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.to_path_buf(),
+            op,
+            source,
+        }
+    }
+
+    /// Appends `leaf` (its bytes and its tree nodes) and returns its index.
+    pub(crate) fn append(
+        &mut self,
+        leaf: &EvidenceLeaf,
+        target: Option<String>,
+    ) -> Result<u64, StoreError> {
+        let bytes = leaf
+            .encode()
+            .map_err(|e| self.fail("encode evidence leaf", e))?;
+        if self.log.is_none() {
+            let log = MerkleLog::open(SqliteHashStore::new(self.conn))
+                .map_err(|e| self.fail("open evidence log", e))?;
+            self.log = Some(log);
+        }
+        let Some(log) = self.log.as_mut() else {
+            unreachable!("opened just above")
+        };
+        let index = log.append(&bytes).map_err(|e| StoreError::Evidence {
+            path: self.path.to_path_buf(),
+            op: "append evidence leaf",
+            reason: e.to_string(),
+        })?;
+        let mut cols = columns_of(leaf);
+        cols.target = cols.target.or(target);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO evidence_leaves
+                   (idx, kind, at, target, incident_id, name, dataset_kind, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    to_i64(index),
+                    leaf.kind_code(),
+                    cols.at,
+                    cols.target,
+                    cols.incident_id,
+                    cols.name,
+                    cols.dataset_kind,
+                    bytes,
+                ])
+            })
+            .map_err(self.sql("append evidence leaf"))?;
+        Ok(index)
+    }
+
+    /// Logs a newly stored frame row.
+    pub(crate) fn raw_frame(&mut self, f: &FrameRecord) -> Result<u64, StoreError> {
+        let leaf = EvidenceLeaf::RawFrame {
+            sensor: f.source.to_string(),
+            received_at_us: f.at.as_micros(),
+            signal: f.frame.signal,
+            mlat: f.frame.mlat,
+            frame: f.frame.data().to_vec(),
+        };
+        self.append(&leaf, Some(target_key(f.target)))
+    }
+
+    /// Logs a newly stored incident event; `incident_json` is the incident exactly as
+    /// stored.
+    pub(crate) fn incident_change(
+        &mut self,
+        event: &Event,
+        incident: &Incident,
+        incident_json: &str,
+    ) -> Result<u64, StoreError> {
+        let leaf = EvidenceLeaf::IncidentStateChanged {
+            incident_id: incident.id.0,
+            at_us: event.at().as_micros(),
+            event: event.kind().to_owned(),
+            incident_json: incident_json.to_owned(),
+        };
+        self.append(&leaf, Some(target_key(incident.target.icao24)))
+    }
+
+    /// Logs an operator acknowledgement.
+    pub(crate) fn ack(
+        &mut self,
+        id: IncidentId,
+        at: Timestamp,
+        operator: &str,
+        note: &str,
+    ) -> Result<u64, StoreError> {
+        let leaf = EvidenceLeaf::OperatorAck {
+            incident_id: id.0,
+            operator: operator.to_owned(),
+            note: note.to_owned(),
+            at_us: at.as_micros(),
+        };
+        self.append(&leaf, None)
+    }
+}
+
+/// Retention (see the module documentation): clears the bytes of the leaves whose rows
+/// the purge in the same transaction deleted. `lead_us` is the store's pre-entry window.
+pub(crate) fn purge(conn: &Connection, cut_us: i64, lead_us: i64) -> rusqlite::Result<usize> {
+    let frames = conn.execute(
+        "UPDATE evidence_leaves SET bytes = NULL
+         WHERE kind = 3 AND bytes IS NOT NULL AND at < ?1 AND NOT EXISTS (
+             SELECT 1 FROM incidents i
+             WHERE i.target = evidence_leaves.target AND evidence_leaves.at >= i.entered_at - ?2)",
+        params![cut_us, lead_us],
+    )?;
+    let incident = conn.execute(
+        "UPDATE evidence_leaves SET bytes = NULL
+         WHERE kind IN (4, 5) AND bytes IS NOT NULL AND at < ?1
+           AND incident_id NOT IN (SELECT id FROM incidents)",
+        params![cut_us],
+    )?;
+    Ok(frames + incident)
+}
+
+/// The zone as a GeoJSON FeatureCollection (RFC 7946) holding exactly one Feature: the
+/// content of its `DatasetLoaded` leaf. Properties `name`, `floor_ft`, `ceiling_ft`,
+/// `buffer_m` (INTERFACES.md "Zones"), plus `kind`, `source` and `version` (provenance,
+/// ignored by the zone loader). Coordinates are the stored `f64` values printed in their
+/// shortest round-trip form, so [`zone_from_geojson`] (and `parse_geojson`) rebuild the
+/// same geometry bit for bit, and with it the same geometry hash.
+pub fn zone_geojson(zone: &Zone) -> Vec<u8> {
+    let polygons: Vec<serde_json::Value> = zone
+        .shape
+        .0
+        .iter()
+        .map(|p| {
+            serde_json::Value::Array(
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| {
+                        serde_json::Value::Array(
+                            r.0.iter().map(|c| serde_json::json!([c.x, c.y])).collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let kind = serde_json::to_value(zone.kind).unwrap_or(serde_json::Value::Null);
+    let doc = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature",
+            "properties": {
+                "name": zone.name,
+                "floor_ft": zone.floor_ft,
+                "ceiling_ft": zone.ceiling_ft,
+                "buffer_m": zone.buffer_m,
+                "kind": kind,
+                "source": zone.provenance.source,
+                "version": zone.provenance.version,
+            },
+            "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+        }],
+    });
+    // serde_json writes maps in key order (no `preserve_order`): the same zone always
+    // gives the same bytes, so an unchanged zone is recognised at the next start.
+    doc.to_string().into_bytes()
+}
+
+/// Rebuilds the zone recorded by a `DatasetLoaded` leaf's content ([`zone_geojson`]):
+/// a FeatureCollection of exactly one Feature, or a bare Feature. The zone loader checks
+/// it as it checks any zone file; `kind`, `source` and `version` come back from the
+/// properties, so the result equals the zone that was recorded.
+pub fn zone_from_geojson(content: &[u8]) -> Result<Zone, Box<ZoneFileError>> {
+    let bad = |msg: String| {
+        Box::new(ZoneFileError {
+            file: "evidence leaf".into(),
+            line: None,
+            column: None,
+            feature: None,
+            problem: skyfence_core::airspace::load::ZoneProblem::Schema(msg),
+        })
+    };
+    let text = std::str::from_utf8(content).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let collection = match value.get("type").and_then(serde_json::Value::as_str) {
+        Some("Feature") => serde_json::json!({"type": "FeatureCollection", "features": [value]}),
+        _ => value,
+    };
+    let features = collection
+        .get("features")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    if features != 1 {
+        return Err(bad(format!(
+            "holds {features} features, expected exactly one zone"
+        )));
+    }
+    let props = collection["features"][0]["properties"].clone();
+    let source = props
+        .get("source")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("evidence leaf")
+        .to_owned();
+    let mut zone = parse_geojson(&source, &collection.to_string())
+        .map_err(Box::new)?
+        .pop()
+        .ok_or_else(|| bad("holds no zone".into()))?;
+    if let Some(kind) = props
+        .get("kind")
+        .and_then(|k| serde_json::from_value(k.clone()).ok())
+    {
+        zone.kind = kind;
+    }
+    zone.provenance.version = props
+        .get("version")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    Ok(zone)
+}
+
+/// The fields of a dataset or config leaf that say whether it changed (its time does not).
+fn same_content(a: &EvidenceLeaf, b: &EvidenceLeaf) -> bool {
+    match (a, b) {
+        (
+            EvidenceLeaf::DatasetLoaded {
+                kind: k1,
+                name: n1,
+                provenance_sha256: p1,
+                content: c1,
+                ..
+            },
+            EvidenceLeaf::DatasetLoaded {
+                kind: k2,
+                name: n2,
+                provenance_sha256: p2,
+                content: c2,
+                ..
+            },
+        ) => k1 == k2 && n1 == n2 && p1 == p2 && c1.sha256() == c2.sha256(),
+        (
+            EvidenceLeaf::ConfigChanged { config: c1, .. },
+            EvidenceLeaf::ConfigChanged { config: c2, .. },
+        ) => c1 == c2,
+        _ => false,
+    }
+}
+
+impl SqliteStore {
+    fn ev_err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.to_path_buf(),
+            op,
+            source,
+        }
+    }
+
+    fn ev_fail(&self, op: &'static str, reason: impl std::fmt::Display) -> StoreError {
+        StoreError::Evidence {
+            path: self.path.to_path_buf(),
+            op,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn merkle_fail(&self, op: &'static str) -> impl Fn(MerkleError) -> StoreError + '_ {
+        move |e| self.ev_fail(op, e)
+    }
+
+    fn read_log(&self) -> Result<MerkleLog<SqliteHashStore<'_>>, StoreError> {
+        MerkleLog::open(SqliteHashStore::new(&self.conn)).map_err(self.merkle_fail("open log"))
+    }
+
+    /// The number of leaves in the evidence log.
+    pub fn evidence_size(&self) -> Result<u64, StoreError> {
+        SqliteHashStore::new(&self.conn)
+            .leaf_count()
+            .map_err(|e| self.ev_fail("read evidence size", e))
+    }
+
+    /// The leaves with index in `start..end`, as `(index, EvidenceLeaf bytes)`, by index.
+    /// Leaves whose bytes retention cleared are left out (their hashes remain: see
+    /// [`SqliteStore::evidence_leaf_hashes`]).
+    pub fn evidence_leaves(&self, start: u64, end: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let err = self.ev_err("read evidence leaves");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE idx >= ?1 AND idx < ?2 AND bytes IS NOT NULL ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(start), to_i64(end)], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The stored leaf hashes (level 0 of the tree) with index in `start..end`, by index:
+    /// what `skyfence log verify` recomputes each leaf's hash against, and the only trace
+    /// of a leaf whose bytes retention cleared.
+    pub fn evidence_leaf_hashes(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let err = self.ev_err("read leaf hashes");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, hash FROM merkle_nodes
+                 WHERE level = 0 AND idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(start), to_i64(end)], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (i, h) = row.map_err(&err)?;
+            let h = <Hash>::try_from(h.as_slice())
+                .map_err(|_| self.corrupt("merkle_nodes", i, "hash is not 32 bytes"))?;
+            out.push((i, h));
+        }
+        Ok(out)
+    }
+
+    /// Every leaf row with index in `start..end` (cleared ones too), by index: for `skyfence log verify`, which must see gaps and cleared rows too.
+    pub fn evidence_leaf_rows(&self, start: u64, end: u64) -> Result<Vec<LeafRow>, StoreError> {
+        let err = self.ev_err("read evidence leaves");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, kind, bytes FROM evidence_leaves
+                 WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(start), to_i64(end)], |r| {
+                Ok(LeafRow {
+                    index: to_u64(r.get(0)?),
+                    kind: r.get(1)?,
+                    bytes: r.get(2)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The leaves a bundle for incident `id` carries, by index: its target's `RawFrame`
+    /// leaves over the incident's window (the same window as `incident_frames`), and its
+    /// `IncidentStateChanged` and `OperatorAck` leaves. `None` when the incident is unknown.
+    pub fn incident_evidence(
+        &self,
+        id: IncidentId,
+    ) -> Result<Option<Vec<IndexedLeaf>>, StoreError> {
+        let Some(incident) = self.load_incident(id)? else {
+            return Ok(None);
+        };
+        let (lo, hi) = self.window(&incident);
+        let err = self.ev_err("read incident evidence");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE kind = 3 AND target = ?1 AND at BETWEEN ?2 AND ?3 AND bytes IS NOT NULL
+                 UNION ALL
+                 SELECT idx, bytes FROM evidence_leaves
+                 WHERE incident_id = ?4 AND bytes IS NOT NULL
+                 ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(
+                params![target_key(incident.target.icao24), lo, hi, id.to_string()],
+                |r| Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?)),
+            )
+            .map_err(&err)?;
+        Ok(Some(rows.collect::<Result<_, _>>().map_err(&err)?))
+    }
+
+    /// The latest `DatasetLoaded` leaf of `kind` named `name` among the first `size`
+    /// leaves: the dataset in force when the tree had `size` leaves.
+    pub fn dataset_leaf(
+        &self,
+        kind: DatasetKind,
+        name: &str,
+        size: u64,
+    ) -> Result<Option<IndexedLeaf>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE kind = 1 AND dataset_kind = ?1 AND name = ?2 AND idx < ?3
+                   AND bytes IS NOT NULL
+                 ORDER BY idx DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![dataset_code(kind), name, to_i64(size)], |r| {
+                    Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()
+            })
+            .map_err(self.ev_err("read dataset leaf"))
+    }
+
+    /// The names of the datasets of `kind` recorded among the first `size` leaves, sorted.
+    pub fn dataset_names(&self, kind: DatasetKind, size: u64) -> Result<Vec<String>, StoreError> {
+        let err = self.ev_err("read dataset names");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT name FROM evidence_leaves
+                 WHERE kind = 1 AND dataset_kind = ?1 AND idx < ?2 ORDER BY name",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![dataset_code(kind), to_i64(size)], |r| r.get(0))
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
+    /// The latest `ConfigChanged` leaf among the first `size` leaves: the configuration in
+    /// force when the tree had `size` leaves (there is one configuration stream, whatever
+    /// its source).
+    pub fn config_leaf(&self, size: u64) -> Result<Option<IndexedLeaf>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE kind = 2 AND idx < ?1 AND bytes IS NOT NULL
+                 ORDER BY idx DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![to_i64(size)], |r| {
+                    Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()
+            })
+            .map_err(self.ev_err("read config leaf"))
+    }
+
+    /// The RFC 6962 audit path of leaf `index` in the tree of the first `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read_log()?
+            .inclusion_proof(index, size)
+            .map_err(self.merkle_fail("inclusion proof"))
+    }
+
+    /// The RFC 6962 consistency proof from the tree of `old` leaves to that of `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read_log()?
+            .consistency_proof(old, new)
+            .map_err(self.merkle_fail("consistency proof"))
+    }
+
+    /// The RFC 6962 root of the tree of the first `size` leaves.
+    pub fn evidence_root(&self, size: u64) -> Result<Hash, StoreError> {
+        self.read_log()?
+            .root(size)
+            .map_err(self.merkle_fail("tree root"))
+    }
+
+    /// Appends one leaf in its own `BEGIN IMMEDIATE` transaction and returns its index.
+    pub fn append_evidence(&mut self, leaf: &EvidenceLeaf) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "append evidence",
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let index = Appender::new(&tx, &path).append(leaf, None)?;
+        tx.commit().map_err(err)?;
+        Ok(index)
+    }
+
+    /// Appends a `DatasetLoaded` or `ConfigChanged` leaf unless the latest leaf of the same
+    /// dataset (kind and name) or the latest configuration has the same content; returns
+    /// the new index, or `None` when nothing changed (a restart does not grow the log).
+    /// Checked and appended in one `BEGIN IMMEDIATE` transaction.
+    pub fn append_if_changed(&mut self, leaf: &EvidenceLeaf) -> Result<Option<u64>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "append dataset evidence",
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let latest: Option<(i64, Option<Vec<u8>>)> = match leaf {
+            EvidenceLeaf::DatasetLoaded { kind, name, .. } => tx
+                .query_row(
+                    "SELECT idx, bytes FROM evidence_leaves
+                     WHERE kind = 1 AND dataset_kind = ?1 AND name = ?2
+                     ORDER BY idx DESC LIMIT 1",
+                    params![dataset_code(*kind), name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?,
+            EvidenceLeaf::ConfigChanged { .. } => tx
+                .query_row(
+                    "SELECT idx, bytes FROM evidence_leaves WHERE kind = 2
+                     ORDER BY idx DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?,
+            _ => {
+                return Err(StoreError::Evidence {
+                    path: path.to_path_buf(),
+                    op: "append dataset evidence",
+                    reason: format!(
+                        "leaf kind {:#04x} is not a dataset or configuration leaf",
+                        leaf.kind_code()
+                    ),
+                });
+            }
+        };
+        if let Some((idx, Some(bytes))) = latest {
+            let previous = EvidenceLeaf::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                table: "evidence_leaves",
+                key: idx.to_string(),
+                reason: e.to_string(),
+            })?;
+            if same_content(&previous, leaf) {
+                return Ok(None);
+            }
+        }
+        let index = Appender::new(&tx, &path).append(leaf, None)?;
+        tx.commit().map_err(err)?;
+        Ok(Some(index))
+    }
+
+    /// Stores a checkpoint the log signed over its first `size` leaves. Storing the same
+    /// size again keeps the first note (a size has one root, and Ed25519 signatures are
+    /// deterministic, so it is the same note).
+    pub fn add_checkpoint(
+        &mut self,
+        size: u64,
+        at: Timestamp,
+        signed_note: &str,
+    ) -> Result<(), StoreError> {
+        if size > self.evidence_size()? {
+            return Err(self.ev_fail(
+                "add checkpoint",
+                format!("checkpoint size {size} is beyond the log"),
+            ));
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO checkpoints (size, at, note) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (size) DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![to_i64(size), at.as_micros(), signed_note]))
+            .map_err(self.ev_err("add checkpoint"))?;
+        Ok(())
+    }
+
+    /// Stores the signature lines of `signed_note_with_cosig` that the stored checkpoint of
+    /// `size` lacks (a witness's cosignatures). The note's text must be the stored
+    /// checkpoint's text exactly. Verifying the cosignature against a witness key is the
+    /// caller's job (the service does it when witness keys are configured); this stores it.
+    /// Returns how many lines were new.
+    pub fn add_cosignature(
+        &mut self,
+        size: u64,
+        signed_note_with_cosig: &str,
+    ) -> Result<usize, StoreError> {
+        let stored: Option<String> = self
+            .conn
+            .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")
+            .and_then(|mut st| st.query_row([to_i64(size)], |r| r.get(0)).optional())
+            .map_err(self.ev_err("read checkpoint"))?;
+        let Some(stored) = stored else {
+            return Err(self.ev_fail(
+                "add cosignature",
+                format!("no checkpoint of size {size} is stored"),
+            ));
+        };
+        let stored =
+            Note::parse(stored.as_bytes()).map_err(|e| self.corrupt("checkpoints", size, e))?;
+        let given = Note::parse(signed_note_with_cosig.as_bytes())
+            .map_err(|e| self.ev_fail("add cosignature", e))?;
+        if given.text != stored.text {
+            return Err(self.ev_fail(
+                "add cosignature",
+                format!("the note's text is not that of the stored checkpoint of size {size}"),
+            ));
+        }
+        let now = Timestamp::from_micros(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+        );
+        let mut added = 0;
+        let err = self.ev_err("add cosignature");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO cosignatures (size, name, key_id, line, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (size, name, key_id) DO NOTHING",
+            )
+            .map_err(&err)?;
+        for sig in &given.signatures {
+            if stored.signatures.contains(sig) {
+                continue;
+            }
+            added += st
+                .execute(params![
+                    to_i64(size),
+                    sig.name,
+                    i64::from(sig.key_id),
+                    sig.line(),
+                    now.as_micros()
+                ])
+                .map_err(&err)?;
+        }
+        Ok(added)
+    }
+
+    /// Every stored checkpoint, by size, each note with its cosignatures appended.
+    pub fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let err = self.ev_err("read checkpoints");
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT size, at, note FROM checkpoints ORDER BY size")
+            .map_err(&err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(&err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&err)?;
+        rows.into_iter()
+            .map(|(size, at, note)| self.with_cosignatures(to_u64(size), at, note))
+            .collect()
+    }
+
+    /// The checkpoint of the largest size, with its cosignatures.
+    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row: Option<(i64, i64, String)> = self
+            .conn
+            .prepare_cached("SELECT size, at, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .and_then(|mut st| {
+                st.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(self.ev_err("read checkpoint"))?;
+        row.map(|(size, at, note)| self.with_cosignatures(to_u64(size), at, note))
+            .transpose()
+    }
+
+    fn with_cosignatures(
+        &self,
+        size: u64,
+        at: i64,
+        mut note: String,
+    ) -> Result<StoredCheckpoint, StoreError> {
+        let err = self.ev_err("read cosignatures");
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY at, rowid")
+            .map_err(&err)?;
+        let lines = st
+            .query_map([to_i64(size)], |r| r.get::<_, String>(0))
+            .map_err(&err)?;
+        let mut cosignatures = 0;
+        for line in lines {
+            note.push_str(&line.map_err(&err)?);
+            note.push('\n');
+            cosignatures += 1;
+        }
+        Ok(StoredCheckpoint {
+            size,
+            at: Timestamp::from_micros(at),
+            note,
+            cosignatures,
+        })
+    }
+}
