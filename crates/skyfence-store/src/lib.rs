@@ -33,6 +33,7 @@
 //! exported: the store keeps each incident's latest JSON and indexes the fields the API
 //! filters on.
 
+mod delivery;
 mod error;
 mod evidence;
 mod model;
@@ -40,6 +41,7 @@ mod ring;
 mod schema;
 mod sqlite;
 
+pub use delivery::{DeadLetter, DeliveryAttempt};
 pub use error::StoreError;
 pub use evidence::{
     IndexedLeaf, LeafRow, SqliteHashStore, StoredCheckpoint, zone_from_geojson, zone_geojson,

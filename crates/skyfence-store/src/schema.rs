@@ -17,7 +17,7 @@
 pub const APPLICATION_ID: i64 = 0x534b_5946;
 
 /// Schema migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -105,6 +105,38 @@ END;
 CREATE TABLE delivery_cursors (
     sink TEXT PRIMARY KEY,
     seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Version 3: alert delivery state (issue 7): the attempt in progress per sink and the
+/// dead letters operators see in `GET /api/alerts`.
+const V3: &str = r#"
+-- The delivery a sink is trying now (head of its line), so that the attempt count and
+-- the age that decides dead-lettering survive a restart. At most one row per sink; the
+-- row goes when the event is delivered or dead-lettered.
+CREATE TABLE delivery_attempts (
+    sink             TEXT PRIMARY KEY,
+    seq              INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL,
+    first_attempt_at INTEGER NOT NULL,
+    last_attempt_at  INTEGER NOT NULL,
+    last_error       TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Events a sink gave up on (too old, or refused for good). The sink's cursor has moved
+-- past them; `retry` = 1 asks the sink to deliver the event once more (the row goes when
+-- that succeeds).
+CREATE TABLE dead_letters (
+    sink             TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    incident_id      TEXT,
+    event            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL,
+    first_attempt_at INTEGER NOT NULL,
+    last_attempt_at  INTEGER NOT NULL,
+    last_error       TEXT NOT NULL,
+    retry            INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sink, seq)
 ) WITHOUT ROWID;
 "#;
 
