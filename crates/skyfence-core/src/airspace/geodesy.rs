@@ -189,6 +189,43 @@ impl LocalFrame {
         (x, y)
     }
 
+    /// A lower bound of the squared plane distance (m²) from the centre to every point
+    /// (λ, φ) of the box `lon0..=lon1` × `lat0..=lat1` (degrees, `lon1 ≥ lon0`; a box
+    /// 360° wide covers every longitude), where `cos_min` bounds cos φ from below over
+    /// the box.
+    ///
+    /// [`LocalFrame::project`] maps a point to `x = Δλ · kx · (cos φ + cos φp) / 2` and
+    /// `y = Δφ · (ky + dky · Δφ / 2)`. Over the box, `|Δλ|` (wrapped) is at least the
+    /// angular gap between the query's meridian and the box's longitude arc, and the
+    /// factor at least `kx · (cos_min + cos φp) / 2`; `y` is increasing in Δφ (dky · Δφ
+    /// is far below ky for any Δφ on Earth), so `|y|` is at least its value at the
+    /// nearer latitude side. Each coordinate is bounded independently, so the sum of
+    /// squares bounds x² + y². Exact in the same metric the near-border distances use,
+    /// so a box beyond the best edge so far cannot hold a nearer one.
+    #[inline]
+    pub(crate) fn box_lower_bound_sq(
+        &self,
+        lon0: f64,
+        lat0: f64,
+        lon1: f64,
+        lat1: f64,
+        cos_min: f64,
+    ) -> f64 {
+        // The query longitude may lie up to 360° outside [-180, 180] (an index shifts
+        // it towards a zone near the antimeridian): two wraps bring any difference
+        // into [-180, 180].
+        let w0 = wrap_dlon(wrap_dlon(lon0 - self.lon));
+        let w1 = w0 + (lon1 - lon0);
+        // The box's arc is [w0, w1] relative to the query meridian (0 ≡ 360): the gap is
+        // w0 going east, 360 − w1 going west (both ≤ 0 when the arc covers the
+        // meridian), or −w1 when the whole arc lies west.
+        let gap = w0.min(360.0 - w1).max(-w1).max(0.0);
+        let x = gap * self.kx * 0.5 * (cos_min.max(0.0) + self.cos_lat);
+        let dlat = (lat0 - self.lat).max(0.0) + (lat1 - self.lat).min(0.0);
+        let y = dlat * (self.ky + 0.5 * self.dky * dlat);
+        x * x + y * y
+    }
+
     /// Squared plane distance from the centre to the segment between two projected
     /// points, and the segment parameter of the nearest point.
     #[inline]
@@ -217,6 +254,60 @@ impl LocalFrame {
             return d2.sqrt();
         }
         self.refine_on_edge(a, b, t).0
+    }
+
+    /// Minimises the plane distance along the lon/lat segment `a`–`b` (points as
+    /// (lon, lat) degrees) near parameter `t0` with Newton steps on the exact curve
+    /// (returns (distance, parameter)). Faster than [`LocalFrame::refine_on_edge`]'s
+    /// bracketing search (one `sin_cos` per step, three or four steps, where the
+    /// bracketing takes forty `cos`): for a start at the chord's nearest point, which is
+    /// off the curve's by about the bow over the edge's length, Newton converges
+    /// quadratically. Every value kept is the plane distance of a point of the segment
+    /// (or an end), so the answer never falls below the true minimum; when the curve
+    /// is not convex at the iterate the steps stop and the best value so far stands.
+    pub fn curve_distance_m(&self, a: (f64, f64), b: (f64, f64), t0: f64) -> (f64, f64) {
+        const RAD: f64 = std::f64::consts::PI / 180.0;
+        let dl = wrap_dlon(b.0 - a.0);
+        let dp = b.1 - a.1;
+        let l0 = wrap_dlon(a.0 - self.lon);
+        let d0 = a.1 - self.lat;
+        let kxh = 0.5 * self.kx;
+        let dpr = dp * RAD;
+        // The ends first (a valid answer if the steps go nowhere).
+        let end = |t: f64| {
+            let lat = a.1 + t * dp;
+            let (x, y) = self.project(a.0 + t * dl, lat, lat.to_radians().cos());
+            x * x + y * y
+        };
+        let (fa, fb) = (end(0.0), end(1.0));
+        let mut best = if fa <= fb { (fa, 0.0) } else { (fb, 1.0) };
+        let mut t = t0.clamp(0.0, 1.0);
+        for _ in 0..5 {
+            let (s, c) = ((a.1 + t * dp) * RAD).sin_cos();
+            let l = l0 + t * dl;
+            let d = d0 + t * dp;
+            let x = l * kxh * (c + self.cos_lat);
+            let x1 = kxh * (dl * (c + self.cos_lat) - l * s * dpr);
+            let x2 = kxh * (-2.0 * dl * s * dpr - l * c * dpr * dpr);
+            let y = d * (self.ky + 0.5 * self.dky * d);
+            let y1 = dp * (self.ky + self.dky * d);
+            let y2 = self.dky * dp * dp;
+            let f = x * x + y * y;
+            if f < best.0 {
+                best = (f, t);
+            }
+            let g = x * x1 + y * y1;
+            let h = x1 * x1 + y1 * y1 + x * x2 + y * y2;
+            if h <= 0.0 {
+                break;
+            }
+            let next = (t - g / h).clamp(0.0, 1.0);
+            if (next - t).abs() < 1e-12 {
+                break;
+            }
+            t = next;
+        }
+        (best.0.sqrt(), best.1)
     }
 
     /// Minimises the plane distance along the lon/lat segment `a`–`b` starting from

@@ -18,6 +18,7 @@ use super::geodesy::{
     box_lower_bound_m, cell_lower_bound_sq, local_frame_rel_err_at, wrap_dlon,
 };
 use super::grid::{CellState, EDGE, Edges, Grid, SEAM, orient};
+use super::near::EdgeTree;
 use super::zone::Zone;
 use crate::position::GeoPoint;
 
@@ -45,8 +46,10 @@ struct ZoneIndex {
     edges: Edges,
     /// Point-in-polygon and crossings.
     fine: Grid,
-    /// Distances.
+    /// Far distances (and the hints that seed every distance search).
     coarse: Grid,
+    /// Distances within [`NEAR_LIMIT_M`].
+    tree: EdgeTree,
     /// Smallest cos(latitude) over each coarse row.
     coarse_row_cos: Vec<f64>,
     /// Per coarse cell, an edge near the cell's centre (`u32::MAX`: none), to seed the
@@ -71,6 +74,7 @@ impl ZoneIndex {
             (n * FINE_CELLS_PER_EDGE).clamp(4096, MAX_FINE_CELLS),
         );
         let coarse = Grid::build(&edges, (n / 2).clamp(64, 1 << 18));
+        let tree = EdgeTree::build(&edges);
         let coarse_row_cos = (0..coarse.ny as i64)
             .map(|r| {
                 let (a, b) = (coarse.row_y(r), coarse.row_y(r + 1));
@@ -89,6 +93,7 @@ impl ZoneIndex {
             edges,
             fine,
             coarse,
+            tree,
             coarse_row_cos,
             hint: Vec::new(),
             bbox,
@@ -349,7 +354,7 @@ impl ZoneIndex {
         if bow > 0.01 {
             let (ax, ay) = (ed.x[i], ed.y[i]);
             let (bx, by) = (ed.x[i + 1], ed.y[i + 1]);
-            frame.refine_on_edge((ax, ay), (bx, by), t).0
+            frame.curve_distance_m((ax, ay), (bx, by), t).0
         } else {
             d
         }
@@ -380,6 +385,14 @@ impl ZoneIndex {
         } else {
             self.edge_distance(&frame, hint, f64::INFINITY)
         };
+        // Near the border (most queries): the box tree's exact plane minimum, searched
+        // no farther than the limit.
+        let near = self
+            .tree
+            .nearest(&self.edges, &frame, hint_d, limit_m.min(NEAR_LIMIT_M));
+        if near <= NEAR_LIMIT_M || limit_m <= NEAR_LIMIT_M {
+            return near;
+        }
         let mut cands = Vec::new();
         let early = hint_d > NEAR_LIMIT_M && hint_d.is_finite();
         let stop = if early {
@@ -760,6 +773,7 @@ impl AirspaceIndex {
                 z.edges.heap_bytes()
                     + z.fine.heap_bytes()
                     + z.coarse.heap_bytes()
+                    + z.tree.heap_bytes()
                     + z.coarse_row_cos.capacity() * 8
                     + z.hint.capacity() * 4
             })

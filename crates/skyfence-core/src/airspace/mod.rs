@@ -6,6 +6,7 @@ pub mod geodesy;
 mod grid;
 pub mod index;
 pub mod load;
+mod near;
 pub mod openair;
 pub mod validate;
 pub mod zone;

@@ -1,0 +1,265 @@
+//! Near-border distances: a tree of bounding boxes over the boundary's edges, in ring
+//! order, searched in the query's [`LocalFrame`].
+//!
+//! Why not the grid: a grid cell prunes by its square, wherever the border runs inside
+//! it. A point 25 km from a border sees every edge of every cell the 25 km circle
+//! reaches, ~2·√(2 d c) of border for cells of size c: with Afghanistan's 9.5 km coarse
+//! cells that is ~45 km of border, 200+ edges, 2.5 µs. Boxes over runs of consecutive
+//! edges follow the border instead: a run's box sticks out of the border by a fraction
+//! of the run's length, so only runs near the nearest point survive.
+//!
+//! Layout: the real (non-seam) edges in ring order, cut into leaves of [`LEAF`] edges;
+//! every level above groups [`FANOUT`] nodes of the level below, up to one root. A node
+//! is a longitude/latitude box in `f32` (rounded outwards, so it still contains its
+//! edges) and a lower bound of cos(latitude) over it: 20 bytes, ~80 kB for Afghanistan.
+//!
+//! Search: depth first, children visited nearest box first, a node skipped as soon as
+//! its box's lower bound ([`LocalFrame::box_lower_bound_sq`], exact in the plane metric)
+//! reaches the best edge so far. The answer is the smallest local-plane distance over
+//! all edges, the same quantity the grid search approximated with a stop factor.
+
+use super::geodesy::LocalFrame;
+use super::grid::Edges;
+
+/// Edges per leaf.
+const LEAF: usize = 8;
+/// Children per inner node.
+const FANOUT: usize = 8;
+/// Deepest tree the fixed search stack allows: 8^12 leaves, far beyond any country.
+const MAX_LEVELS: usize = 12;
+/// Search stack: each expansion replaces a node by at most `FANOUT` children.
+const STACK: usize = 1 + MAX_LEVELS * (FANOUT - 1);
+
+/// A node's box: (min lon, min lat, max lon, max lat) and a lower bound of cos(lat).
+#[derive(Clone, Copy, Debug)]
+struct NodeBox {
+    lon0: f32,
+    lat0: f32,
+    lon1: f32,
+    lat1: f32,
+    cos_min: f32,
+}
+
+impl NodeBox {
+    const EMPTY: NodeBox = NodeBox {
+        lon0: f32::INFINITY,
+        lat0: f32::INFINITY,
+        lon1: f32::NEG_INFINITY,
+        lat1: f32::NEG_INFINITY,
+        cos_min: 1.0,
+    };
+
+    fn add(&mut self, lon: f64, lat: f64) {
+        self.lon0 = self.lon0.min(down(lon));
+        self.lat0 = self.lat0.min(down(lat));
+        self.lon1 = self.lon1.max(up(lon));
+        self.lat1 = self.lat1.max(up(lat));
+    }
+
+    fn union(&mut self, o: &NodeBox) {
+        self.lon0 = self.lon0.min(o.lon0);
+        self.lat0 = self.lat0.min(o.lat0);
+        self.lon1 = self.lon1.max(o.lon1);
+        self.lat1 = self.lat1.max(o.lat1);
+    }
+
+    /// Sets `cos_min` from the (rounded) latitude range, rounded down with a margin far
+    /// above `cos`'s error.
+    fn finish(&mut self) {
+        let far = (self.lat0 as f64)
+            .abs()
+            .max((self.lat1 as f64).abs())
+            .min(90.0);
+        self.cos_min = down((far.to_radians().cos() * (1.0 - 1e-9) - 1e-12).max(0.0));
+    }
+
+    #[inline]
+    fn lower_bound_sq(&self, frame: &LocalFrame) -> f64 {
+        frame.box_lower_bound_sq(
+            self.lon0 as f64,
+            self.lat0 as f64,
+            self.lon1 as f64,
+            self.lat1 as f64,
+            self.cos_min as f64,
+        )
+    }
+}
+
+/// The largest `f32` not above `v`.
+fn down(v: f64) -> f32 {
+    let f = v as f32;
+    if f as f64 > v { f.next_down() } else { f }
+}
+
+/// The smallest `f32` not below `v`.
+fn up(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v { f.next_up() } else { f }
+}
+
+/// The box tree of one zone (see the module documentation).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EdgeTree {
+    /// Real edge ids (start vertices), seam edges left out, in ring order.
+    edges: Vec<u32>,
+    /// Every level's nodes, leaves first, the root last.
+    nodes: Vec<NodeBox>,
+    /// Start of each level in `nodes` (level 0: leaves), plus the end.
+    levels: Vec<u32>,
+}
+
+impl EdgeTree {
+    /// Builds the tree over the edges' real (non-seam) edges.
+    pub fn build(edges: &Edges) -> Self {
+        let ids: Vec<u32> = edges
+            .ids
+            .iter()
+            .filter(|&&(_, seam)| !seam)
+            .map(|&(e, _)| e)
+            .collect();
+        let mut nodes = Vec::with_capacity(ids.len().div_ceil(LEAF) * 8 / 7 + 2);
+        let mut levels = vec![0u32];
+        for chunk in ids.chunks(LEAF) {
+            let mut b = NodeBox::EMPTY;
+            for &e in chunk {
+                let (ax, ay, bx, by) = edges.get(e);
+                b.add(ax, ay);
+                b.add(bx, by);
+            }
+            b.finish();
+            nodes.push(b);
+        }
+        let mut start = 0;
+        while nodes.len() - start > 1 {
+            let end = nodes.len();
+            levels.push(end as u32);
+            for k in (start..end).step_by(FANOUT) {
+                let mut b = NodeBox::EMPTY;
+                for c in &nodes[k..(k + FANOUT).min(end)] {
+                    b.union(c);
+                }
+                b.finish();
+                nodes.push(b);
+            }
+            start = end;
+        }
+        levels.push(nodes.len() as u32);
+        // 2^32 edges would be needed to overflow the stack's depth bound.
+        debug_assert!(levels.len() - 1 <= MAX_LEVELS);
+        EdgeTree {
+            edges: ids,
+            nodes,
+            levels,
+        }
+    }
+
+    /// Bytes held on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.edges.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<NodeBox>()
+            + self.levels.capacity() * 4
+    }
+
+    /// The smallest local-plane distance (metres) from the frame's centre to an edge,
+    /// when it is below both `upper` (a distance already known, e.g. of a hint edge) and
+    /// `cap`; otherwise `upper` (boxes at `cap` or beyond are not opened). Edges bowing by
+    /// more than a centimetre in the plane are measured along their curve
+    /// ([`LocalFrame::curve_distance_m`]), as the grid search does.
+    pub fn nearest(&self, edges: &Edges, frame: &LocalFrame, upper: f64, cap: f64) -> f64 {
+        if self.nodes.is_empty() || self.levels.len() < 2 {
+            return upper;
+        }
+        let top = self.levels.len() - 2;
+        let root = self.levels[top];
+        let mut best = upper;
+        let limit = |best: f64| best.min(cap);
+        // (squared lower bound, level, index in `nodes`; a leaf's index is its number).
+        let mut stack = [(0f64, 0u32, 0u32); STACK];
+        stack[0] = (0.0, top as u32, root);
+        let mut len = 1;
+        while len > 0 {
+            len -= 1;
+            let (lb2, level, node) = stack[len];
+            let lim = limit(best);
+            if lb2 >= lim * lim {
+                continue;
+            }
+            if level == 0 {
+                let k = node as usize * LEAF;
+                let leaf = &self.edges[k..(k + LEAF).min(self.edges.len())];
+                best = self.scan_leaf(edges, frame, leaf, best, cap);
+                continue;
+            }
+            // Children of `node` on the level below (which ends where this level starts).
+            let lv = level as usize;
+            let c0 = self.levels[lv - 1] as usize + (node - self.levels[lv]) as usize * FANOUT;
+            let c1 = (c0 + FANOUT).min(self.levels[lv] as usize);
+            let mut kids = [(0f64, 0u32); FANOUT];
+            let mut n = 0;
+            for c in c0..c1 {
+                let lb = self.nodes[c].lower_bound_sq(frame);
+                if lb < lim * lim {
+                    // Insertion sort, farthest first, so the nearest is pushed last.
+                    let mut i = n;
+                    while i > 0 && kids[i - 1].0 < lb {
+                        kids[i] = kids[i - 1];
+                        i -= 1;
+                    }
+                    kids[i] = (lb, c as u32);
+                    n += 1;
+                }
+            }
+            for &(lb, c) in &kids[..n] {
+                stack[len] = (lb, level - 1, c);
+                len += 1;
+            }
+        }
+        best
+    }
+
+    /// Plane distances to a leaf's edges; consecutive edges share their vertex's
+    /// projection.
+    #[inline]
+    fn scan_leaf(
+        &self,
+        ed: &Edges,
+        frame: &LocalFrame,
+        leaf: &[u32],
+        mut best: f64,
+        cap: f64,
+    ) -> f64 {
+        let mut prev = (u32::MAX, (0.0, 0.0));
+        for &e in leaf {
+            let i = e as usize;
+            let pa = if prev.0 == e {
+                prev.1
+            } else {
+                frame.project(ed.x[i], ed.y[i], ed.cos_lat[i])
+            };
+            let pb = frame.project(ed.x[i + 1], ed.y[i + 1], ed.cos_lat[i + 1]);
+            prev = (e + 1, pb);
+            let (d2, t) = LocalFrame::seg_dist_sq(pa, pb);
+            // The image of a lon/lat-straight edge bows away from the chord between its
+            // projected ends by about |Δx|·|Δφ|·sin φ / 8 + x·Δφ² / 16 (see
+            // `ZoneIndex::edge_distance`).
+            let dphi = (ed.y[i + 1] - ed.y[i]).to_radians().abs();
+            let bow =
+                (pb.0 - pa.0).abs() * dphi / 8.0 + (pa.0.abs() + pb.0.abs()) * dphi * dphi / 16.0;
+            let reach = best.min(cap) + bow;
+            if d2 >= reach * reach {
+                continue;
+            }
+            let d = if bow > 0.01 {
+                frame
+                    .curve_distance_m((ed.x[i], ed.y[i]), (ed.x[i + 1], ed.y[i + 1]), t)
+                    .0
+            } else {
+                d2.sqrt()
+            };
+            if d < best {
+                best = d;
+            }
+        }
+        best
+    }
+}
