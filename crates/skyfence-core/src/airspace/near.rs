@@ -8,10 +8,12 @@
 //! edges follow the border instead: a run's box sticks out of the border by a fraction
 //! of the run's length, so only runs near the nearest point survive.
 //!
-//! Layout: the real (non-seam) edges in ring order, cut into leaves of [`LEAF`] edges;
-//! every level above groups [`FANOUT`] nodes of the level below, up to one root. A node
-//! is a longitude/latitude box in `f32` (rounded outwards, so it still contains its
-//! edges) and a lower bound of cos(latitude) over it: 20 bytes, ~80 kB for Afghanistan.
+//! Layout: the zone's edge list ([`Edges::ids`], ring order) cut into leaves of [`LEAF`]
+//! edges; every level above groups [`FANOUT`] nodes of the level below, up to one root.
+//! A node is a longitude/latitude box in `f32` (rounded outwards, so it still contains
+//! its edges) and a lower bound of cos(latitude) over it: 20 bytes, ~75 kB for
+//! Afghanistan. Seam edges stay in the leaves (their boxes include them, which is only
+//! conservative) and are skipped when a leaf is scanned.
 //!
 //! Search: depth first, children visited nearest box first, a node skipped as soon as
 //! its box's lower bound ([`LocalFrame::box_lower_bound_sq`], exact in the plane metric)
@@ -100,8 +102,6 @@ fn up(v: f64) -> f32 {
 /// The box tree of one zone (see the module documentation).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EdgeTree {
-    /// Real edge ids (start vertices), seam edges left out, in ring order.
-    edges: Vec<u32>,
     /// Every level's nodes, leaves first, the root last.
     nodes: Vec<NodeBox>,
     /// Start of each level in `nodes` (level 0: leaves), plus the end.
@@ -109,19 +109,13 @@ pub(crate) struct EdgeTree {
 }
 
 impl EdgeTree {
-    /// Builds the tree over the edges' real (non-seam) edges.
+    /// Builds the tree over a zone's edge list.
     pub fn build(edges: &Edges) -> Self {
-        let ids: Vec<u32> = edges
-            .ids
-            .iter()
-            .filter(|&&(_, seam)| !seam)
-            .map(|&(e, _)| e)
-            .collect();
-        let mut nodes = Vec::with_capacity(ids.len().div_ceil(LEAF) * 8 / 7 + 2);
+        let mut nodes = Vec::with_capacity(edges.ids.len().div_ceil(LEAF) * 8 / 7 + 2);
         let mut levels = vec![0u32];
-        for chunk in ids.chunks(LEAF) {
+        for chunk in edges.ids.chunks(LEAF) {
             let mut b = NodeBox::EMPTY;
-            for &e in chunk {
+            for &(e, _) in chunk {
                 let (ax, ay, bx, by) = edges.get(e);
                 b.add(ax, ay);
                 b.add(bx, by);
@@ -146,18 +140,12 @@ impl EdgeTree {
         levels.push(nodes.len() as u32);
         // 2^32 edges would be needed to overflow the stack's depth bound.
         debug_assert!(levels.len() - 1 <= MAX_LEVELS);
-        EdgeTree {
-            edges: ids,
-            nodes,
-            levels,
-        }
+        EdgeTree { nodes, levels }
     }
 
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.edges.capacity() * 4
-            + self.nodes.capacity() * std::mem::size_of::<NodeBox>()
-            + self.levels.capacity() * 4
+        self.nodes.capacity() * std::mem::size_of::<NodeBox>() + self.levels.capacity() * 4
     }
 
     /// The smallest local-plane distance (metres) from the frame's centre to an edge,
@@ -186,7 +174,7 @@ impl EdgeTree {
             }
             if level == 0 {
                 let k = node as usize * LEAF;
-                let leaf = &self.edges[k..(k + LEAF).min(self.edges.len())];
+                let leaf = &edges.ids[k..(k + LEAF).min(edges.ids.len())];
                 best = self.scan_leaf(edges, frame, leaf, best, cap);
                 continue;
             }
@@ -224,12 +212,15 @@ impl EdgeTree {
         &self,
         ed: &Edges,
         frame: &LocalFrame,
-        leaf: &[u32],
+        leaf: &[(u32, bool)],
         mut best: f64,
         cap: f64,
     ) -> f64 {
         let mut prev = (u32::MAX, (0.0, 0.0));
-        for &e in leaf {
+        for &(e, seam) in leaf {
+            if seam {
+                continue;
+            }
             let i = e as usize;
             let pa = if prev.0 == e {
                 prev.1
@@ -261,5 +252,117 @@ impl EdgeTree {
             }
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::airspace::builtin;
+    use proptest::prelude::*;
+
+    /// The plane minimum over every edge, independently of the tree: chord distance
+    /// first, then the bracketing search along each edge that could come within its
+    /// bow of the best ([`LocalFrame::refine_on_edge`], not the Newton steps the tree
+    /// uses).
+    fn brute_force(edges: &Edges, frame: &LocalFrame) -> f64 {
+        let mut best = f64::INFINITY;
+        for &(e, seam) in &edges.ids {
+            if seam {
+                continue;
+            }
+            let (ax, ay, bx, by) = edges.get(e);
+            let pa = frame.project(ax, ay, ay.to_radians().cos());
+            let pb = frame.project(bx, by, by.to_radians().cos());
+            let (d2, t) = LocalFrame::seg_dist_sq(pa, pb);
+            // Generous: any edge whose chord is within 1 km of the best is refined.
+            if d2.sqrt() - 1_000.0 < best {
+                best = best.min(frame.refine_on_edge((ax, ay), (bx, by), t).0);
+            }
+        }
+        best
+    }
+
+    /// Built-in Afghanistan (26 021 vertices, long straight edges on the Iran and
+    /// Pakistan borders) and points up to 1° around its box: the tree's answer equals
+    /// the brute-force plane minimum to a centimetre (the tree keeps the chord of an edge
+    /// bowing by less), with no upper bound given and with the 50 km cap (then beyond
+    /// the cap the answer only has to stay beyond it).
+    #[test]
+    fn afghanistan_tree_equals_brute_force_plane_minimum() {
+        let zone = builtin::load_country("AF").expect("AF");
+        let edges = Edges::from_multipolygon(&zone.shape);
+        let tree = EdgeTree::build(&edges);
+        let mut s = 77u64;
+        let mut rnd = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut near = 0;
+        for _ in 0..150 {
+            let (lat, lon) = (28.4 + 11.0 * rnd(), 59.5 + 16.0 * rnd());
+            let frame = LocalFrame::new(lat, lon);
+            let want = brute_force(&edges, &frame);
+            let got = tree.nearest(&edges, &frame, f64::INFINITY, f64::INFINITY);
+            assert!((got - want).abs() <= 0.01, "{lat} {lon}: {got} vs {want}");
+            let capped = tree.nearest(&edges, &frame, f64::INFINITY, 50e3);
+            if want <= 50e3 {
+                near += 1;
+                assert!(
+                    (capped - want).abs() <= 0.01,
+                    "{lat} {lon}: {capped} vs {want}"
+                );
+            } else {
+                assert!(capped > 50e3, "{lat} {lon}: {capped} vs {want}");
+            }
+        }
+        assert!(near > 20, "{near}");
+    }
+
+    /// A 330 km edge (bowing by about 90 m in the plane): the Newton steps land on the
+    /// bracketing search's minimum.
+    #[test]
+    fn newton_matches_bracketing_on_a_long_edge() {
+        let frame = LocalFrame::new(34.0, 69.0);
+        let (a, b) = ((67.5, 33.0), (70.5, 35.2));
+        let pa = frame.project(a.0, a.1, a.1.to_radians().cos());
+        let pb = frame.project(b.0, b.1, b.1.to_radians().cos());
+        let (d2, t) = LocalFrame::seg_dist_sq(pa, pb);
+        let slow = frame.refine_on_edge(a, b, t);
+        let fast = frame.curve_distance_m(a, b, t);
+        assert!((slow.0 - fast.0).abs() < 1e-3, "{slow:?} {fast:?}");
+        assert!((d2.sqrt() - fast.0).abs() > 1.0, "the curve matters here");
+    }
+
+    proptest! {
+        /// The box bound never exceeds the plane distance of a point of the box, for
+        /// any query latitude, longitude (shifted by ±360° as the index may do) and
+        /// box, antimeridian and poles included.
+        #[test]
+        fn box_bound_is_a_lower_bound(
+            lat in -89.0f64..89.0,
+            lon in -180.0f64..180.0,
+            shift in prop::sample::select(vec![-360.0, 0.0, 0.0, 360.0]),
+            lon0 in -180.0f64..180.0,
+            width in prop::sample::select(vec![0.001, 0.1, 2.0, 30.0, 179.0, 360.0]),
+            lat0 in -90.0f64..90.0,
+            height in 0.0f64..10.0,
+            u in 0.0f64..1.0,
+            v in 0.0f64..1.0,
+        ) {
+            let lon1 = (lon0 + width).min(180.0);
+            let lat1 = (lat0 + height).min(90.0);
+            let mut b = NodeBox::EMPTY;
+            b.add(lon0, lat0);
+            b.add(lon1, lat1);
+            b.finish();
+            let frame = LocalFrame::new(lat, lon + shift);
+            let (qx, qy) = (lon0 + u * (lon1 - lon0), lat0 + v * (lat1 - lat0));
+            let (x, y) = frame.project(qx, qy, qy.to_radians().cos());
+            let lb = b.lower_bound_sq(&frame);
+            prop_assert!(lb <= (x * x + y * y) * (1.0 + 1e-12) + 1e-9, "{lb} > {}", x * x + y * y);
+        }
     }
 }
