@@ -543,16 +543,28 @@ impl SqliteStore {
         start: u64,
         end: u64,
     ) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let err = self.ev_err("read leaf hashes");
+        self.evidence_nodes(0, start, end)
+    }
+
+    /// The stored nodes of `level` (0 = leaf hashes) with index in `start..end`, by index:
+    /// the complete subtrees of 2^level leaves, which `skyfence log verify` compares with
+    /// the tree it rebuilds from the leaves.
+    pub fn evidence_nodes(
+        &self,
+        level: u8,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let err = self.ev_err("read tree nodes");
         let mut st = self
             .conn
             .prepare_cached(
                 "SELECT idx, hash FROM merkle_nodes
-                 WHERE level = 0 AND idx >= ?1 AND idx < ?2 ORDER BY idx",
+                 WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
             )
             .map_err(&err)?;
         let rows = st
-            .query_map(params![to_i64(start), to_i64(end)], |r| {
+            .query_map(params![level, to_i64(start), to_i64(end)], |r| {
                 Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
             })
             .map_err(&err)?;
