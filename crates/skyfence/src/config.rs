@@ -8,9 +8,10 @@ use serde::Deserialize;
 use skyfence_core::airspace::Zone;
 use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
-use skyfence_core::detect::{DetectionConfig, Permit};
+use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit};
 
 use crate::exit::input_error;
+use crate::service::alerts::AlertLevel;
 
 /// A whole config file. Unknown keys are errors, so a typo never silently changes
 /// behaviour.
@@ -151,8 +152,9 @@ pub enum AlertEvent {
     Lost,
 }
 
-/// One `[[alert]]`.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// One `[[alert]]`: a rule (which events) and where its alerts go; the rule keys
+/// and delivery keys are the same for every type (see `service::alerts`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AlertConfig {
     /// JSON POST to a URL.
@@ -164,6 +166,35 @@ pub enum AlertConfig {
         /// Which events (default: confirmed, closed, lost).
         #[serde(default = "default_alert_events")]
         events: Vec<AlertEvent>,
+        /// The rule's name: the sink's key in the store (its delivery position), the API
+        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
+        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
+        name: Option<String>,
+        /// Globs over zone names; default every zone. Each must match a loaded zone.
+        #[serde(default)]
+        zones: Vec<Glob>,
+        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
+        #[serde(default)]
+        classifications: Vec<Classification>,
+        /// Only incidents at least this deep inside (`max_depth_m`), metres.
+        min_depth_m: Option<f64>,
+        /// Only incidents at least this long (`duration_s`), seconds.
+        min_duration_s: Option<f64>,
+        /// `advisory`, `caution` or `warning` (default), carried in every alert.
+        #[serde(default)]
+        level: AlertLevel,
+        /// Also alert incidents a permit covers (default false: unauthorised only).
+        #[serde(default)]
+        include_authorised: bool,
+        /// A delivery still failing this long after its first attempt is dead-lettered
+        /// (default 3600 s).
+        dead_letter_after_s: Option<f64>,
+        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
+        retry_initial_s: Option<f64>,
+        /// Longest retry delay (default 300 s).
+        retry_max_s: Option<f64>,
+        /// Time limit of one delivery attempt (default 10 s).
+        timeout_s: Option<f64>,
     },
     /// Cursor-on-Target XML over UDP or TCP.
     Cot {
@@ -174,6 +205,35 @@ pub enum AlertConfig {
         /// Which events (default: confirmed, closed, lost).
         #[serde(default = "default_alert_events")]
         events: Vec<AlertEvent>,
+        /// The rule's name: the sink's key in the store (its delivery position), the API
+        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
+        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
+        name: Option<String>,
+        /// Globs over zone names; default every zone. Each must match a loaded zone.
+        #[serde(default)]
+        zones: Vec<Glob>,
+        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
+        #[serde(default)]
+        classifications: Vec<Classification>,
+        /// Only incidents at least this deep inside (`max_depth_m`), metres.
+        min_depth_m: Option<f64>,
+        /// Only incidents at least this long (`duration_s`), seconds.
+        min_duration_s: Option<f64>,
+        /// `advisory`, `caution` or `warning` (default), carried in every alert.
+        #[serde(default)]
+        level: AlertLevel,
+        /// Also alert incidents a permit covers (default false: unauthorised only).
+        #[serde(default)]
+        include_authorised: bool,
+        /// A delivery still failing this long after its first attempt is dead-lettered
+        /// (default 3600 s).
+        dead_letter_after_s: Option<f64>,
+        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
+        retry_initial_s: Option<f64>,
+        /// Longest retry delay (default 300 s).
+        retry_max_s: Option<f64>,
+        /// Time limit of one delivery attempt (default 10 s).
+        timeout_s: Option<f64>,
     },
 }
 
@@ -265,6 +325,7 @@ impl Config {
                 ));
             }
         }
+        crate::service::alerts::validate_config(&self.alerts, text)?;
         Ok(())
     }
 

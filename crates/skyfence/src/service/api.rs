@@ -106,9 +106,17 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 404 with `message`.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
             message: message.into(),
         }
     }
@@ -145,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tracks", get(tracks))
         .route("/events", get(events))
         .merge(web::api_routes(state.map.clone()))
+        .merge(super::alerts::api::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest("/api", api)

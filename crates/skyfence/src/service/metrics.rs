@@ -7,12 +7,14 @@
 //! is a few lines per family.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use skyfence_core::detect::DetectorStats;
 use skyfence_decode::DropCounts;
+
+use super::alerts::SinkMetrics;
 
 /// Counters of one configured source (all its connections together).
 #[derive(Debug, Default)]
@@ -112,6 +114,8 @@ pub struct Metrics {
     pub ring_capped: AtomicU64,
     /// The detector's own counters (positions accepted and discarded, tracks).
     pub detector: Mutex<DetectorStats>,
+    /// Alert sinks, in config order (`[[alert]]`; see `service::alerts`).
+    pub alert_sinks: Vec<Arc<SinkMetrics>>,
 }
 
 /// The event kinds in the order of [`Metrics::events`].
@@ -290,6 +294,7 @@ impl Metrics {
             "skyfence_event_latency_seconds",
             "frame arrival at a source to the event stored and published",
         );
+        super::alerts::render_metrics(&mut out, &self.alert_sinks);
         out
     }
 }

@@ -13,6 +13,7 @@
 //! source connects; [`Service::shutdown`] stops the sources, lets the detector task hand
 //! its last batch to the writer and waits until the writer has committed it.
 
+pub mod alerts;
 pub mod api;
 pub mod metrics;
 pub mod pipeline;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub retention: Option<Duration>,
     /// The live map's options (`[server] tiles`).
     pub map: web::MapOptions,
+    /// Alert rules and their sinks (`[[alert]]`), checked against the zones.
+    pub alerts: Vec<alerts::AlertSpec>,
 }
 
 impl Settings {
@@ -87,8 +90,10 @@ impl Settings {
                 kind,
             });
         }
+        let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
         Ok(Settings {
             detection: config.detection,
+            alerts: alert_specs,
             zones,
             permits: config.permits,
             listen: config.server.listen,
@@ -113,6 +118,7 @@ pub struct Service {
     detector: JoinHandle<()>,
     writer: JoinHandle<()>,
     server: JoinHandle<()>,
+    alerts: Vec<JoinHandle<()>>,
 }
 
 impl Service {
@@ -128,6 +134,7 @@ impl Service {
             sources,
             map,
             retention,
+            alerts: alert_specs,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -155,7 +162,11 @@ impl Service {
             "store open"
         );
 
-        let metrics = Arc::new(Metrics::new(sources.iter().map(|s| s.name.clone())));
+        let alert_metrics = alerts::sink_metrics(&alert_specs);
+        let metrics = Arc::new(Metrics {
+            alert_sinks: alert_metrics.clone(),
+            ..Metrics::new(sources.iter().map(|s| s.name.clone()))
+        });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
         let (tracks_tx, tracks_rx) = watch::channel(Arc::new(Vec::new()));
@@ -187,6 +198,15 @@ impl Service {
         });
         tracing::info!("http api listening on http://{api_addr}/");
 
+        // Alert delivery reads the store (the outbox); published events only wake it.
+        let alert_tasks = alerts::start(
+            alert_specs,
+            &alert_metrics,
+            &store_path,
+            options,
+            &events_tx,
+            &shutdown_rx,
+        )?;
         let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
         let writer_metrics = metrics.clone();
         let writer = tokio::task::spawn_blocking(move || {
@@ -217,6 +237,7 @@ impl Service {
             detector,
             writer,
             server,
+            alerts: alert_tasks,
         })
     }
 
@@ -229,6 +250,10 @@ impl Service {
         }
         self.detector.await.context("detector task failed")?;
         self.writer.await.context("store writer failed")?;
+        // Alert tasks stop at once; what they had not delivered waits in the store.
+        for h in self.alerts {
+            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+        }
         // Open HTTP connections get a moment to finish; the store is already flushed.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         Ok(())
