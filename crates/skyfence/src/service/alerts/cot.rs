@@ -751,8 +751,8 @@ mod tests {
         let approach = Event::Approach {
             at: i.entered_at,
             zone: i.zone.clone(),
-            target: i.target.clone(),
-            position: i.entry.clone(),
+            target: i.target,
+            position: i.entry,
         };
         sink.deliver_event(&approach).await.unwrap();
         assert_eq!(m.incident_events.load(Relaxed), 1);

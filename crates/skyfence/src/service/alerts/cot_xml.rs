@@ -650,8 +650,8 @@ mod tests {
         let approach = Event::Approach {
             at: i.entered_at,
             zone: i.zone.clone(),
-            target: i.target.clone(),
-            position: i.entry.clone(),
+            target: i.target,
+            position: i.entry,
         };
         assert!(
             incident_event(&approach, IncidentAffiliation::default(), i.entered_at, 60).is_none()
