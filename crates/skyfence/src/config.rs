@@ -44,6 +44,12 @@ pub struct Config {
     /// The directory relative paths in the file are resolved against (not in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// `[evidence]`: the evidence log's key and checkpoints (issue 8).
+    #[serde(default)]
+    pub evidence: crate::service::evidence::EvidenceConfig,
+    /// The file and text it was loaded from (not in the file): recorded in the evidence log.
+    #[serde(skip)]
+    pub loaded_from: Option<(PathBuf, String)>,
 }
 
 /// One `[[zones]]` entry: exactly one of `file` or `country`.
@@ -250,6 +256,7 @@ impl Config {
         let mut config = Config::parse(&text)
             .map_err(|e| input_error(format!("config {}: {e}", path.display())))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.loaded_from = Some((path.to_path_buf(), text));
         Ok(config)
     }
 
@@ -275,6 +282,9 @@ impl Config {
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
+        self.evidence
+            .validate()
+            .map_err(|e| format!("{}{e}", at("[evidence]")))?;
         for z in &self.zones {
             match (&z.file, &z.country) {
                 (Some(_), None) => {}

@@ -34,6 +34,11 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Simulated border traffic streamed into the live service (prints the URL).
     Demo(cmd::demo::DemoArgs),
+    /// The evidence log: verify it all, sign a checkpoint, print its public key.
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
+    /// Cosign the log's checkpoints after checking each extends the last one cosigned.
+    Witness(cmd::witness::WitnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Log(command) => cmd::log::run(command),
+        Command::Witness(args) => cmd::witness::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -181,6 +181,8 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
     let mut settings = Settings::from_config(config, zones)?;
     settings.listen = args.listen;
     settings.store_path = args.db.clone();
+    let (detection, permits) = (settings.detection, settings.permits.clone());
+    settings.evidence.for_demo(&detection, &permits, &args.db);
     service::runtime()?.block_on(async move {
         let feed = TcpListener::bind("127.0.0.1:0")
             .await

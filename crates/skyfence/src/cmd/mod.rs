@@ -4,5 +4,7 @@ pub mod airspace;
 pub mod analyze;
 pub mod decode;
 pub mod demo;
+pub mod log;
 pub mod run;
 pub mod simulate;
+pub mod witness;

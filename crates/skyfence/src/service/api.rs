@@ -50,6 +50,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The live map's zones and settings (`/api/zones`, `/api/map-config`).
     pub map: web::MapData,
+    /// The evidence log (`/api/log/...`, for witnesses).
+    pub evidence: super::evidence::LogApi,
 }
 
 /// Store read connections, reused across requests (a SQLite connection is not `Sync`;
@@ -153,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tracks", get(tracks))
         .route("/events", get(events))
         .merge(web::api_routes(state.map.clone()))
+        .merge(super::evidence::routes(state.evidence.clone()))
         .merge(super::alerts::api::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

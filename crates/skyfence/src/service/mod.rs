@@ -15,6 +15,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod evidence;
 pub mod metrics;
 pub mod pipeline;
 pub mod source;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub map: web::MapOptions,
     /// Alert rules and their sinks (`[[alert]]`), checked against the zones.
     pub alerts: Vec<alerts::AlertSpec>,
+    /// The evidence log's key, checkpoints and the configuration recorded (`[evidence]`).
+    pub evidence: evidence::EvidenceSettings,
 }
 
 impl Settings {
@@ -91,7 +94,9 @@ impl Settings {
             });
         }
         let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
+        let evidence = evidence::EvidenceSettings::for_config(&config)?;
         Ok(Settings {
+            evidence,
             detection: config.detection,
             alerts: alert_specs,
             zones,
@@ -119,6 +124,7 @@ pub struct Service {
     writer: JoinHandle<()>,
     server: JoinHandle<()>,
     alerts: Vec<JoinHandle<()>>,
+    evidence: (evidence::LogApi, JoinHandle<()>),
 }
 
 impl Service {
@@ -135,6 +141,7 @@ impl Service {
             map,
             retention,
             alerts: alert_specs,
+            evidence: evidence_settings,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -149,6 +156,7 @@ impl Service {
         })
         .await?
         .with_context(|| format!("cannot open store {}", store_path.display()))?;
+        let log = evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
         let map = web::MapData::new(&zones, map);
         let mut detector = Detector::new(AirspaceIndex::new(zones), detection, permits);
         for r in &resumed {
@@ -186,6 +194,7 @@ impl Service {
             metrics: metrics.clone(),
             shutdown: shutdown_rx.clone(),
             map,
+            evidence: log.clone(),
         };
         let app = api::router(state);
         let mut server_stop = shutdown_rx.clone();
@@ -207,6 +216,12 @@ impl Service {
             &events_tx,
             &shutdown_rx,
         )?;
+        let checkpoints = evidence::spawn_checkpoints(
+            log.clone(),
+            evidence_settings.checkpoint_every,
+            events_tx.subscribe(),
+            shutdown_rx.clone(),
+        );
         let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
         let writer_metrics = metrics.clone();
         let writer = tokio::task::spawn_blocking(move || {
@@ -238,6 +253,7 @@ impl Service {
             writer,
             server,
             alerts: alert_tasks,
+            evidence: (log, checkpoints),
         })
     }
 
@@ -250,6 +266,9 @@ impl Service {
         }
         self.detector.await.context("detector task failed")?;
         self.writer.await.context("store writer failed")?;
+        // A last checkpoint covers everything the writer committed.
+        let _ = self.evidence.1.await;
+        self.evidence.0.sign_now().await;
         // Alert tasks stop at once; what they had not delivered waits in the store.
         for h in self.alerts {
             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;

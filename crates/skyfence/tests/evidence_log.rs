@@ -1,0 +1,405 @@
+//! The evidence log end to end (issue 8): `skyfence run` records its zones, permits and
+//! config and signs checkpoints; `skyfence witness --once` (the real binary, over real
+//! loopback sockets, with the API's bearer token) cosigns them and the cosignature shows in
+//! `GET /api/log/checkpoint`; a second store that diverges is refused as a fork; and
+//! `skyfence log verify` passes an honest store and names each kind of tampering.
+//!
+//! Deadlines only stop a broken run from hanging; nothing asserts on time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use skyfence_evidence::{EvidenceLeaf, VerifierKey, open_checkpoint};
+use skyfence_store::SqliteStore;
+
+const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
+const DEADLINE: Duration = Duration::from_secs(120);
+const TOKEN: &str = "s3cret";
+const ORIGIN: &str = "skyfence.test/e2e";
+
+/// A 0.1° square with a hole (INTERFACES.md "Zones" properties).
+const ZONES: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+ "properties":{"name":"HELD-A","floor_ft":0,"ceiling_ft":60000,"buffer_m":1000},
+ "geometry":{"type":"Polygon","coordinates":[
+   [[69.8,33.2],[69.9,33.2],[69.9,33.3],[69.8,33.3],[69.8,33.2]],
+   [[69.84,33.24],[69.86,33.24],[69.86,33.26],[69.84,33.24]]]}}]}"#;
+
+/// A service directory: zones, config (token, 1 s checkpoints, fixed origin), store, key.
+fn service_dir(dir: &Path, store: &str) -> PathBuf {
+    std::fs::write(dir.join("zones.geojson"), ZONES).unwrap();
+    let config = dir.join("skyfence.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[zones]]\nfile = \"zones.geojson\"\n\n[server]\nlisten = \"127.0.0.1:0\"\napi_token = \"{TOKEN}\"\n\n\
+             [store]\npath = \"{store}\"\n\n[evidence]\nkey = \"log.key\"\ncheckpoint_every_s = 1\norigin = \"{ORIGIN}\"\n\n\
+             [[allow]]\ncallsign = \"PIA*\"\nreason = \"overflight permit 2023/114\"\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+struct Service {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Service {
+    fn start(config: &Path) -> Service {
+        let mut child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("SKYFENCE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                    sent = true;
+                }
+                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
+                    eprintln!("service: {line}");
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(DEADLINE)
+            .expect("the service printed its URL");
+        Service {
+            child,
+            addr: addr.parse().unwrap(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n{auth}\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (status, body)
+    }
+
+    /// The latest checkpoint, once one of at least `min_size` leaves is signed.
+    fn checkpoint_of_at_least(&self, min_size: u64) -> String {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            let (status, body) = self.get("/api/log/checkpoint", Some(TOKEN));
+            if status == 200 {
+                let size: u64 = body.lines().nth(1).unwrap().parse().unwrap();
+                if size >= min_size {
+                    return body;
+                }
+            }
+            assert!(Instant::now() < until, "no checkpoint of {min_size} leaves");
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then wait: the graceful shutdown.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+}
+
+fn skyfence(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn witness(dir: &Path, url: &str, log_key: &str) -> Output {
+    let key = dir.join("witness.key");
+    let state = dir.join("witness.json");
+    Command::new(BIN)
+        .args([
+            "witness",
+            "--url",
+            url,
+            "--log-key",
+            log_key,
+            "--token",
+            TOKEN,
+        ])
+        .arg("--key")
+        .arg(&key)
+        .arg("--state")
+        .arg(&state)
+        .args(["--name", "witness.test/other-government", "--once"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_witness_cosigns_an_honest_log_and_refuses_a_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let wdir = tempfile::tempdir().unwrap();
+    let config = service_dir(dir.path(), "store.db");
+    let service = Service::start(&config);
+
+    // The log key: generated at first start, mode 0600, printed by `skyfence log key`.
+    let key_file = dir.path().join("log.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = skyfence(&["log", "key", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log_vkey = text(&out.stdout).trim().to_string();
+    assert!(log_vkey.starts_with(&format!("{ORIGIN}+")), "{log_vkey}");
+    let (status, body) = service.get("/api/log/key", Some(TOKEN));
+    assert_eq!((status, body.trim()), (200, log_vkey.as_str()));
+
+    // The start recorded one zone, the permit set and the config: three leaves, signed.
+    let note = service.checkpoint_of_at_least(3);
+    assert_eq!(note.lines().nth(1), Some("3"), "{note}");
+    // Every /api/log route wants the bearer token.
+    assert_eq!(service.get("/api/log/checkpoint", None).0, 401);
+
+    // The witness's public key, and its first cosignature (trust on first use).
+    let out = Command::new(BIN)
+        .args([
+            "witness",
+            "--print-key",
+            "--name",
+            "witness.test/other-government",
+        ])
+        .arg("--key")
+        .arg(wdir.path().join("witness.key"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let witness_vkey = text(&out.stdout).trim().to_string();
+    let out = witness(wdir.path(), &service.url(), &log_vkey);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("cosigned size 3 (from first contact)"));
+    let (_, note) = service.get("/api/log/checkpoint", Some(TOKEN));
+    let log_key = VerifierKey::parse(&log_vkey).unwrap();
+    let w_key = VerifierKey::parse(&witness_vkey).unwrap();
+    let opened = open_checkpoint(note.as_bytes(), &log_key, std::slice::from_ref(&w_key)).unwrap();
+    assert_eq!(opened.checkpoint.size, 3);
+    assert_eq!(opened.cosignatures.len(), 1);
+    assert_eq!(opened.cosignatures[0].name, "witness.test/other-government");
+
+    // The log grows (another writer on the same store: the service is one of several);
+    // the next checkpoint is proven consistent with the cosigned one and cosigned.
+    {
+        let mut store = SqliteStore::open(dir.path().join("store.db")).unwrap();
+        for i in 0..5 {
+            store
+                .append_evidence(&EvidenceLeaf::ConfigChanged {
+                    at_us: i,
+                    source: "test".into(),
+                    config: format!("change {i}").into_bytes(),
+                })
+                .unwrap();
+        }
+    }
+    service.checkpoint_of_at_least(8);
+    let out = witness(wdir.path(), &service.url(), &log_vkey);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("cosigned size 8 (from size 3)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let state = std::fs::read_to_string(wdir.path().join("witness.json")).unwrap();
+    service.stop();
+
+    // `log verify` on the honest store: every check passes, with the witness's key.
+    let out = skyfence(&[
+        "log",
+        "verify",
+        "--config",
+        config.to_str().unwrap(),
+        "--witness-key",
+        &witness_vkey,
+    ]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(report.contains("verdict: VALID"), "{report}");
+    assert!(
+        report.contains("checkpoints 3 -> 8: consistent"),
+        "{report}"
+    );
+    assert!(
+        report.contains("cosigned by witness.test/other-government"),
+        "{report}"
+    );
+
+    // A fork: a second store under the same key whose history differs (and is longer),
+    // served at the same origin. The witness refuses, says why, keeps its state.
+    let fork_dir = tempfile::tempdir().unwrap();
+    let fork_config = service_dir(fork_dir.path(), "fork.db");
+    std::fs::copy(&key_file, fork_dir.path().join("log.key")).unwrap();
+    {
+        let mut store = SqliteStore::open(fork_dir.path().join("fork.db")).unwrap();
+        for i in 0..10 {
+            store
+                .append_evidence(&EvidenceLeaf::ConfigChanged {
+                    at_us: i,
+                    source: "another history".into(),
+                    config: format!("rewritten {i}").into_bytes(),
+                })
+                .unwrap();
+        }
+    }
+    let fork = Service::start(&fork_config);
+    fork.checkpoint_of_at_least(13);
+    let out = witness(wdir.path(), &fork.url(), &log_vkey);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("REFUSED TO COSIGN"), "{stderr}");
+    assert!(stderr.contains("inconsistent tree"), "{stderr}");
+    assert!(stderr.contains("cosigned size 8"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(wdir.path().join("witness.json")).unwrap(),
+        state,
+        "a refused checkpoint leaves the state as it was"
+    );
+    let (_, note) = fork.get("/api/log/checkpoint", Some(TOKEN));
+    assert!(
+        !note.contains("witness.test"),
+        "nothing was cosigned: {note}"
+    );
+    fork.stop();
+}
+
+/// An honest store, copied fresh for each tampering.
+fn honest_store(dir: &Path) -> PathBuf {
+    let path = dir.join("honest.db");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        for i in 0..6u8 {
+            store
+                .append_evidence(&EvidenceLeaf::RawFrame {
+                    sensor: "kabul-1".into(),
+                    received_at_us: 1_700_000_000_000_000 + i64::from(i),
+                    signal: Some(0x8c),
+                    mlat: false,
+                    // KLM1023's identification, "The 1090 MHz Riddle" (Junzi Sun).
+                    frame: vec![
+                        0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57,
+                        0x60, 0x98,
+                    ],
+                })
+                .unwrap();
+            if i == 2 || i == 5 {
+                store.close().unwrap();
+                let out = skyfence(&["log", "checkpoint", "--store", path.to_str().unwrap()]);
+                assert!(out.status.success(), "{}", text(&out.stderr));
+                store = SqliteStore::open(&path).unwrap();
+            }
+        }
+        store.close().unwrap();
+    }
+    path
+}
+
+fn tampered(honest: &Path, sql: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    std::fs::copy(honest, &path).unwrap();
+    std::fs::copy(honest.with_extension("key"), path.with_extension("key")).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(sql).unwrap();
+    drop(conn);
+    (dir, path)
+}
+
+fn verify(path: &Path) -> (Option<i32>, String) {
+    let out = skyfence(&["log", "verify", "--store", path.to_str().unwrap()]);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+fn log_verify_names_each_kind_of_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = honest_store(dir.path());
+    let (code, report) = verify(&honest);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("ok    6 leaves"), "{report}");
+    assert!(
+        report.contains("checkpoints 3 -> 6: consistent"),
+        "{report}"
+    );
+    assert!(report.contains("verdict: VALID"), "{report}");
+
+    // One byte of a leaf changed (the trigger that forbids it dropped first, as an
+    // attacker with the file would).
+    let (_d, path) = tampered(
+        &honest,
+        "DROP TRIGGER evidence_leaves_only_clear;
+         UPDATE evidence_leaves SET bytes = unhex(replace(hex(bytes), '8D4840D6', '8D4840D7'))
+         WHERE idx = 4;",
+    );
+    let (code, report) = verify(&path);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("FAIL  leaf 4: bytes hash to"), "{report}");
+    assert!(report.contains("verdict: INVALID"), "{report}");
+
+    // A leaf deleted.
+    let (_d, path) = tampered(
+        &honest,
+        "DROP TRIGGER evidence_leaves_no_delete; DELETE FROM evidence_leaves WHERE idx = 1;",
+    );
+    let (code, report) = verify(&path);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains("FAIL  leaf 1: missing from the leaf table"),
+        "{report}"
+    );
+
+    // A checkpoint's signature changed.
+    let (_d, path) = tampered(
+        &honest,
+        "UPDATE checkpoints SET note = substr(note, 1, length(note) - 8) || 'AAAAAA=' || char(10)
+         WHERE size = 6;",
+    );
+    let (code, report) = verify(&path);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("FAIL  checkpoint 6:"), "{report}");
+}
