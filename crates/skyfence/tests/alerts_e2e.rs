@@ -1,0 +1,591 @@
+//! End-to-end tests of alert webhooks (issue 7, "Verified"): `skyfence run` replays the
+//! simulator's `af-pk-border` recording (accelerated) and delivers its unauthorised
+//! incursions to a real HTTP receiver on loopback (axum, inside the test) that refuses
+//! deliveries, goes down across a service restart and comes back.
+//!
+//! Receive times are the wall clock, so at `SPEED` times real time the detection
+//! thresholds are divided by `SPEED` (as in `service_e2e.rs`). Deadlines below only stop
+//! a broken run from hanging; nothing asserts on time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use skyfence_store::{IncidentStore, SqliteStore};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
+/// Scenario seconds per wall second.
+const SPEED: f64 = 20.0;
+/// Far enough for a slow CI machine; a passing run takes a fraction of it.
+const DEADLINE: Duration = Duration::from_secs(180);
+/// The webhook's shared secret.
+const SECRET: &str = "e2e-shared-secret";
+
+/// The simulated scenario, once per test binary: its directory (beast.bin, zones,
+/// permits).
+fn scenario() -> &'static tempfile::TempDir {
+    static S: OnceLock<tempfile::TempDir> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new(BIN)
+            .args([
+                "simulate",
+                "--scenario",
+                "af-pk-border",
+                "--formats",
+                "beast",
+            ])
+            .arg("--out-dir")
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dir
+    })
+}
+
+/// What the receiver answers.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// 503 for the next `n` requests, then 200.
+    RefuseFirst(usize),
+    /// Always this status.
+    Always(u16),
+}
+
+/// One request the receiver got, and what it answered.
+#[derive(Clone, Debug)]
+struct Received {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+
+    /// Whether `X-Skyfence-Signature` is `sha256=` + the HMAC-SHA256 of the body under
+    /// [`SECRET`] (computed here with the hmac crate, independently of the service).
+    fn signature_verifies(&self) -> bool {
+        let Some(hex) = self.header("x-skyfence-signature").strip_prefix("sha256=") else {
+            return false;
+        };
+        let Ok(tag) = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+        else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(&self.body);
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
+struct HookState {
+    answer: Mutex<Answer>,
+    log: Mutex<Vec<Received>>,
+}
+
+async fn hook(State(s): State<Arc<HookState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = {
+        let mut a = s.answer.lock().unwrap();
+        match *a {
+            Answer::RefuseFirst(0) => 200,
+            Answer::RefuseFirst(n) => {
+                *a = Answer::RefuseFirst(n - 1);
+                503
+            }
+            Answer::Always(code) => code,
+        }
+    };
+    let headers = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    s.log.lock().unwrap().push(Received {
+        status,
+        headers,
+        body: body.to_vec(),
+    });
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// A webhook receiver on loopback that can go down and come back on the same port.
+struct Receiver {
+    rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    state: Arc<HookState>,
+    running: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl Receiver {
+    fn start(answer: Answer) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let mut r = Receiver {
+            addr: listener.local_addr().unwrap(),
+            rt,
+            state: Arc::new(HookState {
+                answer: Mutex::new(answer),
+                log: Mutex::new(Vec::new()),
+            }),
+            running: None,
+        };
+        r.serve(listener);
+        r
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(self.state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = self.rt.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        self.running = Some((stop, task));
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Closes the listener and every connection: deliveries now fail to connect.
+    fn go_down(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            let _ = stop.send(());
+            self.rt.block_on(task).unwrap();
+        }
+    }
+
+    /// Listens again on the same port.
+    fn come_back(&mut self, answer: Answer) {
+        self.set_answer(answer);
+        let listener = self
+            .rt
+            .block_on(tokio::net::TcpListener::bind(self.addr))
+            .unwrap();
+        self.serve(listener);
+    }
+
+    fn set_answer(&self, answer: Answer) {
+        *self.state.answer.lock().unwrap() = answer;
+    }
+
+    fn log(&self) -> Vec<Received> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    fn accepted(&self) -> Vec<Received> {
+        self.log().into_iter().filter(|r| r.status == 200).collect()
+    }
+}
+
+/// A `skyfence run` process and the address of its API.
+struct Service {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Service {
+    /// `skyfence run --config CONFIG`, replaying the scenario's recording when `replay`.
+    fn start(config: &Path, replay: bool) -> Service {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("run").arg("--config").arg(config);
+        if replay {
+            let recording = scenario().path().join("beast.bin");
+            cmd.arg("--replay")
+                .arg(format!("beast:{}", recording.to_str().unwrap()))
+                .arg("--speed")
+                .arg(SPEED.to_string());
+        }
+        let mut child = cmd
+            .env("SKYFENCE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                    sent = true;
+                }
+                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
+                    eprintln!("service: {line}");
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(DEADLINE)
+            .expect("the service printed its URL");
+        Service {
+            child,
+            addr: addr.parse().unwrap(),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: test\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn json(&self, path: &str) -> Value {
+        let (status, body) = self.request("GET", path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn metric(&self, line_prefix: &str) -> f64 {
+        let (_, body) = self.request("GET", "/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(line_prefix)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// SIGTERM, then wait: the graceful shutdown.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `done` holds; panics (naming `what`) after [`DEADLINE`].
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "gave up waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A config for the scenario at `SPEED` (confirm 5 s, a track timeout of 3600 scenario
+/// seconds so that no incident is lost while a test runs, 1000 m/s), its zones and
+/// permits, and `alert` (an `[[alert]]` table).
+fn write_config(dir: &Path, alert: &str) -> PathBuf {
+    let zones = scenario().path().join("zones.geojson");
+    let text = format!(
+        "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
+         [[zones]]\nfile = {:?}\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n\
+         [store]\npath = \"alerts.db\"\n\n{alert}\n",
+        5.0 / SPEED,
+        3600.0 / SPEED,
+        1000.0 * SPEED,
+        zones.to_str().unwrap(),
+    );
+    let simulated = std::fs::read_to_string(scenario().path().join("config.toml")).unwrap();
+    let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
+    let path = dir.join("config.toml");
+    std::fs::write(&path, format!("{text}\n{permits}")).unwrap();
+    path
+}
+
+/// The idempotency keys of the stored events the rule `confirmed|closed|lost,
+/// unauthorised` matches: what the receiver must get.
+fn expected_keys(db: &Path) -> BTreeSet<String> {
+    let store = SqliteStore::open(db).unwrap();
+    let events = store.events_since(0, 1_000_000).unwrap();
+    events
+        .iter()
+        .filter_map(|e| {
+            let i = e.event.incident()?;
+            (!i.authorised).then(|| format!("{}/{}", i.id, e.event.kind()))
+        })
+        .collect()
+}
+
+/// The receiver refuses the first 3 deliveries (503), then goes down while the service
+/// is stopped and started again over the same store, and comes back: every matching
+/// stored event arrives, the only repeats carry the same idempotency key (and the same
+/// event), and every signature verifies with the secret.
+#[test]
+fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::start(Answer::RefuseFirst(3));
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
+             events = [\"confirmed\", \"closed\", \"lost\"]\nlevel = \"warning\"\n\
+             retry_initial_s = 0.05\nretry_max_s = 0.5\ntimeout_s = 5\n",
+            receiver.url()
+        ),
+    );
+    let failed = "skyfence_alerts_failed_attempts_total{sink=\"ops\",type=\"webhook\"}";
+
+    // Run 1: three refusals, then deliveries; the receiver goes down mid-run.
+    let service = Service::start(&config, true);
+    wait_for("a delivery after the three refusals", || {
+        !receiver.accepted().is_empty()
+    });
+    assert_eq!(
+        receiver.log()[..3]
+            .iter()
+            .filter(|r| r.status == 503)
+            .count(),
+        3
+    );
+    receiver.go_down();
+    let failed_before = service.metric(failed);
+    assert!(failed_before >= 3.0, "{failed_before}");
+    wait_for("a delivery attempt while the receiver is down", || {
+        service.metric(failed) > failed_before
+    });
+    service.stop();
+
+    // Run 2, receiver still down: the undelivered event is tried again after the restart.
+    let service = Service::start(&config, true);
+    wait_for("a failed attempt after the restart", || {
+        service.metric(failed) >= 1.0
+    });
+    let before_return = receiver.accepted().len();
+    receiver.come_back(Answer::RefuseFirst(0));
+    wait_for("deliveries after the receiver came back", || {
+        receiver.accepted().len() >= before_return + 2
+    });
+    service.stop();
+
+    // Run 3, no traffic: whatever is still in the outbox goes out.
+    let service = Service::start(&config, false);
+    wait_for("the outbox to drain", || {
+        let a = service.json("/api/alerts");
+        a["sinks"][0]["pending"] == 0
+    });
+    let status = service.json("/api/alerts");
+    let sink = &status["sinks"][0];
+    assert_eq!(sink["name"], "ops");
+    assert_eq!(sink["type"], "webhook");
+    assert_eq!(sink["target"], receiver.url());
+    assert_eq!(sink["dead_letters"], serde_json::json!([]));
+    let delivered_seq = sink["delivered_seq"].as_u64().unwrap();
+    service.stop();
+
+    let db = dir.path().join("alerts.db");
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        store.last_seq().unwrap(),
+        delivered_seq,
+        "every event handled"
+    );
+    drop(store);
+    let expected = expected_keys(&db);
+    assert!(expected.len() >= 4, "{expected:?}");
+
+    let log = receiver.log();
+    let mut by_key: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in &log {
+        assert!(r.signature_verifies(), "bad signature on {:?}", r.headers);
+        let v = r.json();
+        let key = r.header("idempotency-key").to_string();
+        assert_eq!(
+            key,
+            format!(
+                "{}/{}",
+                v["incident"]["id"].as_str().unwrap(),
+                v["event"].as_str().unwrap()
+            )
+        );
+        assert_eq!(r.header("x-skyfence-event"), v["event"]);
+        assert_eq!(r.header("content-type"), "application/json");
+        assert!(
+            r.header("user-agent").starts_with("skyfence/"),
+            "{:?}",
+            r.headers
+        );
+        assert_eq!(v["rule"], "ops");
+        assert_eq!(v["level"], "warning");
+        assert_eq!(v["incident"]["authorised"], false);
+        if r.status == 200 {
+            by_key.entry(key).or_default().push(v);
+        }
+    }
+    let received: BTreeSet<String> = by_key.keys().cloned().collect();
+    assert_eq!(
+        received, expected,
+        "every matching event arrived, nothing else"
+    );
+    for (key, copies) in &by_key {
+        // A repeat is the same event: same sequence number, kind and incident.
+        for c in copies {
+            assert_eq!(c["seq"], copies[0]["seq"], "{key}");
+            assert_eq!(c["incident"]["id"], copies[0]["incident"]["id"], "{key}");
+            assert_eq!(c["event"], copies[0]["event"], "{key}");
+        }
+    }
+    let accepted: usize = by_key.values().map(Vec::len).sum();
+    eprintln!(
+        "{} matching events; {} requests: {} refused (503), {} accepted, {} of them repeats",
+        expected.len(),
+        log.len(),
+        log.iter().filter(|r| r.status == 503).count(),
+        accepted,
+        accepted - by_key.len()
+    );
+    // Delivered in store order (a retry never overtakes a later event).
+    let order: Vec<u64> = log
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.json()["seq"].as_u64().unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
+}
+
+/// A receiver that always fails: after `dead_letter_after_s` the alert is dead-lettered,
+/// listed by `GET /api/alerts` and counted; a 4xx is dead-lettered at its first attempt;
+/// an operator's retry delivers both once the receiver accepts again.
+#[test]
+fn failing_deliveries_become_visible_dead_letters_and_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(Answer::Always(500));
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
+             retry_initial_s = 0.05\nretry_max_s = 0.2\ndead_letter_after_s = 1\n",
+            receiver.url()
+        ),
+    );
+    let service = Service::start(&config, true);
+    let dead = |service: &Service| -> Vec<Value> {
+        service.json("/api/alerts")["sinks"][0]["dead_letters"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    wait_for("a dead letter", || !dead(&service).is_empty());
+    let first = dead(&service)[0].clone();
+    assert!(first["attempts"].as_u64().unwrap() >= 2, "{first}");
+    assert!(
+        first["last_error"].as_str().unwrap().contains("http 500"),
+        "{first}"
+    );
+    assert!(first["incident_id"].is_string(), "{first}");
+    assert!(
+        ["confirmed", "closed", "lost"].contains(&first["event"].as_str().unwrap()),
+        "{first}"
+    );
+    assert!(
+        first["first_attempt_at"].as_str().unwrap() < first["last_attempt_at"].as_str().unwrap()
+    );
+    assert!(
+        service.metric("skyfence_alerts_dead_lettered_total{sink=\"ops\",type=\"webhook\"}") >= 1.0
+    );
+
+    // 410 Gone: refused for good, dead-lettered at the first attempt.
+    receiver.set_answer(Answer::Always(410));
+    wait_for("a dead letter after one 410", || {
+        dead(&service)
+            .iter()
+            .any(|d| d["last_error"].as_str().unwrap().contains("http 410"))
+    });
+    let gone = dead(&service)
+        .into_iter()
+        .find(|d| d["last_error"].as_str().unwrap().contains("http 410"))
+        .unwrap();
+    let tries_410 = receiver
+        .log()
+        .iter()
+        .filter(|r| r.status == 410 && r.json()["seq"] == gone["seq"])
+        .count();
+    assert_eq!(tries_410, 1, "no retry after a 410: {gone}");
+
+    // The receiver is fixed: the operator retries both.
+    receiver.set_answer(Answer::RefuseFirst(0));
+    for d in [&first, &gone] {
+        let path = format!("/api/alerts/dead/ops/{}/retry", d["seq"]);
+        let (status, body) = service.request("POST", &path);
+        assert_eq!(status, 202, "{body}");
+    }
+    assert_eq!(
+        service
+            .request("POST", "/api/alerts/dead/ops/999999/retry")
+            .0,
+        404
+    );
+    assert_eq!(
+        service.request("POST", "/api/alerts/dead/nobody/1/retry").0,
+        404
+    );
+    wait_for("both retried letters delivered", || {
+        let seqs: BTreeSet<u64> = receiver
+            .accepted()
+            .iter()
+            .map(|r| r.json()["seq"].as_u64().unwrap())
+            .collect();
+        seqs.contains(&first["seq"].as_u64().unwrap())
+            && seqs.contains(&gone["seq"].as_u64().unwrap())
+    });
+    wait_for("the retried letters to leave the list", || {
+        dead(&service)
+            .iter()
+            .all(|d| d["seq"] != first["seq"] && d["seq"] != gone["seq"])
+    });
+    for r in receiver.log() {
+        assert!(r.signature_verifies());
+    }
+    service.stop();
+}
