@@ -423,3 +423,33 @@ fn checkpoints_keep_their_note_and_gather_cosignatures() {
     assert_eq!(opened.cosignatures.len(), 1);
     assert_eq!(opened.checkpoint.root, store.evidence_root(7).unwrap());
 }
+
+#[test]
+fn a_failed_append_stores_none_of_the_batch() {
+    let (_dir, path) = temp();
+    let (batch, a, _) = scenario();
+    let mut store = SqliteStore::open(&path).unwrap();
+    // A stray node where the second leaf's parent goes: the second append fails.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO merkle_nodes (level, idx, hash) VALUES (1, 0, zeroblob(32))",
+        [],
+    )
+    .unwrap();
+    let err = store.apply(&batch).unwrap_err().to_string();
+    assert!(err.contains("append evidence leaf"), "{err}");
+    // Nothing of the batch was stored: no event, no incident, no frame, no leaf.
+    assert_eq!(store.last_seq().unwrap(), 0);
+    assert!(store.incident(a.id).unwrap().is_none());
+    assert_eq!(store.evidence_size().unwrap(), 0);
+    assert!(store.evidence_leaves(0, 10).unwrap().is_empty());
+    // Once the damage is gone the same batch goes in whole.
+    raw.execute_batch(
+        "DROP TRIGGER merkle_nodes_no_delete; DELETE FROM merkle_nodes WHERE level = 1;",
+    )
+    .unwrap();
+    store.apply(&batch).unwrap();
+    assert_eq!(store.evidence_size().unwrap(), 7);
+    assert_eq!(store.incident_frames(a.id).unwrap().unwrap().len(), 3);
+    assert_eq!(store.evidence_root(7).unwrap(), recomputed_root(&store));
+}
