@@ -397,3 +397,37 @@ pub fn start(
     }
     Ok(tasks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_per_sink_families_and_latency() {
+        let m = SinkMetrics {
+            name: "ops \"room\"".into(),
+            kind: "webhook",
+            ..SinkMetrics::default()
+        };
+        m.delivered.fetch_add(2, Relaxed);
+        m.pending.store(7, Relaxed);
+        m.observe_latency(Duration::from_millis(300));
+        m.observe_latency(Duration::from_secs(40));
+        let mut out = String::new();
+        render_metrics(&mut out, &[Arc::new(m)]);
+        let sink = "sink=\"ops \\\"room\\\"\"";
+        for line in [
+            format!("skyfence_alerts_delivered_total{{{sink},type=\"webhook\"}} 2\n"),
+            format!("skyfence_alerts_pending{{{sink},type=\"webhook\"}} 7\n"),
+            format!("skyfence_alerts_dead_lettered_total{{{sink},type=\"webhook\"}} 0\n"),
+            format!("skyfence_alert_delivery_latency_seconds_bucket{{{sink},le=\"0.25\"}} 0\n"),
+            format!("skyfence_alert_delivery_latency_seconds_bucket{{{sink},le=\"0.5\"}} 1\n"),
+            format!("skyfence_alert_delivery_latency_seconds_bucket{{{sink},le=\"30\"}} 1\n"),
+            format!("skyfence_alert_delivery_latency_seconds_bucket{{{sink},le=\"60\"}} 2\n"),
+            format!("skyfence_alert_delivery_latency_seconds_count{{{sink}}} 2\n"),
+            format!("skyfence_alert_delivery_latency_seconds_sum{{{sink}}} 40.3\n"),
+        ] {
+            assert!(out.contains(&line), "{line} not in\n{out}");
+        }
+    }
+}

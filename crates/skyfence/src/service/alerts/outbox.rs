@@ -381,6 +381,256 @@ async fn deliver<S: Sink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::service::alerts::{DeliveryError, Rule, SinkMetrics};
+    use proptest::prelude::*;
+    use skyfence_core::detect::{Event, Incident};
+    use skyfence_store::StoreBatch;
+    use std::collections::VecDeque;
+    use std::time::Instant;
+
+    /// The INTERFACES.md example incident with id `id`, status and permit as given.
+    fn incident(id: &str, status: &str, authorised: bool) -> Incident {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "zone": "HELD-A",
+            "target": {"icao24": "adf7c1", "callsign": "FORTE12", "category": "B6"},
+            "classification": "uav", "authorised": authorised, "permit": null,
+            "status": status, "entry_observed": true,
+            "entered_at": "2023-11-14T22:21:03.120Z",
+            "exited_at": if status == "closed" { serde_json::json!("2023-11-14T22:26:36.480Z") } else { serde_json::Value::Null },
+            "last_seen_at": "2023-11-14T22:26:36.000Z",
+            "entry": {"lat": 33.2177, "lon": 69.8813, "alt_ft": 48000},
+            "exit": if status == "closed" { serde_json::json!({"lat": 33.2511, "lon": 69.8889, "alt_ft": 48000}) } else { serde_json::Value::Null },
+            "duration_s": 333.4, "max_depth_m": 14856.0, "max_alt_ft": 48000, "reports": 666
+        }))
+        .unwrap()
+    }
+
+    fn confirmed(id: &str, authorised: bool) -> Event {
+        let i = incident(id, "open", authorised);
+        Event::Confirmed {
+            at: i.entered_at,
+            incident: i,
+        }
+    }
+
+    fn closed(id: &str) -> Event {
+        let i = incident(id, "closed", false);
+        Event::Closed {
+            at: i.exited_at.unwrap(),
+            incident: i,
+        }
+    }
+
+    /// A sink answering from a script (then `Ok`), recording what it was given.
+    #[derive(Default)]
+    struct ScriptedSink {
+        script: Mutex<VecDeque<Result<(), DeliveryError>>>,
+        seen: Mutex<Vec<(u64, String)>>,
+    }
+
+    impl Sink for ScriptedSink {
+        async fn deliver(&self, alert: &Alert) -> Result<(), DeliveryError> {
+            self.seen
+                .lock()
+                .unwrap()
+                .push((alert.seq, alert.idempotency_key()));
+            self.script.lock().unwrap().pop_front().unwrap_or(Ok(()))
+        }
+    }
+
+    fn spec_named(name: &str) -> AlertSpec {
+        let c = Config::parse(&format!(
+            "[[alert]]\ntype = \"webhook\"\nname = \"{name}\"\nurl = \"http://127.0.0.1:9/\"\n\
+             retry_initial_s = 0.001\nretry_max_s = 0.002\n"
+        ))
+        .unwrap();
+        let (rule, policy) = Rule::from_config(&c.alerts[0], 0, &["HELD-A"]).unwrap();
+        AlertSpec {
+            name: Arc::from(name),
+            rule,
+            policy,
+            config: c.alerts[0].clone(),
+        }
+    }
+
+    /// Polls `done` every 5 ms; panics after 30 s (only a broken dispatcher is that slow).
+    async fn wait_until(what: &str, done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "gave up waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn delivers_matches_in_order_retries_and_dead_letters_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let batch = StoreBatch {
+            events: vec![
+                confirmed("00000000000000a1", false), // seq 1: delivered on the 3rd try
+                confirmed("00000000000000b2", true),  // seq 2: authorised, skipped
+                closed("00000000000000a1"),           // seq 3
+                confirmed("00000000000000c3", false), // seq 4: refused for good
+                closed("00000000000000c3"),           // seq 5
+            ],
+            ..StoreBatch::default()
+        };
+        store.apply(&batch).unwrap();
+        store.set_delivery_cursor("hook", 0).unwrap();
+
+        let sink = Arc::new(ScriptedSink::default());
+        sink.script.lock().unwrap().extend([
+            Err(DeliveryError::retryable("http 503")),
+            Err(DeliveryError::retryable("connection refused")),
+            Ok(()),
+            Ok(()),
+            Err(DeliveryError::permanent("http 404")),
+        ]);
+        let spec = spec_named("hook");
+        let metrics = Arc::new(SinkMetrics::new(&spec));
+        let (events, _) = broadcast::channel(16);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(
+            sink.clone(),
+            spec,
+            SqliteStore::open(&path).unwrap(),
+            events.subscribe(),
+            metrics.clone(),
+            stopped.clone(),
+        ));
+        wait_until("cursor at 5", || metrics.delivered_seq.load(Relaxed) == 5).await;
+
+        // A sink new to the store starts at the end of the log.
+        let late_spec = spec_named("late");
+        let late_metrics = Arc::new(SinkMetrics::new(&late_spec));
+        let late_sink = Arc::new(ScriptedSink::default());
+        let late = tokio::spawn(run(
+            late_sink.clone(),
+            late_spec,
+            SqliteStore::open(&path).unwrap(),
+            events.subscribe(),
+            late_metrics.clone(),
+            stopped,
+        ));
+        wait_until("late cursor", || {
+            late_metrics.delivered_seq.load(Relaxed) == 5
+        })
+        .await;
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        late.await.unwrap();
+
+        let seen: Vec<u64> = sink.seen.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        assert_eq!(seen, [1, 1, 1, 3, 4, 5]);
+        assert_eq!(sink.seen.lock().unwrap()[3].1, "00000000000000a1/closed");
+        assert!(late_sink.seen.lock().unwrap().is_empty());
+        assert_eq!(metrics.delivered.load(Relaxed), 3);
+        assert_eq!(metrics.failed_attempts.load(Relaxed), 3);
+        assert_eq!(metrics.dead_lettered.load(Relaxed), 1);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.delivery_cursor("hook").unwrap(), 5);
+        assert_eq!(store.delivery_cursor("late").unwrap(), 5);
+        assert_eq!(store.delivery_attempt("hook").unwrap(), None);
+        let dead = store.dead_letters(Some("hook")).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(
+            (dead[0].seq, dead[0].attempts, dead[0].event.as_str()),
+            (4, 1, "confirmed")
+        );
+        assert_eq!(
+            dead[0].incident_id,
+            Some("00000000000000c3".parse().unwrap())
+        );
+        assert_eq!(dead[0].last_error, "http 404");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_old_failing_delivery_is_dead_lettered_and_a_retry_request_resends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .apply(&StoreBatch {
+                events: vec![confirmed("00000000000000d4", false)],
+                ..StoreBatch::default()
+            })
+            .unwrap();
+        store.set_delivery_cursor("hook", 0).unwrap();
+        // A previous run already tried it two hours ago (the store remembers).
+        let long_ago = wall_clock().add_micros(-7_200_000_000);
+        store
+            .record_failed_attempt("hook", 1, long_ago, "connection refused")
+            .unwrap();
+
+        let sink = Arc::new(ScriptedSink::default());
+        sink.script
+            .lock()
+            .unwrap()
+            .push_back(Err(DeliveryError::retryable("http 502")));
+        let spec = spec_named("hook");
+        let metrics = Arc::new(SinkMetrics::new(&spec));
+        let (events, _) = broadcast::channel(16);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(
+            sink.clone(),
+            spec,
+            SqliteStore::open(&path).unwrap(),
+            events.subscribe(),
+            metrics.clone(),
+            stopped,
+        ));
+        wait_until("the dead letter", || {
+            metrics.dead_lettered.load(Relaxed) == 1
+        })
+        .await;
+        let letter = store.dead_letters(Some("hook")).unwrap().remove(0);
+        assert_eq!((letter.attempts, letter.first_attempt_at), (2, long_ago));
+        assert_eq!(letter.last_error, "http 502");
+
+        assert!(store.request_retry("hook", 1).unwrap());
+        wait_until("the retry", || metrics.delivered.load(Relaxed) == 1).await;
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        assert_eq!(store.dead_letters(None).unwrap(), vec![]);
+        assert_eq!(sink.seen.lock().unwrap().len(), 2);
+    }
+
+    proptest! {
+        /// For every attempt count, jitter and Retry-After: the delay lies between half
+        /// the capped exponential and the cap (or the Retry-After, capped), and without
+        /// Retry-After it never shrinks as attempts grow.
+        #[test]
+        fn backoff_stays_within_its_bounds(
+            attempts in 1u32..200,
+            jitter in 0.0f64..2.0,
+            initial_ms in 1u64..10_000,
+            extra_ms in 0u64..600_000,
+            retry_after_s in proptest::option::of(0u64..100_000),
+        ) {
+            let p = DeliveryPolicy {
+                retry_initial: Duration::from_millis(initial_ms),
+                retry_max: Duration::from_millis(initial_ms + extra_ms),
+                ..DeliveryPolicy::default()
+            };
+            let ra = retry_after_s.map(Duration::from_secs);
+            let d = backoff(&p, attempts, ra, jitter);
+            prop_assert!(d <= p.retry_max);
+            let exp = p.retry_initial.saturating_mul(1u32 << (attempts - 1).min(30)).min(p.retry_max);
+            prop_assert!(d >= exp / 2 - Duration::from_nanos(1));
+            if let Some(r) = ra {
+                prop_assert!(d >= r.min(p.retry_max));
+            } else {
+                prop_assert!(backoff(&p, attempts + 1, None, jitter) >= d);
+            }
+        }
+    }
 
     #[test]
     fn backoff_doubles_to_the_cap_with_equal_jitter() {
