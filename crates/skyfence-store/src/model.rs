@@ -240,6 +240,11 @@ pub struct StoreOptions {
     pub pre_entry: Duration,
     /// How long a statement waits for another connection's lock before failing.
     pub busy_timeout: Duration,
+    /// Whether a commit that fills the WAL past 1000 pages checkpoints it then and there
+    /// (SQLite's default). A live writer sets this to false and calls
+    /// [`crate::SqliteStore::checkpoint`] from another connection, so no commit waits
+    /// for a checkpoint's fsync of the database file.
+    pub auto_checkpoint: bool,
 }
 
 impl Default for StoreOptions {
@@ -248,6 +253,7 @@ impl Default for StoreOptions {
             durability: Durability::Full,
             pre_entry: Duration::from_secs(300),
             busy_timeout: Duration::from_secs(5),
+            auto_checkpoint: true,
         }
     }
 }

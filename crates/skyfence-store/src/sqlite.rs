@@ -74,6 +74,10 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync)
             .map_err(open_err)?;
+        if !options.auto_checkpoint {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(open_err)?;
+        }
         migrate(&mut conn, &path)?;
         Ok(SqliteStore {
             conn,
@@ -114,6 +118,20 @@ impl SqliteStore {
             op: "close",
             source,
         })
+    }
+
+    /// Copies committed WAL pages into the database file without waiting for readers
+    /// or writers (`PRAGMA wal_checkpoint(PASSIVE)`), for a connection that checkpoints
+    /// on behalf of a writer opened with `auto_checkpoint: false`. Returns the WAL's
+    /// size and the pages checkpointed, in pages.
+    pub fn checkpoint(&self) -> Result<(u64, u64), StoreError> {
+        let (_busy, log, done): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(self.err("checkpoint"))?;
+        Ok((to_u64(log), to_u64(done)))
     }
 
     /// The database file.

@@ -97,13 +97,38 @@ impl Default for ServerConfig {
 }
 
 /// `[store]`.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// The SQLite file.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
+    /// How hard each commit presses the data onto the disk (`full` or `normal`).
+    #[serde(default)]
+    pub durability: StoreDurability,
+    /// Keep closed and lost incidents this many days (purged hourly); `None`: for ever.
+    /// `skyfence run --retention-days` overrides it.
+    #[serde(default)]
+    pub retention_days: Option<f64>,
 }
+
+/// `[store] durability`: SQLite's `synchronous` level with the WAL journal (see
+/// `skyfence_store::Durability`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreDurability {
+    /// fsync at every commit: a stored incident survives a power cut.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: survives a killed process (`kill -9`), not an OS crash
+    /// or a power cut, which may lose the last commits (never corrupt the file).
+    Normal,
+}
+
+/// The largest `retention_days` / `--retention-days` (a century).
+pub const MAX_RETENTION_DAYS: f64 = 36_500.0;
+/// The fastest replay (`[[source]] speed`, `--speed`).
+pub const MAX_REPLAY_SPEED: f64 = 1000.0;
 
 fn default_store_path() -> PathBuf {
     PathBuf::from("skyfence.db")
@@ -113,6 +138,8 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: default_store_path(),
+            durability: StoreDurability::Full,
+            retention_days: None,
         }
     }
 }
@@ -129,8 +156,9 @@ pub enum SourceFormat {
     Sbs,
 }
 
-/// One `[[source]]`: dial a receiver (`connect`) or accept receivers that push (`listen`).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// One `[[source]]`: dial a receiver (`connect`), accept receivers that push (`listen`)
+/// or replay a recording (`replay`, paced by its own times divided by `speed`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Name used in metrics, logs and evidence.
@@ -142,6 +170,10 @@ pub struct SourceConfig {
     pub connect: Option<String>,
     /// Address to listen on.
     pub listen: Option<SocketAddr>,
+    /// A recording in the format `type` to replay once, relative to the config file.
+    pub replay: Option<PathBuf>,
+    /// Replay speed: 1 is real time, 10 ten times faster (only with `replay`).
+    pub speed: Option<f64>,
 }
 
 /// An event kind an alert can subscribe to.
@@ -308,14 +340,40 @@ impl Config {
             p.validate()
                 .map_err(|e| format!("{}[[allow]] {e}", at("reason")))?;
         }
+        if let Some(d) = self.store.retention_days
+            && !(d.is_finite() && d > 0.0 && d <= MAX_RETENTION_DAYS)
+        {
+            return Err(format!(
+                "{}[store] retention_days = {d} is out of range (expected 0 < DAYS <= {MAX_RETENTION_DAYS})",
+                at("retention_days")
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
-            if s.connect.is_some() == s.listen.is_some() {
+            let ways = [s.connect.is_some(), s.listen.is_some(), s.replay.is_some()];
+            if ways.iter().filter(|w| **w).count() != 1 {
                 return Err(format!(
-                    "{}[[source]] {:?}: needs exactly one of connect = \"host:port\" or listen = \"addr:port\"",
+                    "{}[[source]] {:?}: needs exactly one of connect = \"host:port\", listen = \"addr:port\" or replay = \"FILE\"",
                     at("name"),
                     s.name
                 ));
+            }
+            match s.speed {
+                Some(_) if s.replay.is_none() => {
+                    return Err(format!(
+                        "{}[[source]] {:?}: speed is only for replay sources",
+                        at("speed"),
+                        s.name
+                    ));
+                }
+                Some(x) if !(x.is_finite() && x > 0.0 && x <= MAX_REPLAY_SPEED) => {
+                    return Err(format!(
+                        "{}[[source]] {:?}: speed = {x} is out of range (expected 0 < X <= {MAX_REPLAY_SPEED})",
+                        at("speed"),
+                        s.name
+                    ));
+                }
+                _ => {}
             }
             if !names.insert(s.name.as_str()) {
                 return Err(format!(
@@ -491,5 +549,42 @@ until = "2023-11-30T00:00:00Z"
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
+    }
+
+    #[test]
+    fn store_durability_and_retention_are_keys() {
+        let c = Config::parse("[store]\ndurability = \"normal\"\nretention_days = 30\n").unwrap();
+        assert_eq!(c.store.durability, StoreDurability::Normal);
+        assert_eq!(c.store.retention_days, Some(30.0));
+        assert_eq!(Config::parse("").unwrap().store.durability, StoreDurability::Full);
+        let e = Config::parse("[store]\npath = \"a.db\"\nretention_days = 0\n").unwrap_err();
+        assert!(e.starts_with("line 3:") && e.contains("retention_days = 0"), "{e}");
+        let e = Config::parse("[store]\ndurability = \"off\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("off"), "{e}");
+    }
+
+    #[test]
+    fn replay_sources_take_a_file_and_a_speed() {
+        let c = Config::parse(
+            "[[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = \"day.bin\"\nspeed = 10\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].replay, Some(PathBuf::from("day.bin")));
+        assert_eq!(c.sources[0].speed, Some(10.0));
+        let e = Config::parse(
+            "[[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = \"day.bin\"\nspeed = 0\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("line 5:") && e.contains("speed = 0"), "{e}");
+        let e = Config::parse(
+            "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nspeed = 2\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("line 5:") && e.contains("only for replay"), "{e}");
+        let e = Config::parse(
+            "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nreplay = \"a.bin\"\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("exactly one of"), "{e}");
     }
 }

@@ -34,6 +34,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Simulated border traffic streamed into the live service (prints the URL).
     Demo(cmd::demo::DemoArgs),
+    /// Load-test a live service over loopback: latency, ingest and memory (issue 6).
+    Load(cmd::load::LoadArgs),
     /// The evidence log: verify it all, sign a checkpoint, print its public key.
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Load(args) => cmd::load::run(args),
         Command::Log(command) => cmd::log::run(command),
         Command::Witness(args) => cmd::witness::run(args),
     };

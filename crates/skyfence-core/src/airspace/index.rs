@@ -330,6 +330,21 @@ impl ZoneIndex {
         (best, best_edge)
     }
 
+    /// An upper bound of the local-plane distance (metres) from the frame's centre to
+    /// edge `e` without following the edge's curve: the chord's distance plus twice the
+    /// bow estimate of [`ZoneIndex::edge_distance`] and a centimetre (the estimate is a
+    /// second-order one; the margin keeps the bound safe).
+    fn edge_upper_bound(&self, frame: &LocalFrame, e: u32) -> f64 {
+        let i = e as usize;
+        let ed = &self.edges;
+        let pa = frame.project(ed.x[i], ed.y[i], ed.cos_lat[i]);
+        let pb = frame.project(ed.x[i + 1], ed.y[i + 1], ed.cos_lat[i + 1]);
+        let (d2, _) = LocalFrame::seg_dist_sq(pa, pb);
+        let dphi = (ed.y[i + 1] - ed.y[i]).to_radians().abs();
+        let bow = (pb.0 - pa.0).abs() * dphi / 8.0 + (pa.0.abs() + pb.0.abs()) * dphi * dphi / 16.0;
+        d2.sqrt() + 2.0 * bow + 0.01
+    }
+
     /// Local-plane distance (metres) from the frame's centre to edge `e`.
     #[inline]
     /// Returns some value ≥ `cutoff` (not necessarily the distance) as soon as the edge
@@ -380,19 +395,25 @@ impl ZoneIndex {
         let g = &self.coarse;
         let (ci, cj) = g.clamped_cell(px, p.lat);
         let hint = self.hint[(cj * g.nx as i64 + ci) as usize];
+        // Near the border (most queries): the box tree's exact plane minimum, searched
+        // no farther than the limit, seeded with the hint edge's chord bound (the tree
+        // measures that edge along its curve if it is the nearest).
+        let upper = if hint == u32::MAX {
+            f64::INFINITY
+        } else {
+            self.edge_upper_bound(&frame, hint)
+        };
+        let near = self
+            .tree
+            .nearest(&self.edges, &frame, upper, limit_m.min(NEAR_LIMIT_M));
+        if near <= NEAR_LIMIT_M || limit_m <= NEAR_LIMIT_M {
+            return near;
+        }
         let hint_d = if hint == u32::MAX {
             f64::INFINITY
         } else {
             self.edge_distance(&frame, hint, f64::INFINITY)
         };
-        // Near the border (most queries): the box tree's exact plane minimum, searched
-        // no farther than the limit.
-        let near = self
-            .tree
-            .nearest(&self.edges, &frame, hint_d, limit_m.min(NEAR_LIMIT_M));
-        if near <= NEAR_LIMIT_M || limit_m <= NEAR_LIMIT_M {
-            return near;
-        }
         let mut cands = Vec::new();
         let early = hint_d > NEAR_LIMIT_M && hint_d.is_finite();
         let stop = if early {

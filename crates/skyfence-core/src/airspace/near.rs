@@ -23,14 +23,18 @@
 use super::geodesy::LocalFrame;
 use super::grid::Edges;
 
-/// Edges per leaf.
+/// Edges per leaf (8 and 16 measured alike; 32 is 20 % slower on Afghanistan).
 const LEAF: usize = 8;
-/// Children per inner node.
-const FANOUT: usize = 8;
-/// Deepest tree the fixed search stack allows: 8^12 leaves, far beyond any country.
-const MAX_LEVELS: usize = 12;
+/// Children per inner node: four, sorted by a branch-free network (5 % faster than
+/// eight with an insertion sort, measured on Afghanistan).
+const FANOUT: usize = 4;
+/// Deepest tree the fixed search stack allows: 4^16 leaves of 8 edges, more than a
+/// `u32` edge id can number.
+const MAX_LEVELS: usize = 17;
 /// Search stack: each expansion replaces a node by at most `FANOUT` children.
 const STACK: usize = 1 + MAX_LEVELS * (FANOUT - 1);
+// The child slot takes two key bits and the sorting network sorts four.
+const _: () = assert!(FANOUT == 4);
 
 /// A node's box: (min lon, min lat, max lon, max lat) and a lower bound of cos(lat).
 #[derive(Clone, Copy, Debug)]
@@ -160,16 +164,21 @@ impl EdgeTree {
         let top = self.levels.len() - 2;
         let root = self.levels[top];
         let mut best = upper;
-        let limit = |best: f64| best.min(cap);
-        // (squared lower bound, level, index in `nodes`; a leaf's index is its number).
-        let mut stack = [(0f64, 0u32, 0u32); STACK];
-        stack[0] = (0.0, top as u32, root);
+        // Squared distances are non-negative, so their bit patterns order like the
+        // values: a child's key is its squared lower bound with the two lowest mantissa
+        // bits replaced by its slot (a bound lowered by 2⁻⁵¹ relative is still a bound).
+        let limit_key = |best: f64| {
+            let l = best.min(cap);
+            (l * l).to_bits()
+        };
+        // (key, level, index in `nodes`; a leaf's index is its number).
+        let mut stack = [(0u64, 0u32, 0u32); STACK];
+        stack[0] = (0, top as u32, root);
         let mut len = 1;
         while len > 0 {
             len -= 1;
-            let (lb2, level, node) = stack[len];
-            let lim = limit(best);
-            if lb2 >= lim * lim {
+            let (key, level, node) = stack[len];
+            if key >= limit_key(best) {
                 continue;
             }
             if level == 0 {
@@ -182,24 +191,25 @@ impl EdgeTree {
             let lv = level as usize;
             let c0 = self.levels[lv - 1] as usize + (node - self.levels[lv]) as usize * FANOUT;
             let c1 = (c0 + FANOUT).min(self.levels[lv] as usize);
-            let mut kids = [(0f64, 0u32); FANOUT];
-            let mut n = 0;
-            for c in c0..c1 {
-                let lb = self.nodes[c].lower_bound_sq(frame);
-                if lb < lim * lim {
-                    // Insertion sort, farthest first, so the nearest is pushed last.
-                    let mut i = n;
-                    while i > 0 && kids[i - 1].0 < lb {
-                        kids[i] = kids[i - 1];
-                        i -= 1;
-                    }
-                    kids[i] = (lb, c as u32);
-                    n += 1;
-                }
+            // Missing children (the last node of a level) get a key above any limit.
+            let mut keys = [u64::MAX; FANOUT];
+            for (k, c) in (c0..c1).enumerate() {
+                keys[k] = (self.nodes[c].lower_bound_sq(frame).to_bits() & !3) | k as u64;
             }
-            for &(lb, c) in &kids[..n] {
-                stack[len] = (lb, level - 1, c);
-                len += 1;
+            // Sorting network (ascending), compiled to conditional moves: the order of
+            // random boxes is unpredictable, and mispredicted branches were most of the
+            // cost of the insertion sort this replaces.
+            for (i, j) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
+                let (a, b) = (keys[i], keys[j]);
+                keys[i] = a.min(b);
+                keys[j] = a.max(b);
+            }
+            // Farthest first, so the nearest is popped next; every child is written and
+            // only those below the limit are kept (again without a branch).
+            let lim = limit_key(best);
+            for &k in keys.iter().rev() {
+                stack[len] = (k, level - 1, (c0 + (k & 3) as usize) as u32);
+                len += usize::from(k < lim);
             }
         }
         best

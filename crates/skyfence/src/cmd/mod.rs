@@ -4,6 +4,7 @@ pub mod airspace;
 pub mod analyze;
 pub mod decode;
 pub mod demo;
+pub mod load;
 pub mod log;
 pub mod run;
 pub mod simulate;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use skyfence_core::SourceId;
 
-use crate::config::{Config, SourceFormat};
+use crate::config::{Config, MAX_RETENTION_DAYS, SourceFormat};
 use crate::exit::input_error;
 use crate::input::{InputFormat, InputSpec};
 use crate::service::source::{SourceKind, SourceSpec};
@@ -24,7 +24,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// Keep closed and lost incidents, with their tracks and raw frames, this many days
-    /// (purged hourly); open incidents are always kept. Default: keep everything.
+    /// (purged hourly); open incidents are always kept. Overrides `[store]
+    /// retention_days`; default: keep everything.
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<f64>,
 }
@@ -56,17 +57,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let retention = match args.retention_days {
         None => None,
-        Some(d) if d.is_finite() && d > 0.0 && d <= 36_500.0 => {
+        Some(d) if d.is_finite() && d > 0.0 && d <= MAX_RETENTION_DAYS => {
             Some(std::time::Duration::from_secs_f64(d * 86_400.0))
         }
         Some(d) => {
             return Err(input_error(format!(
-                "--retention-days {d} is out of range (expected 0 < DAYS <= 36500)"
+                "--retention-days {d} is out of range (expected 0 < DAYS <= {MAX_RETENTION_DAYS})"
             )));
         }
     };
     let mut settings = Settings::from_config(config, zones)?;
-    settings.retention = retention;
+    if retention.is_some() {
+        settings.retention = retention;
+    }
     for input in args.replay {
         let id = u16::try_from(settings.sources.len())
             .map_err(|_| input_error("too many sources (at most 65535)"))?;

@@ -38,6 +38,9 @@ pub struct SourceMetrics {
     /// Frames dropped as copies of one transmission already heard (by any source)
     /// within a second.
     pub duplicates: AtomicU64,
+    /// Messages dropped because their time was more than `pipeline::MAX_AHEAD` ahead of
+    /// the machine clock.
+    pub future_time: AtomicU64,
     /// Dropped by the framing layer (source task) and the decoder (detector task), by
     /// reason.
     pub drops: Mutex<DropCounts>,
@@ -106,8 +109,12 @@ pub struct Metrics {
     pub events: [AtomicU64; 4],
     /// Frame arrival at a source → event published (stored, then sent to SSE clients).
     pub event_latency: Histogram,
+    /// The same, for `confirmed` events only (the latency an operator waits for).
+    pub confirmed_latency: Histogram,
     /// Store batches committed.
     pub store_batches: AtomicU64,
+    /// How long each store transaction took (statements and commit, fsync included).
+    pub store_commit: Histogram,
     /// Store commits that failed (and were retried).
     pub store_errors: AtomicU64,
     /// Raw frames pushed out of the pre-entry ring by its per-target bound.
@@ -224,6 +231,14 @@ impl Metrics {
                     label(&s.name)
                 );
             }
+            let future = s.future_time.load(Relaxed);
+            if future > 0 {
+                let _ = writeln!(
+                    out,
+                    "{name}{{source=\"{}\",reason=\"future_time\"}} {future}",
+                    label(&s.name)
+                );
+            }
         }
         let d = self.detector.lock().map(|d| *d).unwrap_or_default();
         let name = "skyfence_positions_dropped_total";
@@ -293,6 +308,16 @@ impl Metrics {
             &mut out,
             "skyfence_event_latency_seconds",
             "frame arrival at a source to the event stored and published",
+        );
+        self.store_commit.render(
+            &mut out,
+            "skyfence_store_commit_seconds",
+            "time of one store transaction, commit included",
+        );
+        self.confirmed_latency.render(
+            &mut out,
+            "skyfence_confirmed_latency_seconds",
+            "frame arrival at a source to a confirmed event stored and published",
         );
         super::alerts::render_metrics(&mut out, &self.alert_sinks);
         out

@@ -30,11 +30,12 @@ use anyhow::Context as _;
 use skyfence_core::SourceId;
 use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::{DetectionConfig, Detector, Permit};
-use skyfence_store::{IncidentStore, SqliteStore, StoreOptions};
+use skyfence_store::{Durability, IncidentStore, SqliteStore, StoreOptions};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, SourceFormat};
+use crate::config::{Config, SourceFormat, StoreDurability};
+use crate::input::{InputFormat, InputSpec};
 use metrics::Metrics;
 use source::{SourceKind, SourceSpec};
 
@@ -66,6 +67,8 @@ pub struct Settings {
     pub sources: Vec<SourceSpec>,
     /// How long closed and lost incidents are kept; `None`: for ever.
     pub retention: Option<Duration>,
+    /// Commit durability of the store (`[store] durability`).
+    pub durability: Durability,
     /// The live map's options (`[server] tiles`).
     pub map: web::MapOptions,
     /// Alert rules and their sinks (`[[alert]]`), checked against the zones.
@@ -81,10 +84,23 @@ impl Settings {
         let mut sources = Vec::new();
         for (i, s) in config.sources.iter().enumerate() {
             let id = u16::try_from(i).context("more than 65535 sources")?;
-            let kind = match (&s.connect, s.listen) {
-                (Some(addr), _) => SourceKind::Connect(addr.clone()),
-                (None, Some(addr)) => SourceKind::Listen(addr),
-                (None, None) => anyhow::bail!("source {:?} has neither connect nor listen", s.name),
+            let kind = match (&s.connect, s.listen, &s.replay) {
+                (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
+                (None, Some(addr), _) => SourceKind::Listen(addr),
+                (None, None, Some(file)) => SourceKind::Replay {
+                    input: InputSpec {
+                        format: match s.format {
+                            SourceFormat::Beast => InputFormat::Beast,
+                            SourceFormat::Avr => InputFormat::Avr,
+                            SourceFormat::Sbs => InputFormat::Sbs,
+                        },
+                        path: Some(config.base_dir.join(file)),
+                    },
+                    speed: s.speed.unwrap_or(1.0),
+                },
+                (None, None, None) => {
+                    anyhow::bail!("source {:?} has none of connect, listen or replay", s.name)
+                }
             };
             sources.push(SourceSpec {
                 id: SourceId(id),
@@ -109,7 +125,14 @@ impl Settings {
             api_token: config.server.api_token,
             store_path: config.base_dir.join(&config.store.path),
             sources,
-            retention: None,
+            retention: config
+                .store
+                .retention_days
+                .map(|d| Duration::from_secs_f64(d * 86_400.0)),
+            durability: match config.store.durability {
+                StoreDurability::Full => Durability::Full,
+                StoreDurability::Normal => Durability::Normal,
+            },
         })
     }
 }
@@ -122,6 +145,7 @@ pub struct Service {
     sources: Vec<JoinHandle<()>>,
     detector: JoinHandle<()>,
     writer: JoinHandle<()>,
+    checkpointer: JoinHandle<()>,
     server: JoinHandle<()>,
     alerts: Vec<JoinHandle<()>>,
     evidence: (evidence::LogApi, JoinHandle<()>),
@@ -141,10 +165,14 @@ impl Service {
             map,
             retention,
             alerts: alert_specs,
+            durability,
             evidence: evidence_settings,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
+            durability,
+            // `pipeline::checkpoint_store` checkpoints on its own connection.
+            auto_checkpoint: false,
             ..StoreOptions::default()
         };
         let path = store_path.clone();
@@ -224,6 +252,12 @@ impl Service {
         );
         let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
         let writer_metrics = metrics.clone();
+        let wal_conn = SqliteStore::open_with(&store_path, options)
+            .context("opening the store's checkpoint connection")?;
+        let checkpoint_stop = shutdown_rx.clone();
+        let checkpointer = tokio::task::spawn_blocking(move || {
+            pipeline::checkpoint_store(wal_conn, checkpoint_stop);
+        });
         let writer = tokio::task::spawn_blocking(move || {
             pipeline::write_store(store, store_rx, events_tx, writer_metrics);
         });
@@ -251,6 +285,7 @@ impl Service {
             sources: handles,
             detector,
             writer,
+            checkpointer,
             server,
             alerts: alert_tasks,
             evidence: (log, checkpoints),
@@ -266,6 +301,9 @@ impl Service {
         }
         self.detector.await.context("detector task failed")?;
         self.writer.await.context("store writer failed")?;
+        self.checkpointer
+            .await
+            .context("store checkpointer failed")?;
         // A last checkpoint covers everything the writer committed.
         let _ = self.evidence.1.await;
         self.evidence.0.sign_now().await;
