@@ -712,6 +712,16 @@ async fn cosignature(log: LogApi, body: String) -> Response {
         if foreign.is_empty() {
             return Err(bad("the note carries no cosignature".into()));
         }
+        // tlog-cosignature "Format": a cosignature/v1 signature is an 8-byte timestamp and
+        // a 64-byte Ed25519 signature after the key id. Without configured witness keys
+        // that shape is all that can be checked here.
+        if let Some(s) = foreign.iter().find(|s| s.signature.len() != 72) {
+            return Err(bad(format!(
+                "signature by {:?} is {} bytes after its key id, expected 72 (a cosignature/v1)",
+                s.name,
+                s.signature.len()
+            )));
+        }
         if !inner.witnesses.is_empty() && opened.cosignatures.is_empty() {
             return Err(failure(
                 StatusCode::FORBIDDEN,
@@ -897,5 +907,97 @@ mod tests {
         assert_eq!(b.verifier_key(), a.verifier_key());
         // A different configured origin is refused rather than silently re-keyed.
         assert!(load_log_key(&path, Some("skyfence.example/b")).is_err());
+    }
+
+    /// A log of three leaves with a signed checkpoint, and its API.
+    async fn log_with_checkpoint(
+        dir: &Path,
+        witnesses: Vec<VerifierKey>,
+    ) -> (LogApi, Signer, String) {
+        let signer = Signer::from_seed("skyfence.example/api", [11; 32]).unwrap();
+        let path = dir.join("s.db");
+        {
+            let mut store = SqliteStore::open(&path).unwrap();
+            for i in 0..3u8 {
+                store
+                    .append_evidence(&EvidenceLeaf::ConfigChanged {
+                        at_us: i64::from(i),
+                        source: "t".into(),
+                        config: vec![i],
+                    })
+                    .unwrap();
+            }
+        }
+        let log = LogApi::open(&path, StoreOptions::default(), signer.clone(), witnesses).unwrap();
+        assert_eq!(log.sign_now().await, Some(3));
+        let note = log
+            .read(|s| s.latest_checkpoint())
+            .await
+            .unwrap()
+            .unwrap()
+            .note;
+        (log, signer, note)
+    }
+
+    #[tokio::test]
+    async fn cosignatures_are_checked_before_they_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let trusted = Signer::from_seed("witness.example/trusted", [12; 32]).unwrap();
+        let stranger = Signer::from_seed("witness.example/stranger", [13; 32]).unwrap();
+        let (log, signer, note) =
+            log_with_checkpoint(dir.path(), vec![trusted.cosignature_verifier_key()]).await;
+        let cosigned_by = |w: &Signer| {
+            let mut witness = skyfence_evidence::Witness::new(w.clone());
+            witness.add_log(signer.name(), signer.verifier_key());
+            witness
+                .cosign(note.as_bytes(), &[], 1_700_000_000)
+                .unwrap()
+                .note
+        };
+        // Nothing but our own signature: nothing to store.
+        let r = cosignature(log.clone(), note.clone()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        // A witness not configured: refused.
+        let r = cosignature(log.clone(), cosigned_by(&stranger)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Another log's checkpoint: refused.
+        let other = Signer::from_seed("skyfence.example/api", [14; 32]).unwrap();
+        let forged = Checkpoint::new(other.name(), 3, [0; 32])
+            .unwrap()
+            .sign(&other)
+            .unwrap();
+        let r = cosignature(log.clone(), forged).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        // The configured witness: stored, once.
+        let r = cosignature(log.clone(), cosigned_by(&trusted)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let cp = log.read(|s| s.latest_checkpoint()).await.unwrap().unwrap();
+        assert_eq!(cp.cosignatures, 1);
+        let opened = open_checkpoint(
+            cp.note.as_bytes(),
+            &signer.verifier_key(),
+            &[trusted.cosignature_verifier_key()],
+        )
+        .unwrap();
+        assert_eq!(opened.cosignatures[0].name, "witness.example/trusted");
+    }
+
+    #[tokio::test]
+    async fn without_configured_witnesses_only_cosignature_shaped_lines_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _signer, note) = log_with_checkpoint(dir.path(), vec![]).await;
+        // A plain Ed25519 note signature (64 bytes) by some other key: not a cosignature.
+        let other = Signer::from_seed("someone.example/x", [15; 32]).unwrap();
+        let mut parsed = Note::parse(note.as_bytes()).unwrap();
+        parsed.signatures.push(other.sign_note(&parsed.text));
+        let r = cosignature(log.clone(), parsed.to_text()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        // A cosignature/v1 by a witness nobody configured: stored (verifiers judge it).
+        let mut parsed = Note::parse(note.as_bytes()).unwrap();
+        parsed
+            .signatures
+            .push(other.cosign(&parsed.text, 1_700_000_000));
+        let r = cosignature(log.clone(), parsed.to_text()).await;
+        assert_eq!(r.status(), StatusCode::OK);
     }
 }
