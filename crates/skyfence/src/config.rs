@@ -272,7 +272,33 @@ pub enum AlertConfig {
         retry_max_s: Option<f64>,
         /// Time limit of one delivery attempt (default 10 s).
         timeout_s: Option<f64>,
+        /// Live targets inside a zone or in its approach buffer are sent every this many
+        /// seconds (default 5; 0: incidents only).
+        #[serde(default = "default_cot_interval_s")]
+        interval_s: u32,
+        /// MIL-STD-2525 identity of live targets (default `unknown`).
+        #[serde(default)]
+        affiliation: crate::service::alerts::cot_xml::Affiliation,
+        /// Identity of unauthorised incursions (default `suspect`; never `hostile`
+        /// unless set here).
+        #[serde(default = "default_cot_incident_affiliation")]
+        incident_affiliation: crate::service::alerts::cot_xml::Affiliation,
+        /// How long an incident marker stays valid, seconds (default 3600).
+        #[serde(default = "default_cot_incident_stale_s")]
+        incident_stale_s: u32,
     },
+}
+
+fn default_cot_interval_s() -> u32 {
+    5
+}
+
+fn default_cot_incident_affiliation() -> crate::service::alerts::cot_xml::Affiliation {
+    crate::service::alerts::cot_xml::Affiliation::Suspect
+}
+
+fn default_cot_incident_stale_s() -> u32 {
+    3600
 }
 
 fn default_alert_events() -> Vec<AlertEvent> {
@@ -391,6 +417,25 @@ impl Config {
                     "{}[[alert]] type = \"cot\" needs exactly one of udp = \"host:port\" or tcp = \"host:port\"",
                     at("type")
                 ));
+            }
+            if let AlertConfig::Cot {
+                interval_s,
+                incident_stale_s,
+                ..
+            } = a
+            {
+                if *interval_s > 3600 {
+                    return Err(format!(
+                        "{}[[alert]] type = \"cot\": interval_s = {interval_s} is out of range (expected 0 to 3600 seconds)",
+                        at("interval_s")
+                    ));
+                }
+                if !(1..=604_800).contains(incident_stale_s) {
+                    return Err(format!(
+                        "{}[[alert]] type = \"cot\": incident_stale_s = {incident_stale_s} is out of range (expected 1 to 604800 seconds)",
+                        at("incident_stale_s")
+                    ));
+                }
             }
         }
         crate::service::alerts::validate_config(&self.alerts, text)?;

@@ -1,8 +1,9 @@
 //! The live map in a real headless browser (issue 6, "Verified"): starts `skyfence demo`
 //! on a loopback port, then drives Debian's `chromium` through `playwright-core`
 //! (`tests/browser/map_test.mjs`): the page loads without console errors, targets appear
-//! and move, clicking an incident draws its track. The screenshot goes to
-//! `target/map.png`.
+//! and move, clicking an incident draws its track, and (issue 7) the incident is
+//! acknowledged and annotated through the form, which the API then shows. The
+//! screenshot goes to `target/map.png`.
 //!
 //! Needs `/usr/bin/chromium` (or `SKYFENCE_CHROMIUM`), `node` and
 //! `tests/browser/node_modules/playwright-core` (`npm ci` there); `.ci/run` installs all
@@ -71,6 +72,25 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut head = [0u8; 12];
     s.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// One plain HTTP/1.1 GET on loopback; the JSON body of a 200 response.
+fn http_get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("response");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200"), "GET {path}: {head}");
+    // axum answers JSON with a Content-Length (no chunking) for these bodies.
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
 /// Whether the browser tools are there; `false` (after saying why) means skip, which
@@ -187,7 +207,10 @@ fn live_map_in_headless_chromium() {
     let report = browse(
         &format!("http://{addr}/"),
         &target_file("map.png"),
-        &[("SKYFENCE_MAP_LIVE_PNG", live.to_str().expect("utf-8 path"))],
+        &[
+            ("SKYFENCE_MAP_LIVE_PNG", live.to_str().expect("utf-8 path")),
+            ("SKYFENCE_MAP_ACK_OPERATOR", "duty officer 7"),
+        ],
         work.path(),
     );
     // What the browser saw, asserted here too so a failure names the value.
@@ -199,6 +222,44 @@ fn live_map_in_headless_chromium() {
     assert!(report["zones"].as_u64() > Some(0), "{report}");
     assert!(report["incidents"].as_u64() > Some(0), "{report}");
     assert!(report["trackFeatures"].as_u64() > Some(0), "{report}");
+    // No alert sink in the demo: the undelivered-alerts panel stays hidden.
+    assert_eq!(report["alertsPanelHidden"], true, "{report}");
+
+    // Acknowledged through the UI: the button turned from "Acknowledge" to "Add note",
+    // the list marks the incident, and the API has both entries, in order.
+    assert_eq!(report["ackButtonBefore"], "Acknowledge", "{report}");
+    assert_eq!(report["ackButtonAfter"], "Add note", "{report}");
+    assert_eq!(report["ackMarker"], true, "{report}");
+    let id = report["ackedIncident"]
+        .as_str()
+        .expect("an acknowledged incident");
+    let inc = http_get_json(addr, &format!("/api/incidents/{id}"));
+    assert_eq!(inc["acknowledged"], true, "{inc}");
+    let acks = inc["acks"].as_array().expect("acks");
+    let entries: Vec<(&str, &str, &str)> = acks
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap_or(""),
+                a["operator"].as_str().unwrap_or(""),
+                a["note"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("acknowledgement", "duty officer 7", "seen on the map"),
+            ("note", "duty officer 7", "pilot contacted"),
+        ]
+    );
+    let list = http_get_json(addr, "/api/incidents");
+    let listed = list
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["id"] == id))
+        .expect("the incident in the list");
+    assert_eq!(listed["acknowledged"], true);
+    assert_eq!(listed["acks"].as_array().map(Vec::len), Some(2));
 }
 
 /// With `[server] api_token`, the page asks for the token, keeps it for the session and
@@ -239,4 +300,75 @@ fn live_map_asks_for_the_api_token() {
     assert_eq!(report["asked"], true, "{report}");
     assert_eq!(report["zones"].as_u64(), Some(1), "{report}");
     assert_eq!(report["link"], "live", "{report}");
+}
+
+/// An alert sink that cannot deliver (a webhook to a closed loopback port) gives up on
+/// its alerts after `dead_letter_after_s`; the map lists them under "Undelivered
+/// alerts" (the live demo test checks the panel stays hidden without any). Traffic:
+/// the `af-pk-border` scenario replayed 20 times faster than real time (thresholds
+/// scaled to match).
+#[test]
+fn live_map_shows_undelivered_alerts() {
+    if !tools_ready(&chromium()) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let status = Command::new(env!("CARGO_BIN_EXE_skyfence"))
+        .args([
+            "simulate",
+            "--scenario",
+            "af-pk-border",
+            "--formats",
+            "beast",
+        ])
+        .arg("--out-dir")
+        .arg(work.path())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run skyfence simulate");
+    assert!(status.success());
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    // Nothing listens here: every delivery is refused.
+    let closed = free_port();
+    let speed = 20.0;
+    let config = work.path().join("dead.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
+             [[zones]]\nfile = \"zones.geojson\"\n\n[server]\nlisten = \"{addr}\"\n\n\
+             [store]\npath = \"dead.db\"\n\n\
+             [[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = \"beast.bin\"\nspeed = {speed}\n\n\
+             [[alert]]\ntype = \"webhook\"\nname = \"ops-hook\"\nurl = \"http://127.0.0.1:{closed}/hook\"\n\
+             dead_letter_after_s = 0.5\nretry_initial_s = 0.1\nretry_max_s = 0.2\ntimeout_s = 1\n",
+            5.0 / speed,
+            60.0 / speed,
+            1000.0 * speed,
+        ),
+    )
+    .expect("write config");
+    let _service = start(
+        work.path(),
+        addr,
+        &["run", "--config", config.to_str().expect("utf-8 path")],
+    );
+    let report = browse(
+        &format!("http://{addr}/"),
+        &target_file("map-dead-letters.png"),
+        &[("SKYFENCE_MAP_DEAD_LETTERS", "1")],
+        work.path(),
+    );
+    assert!(report["deadLetters"].as_u64() >= Some(1), "{report}");
+    let first = report["deadLetterTexts"][0].as_str().unwrap_or("");
+    assert!(first.starts_with("ops-hook · confirmed"), "{report}");
+    assert!(first.contains("attempts"), "{report}");
+    // The API lists at least as many as the map showed.
+    let alerts = http_get_json(addr, "/api/alerts");
+    let sink = &alerts["sinks"][0];
+    assert_eq!(sink["name"], "ops-hook");
+    assert!(
+        sink["dead_letters"].as_array().map(Vec::len)
+            >= report["deadLetters"].as_u64().map(|n| n as usize),
+        "{alerts}"
+    );
 }

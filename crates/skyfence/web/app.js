@@ -34,6 +34,8 @@
     selectedIncident: null,
     incidents: 0,
     events: 0,
+    acks: 0,
+    deadLetters: 0,
     errors: [],
   };
   window.skyfence = probe;
@@ -281,6 +283,8 @@
     pollTracks();
     refreshIncidents();
     setInterval(refreshIncidents, 15000);
+    refreshDeadLetters();
+    setInterval(refreshDeadLetters, 10000);
     events();
   }
 
@@ -477,11 +481,18 @@
         ? '<span class="badge auth">authorised</span>'
         : '<span class="badge unauth">unauthorised</span>';
       const uav = inc.classification === 'uav' ? '<span class="badge uav">UAV</span>' : '';
+      // Acknowledged (extension field `acknowledged`, issue 7): a marker naming who.
+      const acks = Array.isArray(inc.acks) ? inc.acks : [];
+      li.dataset.acked = inc.acknowledged ? '1' : '0';
+      const acked = inc.acknowledged
+        ? '<span class="badge acked" title="' + esc('acknowledged by ' + (acks[0] ? acks[0].operator : '?') +
+          (acks.length > 1 ? ' · ' + (acks.length - 1) + ' note(s)' : '')) + '">ACK</span>'
+        : '';
       li.innerHTML =
         '<span class="pill ' + esc(inc.status) + '">' + esc(inc.status) + '</span>' +
         '<span class="who">' + esc(targetName(t)) + (t.callsign ? '<small>' + esc(t.icao24) + '</small>' : '') + '</span>' +
         '<span class="when" title="' + esc(fmtDateTime(inc.entered_at)) + '">' + esc(fmtTime(inc.entered_at)) + '</span>' +
-        '<span class="meta"><span class="zone">' + esc(inc.zone) + '</span>' + uav + auth +
+        '<span class="meta"><span class="zone">' + esc(inc.zone) + '</span>' + uav + auth + acked +
         '<span>' + esc(fmtDuration(inc.duration_s)) + '</span>' +
         (inc.max_alt_ft != null ? '<span>' + esc(fmtAlt(inc.max_alt_ft)) + '</span>' : '') + '</span>';
       li.addEventListener('click', () => selectIncident(inc.id));
@@ -547,6 +558,113 @@
     slider.value = 0;
     $('replay').hidden = false;
     setReplayIndex(0);
+    renderAcks(inc);
+  }
+
+  // ---- acknowledgements (POST /api/incidents/{id}/ack, issue 7) ------------------------------
+
+  const OPERATOR_KEY = 'skyfence.operator';
+  $('ack-operator').value = localStorage.getItem(OPERATOR_KEY) || '';
+
+  function renderAcks(inc) {
+    const acks = Array.isArray(inc.acks) ? inc.acks : [];
+    const items = acks.map((a, i) => {
+      const li = document.createElement('li');
+      li.className = i === 0 ? 'first' : 'note';
+      li.innerHTML = '<time title="' + esc(fmtDateTime(a.at)) + '">' + esc(fmtTime(a.at)) + '</time>' +
+        '<span class="op">' + esc(a.operator) + '</span>' +
+        '<span class="text">' + esc(a.note || (i === 0 ? 'acknowledged' : '')) + '</span>';
+      return li;
+    });
+    $('ack-list').replaceChildren(...items);
+    $('ack-submit').textContent = acks.length ? 'Add note' : 'Acknowledge';
+    $('ack-error').hidden = true;
+    probe.acks = acks.length;
+  }
+
+  $('ack-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = state.replay;
+    if (!r) return;
+    const id = r.inc.id;
+    const operator = $('ack-operator').value.trim();
+    const note = $('ack-note').value.trim();
+    if (!operator) return;
+    localStorage.setItem(OPERATOR_KEY, operator);
+    $('ack-submit').disabled = true;
+    try {
+      const res = await api('/api/incidents/' + encodeURIComponent(id) + '/ack', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ operator, note }),
+      });
+      if (res.status !== 201) {
+        let msg = 'HTTP ' + res.status;
+        try { msg = (await res.json()).error || msg; } catch (_) { /* not JSON */ }
+        throw new Error(msg);
+      }
+      $('ack-note').value = '';
+      const inc = await apiJson('/api/incidents/' + encodeURIComponent(id));
+      if (state.replay && state.replay.inc.id === id) {
+        state.replay.inc.acks = inc.acks;
+        renderAcks(inc);
+      }
+      refreshIncidents();
+    } catch (err) {
+      $('ack-error').textContent = 'not stored: ' + err.message;
+      $('ack-error').hidden = false;
+    } finally {
+      $('ack-submit').disabled = false;
+    }
+  });
+
+  // ---- alerts a sink gave up on (GET /api/alerts; the panel stays hidden without them) -------
+
+  let alertsRoute = true;
+
+  async function refreshDeadLetters() {
+    if (!alertsRoute) return;
+    let body;
+    try {
+      const res = await api('/api/alerts');
+      // An older service without alert delivery: stop asking.
+      if (res.status === 404 || res.status === 405) { alertsRoute = false; return; }
+      if (!res.ok) return;
+      body = await res.json();
+    } catch (e) {
+      return;
+    }
+    const items = [];
+    for (const sink of (body && Array.isArray(body.sinks) ? body.sinks : [])) {
+      for (const d of (Array.isArray(sink.dead_letters) ? sink.dead_letters : [])) {
+        const li = document.createElement('li');
+        li.innerHTML = esc(sink.name) + ' · ' + esc(d.event) + (d.incident_id ? ' · ' + esc(d.incident_id) : '') +
+          '<small>' + esc(d.attempts) + ' attempts, last ' + esc(fmtDateTime(d.last_attempt_at)) + ': ' +
+          esc(d.last_error) + '</small>';
+        if (d.incident_id) li.addEventListener('click', () => selectIncident(d.incident_id));
+        // Ask the sink to try again (POST /api/alerts/dead/{sink}/{seq}/retry).
+        const retry = document.createElement('button');
+        retry.className = 'retry';
+        retry.textContent = d.retrying ? 'retrying…' : 'retry';
+        retry.disabled = !!d.retrying;
+        retry.addEventListener('click', async (ev) => {
+          ev.stopPropagation();
+          retry.disabled = true;
+          retry.textContent = 'retrying…';
+          try {
+            await api('/api/alerts/dead/' + encodeURIComponent(sink.name) + '/' + encodeURIComponent(d.seq) + '/retry',
+              { method: 'POST' });
+          } catch (e) { /* shown as still undelivered at the next refresh */ }
+          refreshDeadLetters();
+        });
+        li.appendChild(retry);
+        items.push(li);
+      }
+    }
+    $('dead-letters').replaceChildren(...items);
+    $('dl-count').textContent = items.length;
+    $('alerts-panel').hidden = items.length === 0;
+    probe.deadLetters = items.length;
   }
 
   function point(lon, lat, role) {

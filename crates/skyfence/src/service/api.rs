@@ -52,6 +52,8 @@ pub struct AppState {
     pub map: web::MapData,
     /// The evidence log (`/api/log/...`, for witnesses).
     pub evidence: super::evidence::LogApi,
+    /// The write connection of `POST /api/incidents/{id}/ack`.
+    pub ack: super::ack::AckState,
 }
 
 /// Store read connections, reused across requests (a SQLite connection is not `Sync`;
@@ -157,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::api_routes(state.map.clone()))
         .merge(super::evidence::routes(state.evidence.clone()))
         .merge(super::alerts::api::routes())
+        .merge(super::ack::routes(state.ack.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest("/api", api)
@@ -249,7 +252,10 @@ async fn incidents(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let filter = query.filter().map_err(ApiError::bad_request)?;
-    let list = state.readers.with(move |s| s.incidents(&filter)).await?;
+    let list = state
+        .readers
+        .with(move |s| super::ack::annotate_list(s, s.incidents(&filter)?))
+        .await?;
     Ok(Json(list).into_response())
 }
 
@@ -262,7 +268,11 @@ async fn incident(
             "incident id {id:?} is not an incident id (expected 16 hex digits)"
         ))
     })?;
-    match state.readers.with(move |s| s.incident(parsed)).await? {
+    let found = state.readers.with(move |s| match s.incident(parsed)? {
+        Some(d) => super::ack::annotate_detail(s, d).map(Some),
+        None => Ok(None),
+    });
+    match found.await? {
         Some(detail) => Ok(Json(detail).into_response()),
         None => Err(ApiError {
             status: StatusCode::NOT_FOUND,

@@ -123,6 +123,8 @@ pub struct Metrics {
     pub detector: Mutex<DetectorStats>,
     /// Alert sinks, in config order (`[[alert]]`; see `service::alerts`).
     pub alert_sinks: Vec<Arc<SinkMetrics>>,
+    /// Cursor-on-Target transports (`[[alert]] type = "cot"`; see `service::alerts::cot`).
+    pub cot_sinks: Vec<Arc<super::alerts::cot::CotMetrics>>,
 }
 
 /// The event kinds in the order of [`Metrics::events`].
@@ -320,6 +322,7 @@ impl Metrics {
             "frame arrival at a source to a confirmed event stored and published",
         );
         super::alerts::render_metrics(&mut out, &self.alert_sinks);
+        super::alerts::cot::render_metrics(&mut out, &self.cot_sinks);
         out
     }
 }

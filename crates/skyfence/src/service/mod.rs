@@ -13,6 +13,7 @@
 //! source connects; [`Service::shutdown`] stops the sources, lets the detector task hand
 //! its last batch to the writer and waits until the writer has committed it.
 
+pub mod ack;
 pub mod alerts;
 pub mod api;
 pub mod evidence;
@@ -186,6 +187,13 @@ impl Service {
         .with_context(|| format!("cannot open store {}", store_path.display()))?;
         let log = evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
         let map = web::MapData::new(&zones, map);
+        // The CoT live target feed tests positions against the zones' approach buffers
+        // itself (the tracks view lists only the zones a target is inside).
+        let cot_index = alert_specs
+            .iter()
+            .filter_map(alerts::cot::CotSettings::from_spec)
+            .any(|s| s.interval.is_some())
+            .then(|| Arc::new(AirspaceIndex::new(zones.clone())));
         let mut detector = Detector::new(AirspaceIndex::new(zones), detection, permits);
         for r in &resumed {
             if let Err(e) = detector.resume(&r.incident, r.last_or_entry()) {
@@ -199,16 +207,21 @@ impl Service {
         );
 
         let alert_metrics = alerts::sink_metrics(&alert_specs);
+        let cot_sinks = alerts::cot::sinks(&alert_specs);
         let metrics = Arc::new(Metrics {
             alert_sinks: alert_metrics.clone(),
+            cot_sinks: cot_sinks.iter().map(|s| s.metrics()).collect(),
             ..Metrics::new(sources.iter().map(|s| s.name.clone()))
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
         let (tracks_tx, tracks_rx) = watch::channel(Arc::new(Vec::new()));
+        let cot_tracks = tracks_rx.clone();
         let readers = Arc::new(api::ReaderPool::new(
             store.reader().context("opening a store reader")?,
         ));
+        let ack_writer = SqliteStore::open_with(&store_path, options)
+            .context("opening the acknowledgement writer")?;
 
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -223,6 +236,7 @@ impl Service {
             shutdown: shutdown_rx.clone(),
             map,
             evidence: log.clone(),
+            ack: ack::AckState::new(ack_writer),
         };
         let app = api::router(state);
         let mut server_stop = shutdown_rx.clone();
@@ -236,14 +250,21 @@ impl Service {
         tracing::info!("http api listening on http://{api_addr}/");
 
         // Alert delivery reads the store (the outbox); published events only wake it.
-        let alert_tasks = alerts::start(
+        let mut alert_tasks = alerts::start(
             alert_specs,
             &alert_metrics,
+            &cot_sinks,
             &store_path,
             options,
             &events_tx,
             &shutdown_rx,
         )?;
+        alert_tasks.extend(alerts::cot::start_live_feeds(
+            &cot_sinks,
+            &cot_tracks,
+            cot_index,
+            &shutdown_rx,
+        ));
         let checkpoints = evidence::spawn_checkpoints(
             log.clone(),
             evidence_settings.checkpoint_every,

@@ -17,6 +17,11 @@ const live = process.env.SKYFENCE_MAP_LIVE_PNG;
 // Token mode: the service has `[server] api_token`; the page must ask for it, then
 // connect with it (the service has no traffic, so only zones and the feed are checked).
 const token = process.env.SKYFENCE_MAP_TOKEN;
+// Acknowledge mode (issue 7): acknowledge the selected incident through the form, as
+// this operator, then add a note; the caller checks the API for both.
+const ackOperator = process.env.SKYFENCE_MAP_ACK_OPERATOR;
+// Dead-letter mode (issue 7): a sink gives up on its alerts; the map lists them.
+const deadLetters = process.env.SKYFENCE_MAP_DEAD_LETTERS;
 if (!url || !screenshot) {
   console.error('usage: node map_test.mjs URL SCREENSHOT.png [CHROMIUM]');
   process.exit(2);
@@ -45,6 +50,18 @@ async function tokenChecks(page) {
   report.mapErrors = await page.evaluate(() => window.skyfence.errors);
   await page.screenshot({ path: screenshot });
   check(report.tokenKept, 'token kept in sessionStorage');
+}
+
+// Dead-letter mode: the "Undelivered alerts" panel appears and lists the sink's alerts.
+async function deadLetterChecks(page) {
+  await page.waitForFunction(() => window.skyfence && window.skyfence.ready, null, { timeout: 30000 });
+  await page.locator('#alerts-panel').waitFor({ state: 'visible', timeout: 90000 });
+  await page.waitForFunction(() => window.skyfence.deadLetters > 0, null, { timeout: 30000 });
+  report.deadLetters = await page.evaluate(() => window.skyfence.deadLetters);
+  report.deadLetterTexts = await page.locator('#dead-letters li').allTextContents();
+  report.mapErrors = await page.evaluate(() => window.skyfence.errors);
+  await page.screenshot({ path: screenshot });
+  check(report.failedRequests.length === 0, 'no failed requests: ' + report.failedRequests.join(' | '));
 }
 
 // The demo: targets appear and move, an incident's track is drawn and replayed.
@@ -91,8 +108,26 @@ async function liveChecks(page) {
     await page.waitForFunction(() => Number(document.getElementById('replay-slider').value) > 0, null, { timeout: 20000 });
     report.replayAdvanced = true;
   }
+  if (ackOperator) {
+    report.ackedIncident = pick;
+    await page.fill('#ack-operator', ackOperator);
+    await page.fill('#ack-note', 'seen on the map');
+    report.ackButtonBefore = await page.locator('#ack-submit').textContent();
+    await page.click('#ack-submit');
+    await page.waitForFunction(() => window.skyfence.acks === 1, null, { timeout: 15000 });
+    await page.fill('#ack-note', 'pilot contacted');
+    await page.click('#ack-submit');
+    await page.waitForFunction(() => window.skyfence.acks === 2, null, { timeout: 15000 });
+    report.ackButtonAfter = await page.locator('#ack-submit').textContent();
+    report.ackEntries = await page.locator('#ack-list li').allTextContents();
+    // The list marks the incident as acknowledged once it refreshes.
+    await page.locator(`#incidents li.inc[data-id="${pick}"][data-acked="1"] .badge.acked`)
+      .waitFor({ state: 'visible', timeout: 15000 });
+    report.ackMarker = true;
+  }
   await page.waitForTimeout(1200); // let the fly-to animation settle for the screenshot
   report.events = await page.evaluate(() => window.skyfence.events);
+  report.alertsPanelHidden = await page.locator('#alerts-panel').isHidden();
   report.mapErrors = await page.evaluate(() => window.skyfence.errors);
   await page.screenshot({ path: screenshot });
   report.screenshot = screenshot;
@@ -128,6 +163,7 @@ try {
 
   await page.goto(url, { waitUntil: 'load' });
   if (token) await tokenChecks(page);
+  else if (deadLetters) await deadLetterChecks(page);
   else await liveChecks(page);
   check(report.pageErrors.length === 0, 'no uncaught page errors: ' + report.pageErrors.join(' | '));
   check(report.consoleErrors.length === 0, 'no console errors: ' + report.consoleErrors.join(' | '));

@@ -38,8 +38,9 @@ use crate::service::pipeline::TrackView;
 
 /// A TCP connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A write that has not finished after this long counts as a broken connection.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A write that has not finished after this long counts as a broken connection
+/// (connect + write stay within the dispatcher's default 10 s per attempt).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// First wait after a failed connection attempt; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest wait between connection attempts.
@@ -267,6 +268,10 @@ enum Link {
         link: Option<TcpLink>,
         backoff: Duration,
         next_attempt: Option<Instant>,
+        /// True while an event is being written: still true at the next send means the
+        /// previous send was cancelled mid-write (the dispatcher's timeout), leaving a
+        /// partial event on the stream, so the connection must be replaced.
+        writing: bool,
     },
 }
 
@@ -292,6 +297,7 @@ impl CotSender {
                 link: None,
                 backoff: MIN_BACKOFF,
                 next_attempt: None,
+                writing: false,
             },
         };
         let described = destination.describe();
@@ -318,7 +324,20 @@ impl CotSender {
                 link,
                 backoff,
                 next_attempt,
-            } => self.send_tcp(addr, link, backoff, next_attempt, xml).await,
+                writing,
+            } => {
+                if std::mem::take(writing) && link.take().is_some() {
+                    tracing::warn!(
+                        dest = %self.destination,
+                        "a cancelled send left a partial event: reconnecting"
+                    );
+                    self.metrics.connected.store(0, Relaxed);
+                }
+                *writing = true;
+                let r = self.send_tcp(addr, link, backoff, next_attempt, xml).await;
+                *writing = false;
+                r
+            }
         };
         match &result {
             Ok(()) => {
@@ -805,6 +824,33 @@ mod tests {
         );
         assert!(!uids(&text).is_empty());
         assert_eq!(m.connects.load(Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_send_cancelled_mid_write_replaces_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let sender = CotSender::new("tak", &CotDestination::Tcp(addr));
+        // A server that accepts but never reads: a 64 MiB "event" cannot fit in the
+        // socket buffers, so the write blocks until the caller gives up on it (as the
+        // dispatcher's per-attempt timeout does).
+        let accepted = tokio::spawn(async move {
+            let (first, _) = listener.accept().await.unwrap();
+            let (second, _) = listener.accept().await.unwrap();
+            (first, second)
+        });
+        let huge = "x".repeat(64 << 20);
+        let cancelled = tokio::time::timeout(Duration::from_millis(200), sender.send(&huge)).await;
+        assert!(cancelled.is_err(), "the write should still be blocked");
+        assert_eq!(sender.metrics.connects.load(Relaxed), 1);
+        // The next event goes on a new connection, not after the partial one.
+        sender.send("<event/>").await.unwrap();
+        assert_eq!(sender.metrics.connects.load(Relaxed), 2);
+        let (_first, mut second) = accepted.await.unwrap();
+        drop(sender);
+        let mut text = String::new();
+        second.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "<event/>");
     }
 
     #[tokio::test]

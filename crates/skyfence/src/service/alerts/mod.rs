@@ -18,6 +18,8 @@
 //! `POST /api/alerts/dead/{sink}/{seq}/retry`.
 
 pub mod api;
+pub mod cot;
+pub mod cot_xml;
 pub mod outbox;
 pub mod rules;
 pub mod webhook;
@@ -362,9 +364,11 @@ pub fn sink_metrics(specs: &[AlertSpec]) -> Vec<Arc<SinkMetrics>> {
 /// Starts one delivery task per alert spec, each with its own store connection to
 /// `store_path`. `metrics[i]` belongs to `specs[i]`. A new sink starts at the end of
 /// the event log (it does not replay history); a known one resumes after its cursor.
+/// `cot` holds the CoT sinks ([`cot::sinks`]), matched to their specs by name.
 pub fn start(
     specs: Vec<AlertSpec>,
     metrics: &[Arc<SinkMetrics>],
+    cot: &[Arc<cot::CotSink>],
     store_path: &Path,
     store_options: StoreOptions,
     events: &broadcast::Sender<Arc<Published>>,
@@ -388,9 +392,14 @@ pub fn start(
                 tokio::spawn(outbox::run(sink, spec, store, wake, m, shutdown))
             }
             AlertConfig::Cot { .. } => {
-                // The CoT sink plugs in here (service::alerts::cot).
-                tracing::warn!(sink = %spec.name, "cot alert sinks are not wired yet");
-                continue;
+                let Some(sink) = cot
+                    .iter()
+                    .find(|s| s.settings().name == *spec.name)
+                    .cloned()
+                else {
+                    anyhow::bail!("alert {:?}: no CoT sink was built for it", &*spec.name);
+                };
+                tokio::spawn(outbox::run(sink, spec, store, wake, m, shutdown))
             }
         };
         tasks.push(task);

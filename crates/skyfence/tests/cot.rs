@@ -1,0 +1,431 @@
+//! Cursor-on-Target from `skyfence run` to TAK-ecosystem code (issue 7, "Verified"): a
+//! Beast receiver inside the test plays the simulator's `af-pk-border` scenario
+//! (accelerated) to the service, whose two `[[alert]] type = "cot"` sinks send to
+//! `tests/oracle/cot_receive.py` on 127.0.0.1: incident events over TCP (as to a TAK
+//! server) and live targets every second over UDP. The oracle validates every event
+//! against the CoT base-event XML Schema and parses it with taky (a TAK server) and
+//! takproto (the TAK protocol buffers); this test asserts what they read against the
+//! incident the API reports.
+//!
+//! The oracle needs `xmlschema`, `taky` and `takproto` (`.ci/run` installs them).
+//! Without them the test says so and passes, except under `CI=true`.
+//!
+//! Receive times are the wall clock, so at `SPEED` times real time the detection
+//! thresholds are scaled by `SPEED`. Deadlines only stop a broken run from hanging.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use skyfence_core::Timestamp;
+use skyfence_decode::Frame;
+use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
+/// Scenario seconds per wall second.
+const SPEED: f64 = 20.0;
+/// Far enough for a slow CI machine; a passing run takes a fraction of it.
+const DEADLINE: Duration = Duration::from_secs(150);
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> String {
+    std::env::var("SKYFENCE_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// `Err` with the reason when the oracle's packages cannot be imported.
+fn oracle_available(python: &str) -> Result<(), String> {
+    let out = Command::new(python)
+        .args(["-c", "import xmlschema, takproto, taky.cot.models, lxml"])
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{python} cannot import xmlschema, takproto and taky ({}); run: pip install xmlschema takproto taky",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The oracle process and the JSON lines it printed.
+struct Oracle {
+    child: Child,
+    udp: u16,
+    tcp: u16,
+    lines: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Oracle {
+    fn start(python: &str) -> Oracle {
+        let root = repo_root();
+        let mut child = Command::new(python)
+            .arg(root.join("tests/oracle/cot_receive.py"))
+            .arg("--xsd")
+            .arg(root.join("tests/oracle/cot-event.xsd"))
+            // Runs until the test ends it.
+            .args(["--udp-count", "100000", "--tcp-count", "100000"])
+            .args(["--timeout", &DEADLINE.as_secs().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run tests/oracle/cot_receive.py");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let ports: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("oracle's first line {first:?}: {e}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        Oracle {
+            child,
+            udp: ports["udp"].as_u64().unwrap() as u16,
+            tcp: ports["tcp"].as_u64().unwrap() as u16,
+            lines,
+        }
+    }
+
+    fn seen(&self) -> Vec<Value> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The simulated scenario: its directory (zones, permits) and its frames.
+struct Scenario {
+    dir: tempfile::TempDir,
+    frames: Vec<Frame>,
+}
+
+fn scenario() -> Scenario {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "simulate",
+            "--scenario",
+            "af-pk-border",
+            "--formats",
+            "beast",
+        ])
+        .arg("--out-dir")
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(dir.path().join("beast.bin")).unwrap();
+    // The scenario's second 0 (sim::builtin::af_pk_border).
+    let start = Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").unwrap();
+    let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
+    frames.sort_by_key(|f| f.at);
+    Scenario { dir, frames }
+}
+
+/// A Beast TCP server playing scenario seconds `from..until` at `SPEED` to the first
+/// client, then closing.
+fn serve_beast(frames: Vec<Frame>, from_s: f64, until_s: f64, stop: Arc<AtomicBool>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let epoch = Instant::now();
+        let t0 = frames[0].at;
+        let offset = |f: &Frame| f.at.secs_since(t0);
+        let mut next = frames.partition_point(|f| offset(f) < from_s);
+        let mut out = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            let now = (from_s + epoch.elapsed().as_secs_f64() * SPEED).min(until_s);
+            let end = next + frames[next..].partition_point(|f| offset(f) <= now);
+            for f in &frames[next..end] {
+                encode_beast(f, &mut out);
+            }
+            next = end;
+            if !out.is_empty() && stream.write_all(&out).is_err() {
+                return;
+            }
+            out.clear();
+            thread::sleep(Duration::from_millis(10));
+        }
+    });
+    addr
+}
+
+/// A `skyfence run` process and the address of its API.
+struct Service {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Service {
+    fn start(config: &Path) -> Service {
+        let mut child = Command::new(BIN)
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .env("SKYFENCE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                    sent = true;
+                }
+                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
+                    eprintln!("service: {line}");
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(DEADLINE)
+            .expect("the service printed its URL");
+        Service {
+            child,
+            addr: addr.parse().unwrap(),
+        }
+    }
+
+    fn get(&self, path: &str) -> String {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
+            "GET {path}: {text}"
+        );
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+
+    fn json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.get(path)).unwrap()
+    }
+
+    /// The value of the first `/metrics` line starting with `prefix`.
+    fn metric(&self, prefix: &str) -> f64 {
+        self.get("/metrics")
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "gave up waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// AFDRN7 (700c02, a UAV) is first heard inside Pakistan at 22:05:00 and flies out
+/// into Afghanistan (the scenario's story table): an unauthorised PK incident that
+/// is confirmed and then closed. Played from 22:04:40 to 22:12:00.
+#[test]
+fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
+    let python = python();
+    if let Err(why) = oracle_available(&python) {
+        assert!(!in_ci(), "CoT oracle test cannot run under CI: {why}");
+        eprintln!("skipping CoT oracle test: {why}");
+        return;
+    }
+    let oracle = Oracle::start(&python);
+    let sc = scenario();
+    let stop = Arc::new(AtomicBool::new(false));
+    let receiver = serve_beast(sc.frames.clone(), 280.0, 720.0, stop.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let simulated = std::fs::read_to_string(sc.dir.path().join("config.toml")).unwrap();
+    let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
+             [[zones]]\nfile = {:?}\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n\
+             [store]\npath = \"cot.db\"\n\n\
+             [[source]]\nname = \"rx-1\"\ntype = \"beast\"\nconnect = \"{receiver}\"\n\n\
+             [[alert]]\ntype = \"cot\"\nname = \"tak-server\"\ntcp = \"127.0.0.1:{}\"\ninterval_s = 0\n\n\
+             [[alert]]\ntype = \"cot\"\nname = \"sa-udp\"\nudp = \"127.0.0.1:{}\"\ninterval_s = 1\n\
+             incident_stale_s = 600\n\n{permits}",
+            5.0 / SPEED,
+            60.0 / SPEED,
+            1000.0 * SPEED,
+            sc.dir.path().join("zones.geojson").to_str().unwrap(),
+            oracle.tcp,
+            oracle.udp,
+        ),
+    )
+    .unwrap();
+    let service = Service::start(&config);
+
+    wait_for("the AFDRN7 PK incident to close", || {
+        let list = service.json("/api/incidents?zone=PK&status=closed");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["target"]["icao24"] == "700c02")
+    });
+    let list = service.json("/api/incidents?zone=PK&status=closed");
+    let drn7 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["target"]["icao24"] == "700c02")
+        .unwrap()
+        .clone();
+    let id = drn7["id"].as_str().unwrap().to_string();
+    let uid = format!("skyfence-incident-{id}");
+    wait_for("the closed incident's CoT over TCP", || {
+        oracle.seen().iter().any(|l| {
+            l["transport"] == "tcp"
+                && l["uid"] == uid.as_str()
+                && l["skyfence"]["state"] == "closed"
+        })
+    });
+    wait_for("AFDRN7's live CoT over UDP", || {
+        oracle
+            .seen()
+            .iter()
+            .any(|l| l["transport"] == "udp" && l["uid"] == "skyfence-700c02")
+    });
+    stop.store(true, Ordering::SeqCst);
+    let seen = oracle.seen();
+
+    // Every event passed the schema and both parsers.
+    let failures: Vec<&Value> = seen.iter().filter(|l| l.get("error").is_some()).collect();
+    assert!(failures.is_empty(), "oracle failures: {failures:#?}");
+
+    // The incident over TCP: confirmed, then closed (at least once each, in that order).
+    let tcp: Vec<&Value> = seen
+        .iter()
+        .filter(|l| l["transport"] == "tcp" && l["uid"] == uid.as_str())
+        .collect();
+    let states: Vec<&str> = tcp
+        .iter()
+        .map(|l| l["skyfence"]["state"].as_str().unwrap())
+        .collect();
+    let confirmed = states
+        .iter()
+        .position(|s| *s == "confirmed")
+        .expect("confirmed sent");
+    let closed = states.iter().position(|s| *s == "closed").unwrap();
+    assert!(confirmed < closed, "{states:?}");
+    let c = tcp[closed];
+    // An unauthorised UAV: suspect air, military fixed-wing drone; never hostile.
+    assert_eq!(drn7["classification"], "uav");
+    assert_eq!(drn7["authorised"], false);
+    assert_eq!(c["type"], "a-s-A-M-F-Q");
+    assert_eq!(c["how"], "m-g");
+    assert_eq!(c["version"], "2.0");
+    // At the entry point, the incident's own numbers; barometric feet as metres.
+    let entry = &drn7["entry"];
+    assert!(
+        (c["lat"].as_f64().unwrap() - entry["lat"].as_f64().unwrap()).abs() < 1e-6,
+        "{c}"
+    );
+    assert!(
+        (c["lon"].as_f64().unwrap() - entry["lon"].as_f64().unwrap()).abs() < 1e-6,
+        "{c}"
+    );
+    let hae = entry["alt_ft"]
+        .as_f64()
+        .map_or(9_999_999.0, |ft| (ft * 0.3048 * 10.0).round() / 10.0);
+    assert_eq!(c["hae"].as_f64(), Some(hae), "{c}");
+    assert_eq!(c["ce"].as_f64(), Some(9_999_999.0));
+    assert_eq!(c["le"].as_f64(), Some(9_999_999.0));
+    assert_eq!(c["stale_after_time_s"].as_f64(), Some(3600.0));
+    assert_eq!(c["proto"]["callsign"], "AFDRN7");
+    assert_eq!(c["proto"]["type"], "a-s-A-M-F-Q");
+    assert_eq!(c["skyfence"]["zone"], "PK");
+    assert_eq!(c["skyfence"]["incident"], id.as_str());
+    assert_eq!(c["skyfence"]["status"], "closed");
+    assert_eq!(c["skyfence"]["authorised"], "false");
+    assert_eq!(c["skyfence"]["icao24"], "700c02");
+    assert!(
+        c["remarks"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unauthorised incursion into PK: AFDRN7 (700c02, uav)"),
+        "{c}"
+    );
+
+    // The live target over UDP: the track's own uid, valid for two intervals.
+    let live = seen
+        .iter()
+        .find(|l| l["transport"] == "udp" && l["uid"] == "skyfence-700c02")
+        .unwrap();
+    assert_eq!(live["type"], "a-u-A-M-F-Q", "{live}");
+    assert_eq!(live["stale_after_time_s"].as_f64(), Some(2.0));
+    assert_eq!(live["proto"]["callsign"], "AFDRN7");
+    let state = live["skyfence"]["state"].as_str().unwrap();
+    assert!(state == "inside" || state == "approaching", "{live}");
+    // The UDP sink also got the incident events, with its own stale time.
+    assert!(
+        seen.iter().any(|l| l["transport"] == "udp"
+            && l["uid"] == uid.as_str()
+            && l["stale_after_time_s"].as_f64() == Some(600.0)),
+        "no incident event over UDP"
+    );
+
+    // Counted in /metrics.
+    let tak = "{sink=\"tak-server\",destination=\"tcp://127.0.0.1:";
+    assert!(
+        service.metric(&format!(
+            "skyfence_cot_incident_events_total{tak}{}\"}}",
+            oracle.tcp
+        )) >= 2.0
+    );
+    assert!(
+        service.metric(&format!(
+            "skyfence_cot_connects_total{tak}{}\"}}",
+            oracle.tcp
+        )) >= 1.0
+    );
+    let sa = format!(
+        "{{sink=\"sa-udp\",destination=\"udp://127.0.0.1:{}\"}}",
+        oracle.udp
+    );
+    assert!(service.metric(&format!("skyfence_cot_target_events_total{sa}")) >= 1.0);
+}
