@@ -403,3 +403,120 @@ fn log_verify_names_each_kind_of_tampering() {
     assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("FAIL  checkpoint 6:"), "{report}");
 }
+
+/// Scenario seconds per wall second for the replayed recording.
+const SPEED: f64 = 20.0;
+
+/// A closed incident is signed at once: with `checkpoint_every_s` a day, the only
+/// checkpoints after the start are those an incident closing (or being lost) triggers.
+/// AFDRN6 (700c01) flies out of Afghanistan at 22:06:49 in the `af-pk-border` scenario
+/// (sim::builtin), so its AF incident closes. The store then verifies as a whole.
+#[test]
+fn closing_an_incident_signs_a_checkpoint_that_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    let out = Command::new(BIN)
+        .args([
+            "simulate",
+            "--scenario",
+            "af-pk-border",
+            "--formats",
+            "beast",
+        ])
+        .arg("--out-dir")
+        .arg(&sim)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let simulated = std::fs::read_to_string(sim.join("config.toml")).unwrap();
+    let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
+    let config = dir.path().join("skyfence.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
+             [[zones]]\ncountry = \"AF\"\n\n[server]\nlisten = \"127.0.0.1:0\"\napi_token = \"{TOKEN}\"\n\n\
+             [store]\npath = \"store.db\"\n\n[evidence]\ncheckpoint_every_s = 86400\norigin = \"{ORIGIN}\"\n\n{permits}",
+            5.0 / SPEED,
+            60.0 / SPEED,
+            1000.0 * SPEED,
+        ),
+    )
+    .unwrap();
+    let replay = format!("beast:{}", sim.join("beast.bin").to_str().unwrap());
+    let mut child = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--replay", &replay, "--speed", &SPEED.to_string()])
+        .env("SKYFENCE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                let _ = tx.send(rest.trim_end_matches('/').to_string());
+                sent = true;
+            }
+        }
+    });
+    let addr: SocketAddr = rx.recv_timeout(DEADLINE).unwrap().parse().unwrap();
+    let service = Service { child, addr };
+    let first = service.checkpoint_of_at_least(1);
+    let first_size: u64 = first.lines().nth(1).unwrap().parse().unwrap();
+
+    // Wait for AFDRN6's AF incident to close; find its `closed` leaf.
+    let store = SqliteStore::open(dir.path().join("store.db")).unwrap();
+    let until = Instant::now() + DEADLINE;
+    let closed_leaf = loop {
+        let leaves = store
+            .evidence_leaves(0, store.evidence_size().unwrap())
+            .unwrap();
+        let found = leaves
+            .iter()
+            .find_map(|(i, b)| match EvidenceLeaf::decode(b) {
+                Ok(EvidenceLeaf::IncidentStateChanged {
+                    event,
+                    incident_json,
+                    ..
+                }) if event == "closed" && incident_json.contains("\"700c01\"") => Some(*i),
+                _ => None,
+            });
+        if let Some(i) = found {
+            break i;
+        }
+        assert!(Instant::now() < until, "AFDRN6's incident never closed");
+        thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        closed_leaf >= first_size,
+        "logged after the first checkpoint"
+    );
+    // The close triggers a checkpoint that includes its leaf (no timer could: a day).
+    let note = service.checkpoint_of_at_least(closed_leaf + 1);
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let log_key = VerifierKey::parse(service.get("/api/log/key", Some(TOKEN)).1.trim()).unwrap();
+    let opened = open_checkpoint(note.as_bytes(), &log_key, &[]).unwrap();
+    let proof = store.inclusion_proof(closed_leaf, size).unwrap();
+    let bytes = &store.evidence_leaves(closed_leaf, closed_leaf + 1).unwrap()[0].1;
+    skyfence_evidence::verify_inclusion(
+        &skyfence_evidence::leaf_hash(bytes),
+        closed_leaf,
+        size,
+        &proof,
+        &opened.checkpoint.root,
+    )
+    .unwrap();
+    drop(store);
+    service.stop();
+
+    // The whole store: thousands of raw frames, the incidents, the country zone.
+    let out = skyfence(&["log", "verify", "--config", config.to_str().unwrap()]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(report.contains("verdict: VALID"), "{report}");
+}
