@@ -24,6 +24,8 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+use skyfence_core::Timestamp;
+use skyfence_core::detect::Event;
 use skyfence_store::{IncidentStore, SqliteStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
@@ -344,43 +346,84 @@ fn write_config(dir: &Path, alert: &str) -> PathBuf {
     path
 }
 
-/// The idempotency keys of the stored events the rule `confirmed|closed|lost,
-/// unauthorised` matches: what the receiver must get.
-fn expected_keys(db: &Path) -> BTreeSet<String> {
+/// For each rule, the idempotency keys of the stored events it matches: what the
+/// receiver must get. `ops`: `confirmed`, `closed`, `lost` of unauthorised incidents;
+/// `near-pk`: approaches of zone PK.
+fn expected_keys(db: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let store = SqliteStore::open(db).unwrap();
     let events = store.events_since(0, 1_000_000).unwrap();
-    events
-        .iter()
-        .filter_map(|e| {
-            let i = e.event.incident()?;
-            (!i.authorised).then(|| format!("{}/{}", i.id, e.event.kind()))
-        })
-        .collect()
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in &events {
+        match &e.event {
+            Event::Approach {
+                at, zone, target, ..
+            } if zone == "PK" => {
+                out.entry("near-pk".into()).or_default().insert(format!(
+                    "approach/PK/{}/{}",
+                    target.icao24,
+                    at.as_micros()
+                ));
+            }
+            Event::Approach { .. } => {}
+            other => {
+                let i = other.incident().unwrap();
+                if !i.authorised {
+                    out.entry("ops".into()).or_default().insert(format!(
+                        "{}/{}",
+                        i.id,
+                        other.kind()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The key a delivery's body implies, computed from the body alone.
+fn key_of(v: &Value) -> String {
+    match v["event"].as_str().unwrap() {
+        "approach" => format!(
+            "approach/{}/{}/{}",
+            v["zone"].as_str().unwrap(),
+            v["target"]["icao24"].as_str().unwrap(),
+            Timestamp::parse_rfc3339(v["at"].as_str().unwrap())
+                .unwrap()
+                .as_micros()
+        ),
+        kind => format!("{}/{kind}", v["incident"]["id"].as_str().unwrap()),
+    }
 }
 
 /// The receiver refuses the first 3 deliveries (503), then goes down while the service
-/// is stopped and started again over the same store, and comes back: every matching
-/// stored event arrives, the only repeats carry the same idempotency key (and the same
-/// event), and every signature verifies with the secret.
+/// is stopped and started again over the same store, and comes back: for both rules
+/// (unauthorised incidents; approaches of PK), every matching stored event arrives, in
+/// store order, the only repeats carry the same idempotency key (and the same event),
+/// and every signature verifies with the secret.
 #[test]
 fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut receiver = Receiver::start(Answer::RefuseFirst(3));
+    let timing = "retry_initial_s = 0.05\nretry_max_s = 0.5\ntimeout_s = 5\n";
     let config = write_config(
         dir.path(),
         &format!(
-            "[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
-             events = [\"confirmed\", \"closed\", \"lost\"]\nlevel = \"warning\"\n\
-             retry_initial_s = 0.05\nretry_max_s = 0.5\ntimeout_s = 5\n",
-            receiver.url()
+            "[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n\
+             events = [\"confirmed\", \"closed\", \"lost\"]\nlevel = \"warning\"\n{timing}\n\
+             [[alert]]\ntype = \"webhook\"\nname = \"near-pk\"\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n\
+             events = [\"approach\"]\nzones = [\"PK\"]\nlevel = \"advisory\"\n{timing}",
+            url = receiver.url()
         ),
     );
     let failed = "skyfence_alerts_failed_attempts_total{sink=\"ops\",type=\"webhook\"}";
 
     // Run 1: three refusals, then deliveries; the receiver goes down mid-run.
     let service = Service::start(&config, true);
-    wait_for("a delivery after the three refusals", || {
-        !receiver.accepted().is_empty()
+    wait_for("an incident delivery after the three refusals", || {
+        receiver
+            .accepted()
+            .iter()
+            .any(|r| r.json()["rule"] == "ops")
     });
     assert_eq!(
         receiver.log()[..3]
@@ -391,10 +434,10 @@ fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
     );
     receiver.go_down();
     let failed_before = service.metric(failed);
-    assert!(failed_before >= 3.0, "{failed_before}");
-    wait_for("a delivery attempt while the receiver is down", || {
-        service.metric(failed) > failed_before
-    });
+    wait_for(
+        "an incident delivery attempt while the receiver is down",
+        || service.metric(failed) > failed_before,
+    );
     service.stop();
 
     // Run 2, receiver still down: the undelivered event is tried again after the restart.
@@ -405,50 +448,55 @@ fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
     let before_return = receiver.accepted().len();
     receiver.come_back(Answer::RefuseFirst(0));
     wait_for("deliveries after the receiver came back", || {
-        receiver.accepted().len() >= before_return + 2
+        receiver
+            .accepted()
+            .iter()
+            .skip(before_return)
+            .filter(|r| r.json()["rule"] == "ops")
+            .count()
+            >= 2
     });
     service.stop();
 
     // Run 3, no traffic: whatever is still in the outbox goes out.
     let service = Service::start(&config, false);
-    wait_for("the outbox to drain", || {
+    wait_for("the outboxes to drain", || {
         let a = service.json("/api/alerts");
-        a["sinks"][0]["pending"] == 0
+        a["sinks"][0]["pending"] == 0 && a["sinks"][1]["pending"] == 0
     });
     let status = service.json("/api/alerts");
-    let sink = &status["sinks"][0];
-    assert_eq!(sink["name"], "ops");
-    assert_eq!(sink["type"], "webhook");
-    assert_eq!(sink["target"], receiver.url());
-    assert_eq!(sink["dead_letters"], serde_json::json!([]));
-    let delivered_seq = sink["delivered_seq"].as_u64().unwrap();
+    let mut delivered_seq = Vec::new();
+    for (sink, name) in status["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["ops", "near-pk"])
+    {
+        assert_eq!(sink["name"], name);
+        assert_eq!(sink["type"], "webhook");
+        assert_eq!(sink["target"], receiver.url());
+        assert_eq!(sink["dead_letters"], serde_json::json!([]));
+        delivered_seq.push(sink["delivered_seq"].as_u64().unwrap());
+    }
     service.stop();
 
     let db = dir.path().join("alerts.db");
     let store = SqliteStore::open(&db).unwrap();
-    assert_eq!(
-        store.last_seq().unwrap(),
-        delivered_seq,
-        "every event handled"
-    );
+    let last = store.last_seq().unwrap();
+    assert_eq!(delivered_seq, [last, last], "every event handled");
     drop(store);
     let expected = expected_keys(&db);
-    assert!(expected.len() >= 4, "{expected:?}");
+    assert!(expected["ops"].len() >= 4, "{expected:?}");
+    assert!(!expected["near-pk"].is_empty(), "{expected:?}");
 
     let log = receiver.log();
-    let mut by_key: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut by_key: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
     for r in &log {
         assert!(r.signature_verifies(), "bad signature on {:?}", r.headers);
         let v = r.json();
+        let rule = v["rule"].as_str().unwrap().to_string();
         let key = r.header("idempotency-key").to_string();
-        assert_eq!(
-            key,
-            format!(
-                "{}/{}",
-                v["incident"]["id"].as_str().unwrap(),
-                v["event"].as_str().unwrap()
-            )
-        );
+        assert_eq!(key, key_of(&v));
         assert_eq!(r.header("x-skyfence-event"), v["event"]);
         assert_eq!(r.header("content-type"), "application/json");
         assert!(
@@ -456,14 +504,29 @@ fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
             "{:?}",
             r.headers
         );
-        assert_eq!(v["rule"], "ops");
-        assert_eq!(v["level"], "warning");
-        assert_eq!(v["incident"]["authorised"], false);
+        match rule.as_str() {
+            "ops" => {
+                assert_eq!(v["level"], "warning");
+                assert_eq!(v["incident"]["authorised"], false);
+            }
+            "near-pk" => {
+                assert_eq!(v["level"], "advisory");
+                assert_eq!(v["zone"], "PK");
+                assert!(v["position"]["lat"].is_number(), "{v}");
+            }
+            other => panic!("unexpected rule {other}"),
+        }
         if r.status == 200 {
-            by_key.entry(key).or_default().push(v);
+            by_key.entry((rule, key)).or_default().push(v);
         }
     }
-    let received: BTreeSet<String> = by_key.keys().cloned().collect();
+    let mut received: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rule, key) in by_key.keys() {
+        received
+            .entry(rule.clone())
+            .or_default()
+            .insert(key.clone());
+    }
     assert_eq!(
         received, expected,
         "every matching event arrived, nothing else"
@@ -471,27 +534,32 @@ fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
     for (key, copies) in &by_key {
         // A repeat is the same event: same sequence number, kind and incident.
         for c in copies {
-            assert_eq!(c["seq"], copies[0]["seq"], "{key}");
-            assert_eq!(c["incident"]["id"], copies[0]["incident"]["id"], "{key}");
-            assert_eq!(c["event"], copies[0]["event"], "{key}");
+            assert_eq!(c["seq"], copies[0]["seq"], "{key:?}");
+            assert_eq!(c["incident"], copies[0]["incident"], "{key:?}");
+            assert_eq!(c["event"], copies[0]["event"], "{key:?}");
         }
     }
     let accepted: usize = by_key.values().map(Vec::len).sum();
     eprintln!(
-        "{} matching events; {} requests: {} refused (503), {} accepted, {} of them repeats",
-        expected.len(),
+        "{} incident and {} approach events matched; {} requests: {} refused (503), {} accepted, {} of them repeats",
+        expected["ops"].len(),
+        expected["near-pk"].len(),
         log.len(),
         log.iter().filter(|r| r.status == 503).count(),
         accepted,
         accepted - by_key.len()
     );
-    // Delivered in store order (a retry never overtakes a later event).
-    let order: Vec<u64> = log
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.json()["seq"].as_u64().unwrap())
-        .collect();
-    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
+    // Each rule delivers in store order (a retry never overtakes a later event).
+    for rule in ["ops", "near-pk"] {
+        let order: Vec<u64> = log
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(Received::json)
+            .filter(|v| v["rule"] == rule)
+            .map(|v| v["seq"].as_u64().unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{rule}: {order:?}");
+    }
 }
 
 /// A receiver that always fails: after `dead_letter_after_s` the alert is dead-lettered,

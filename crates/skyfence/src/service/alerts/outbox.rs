@@ -183,7 +183,9 @@ pub async fn run<S: Sink>(
             continue;
         }
 
-        // 2. New events after the cursor.
+        // 2. New events after the cursor. Wake-ups queued while delivering are all
+        // answered by this one read.
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = wake.try_recv() {}
         let after = cursor;
         let Some(batch) = outbox
             .call("read events", move |s| s.events_since(after, READ_BATCH))
