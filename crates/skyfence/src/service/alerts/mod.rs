@@ -185,13 +185,21 @@ impl AlertSpec {
         }
     }
 
-    /// Where the alerts go, for the API, logs and metrics: the URL without its query
-    /// (which may carry a token), or the CoT address.
+    /// Where the alerts go, for the API, logs and metrics: the URL without user
+    /// information, query and fragment (which may carry credentials or a token), or the
+    /// CoT address.
     pub fn target(&self) -> String {
         match &self.config {
-            AlertConfig::Webhook { url, .. } => {
-                url.split(['?', '#']).next().unwrap_or(url).to_string()
-            }
+            AlertConfig::Webhook { url, .. } => match reqwest::Url::parse(url) {
+                Ok(mut u) => {
+                    let _ = u.set_username("");
+                    let _ = u.set_password(None);
+                    u.set_query(None);
+                    u.set_fragment(None);
+                    u.to_string()
+                }
+                Err(_) => url.split(['?', '#']).next().unwrap_or(url).to_string(),
+            },
             AlertConfig::Cot { udp, tcp, .. } => match (udp, tcp) {
                 (Some(a), _) => format!("udp://{a}"),
                 (None, Some(a)) => format!("tcp://{a}"),
@@ -410,6 +418,18 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_hide_credentials_and_tokens() {
+        let c = crate::config::Config::parse(
+            "[[alert]]\ntype = \"webhook\"\nurl = \"https://bot:pw@chat.example.mil:8443/hooks/a?token=T#x\"\n",
+        )
+        .unwrap();
+        let spec = &specs_from_config(&c.alerts, &[]).unwrap()[0];
+        assert_eq!(spec.target(), "https://chat.example.mil:8443/hooks/a");
+        assert_eq!(spec.kind(), "webhook");
+        assert_eq!(&*spec.name, "webhook-1");
+    }
 
     #[test]
     fn renders_per_sink_families_and_latency() {
