@@ -250,7 +250,8 @@ pub struct SinkMetrics {
     pub failed_attempts: AtomicU64,
     /// Alerts given up on.
     pub dead_lettered: AtomicU64,
-    /// Stored events after the sink's cursor (not all of them will match its rule).
+    /// Event sequence numbers after the sink's cursor (not all of them will match its
+    /// rule; cheaper than counting rows, and exact unless retention left gaps).
     pub pending: AtomicU64,
     /// The sink's delivery cursor.
     pub delivered_seq: AtomicU64,
@@ -315,7 +316,7 @@ pub fn render_metrics(out: &mut String, sinks: &[Arc<SinkMetrics>]) {
         (
             "skyfence_alerts_pending",
             "gauge",
-            "stored events after the sink's delivery cursor, by sink",
+            "event sequence numbers after the sink's delivery cursor, by sink",
             |s| s.pending.load(Relaxed),
         ),
         (

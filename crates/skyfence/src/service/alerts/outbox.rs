@@ -195,7 +195,9 @@ pub async fn run<S: Sink>(
         };
         if batch.is_empty() {
             if let Some(p) = outbox
-                .call("count events", move |s| s.events_after(after))
+                .call("read last event sequence", move |s| {
+                    Ok(s.last_seq()?.saturating_sub(after))
+                })
                 .await
             {
                 metrics.pending.store(p, Relaxed);
@@ -249,7 +251,9 @@ pub async fn run<S: Sink>(
         }
         metrics.delivered_seq.store(cursor, Relaxed);
         if let Some(p) = outbox
-            .call("count events", move |s| s.events_after(cursor))
+            .call("read last event sequence", move |s| {
+                Ok(s.last_seq()?.saturating_sub(cursor))
+            })
             .await
         {
             metrics.pending.store(p, Relaxed);
