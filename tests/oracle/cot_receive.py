@@ -3,9 +3,11 @@
 
 Run by crates/skyfence/tests/cot.rs. Listens on 127.0.0.1 only: one UDP socket (a TAK
 client's situational-awareness input) and one TCP listener (a TAK server's plain
-streaming input). Prints one JSON line with both ports, then one JSON line per event
-received, until it has --udp-count events over UDP and --tcp-count over TCP, or
---timeout seconds have passed. Exit status 0 only if every event passed every check:
+streaming input). With --taky-port it also connects, as a TAK client, to a taky TAK
+server on 127.0.0.1 and reads what that server relays (transport "taky"). Prints one
+JSON line with its ports, then one JSON line per event received, until it has
+--udp-count events over UDP and --tcp-count over TCP (or via taky), or --timeout
+seconds have passed. Exit status 0 only if every event passed every check:
 
 - the XML Schema of the CoT base event (tests/oracle/cot-event.xsd, with `xmlschema`);
 - taky's CoT parser (taky is a TAK server; its TCP stream reader, XMLDeclStrip over
@@ -111,6 +113,8 @@ def main() -> int:
     ap.add_argument("--udp-count", type=int, default=1)
     ap.add_argument("--tcp-count", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--taky-port", type=int, default=None,
+                    help="also read what the taky server on 127.0.0.1:PORT relays")
     args = ap.parse_args()
     schema = xmlschema.XMLSchema(args.xsd)
 
@@ -123,10 +127,26 @@ def main() -> int:
     print(json.dumps({"udp": udp.getsockname()[1], "tcp": tcp.getsockname()[1]}), flush=True)
 
     peers = {}
-    got = {"udp": 0, "tcp": 0}
+    labels = {}
+    got = {"udp": 0, "tcp": 0, "taky": 0}
+    if args.taky_port is not None:
+        # taky may still be starting: try for a while.
+        until = time.monotonic() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", args.taky_port), timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > until:
+                    raise
+                time.sleep(0.2)
+        conn.settimeout(None)
+        peers[conn] = TcpPeer(conn)
+        labels[conn] = "taky"
+        print(json.dumps({"taky": "connected"}), flush=True)
     failures = 0
     deadline = time.monotonic() + args.timeout
-    while (got["udp"] < args.udp_count or got["tcp"] < args.tcp_count) and time.monotonic() < deadline:
+    while (got["udp"] < args.udp_count or got["tcp"] + got["taky"] < args.tcp_count) and time.monotonic() < deadline:
         ready, _, _ = select.select([udp, tcp, *peers.keys()], [], [], 0.5)
         for s in ready:
             found = []
@@ -146,7 +166,8 @@ def main() -> int:
                     del peers[s]
                     s.close()
                     continue
-                found.extend(("tcp", raw, elm) for raw, elm in peers[s].feed(data))
+                label = labels.get(s, "tcp")
+                found.extend((label, raw, elm) for raw, elm in peers[s].feed(data))
             for transport, raw, elm in found:
                 try:
                     line = check_event(raw, elm, schema, transport)
@@ -156,9 +177,9 @@ def main() -> int:
                             "xml": raw.decode("utf-8", "replace")}
                     failures += 1
                 print(json.dumps(line), flush=True)
-    summary = {"summary": True, "udp": got["udp"], "tcp": got["tcp"], "failures": failures}
+    summary = {"summary": True, **got, "failures": failures}
     print(json.dumps(summary), flush=True)
-    if failures or got["udp"] < args.udp_count or got["tcp"] < args.tcp_count:
+    if failures or got["udp"] < args.udp_count or got["tcp"] + got["taky"] < args.tcp_count:
         return 1
     return 0
 

@@ -1,11 +1,12 @@
 //! Cursor-on-Target from `skyfence run` to TAK-ecosystem code (issue 7, "Verified"): a
 //! Beast receiver inside the test plays the simulator's `af-pk-border` scenario
-//! (accelerated) to the service, whose two `[[alert]] type = "cot"` sinks send to
-//! `tests/oracle/cot_receive.py` on 127.0.0.1: incident events over TCP (as to a TAK
-//! server) and live targets every second over UDP. The oracle validates every event
-//! against the CoT base-event XML Schema and parses it with taky (a TAK server) and
-//! takproto (the TAK protocol buffers); this test asserts what they read against the
-//! incident the API reports.
+//! (accelerated) to the service, whose two `[[alert]] type = "cot"` sinks send on
+//! 127.0.0.1: incident events over TCP to a real TAK server (taky, started by the
+//! test), which relays them to its clients, and live targets every second over UDP.
+//! The client is `tests/oracle/cot_receive.py`: connected to taky and listening for the
+//! UDP datagrams, it validates every event against the CoT base-event XML Schema and
+//! parses it with taky's and takproto's (the TAK protocol buffers) parsers; this test
+//! asserts what they read against the incident the API reports.
 //!
 //! The oracle needs `xmlschema`, `taky` and `takproto` (`.ci/run` installs them).
 //! Without them the test says so and passes, except under `CI=true`.
@@ -61,21 +62,64 @@ fn oracle_available(python: &str) -> Result<(), String> {
     }
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A taky TAK server (`python -m taky.cot`) on 127.0.0.1: plain TCP CoT on `port`,
+/// no TLS, in-memory persistence, its files in `dir`.
+struct Taky(Child);
+
+impl Taky {
+    fn start(python: &str, dir: &Path, port: u16) -> Taky {
+        let conf = dir.join("taky.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[taky]\nhostname = localhost\nnode_id = SKYFENCE-TEST\nbind_ip = 127.0.0.1\n\
+                 redis = false\nroot_dir = .\n\n[cot_server]\nport = {port}\n\n[ssl]\nenabled = false\n"
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("taky.log")).unwrap();
+        Taky(
+            Command::new(python)
+                .args(["-m", "taky.cot", "-c"])
+                .arg(&conf)
+                .current_dir(dir)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start taky"),
+        )
+    }
+}
+
+impl Drop for Taky {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The oracle process and the JSON lines it printed.
 struct Oracle {
     child: Child,
     udp: u16,
-    tcp: u16,
     lines: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Oracle {
-    fn start(python: &str) -> Oracle {
+    fn start(python: &str, taky_port: u16) -> Oracle {
         let root = repo_root();
         let mut child = Command::new(python)
             .arg(root.join("tests/oracle/cot_receive.py"))
             .arg("--xsd")
             .arg(root.join("tests/oracle/cot-event.xsd"))
+            .args(["--taky-port", &taky_port.to_string()])
             // Runs until the test ends it.
             .args(["--udp-count", "100000", "--tcp-count", "100000"])
             .args(["--timeout", &DEADLINE.as_secs().to_string()])
@@ -100,7 +144,6 @@ impl Oracle {
         Oracle {
             child,
             udp: ports["udp"].as_u64().unwrap() as u16,
-            tcp: ports["tcp"].as_u64().unwrap() as u16,
             lines,
         }
     }
@@ -271,11 +314,16 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
         eprintln!("skipping CoT oracle test: {why}");
         return;
     }
-    let oracle = Oracle::start(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let taky_port = free_port();
+    let _taky = Taky::start(&python, dir.path(), taky_port);
+    let oracle = Oracle::start(&python, taky_port);
+    wait_for("the oracle to connect to taky", || {
+        oracle.seen().iter().any(|l| l["taky"] == "connected")
+    });
     let sc = scenario();
     let stop = Arc::new(AtomicBool::new(false));
     let receiver = serve_beast(sc.frames.clone(), 280.0, 720.0, stop.clone());
-    let dir = tempfile::tempdir().unwrap();
     let simulated = std::fs::read_to_string(sc.dir.path().join("config.toml")).unwrap();
     let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
     let config = dir.path().join("config.toml");
@@ -293,7 +341,7 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
             60.0 / SPEED,
             1000.0 * SPEED,
             sc.dir.path().join("zones.geojson").to_str().unwrap(),
-            oracle.tcp,
+            taky_port,
             oracle.udp,
         ),
     )
@@ -317,9 +365,9 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
         .clone();
     let id = drn7["id"].as_str().unwrap().to_string();
     let uid = format!("skyfence-incident-{id}");
-    wait_for("the closed incident's CoT over TCP", || {
+    wait_for("the closed incident's CoT relayed by taky", || {
         oracle.seen().iter().any(|l| {
-            l["transport"] == "tcp"
+            l["transport"] == "taky"
                 && l["uid"] == uid.as_str()
                 && l["skyfence"]["state"] == "closed"
         })
@@ -337,10 +385,11 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
     let failures: Vec<&Value> = seen.iter().filter(|l| l.get("error").is_some()).collect();
     assert!(failures.is_empty(), "oracle failures: {failures:#?}");
 
-    // The incident over TCP: confirmed, then closed (at least once each, in that order).
+    // The incident over TCP through the TAK server: confirmed, then closed (at least
+    // once each, in that order).
     let tcp: Vec<&Value> = seen
         .iter()
-        .filter(|l| l["transport"] == "tcp" && l["uid"] == uid.as_str())
+        .filter(|l| l["transport"] == "taky" && l["uid"] == uid.as_str())
         .collect();
     let states: Vec<&str> = tcp
         .iter()
@@ -414,13 +463,13 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
     assert!(
         service.metric(&format!(
             "skyfence_cot_incident_events_total{tak}{}\"}}",
-            oracle.tcp
+            taky_port
         )) >= 2.0
     );
     assert!(
         service.metric(&format!(
             "skyfence_cot_connects_total{tak}{}\"}}",
-            oracle.tcp
+            taky_port
         )) >= 1.0
     );
     let sa = format!(
