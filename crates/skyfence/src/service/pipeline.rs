@@ -130,7 +130,6 @@ impl WriteJob {
                 snapshots: std::mem::take(&mut b.snapshots),
                 positions: b.positions.drain(..positions).collect(),
                 frames: b.frames.drain(..frames).collect(),
-                ..StoreBatch::default()
             },
             arrivals: std::mem::take(&mut self.arrivals),
             purge_before: self.purge_before.take(),
@@ -608,51 +607,49 @@ fn commit(
     events: &broadcast::Sender<Arc<Published>>,
     metrics: &Metrics,
 ) {
-    {
-        let started = Instant::now();
-        let applied = loop {
-            match store.apply(&job.batch) {
-                Ok(a) => break a,
-                Err(e) => {
-                    metrics.store_errors.fetch_add(1, Relaxed);
-                    tracing::error!("store commit failed, retrying: {e}");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
-        };
-        metrics.store_batches.fetch_add(1, Relaxed);
-        metrics.store_commit.observe(started.elapsed());
-        if let Some(cut_off) = job.purge_before {
-            match store.purge_older_than(cut_off) {
-                Ok(p) => tracing::info!(
-                    before = %cut_off,
-                    incidents = p.incidents,
-                    events = p.events,
-                    positions = p.positions,
-                    frames = p.frames,
-                    "retention purge"
-                ),
-                // Tried again at the next hourly purge; nothing is lost by waiting.
-                Err(e) => tracing::error!("retention purge failed: {e}"),
+    let started = Instant::now();
+    let applied = loop {
+        match store.apply(&job.batch) {
+            Ok(a) => break a,
+            Err(e) => {
+                metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!("store commit failed, retrying: {e}");
+                std::thread::sleep(Duration::from_millis(500));
             }
         }
-        for ((event, seq), arrived) in job
-            .batch
-            .events
-            .iter()
-            .zip(&applied.event_seqs)
-            .zip(&job.arrivals)
-        {
-            let Some(seq) = *seq else { continue };
-            log_event(event);
-            metrics.count_event(event.kind());
-            // No SSE client is not an error.
-            let _ = events.send(Arc::new(Published::new(seq, event)));
-            let latency = arrived.elapsed();
-            metrics.event_latency.observe(latency);
-            if matches!(event, Event::Confirmed { .. }) {
-                metrics.confirmed_latency.observe(latency);
-            }
+    };
+    metrics.store_batches.fetch_add(1, Relaxed);
+    metrics.store_commit.observe(started.elapsed());
+    if let Some(cut_off) = job.purge_before {
+        match store.purge_older_than(cut_off) {
+            Ok(p) => tracing::info!(
+                before = %cut_off,
+                incidents = p.incidents,
+                events = p.events,
+                positions = p.positions,
+                frames = p.frames,
+                "retention purge"
+            ),
+            // Tried again at the next hourly purge; nothing is lost by waiting.
+            Err(e) => tracing::error!("retention purge failed: {e}"),
+        }
+    }
+    for ((event, seq), arrived) in job
+        .batch
+        .events
+        .iter()
+        .zip(&applied.event_seqs)
+        .zip(&job.arrivals)
+    {
+        let Some(seq) = *seq else { continue };
+        log_event(event);
+        metrics.count_event(event.kind());
+        // No SSE client is not an error.
+        let _ = events.send(Arc::new(Published::new(seq, event)));
+        let latency = arrived.elapsed();
+        metrics.event_latency.observe(latency);
+        if matches!(event, Event::Confirmed { .. }) {
+            metrics.confirmed_latency.observe(latency);
         }
     }
 }
