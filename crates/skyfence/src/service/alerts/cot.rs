@@ -884,6 +884,54 @@ mod tests {
         );
     }
 
+    #[test]
+    fn config_keys_and_their_defaults() {
+        use crate::config::Config;
+        let c = Config::parse("[[alert]]\ntype = \"cot\"\nudp = \"239.2.3.1:6969\"\n").unwrap();
+        let specs = super::super::specs_from_config(&c.alerts, &[]).unwrap();
+        let s = CotSettings::from_spec(&specs[0]).unwrap();
+        assert_eq!(s.name, "cot-1");
+        assert_eq!(s.destination, CotDestination::Udp("239.2.3.1:6969".into()));
+        assert_eq!(s.destination.describe(), "udp://239.2.3.1:6969");
+        assert_eq!(s.interval, Some(Duration::from_secs(5)));
+        assert_eq!(s.affiliation, Affiliation::Unknown);
+        assert_eq!(s.incident_affiliation, IncidentAffiliation::default());
+        assert_eq!(s.incident_affiliation.unauthorised, Affiliation::Suspect);
+        assert_eq!(s.incident_stale_s, 3600);
+
+        let c = Config::parse(
+            "[[alert]]\ntype = \"cot\"\nname = \"tak\"\ntcp = \"127.0.0.1:8087\"\ninterval_s = 0\n\
+             affiliation = \"pending\"\nincident_affiliation = \"hostile\"\nincident_stale_s = 60\n",
+        )
+        .unwrap();
+        let specs = super::super::specs_from_config(&c.alerts, &[]).unwrap();
+        let s = CotSettings::from_spec(&specs[0]).unwrap();
+        assert_eq!(s.destination, CotDestination::Tcp("127.0.0.1:8087".into()));
+        assert_eq!(s.interval, None);
+        assert_eq!(s.affiliation, Affiliation::Pending);
+        assert_eq!(s.incident_affiliation.unauthorised, Affiliation::Hostile);
+        assert_eq!(s.incident_affiliation.authorised, Affiliation::Unknown);
+        assert_eq!(s.incident_stale_s, 60);
+
+        let e =
+            Config::parse("[[alert]]\ntype = \"cot\"\nudp = \"127.0.0.1:1\"\ninterval_s = 4000\n")
+                .unwrap_err();
+        assert!(
+            e.starts_with("line 4:") && e.contains("interval_s = 4000"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[[alert]]\ntype = \"cot\"\nudp = \"127.0.0.1:1\"\nincident_stale_s = 0\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("incident_stale_s = 0"), "{e}");
+        let e = Config::parse(
+            "[[alert]]\ntype = \"cot\"\nudp = \"127.0.0.1:1\"\naffiliation = \"enemy\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("enemy"), "{e}");
+    }
+
     fn square(name: &str, buffer_m: f64) -> skyfence_core::airspace::Zone {
         use geo_types::{LineString, MultiPolygon, Polygon};
         let ring = LineString::from(vec![
