@@ -608,6 +608,73 @@ mod tests {
         assert_eq!(sink.seen.lock().unwrap().len(), 2);
     }
 
+    /// A sink that always fails retryably.
+    struct DownSink;
+
+    impl Sink for DownSink {
+        async fn deliver(&self, _: &Alert) -> Result<(), DeliveryError> {
+            Err(DeliveryError::retryable("connection refused"))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stuck_sink_holds_up_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .apply(&StoreBatch {
+                events: vec![
+                    confirmed("00000000000000e5", false),
+                    closed("00000000000000e5"),
+                ],
+                ..StoreBatch::default()
+            })
+            .unwrap();
+        store.set_delivery_cursor("stuck", 0).unwrap();
+        store.set_delivery_cursor("hook", 0).unwrap();
+        let (events, _) = broadcast::channel(16);
+        let (stop, stopped) = watch::channel(false);
+        let (stuck_spec, hook_spec) = (spec_named("stuck"), spec_named("hook"));
+        let stuck_metrics = Arc::new(SinkMetrics::new(&stuck_spec));
+        let hook_metrics = Arc::new(SinkMetrics::new(&hook_spec));
+        let stuck = tokio::spawn(run(
+            DownSink,
+            stuck_spec,
+            SqliteStore::open(&path).unwrap(),
+            events.subscribe(),
+            stuck_metrics.clone(),
+            stopped.clone(),
+        ));
+        wait_until("the stuck sink to fail", || {
+            stuck_metrics.failed_attempts.load(Relaxed) >= 3
+        })
+        .await;
+        let sink = Arc::new(ScriptedSink::default());
+        let hook = tokio::spawn(run(
+            sink.clone(),
+            hook_spec,
+            SqliteStore::open(&path).unwrap(),
+            events.subscribe(),
+            hook_metrics.clone(),
+            stopped,
+        ));
+        wait_until("the other sink to deliver both", || {
+            hook_metrics.delivered.load(Relaxed) == 2
+        })
+        .await;
+        stop.send(true).unwrap();
+        stuck.await.unwrap();
+        hook.await.unwrap();
+        assert_eq!(stuck_metrics.delivered.load(Relaxed), 0);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.delivery_cursor("stuck").unwrap(), 0);
+        assert_eq!(store.delivery_cursor("hook").unwrap(), 2);
+        let attempt = store.delivery_attempt("stuck").unwrap().unwrap();
+        assert_eq!(attempt.seq, 1);
+        assert!(attempt.attempts >= 3, "{attempt:?}");
+    }
+
     proptest! {
         /// For every attempt count, jitter and Retry-After: the delay lies between half
         /// the capped exponential and the cap (or the Retry-After, capped), and without
