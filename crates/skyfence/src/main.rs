@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bundle;
 mod cmd;
 mod config;
 mod exit;
@@ -34,6 +35,10 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Simulated border traffic streamed into the live service (prints the URL).
     Demo(cmd::demo::DemoArgs),
+    /// Write an incident's evidence bundle (zip): frames, zone, proofs, signed checkpoint, report.
+    Export(cmd::export::ExportArgs),
+    /// Check an evidence bundle offline: signatures, proofs, re-decoding and re-detection.
+    Verify(cmd::verify::VerifyArgs),
     /// Load-test a live service over loopback: latency, ingest and memory (issue 6).
     Load(cmd::load::LoadArgs),
     /// The evidence log: verify it all, sign a checkpoint, print its public key.
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
         Command::Load(args) => cmd::load::run(args),
         Command::Log(command) => cmd::log::run(command),
         Command::Witness(args) => cmd::witness::run(args),

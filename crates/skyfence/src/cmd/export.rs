@@ -1,0 +1,288 @@
+//! `skyfence export INCIDENT_ID --out FILE.zip [--config FILE]`: writes the evidence
+//! bundle of one incident (issue 8; the format is documented in [`crate::bundle`]).
+//!
+//! It reads the store named by the config's `[store] path`: the incident's leaves (its
+//! target's raw frames over the incident window, its state changes and acknowledgements),
+//! the zone's and the configuration's leaves in force, a signed checkpoint that covers them
+//! all and each leaf's inclusion proof in that checkpoint's tree. When no stored checkpoint
+//! covers the leaves yet (the service signs one every `[evidence]` interval), export signs
+//! one over the whole log with the log's key and stores it, as the service would.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::{TargetId, Timestamp};
+use skyfence_evidence::{Checkpoint, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey};
+use skyfence_store::SqliteStore;
+
+use crate::bundle::build::{Evidence, build};
+use crate::config::Config;
+use crate::exit::input_error;
+use crate::service::evidence;
+
+/// Arguments of `skyfence export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The incident id (16 hex digits, as the API and `analyze` print it).
+    #[arg(value_name = "INCIDENT_ID")]
+    pub incident: String,
+    /// Where to write the bundle (a zip file).
+    #[arg(long, value_name = "FILE.zip")]
+    pub out: PathBuf,
+    /// The service's config file: its `[store] path` and `[evidence]` key. Without it,
+    /// `skyfence.db` in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_micros(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+    )
+}
+
+/// The log's signing key (`[evidence] key`, by default beside the store), if the file
+/// exists: export never generates a key, only the service does.
+fn log_signer(config: &Config, store_path: &Path) -> anyhow::Result<Option<Signer>> {
+    let path = evidence::key_path(&config.evidence, &config.base_dir, store_path);
+    if !path.exists() {
+        return Ok(None);
+    }
+    evidence::load_log_key(&path, config.evidence.origin.as_deref())
+        .map(Some)
+        .map_err(|e| input_error(format!("{e:#}")))
+}
+
+/// The witness keys `[evidence] witnesses` names (already validated with the config).
+fn witness_keys(config: &Config) -> Vec<VerifierKey> {
+    config
+        .evidence
+        .witnesses
+        .iter()
+        .filter_map(|w| VerifierKey::parse(w).ok())
+        .collect()
+}
+
+/// Runs `skyfence export`.
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let id: IncidentId = args
+        .incident
+        .parse()
+        .map_err(|e| input_error(format!("{e}")))?;
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let store_path = config.base_dir.join(&config.store.path);
+    if !store_path.exists() {
+        return Err(input_error(format!(
+            "store {} does not exist (give the service's --config)",
+            store_path.display()
+        )));
+    }
+    let mut store = SqliteStore::open(&store_path)
+        .with_context(|| format!("cannot open store {}", store_path.display()))?;
+    let signer = log_signer(&config, &store_path)?;
+    let mut evidence = gather(&mut store, id, signer.as_ref())?;
+    evidence.witness_keys = witness_keys(&config);
+    let bundle = build(&evidence).with_context(|| format!("building the bundle of {id}"))?;
+    write_atomically(&args.out, |f| {
+        bundle.write_zip(f).map(|_| ()).map_err(anyhow::Error::from)
+    })?;
+    eprintln!(
+        "skyfence export: incident {id}: {} leaves, checkpoint of {} leaves, {} files -> {}",
+        evidence.leaves.len(),
+        Note::parse(evidence.checkpoint_note.as_bytes())
+            .ok()
+            .and_then(|n| Checkpoint::parse_body(&n.text).ok())
+            .map_or(0, |c| c.size),
+        bundle.files.len(),
+        args.out.display()
+    );
+    eprintln!(
+        "  verify with: skyfence verify {} --key '{}'",
+        args.out.display(),
+        evidence.log_key
+    );
+    Ok(())
+}
+
+/// Writes `path` through a temporary file in the same directory, renamed into place once
+/// complete: a reader never sees half a bundle.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("bundle"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        write(&mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// How far past the incident's latest state-change leaf [`closing_frames`] looks: the
+/// frame that closed an incident is stored in the same batch as the `closed` event, and
+/// a batch (about 100 ms of traffic) holds far fewer leaves.
+const CLOSING_SCAN_LEAVES: u64 = 4096;
+
+/// The target's frames after the store's incident window and up to the latest state
+/// change. The store's window of a closed incident ends at the interpolated exit
+/// crossing, but the report that showed the target outside (and so closed the incident)
+/// comes after it: without that frame a verifier's re-detection would leave the incident
+/// open. Frames carry no target in the log, so the address is read from each frame
+/// (Mode S AA field or parity, ICAO Annex 10 Vol IV §3.1.2.3.2.1) among the leaves
+/// between the last frame leaf of the window and the state change's batch.
+fn closing_frames(
+    store: &SqliteStore,
+    incident: &Incident,
+    leaves: &[(u64, Vec<u8>)],
+    size: u64,
+) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
+    let decoded: Vec<(u64, EvidenceLeaf)> = leaves
+        .iter()
+        .filter_map(|(i, b)| EvidenceLeaf::decode(b).ok().map(|l| (*i, l)))
+        .collect();
+    let Some((state_index, state_at)) = decoded.iter().rev().find_map(|(i, l)| match l {
+        EvidenceLeaf::IncidentStateChanged { at_us, .. } => Some((*i, *at_us)),
+        _ => None,
+    }) else {
+        return Ok(Vec::new());
+    };
+    let (last_frame_index, last_frame_at) = decoded
+        .iter()
+        .filter_map(|(i, l)| match l {
+            EvidenceLeaf::RawFrame { received_at_us, .. } => Some((*i, *received_at_us)),
+            _ => None,
+        })
+        .max_by_key(|&(_, at)| at)
+        .unwrap_or((0, i64::MIN));
+    if state_at <= last_frame_at {
+        return Ok(Vec::new());
+    }
+    let target = incident.target.icao24;
+    let end = state_index.saturating_add(CLOSING_SCAN_LEAVES).min(size);
+    let mut out = Vec::new();
+    for (index, bytes) in store.evidence_leaves(last_frame_index + 1, end)? {
+        if let Ok(EvidenceLeaf::RawFrame {
+            received_at_us,
+            frame,
+            ..
+        }) = EvidenceLeaf::decode(&bytes)
+            && received_at_us > last_frame_at
+            && received_at_us <= state_at
+            && skyfence_decode::modes::check(&frame, false)
+                .is_ok_and(|c| TargetId::Icao(c.icao) == target)
+        {
+            out.push((index, bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// Collects the evidence of incident `id` from the store, signing (and storing) a fresh
+/// checkpoint with `signer` when no stored one covers every leaf.
+pub fn gather(
+    store: &mut SqliteStore,
+    id: IncidentId,
+    signer: Option<&Signer>,
+) -> anyhow::Result<Evidence> {
+    let mut leaves = store
+        .incident_evidence(id)?
+        .ok_or_else(|| input_error(format!("no incident {id} in the store")))?;
+    // The zone comes from the incident's latest state change.
+    let incident: Incident = leaves
+        .iter()
+        .rev()
+        .filter_map(|(_, b)| EvidenceLeaf::decode(b).ok())
+        .find_map(|l| match l {
+            EvidenceLeaf::IncidentStateChanged {
+                incident_id,
+                incident_json,
+                ..
+            } if incident_id == id.0 => serde_json::from_str(&incident_json).ok(),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the evidence log holds no state change of incident {id} (was it stored before the log existed?)"
+            )
+        })?;
+    let size = store.evidence_size()?;
+    let closing = closing_frames(store, &incident, &leaves, size)?;
+    leaves.extend(closing);
+    let zone = store
+        .dataset_leaf(DatasetKind::Zones, &incident.zone, size)?
+        .ok_or_else(|| anyhow::anyhow!("the evidence log holds no zone {:?}", incident.zone))?;
+    let config = store
+        .config_leaf(size)?
+        .ok_or_else(|| anyhow::anyhow!("the evidence log holds no configuration"))?;
+    leaves.push(zone);
+    leaves.push(config);
+    leaves.sort_by_key(|(i, _)| *i);
+    leaves.dedup_by_key(|(i, _)| *i);
+    let needed = leaves.last().map_or(0, |(i, _)| i + 1);
+
+    let stored = store.latest_checkpoint()?;
+    let (checkpoint_note, log_key) = match (stored, signer) {
+        (Some(cp), signer) if cp.size >= needed => {
+            let key = match signer {
+                Some(s) => s.verifier_key(),
+                None => anyhow::bail!(
+                    "the bundle must carry the log's public key: give --config with the service's [evidence] key"
+                ),
+            };
+            (cp.note, key)
+        }
+        (_, Some(signer)) => {
+            evidence::sign_if_grown(store, signer, now())?;
+            let cp = store
+                .latest_checkpoint()?
+                .ok_or_else(|| anyhow::anyhow!("the checkpoint just signed is not in the store"))?;
+            (cp.note, signer.verifier_key())
+        }
+        (_, None) => anyhow::bail!(
+            "no signed checkpoint covers the incident's leaves yet and no log key is configured to sign one \
+             (give --config with the service's [evidence] key)"
+        ),
+    };
+    let note = Note::parse(checkpoint_note.as_bytes())
+        .map_err(|e| anyhow::anyhow!("stored checkpoint: {e}"))?;
+    let cp = Checkpoint::parse_body(&note.text)
+        .map_err(|e| anyhow::anyhow!("stored checkpoint: {e}"))?;
+    let witness_keys: Vec<VerifierKey> = Vec::new();
+    let proofs = leaves
+        .iter()
+        .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Evidence {
+        incident: id,
+        checkpoint_note,
+        log_key,
+        witness_keys,
+        leaves,
+        proofs,
+        exported_at: now(),
+    })
+}

@@ -1,0 +1,217 @@
+//! A real incident in a real store, exported: shared by `export_verify.rs` and
+//! `report_browser.rs` (each test binary makes its own, once).
+//!
+//! The simulator's `af-pk-border` scenario is cut to 22:09:30–22:20:00 (AFUAV1's dash
+//! into North Waziristan, an unauthorised `PK` incursion, entry observed, closed at
+//! 22:19:36; sim::builtin's story table) and replayed at `SPEED` times real time by a
+//! `[[source]] replay` of `skyfence run`: frames go through the real sources, decoder,
+//! detector, store writer and evidence log, and the service signs checkpoints. Receive
+//! times are the wall clock, so the detection thresholds are scaled by `SPEED` as in
+//! `service_e2e.rs`; the config leaf records the scaled values and the verifier replays
+//! with them. Deadlines only stop a broken run from hanging; nothing asserts on time.
+
+// Each including test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use skyfence_core::Timestamp;
+use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
+/// Scenario seconds per wall second.
+const SPEED: f64 = 20.0;
+const DEADLINE: Duration = Duration::from_secs(240);
+/// The window of the scenario replayed, seconds after 22:00:00.
+const FROM_S: f64 = 570.0;
+const UNTIL_S: f64 = 1200.0;
+/// AFUAV1's ICAO address.
+pub const ICAO24: &str = "700a01";
+
+/// The exported bundle of AFUAV1's PK incident and where it came from.
+pub struct Exported {
+    /// Holds the store, config, key and bundle.
+    pub dir: tempfile::TempDir,
+    /// The bundle.
+    pub zip: PathBuf,
+    /// The incident as the API served it.
+    pub incident: Value,
+    /// The log's public key (`vkey`), as the service's API serves it.
+    pub vkey: String,
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the service");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").expect("request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("response");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The scenario window as a Beast recording.
+fn write_window(sim: &Path, out: &Path) {
+    let bytes = std::fs::read(sim.join("beast.bin")).expect("beast.bin");
+    let start = Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").expect("start");
+    let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
+    frames.sort_by_key(|f| f.at);
+    let mut beast = Vec::new();
+    for f in frames
+        .iter()
+        .filter(|f| (FROM_S..=UNTIL_S).contains(&f.at.secs_since(start)))
+    {
+        encode_beast(f, &mut beast);
+    }
+    std::fs::write(out, beast).expect("write the window");
+}
+
+fn make() -> Exported {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = dir.path().join("sim");
+    let status = Command::new(BIN)
+        .args([
+            "simulate",
+            "--scenario",
+            "af-pk-border",
+            "--formats",
+            "beast",
+        ])
+        .arg("--out-dir")
+        .arg(&sim)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run simulate");
+    assert!(status.success());
+    write_window(&sim, &dir.path().join("window.bin"));
+    let simulated = std::fs::read_to_string(sim.join("config.toml")).expect("sim config");
+    let permits = simulated.find("[[allow]]").map_or("", |i| &simulated[i..]);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
+             [[zones]]\nfile = \"sim/zones.geojson\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n\
+             [store]\npath = \"skyfence.db\"\n\n[evidence]\norigin = \"skyfence.test/export-e2e\"\ncheckpoint_every_s = 1\n\n\
+             [[source]]\nname = \"rx-replay\"\ntype = \"beast\"\nreplay = \"window.bin\"\nspeed = {SPEED}\n\n{permits}",
+            5.0 / SPEED,
+            60.0 / SPEED,
+            1000.0 * SPEED,
+        ),
+    )
+    .expect("write config");
+
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env("SKYFENCE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start skyfence run");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                let _ = tx.send(rest.trim_end_matches('/').to_string());
+                sent = true;
+            }
+            if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
+                eprintln!("service: {line}");
+            }
+        }
+    });
+    let addr: SocketAddr = rx
+        .recv_timeout(DEADLINE)
+        .expect("the service printed its URL")
+        .parse()
+        .expect("an address");
+    let started = Instant::now();
+    let incident = loop {
+        let (status, body) = http_get(addr, "/api/incidents?zone=PK&status=closed");
+        if status == 200 {
+            let list: Value = serde_json::from_str(&body).expect("incident list");
+            if let Some(i) = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["target"]["icao24"] == ICAO24)
+            {
+                break i.clone();
+            }
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "gave up waiting for AFUAV1's PK incident to close"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let (status, vkey) = http_get(addr, "/api/log/key");
+    assert_eq!(status, 200, "GET /api/log/key: {vkey}");
+    // SIGTERM: the graceful shutdown commits the last batch and signs a last checkpoint.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait for the service");
+    assert!(status.success(), "skyfence run exited with {status}");
+
+    let zip = dir.path().join("bundle.zip");
+    let id = incident["id"].as_str().expect("an incident id").to_string();
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(&id)
+        .arg("--out")
+        .arg(&zip)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run export");
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Exported {
+        dir,
+        zip,
+        incident,
+        vkey: vkey.trim().to_string(),
+    }
+}
+
+/// The bundle, made once per test binary.
+pub fn exported() -> &'static Exported {
+    static E: OnceLock<Exported> = OnceLock::new();
+    E.get_or_init(make)
+}
+
+/// Runs `skyfence verify ZIP ARGS` in `cwd`: exit code and stdout.
+pub fn verify(zip: &Path, args: &[&str], cwd: &Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(zip)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run verify");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
