@@ -323,6 +323,52 @@ mod tests {
         assert!(v.get("incident").is_none());
     }
 
+    /// An https receiver that hangs up during the TLS handshake: the client (rustls
+    /// with the ring provider installed by `WebhookSink::new`) reports a retryable
+    /// error instead of panicking for want of a crypto provider.
+    #[tokio::test]
+    async fn a_failed_tls_handshake_is_retryable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 5];
+            let _ = tokio::io::AsyncReadExt::read_exact(&mut conn, &mut hello).await;
+            // TLS record header: handshake (22), version 3.x.
+            (hello[0], hello[1])
+        });
+        let c = crate::config::Config::parse(&format!(
+            "[[alert]]\ntype = \"webhook\"\nurl = \"https://{addr}/h\"\ntimeout_s = 5\n"
+        ))
+        .unwrap();
+        let spec = &crate::service::alerts::specs_from_config(&c.alerts, &[]).unwrap()[0];
+        let sink = WebhookSink::new(spec).unwrap();
+        let at = Timestamp::from_secs(1_700_000_000);
+        let e = sink
+            .deliver(&alert(Event::Approach {
+                at,
+                zone: "PK".into(),
+                target: TargetInfo {
+                    icao24: TargetId::Icao(Icao24::from_u32_masked(0x700c02)),
+                    callsign: None,
+                    category: None,
+                },
+                position: Fix {
+                    lat: 33.0,
+                    lon: 70.0,
+                    alt_ft: None,
+                },
+            }))
+            .await
+            .unwrap_err();
+        assert!(e.retryable, "{e}");
+        assert!(
+            e.message.starts_with(&format!("POST https://{addr}/h: ")),
+            "{e}"
+        );
+        assert_eq!(server.await.unwrap(), (22, 3), "a TLS ClientHello was sent");
+    }
+
     #[test]
     fn retry_after_reads_seconds_only() {
         assert_eq!(
