@@ -97,12 +97,19 @@ fn dataset_code(kind: DatasetKind) -> i64 {
 /// dereferences to one). Appends must run inside a write transaction.
 pub struct SqliteHashStore<'c> {
     conn: &'c Connection,
+    /// The last node this store appended at each level. An append needs only left
+    /// siblings, and in an append-only tree the left sibling at a level is the last node
+    /// written there: a batch of appends reads no node back from SQLite.
+    last: Vec<Option<(u64, Hash)>>,
 }
 
 impl<'c> SqliteHashStore<'c> {
     /// The node table of `conn`.
     pub fn new(conn: &'c Connection) -> Self {
-        SqliteHashStore { conn }
+        SqliteHashStore {
+            conn,
+            last: Vec::new(),
+        }
     }
 }
 
@@ -122,6 +129,11 @@ impl HashStore for SqliteHashStore<'_> {
     }
 
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, merkle::StoreError> {
+        if let Some(Some((i, h))) = self.last.get(usize::from(level))
+            && *i == index
+        {
+            return Ok(Some(*h));
+        }
         let blob: Option<Vec<u8>> = self
             .conn
             .prepare_cached("SELECT hash FROM merkle_nodes WHERE level = ?1 AND idx = ?2")
@@ -152,6 +164,13 @@ impl HashStore for SqliteHashStore<'_> {
         for n in nodes {
             st.execute(params![n.level, to_i64(n.index), &n.hash[..]])
                 .map_err(hash_store_err)?;
+        }
+        for n in nodes {
+            let level = usize::from(n.level);
+            if self.last.len() <= level {
+                self.last.resize(level + 1, None);
+            }
+            self.last[level] = Some((n.index, n.hash));
         }
         Ok(())
     }
