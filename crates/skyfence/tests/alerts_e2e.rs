@@ -456,6 +456,9 @@ fn every_alert_arrives_across_refusals_an_outage_and_a_restart() {
             .count()
             >= 2
     });
+    let ops = "{sink=\"ops\",type=\"webhook\"}";
+    assert!(service.metric(&format!("skyfence_alerts_delivered_total{ops}")) >= 2.0);
+    assert!(service.metric("skyfence_alert_delivery_latency_seconds_count{sink=\"ops\"}") >= 2.0);
     service.stop();
 
     // Run 3, no traffic: whatever is still in the outbox goes out.
