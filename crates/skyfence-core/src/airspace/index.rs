@@ -2,8 +2,11 @@
 //!
 //! One [`Grid`] pair per zone: a fine grid (≈ 16 cells per edge) answers point-in-polygon
 //! and segment crossings; a coarse grid (≈ 1 cell per 2 edges) narrows the edges for
-//! distances. Both share the zone's edge list. See `grid.rs` for the cell encoding and the
-//! exact point-in-polygon rule, `geodesy.rs` for the distance arithmetic and its bounds.
+//! distances farther than [`NEAR_LIMIT_M`] and seeds every distance search with a nearby
+//! edge. Distances within [`NEAR_LIMIT_M`] come from a box tree over the edges in ring
+//! order (`near.rs`). All share the zone's edge list. See `grid.rs` for the cell encoding
+//! and the exact point-in-polygon rule, `geodesy.rs` for the distance arithmetic and its
+//! bounds.
 //!
 //! Conventions, for every query:
 //! * A zone's boundary (every ring, holes included) is made of edges that are straight in
