@@ -1,8 +1,8 @@
 //! Acknowledging incidents through the HTTP API of `skyfence run` (issue 7): `POST
 //! /api/incidents/{id}/ack` stores the acknowledgement and later notes in order, behind
 //! the bearer token; `GET /api/incidents` and `GET /api/incidents/{id}` carry them as
-//! the extension fields `acknowledged` and `acks`; each entry is audit-logged; the store
-//! keeps them across a restart.
+//! the extension fields `acknowledged` and `acks`; each entry is audit-logged and
+//! pushed to SSE clients as an `ack` event (without an id); the store keeps them.
 //!
 //! The incident is written into the store before the service starts (the incident of
 //! INTERFACES.md, "Incident"), so the test needs no traffic.
@@ -80,6 +80,9 @@ fn prepare(dir: &Path) -> std::path::PathBuf {
     .unwrap();
     config
 }
+
+/// SSE events as `(event, id, data)`, collected by a reader thread.
+type Pushed = Arc<Mutex<Vec<(String, Option<String>, Value)>>>;
 
 /// A `skyfence run` process, its API address and its log lines.
 struct Service {
@@ -161,6 +164,42 @@ impl Service {
             true,
         );
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Reads `GET /api/events` on a thread, collecting `(event, id, data)`.
+    fn sse(&self) -> Pushed {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "GET /api/events HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n\
+             Authorization: Bearer {TOKEN}\r\n\r\n"
+        )
+        .unwrap();
+        // The handler subscribes before it answers: once the head is here, no entry
+        // posted afterwards can be missed.
+        let mut reader = BufReader::new(s);
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(status.contains(" 200 "), "GET /api/events: {status}");
+        let out = events.clone();
+        thread::spawn(move || {
+            let (mut kind, mut id) = (String::new(), None);
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = k.to_string();
+                } else if let Some(i) = line.strip_prefix("id: ") {
+                    id = Some(i.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ")
+                    && let Ok(v) = serde_json::from_str(d)
+                {
+                    out.lock().unwrap().push((kind.clone(), id.take(), v));
+                } else if line.is_empty() {
+                    id = None;
+                }
+            }
+        });
+        events
     }
 
     fn json(&self, path: &str) -> Value {
@@ -251,6 +290,9 @@ fn acknowledgement_and_notes_are_stored_in_order_and_shown() {
     assert_eq!(status, 404);
     assert_eq!(body["error"], "no incident 0000000000000000");
 
+    // SSE clients are told of each entry.
+    let events = service.sse();
+
     // The acknowledgement, then two notes.
     let (status, first) = service.post_ack(
         ID,
@@ -300,6 +342,37 @@ fn acknowledgement_and_notes_are_stored_in_order_and_shown() {
     assert_eq!(list[0]["id"], ID);
     assert_eq!(list[0]["acknowledged"], true);
     assert_eq!(entries(&list[0]["acks"]), expected);
+
+    // Pushed as SSE `ack` events, in order, without ids.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while events.lock().unwrap().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for 3 ack events"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let pushed = events.lock().unwrap().clone();
+    let kinds: Vec<(&str, Option<&str>, &str, &str)> = pushed
+        .iter()
+        .map(|(k, id, v)| {
+            (
+                k.as_str(),
+                id.as_deref(),
+                v["kind"].as_str().unwrap_or(""),
+                v["incident_id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ack", None, "acknowledgement", ID),
+            ("ack", None, "note", ID),
+            ("ack", None, "note", ID),
+        ]
+    );
+    assert_eq!(pushed[0].2, first);
 
     // Audit-logged, one line per entry.
     let log = service.log.lock().unwrap().join("\n");

@@ -788,6 +788,7 @@
   function onEvent(name, raw) {
     let data;
     try { data = JSON.parse(raw); } catch (e) { data = { text: raw }; }
+    if (name === 'ack') { onAck(data); return; }
     // The payload is the incident, or the target for `approach`; accept a wrapper too.
     const body = data.incident || data.target_event || data;
     const target = body.target || body;
@@ -809,6 +810,29 @@
     $('feed-count').textContent = probe.events;
     if (name === 'confirmed' || name === 'closed' || name === 'lost') refreshIncidents();
     if (state.selectedId && body.id === state.selectedId && name !== 'approach') selectIncident(body.id);
+  }
+
+  // An operator (here or elsewhere) acknowledged an incident or added a note.
+  function onAck(a) {
+    const li = document.createElement('li');
+    li.className = 'ev fresh';
+    const text = (a.operator || '?') + ' · ' + (a.kind === 'note' ? 'note' : 'acknowledged') +
+      (a.note ? ' · ' + a.note : '');
+    li.innerHTML = '<time>' + esc(fmtTime(a.at || new Date().toISOString())) + '</time><span class="kind ack">ack</span>' +
+      '<span class="text" title="' + esc(text) + '">' + esc(text) + '</span>';
+    if (a.incident_id) li.addEventListener('click', () => selectIncident(a.incident_id));
+    const feed = $('feed');
+    feed.prepend(li);
+    while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+    probe.events++;
+    $('feed-count').textContent = probe.events;
+    refreshIncidents();
+    const r = state.replay;
+    if (r && r.inc.id === a.incident_id) {
+      apiJson('/api/incidents/' + encodeURIComponent(a.incident_id)).then((inc) => {
+        if (state.replay === r) { r.inc.acks = inc.acks; renderAcks(inc); }
+      }).catch((e) => console.warn('incident ' + a.incident_id + ':', e.message));
+    }
   }
 
   // ---- clock ---------------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 //! leaf of the evidence log each); `GET /api/incidents` and `GET /api/incidents/{id}`
 //! carry them as the extension fields `acknowledged` (true once any entry exists) and
 //! `acks` (oldest first). Each entry is also written to the log (tracing target
-//! `skyfence::audit`).
+//! `skyfence::audit`) and pushed to `GET /api/events` clients as an SSE `ack` event
+//! (the body of the POST's answer; no SSE id, as acknowledgements are not in the
+//! event log that ids number: a client that was away re-reads the incident).
 //!
 //! The operator is the name the client gives: the API's bearer token says the caller
 //! may act, not who they are (a deployment that needs identities puts an
@@ -25,6 +27,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use skyfence_core::detect::{Incident, IncidentId};
 use skyfence_store::{Ack, IncidentDetail, IncidentStore, SqliteStore, StoreError};
+use tokio::sync::broadcast;
 
 /// Longest `operator`, in characters.
 pub const MAX_OPERATOR_CHARS: usize = 64;
@@ -41,14 +44,24 @@ const ATTEMPTS: u32 = 5;
 #[derive(Clone)]
 pub struct AckState {
     writer: Arc<Mutex<SqliteStore>>,
+    notices: broadcast::Sender<Arc<str>>,
 }
+
+/// Acknowledgements buffered for SSE clients (a client further behind skips them).
+const NOTICE_BUFFER: usize = 256;
 
 impl AckState {
     /// From a write connection to the service's store.
     pub fn new(writer: SqliteStore) -> Self {
         AckState {
             writer: Arc::new(Mutex::new(writer)),
+            notices: broadcast::channel(NOTICE_BUFFER).0,
         }
+    }
+
+    /// Each stored entry as JSON (the POST's answer), for the SSE `ack` event.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.notices.subscribe()
     }
 }
 
@@ -274,6 +287,8 @@ async fn acknowledge(
             if let Some(o) = body.as_object_mut() {
                 o.insert("incident_id".into(), serde_json::json!(parsed.to_string()));
             }
+            // No SSE client is not an error.
+            let _ = state.notices.send(Arc::from(body.to_string()));
             (StatusCode::CREATED, Json(body)).into_response()
         }
         Ok(Ok(None)) => error(StatusCode::NOT_FOUND, format!("no incident {id}")),

@@ -314,6 +314,9 @@ struct Feed {
     live: broadcast::Receiver<Arc<Published>>,
     backlog: VecDeque<Arc<Published>>,
     last: u64,
+    /// Acknowledgements as they are stored (`ack` events, `seq` 0: not in the event log,
+    /// so they carry no SSE id and are not replayed).
+    acks: broadcast::Receiver<Arc<str>>,
 }
 
 impl Feed {
@@ -346,6 +349,19 @@ impl Feed {
             let mut shutdown = self.state.shutdown.clone();
             let received = tokio::select! {
                 r = self.live.recv() => r,
+                a = self.acks.recv() => match a {
+                    Ok(json) => {
+                        return Some(Arc::new(Published {
+                            seq: 0,
+                            kind: "ack",
+                            json: json.to_string(),
+                        }));
+                    }
+                    // A client that fell behind skips them (it re-reads incidents).
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // The sender lives in `self.state`: never closed while we run.
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 () = super::source::stopped(&mut shutdown) => return None,
             };
             match received {
@@ -367,6 +383,7 @@ async fn events(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     // Subscribe before reading the backlog, so nothing falls between the two.
     let live = state.events.subscribe();
+    let acks = state.ack.subscribe();
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -376,6 +393,7 @@ async fn events(
         live,
         backlog: VecDeque::new(),
         last: 0,
+        acks,
     };
     if let Some(id) = last_event_id {
         feed.last = id;
@@ -391,10 +409,10 @@ async fn events(
     }
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         let p = feed.next().await?;
-        let event = SseEvent::default()
-            .event(p.kind)
-            .id(p.seq.to_string())
-            .data(p.json.as_str());
+        let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
+        if p.seq > 0 {
+            event = event.id(p.seq.to_string());
+        }
         Some((Ok(event), feed))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
