@@ -561,3 +561,32 @@ fn a_cosignature_by_a_pinned_witness_is_checked_and_reported() {
         "{text}"
     );
 }
+
+/// Every kind of incident verifies: lost (re-detection must lose it at the same time),
+/// first heard inside (entry not observed) and still open with a permit.
+#[test]
+fn lost_unobserved_and_open_incidents_verify_too() {
+    let e = exported();
+    for (label, zip, incident) in &e.others {
+        let (code, text) = verify(zip, &["--key", &e.vkey], e.dir.path());
+        assert_eq!(code, 0, "{label}:\n{text}");
+        let detection = text
+            .lines()
+            .find(|l| l.starts_with("PASS detection:"))
+            .unwrap_or_else(|| panic!("{label}:\n{text}"));
+        let status = incident["status"].as_str().unwrap();
+        assert!(
+            detection.contains(&format!(" {status}, entered")),
+            "{label}: {detection}"
+        );
+        let files = read_bundle(zip);
+        let inside: Value = serde_json::from_slice(&files["incident.json"]).unwrap();
+        assert_eq!(inside["id"], incident["id"], "{label}");
+        assert_eq!(inside["status"], status, "{label}");
+    }
+    let labels: Vec<&str> = e.others.iter().map(|(l, _, _)| *l).collect();
+    assert_eq!(
+        labels,
+        ["lost", "entry not observed", "open and authorised"]
+    );
+}

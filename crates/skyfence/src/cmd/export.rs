@@ -142,9 +142,11 @@ fn write_atomically(
     result
 }
 
-/// How far past the incident's latest state-change leaf [`closing_frames`] looks: the
-/// frame that closed an incident is stored in the same batch as the `closed` event, and
-/// a batch (about 100 ms of traffic) holds far fewer leaves.
+/// How far around the incident's latest state-change leaf [`closing_frames`] looks: the
+/// frame that closed an incident is stored in the same batch as the `closed` event (a
+/// store transaction appends a batch's events and frames in its own order, so the frame
+/// may come before or after the event), and a batch (about 100 ms of traffic, or what
+/// queued while the previous commit ran) holds far fewer leaves.
 const CLOSING_SCAN_LEAVES: u64 = 4096;
 
 /// The target's frames after the store's incident window and up to the latest state
@@ -153,7 +155,7 @@ const CLOSING_SCAN_LEAVES: u64 = 4096;
 /// comes after it: without that frame a verifier's re-detection would leave the incident
 /// open. Frames carry no target in the log, so the address is read from each frame
 /// (Mode S AA field or parity, ICAO Annex 10 Vol IV §3.1.2.3.2.1) among the leaves
-/// between the last frame leaf of the window and the state change's batch.
+/// around the state change's.
 fn closing_frames(
     store: &SqliteStore,
     incident: &Incident,
@@ -170,21 +172,22 @@ fn closing_frames(
     }) else {
         return Ok(Vec::new());
     };
-    let (last_frame_index, last_frame_at) = decoded
+    let last_frame_at = decoded
         .iter()
-        .filter_map(|(i, l)| match l {
-            EvidenceLeaf::RawFrame { received_at_us, .. } => Some((*i, *received_at_us)),
+        .filter_map(|(_, l)| match l {
+            EvidenceLeaf::RawFrame { received_at_us, .. } => Some(*received_at_us),
             _ => None,
         })
-        .max_by_key(|&(_, at)| at)
-        .unwrap_or((0, i64::MIN));
+        .max()
+        .unwrap_or(i64::MIN);
     if state_at <= last_frame_at {
         return Ok(Vec::new());
     }
     let target = incident.target.icao24;
+    let start = state_index.saturating_sub(CLOSING_SCAN_LEAVES);
     let end = state_index.saturating_add(CLOSING_SCAN_LEAVES).min(size);
     let mut out = Vec::new();
-    for (index, bytes) in store.evidence_leaves(last_frame_index + 1, end)? {
+    for (index, bytes) in store.evidence_leaves(start, end)? {
         if let Ok(EvidenceLeaf::RawFrame {
             received_at_us,
             frame,

@@ -1,14 +1,16 @@
 //! A real incident in a real store, exported: shared by `export_verify.rs` and
 //! `report_browser.rs` (each test binary makes its own, once).
 //!
-//! The simulator's `af-pk-border` scenario is cut to 22:09:30–22:20:00 (AFUAV1's dash
-//! into North Waziristan, an unauthorised `PK` incursion, entry observed, closed at
-//! 22:19:36; sim::builtin's story table) and replayed at `SPEED` times real time by a
+//! The simulator's `af-pk-border` scenario is cut to 22:04:40–22:20:00 and replayed at `SPEED` times real time by a
 //! `[[source]] replay` of `skyfence run`: frames go through the real sources, decoder,
 //! detector, store writer and evidence log, and the service signs checkpoints. Receive
 //! times are the wall clock, so the detection thresholds are scaled by `SPEED` as in
 //! `service_e2e.rs`; the config leaf records the scaled values and the verifier replays
-//! with them. Deadlines only stop a broken run from hanging; nothing asserts on time.
+//! with them. Four `PK` incidents of that window are exported (sim::builtin's story
+//! table): AFUAV1's dash into North Waziristan (unauthorised, entry observed, closed at
+//! 22:19:36: the main bundle), AFUAV3 going silent inside (lost), AFDRN7 first heard
+//! inside (entry not observed, closed) and QTR350's overflight (authorised, still open at
+//! the end). Deadlines only stop a broken run from hanging; nothing asserts on time.
 
 // Each including test binary uses a different part of this module.
 #![allow(dead_code)]
@@ -29,7 +31,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 const SPEED: f64 = 20.0;
 const DEADLINE: Duration = Duration::from_secs(240);
 /// The window of the scenario replayed, seconds after 22:00:00.
-const FROM_S: f64 = 570.0;
+const FROM_S: f64 = 280.0;
 const UNTIL_S: f64 = 1200.0;
 /// AFUAV1's ICAO address.
 pub const ICAO24: &str = "700a01";
@@ -44,7 +46,16 @@ pub struct Exported {
     pub incident: Value,
     /// The log's public key (`vkey`), as the service's API serves it.
     pub vkey: String,
+    /// The other incidents' bundles: what they show, the bundle, the incident.
+    pub others: Vec<(&'static str, PathBuf, Value)>,
 }
+
+/// The other incidents exported: what each shows, its ICAO address and status.
+const OTHERS: [(&str, &str, &str); 3] = [
+    ("lost", "700a02", "lost"),
+    ("entry not observed", "700c02", "closed"),
+    ("open and authorised", "06a350", "open"),
+];
 
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the service");
@@ -143,22 +154,30 @@ fn make() -> Exported {
         .parse()
         .expect("an address");
     let started = Instant::now();
-    let incident = loop {
-        let (status, body) = http_get(addr, "/api/incidents?zone=PK&status=closed");
-        if status == 200 {
+    let find = |list: &Value, icao24: &str, status: &str| {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["target"]["icao24"] == icao24 && i["status"] == status)
+            .cloned()
+    };
+    let (incident, others) = loop {
+        let (code, body) = http_get(addr, "/api/incidents?zone=PK");
+        if code == 200 {
             let list: Value = serde_json::from_str(&body).expect("incident list");
-            if let Some(i) = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|i| i["target"]["icao24"] == ICAO24)
+            let others: Vec<Value> = OTHERS
+                .iter()
+                .filter_map(|(_, icao24, status)| find(&list, icao24, status))
+                .collect();
+            if let Some(main) = find(&list, ICAO24, "closed")
+                && others.len() == OTHERS.len()
             {
-                break i.clone();
+                break (main, others);
             }
         }
         assert!(
             started.elapsed() < DEADLINE,
-            "gave up waiting for AFUAV1's PK incident to close"
+            "gave up waiting for AFUAV1's PK incident to close and the others"
         );
         std::thread::sleep(Duration::from_millis(250));
     };
@@ -171,27 +190,40 @@ fn make() -> Exported {
     let status = child.wait().expect("wait for the service");
     assert!(status.success(), "skyfence run exited with {status}");
 
+    let export = |incident: &Value, zip: &Path| {
+        let id = incident["id"].as_str().expect("an incident id");
+        let out = Command::new(BIN)
+            .arg("export")
+            .arg(id)
+            .arg("--out")
+            .arg(zip)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run export");
+        assert!(
+            out.status.success(),
+            "export {id} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     let zip = dir.path().join("bundle.zip");
-    let id = incident["id"].as_str().expect("an incident id").to_string();
-    let out = Command::new(BIN)
-        .arg("export")
-        .arg(&id)
-        .arg("--out")
-        .arg(&zip)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run export");
-    assert!(
-        out.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    export(&incident, &zip);
+    let others = OTHERS
+        .iter()
+        .zip(others)
+        .map(|((label, icao24, _), incident)| {
+            let path = dir.path().join(format!("bundle-{icao24}.zip"));
+            export(&incident, &path);
+            (*label, path, incident)
+        })
+        .collect();
     Exported {
         dir,
         zip,
         incident,
         vkey: vkey.trim().to_string(),
+        others,
     }
 }
 
