@@ -60,6 +60,10 @@ pub struct LoadArgs {
     /// incursions of targets already inside a zone are all confirmed at once).
     #[arg(long, default_value_t = 15.0)]
     pub warmup: f64,
+    /// Distance between the box zones' corners, degrees: each box is 0.2° square, so
+    /// 0.6 puts about 11 % of the region inside a zone and 2.0 about 1 %.
+    #[arg(long, value_name = "DEG", default_value_t = 0.6)]
+    pub box_spacing: f64,
     /// Simulator seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -101,9 +105,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The region of the `scale` scenario (sim::builtin::scale), degrees.
 const REGION_LAT: (f64, f64) = (29.0, 37.0);
 const REGION_LON: (f64, f64) = (62.0, 74.0);
-/// Box zones: side and grid spacing, degrees (about 11 % of the region inside a zone).
+/// Box zones: side, degrees (`--box-spacing` sets the grid).
 const BOX_DEG: f64 = 0.2;
-const BOX_SPACING_DEG: f64 = 0.6;
 
 /// The simulated traffic, Beast-encoded.
 struct Traffic {
@@ -173,12 +176,12 @@ impl Traffic {
 }
 
 /// The box-zone grid as GeoJSON (INTERFACES.md, "Zones").
-fn zones_geojson() -> String {
+fn zones_geojson(spacing_deg: f64) -> String {
     let mut features = Vec::new();
-    let mut lat = REGION_LAT.0 + BOX_SPACING_DEG / 2.0;
+    let mut lat = REGION_LAT.0 + spacing_deg / 2.0;
     let mut row = 0;
     while lat + BOX_DEG < REGION_LAT.1 {
-        let mut lon = REGION_LON.0 + BOX_SPACING_DEG / 2.0;
+        let mut lon = REGION_LON.0 + spacing_deg / 2.0;
         let mut col = 0;
         while lon + BOX_DEG < REGION_LON.1 {
             let (a, b, c, d) = (lon, lat, lon + BOX_DEG, lat + BOX_DEG);
@@ -188,10 +191,10 @@ fn zones_geojson() -> String {
                 "geometry": {"type": "Polygon",
                     "coordinates": [[[a, b], [c, b], [c, d], [a, d], [a, b]]]},
             }));
-            lon += BOX_SPACING_DEG;
+            lon += spacing_deg;
             col += 1;
         }
-        lat += BOX_SPACING_DEG;
+        lat += spacing_deg;
         row += 1;
     }
     json!({"type": "FeatureCollection", "features": features}).to_string()
@@ -235,6 +238,7 @@ fn start_service(
     feed: SocketAddr,
     time_factor: f64,
     durability: DurabilityArg,
+    box_spacing: f64,
 ) -> anyhow::Result<(Child_, SocketAddr)> {
     let dir = std::env::temp_dir().join(format!(
         "skyfence-load-{}-{}",
@@ -242,7 +246,7 @@ fn start_service(
         wall_clock().as_micros()
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::write(dir.join("zones.geojson"), zones_geojson())?;
+    std::fs::write(dir.join("zones.geojson"), zones_geojson(box_spacing))?;
     // Faster than real time, durations shrink and speeds grow (as in the e2e tests).
     let k = time_factor.max(1.0);
     let config = format!(
@@ -673,6 +677,12 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
             args.warmup, args.duration
         )));
     }
+    if !(args.box_spacing.is_finite() && (0.3..=12.0).contains(&args.box_spacing)) {
+        return Err(input_error(format!(
+            "--box-spacing {} is out of range (expected 0.3 to 12 degrees)",
+            args.box_spacing
+        )));
+    }
     if !(1..=200_000).contains(&args.targets) {
         return Err(input_error(format!(
             "--targets {} is out of range (expected 1 to 200000)",
@@ -717,7 +727,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         _ => {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             let feed = listener.local_addr()?;
-            let (child, api) = start_service(feed, time_factor, args.durability)?;
+            let (child, api) = start_service(feed, time_factor, args.durability, args.box_spacing)?;
             let pid = child.child.id();
             match accept(&listener) {
                 Ok(s) => (Some(child), api, s, Some(pid)),
@@ -874,6 +884,7 @@ fn measure(
         "rate_requested": args.rate,
         "durability": match args.durability { DurabilityArg::Full => "full", DurabilityArg::Normal => "normal" },
         "duration_s": args.duration,
+        "box_spacing_deg": args.box_spacing,
         "warmup_s": args.warmup,
         "time_factor": time_factor,
         "load_average": {"before": load_before, "after": load_after},
@@ -1081,7 +1092,7 @@ mod tests {
 
     #[test]
     fn zone_grid_covers_the_region_with_named_boxes() {
-        let v: Value = serde_json::from_str(&zones_geojson()).unwrap();
+        let v: Value = serde_json::from_str(&zones_geojson(0.6)).unwrap();
         let features = v["features"].as_array().unwrap();
         // 13 rows (29.3 .. 36.5) by 20 columns (62.3 .. 73.7).
         assert_eq!(features.len(), 13 * 20);

@@ -34,11 +34,16 @@ use crate::input::Item;
 
 /// How far before an entry the rings reach; the store's `pre_entry` is the same.
 pub const PRE_ENTRY: Duration = Duration::from_secs(300);
-/// At most this many raw frames per target in the ring (about a minute of an airliner
-/// heard by one receiver; see `skyfence_store::FrameRing` for the memory bound).
-const RING_FRAMES_PER_TARGET: usize = 512;
-/// At most this many positions per target in the position ring.
-const RING_POSITIONS_PER_TARGET: usize = 512;
+/// At most this many raw frames per target in the ring: about a minute of an airliner
+/// heard by one receiver. 32 bytes each (`skyfence_store::FrameRing`): 82 MB for 10 000
+/// targets with full rings (issue 6: RSS ≤ 200 MB with 10k live tracks).
+const RING_FRAMES_PER_TARGET: usize = 256;
+/// The track before an entry is kept thinned to one position per this interval (and
+/// always the newest): the raw frames are the evidence, these positions draw the track.
+const RING_POSITION_SPACING: Duration = Duration::from_secs(3);
+/// At most this many positions per target (the pre-entry window at that spacing): 32
+/// bytes each, 32 MB for 10 000 targets with full rings.
+const RING_POSITIONS_PER_TARGET: usize = 100;
 /// How often retention purges the store.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Positions and frames go to the store at least this often; events go at once.
@@ -161,6 +166,13 @@ impl PositionRing {
     fn push(&mut self, target: TargetId, p: TrackPoint) {
         let ring = self.rings.entry(target).or_default();
         let oldest = p.at.add_micros(-(PRE_ENTRY.as_micros() as i64));
+        // The newest position is provisional while it is less than the spacing after
+        // the one before it: the next one replaces it.
+        let spacing_us = RING_POSITION_SPACING.as_micros() as i64;
+        let n = ring.len();
+        if n >= 2 && ring[n - 1].at.micros_since(ring[n - 2].at) < spacing_us {
+            ring.pop_back();
+        }
         while ring.front().is_some_and(|q| q.at < oldest) || ring.len() >= RING_POSITIONS_PER_TARGET
         {
             ring.pop_front();
@@ -763,5 +775,30 @@ mod tests {
             .collect();
         assert_eq!(kept, [100, 200, 301, 400]);
         assert!(r.take(t).is_empty());
+    }
+
+    /// Positions twice a second are kept one per `RING_POSITION_SPACING` (3 s), plus the
+    /// newest; a full ring holds `RING_POSITIONS_PER_TARGET`.
+    #[test]
+    fn position_ring_thins_to_the_spacing_and_keeps_the_newest() {
+        let t = TargetId::Icao(skyfence_core::Icao24::from_u32_masked(0x4840d6));
+        let point = |ms_at| TrackPoint {
+            at: ms(ms_at),
+            lat: 52.0,
+            lon: 4.0,
+            alt_ft: None,
+        };
+        let mut r = PositionRing::default();
+        for i in 0..=20 {
+            r.push(t, point(i * 500));
+        }
+        let kept: Vec<i64> = r.take(t).iter().map(|p| p.at.as_micros() / 1000).collect();
+        assert_eq!(kept, [0, 3000, 6000, 9000, 10_000]);
+        for i in 0..2000 {
+            r.push(t, point(i * 500));
+        }
+        let ring = r.take(t);
+        assert_eq!(ring.len(), RING_POSITIONS_PER_TARGET);
+        assert_eq!(ring.last().map(|p| p.at), Some(ms(1999 * 500)));
     }
 }
