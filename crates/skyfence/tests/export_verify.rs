@@ -432,6 +432,28 @@ fn a_changed_report_fails_the_manifest_and_the_renderings() {
 #[test]
 fn unreadable_bundles_and_bad_keys_exit_2() {
     let e = exported();
+    // Regression: `--out` naming a device or FIFO must not be replaced by the zip (the
+    // atomic rename turned `--out /dev/null` into a regular file). A FIFO stands in for
+    // the device, so a regression cannot harm the machine running the test.
+    let fifo = e.dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = Command::new(setup::BIN)
+        .arg("export")
+        .arg(e.incident["id"].as_str().unwrap())
+        .arg("--out")
+        .arg(&fifo)
+        .arg("--config")
+        .arg(e.dir.path().join("config.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!std::fs::metadata(&fifo).unwrap().is_file());
     let junk = e.dir.path().join("junk.zip");
     std::fs::write(&junk, b"not a zip at all").unwrap();
     let (code, text) = verify(&junk, &[], e.dir.path());

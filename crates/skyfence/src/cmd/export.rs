@@ -117,6 +117,16 @@ fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    // A rename would replace a device or FIFO (`--out /dev/null`) with a regular file;
+    // a zip needs a seekable file anyway.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(input_error(format!(
+            "--out {}: exists and is not a regular file (a bundle is written as a new zip file)",
+            path.display()
+        )));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -235,11 +245,19 @@ pub fn gather(
     let size = store.evidence_size()?;
     let closing = closing_frames(store, &incident, &leaves, size)?;
     leaves.extend(closing);
+    // The zone and configuration in force when the incident was first logged (its
+    // confirmation): a later restart with other settings does not change what detected it.
+    let in_force = leaves
+        .iter()
+        .filter(|(_, b)| b.get(1) == Some(&0x04))
+        .map(|(i, _)| i + 1)
+        .min()
+        .unwrap_or(size);
     let zone = store
-        .dataset_leaf(DatasetKind::Zones, &incident.zone, size)?
+        .dataset_leaf(DatasetKind::Zones, &incident.zone, in_force)?
         .ok_or_else(|| anyhow::anyhow!("the evidence log holds no zone {:?}", incident.zone))?;
     let config = store
-        .config_leaf(size)?
+        .config_leaf(in_force)?
         .ok_or_else(|| anyhow::anyhow!("the evidence log holds no configuration"))?;
     leaves.push(zone);
     leaves.push(config);
