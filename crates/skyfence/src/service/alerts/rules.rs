@@ -557,6 +557,29 @@ mod tests {
         assert!(e.contains("selects nothing"), "{e}");
     }
 
+    /// `examples/alerts.toml` parses, and its rules do what its comments say.
+    #[test]
+    fn the_example_config_is_valid() {
+        let c = Config::parse(include_str!("../../../../../examples/alerts.toml")).unwrap();
+        let specs: Vec<(Rule, DeliveryPolicy)> = c
+            .alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Rule::from_config(a, i, &["PK", "AF"]).unwrap())
+            .collect();
+        let names: Vec<&str> = specs.iter().map(|(r, _)| r.name()).collect();
+        assert_eq!(names, ["ops-room", "duty-pager", "approach-watch"]);
+        let mut deep = incident();
+        deep.zone = "PK".into();
+        assert!(specs[0].0.matches(&closed(deep.clone())));
+        assert!(specs[1].0.matches(&closed(deep.clone())));
+        deep.max_depth_m = 4999.0;
+        assert!(!specs[1].0.matches(&closed(deep)), "shallower than 5 km");
+        assert_eq!(specs[1].1.dead_letter_after, Duration::from_secs(900));
+        assert!(specs[2].0.matches(&approach("AF", None)));
+        assert_eq!(specs[2].0.level(), AlertLevel::Advisory);
+    }
+
     #[test]
     fn delivery_keys_set_the_policy() {
         let c = Config::parse(&format!(
