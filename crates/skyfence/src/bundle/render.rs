@@ -234,6 +234,21 @@ fn rings(zone: &Zone) -> impl Iterator<Item = &geo_types::LineString<f64>> {
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
 }
 
+/// When the incursion ended, for colouring the track and shading the profile: the exit,
+/// the last report inside of a lost incident, or for an incident still open the end of
+/// the track (the bundle may hold frames after its latest logged state).
+fn incursion_end(input: &RenderInput<'_>) -> Timestamp {
+    let inc = input.incident;
+    match inc.status {
+        IncidentStatus::Closed => inc.exited_at.unwrap_or(inc.last_seen_at),
+        IncidentStatus::Lost => inc.last_seen_at,
+        IncidentStatus::Open => input
+            .track
+            .last()
+            .map_or(inc.last_seen_at, |p| p.at.max(inc.last_seen_at)),
+    }
+}
+
 /// Text attributes of map labels: dark, with a white halo so they read over any line.
 const LABEL: &str = "font-size=\"13\" font-weight=\"600\" fill=\"#1f2d3a\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"";
 
@@ -377,7 +392,7 @@ fn map_svg(input: &RenderInput<'_>) -> String {
         );
     }
     // The track: outside the incursion grey, inside red.
-    let end = inc.exited_at.unwrap_or(inc.last_seen_at);
+    let end = incursion_end(input);
     let mut outside = String::new();
     let mut inside = String::new();
     for w in input.track.windows(2) {
@@ -415,23 +430,33 @@ fn map_svg(input: &RenderInput<'_>) -> String {
         );
     }
     // Entry: a red ring, label above left; exit: a green dot, label below right (they
-    // are often close together when a target leaves where it came in).
+    // are often close together when a target leaves where it came in). A label that
+    // would leave the frame goes to the other side of its mark.
+    const LABEL_WIDTH_PX: f64 = 175.0;
     let (x, y) = view.lonlat_px(inc.entry.lon, inc.entry.lat);
+    let (tx, anchor) = if x - 12.0 - LABEL_WIDTH_PX < view.pad {
+        (x + 12.0, "start")
+    } else {
+        (x - 12.0, "end")
+    };
     let _ = write!(
         s,
         "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"9\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"3\"/>\
-         <text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" {LABEL}>ENTRY {t}</text>",
-        tx = x - 12.0,
+         <text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\" {LABEL}>ENTRY {t}</text>",
         ty = y - 10.0,
         t = clock_time(inc.entered_at),
     );
     if let (Some(e), Some(at)) = (&inc.exit, inc.exited_at) {
         let (x, y) = view.lonlat_px(e.lon, e.lat);
+        let (tx, anchor) = if x + 12.0 + LABEL_WIDTH_PX > view.width - view.pad {
+            (x - 12.0, "end")
+        } else {
+            (x + 12.0, "start")
+        };
         let _ = write!(
             s,
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"#1e7e34\" stroke=\"#ffffff\" stroke-width=\"1.5\"/>\
-             <text x=\"{tx:.1}\" y=\"{ty:.1}\" {LABEL}>EXIT {t}</text>",
-            tx = x + 12.0,
+             <text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\" {LABEL}>EXIT {t}</text>",
             ty = y + 20.0,
             t = clock_time(at),
         );
@@ -504,7 +529,7 @@ fn profile_svg(input: &RenderInput<'_>) -> String {
          <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>"
     );
     // The incursion interval.
-    let end = inc.exited_at.unwrap_or(inc.last_seen_at);
+    let end = incursion_end(input);
     let _ = write!(
         s,
         "<rect x=\"{x0:.1}\" y=\"{top}\" width=\"{iw:.1}\" height=\"{ih:.1}\" fill=\"#d64545\" fill-opacity=\"0.10\"/>",
@@ -601,6 +626,25 @@ pre{background:#f4f6f8;padding:10px 12px;border-left:3px solid #1f4e79;white-spa
 .legend span{margin-right:16px;font-size:12px;color:#5b6b7a}.sw{display:inline-block;width:18px;height:4px;vertical-align:middle;margin-right:5px}\
 svg{display:block;max-width:100%;height:auto;border:1px solid #dde3e9}footer{margin-top:28px;color:#5b6b7a;font-size:12px}";
 
+/// The status with the logged state it comes from: for an incident still open, the
+/// figures are those of its latest logged state change, while the track may go further.
+fn status_text(input: &RenderInput<'_>, status: &str) -> String {
+    let logged = input
+        .timeline
+        .iter()
+        .rev()
+        .find(|r| r.what != "acknowledged" && r.leaf != u64::MAX);
+    match (input.incident.status, logged) {
+        (IncidentStatus::Open, Some(r)) => format!(
+            "open: figures as logged at its latest state change ({} at {}, leaf {}); the map and profile show every frame in the bundle",
+            escape(&r.what),
+            r.at.to_rfc3339_millis(),
+            r.leaf
+        ),
+        _ => status.to_owned(),
+    }
+}
+
 /// `report.html`.
 pub fn report_html(input: &RenderInput<'_>) -> String {
     let inc = input.incident;
@@ -684,7 +728,7 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
     let _ = write!(
         s,
         "<h2>Figures</h2><table>{}{}{}{}{}{}{}{}{}{}{}</table>",
-        row("Status", status.into()),
+        row("Status", status_text(input, status)),
         row(
             "Entered",
             format!(

@@ -120,9 +120,11 @@ impl Replay {
     }
 }
 
-/// Replays `frames` (those received up to `until`) of `target` through fresh decoders,
-/// one per sensor, and a detector watching `zone` alone, then advances its clock to
-/// `until` (so a silent target is lost exactly as the live tick would have lost it).
+/// Replays `frames` of `target` through fresh decoders, one per sensor, and a detector
+/// watching `zone` alone. The incidents are taken at `until` (the time of the latest
+/// logged state change), after advancing the detector's clock to it (so a silent target
+/// is lost exactly as the live tick would have lost it); frames after `until` (an
+/// incident still open at export) only extend the track and the frame counts.
 pub fn replay(
     frames: &[FrameLeaf],
     target: TargetId,
@@ -131,13 +133,18 @@ pub fn replay(
     permits: Vec<Permit>,
     until: Timestamp,
 ) -> Replay {
-    let mut order: Vec<&FrameLeaf> = frames.iter().filter(|f| f.received_at <= until).collect();
+    let mut order: Vec<&FrameLeaf> = frames.iter().collect();
     order.sort_by_key(|f| (f.received_at, f.index));
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
     let mut decoders: HashMap<&str, (SourceId, Decoder)> = HashMap::new();
     let mut out = Replay::default();
     let mut events = Vec::new();
+    let mut snapshot_taken = false;
     for f in order {
+        if !snapshot_taken && f.received_at > until {
+            take_snapshot(&mut detector, target, until, &mut events, &mut out);
+            snapshot_taken = true;
+        }
         out.frames += 1;
         let next_id = SourceId(u16::try_from(decoders.len()).unwrap_or(u16::MAX));
         let (source, decoder) = decoders
@@ -170,11 +177,26 @@ pub fn replay(
             out.track.push(TrackPoint::from(r));
         }
     }
+    if !snapshot_taken {
+        take_snapshot(&mut detector, target, until, &mut events, &mut out);
+    }
+    out
+}
+
+/// The incidents of `target` at `until`: its closed and lost events so far and its
+/// incursions still open.
+fn take_snapshot(
+    detector: &mut Detector,
+    target: TargetId,
+    until: Timestamp,
+    events: &mut Vec<Event>,
+    out: &mut Replay,
+) {
     // A lost event's time is the last report inside plus the timeout, and the detector
     // loses a track only once strictly more time has passed: one microsecond more.
-    detector.tick(until.add_micros(1), &mut events);
+    detector.tick(until.add_micros(1), events);
     out.events = events
-        .into_iter()
+        .drain(..)
         .filter(|e| e.incident().is_some_and(|i| i.target.icao24 == target))
         .collect();
     out.open = detector
@@ -182,7 +204,6 @@ pub fn replay(
         .into_iter()
         .filter(|i| i.target.icao24 == target)
         .collect();
-    out
 }
 
 #[cfg(test)]
