@@ -29,8 +29,9 @@
 //! - `evidence_leaves`: index, kind, time, the columns that find an incident's leaves
 //!   (`target`, `incident_id`) and a dataset's (`dataset_kind`, `name`), and the leaf's
 //!   canonical bytes.
-//! - `merkle_nodes`: the complete subtrees of the tree ([`HashStore`]), level 0 being the
-//!   leaf hashes. Never updated, never deleted.
+//! - `merkle_nodes`: the complete subtrees of two or more leaves ([`HashStore`] levels 1
+//!   and up; level 0, the leaf hashes, is the `hash` column of `evidence_leaves`). Never
+//!   updated, never deleted.
 //! - `checkpoints`: tree size, signing time, the signed note as the log signed it.
 //! - `cosignatures`: witness signature lines for a checkpoint; [`SqliteStore::checkpoints`]
 //!   returns each note with them appended.
@@ -40,7 +41,7 @@
 //! [`purge_older_than`](crate::IncidentStore::purge_older_than) deletes the frames and
 //! incidents it purges; it also clears the *bytes* of their leaves (raw frames no kept
 //! incident's window reaches; incident changes and acknowledgements of purged incidents),
-//! so purged data does not live on in the log. The leaf hashes stay in `merkle_nodes`: the
+//! so purged data does not live on in the log. The leaf hashes stay (`evidence_leaves.hash`): the
 //! tree, every checkpoint and every proof still verify; only the content of those leaves
 //! can no longer be shown. `skyfence log verify` counts such leaves separately. Dataset and
 //! configuration leaves are never cleared.
@@ -50,7 +51,9 @@ use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
 use skyfence_core::airspace::load::{ZoneFileError, parse_geojson};
 use skyfence_core::detect::{Event, Incident, IncidentId};
-use skyfence_evidence::merkle::{self, Hash, HashStore, MerkleError, MerkleLog, StoredNode};
+use skyfence_evidence::merkle::{
+    self, Hash, HashStore, MerkleError, MerkleLog, StoredNode, leaf_hash,
+};
 use skyfence_evidence::{DatasetKind, EvidenceLeaf, Note};
 
 use crate::sqlite::target_key;
@@ -93,9 +96,12 @@ fn dataset_code(kind: DatasetKind) -> i64 {
     }
 }
 
-/// A [`HashStore`] over the `merkle_nodes` table of a connection (or a transaction, which
-/// dereferences to one). Appends must run inside a write transaction.
-pub struct SqliteHashStore<'c> {
+/// The [`HashStore`] of a connection (or a transaction, which dereferences to one): level
+/// 0 (leaf hashes) in `evidence_leaves.hash`, higher levels in `merkle_nodes`. The leaf
+/// row, with its hash, is inserted by [`Appender`] before the tree appends (one row per
+/// leaf rather than two), so [`HashStore::append_nodes`] writes only levels 1 and up.
+/// Appends must run inside a write transaction.
+pub(crate) struct SqliteHashStore<'c> {
     conn: &'c Connection,
     /// The last node this store appended at each level. An append needs only left
     /// siblings, and in an append-only tree the left sibling at a level is the last node
@@ -104,8 +110,8 @@ pub struct SqliteHashStore<'c> {
 }
 
 impl<'c> SqliteHashStore<'c> {
-    /// The node table of `conn`.
-    pub fn new(conn: &'c Connection) -> Self {
+    /// The tree of `conn`.
+    pub(crate) fn new(conn: &'c Connection) -> Self {
         SqliteHashStore {
             conn,
             last: Vec::new(),
@@ -122,7 +128,7 @@ impl HashStore for SqliteHashStore<'_> {
         // The primary key makes max() a single index probe.
         let next: i64 = self
             .conn
-            .prepare_cached("SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0")
+            .prepare_cached("SELECT coalesce(max(idx) + 1, 0) FROM evidence_leaves")
             .and_then(|mut st| st.query_row([], |r| r.get(0)))
             .map_err(hash_store_err)?;
         Ok(u64::try_from(next).unwrap_or(0))
@@ -134,14 +140,19 @@ impl HashStore for SqliteHashStore<'_> {
         {
             return Ok(Some(*h));
         }
-        let blob: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT hash FROM merkle_nodes WHERE level = ?1 AND idx = ?2")
-            .and_then(|mut st| {
-                st.query_row(params![level, to_i64(index)], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(hash_store_err)?;
+        let blob: Option<Vec<u8>> = if level == 0 {
+            self.conn
+                .prepare_cached("SELECT hash FROM evidence_leaves WHERE idx = ?1")
+                .and_then(|mut st| st.query_row([to_i64(index)], |r| r.get(0)).optional())
+        } else {
+            self.conn
+                .prepare_cached("SELECT hash FROM merkle_nodes WHERE level = ?1 AND idx = ?2")
+                .and_then(|mut st| {
+                    st.query_row(params![level, to_i64(index)], |r| r.get(0))
+                        .optional()
+                })
+        }
+        .map_err(hash_store_err)?;
         blob.map(|b| {
             <Hash>::try_from(b.as_slice()).map_err(|_| {
                 merkle::StoreError(
@@ -161,7 +172,8 @@ impl HashStore for SqliteHashStore<'_> {
             .conn
             .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
             .map_err(hash_store_err)?;
-        for n in nodes {
+        // Level 0 is the leaf row's `hash`, inserted by the caller before the append.
+        for n in nodes.iter().filter(|n| n.level > 0) {
             st.execute(params![n.level, to_i64(n.index), &n.hash[..]])
                 .map_err(hash_store_err)?;
         }
@@ -256,14 +268,6 @@ impl<'t> Appender<'t> {
         }
     }
 
-    fn sql(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.to_path_buf(),
-            op,
-            source,
-        }
-    }
-
     /// Appends `leaf` (its bytes and its tree nodes) and returns its index.
     pub(crate) fn append(
         &mut self,
@@ -273,40 +277,50 @@ impl<'t> Appender<'t> {
         let bytes = leaf
             .encode()
             .map_err(|e| self.fail("encode evidence leaf", e))?;
-        if self.log.is_none() {
-            let log = MerkleLog::open(SqliteHashStore::new(self.conn))
-                .map_err(|e| self.fail("open evidence log", e))?;
-            self.log = Some(log);
-        }
-        let Some(log) = self.log.as_mut() else {
-            unreachable!("opened just above")
+        let (conn, path) = (self.conn, self.path);
+        let log = match &mut self.log {
+            Some(log) => log,
+            empty => empty.insert(MerkleLog::open(SqliteHashStore::new(conn)).map_err(|e| {
+                StoreError::Evidence {
+                    path: path.to_path_buf(),
+                    op: "open evidence log",
+                    reason: e.to_string(),
+                }
+            })?),
         };
-        let index = log.append(&bytes).map_err(|e| StoreError::Evidence {
-            path: self.path.to_path_buf(),
-            op: "append evidence leaf",
-            reason: e.to_string(),
-        })?;
+        let index = log.size();
+        let hash = leaf_hash(&bytes);
         let mut cols = columns_of(leaf);
         cols.target = cols.target.or(target);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO evidence_leaves
-                   (idx, kind, at, target, incident_id, name, dataset_kind, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    to_i64(index),
-                    leaf.kind_code(),
-                    cols.at,
-                    cols.target,
-                    cols.incident_id,
-                    cols.name,
-                    cols.dataset_kind,
-                    bytes,
-                ])
-            })
-            .map_err(self.sql("append evidence leaf"))?;
+        conn.prepare_cached(
+            "INSERT INTO evidence_leaves
+               (idx, kind, at, target, incident_id, name, dataset_kind, hash, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                to_i64(index),
+                leaf.kind_code(),
+                cols.at,
+                cols.target,
+                cols.incident_id,
+                cols.name,
+                cols.dataset_kind,
+                &hash[..],
+                bytes,
+            ])
+        })
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "append evidence leaf",
+            source,
+        })?;
+        log.append_leaf_hash(hash)
+            .map_err(|e| StoreError::Evidence {
+                path: path.to_path_buf(),
+                op: "append evidence leaf",
+                reason: e.to_string(),
+            })?;
         Ok(index)
     }
 
@@ -578,8 +592,12 @@ impl SqliteStore {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT idx, hash FROM merkle_nodes
-                 WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+                "SELECT idx, hash FROM evidence_leaves
+                 WHERE ?1 = 0 AND idx >= ?2 AND idx < ?3
+                 UNION ALL
+                 SELECT idx, hash FROM merkle_nodes
+                 WHERE ?1 > 0 AND level = ?1 AND idx >= ?2 AND idx < ?3
+                 ORDER BY idx",
             )
             .map_err(&err)?;
         let rows = st

@@ -43,9 +43,7 @@ mod sqlite;
 
 pub use delivery::{DeadLetter, DeliveryAttempt};
 pub use error::StoreError;
-pub use evidence::{
-    IndexedLeaf, LeafRow, SqliteHashStore, StoredCheckpoint, zone_from_geojson, zone_geojson,
-};
+pub use evidence::{IndexedLeaf, LeafRow, StoredCheckpoint, zone_from_geojson, zone_geojson};
 pub use model::{
     Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, PositionRecord, Purged,
     ResumePoint, StoreBatch, StoreOptions, StoredEvent, TrackPoint,

@@ -144,8 +144,9 @@ CREATE TABLE dead_letters (
 /// checkpoints and witness cosignatures.
 const V2: &str = r#"
 -- One row per leaf of the RFC 6962 evidence log. `bytes` is the leaf's canonical encoding
--- (skyfence_evidence::leaf), cleared (NULL) only by retention; the other columns find an
--- incident's leaves (`target`, `at` for raw frames; `incident_id`) and a dataset's.
+-- (skyfence_evidence::leaf), cleared (NULL) only by retention; `hash` its leaf hash
+-- (level 0 of the tree), kept for ever; the other columns find an incident's leaves
+-- (`target`, `at` for raw frames; `incident_id`) and a dataset's.
 CREATE TABLE evidence_leaves (
     idx          INTEGER PRIMARY KEY,
     kind         INTEGER NOT NULL,
@@ -154,6 +155,7 @@ CREATE TABLE evidence_leaves (
     incident_id  TEXT,
     name         TEXT,
     dataset_kind INTEGER,
+    hash         BLOB NOT NULL,
     bytes        BLOB
 );
 CREATE INDEX evidence_frames ON evidence_leaves (target, at) WHERE kind = 3;
@@ -167,12 +169,12 @@ CREATE TRIGGER evidence_leaves_only_clear BEFORE UPDATE ON evidence_leaves
 WHEN NEW.bytes IS NOT NULL OR NEW.idx IS NOT OLD.idx OR NEW.kind IS NOT OLD.kind
   OR NEW.at IS NOT OLD.at OR NEW.target IS NOT OLD.target
   OR NEW.incident_id IS NOT OLD.incident_id OR NEW.name IS NOT OLD.name
-  OR NEW.dataset_kind IS NOT OLD.dataset_kind
+  OR NEW.dataset_kind IS NOT OLD.dataset_kind OR NEW.hash IS NOT OLD.hash
 BEGIN
     SELECT RAISE(ABORT, 'evidence leaves are append-only (retention may only clear bytes)');
 END;
 
--- The complete subtrees of the Merkle tree, (level, index); level 0 holds the leaf hashes.
+-- The complete subtrees of two or more leaves, (level >= 1, index).
 CREATE TABLE merkle_nodes (
     level INTEGER NOT NULL,
     idx   INTEGER NOT NULL,
