@@ -612,3 +612,51 @@ fn lost_unobserved_and_open_incidents_verify_too() {
         ["lost", "entry not observed", "open and authorised"]
     );
 }
+
+/// The data lines of `text` (not `#` comments) as byte ranges.
+fn data_ranges(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"#") {
+            out.push(start..start + line.len());
+        }
+        start += line.len();
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Any one changed byte of the evidence or of what must equal it (outside the
+    /// comment lines, which carry nothing) fails verification with status 1, even with
+    /// the manifest fixed to match.
+    #[test]
+    fn any_changed_byte_of_the_evidence_fails_verification(
+        file in proptest::sample::select(vec![
+            "leaves.txt", "proofs.txt", "checkpoint.txt", "incident.json",
+            "zone.geojson", "config.toml", "frames.csv",
+        ]),
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        delta in 1u8..=255,
+    ) {
+        let e = exported();
+        let mut files = read_bundle(&e.zip);
+        let bytes = files.get_mut(file).unwrap();
+        let positions: Vec<usize> = data_ranges(bytes).into_iter().flatten().collect();
+        let at = positions[pick.index(positions.len())];
+        bytes[at] = bytes[at].wrapping_add(delta);
+        fix_manifest(&mut files, file);
+        let out = e.dir.path().join(format!("prop-{file}-{at}-{delta}.zip"));
+        write_bundle(&files, &out);
+        let (code, text) = verify(&out, &[], e.dir.path());
+        proptest::prop_assert_eq!(code, 1, "byte {} of {} changed by {}:\n{}", at, file, delta, text);
+        proptest::prop_assert!(text.contains("VERDICT: NOT VERIFIED"), "{}", text);
+        let _ = std::fs::remove_file(&out);
+    }
+}

@@ -261,16 +261,30 @@ fn data_lines<'t>(file: &'static str, text: &'t [u8]) -> Result<Vec<(usize, &'t 
         .collect())
 }
 
+/// A leaf index in canonical decimal: digits only, no sign, no leading zero. The text
+/// forms are canonical so that no other spelling of the same evidence reads the same.
 fn parse_index(file: &'static str, line: usize, text: &str) -> Result<u64, LineError> {
-    text.parse().map_err(|_| LineError {
-        file,
-        line,
-        reason: format!("index {text:?} is not a decimal number"),
-    })
+    let canonical = text == "0"
+        || (!text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit()));
+    canonical
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| LineError {
+            file,
+            line,
+            reason: format!("index {text:?} is not a decimal number without sign or leading zero"),
+        })
+}
+
+/// Lowercase hex digits only (what `to_hex` writes): `u8::from_str_radix` alone would
+/// also take upper case and a `+` sign, other spellings of the same bytes.
+fn is_lower_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !is_lower_hex(text) {
         return None;
     }
     (0..text.len())
@@ -329,11 +343,14 @@ pub fn read_proofs(text: &[u8]) -> Result<BTreeMap<u64, Vec<Hash>>, LineError> {
         let index = parse_index(file, line, parts.next().unwrap_or_default())?;
         let path = parts
             .map(|h| {
-                hash_from_hex(h).ok_or_else(|| LineError {
-                    file,
-                    line,
-                    reason: format!("{h:?} is not 64 hex digits"),
-                })
+                is_lower_hex(h)
+                    .then(|| hash_from_hex(h))
+                    .flatten()
+                    .ok_or_else(|| LineError {
+                        file,
+                        line,
+                        reason: format!("{h:?} is not 64 lowercase hex digits"),
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if out.insert(index, path).is_some() {
@@ -379,9 +396,17 @@ mod tests {
         assert!(e.to_string().contains("leaves.txt line 2"), "{e}");
         let e = read_proofs(b"1 abcd\n").unwrap_err();
         assert!(
-            e.to_string().contains("\"abcd\" is not 64 hex digits"),
+            e.to_string()
+                .contains("\"abcd\" is not 64 lowercase hex digits"),
             "{e}"
         );
+        // Other spellings of the same bytes or index are refused: the text is canonical.
+        assert!(read_leaves(b"1 0A\n").is_err());
+        assert!(read_leaves(b"1 +a\n").is_err());
+        assert!(read_leaves(b"+1 0a\n").is_err());
+        assert!(read_leaves(b"01 0a\n").is_err());
+        assert!(read_leaves(b"0 0a\n").is_ok());
+        assert!(read_proofs(format!("1 {}\n", "A".repeat(64)).as_bytes()).is_err());
         let e = read_proofs(b"1\n1\n").unwrap_err();
         assert!(e.to_string().contains("a second proof for leaf 1"), "{e}");
     }
