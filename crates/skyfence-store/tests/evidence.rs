@@ -453,3 +453,38 @@ fn a_failed_append_stores_none_of_the_batch() {
     assert_eq!(store.incident_frames(a.id).unwrap().unwrap().len(), 3);
     assert_eq!(store.evidence_root(7).unwrap(), recomputed_root(&store));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// However appends are split into transactions and connections, the stored tree is
+    /// the RFC 6962 tree of the leaves in order, at every size.
+    #[test]
+    fn any_split_into_transactions_gives_the_rfc6962_tree(
+        batches in proptest::collection::vec((0usize..2, 0usize..12), 1..8),
+    ) {
+        let (_dir, path) = temp();
+        let mut stores = [SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap()];
+        let mut hashes = Vec::new();
+        for (conn, n) in batches {
+            for _ in 0..n {
+                let leaf = EvidenceLeaf::ConfigChanged {
+                    at_us: hashes.len() as i64,
+                    source: format!("connection {conn}"),
+                    config: vec![hashes.len() as u8],
+                };
+                let index = stores[conn].append_evidence(&leaf).unwrap();
+                proptest::prop_assert_eq!(index, hashes.len() as u64);
+                hashes.push(leaf_hash(&leaf.encode().unwrap()));
+            }
+        }
+        let store = &stores[0];
+        proptest::prop_assert_eq!(store.evidence_size().unwrap(), hashes.len() as u64);
+        for size in 0..=hashes.len() {
+            proptest::prop_assert_eq!(
+                store.evidence_root(size as u64).unwrap(),
+                root_from_leaf_hashes(&hashes[..size])
+            );
+        }
+    }
+}

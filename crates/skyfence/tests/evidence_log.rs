@@ -368,6 +368,25 @@ fn log_verify_names_each_kind_of_tampering() {
     );
     assert!(report.contains("verdict: VALID"), "{report}");
 
+    // Retention cleared every frame leaf's bytes (no incident keeps them): the hashes
+    // remain and the log still verifies, saying what it could not show.
+    let (_d, path) = tampered(&honest, "SELECT 1;");
+    {
+        use skyfence_store::IncidentStore as _;
+        let mut store = SqliteStore::open(&path).unwrap();
+        let far_future = skyfence_core::Timestamp::from_secs(4_000_000_000);
+        store.purge_older_than(far_future).unwrap();
+        assert!(store.evidence_leaves(0, 6).unwrap().is_empty());
+        store.close().unwrap();
+    }
+    let (code, report) = verify(&path);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(
+        report.contains("6 leaves were cleared by retention"),
+        "{report}"
+    );
+    assert!(report.contains("verdict: VALID"), "{report}");
+
     // One byte of a leaf changed (the trigger that forbids it dropped first, as an
     // attacker with the file would).
     let (_d, path) = tampered(
