@@ -474,19 +474,26 @@ fn map_svg(input: &RenderInput<'_>) -> String {
     };
     let _ = write!(
         s,
-        "<g font-size=\"12\" fill=\"#1f2d3a\"><rect x=\"{bx}\" y=\"{by}\" width=\"{bar_px:.1}\" height=\"6\" fill=\"#1f2d3a\"/>\
+        "<g font-size=\"12\" fill=\"#1f2d3a\"><rect x=\"{px:.1}\" y=\"{py:.1}\" width=\"{pw:.1}\" height=\"30\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.85\"/>\
+         <rect x=\"{bx}\" y=\"{by}\" width=\"{bar_px:.1}\" height=\"6\" fill=\"#1f2d3a\"/>\
          <rect x=\"{bx}\" y=\"{by}\" width=\"{half:.1}\" height=\"6\" fill=\"#ffffff\" stroke=\"#1f2d3a\"/>\
          <text x=\"{bx}\" y=\"{ty}\">0</text><text x=\"{ex:.1}\" y=\"{ty}\" text-anchor=\"end\">{label}</text></g>",
         half = bar_px / 2.0,
         ty = by - 4.0,
         ex = bx + bar_px,
+        px = bx - 8.0,
+        py = by - 18.0,
+        pw = bar_px + 16.0,
     );
     let (nx, ny) = (view.width - view.pad - 28.0, view.pad + 14.0);
     let _ = write!(
         s,
-        "<g><path d=\"M{nx},{ny}l-9,26l9,-7l9,7z\" fill=\"#1f2d3a\"/>\
+        "<g><rect x=\"{rx}\" y=\"{ry}\" width=\"32\" height=\"54\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.85\"/>\
+         <path d=\"M{nx},{ny}l-9,26l9,-7l9,7z\" fill=\"#1f2d3a\"/>\
          <text x=\"{nx}\" y=\"{ty}\" font-size=\"13\" font-weight=\"700\" text-anchor=\"middle\" fill=\"#1f2d3a\">N</text></g>",
         ty = ny + 42.0,
+        rx = nx - 16.0,
+        ry = ny - 6.0,
     );
     s.push_str("</svg>");
     s
