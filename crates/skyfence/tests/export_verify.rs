@@ -429,6 +429,28 @@ fn a_changed_report_fails_the_manifest_and_the_renderings() {
     fail_line(&text, "renderings");
 }
 
+/// A bundle drawn by another renderer version (another release of skyfence) still
+/// verifies: its renderings are not compared, and the verifier says so.
+#[test]
+fn renderings_of_another_renderer_are_reported_not_compared() {
+    let e = exported();
+    let mut files = read_bundle(&e.zip);
+    let mut m: Value = serde_json::from_slice(&files["bundle.json"]).unwrap();
+    assert_eq!(m["renderer"], "skyfence-render/1");
+    m["renderer"] = Value::from("skyfence-render/0");
+    files.insert("bundle.json".into(), serde_json::to_vec_pretty(&m).unwrap());
+    let out = e.dir.path().join("other-renderer.zip");
+    write_bundle(&files, &out);
+    let (code, text) = verify(&out, &["--key", &e.vkey], e.dir.path());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("WARN renderings:"), "{text}");
+    assert!(
+        text.contains("not compared, so they are not verified"),
+        "{text}"
+    );
+    assert!(text.contains("PASS detection:"), "{text}");
+}
+
 #[test]
 fn unreadable_bundles_and_bad_keys_exit_2() {
     let e = exported();

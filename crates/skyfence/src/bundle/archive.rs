@@ -163,6 +163,10 @@ pub struct Manifest {
     pub exported_at: String,
     /// The program that made it.
     pub exported_by: String,
+    /// The renderer that drew `report.html`, `track.kml` and `track.geojson`
+    /// ([`super::render::RENDERER`]): a verifier with the same renderer re-draws and
+    /// compares them byte for byte.
+    pub renderer: String,
     /// The log and checkpoint.
     pub log: LogInfo,
     /// Every other file of the bundle.
@@ -193,6 +197,7 @@ impl Manifest {
             incident,
             exported_at,
             exported_by: format!("skyfence {}", env!("CARGO_PKG_VERSION")),
+            renderer: super::render::RENDERER.to_string(),
             log,
             files,
         }

@@ -8,7 +8,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `bundle.json` | the manifest: `format` = `"skyfence-evidence-bundle"`, `version` = 1, the incident id, the export time, the log (`origin`, the log's key in C2SP `vkey` form, the checkpoint's `size` and `root` in hex) and `files`: `path`, `sha256`, `bytes` of each other file |
+//! | `bundle.json` | the manifest: `format` = `"skyfence-evidence-bundle"`, `version` = 1, the incident id, the export time, the `renderer` of the three renderings, the log (`origin`, the log's key in C2SP `vkey` form, the checkpoint's `size` and `root` in hex) and `files`: `path`, `sha256`, `bytes` of each other file |
 //! | `checkpoint.txt` | the signed checkpoint (C2SP tlog-checkpoint in a signed note): the log's Ed25519 signature and any witness cosignatures (`cosignature/v1`) |
 //! | `keys/log.vkey` | the log's public key, one `vkey` line (name+keyid+base64) |
 //! | `keys/witnesses.vkey` | public keys of the witnesses that cosigned, one per line (may be empty) |
@@ -24,7 +24,8 @@
 //!
 //! The leaves are the evidence; everything else is either exactly what a leaf says
 //! (checked byte for byte), or a rendering that `skyfence verify` re-creates from the
-//! verified leaves and compares (`report.html`, `track.kml`, `track.geojson`).
+//! verified leaves and compares (`report.html`, `track.kml`, `track.geojson`), when the
+//! bundle names the verifier's own renderer.
 //!
 //! The modules: [`archive`] (zip and manifest), [`build`] (evidence to files),
 //! [`replay`] (re-decoding and re-detection), [`render`] (report, KML, GeoJSON),

@@ -14,6 +14,12 @@ use skyfence_store::TrackPoint;
 
 use super::archive::LogInfo;
 
+/// The renderer's name and version, recorded in the manifest. Bump the number whenever
+/// any rendering's bytes change for the same content: a verifier re-draws and compares
+/// the renderings only when the bundle names the same renderer (another government's
+/// verifier may be built from another release).
+pub const RENDERER: &str = "skyfence-render/1";
+
 /// Metres per foot (exact, international foot).
 const M_PER_FT: f64 = 0.3048;
 /// Metres per degree of latitude on a sphere of the WGS-84 mean radius; the map is a

@@ -19,8 +19,8 @@ use skyfence_evidence::{
 
 use super::archive::{Bundle, Manifest, read_leaves, read_proofs, sha256_hex};
 use super::build::{Contents, RenderSource, frames_csv, render_files};
-use super::replay;
 use super::{FORMAT, VERSION, files};
+use super::{render, replay};
 
 /// Entry and exit times must agree within this: `incident.json` prints milliseconds, so a
 /// replayed time with microseconds differs from the printed one by less than 1 ms.
@@ -416,7 +416,23 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     v.push("decode", check_decode(&replayed, &incident));
     v.push("detection", check_detection(&replayed, &incident));
 
-    // The renderings, drawn again from the verified content.
+    // The renderings, drawn again from the verified content by the same renderer.
+    if manifest.renderer != render::RENDERER {
+        v.warn(
+            "renderings",
+            format!(
+                "{}, {} and {} were drawn by renderer {:?}, this verifier draws {:?}: not compared, \
+                 so they are not verified; the figures verified above come from {}",
+                files::REPORT,
+                files::KML,
+                files::GEOJSON,
+                manifest.renderer,
+                render::RENDERER,
+                files::INCIDENT
+            ),
+        );
+        return Ok(v);
+    }
     let rendered = render_files(&RenderSource {
         incident: &incident,
         contents: &contents,
@@ -435,15 +451,17 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         "renderings",
         if differing.is_empty() {
             Ok(format!(
-                "{}, {} and {} are exactly what the verified evidence renders",
+                "{}, {} and {} are exactly what the verified evidence renders ({})",
                 files::REPORT,
                 files::KML,
-                files::GEOJSON
+                files::GEOJSON,
+                render::RENDERER
             ))
         } else {
             Err(format!(
-                "{} differ(s) from what the verified evidence renders",
-                differing.join(", ")
+                "{} differ(s) from what the verified evidence renders ({})",
+                differing.join(", "),
+                render::RENDERER
             ))
         },
     );
