@@ -981,3 +981,81 @@ fn check_detection(r: &replay::Replay, want: &Incident) -> Result<String, String
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skyfence_core::detect::Event;
+
+    /// INTERFACES.md's example incident ("Incident"), with the id its fields derive.
+    fn logged() -> Incident {
+        let mut i: Incident = serde_json::from_str(
+            r#"{"id":"0000000000000000","zone":"HELD-A","target":{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"},"classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"entered_at":"2023-11-14T22:21:03.120Z","exited_at":"2023-11-14T22:26:36.480Z","last_seen_at":"2023-11-14T22:26:36.000Z","entry":{"lat":33.2177,"lon":69.8813,"alt_ft":48000},"exit":{"lat":33.2511,"lon":69.8889,"alt_ft":48000},"duration_s":333.36,"max_depth_m":14856.0,"max_alt_ft":48000,"reports":666}"#,
+        )
+        .unwrap();
+        i.id = IncidentId::derive(i.target.icao24, &i.zone, i.entered_at);
+        i
+    }
+
+    fn replayed(i: Incident) -> replay::Replay {
+        replay::Replay {
+            events: vec![Event::Closed {
+                at: i.exited_at.unwrap(),
+                incident: i,
+            }],
+            ..replay::Replay::default()
+        }
+    }
+
+    #[test]
+    fn the_same_incident_passes_with_the_microseconds_json_drops() {
+        let want = logged();
+        let mut got = want.clone();
+        // The replay keeps microseconds the JSON's milliseconds dropped.
+        got.entered_at = got.entered_at.add_micros(999);
+        got.exited_at = got.exited_at.map(|t| t.add_micros(250));
+        let detail = check_detection(&replayed(got), &want).unwrap();
+        assert!(detail.contains("(Δ 999 µs)"), "{detail}");
+    }
+
+    #[test]
+    fn each_figure_beyond_its_tolerance_is_named() {
+        let want = logged();
+        let cases: [(&str, fn(&mut Incident)); 7] = [
+            ("entered_at", |i| {
+                i.entered_at = i.entered_at.add_micros(1_001)
+            }),
+            ("exited_at", |i| {
+                i.exited_at = i.exited_at.map(|t| t.add_micros(-1_001))
+            }),
+            // 1e-5° of latitude is 1.1 m.
+            ("entry point", |i| i.entry.lat += 1e-5),
+            ("exit point", |i| i.exit.as_mut().unwrap().lon += 2e-5),
+            ("max_depth_m", |i| i.max_depth_m += 1.1),
+            ("status", |i| {
+                i.status = skyfence_core::detect::IncidentStatus::Lost
+            }),
+            ("reports inside", |i| i.reports += 1),
+        ];
+        for (name, change) in cases {
+            let mut got = want.clone();
+            change(&mut got);
+            let err = check_detection(&replayed(got), &want).unwrap_err();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+        // Within tolerance: 0.9 m of depth, 0.55 m of position.
+        let mut got = want.clone();
+        got.max_depth_m += 0.9;
+        got.entry.lat += 5e-6;
+        assert!(check_detection(&replayed(got), &want).is_ok());
+    }
+
+    #[test]
+    fn no_incursion_in_the_replay_fails() {
+        let err = check_detection(&replay::Replay::default(), &logged()).unwrap_err();
+        assert!(
+            err.contains("finds no incursion of adf7c1 into HELD-A"),
+            "{err}"
+        );
+    }
+}
