@@ -1021,7 +1021,8 @@ mod tests {
     #[test]
     fn each_figure_beyond_its_tolerance_is_named() {
         let want = logged();
-        let cases: [(&str, fn(&mut Incident)); 7] = [
+        type Change = fn(&mut Incident);
+        let cases: [(&str, Change); 7] = [
             ("entered_at", |i| {
                 i.entered_at = i.entered_at.add_micros(1_001)
             }),
