@@ -243,6 +243,11 @@ impl Service {
         let app = api::router(state);
         let mut server_stop = shutdown_rx.clone();
         let server = tokio::spawn(async move {
+            // Without TCP_NODELAY an SSE event written in two segments waits for the
+            // client's delayed ACK (up to 40 ms on Linux) before its second part leaves.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { source::stopped(&mut server_stop).await });
             if let Err(e) = serve.await {

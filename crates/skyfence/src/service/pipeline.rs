@@ -51,7 +51,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// At most this many positions and frames per store transaction of the steady stream
 /// of open incidents' evidence: an event queued behind such a commit waits for one
 /// short transaction, not for a whole 100 ms batch (issue 6: ≤ 5 ms at p99).
-const BULK_ROWS_PER_COMMIT: usize = 256;
+const BULK_ROWS_PER_COMMIT: usize = 64;
 /// How far ahead of the machine clock an observation's time may be. The detector's
 /// clock only moves forward, so one observation stamped far in the future (a receiver
 /// with a wrong GNSS or SBS time) would expire every track at once; such observations
@@ -123,16 +123,17 @@ impl WriteJob {
         !self.batch.events.is_empty()
     }
 
-    /// Splits off up to `rows` positions and frames (with every event, snapshot and
+    /// Splits off up to `rows` snapshots, positions and frames (with every event and the
     /// purge) as the next transaction of a large job.
     fn take_front(&mut self, rows: usize) -> WriteJob {
         let b = &mut self.batch;
-        let positions = b.positions.len().min(rows);
-        let frames = b.frames.len().min(rows - positions);
+        let snapshots = b.snapshots.len().min(rows);
+        let positions = b.positions.len().min(rows - snapshots);
+        let frames = b.frames.len().min(rows - snapshots - positions);
         WriteJob {
             batch: StoreBatch {
                 events: std::mem::take(&mut b.events),
-                snapshots: std::mem::take(&mut b.snapshots),
+                snapshots: b.snapshots.drain(..snapshots).collect(),
                 positions: b.positions.drain(..positions).collect(),
                 frames: b.frames.drain(..frames).collect(),
             },
