@@ -288,6 +288,45 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Forgets the delivery cursors and in-progress attempts of every sink not in
+    /// `sinks` (a sink removed from the config). Retention keeps every event some
+    /// cursor has not passed ([`IncidentStore::purge_older_than`]), so a cursor nobody
+    /// advances any more would hold retention back for ever. A sink added again later
+    /// starts at the end of the log, like any new sink. Dead letters are kept: they are
+    /// the record of what was never delivered. Returns how many cursors were removed.
+    ///
+    /// [`IncidentStore::purge_older_than`]: crate::IncidentStore::purge_older_than
+    pub fn retain_delivery_cursors(&mut self, sinks: &[&str]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            op: "forget removed sinks",
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut removed = 0;
+        {
+            let names: Vec<String> = tx
+                .prepare("SELECT sink FROM delivery_cursors")
+                .and_then(|mut st| {
+                    st.query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })
+                .map_err(err)?;
+            for name in names.iter().filter(|n| !sinks.contains(&n.as_str())) {
+                removed += tx
+                    .execute("DELETE FROM delivery_cursors WHERE sink = ?1", [name])
+                    .map_err(err)?;
+                tx.execute("DELETE FROM delivery_attempts WHERE sink = ?1", [name])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(removed)
+    }
+}
+
 /// Moves `sink`'s cursor to `seq` unless it is already further.
 fn advance_cursor(tx: &rusqlite::Transaction<'_>, sink: &str, seq: u64) -> rusqlite::Result<()> {
     tx.prepare_cached(

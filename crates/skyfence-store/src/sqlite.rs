@@ -689,30 +689,43 @@ impl IncidentStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        const ENDED: &str = "SELECT id FROM incidents
-             WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1";
+        // Alert delivery reads the events table as its outbox: an event some sink's
+        // cursor has not passed yet (a webhook down for longer than the retention), or
+        // one an operator may retry from the dead letters, is kept with its incident
+        // until it has been delivered.
+        const UNDELIVERED: &str = "e.seq > (SELECT coalesce(min(seq), 9223372036854775807)
+                    FROM delivery_cursors)
+             OR e.seq IN (SELECT seq FROM dead_letters)";
+        let ended = format!(
+            "SELECT id FROM incidents
+             WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1
+               AND NOT EXISTS (SELECT 1 FROM events e
+                               WHERE e.incident_id = incidents.id AND ({UNDELIVERED}))"
+        );
         let acks = tx
             .execute(
-                &format!("DELETE FROM acks WHERE incident_id IN ({ENDED})"),
+                &format!("DELETE FROM acks WHERE incident_id IN ({ended})"),
                 [cut],
             )
             .map_err(err)?;
         let mut events = tx
             .execute(
-                &format!("DELETE FROM events WHERE incident_id IN ({ENDED})"),
+                &format!("DELETE FROM events WHERE incident_id IN ({ended})"),
                 [cut],
             )
             .map_err(err)?;
         let incidents = tx
             .execute(
-                "DELETE FROM incidents
-                 WHERE status <> 'open' AND coalesce(exited_at, last_seen_at) < ?1",
+                &format!("DELETE FROM incidents WHERE id IN ({ended})"),
                 [cut],
             )
             .map_err(err)?;
         events += tx
             .execute(
-                "DELETE FROM events WHERE incident_id IS NULL AND at < ?1",
+                &format!(
+                    "DELETE FROM events AS e
+                     WHERE e.incident_id IS NULL AND e.at < ?1 AND NOT ({UNDELIVERED})"
+                ),
                 [cut],
             )
             .map_err(err)?;

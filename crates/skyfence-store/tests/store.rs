@@ -631,3 +631,46 @@ fn a_corrupt_row_is_reported_with_its_table_and_key() {
         "{e}"
     );
 }
+
+#[test]
+fn retention_keeps_events_an_alert_sink_has_not_delivered() {
+    let (_dir, path) = temp();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let old = closed(&open_incident(0x000001, "AF", 0), 100);
+    let older = closed(&open_incident(0x000004, "AF", -500), -400);
+    store
+        .apply(&StoreBatch {
+            events: vec![
+                confirmed(&older),             // seq 1
+                closed_event(&older),          // seq 2
+                approach(0x000001, "AF", -10), // seq 3
+                confirmed(&old),               // seq 4
+                closed_event(&old),            // seq 5
+            ],
+            ..StoreBatch::default()
+        })
+        .unwrap();
+    // One webhook has delivered up to the approach (seq 3), another everything.
+    store.set_delivery_cursor("hook", 3).unwrap();
+    store.set_delivery_cursor("cot", 5).unwrap();
+    let purged = store.purge_older_than(ts(1000)).unwrap();
+    // `older` and the approach were delivered everywhere: gone. `old`'s two events are
+    // still in hook's outbox: kept, with the incident.
+    assert_eq!((purged.incidents, purged.events), (1, 3));
+    assert!(store.incident(older.id).unwrap().is_none());
+    assert_eq!(store.incident(old.id).unwrap().unwrap().incident, old);
+    let seqs: Vec<u64> = store
+        .events_since(0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [4, 5]);
+
+    // The hook is removed from the config: its cursor no longer holds retention back.
+    assert_eq!(store.retain_delivery_cursors(&["cot"]).unwrap(), 1);
+    assert_eq!(store.delivery_cursor_if_any("hook").unwrap(), None);
+    let purged = store.purge_older_than(ts(1000)).unwrap();
+    assert_eq!((purged.incidents, purged.events), (1, 2));
+    assert!(store.events_since(0, 10).unwrap().is_empty());
+}

@@ -383,6 +383,18 @@ pub fn start(
     events: &broadcast::Sender<Arc<Published>>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    // Cursors of sinks no longer configured would hold retention back for ever (the
+    // store keeps every event a cursor has not passed).
+    let names: Vec<&str> = specs.iter().map(|s| &*s.name).collect();
+    let forgotten = SqliteStore::open_with(store_path, store_options)
+        .and_then(|mut s| s.retain_delivery_cursors(&names))
+        .map_err(|e| anyhow::anyhow!("cannot update the alert delivery cursors: {e}"))?;
+    if forgotten > 0 {
+        tracing::info!(
+            sinks = forgotten,
+            "alert sinks no longer configured: their delivery cursors are forgotten"
+        );
+    }
     let mut tasks = Vec::new();
     for (spec, m) in specs.into_iter().zip(metrics) {
         let store = SqliteStore::open_with(store_path, store_options)
