@@ -647,7 +647,7 @@ impl SqliteStore {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);
         };
-        let (lo, hi) = self.window(&incident);
+        let (lo, hi) = self.window(&incident)?;
         let err = self.ev_err("read incident evidence");
         let mut st = self
             .conn

@@ -186,20 +186,37 @@ impl SqliteStore {
     }
 
     /// The window of a target's track and frames that belongs to `incident`.
-    pub(crate) fn window(&self, incident: &Incident) -> (i64, i64) {
+    pub(crate) fn window(&self, incident: &Incident) -> Result<(i64, i64), StoreError> {
         let lo = incident
             .entered_at
             .as_micros()
             .saturating_sub(self.pre_entry_us());
         let hi = match incident.status {
             IncidentStatus::Open => i64::MAX,
-            IncidentStatus::Closed => incident
-                .exited_at
-                .unwrap_or(incident.last_seen_at)
-                .as_micros(),
-            IncidentStatus::Lost => incident.last_seen_at.as_micros(),
+            // Up to the time of the event that ended it: for `closed` the report that
+            // showed the target outside (after the interpolated exit; without it nobody
+            // re-running detection on the frames could see the incident close), for
+            // `lost` the end of the silence. The incident's own times are read back from
+            // JSON at millisecond precision, the events' at the microsecond.
+            IncidentStatus::Closed | IncidentStatus::Lost => {
+                let ended_at: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT max(at) FROM events
+                         WHERE incident_id = ?1 AND kind IN ('closed', 'lost')",
+                    )
+                    .and_then(|mut st| st.query_row([incident.id.to_string()], |r| r.get(0)))
+                    .map_err(self.err("read an incident's window"))?;
+                let last = incident
+                    .exited_at
+                    .unwrap_or(incident.last_seen_at)
+                    .max(incident.last_seen_at)
+                    .as_micros()
+                    .saturating_add(999);
+                ended_at.map_or(last, |e| e.max(last))
+            }
         };
-        (lo, hi)
+        Ok((lo, hi))
     }
 
     fn positions_between(
@@ -528,7 +545,7 @@ impl IncidentStore for SqliteStore {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);
         };
-        let (lo, hi) = self.window(&incident);
+        let (lo, hi) = self.window(&incident)?;
         let positions = self.positions_between(&target_key(incident.target.icao24), lo, hi)?;
         Ok(Some(IncidentDetail {
             incident,
@@ -540,7 +557,7 @@ impl IncidentStore for SqliteStore {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);
         };
-        let (lo, hi) = self.window(&incident);
+        let (lo, hi) = self.window(&incident)?;
         let target = incident.target.icao24;
         let err = self.err("read frames");
         let mut st = self

@@ -12,8 +12,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use skyfence_core::Timestamp;
 use skyfence_core::detect::{Incident, IncidentId};
-use skyfence_core::{TargetId, Timestamp};
 use skyfence_evidence::{Checkpoint, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey};
 use skyfence_store::SqliteStore;
 
@@ -152,68 +152,6 @@ fn write_atomically(
     result
 }
 
-/// How far around the incident's latest state-change leaf [`closing_frames`] looks: the
-/// frame that closed an incident is stored in the same batch as the `closed` event (a
-/// store transaction appends a batch's events and frames in its own order, so the frame
-/// may come before or after the event), and a batch (about 100 ms of traffic, or what
-/// queued while the previous commit ran) holds far fewer leaves.
-const CLOSING_SCAN_LEAVES: u64 = 4096;
-
-/// The target's frames after the store's incident window and up to the latest state
-/// change. The store's window of a closed incident ends at the interpolated exit
-/// crossing, but the report that showed the target outside (and so closed the incident)
-/// comes after it: without that frame a verifier's re-detection would leave the incident
-/// open. Frames carry no target in the log, so the address is read from each frame
-/// (Mode S AA field or parity, ICAO Annex 10 Vol IV §3.1.2.3.2.1) among the leaves
-/// around the state change's.
-fn closing_frames(
-    store: &SqliteStore,
-    incident: &Incident,
-    leaves: &[(u64, Vec<u8>)],
-    size: u64,
-) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
-    let decoded: Vec<(u64, EvidenceLeaf)> = leaves
-        .iter()
-        .filter_map(|(i, b)| EvidenceLeaf::decode(b).ok().map(|l| (*i, l)))
-        .collect();
-    let Some((state_index, state_at)) = decoded.iter().rev().find_map(|(i, l)| match l {
-        EvidenceLeaf::IncidentStateChanged { at_us, .. } => Some((*i, *at_us)),
-        _ => None,
-    }) else {
-        return Ok(Vec::new());
-    };
-    let last_frame_at = decoded
-        .iter()
-        .filter_map(|(_, l)| match l {
-            EvidenceLeaf::RawFrame { received_at_us, .. } => Some(*received_at_us),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(i64::MIN);
-    if state_at <= last_frame_at {
-        return Ok(Vec::new());
-    }
-    let target = incident.target.icao24;
-    let start = state_index.saturating_sub(CLOSING_SCAN_LEAVES);
-    let end = state_index.saturating_add(CLOSING_SCAN_LEAVES).min(size);
-    let mut out = Vec::new();
-    for (index, bytes) in store.evidence_leaves(start, end)? {
-        if let Ok(EvidenceLeaf::RawFrame {
-            received_at_us,
-            frame,
-            ..
-        }) = EvidenceLeaf::decode(&bytes)
-            && received_at_us > last_frame_at
-            && received_at_us <= state_at
-            && skyfence_decode::modes::check(&frame, false)
-                .is_ok_and(|c| TargetId::Icao(c.icao) == target)
-        {
-            out.push((index, bytes));
-        }
-    }
-    Ok(out)
-}
-
 /// Collects the evidence of incident `id` from the store, signing (and storing) a fresh
 /// checkpoint with `signer` when no stored one covers every leaf.
 pub fn gather(
@@ -243,8 +181,6 @@ pub fn gather(
             )
         })?;
     let size = store.evidence_size()?;
-    let closing = closing_frames(store, &incident, &leaves, size)?;
-    leaves.extend(closing);
     // The zone and configuration in force when the incident was first logged (its
     // confirmation): a later restart with other settings does not change what detected it.
     let in_force = leaves
