@@ -230,6 +230,24 @@ fn a_bundle_copied_alone_to_a_fresh_directory_verifies_with_an_empty_environment
     );
     assert!(text.contains("PASS detection:"), "{text}");
     assert!(text.contains("VERDICT: VERIFIED"), "{text}");
+
+    // A separately built verifier (`.ci/run` builds the release binary on its own and
+    // points this variable at it): the other side's build, not the one that exported.
+    if let Some(other) = std::env::var_os("SKYFENCE_SEPARATE_VERIFIER") {
+        let bin = fresh.path().join("skyfence-separate");
+        std::fs::copy(&other, &bin)
+            .unwrap_or_else(|e| panic!("SKYFENCE_SEPARATE_VERIFIER {other:?}: {e}"));
+        let out = Command::new(&bin)
+            .args(["verify", "evidence.zip", "--key", &e.vkey])
+            .current_dir(fresh.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains("VERDICT: VERIFIED"), "{text}");
+        eprintln!("verified by the separately built {other:?} too");
+    }
 }
 
 #[test]
