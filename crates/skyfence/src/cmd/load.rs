@@ -94,8 +94,9 @@ pub enum DurabilityArg {
     Normal,
 }
 
-/// Frames before the traffic repeats (about 110 MB of Beast); longer runs loop it.
-const MAX_FRAMES: usize = 5_000_000;
+/// Frames before the traffic repeats (about 31 bytes each in this tool's memory: 1.2 GB);
+/// longer runs loop it, and targets jump back at the seam.
+const MAX_FRAMES: usize = 40_000_000;
 /// Frames kept when feeding flat out (looped).
 const FLAT_OUT_FRAMES: usize = 3_000_000;
 /// At most this many bytes per socket write (one logged send time each).
