@@ -723,6 +723,37 @@ fn a_recording_replays_as_a_live_source() {
     service.stop();
 }
 
+/// The same from the config file: `[[source]] replay` and `speed`, with the `[store]`
+/// keys `durability = "normal"` and `retention_days`.
+#[test]
+fn a_config_replay_source_with_normal_durability_finds_the_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = write_config(dir.path(), nobody, 60.0, None);
+    let recording = scenario().dir.path().join("beast.bin");
+    let mut text = std::fs::read_to_string(&config).unwrap().replace(
+        "path = \"test.db\"\n",
+        "path = \"test.db\"\ndurability = \"normal\"\nretention_days = 30\n",
+    );
+    text.push_str(&format!(
+        "\n[[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = {:?}\nspeed = {SPEED}\n",
+        recording.to_str().unwrap()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let service = Service::start(&config, None);
+    // THY716 (4b8a16) is over Afghanistan from second 0 with an overflight permit.
+    wait_for("THY716's authorised AF incident", || {
+        let list = service.json("/api/incidents?zone=AF");
+        !find(&list, "AF", "4b8a16").is_empty()
+    });
+    assert!(service.metric("skyfence_frames_total{source=\"rec\"}") > 0.0);
+    assert!(service.metric("skyfence_confirmed_latency_seconds_count") > 0.0);
+    service.stop();
+}
+
 /// `--retention-days`: at start (and hourly) the store forgets closed incidents that
 /// ended longer ago; open ones stay. AFDRN6 (700c01) is inside Afghanistan at 22:04:40
 /// and crosses into Pakistan at 22:06:49 (sim::builtin): its AF incident closes.
