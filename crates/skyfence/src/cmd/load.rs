@@ -202,13 +202,13 @@ fn zones_geojson(spacing_deg: f64) -> String {
 }
 
 /// A `skyfence run` child with its temporary directory.
-struct Child_ {
+struct ServiceChild {
     child: Child,
     dir: PathBuf,
     log: Arc<Mutex<VecDeque<String>>>,
 }
 
-impl Child_ {
+impl ServiceChild {
     fn log_tail(&self) -> String {
         self.log
             .lock()
@@ -240,7 +240,7 @@ fn start_service(
     time_factor: f64,
     durability: DurabilityArg,
     box_spacing: f64,
-) -> anyhow::Result<(Child_, SocketAddr)> {
+) -> anyhow::Result<(ServiceChild, SocketAddr)> {
     let dir = std::env::temp_dir().join(format!(
         "skyfence-load-{}-{}",
         std::process::id(),
@@ -292,7 +292,7 @@ fn start_service(
             }
         }
     });
-    let service = Child_ { child, dir, log };
+    let service = ServiceChild { child, dir, log };
     match rx.recv_timeout(STEP_TIMEOUT) {
         Ok(addr) => match addr.parse() {
             Ok(addr) => Ok((service, addr)),
