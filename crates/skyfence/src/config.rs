@@ -601,9 +601,15 @@ until = "2023-11-30T00:00:00Z"
         let c = Config::parse("[store]\ndurability = \"normal\"\nretention_days = 30\n").unwrap();
         assert_eq!(c.store.durability, StoreDurability::Normal);
         assert_eq!(c.store.retention_days, Some(30.0));
-        assert_eq!(Config::parse("").unwrap().store.durability, StoreDurability::Full);
+        assert_eq!(
+            Config::parse("").unwrap().store.durability,
+            StoreDurability::Full
+        );
         let e = Config::parse("[store]\npath = \"a.db\"\nretention_days = 0\n").unwrap_err();
-        assert!(e.starts_with("line 3:") && e.contains("retention_days = 0"), "{e}");
+        assert!(
+            e.starts_with("line 3:") && e.contains("retention_days = 0"),
+            "{e}"
+        );
         let e = Config::parse("[store]\ndurability = \"off\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("off"), "{e}");
     }
@@ -625,11 +631,17 @@ until = "2023-11-30T00:00:00Z"
             "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nspeed = 2\n",
         )
         .unwrap_err();
-        assert!(e.starts_with("line 5:") && e.contains("only for replay"), "{e}");
+        assert!(
+            e.starts_with("line 5:") && e.contains("only for replay"),
+            "{e}"
+        );
         let e = Config::parse(
             "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nreplay = \"a.bin\"\n",
         )
         .unwrap_err();
-        assert!(e.starts_with("line 2:") && e.contains("exactly one of"), "{e}");
+        assert!(
+            e.starts_with("line 2:") && e.contains("exactly one of"),
+            "{e}"
+        );
     }
 }

@@ -7,8 +7,8 @@
 //! is a few lines per family.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use skyfence_core::detect::DetectorStats;

@@ -187,7 +187,8 @@ impl Service {
         })
         .await?
         .with_context(|| format!("cannot open store {}", store_path.display()))?;
-        let log = evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
+        let log =
+            evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
         let map = web::MapData::new(&zones, map);
         // The CoT live target feed tests positions against the zones' approach buffers
         // itself (the tracks view lists only the zones a target is inside).
