@@ -234,6 +234,11 @@ pub struct Observation {
     pub source: SourceId,
     /// The raw frame, when the source delivers frames (not for SBS).
     pub raw: Option<RawFrame>,
+    /// Navigation accuracy category for position (NACp 0–11, DO-260B Table 2-70) the
+    /// target last announced in this report (ADS-B operational status or target state);
+    /// `None` when this report carries none. The track keeps the last one seen, so a
+    /// position's accuracy can be stated downstream (Cursor-on-Target `ce`).
+    pub nacp: Option<u8>,
 }
 
 impl Observation {
@@ -248,6 +253,7 @@ impl Observation {
             identity: Identity::default(),
             source: SourceId::default(),
             raw: None,
+            nacp: None,
         }
     }
 }

@@ -544,3 +544,27 @@ fn a_live_track_stays_under_one_kilobyte() {
     let per_track = tracks.bytes() / tracks.len();
     assert!(per_track <= 1024, "{per_track} bytes per track");
 }
+
+#[test]
+fn the_track_keeps_the_last_nacp() {
+    // NACp arrives in its own ADS-B messages (operational status / target state), not
+    // with positions: the track keeps the last one announced until another replaces it.
+    let mut det = detector(box_zone(), vec![]);
+    let mut events = Vec::new();
+    det.observe(&pos(icao(), 0.0, 33.1, 70.8, Some(30_000)), &mut events);
+    let nacp = |det: &skyfence_core::detect::Detector| {
+        det.tracks()
+            .get(skyfence_core::TargetId::Icao(icao()))
+            .and_then(|t| t.nacp())
+    };
+    assert_eq!(nacp(&det), None);
+    let mut status = Observation::new(icao(), at(1.0));
+    status.nacp = Some(9);
+    det.observe(&status, &mut events);
+    det.observe(&pos(icao(), 2.0, 33.1, 70.81, Some(30_000)), &mut events);
+    assert_eq!(nacp(&det), Some(9));
+    status.at = at(3.0);
+    status.nacp = Some(10);
+    det.observe(&status, &mut events);
+    assert_eq!(nacp(&det), Some(10));
+}

@@ -10,7 +10,9 @@
 //! | 19 | airborne velocity, subtypes 1–4 (BDS 0,9) | [`AirborneVelocity`] |
 //! | 20–22 | airborne position, GNSS height (BDS 0,5) | [`AirbornePosition`] |
 //! | 28 | aircraft status, subtype 1: emergency and Mode A code (BDS 6,1) | [`AircraftStatus`] |
-//! | others | no position, reserved, target state, operational status | [`Adsb::Other`] |
+//! | 29 | target state and status, subtype 1 (DO-260B): NACp (BDS 6,2) | [`TargetState`] |
+//! | 31 | operational status, subtypes 0–1: ADS-B version, NACp (BDS 6,5) | [`OperationalStatus`] |
+//! | others | no position, reserved, other subtypes | [`Adsb::Other`] |
 
 use skyfence_core::{Callsign, EmitterCategory, GeoPoint, Icao24, Squawk};
 
@@ -33,8 +35,13 @@ pub enum Adsb {
     AirborneVelocity(AirborneVelocity),
     /// TC 28 subtype 1.
     Status(AircraftStatus),
-    /// Anything skyfence does not decode (TC 0, 23–27, 29–31, TC 19 subtypes 0 and 5–7,
-    /// TC 28 subtypes other than 1): only the type code is kept.
+    /// TC 29 subtype 1.
+    TargetState(TargetState),
+    /// TC 31 subtypes 0 (airborne) and 1 (surface).
+    OperationalStatus(OperationalStatus),
+    /// Anything skyfence does not decode (TC 0, 23–27, 30, TC 19 subtypes 0 and 5–7,
+    /// TC 28 subtypes other than 1, TC 29 subtype 0 and 2–3, TC 31 subtypes 2–7): only
+    /// the type code is kept.
     Other {
         /// The type code.
         tc: u8,
@@ -173,6 +180,30 @@ pub struct AircraftStatus {
     pub squawk: Option<Squawk>,
 }
 
+/// Target state and status, subtype 1 (DO-260B §2.2.3.2.7.1, "version 2" layout): only
+/// the position accuracy is decoded. Subtype 0 (DO-260A) is left undecoded: its layout
+/// differs and it is rare on the air today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetState {
+    /// Navigation accuracy category for position, NACp (ME 40–43, DO-260B
+    /// §2.2.3.2.7.1.3.9): 0 unknown, 1–11 an EPU bound (Table 2-70).
+    pub nacp: u8,
+}
+
+/// Aircraft operational status (DO-260B §2.2.3.2.7.2): the ADS-B version of the
+/// transmitter and, from version 1 on, the position accuracy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationalStatus {
+    /// 0 airborne, 1 surface (ME 6–8).
+    pub subtype: u8,
+    /// ADS-B version number (ME 41–43, §2.2.3.2.7.2.5): 0 DO-260, 1 DO-260A, 2 DO-260B;
+    /// 3–7 reserved (kept as sent).
+    pub version: u8,
+    /// NACp (ME 45–48, §2.2.3.2.7.2.7); `None` for version 0, whose operational status
+    /// message has no NACp field (DO-260 carried it in the "Category" bits instead).
+    pub nacp: Option<u8>,
+}
+
 /// The 56-bit ME field (bytes 5–11) of a 112-bit frame.
 #[inline]
 pub fn me_field(frame: &[u8; 14]) -> u64 {
@@ -211,6 +242,17 @@ pub fn decode_me(me: u64) -> Adsb {
             emergency: Emergency::from_code(bits(me, 9, 3) as u8),
             squawk: decode_id13(bits(me, 12, 13) as u16),
         }),
+        29 if bits(me, 6, 2) == 1 => Adsb::TargetState(TargetState {
+            nacp: bits(me, 40, 4) as u8,
+        }),
+        31 if bits(me, 6, 3) <= 1 => {
+            let version = bits(me, 41, 3) as u8;
+            Adsb::OperationalStatus(OperationalStatus {
+                subtype: bits(me, 6, 3) as u8,
+                version,
+                nacp: (version >= 1).then_some(bits(me, 45, 4) as u8),
+            })
+        }
         _ => Adsb::Other { tc },
     }
 }
@@ -512,6 +554,17 @@ pub fn me_status(emergency: Emergency, squawk: Squawk) -> u64 {
         | put(u32::from(encode_id13(squawk)), 12, 13)
 }
 
+/// ME for aircraft operational status (DO-260B §2.2.3.2.7.2), subtype 0 (airborne) or
+/// 1 (surface) with ADS-B `version` (masked to 3 bits) and `nacp` (masked to 4 bits).
+/// Capability class and operational mode codes are sent as zero (none claimed); NIC
+/// supplement A, GVA, SIL, NICbaro and HRD as zero.
+pub fn me_operational_status(surface: bool, version: u8, nacp: u8) -> u64 {
+    put(31, 1, 5)
+        | put(u32::from(surface), 6, 3)
+        | put(u32::from(version), 41, 3)
+        | put(u32::from(nacp), 45, 4)
+}
+
 /// DF17 identification and category.
 pub fn encode_identification(
     icao: Icao24,
@@ -585,6 +638,13 @@ pub fn encode_velocity_airspeed(
 /// DF17 aircraft status (emergency and squawk).
 pub fn encode_status(icao: Icao24, emergency: Emergency, squawk: Squawk) -> [u8; 14] {
     extended_squitter(icao, 5, me_status(emergency, squawk))
+}
+
+/// DF17 aircraft operational status (see [`me_operational_status`]); CA 5 when airborne,
+/// 4 on the surface.
+pub fn encode_operational_status(icao: Icao24, surface: bool, version: u8, nacp: u8) -> [u8; 14] {
+    let ca = if surface { 4 } else { 5 };
+    extended_squitter(icao, ca, me_operational_status(surface, version, nacp))
 }
 
 #[cfg(test)]
@@ -806,6 +866,72 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn target_state_nacp() {
+        // The DO-260B target state and status example of "The 1090 Megahertz Riddle"
+        // (2nd ed., "Target state and status"), also pyModeS' `test_bds62` golden frame:
+        // selected altitude 16 992 ft, QNH 1012.8 hPa, NACp 9 (pyModeS 3.6.1 agrees).
+        assert_eq!(
+            decoded("8DA05629EA21485CBF3F8CADAEEB"),
+            Adsb::TargetState(TargetState { nacp: 9 })
+        );
+        // testdata/long_flight.csv (real recording, 2023-10-24): NACp 10 and 11,
+        // checked with pyModeS 3.6.1 `decode_bds62`.
+        assert_eq!(
+            decoded("8d398101ea87e848015c0047229b"),
+            Adsb::TargetState(TargetState { nacp: 10 })
+        );
+        assert_eq!(
+            decoded("8d486257ea0dc848017e006c5a48"),
+            Adsb::TargetState(TargetState { nacp: 11 })
+        );
+    }
+
+    #[test]
+    fn operational_status_version_and_nacp() {
+        // testdata/long_flight.csv (real recording), values checked with pyModeS 3.6.1
+        // `decode_bds65`: airborne (subtype 0) and surface (subtype 1), version 2.
+        let op = |subtype, nacp| {
+            Adsb::OperationalStatus(OperationalStatus {
+                subtype,
+                version: 2,
+                nacp: Some(nacp),
+            })
+        };
+        assert_eq!(decoded("8d398101f8010002004abc91825d"), op(0, 10));
+        assert_eq!(decoded("8d486257f8030002004bb830ee3a"), op(0, 11));
+        assert_eq!(decoded("8f486257f9008602884a3841e84a"), op(1, 10));
+        // A DF18 (non-transponder) surface vehicle at LFBO, NACp 9.
+        assert_eq!(decoded("903a23fff90200040049006c5021"), op(1, 9));
+        // Version 0 carries no NACp: the same bits read as reserved.
+        let v0 = me_operational_status(false, 0, 0) | put(0xF, 45, 4);
+        assert_eq!(
+            decode_me(v0),
+            Adsb::OperationalStatus(OperationalStatus {
+                subtype: 0,
+                version: 0,
+                nacp: None
+            })
+        );
+        // Subtypes 2–7 are reserved; TC 29 subtype 0 (DO-260A) is not decoded.
+        assert_eq!(
+            decode_me(put(31, 1, 5) | put(2, 6, 3)),
+            Adsb::Other { tc: 31 }
+        );
+        assert_eq!(decode_me(put(29, 1, 5)), Adsb::Other { tc: 29 });
+    }
+
+    #[test]
+    fn operational_status_encoding_matches_a_real_frame() {
+        // The airborne frame above with its capability and mode codes cleared re-encodes
+        // bit for bit (type, subtype, version, NACp).
+        let me = me_operational_status(false, 2, 10);
+        assert_eq!(me, 0xF8_0000_0000_4A00);
+        let f = encode_operational_status(icao(0x398101), false, 2, 10);
+        assert_eq!(f[0], 0x8D);
+        assert_eq!(me_field(&f), me);
+    }
+
     fn round_trip(f: [u8; 14]) -> Adsb {
         let c = check(&f, false).unwrap();
         assert_eq!(c.df, 17);
@@ -883,6 +1009,14 @@ mod tests {
             let e = Emergency::from_code(code);
             let Adsb::Status(st) = round_trip(encode_status(icao(1), e, s)) else { panic!() };
             prop_assert_eq!((st.emergency, st.squawk), (e, Some(s)));
+        }
+
+        #[test]
+        fn operational_status_round_trips(surface: bool, version in 0u8..8, nacp in 0u8..16) {
+            let Adsb::OperationalStatus(op) = round_trip(encode_operational_status(icao(0x4840D6), surface, version, nacp)) else { panic!() };
+            prop_assert_eq!(op.subtype, u8::from(surface));
+            prop_assert_eq!(op.version, version);
+            prop_assert_eq!(op.nacp, (version >= 1).then_some(nacp));
         }
     }
 }

@@ -86,6 +86,12 @@ pub struct Message {
     pub on_ground: Option<bool>,
     /// The bit repaired by single-bit correction (0 = first bit of the frame), if any.
     pub corrected_bit: Option<u8>,
+    /// Navigation accuracy category for position, NACp 0–11 (ADS-B operational status
+    /// TC 31 version 1–2, or target state and status TC 29 subtype 1; DO-260B Table
+    /// 2-70). 0 means the accuracy is unknown.
+    pub nacp: Option<u8>,
+    /// ADS-B version of the transmitter (TC 31): 0 DO-260, 1 DO-260A, 2 DO-260B.
+    pub adsb_version: Option<u8>,
 }
 
 impl Message {
@@ -113,6 +119,8 @@ impl Message {
             emergency: None,
             on_ground: None,
             corrected_bit: None,
+            nacp: None,
+            adsb_version: None,
         }
     }
 
@@ -144,6 +152,7 @@ impl Message {
         o.identity.squawk = self.squawk;
         o.source = source;
         o.raw = self.raw;
+        o.nacp = self.nacp;
         o
     }
 }
@@ -293,6 +302,11 @@ impl Decoder {
             Adsb::Status(s) => {
                 m.emergency = Some(s.emergency);
                 m.squawk = s.squawk;
+            }
+            Adsb::TargetState(t) => m.nacp = Some(t.nacp),
+            Adsb::OperationalStatus(op) => {
+                m.adsb_version = Some(op.version);
+                m.nacp = op.nacp;
             }
             Adsb::Other { .. } => {}
         }

@@ -206,6 +206,7 @@ impl<Q: ZoneQueries> Detector<Q> {
         track.callsign = id.callsign.or(track.callsign);
         track.category = id.category.or(track.category);
         track.squawk = id.squawk.or(track.squawk);
+        track.nacp = obs.nacp.or(track.nacp);
         if obs.velocity.is_some() {
             track.velocity = obs.velocity;
         }

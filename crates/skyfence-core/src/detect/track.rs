@@ -37,6 +37,8 @@ pub struct Track {
     pub(crate) category: Option<EmitterCategory>,
     pub(crate) squawk: Option<Squawk>,
     pub(crate) velocity: Option<Velocity>,
+    /// Last NACp announced (ADS-B operational status / target state).
+    pub(crate) nacp: Option<u8>,
     /// Per-zone state, only for zones the target is near or in.
     pub(crate) slots: Vec<ZoneSlot>,
 }
@@ -52,6 +54,7 @@ impl Track {
             category: None,
             squawk: None,
             velocity: None,
+            nacp: None,
             slots: Vec::new(),
         }
     }
@@ -88,6 +91,11 @@ impl Track {
     /// Last velocity heard.
     pub fn velocity(&self) -> Option<Velocity> {
         self.velocity
+    }
+    /// Last navigation accuracy category for position (NACp 0–11, DO-260B Table 2-70)
+    /// the target announced; `None` if it never did (no ADS-B, or ADS-B version 0).
+    pub fn nacp(&self) -> Option<u8> {
+        self.nacp
     }
     /// From the emitter category.
     pub fn classification(&self) -> Classification {
