@@ -20,6 +20,7 @@ frame must agree:
 |--------------------------------|----------------------|
 | icao24, df, tc, cpr, squawk    | equal                |
 | callsign, category             | equal                |
+| nacp, adsb_version             | equal                |
 | alt_ft, alt_geom_ft, vrate_fpm | equal                |
 | gs_kt                          | 0.5 kt               |
 | track_deg                      | 0.1 degree (circular)|
@@ -30,6 +31,13 @@ recording carries must have been compared at least once. Fields only one side
 produces are counted and printed but are not errors: the decoders legitimately differ
 in what they accept (skyfence admits DF0/4/5/16/20/21 only from addresses already seen
 in DF11/17/18; pyModeS decodes Comm-B registers skyfence does not print).
+
+NACp (`nacp`) comes from operational status (TC 31, BDS 6,5) of ADS-B version 1 or 2
+and from target state and status (TC 29, BDS 6,2) subtype 1. pyModeS 3.6.1 reports a
+`nac_p` for every TC 31 frame, version 0 included, and for TC 29 subtype 0 too; in
+version 0 (DO-260) those bits are not NACp, and TC 29 subtype 0 (DO-260A) is a layout
+skyfence does not decode (none in the recording), so the oracle side is read under the same rules (the
+version of the frame itself decides). `adsb_version` is the TC 31 version field.
 
 Velocities are compared for DF17/18 only: the oracles also infer speeds from Comm-B
 (DF20/21 BDS 5,0) by heuristics, which is not the same quantity.
@@ -67,6 +75,8 @@ FIELDS = (
     "vrate_fpm",
     "squawk",
     "cpr",
+    "nacp",
+    "adsb_version",
 )
 
 # Absolute tolerances for numeric fields; anything not listed must be equal.
@@ -93,6 +103,8 @@ REQUIRED_FIELDS = (
     "vrate_fpm",
     "squawk",
     "cpr",
+    "nacp",
+    "adsb_version",
 )
 
 # Emitter category set letter by ADS-B type code (DO-260B §2.2.3.2.5.2): TC 4 = set A,
@@ -181,6 +193,12 @@ def pymodes_fields(r: dict) -> dict:
         out["squawk"] = str(r["squawk"])
     if r.get("cpr_format") is not None:
         out["cpr"] = "odd" if r["cpr_format"] == 1 else "even"
+    if df in (17, 18) and r.get("bds") == "6,5" and r.get("subtype") in (0, 1):
+        out["adsb_version"] = r.get("version")
+        if (r.get("version") or 0) >= 1:
+            out["nacp"] = r.get("nac_p")
+    if df in (17, 18) and r.get("bds") == "6,2" and r.get("subtype") == 1:
+        out["nacp"] = r.get("nac_p")
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -218,6 +236,12 @@ def rs1090_fields(r: dict) -> dict:
         out["squawk"] = str(r["squawk"])
     if r.get("parity") in ("even", "odd"):
         out["cpr"] = r["parity"]
+    if df in (17, 18) and r.get("bds") == "65":
+        out["adsb_version"] = r.get("version")
+        if (r.get("version") or 0) >= 1:
+            out["nacp"] = r.get("NACp")
+    if df in (17, 18) and r.get("bds") == "62":
+        out["nacp"] = r.get("NACp")
     return {k: v for k, v in out.items() if v is not None}
 
 

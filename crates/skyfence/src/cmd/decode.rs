@@ -82,6 +82,13 @@ struct DecodedJson {
     squawk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cpr: Option<&'static str>,
+    /// Extension key (INTERFACES.md allows new keys): NACp 0–11 from ADS-B operational
+    /// status (TC 31, version ≥ 1) or target state and status (TC 29 subtype 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nacp: Option<u8>,
+    /// Extension key: ADS-B version from operational status (TC 31).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adsb_version: Option<u8>,
 }
 
 /// Rounds degrees to 1e-6° (≈ 0.1 m), far below the 17-bit CPR resolution (≈ 5 m), so
@@ -108,6 +115,8 @@ impl From<&Message> for DecodedJson {
             vrate_fpm: m.vrate_fpm,
             squawk: m.squawk.map(|s| s.to_string()),
             cpr: m.cpr.map(|c| c.as_str()),
+            nacp: m.nacp,
+            adsb_version: m.adsb_version,
         }
     }
 }
