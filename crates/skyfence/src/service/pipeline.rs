@@ -103,6 +103,9 @@ pub struct TrackView {
     pub classification: Classification,
     /// Names of the zones it is inside.
     pub zones: Vec<String>,
+    /// Extension field: last NACp the target announced (0–11, DO-260B Table 2-70);
+    /// the Cursor-on-Target feed derives `ce` from it.
+    pub nacp: Option<u8>,
 }
 
 /// What the detector task sends the store writer.
@@ -523,6 +526,7 @@ impl DetectorTask {
                         .zones_inside()
                         .filter_map(|z| detector.zone_name(z).map(str::to_string))
                         .collect(),
+                    nacp: t.nacp(),
                 }
             })
             .collect();

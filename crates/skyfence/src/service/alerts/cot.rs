@@ -963,6 +963,7 @@ mod tests {
             last_seen_at: Timestamp::from_secs(1_700_000_000),
             classification: Classification::Unknown,
             zones: zones.iter().map(|z| z.to_string()).collect(),
+            nacp: None,
         }
     }
 

@@ -30,7 +30,13 @@
 //!   deviation from the standard atmosphere (hundreds of metres at high levels), so
 //!   `le` says "unknown" ([`UNKNOWN`]) whenever `hae` is given.
 //! - `ce` comes from the position's NACp when known ([`ce_from_nacp`]); otherwise it
-//!   is the CoT convention for unknown, 9 999 999 m.
+//!   is the CoT convention for unknown, 9 999 999 m. Live targets use the last NACp the
+//!   target announced (ADS-B operational status TC 31 or target state TC 29, kept by the
+//!   track: [`TrackView::nacp`]). Incident markers keep `ce` unknown: their point is the
+//!   entry point, interpolated between two reports rather than reported, the stored
+//!   [`Incident`] (the evidence format) carries no accuracy, and the event may be sent
+//!   from the outbox long after confirmation (retries, a restart), when the track's
+//!   present NACp says nothing of the entry.
 //!
 //! Written by hand rather than with an XML crate: the document is one fixed shape of
 //! six elements whose only variable parts are attribute values and one text node, so
@@ -264,7 +270,7 @@ pub fn target_event(
         time,
         start: time,
         stale,
-        point: CotPoint::from_report(lat, lon, track.alt_ft, None),
+        point: CotPoint::from_report(lat, lon, track.alt_ft, track.nacp),
         callsign,
         track: track_vec,
         remarks,
@@ -670,6 +676,7 @@ mod tests {
             last_seen_at: t("2023-11-14T22:00:00.500Z"),
             classification: Classification::Aircraft,
             zones: vec!["NL".into()],
+            nacp: None,
         }
     }
 
@@ -711,6 +718,38 @@ mod tests {
                 "KLM1023 (4840d6, aircraft) inside NL; last heard 2023-11-14T22:00:00.500Z; altitude is barometric"
             )
         );
+    }
+
+    #[test]
+    fn live_target_ce_comes_from_the_tracks_nacp() {
+        // NACp 9: 95 % EPU < 30 m (DO-260B Table 2-70) → σ = 30 / 2.4477 = 12.26 m;
+        // `le` stays unknown (the altitude is barometric, see the module docs).
+        let now = t("2023-11-14T22:00:01Z");
+        let ce = |nacp| {
+            let tr = TrackView { nacp, ..track() };
+            let cot = target_event(
+                &tr,
+                "NL",
+                ZoneRelation::Inside,
+                Affiliation::Unknown,
+                now,
+                now,
+            )
+            .unwrap();
+            let xml = cot.to_xml();
+            let doc = parse(&xml);
+            let p = child(doc.root_element(), "point");
+            (
+                p.attribute("ce").map(str::to_owned),
+                p.attribute("le").map(str::to_owned),
+            )
+        };
+        let (ce9, le9) = ce(Some(9));
+        // Written at 0.1 m.
+        assert_eq!(ce9.as_deref(), Some("12.3"));
+        assert_eq!(le9.as_deref(), Some("9999999.0"));
+        assert_eq!(ce(None).0.as_deref(), Some("9999999.0"));
+        assert_eq!(ce(Some(0)).0.as_deref(), Some("9999999.0"));
     }
 
     #[test]
