@@ -256,9 +256,17 @@ fn decoding_the_recordings_gives_the_true_trajectories() {
     }
     assert_eq!(check_positions(&decode_frames(&beast_frames), &tracks), n);
 
+    // Every ADS-B transmitter announces its position accuracy (TC 31, version 2) about
+    // every 2.5 s: the scenario's default NACp 9.
+    let status: Vec<&Message> = raw_msgs.iter().filter(|m| m.tc == Some(31)).collect();
+    assert!(!status.is_empty(), "no operational status decoded");
+    for m in &status {
+        assert_eq!((m.nacp, m.adsb_version), (Some(9), Some(2)), "{m:?}");
+    }
     let (sbs_msgs, sbs_drops) = SbsDecoder::decode_all(&read(&dir, "sbs.csv"));
     assert_eq!(sbs_drops.total_messages(), 0);
-    assert_eq!(sbs_msgs.len(), raw_frames.len());
+    // BaseStation has no transmission type for operational status (readsb writes none).
+    assert_eq!(sbs_msgs.len(), raw_frames.len() - status.len());
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -26,10 +26,12 @@ struct Aircraft {
 }
 
 /// A scenario being run: one ChaCha8 generator seeded with the seed drives every random
-/// choice in a fixed order, so the same seed gives the same receptions.
+/// choice in a fixed order, so the same seed gives the same receptions. A second stream
+/// of the same seed drives the operational status squitters ([`Squitter::own_stream`]).
 pub struct Simulator<'a> {
     scenario: &'a Scenario,
     rng: ChaCha8Rng,
+    status_rng: ChaCha8Rng,
     aircraft: Vec<Aircraft>,
     logs: Vec<FlightLog>,
     rx_cos_lat: Vec<f64>,
@@ -47,6 +49,8 @@ impl<'a> Simulator<'a> {
     /// trajectories are kept for [`Simulator::truth_lines`].
     pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut status_rng = ChaCha8Rng::seed_from_u64(seed);
+        status_rng.set_stream(1);
         let aircraft: Vec<Aircraft> = scenario
             .flights
             .iter()
@@ -58,7 +62,7 @@ impl<'a> Simulator<'a> {
                     f.initial.alt_ft,
                     f.initial.gs_mps,
                 ),
-                transponder: Transponder::new(f.start_s, &mut rng),
+                transponder: Transponder::new(f.start_s, &mut rng, &mut status_rng),
                 active: false,
                 ended: false,
             })
@@ -72,6 +76,7 @@ impl<'a> Simulator<'a> {
         Simulator {
             scenario,
             rng,
+            status_rng,
             logs: vec![FlightLog::default(); aircraft.len()],
             aircraft,
             rx_cos_lat: scenario
@@ -144,7 +149,12 @@ impl<'a> Simulator<'a> {
             for (slot, kind) in SQUITTERS.iter().enumerate() {
                 while ac.transponder.next_s[slot] < t1 {
                     let tt = ac.transponder.next_s[slot].max(t);
-                    ac.transponder.next_s[slot] = tt + kind.interval_s(&mut self.rng);
+                    let rng = if kind.own_stream() {
+                        &mut self.status_rng
+                    } else {
+                        &mut self.rng
+                    };
+                    ac.transponder.next_s[slot] = tt + kind.interval_s(rng);
                     if !f.transmitting(tt) {
                         continue;
                     }
@@ -172,7 +182,11 @@ impl<'a> Simulator<'a> {
                         bytes,
                         len,
                         msg,
-                        &mut self.rng,
+                        if kind.own_stream() {
+                            &mut self.status_rng
+                        } else {
+                            &mut self.rng
+                        },
                         out,
                     );
                     if !scenario.truth {

@@ -2,8 +2,10 @@
 //!
 //! Schedule (DO-260B §2.2.3.3.1, randomised transmission intervals): airborne position
 //! every 0.4–0.6 s alternating even and odd CPR format, airborne velocity every
-//! 0.4–0.6 s, identification and category every 4.8–5.2 s, and the DF11 acquisition
-//! squitter every 0.8–1.2 s (ICAO Annex 10 Vol IV §3.1.2.8.5).
+//! 0.4–0.6 s, identification and category every 4.8–5.2 s, airborne operational status
+//! (TC 31 subtype 0, ADS-B version 2, the flight's NACp) every 2.4–2.6 s
+//! (§2.2.3.3.1.4.7, no change in the status), and the DF11 acquisition squitter every
+//! 0.8–1.2 s (ICAO Annex 10 Vol IV §3.1.2.8.5).
 //!
 //! Broadcast position = true position + noise: a first-order Gauss–Markov error with a
 //! 30 s correlation time and σ = EPU/2 per axis for the flight's NACp (DO-260B Table
@@ -75,23 +77,35 @@ pub enum Squitter {
     Identification,
     /// DF11 acquisition squitter.
     AllCall,
+    /// DF17 aircraft operational status (TC 31 subtype 0, version 2): carries the NACp.
+    OperationalStatus,
 }
 
 /// All squitter kinds, in the order their timers are kept.
-pub const SQUITTERS: [Squitter; 4] = [
+pub const SQUITTERS: [Squitter; 5] = [
     Squitter::Position,
     Squitter::Velocity,
     Squitter::Identification,
     Squitter::AllCall,
+    Squitter::OperationalStatus,
 ];
 
 impl Squitter {
+    /// Whether this kind draws its schedule and receptions from the simulator's second
+    /// random stream. Operational status (added after the others) does, so that adding
+    /// it left every other frame of a seeded run — positions, noise, losses — exactly as
+    /// it was, and with it the recorded scenarios' outcomes.
+    pub fn own_stream(self) -> bool {
+        self == Squitter::OperationalStatus
+    }
+
     /// The next interval, seconds.
     pub fn interval_s(self, rng: &mut ChaCha8Rng) -> f64 {
         match self {
             Squitter::Position | Squitter::Velocity => rng.random_range(0.4..0.6),
             Squitter::Identification => rng.random_range(4.8..5.2),
             Squitter::AllCall => rng.random_range(0.8..1.2),
+            Squitter::OperationalStatus => rng.random_range(2.4..2.6),
         }
     }
 }
@@ -100,7 +114,7 @@ impl Squitter {
 #[derive(Clone, Debug)]
 pub struct Transponder {
     /// Next transmission time per squitter kind, seconds from the scenario start.
-    pub next_s: [f64; 4],
+    pub next_s: [f64; SQUITTERS.len()],
     odd: bool,
     noise_north_m: f64,
     noise_east_m: f64,
@@ -143,10 +157,16 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 impl Transponder {
-    /// A transponder switched on at `start_s`, first squitters spread over their intervals.
-    pub fn new(start_s: f64, rng: &mut ChaCha8Rng) -> Self {
-        let mut next_s = [0.0; 4];
+    /// A transponder switched on at `start_s`, first squitters spread over their
+    /// intervals; kinds with [`Squitter::own_stream`] draw from `status_rng`.
+    pub fn new(start_s: f64, rng: &mut ChaCha8Rng, status_rng: &mut ChaCha8Rng) -> Self {
+        let mut next_s = [0.0; SQUITTERS.len()];
         for (n, k) in next_s.iter_mut().zip(SQUITTERS) {
+            let rng = if k.own_stream() {
+                &mut *status_rng
+            } else {
+                &mut *rng
+            };
             let first = k.interval_s(rng);
             *n = start_s + rng.random_range(0.0..first);
         }
@@ -253,6 +273,12 @@ impl Transponder {
                 let mut f = [0u8; 14];
                 f[..7].copy_from_slice(&short);
                 return Some((f, 7, m));
+            }
+            Squitter::OperationalStatus => {
+                m.tc = Some(31);
+                m.adsb_version = Some(2);
+                m.nacp = Some(flight.nacp);
+                adsb::encode_operational_status(icao, false, 2, flight.nacp)
             }
         };
         Some((bytes, 14, m))
