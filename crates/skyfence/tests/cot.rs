@@ -372,11 +372,15 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
                 && l["skyfence"]["state"] == "closed"
         })
     });
-    wait_for("AFDRN7's live CoT over UDP", || {
-        oracle
-            .seen()
-            .iter()
-            .any(|l| l["transport"] == "udp" && l["uid"] == "skyfence-700c02")
+    // Live targets carry the accuracy the target announced (ADS-B operational status,
+    // which the simulator sends every ~2.5 s): wait for one sent after the first.
+    let accurate = |l: &Value| {
+        l["transport"] == "udp"
+            && l["uid"] == "skyfence-700c02"
+            && l["ce"].as_f64() != Some(9_999_999.0)
+    };
+    wait_for("AFDRN7's live CoT with its NACp over UDP", || {
+        oracle.seen().iter().any(accurate)
     });
     stop.store(true, Ordering::SeqCst);
     let seen = oracle.seen();
@@ -422,6 +426,7 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
         .as_f64()
         .map_or(9_999_999.0, |ft| (ft * 0.3048 * 10.0).round() / 10.0);
     assert_eq!(c["hae"].as_f64(), Some(hae), "{c}");
+    // An incident's entry point is interpolated, not reported: no accuracy claimed.
     assert_eq!(c["ce"].as_f64(), Some(9_999_999.0));
     assert_eq!(c["le"].as_f64(), Some(9_999_999.0));
     assert_eq!(c["stale_after_time_s"].as_f64(), Some(3600.0));
@@ -440,11 +445,17 @@ fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
         "{c}"
     );
 
-    // The live target over UDP: the track's own uid, valid for two intervals.
-    let live = seen
-        .iter()
-        .find(|l| l["transport"] == "udp" && l["uid"] == "skyfence-700c02")
-        .unwrap();
+    // The live target over UDP: the track's own uid, valid for two intervals; `ce` from
+    // the drone's NACp 9 (DO-260B Table 2-70: 95 % EPU < 30 m → σ = 30 / 2.4477 =
+    // 12.26 m, written at 0.1 m) as both taky and takproto read it; `le` unknown
+    // (barometric altitude).
+    let live = seen.iter().find(|l| accurate(l)).unwrap();
+    assert_eq!(live["ce"].as_f64(), Some(12.3), "{live}");
+    assert!(
+        (live["proto"]["ce"].as_f64().unwrap() - 12.3).abs() < 1e-9,
+        "{live}"
+    );
+    assert_eq!(live["le"].as_f64(), Some(9_999_999.0), "{live}");
     assert_eq!(live["type"], "a-u-A-M-F-Q", "{live}");
     assert_eq!(live["stale_after_time_s"].as_f64(), Some(2.0));
     assert_eq!(live["proto"]["callsign"], "AFDRN7");
