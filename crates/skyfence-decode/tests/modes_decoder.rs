@@ -108,6 +108,26 @@ fn status_and_surface() {
 }
 
 #[test]
+fn position_accuracy_and_version() {
+    // testdata/long_flight.csv (real recording), values checked with pyModeS 3.6.1.
+    let mut d = Decoder::new(DecoderConfig::default());
+    let m = feed(&mut d, t(0.0), "8d398101f8010002004abc91825d").unwrap();
+    assert_eq!(
+        (m.tc, m.nacp, m.adsb_version),
+        (Some(31), Some(10), Some(2))
+    );
+    // The observation for the detection core carries it on.
+    assert_eq!(m.to_observation(Default::default()).nacp, Some(10));
+    // Target state and status (TC 29 subtype 1): NACp, no version.
+    let m = feed(&mut d, t(1.0), "8d486257ea0dc848017e006c5a48").unwrap();
+    assert_eq!((m.tc, m.nacp, m.adsb_version), (Some(29), Some(11), None));
+    // Any other message: neither.
+    let m = feed(&mut d, t(2.0), "8DA2C1B6E112B600000000760759").unwrap();
+    assert_eq!((m.nacp, m.adsb_version), (None, None));
+    assert_eq!(m.to_observation(Default::default()).nacp, None);
+}
+
+#[test]
 fn address_parity_replies_need_a_known_address() {
     let mut d = Decoder::new(DecoderConfig::default());
     // DF20, address ef649e recovered from the parity: unknown so far.
