@@ -868,9 +868,9 @@ mod tests {
 
     #[test]
     fn target_state_nacp() {
-        // The DO-260B target state and status example of "The 1090 Megahertz Riddle"
-        // (2nd ed., "Target state and status"), also pyModeS' `test_bds62` golden frame:
-        // selected altitude 16 992 ft, QNH 1012.8 hPa, NACp 9 (pyModeS 3.6.1 agrees).
+        // The DO-260B target state and status frame of pyModeS' `test_bds62` (also in
+        // rs1090's and jet1090's tests): selected altitude 16 992 ft, QNH 1012.8 hPa;
+        // NACp 9 as pyModeS 3.6.1 and rs1090 0.7.0 decode it.
         assert_eq!(
             decoded("8DA05629EA21485CBF3F8CADAEEB"),
             Adsb::TargetState(TargetState { nacp: 9 })
