@@ -7,10 +7,10 @@
 //! The incident is written into the store before the service starts (the incident of
 //! INTERFACES.md, "Incident"), so the test needs no traffic.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -18,6 +18,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use skyfence_core::detect::{Event, Incident};
 use skyfence_store::{IncidentStore, SqliteStore, StoreBatch};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 const TOKEN: &str = "ack-test-token";
@@ -93,67 +95,19 @@ struct Service {
 
 impl Service {
     fn start(config: &Path) -> Service {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .arg("--config")
-            .arg(config)
-            .env("SKYFENCE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let lines = log.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("skyfence run: http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the service printed its URL");
-        Service {
-            child,
-            addr: addr.parse().unwrap(),
-            log,
-        }
+        let (child, addr) = common::spawn_service(
+            Command::new(BIN).arg("run").arg("--config").arg(config),
+            Duration::from_secs(120),
+            move |line| lines.lock().unwrap().push(line.to_string()),
+        );
+        Service { child, addr, log }
     }
 
     /// One HTTP/1.0 request; the status and the body.
     fn request(&self, method: &str, path: &str, body: Option<&str>, token: bool) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        let mut head = format!("{method} {path} HTTP/1.0\r\nHost: test\r\n");
-        if token {
-            head.push_str(&format!("Authorization: Bearer {TOKEN}\r\n"));
-        }
-        if let Some(b) = body {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                b.len()
-            ));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        if let Some(b) = body {
-            s.write_all(b.as_bytes()).unwrap();
-        }
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        common::http(self.addr, method, path, body, token.then_some(TOKEN))
     }
 
     fn post_ack(&self, id: &str, body: &str) -> (u16, Value) {
@@ -210,10 +164,7 @@ impl Service {
 
     /// SIGTERM, then wait: the graceful shutdown.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}");
+        common::stop_gracefully(&mut self.child);
     }
 }
 

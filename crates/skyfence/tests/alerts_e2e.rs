@@ -8,8 +8,7 @@
 //! a broken run from hanging; nothing asserts on time.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,6 +26,8 @@ use sha2::Sha256;
 use skyfence_core::Timestamp;
 use skyfence_core::detect::Event;
 use skyfence_store::{IncidentStore, SqliteStore};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 /// Scenario seconds per wall second.
@@ -253,54 +254,12 @@ impl Service {
                 .arg("--speed")
                 .arg(SPEED.to_string());
         }
-        let mut child = cmd
-            .env("SKYFENCE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    sent = true;
-                }
-                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
-                    eprintln!("service: {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(DEADLINE)
-            .expect("the service printed its URL");
-        Service {
-            child,
-            addr: addr.parse().unwrap(),
-        }
+        let (child, addr) = common::spawn_service(&mut cmd, DEADLINE, |_| {});
+        Service { child, addr }
     }
 
     fn request(&self, method: &str, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: test\r\nContent-Length: 0\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        common::http(self.addr, method, path, None, None)
     }
 
     fn json(&self, path: &str) -> Value {
@@ -318,10 +277,7 @@ impl Service {
 
     /// SIGTERM, then wait: the graceful shutdown.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}");
+        common::stop_gracefully(&mut self.child);
     }
 }
 

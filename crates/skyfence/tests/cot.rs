@@ -14,8 +14,8 @@
 //! Receive times are the wall clock, so at `SPEED` times real time the detection
 //! thresholds are scaled by `SPEED`. Deadlines only stop a broken run from hanging.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +27,8 @@ use serde_json::Value;
 use skyfence_core::Timestamp;
 use skyfence_decode::Frame;
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 /// Scenario seconds per wall second.
@@ -229,50 +231,18 @@ struct Service {
 
 impl Service {
     fn start(config: &Path) -> Service {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .arg("--config")
-            .arg(config)
-            .env("SKYFENCE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    sent = true;
-                }
-                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
-                    eprintln!("service: {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(DEADLINE)
-            .expect("the service printed its URL");
-        Service {
-            child,
-            addr: addr.parse().unwrap(),
-        }
+        let (child, addr) = common::spawn_service(
+            Command::new(BIN).arg("run").arg("--config").arg(config),
+            DEADLINE,
+            |_| {},
+        );
+        Service { child, addr }
     }
 
     fn get(&self, path: &str) -> String {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        assert!(
-            text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
-            "GET {path}: {text}"
-        );
-        text.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
+        let (status, body) = common::http(self.addr, "GET", path, None, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
     }
 
     fn json(&self, path: &str) -> Value {

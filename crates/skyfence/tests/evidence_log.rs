@@ -6,8 +6,8 @@
 //!
 //! Deadlines only stop a broken run from hanging; nothing asserts on time.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use skyfence_evidence::{EvidenceLeaf, VerifierKey, open_checkpoint};
 use skyfence_store::SqliteStore;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -51,35 +53,12 @@ struct Service {
 
 impl Service {
     fn start(config: &Path) -> Service {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("SKYFENCE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    sent = true;
-                }
-                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
-                    eprintln!("service: {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(DEADLINE)
-            .expect("the service printed its URL");
-        Service {
-            child,
-            addr: addr.parse().unwrap(),
-        }
+        let (child, addr) = common::spawn_service(
+            Command::new(BIN).args(["run", "--config"]).arg(config),
+            DEADLINE,
+            |_| {},
+        );
+        Service { child, addr }
     }
 
     fn url(&self) -> String {
@@ -87,23 +66,7 @@ impl Service {
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n{auth}\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string();
-        (status, body)
+        common::http(self.addr, "GET", path, None, token)
     }
 
     /// The latest checkpoint, once one of at least `min_size` leaves is signed.
@@ -124,10 +87,7 @@ impl Service {
 
     /// SIGTERM, then wait: the graceful shutdown.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}");
+        common::stop_gracefully(&mut self.child);
     }
 }
 

@@ -7,7 +7,7 @@
 //! thresholds in the test configs are divided (durations) or multiplied (speeds) by
 //! `SPEED`. Deadlines below only stop a broken run from hanging; nothing asserts on time.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +22,8 @@ use skyfence_core::detect::IncidentId;
 use skyfence_decode::Frame;
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
 use skyfence_store::{IncidentStore, SqliteStore};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 /// Scenario seconds per wall second.
@@ -183,36 +185,18 @@ impl Service {
     }
 
     fn start_with(config: &Path, token: Option<&str>, extra: &[&str]) -> Service {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .arg("--config")
-            .arg(config)
-            .args(extra)
-            .env("SKYFENCE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    sent = true;
-                }
-                if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
-                    eprintln!("service: {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(DEADLINE)
-            .expect("the service printed its URL");
+        let (child, addr) = common::spawn_service(
+            Command::new(BIN)
+                .arg("run")
+                .arg("--config")
+                .arg(config)
+                .args(extra),
+            DEADLINE,
+            |_| {},
+        );
         Service {
             child,
-            addr: addr.parse().unwrap(),
+            addr,
             token: token.map(str::to_string),
         }
     }
@@ -236,10 +220,7 @@ impl Service {
 
     /// SIGTERM, then wait: the graceful shutdown.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status}");
+        common::stop_gracefully(&mut self.child);
     }
 }
 
@@ -252,23 +233,7 @@ impl Drop for Service {
 
 /// One HTTP/1.0 GET (the server closes the connection after the response).
 fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: test\r\n{auth}\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    common::http(addr, "GET", path, None, token)
 }
 
 /// Reads an SSE stream on a thread, collecting `(event, data)` pairs.

@@ -1,0 +1,93 @@
+//! What the integration tests that run the real `skyfence` binary as a service share:
+//! starting `skyfence run` and learning its address, and plain HTTP/1.0 requests over
+//! real loopback sockets (no HTTP client library between the test and the service).
+//! Each test crate uses a part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+/// Spawns `cmd` (a `skyfence run ...`) with its log at `info` on a piped stderr, and waits
+/// up to `deadline` for the `skyfence run: http://ADDR/` line it prints once the API
+/// listens. Every stderr line goes to `on_line` (and to the test's own stderr when
+/// `SKYFENCE_TEST_LOG` is set).
+pub fn spawn_service(
+    cmd: &mut Command,
+    deadline: Duration,
+    mut on_line: impl FnMut(&str) + Send + 'static,
+) -> (Child, SocketAddr) {
+    let mut child = cmd
+        .env("SKYFENCE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn skyfence run");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(rest) = line.strip_prefix("skyfence run: http://") {
+                let _ = tx.send(rest.trim_end_matches('/').to_string());
+                sent = true;
+            }
+            if std::env::var_os("SKYFENCE_TEST_LOG").is_some() {
+                eprintln!("service: {line}");
+            }
+            on_line(&line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(deadline)
+        .expect("the service printed its URL");
+    (child, addr.parse().expect("the printed address parses"))
+}
+
+/// One HTTP/1.0 request (the server closes the connection after its response): the
+/// status and the body. `body` is sent as JSON; `token` as a bearer token.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the service");
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: test\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    if method != "GET" || !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("request head");
+    s.write_all(body.as_bytes()).expect("request body");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("response");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// SIGTERM, then wait: the graceful shutdown must exit 0.
+pub fn stop_gracefully(child: &mut Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = child.wait().expect("wait for the service");
+    assert!(status.success(), "{status}");
+}
