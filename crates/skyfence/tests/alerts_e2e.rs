@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,24 +41,7 @@ const SECRET: &str = "e2e-shared-secret";
 /// permits).
 fn scenario() -> &'static tempfile::TempDir {
     static S: OnceLock<tempfile::TempDir> = OnceLock::new();
-    S.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new(BIN)
-            .args([
-                "simulate",
-                "--scenario",
-                "af-pk-border",
-                "--formats",
-                "beast",
-            ])
-            .arg("--out-dir")
-            .arg(dir.path())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        dir
-    })
+    S.get_or_init(|| common::simulate_af_pk_border("beast"))
 }
 
 /// What the receiver answers.

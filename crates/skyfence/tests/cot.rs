@@ -24,9 +24,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use skyfence_core::Timestamp;
 use skyfence_decode::Frame;
-use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+use skyfence_decode::beast::encode_beast;
 
 mod common;
 
@@ -169,26 +168,8 @@ struct Scenario {
 }
 
 fn scenario() -> Scenario {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(BIN)
-        .args([
-            "simulate",
-            "--scenario",
-            "af-pk-border",
-            "--formats",
-            "beast",
-        ])
-        .arg("--out-dir")
-        .arg(dir.path())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let bytes = std::fs::read(dir.path().join("beast.bin")).unwrap();
-    // The scenario's second 0 (sim::builtin::af_pk_border).
-    let start = Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").unwrap();
-    let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
-    frames.sort_by_key(|f| f.at);
+    let dir = common::simulate_af_pk_border("beast");
+    let frames = common::af_pk_border_frames(dir.path());
     Scenario { dir, frames }
 }
 

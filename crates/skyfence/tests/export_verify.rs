@@ -6,6 +6,7 @@
 //! caught it. Tampered bundles get a corrected manifest (a careful forger), so the check
 //! that fails is the one beneath the manifest.
 
+mod common;
 #[path = "export_verify/setup.rs"]
 mod setup;
 

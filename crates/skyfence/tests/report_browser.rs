@@ -9,6 +9,7 @@
 //! `tests/browser/node_modules/playwright-core`; `.ci/run` installs all three. Without
 //! them the test says so and passes, except under `CI=true`.
 
+mod common;
 #[path = "export_verify/setup.rs"]
 mod setup;
 

@@ -10,7 +10,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -20,7 +20,7 @@ use serde_json::Value;
 use skyfence_core::Timestamp;
 use skyfence_core::detect::IncidentId;
 use skyfence_decode::Frame;
-use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+use skyfence_decode::beast::encode_beast;
 use skyfence_store::{IncidentStore, SqliteStore};
 
 mod common;
@@ -41,26 +41,8 @@ struct Scenario {
 fn scenario() -> &'static Scenario {
     static S: OnceLock<Scenario> = OnceLock::new();
     S.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new(BIN)
-            .args([
-                "simulate",
-                "--scenario",
-                "af-pk-border",
-                "--formats",
-                "beast,sbs",
-            ])
-            .arg("--out-dir")
-            .arg(dir.path())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let bytes = std::fs::read(dir.path().join("beast.bin")).unwrap();
-        // The scenario's second 0 (sim::builtin::af_pk_border).
-        let start = Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").unwrap();
-        let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
-        frames.sort_by_key(|f| f.at);
+        let dir = common::simulate_af_pk_border("beast,sbs");
+        let frames = common::af_pk_border_frames(dir.path());
         assert!(frames.len() > 100_000, "{} frames", frames.len());
         Scenario {
             zones: dir.path().join("zones.geojson"),

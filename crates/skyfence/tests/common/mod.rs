@@ -91,3 +91,35 @@ pub fn stop_gracefully(child: &mut Child) {
     let status = child.wait().expect("wait for the service");
     assert!(status.success(), "{status}");
 }
+
+/// `skyfence simulate --scenario af-pk-border --formats FORMATS` into a new temporary
+/// directory (recordings, zones, permits, truth).
+pub fn simulate_af_pk_border(formats: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let status = Command::new(env!("CARGO_BIN_EXE_skyfence"))
+        .args([
+            "simulate",
+            "--scenario",
+            "af-pk-border",
+            "--formats",
+            formats,
+        ])
+        .arg("--out-dir")
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run skyfence simulate");
+    assert!(status.success(), "skyfence simulate: {status}");
+    dir
+}
+
+/// The frames of the scenario's `beast.bin` in `dir`, in time order (the recording's
+/// 12 MHz counter starts at the scenario's second 0, sim::builtin::af_pk_border).
+pub fn af_pk_border_frames(dir: &std::path::Path) -> Vec<skyfence_decode::Frame> {
+    use skyfence_decode::beast::{BeastClock, BeastDecoder};
+    let bytes = std::fs::read(dir.join("beast.bin")).expect("beast.bin");
+    let start = skyfence_core::Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").expect("time");
+    let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
+    frames.sort_by_key(|f| f.at);
+    frames
+}
