@@ -17,12 +17,6 @@ use skyfence_store::{
     IncidentStore, SqliteStore, StoreBatch, StoreOptions, zone_from_geojson, zone_geojson,
 };
 
-fn temp() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("skyfence.db");
-    (dir, path)
-}
-
 /// A closed incident (A, 4840d6) and an open one (B, 484fde), frames of both.
 fn scenario() -> (
     StoreBatch,

@@ -12,12 +12,6 @@ use skyfence_store::{
     StoreOptions,
 };
 
-fn temp() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("skyfence.db");
-    (dir, path)
-}
-
 /// A closed incident (A, 4840d6 in HELD-A), an open one (B, 484fde in AF), an approach,
 /// with positions and frames of both targets.
 fn scenario() -> (

@@ -148,3 +148,11 @@ pub fn short_frame(addr: u32, at_s: i64, source: &Arc<str>) -> FrameRecord {
         },
     }
 }
+
+/// A temporary directory and the path of a store file inside it (kept while the
+/// directory lives).
+pub fn temp() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("skyfence.db");
+    (dir, path)
+}
