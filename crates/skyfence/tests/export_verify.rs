@@ -701,3 +701,42 @@ proptest::proptest! {
         let _ = std::fs::remove_file(&out);
     }
 }
+
+/// `--store` instead of `--config` (a service run without a config file, like `demo`):
+/// the same store and the key beside it give a bundle that verifies against the pinned
+/// key; a store that does not exist is a usage error naming it.
+#[test]
+fn export_from_the_store_file_alone() {
+    let e = exported();
+    let id = e.incident["id"].as_str().unwrap();
+    let zip = e.dir.path().join("by-store.zip");
+    let out = Command::new(setup::BIN)
+        .args(["export", id, "--out"])
+        .arg(&zip)
+        .arg("--store")
+        .arg(e.dir.path().join("skyfence.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = verify(&zip, &["--key", &e.vkey], e.dir.path());
+    assert_eq!(code, 0, "{text}");
+
+    let missing = e.dir.path().join("no-such.db");
+    let out = Command::new(setup::BIN)
+        .args(["export", id, "--out"])
+        .arg(e.dir.path().join("never.zip"))
+        .arg("--store")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such.db") && err.contains("does not exist"),
+        "{err}"
+    );
+}

@@ -33,8 +33,13 @@ pub struct ExportArgs {
     pub out: PathBuf,
     /// The service's config file: its `[store] path` and `[evidence]` key. Without it,
     /// `skyfence.db` in the current directory.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "store")]
     pub config: Option<PathBuf>,
+    /// The SQLite store itself, for a service run without a config file (`skyfence demo`
+    /// writes `skyfence-demo.db`); the log key is then the file beside it with the
+    /// extension `.key`.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
 }
 
 fn now() -> Timestamp {
@@ -73,14 +78,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         .incident
         .parse()
         .map_err(|e| input_error(format!("{e}")))?;
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    if let Some(store) = &args.store {
+        config.store.path = store.clone();
+    }
     let store_path = config.base_dir.join(&config.store.path);
     if !store_path.exists() {
         return Err(input_error(format!(
-            "store {} does not exist (give the service's --config)",
+            "store {} does not exist (give the service's --config, or --store FILE)",
             store_path.display()
         )));
     }
