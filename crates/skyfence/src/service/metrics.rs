@@ -131,7 +131,7 @@ pub struct Metrics {
 pub const EVENT_KINDS: [&str; 4] = ["approach", "confirmed", "closed", "lost"];
 
 /// A Prometheus label value: backslash, double quote and newline escaped.
-fn label(v: &str) -> String {
+pub(crate) fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -34,6 +34,7 @@ use super::cot_xml::{
 };
 use super::{Alert, AlertSpec, DeliveryError, Sink};
 use crate::config::AlertConfig;
+use crate::service::metrics::label;
 use crate::service::pipeline::TrackView;
 
 /// A TCP connection attempt gives up after this long.
@@ -235,13 +236,6 @@ pub fn render_metrics(out: &mut String, sinks: &[Arc<CotMetrics>]) {
             );
         }
     }
-}
-
-/// Escapes a Prometheus label value (exposition format: backslash, quote, newline).
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// A live TCP connection: the write half, and a task draining what the server sends

@@ -40,6 +40,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::AlertConfig;
 use crate::exit::input_error;
+use crate::service::metrics::label;
 use crate::service::pipeline::Published;
 
 pub use rules::{Rule, validate_config};
@@ -282,13 +283,6 @@ impl SinkMetrics {
         self.latency_sum_us
             .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
-}
-
-/// A Prometheus label value: backslash, double quote and newline escaped.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Appends the alert sinks' families to a Prometheus text exposition (format 0.0.4).
