@@ -1,4 +1,4 @@
-//! The detector's throughput (issue 5 target: ≥ 5 M observations/s on one core with
+//! The detector's throughput (target: ≥ 5 M observations/s on one core with
 //! 10 000 live tracks against the Afghanistan zone, ≤ 1 KB per live track).
 //!
 //! Workload `af_10k_tracks`: 10 000 targets, each flying a circle of 2.5 km radius at

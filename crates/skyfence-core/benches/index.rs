@@ -1,4 +1,4 @@
-//! The airspace index's hot path on the built-in Afghanistan zone (issue 3 targets):
+//! The airspace index's hot path on the built-in Afghanistan zone (targets):
 //! `locate` over 1 M random points in the bounding box + 1° (≤ 15 ns per point, ≥ 12×
 //! GEOS prepared `contains_xy` on the same points, measured in the same run by
 //! `benches/peers/geos_locate.py`), distance to the border within 50 km of it (≤ 1 µs),

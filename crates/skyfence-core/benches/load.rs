@@ -1,4 +1,4 @@
-//! Loading zones: one built-in country from the embedded borders file (issue 3 target:
+//! Loading zones: one built-in country from the embedded borders file (target:
 //! ≤ 50 ms per country), the whole world, and validation of a large border.
 //!
 //! Run: `cargo bench -p skyfence-core --bench load`.

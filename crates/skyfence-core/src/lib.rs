@@ -11,10 +11,10 @@ pub mod observation;
 pub mod position;
 pub mod time;
 
-pub use ids::{Icao24, ParseIcao24Error, TargetId};
+pub use ids::{Icao24, ParseIcao24Error, ParseTargetIdError, ShortName, TargetId, TargetKind};
 pub use observation::{
-    Altitude, AltitudeDatum, Callsign, EmitterCategory, Identity, Observation, RawFrame, SourceId,
-    Squawk, Velocity,
+    Altitude, AltitudeDatum, Callsign, EmitterCategory, Identity, Observation, PositionKind,
+    Protocol, RawFrame, RawRecord, Signal, SourceId, Squawk, Velocity, nacp_epu95_m,
 };
 pub use position::GeoPoint;
 pub use time::{ParseTimestampError, Timestamp};

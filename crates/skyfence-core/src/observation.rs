@@ -192,9 +192,9 @@ pub struct Identity {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u16);
 
-/// The raw Mode S frame an observation came from, kept for evidence (ARCHITECTURE.md,
-/// invariant 5): up to 14 bytes, the receiver's signal level and whether it was
-/// synthesised by multilateration rather than received over the air.
+/// The raw Mode S frame as a Mode S receiver delivers it: up to 14 bytes, the receiver's
+/// signal level and whether it was synthesised by multilateration rather than received
+/// over the air.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RawFrame {
     /// Frame bytes; only the first `len` are meaningful.
@@ -214,26 +214,233 @@ impl RawFrame {
     }
 }
 
+/// The surveillance protocol raw evidence is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// A Mode S / ADS-B frame (7 or 14 bytes): `modes`.
+    ModeS,
+    /// One ASTERIX record with its data block's category: `asterix`.
+    Asterix,
+    /// One ASTM F3411 Remote ID message or message pack: `remoteid`.
+    RemoteId,
+}
+
+impl Protocol {
+    /// The name in JSON, evidence and bundles.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::ModeS => "modes",
+            Protocol::Asterix => "asterix",
+            Protocol::RemoteId => "remoteid",
+        }
+    }
+
+    /// The code in the canonical evidence encoding.
+    pub const fn code(self) -> u8 {
+        match self {
+            Protocol::ModeS => 0x01,
+            Protocol::Asterix => 0x02,
+            Protocol::RemoteId => 0x03,
+        }
+    }
+
+    /// Reads [`Self::code`] back.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0x01 => Some(Protocol::ModeS),
+            0x02 => Some(Protocol::Asterix),
+            0x03 => Some(Protocol::RemoteId),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "modes" => Ok(Protocol::ModeS),
+            "asterix" => Ok(Protocol::Asterix),
+            "remoteid" => Ok(Protocol::RemoteId),
+            other => Err(format!(
+                "unknown protocol {other:?}: expected modes, asterix or remoteid"
+            )),
+        }
+    }
+}
+
+/// How strongly a record was received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// A receiver's own 0–255 level (Beast: sqrt(power) scaled to 255).
+    Level(u8),
+    /// Received signal strength, dBm (Bluetooth / Wi-Fi RSSI).
+    Dbm(i8),
+}
+
+/// Record bytes: inline up to the length of a Mode S frame (no allocation on the hot
+/// path), shared beyond (an ASTERIX record or a Remote ID message pack).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum RawBytes {
+    Inline { len: u8, buf: [u8; 14] },
+    Shared(std::sync::Arc<[u8]>),
+}
+
+/// Raw evidence as it arrived: protocol-tagged bytes of any length with the receiver's
+/// signal (ARCHITECTURE.md, invariant 5). Its sensor and receive time are the
+/// observation's `source` and `at`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawRecord {
+    /// The protocol of `bytes`.
+    pub proto: Protocol,
+    /// The receiver's signal, when it reports one.
+    pub signal: Option<Signal>,
+    /// True when synthesised by multilateration rather than received over the air.
+    pub mlat: bool,
+    bytes: RawBytes,
+}
+
+impl RawRecord {
+    /// A record of `proto` holding `data`.
+    pub fn new(proto: Protocol, data: &[u8]) -> Self {
+        let bytes = if data.len() <= 14 {
+            let mut buf = [0u8; 14];
+            buf[..data.len()].copy_from_slice(data);
+            RawBytes::Inline {
+                len: data.len() as u8,
+                buf,
+            }
+        } else {
+            RawBytes::Shared(data.into())
+        };
+        RawRecord {
+            proto,
+            signal: None,
+            mlat: false,
+            bytes,
+        }
+    }
+
+    /// The record's bytes.
+    pub fn data(&self) -> &[u8] {
+        match &self.bytes {
+            RawBytes::Inline { len, buf } => &buf[..usize::from(*len)],
+            RawBytes::Shared(b) => b,
+        }
+    }
+
+    /// The Mode S frame, when this is one (7 or 14 bytes of `modes`).
+    pub fn mode_s(&self) -> Option<RawFrame> {
+        match (&self.bytes, self.proto) {
+            (RawBytes::Inline { len, buf }, Protocol::ModeS) if *len == 7 || *len == 14 => {
+                Some(RawFrame {
+                    bytes: *buf,
+                    len: *len,
+                    signal: match self.signal {
+                        Some(Signal::Level(l)) => Some(l),
+                        _ => None,
+                    },
+                    mlat: self.mlat,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<RawFrame> for RawRecord {
+    fn from(f: RawFrame) -> Self {
+        let mut r = RawRecord::new(Protocol::ModeS, f.data());
+        r.signal = f.signal.map(Signal::Level);
+        r.mlat = f.mlat;
+        r
+    }
+}
+
+impl fmt::Debug for RawRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawRecord({} ", self.proto.as_str())?;
+        for b in self.data() {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ", {:?}, mlat {})", self.signal, self.mlat)
+    }
+}
+
+/// How a position was obtained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PositionKind {
+    /// Broadcast by the target itself over ADS-B (CPR-decoded): `adsb`.
+    #[default]
+    Adsb,
+    /// Located from times of arrival at several receivers: `mlat`.
+    Mlat,
+    /// Measured by a radar, or by a tracker fusing radars: `radar`.
+    Radar,
+    /// Broadcast by a drone over Remote ID: `remoteid`.
+    RemoteId,
+    /// Reported by a receiver's BaseStation (SBS) feed, already decoded: `sbs`.
+    Sbs,
+}
+
+impl PositionKind {
+    /// The name in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PositionKind::Adsb => "adsb",
+            PositionKind::Mlat => "mlat",
+            PositionKind::Radar => "radar",
+            PositionKind::RemoteId => "remoteid",
+            PositionKind::Sbs => "sbs",
+        }
+    }
+}
+
+/// The 95 % horizontal position bound of an ADS-B Navigation Accuracy Category for
+/// Position (DO-260B §2.2.3.2.7.2.7, Table 2-70: Estimated Position Uncertainty), in
+/// metres; `None` for NACp 0 (unknown or ≥ 10 NM) and values above 11. The one place
+/// skyfence turns a NACp into an accuracy.
+pub const fn nacp_epu95_m(nacp: u8) -> Option<f64> {
+    Some(match nacp {
+        11 => 3.0,
+        10 => 10.0,
+        9 => 30.0,
+        8 => 92.6,
+        7 => 185.2,
+        6 => 555.6,
+        5 => 926.0,
+        4 => 1852.0,
+        3 => 3704.0,
+        2 => 7408.0,
+        1 => 18_520.0,
+        _ => return None,
+    })
+}
+
 /// One normalised report about one target at one instant. Everything the detection core
-/// knows arrives as an `Observation`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// knows arrives as an `Observation`, whichever sensor produced it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     /// Who.
     pub target: TargetId,
     /// When: the time carried by the data (receive time for live feeds).
     pub at: Timestamp,
-    /// Where, once resolved (CPR decoded or reported directly).
+    /// Where, once resolved (CPR decoded, measured or reported directly).
     pub position: Option<GeoPoint>,
+    /// How `position` was obtained.
+    pub position_kind: PositionKind,
+    /// The 95 % horizontal bound of `position`'s error, metres, when known.
+    pub accuracy_m: Option<f32>,
     /// How high.
     pub altitude: Option<Altitude>,
     /// How it moves.
     pub velocity: Option<Velocity>,
     /// What it says it is.
     pub identity: Identity,
-    /// Which configured source heard it.
+    /// Which configured source (sensor) heard it.
     pub source: SourceId,
-    /// The raw frame, when the source delivers frames (not for SBS).
-    pub raw: Option<RawFrame>,
+    /// The raw record, when the source delivers records (not for SBS).
+    pub raw: Option<RawRecord>,
     /// Navigation accuracy category for position (NACp 0–11, DO-260B Table 2-70) the
     /// target last announced in this report (ADS-B operational status or target state);
     /// `None` when this report carries none. The track keeps the last one seen, so a
@@ -242,12 +449,14 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// An observation of `icao` at `at` carrying nothing else yet.
-    pub fn new(icao: Icao24, at: Timestamp) -> Self {
+    /// An observation of `target` at `at` carrying nothing else yet.
+    pub fn of(target: TargetId, at: Timestamp) -> Self {
         Observation {
-            target: TargetId::Icao(icao),
+            target,
             at,
             position: None,
+            position_kind: PositionKind::default(),
+            accuracy_m: None,
             altitude: None,
             velocity: None,
             identity: Identity::default(),
@@ -255,6 +464,11 @@ impl Observation {
             raw: None,
             nacp: None,
         }
+    }
+
+    /// An observation of `icao` at `at` carrying nothing else yet.
+    pub fn new(icao: Icao24, at: Timestamp) -> Self {
+        Self::of(TargetId::Icao(icao), at)
     }
 }
 
@@ -289,6 +503,38 @@ mod tests {
         assert_eq!(Squawk::new(0o7700).unwrap().to_string(), "7700");
         assert_eq!(Squawk::new(0o0042).unwrap().to_string(), "0042");
         assert!(Squawk::new(0o10000).is_none());
+    }
+
+    #[test]
+    fn raw_records_keep_mode_s_frames_inline_and_longer_records_whole() {
+        let frame = RawFrame {
+            bytes: [
+                0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
+            ],
+            len: 14,
+            signal: Some(0x80),
+            mlat: false,
+        };
+        let r = RawRecord::from(frame);
+        assert_eq!((r.proto, r.data()), (Protocol::ModeS, frame.data()));
+        assert_eq!(r.signal, Some(Signal::Level(0x80)));
+        assert_eq!(r.mode_s(), Some(frame));
+        let long: Vec<u8> = (0..=60).collect();
+        let a = RawRecord::new(Protocol::Asterix, &long);
+        assert_eq!(a.data(), &long[..]);
+        assert_eq!(a.mode_s(), None);
+        for p in [Protocol::ModeS, Protocol::Asterix, Protocol::RemoteId] {
+            assert_eq!(Protocol::from_code(p.code()), Some(p));
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+        }
+    }
+
+    #[test]
+    fn nacp_table() {
+        assert_eq!(nacp_epu95_m(9), Some(30.0));
+        assert_eq!(nacp_epu95_m(1), Some(18_520.0));
+        assert_eq!(nacp_epu95_m(0), None);
+        assert_eq!(nacp_epu95_m(12), None);
     }
 
     #[test]

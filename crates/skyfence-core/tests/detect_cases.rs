@@ -1,4 +1,4 @@
-//! The cases issue 5 names, each a test, run on the real `AirspaceIndex`.
+//! The cases the detection requirements name, each a test, run on the real `AirspaceIndex`.
 //!
 //! Zones are small boxes near the Afghanistan–Pakistan border (70°E–71°E × 33°N–34°N);
 //! flights are synthetic with hand-computed expectations (each test says how).
@@ -69,7 +69,7 @@ fn crossing_point_interpolation_values() {
         "{} vs {expected}",
         i.max_depth_m
     );
-    // The contract of INTERFACES.md, byte for byte (id: printf
+    // The contract of docs/INTERFACES.md, byte for byte (id: printf
     // 'skyfence-incident-v1\nadf7c1\nBOX\n1700000001000' | sha256sum, first 16 digits).
     let json = serde_json::to_string(i).unwrap();
     let expected_json = format!(
@@ -356,7 +356,12 @@ fn a_permit_with_a_validity_window() {
     obs.extend(through(b, 7_200.0)); // after the window
     let mut det = detector(box_zone(), vec![permit]);
     let (_, incidents) = run(&mut det, &obs);
-    let by = |who: Icao24| incidents.iter().find(|i| i.target.icao() == who).unwrap();
+    let by = |who: Icao24| {
+        incidents
+            .iter()
+            .find(|i| i.target.icao().unwrap() == who)
+            .unwrap()
+    };
     assert!(by(a).authorised);
     assert_eq!(by(a).permit.as_deref(), Some("overflight permit 2023/114"));
     assert_eq!(by(a).classification, Classification::Aircraft);
@@ -425,7 +430,7 @@ fn approach_is_announced_once_in_the_buffer_band() {
         unreachable!()
     };
     assert_eq!(zone, "BUF");
-    assert_eq!(target.icao(), icao());
+    assert_eq!(target.icao(), Some(icao()));
     let edge_lon = 70.0 - 10_000.0 / geodesic_distance_m(33.5, 69.0, 33.5, 70.0);
     assert!(
         position.lon >= edge_lon && position.lon < edge_lon + 0.0011,
@@ -497,7 +502,7 @@ fn a_resumed_incident_keeps_its_id() {
     let mut first = detector(box_zone(), vec![]);
     let (_, open) = run(&mut first, &obs[..50]);
     assert_eq!(open[0].status, IncidentStatus::Open);
-    let last = obs[49];
+    let last = obs[49].clone();
     let mut second = detector(box_zone(), vec![]);
     second
         .resume(

@@ -4,7 +4,7 @@
 //! lower bound (inner-sphere haversine to an end point minus an upper bound of the
 //! edge's length) orders the edges; the exact distance to an edge is a golden-section
 //! minimisation along it of Karney's geodesic (geographiclib-rs), until no lower bound
-//! can beat the best. The index must agree within 0.1 % or 1 m (issue 3).
+//! can beat the best. The index must agree within 0.1 % or 1 m.
 //! `SKYFENCE_INDEX_DIST_POINTS` sets the number of points per country (default 300).
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};

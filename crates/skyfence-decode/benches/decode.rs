@@ -1,5 +1,5 @@
 //! End-to-end decode throughput on a real recording, skyfence against rs1090 in the
-//! same run (issue 2 target: ≥ 10 M frames/s on one core for Beast parsing + CRC +
+//! same run (target: ≥ 10 M frames/s on one core for Beast parsing + CRC +
 //! fields + CPR, ≥ 50× rs1090).
 //!
 //! Input: `testdata/long_flight.csv` (172 432 real frames, provenance in

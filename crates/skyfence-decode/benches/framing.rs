@@ -3,7 +3,7 @@
 //! The Beast buffer holds 100 000 frames (80 % DF17 long, 20 % short), built from the
 //! frames of rs1090's `short_flights.csv` with timestamps 1–40 ms apart; a few percent of
 //! the records contain an escaped 0x1a (in the timestamp, signal or data) so that both
-//! the fast path and the un-escaping path are measured. Target (issue 2): ≤ 20 ns/frame.
+//! the fast path and the un-escaping path are measured. Target: ≤ 20 ns/frame.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use skyfence_core::Timestamp;

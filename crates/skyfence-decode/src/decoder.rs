@@ -1,4 +1,4 @@
-//! The stateful Mode S decoder: frames in, [`Message`]s out (INTERFACES.md, "Decoded
+//! The stateful Mode S decoder: frames in, [`Message`]s out (docs/INTERFACES.md, "Decoded
 //! message"), every rejection counted by reason.
 //!
 //! Per frame: [`modes::check`] (format, length, parity), then the address rule: DF11/17/18
@@ -9,8 +9,8 @@
 //! resolved by the tracker. Nothing here allocates per frame.
 
 use skyfence_core::{
-    Altitude, AltitudeDatum, Callsign, EmitterCategory, GeoPoint, Icao24, Observation, RawFrame,
-    SourceId, Squawk, Timestamp, Velocity,
+    Altitude, AltitudeDatum, Callsign, EmitterCategory, GeoPoint, Icao24, Observation,
+    PositionKind, RawFrame, RawRecord, SourceId, Squawk, Timestamp, Velocity, nacp_epu95_m,
 };
 
 use crate::adsb::{self, Adsb, Emergency};
@@ -151,8 +151,16 @@ impl Message {
         o.identity.category = self.category;
         o.identity.squawk = self.squawk;
         o.source = source;
-        o.raw = self.raw;
+        // A frame is ADS-B (the target's own position) unless an MLAT server synthesised
+        // it; a message without a frame came from a BaseStation (SBS) feed.
+        o.position_kind = match self.raw {
+            Some(f) if f.mlat => PositionKind::Mlat,
+            Some(_) => PositionKind::Adsb,
+            None => PositionKind::Sbs,
+        };
+        o.raw = self.raw.map(RawRecord::from);
         o.nacp = self.nacp;
+        o.accuracy_m = self.nacp.and_then(nacp_epu95_m).map(|m| m as f32);
         o
     }
 }

@@ -148,7 +148,7 @@ impl Default for TrackerConfig {
             address_expiry_s: 60.0,
             pair_window_s: 10.0,
             local_max_range_nm: 180.0,
-            // INTERFACES.md `[detection] max_speed_mps` default.
+            // docs/INTERFACES.md `[detection] max_speed_mps` default.
             max_speed_mps: 1000.0,
             position_slack_m: 1000.0,
             position_expiry_s: 60.0,

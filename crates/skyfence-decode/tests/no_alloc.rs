@@ -1,4 +1,4 @@
-//! "No allocation per frame" (issue 2), checked with a counting heap profiler: Beast
+//! "No allocation per frame", checked with a counting heap profiler: Beast
 //! framing plus the stateful Mode S decoder over the real recording
 //! (testdata/long_flight.csv, rs1090 0.7.0, MIT) allocate only when the per-aircraft
 //! maps grow, never per frame.

@@ -1,4 +1,4 @@
-//! The evidence log of skyfence (issue 8): what lets a sceptical second party check an
+//! The evidence log of skyfence: what lets a sceptical second party check an
 //! incident record without trusting us.
 //!
 //! - [`merkle`]: an append-only RFC 6962 Merkle tree (SHA-256) over a pluggable

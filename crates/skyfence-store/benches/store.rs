@@ -39,7 +39,7 @@ fn incident(k: u32, entered_at: Timestamp, status: IncidentStatus) -> Incident {
         id: IncidentId::derive(t, "AF", entered_at),
         zone: "AF".into(),
         target: TargetInfo {
-            icao24: t,
+            id: t,
             callsign: None,
             category: None,
         },

@@ -1,4 +1,4 @@
-//! Alert delivery state (issue 7, "a durable outbox in the store"): the events table is
+//! Alert delivery state ("a durable outbox in the store"): the events table is
 //! the outbox, `delivery_cursors` says how far each sink has delivered, and this file
 //! keeps what a restart must not forget about the event a sink is trying now (attempt
 //! count, first attempt, last error) and the dead letters an operator must see.
@@ -349,7 +349,7 @@ mod tests {
             at: Timestamp::from_secs(at_s),
             zone: "PK".into(),
             target: TargetInfo {
-                icao24: TargetId::Icao(Icao24::from_u32_masked(0x700c02)),
+                id: TargetId::Icao(Icao24::from_u32_masked(0x700c02)),
                 callsign: None,
                 category: None,
             },

@@ -1,5 +1,5 @@
 //! The durable store of skyfence: incidents, their tracks and raw frames, and the event
-//! log (issue 6, "Store"; ARCHITECTURE.md "IncidentStore trait; SQLite (default),
+//! log ("Store"; ARCHITECTURE.md "IncidentStore trait; SQLite (default),
 //! PostgreSQL (later)").
 //!
 //! The runtime writes from one blocking task in batches ([`StoreBatch`], about every
@@ -29,7 +29,7 @@
 //!    (delivery_cursor(sink))`, deliver, `set_delivery_cursor`. Retention: once an hour,
 //!    `purge_older_than(now - retention)`.
 //!
-//! The same JSON shape of an incident (INTERFACES.md, "Incident") is stored, served and
+//! The same JSON shape of an incident (docs/INTERFACES.md, "Incident") is stored, served and
 //! exported: the store keeps each incident's latest JSON and indexes the fields the API
 //! filters on.
 
@@ -43,13 +43,15 @@ mod sqlite;
 
 pub use delivery::{DeadLetter, DeliveryAttempt};
 pub use error::StoreError;
-pub use evidence::{IndexedLeaf, LeafRow, StoredCheckpoint, zone_from_geojson, zone_geojson};
+pub use evidence::{IndexedLeaf, LeafRow, StoredCheckpoint};
 pub use model::{
     Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, PositionRecord, Purged,
-    ResumePoint, StoreBatch, StoreOptions, StoredEvent, TrackPoint,
+    ResumePoint, StoreBatch, StoreOptions, StoredEvent,
 };
 pub use ring::{FrameRing, RingFrame};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use skyfence_core::airspace::{zone_from_geojson, zone_geojson};
+pub use skyfence_core::detect::TrackPoint;
 pub use sqlite::SqliteStore;
 
 use skyfence_core::Timestamp;

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use skyfence_core::detect::{Event, Fix, Incident, IncidentId, IncidentStatus, Report, TargetInfo};
+use skyfence_core::detect::{
+    Event, Fix, Incident, IncidentId, IncidentStatus, Report, TargetInfo, TrackPoint,
+};
 use skyfence_core::{GeoPoint, RawFrame, TargetId, Timestamp};
 
 /// Everything the runtime writes in one go (about every 100 ms): stored in one
@@ -42,44 +44,6 @@ impl StoreBatch {
         self.snapshots.clear();
         self.positions.clear();
         self.frames.clear();
-    }
-}
-
-/// One point of a target's track, as the API prints it (INTERFACES.md, `GET
-/// /api/incidents/{id}`: `positions` of `at, lat, lon, alt_ft`).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrackPoint {
-    /// Report time.
-    pub at: Timestamp,
-    /// Latitude, degrees.
-    pub lat: f64,
-    /// Longitude, degrees.
-    pub lon: f64,
-    /// Feet, `null` when unknown.
-    pub alt_ft: Option<i32>,
-}
-
-impl From<Report> for TrackPoint {
-    fn from(r: Report) -> Self {
-        TrackPoint {
-            at: r.at,
-            lat: r.pos.lat,
-            lon: r.pos.lon,
-            alt_ft: r.alt_ft,
-        }
-    }
-}
-
-impl From<TrackPoint> for Report {
-    fn from(p: TrackPoint) -> Self {
-        Report {
-            at: p.at,
-            pos: GeoPoint {
-                lat: p.lat,
-                lon: p.lon,
-            },
-            alt_ft: p.alt_ft,
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The pre-entry evidence ring (issue 6: "the raw frames of every target with an
+//! The pre-entry evidence ring ("the raw frames of every target with an
 //! incident, including the minutes before its entry (kept in a per-target ring in
 //! memory)").
 //!

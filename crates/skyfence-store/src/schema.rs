@@ -24,7 +24,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Version 1: incidents, events, positions, frames, acknowledgements, delivery cursors.
 const V1: &str = r#"
--- One row per incident: its latest version as JSON (INTERFACES.md "Incident") plus the
+-- One row per incident: its latest version as JSON (docs/INTERFACES.md "Incident") plus the
 -- columns the API filters and sorts on.
 CREATE TABLE incidents (
     id             TEXT PRIMARY KEY,
@@ -108,7 +108,7 @@ CREATE TABLE delivery_cursors (
 ) WITHOUT ROWID;
 "#;
 
-/// Version 3: alert delivery state (issue 7): the attempt in progress per sink and the
+/// Version 3: alert delivery state: the attempt in progress per sink and the
 /// dead letters operators see in `GET /api/alerts`.
 const V3: &str = r#"
 -- The delivery a sink is trying now (head of its line), so that the attempt count and
@@ -140,7 +140,7 @@ CREATE TABLE dead_letters (
 ) WITHOUT ROWID;
 "#;
 
-/// Version 2: the evidence log (issue 8; `crate::evidence`): leaves, Merkle nodes, signed
+/// Version 2: the evidence log (`crate::evidence`): leaves, Merkle nodes, signed
 /// checkpoints and witness cosignatures.
 const V2: &str = r#"
 -- One row per leaf of the RFC 6962 evidence log. `bytes` is the leaf's canonical encoding

@@ -317,7 +317,7 @@ fn upsert_incident(tx: &Transaction<'_>, i: &Incident, json: &str) -> rusqlite::
     tx.prepare_cached(UPSERT_INCIDENT)?.execute(params![
         i.id.to_string(),
         i.zone,
-        target_key(i.target.icao24),
+        target_key(i.target.id),
         status_str(i.status),
         i.authorised,
         classification_str(i.classification),
@@ -335,7 +335,7 @@ fn dedup_key(e: &Event) -> String {
             at, zone, target, ..
         } => format!(
             "approach/{zone}/{}/{}",
-            target_key(target.icao24),
+            target_key(target.id),
             at.as_micros()
         ),
         _ => match e.incident() {
@@ -347,10 +347,10 @@ fn dedup_key(e: &Event) -> String {
 
 fn event_target(e: &Event) -> TargetId {
     match e {
-        Event::Approach { target, .. } => target.icao24,
+        Event::Approach { target, .. } => target.id,
         Event::Confirmed { incident, .. }
         | Event::Closed { incident, .. }
-        | Event::Lost { incident, .. } => incident.target.icao24,
+        | Event::Lost { incident, .. } => incident.target.id,
     }
 }
 
@@ -546,7 +546,7 @@ impl IncidentStore for SqliteStore {
             return Ok(None);
         };
         let (lo, hi) = self.window(&incident)?;
-        let positions = self.positions_between(&target_key(incident.target.icao24), lo, hi)?;
+        let positions = self.positions_between(&target_key(incident.target.id), lo, hi)?;
         Ok(Some(IncidentDetail {
             incident,
             positions,
@@ -558,7 +558,7 @@ impl IncidentStore for SqliteStore {
             return Ok(None);
         };
         let (lo, hi) = self.window(&incident)?;
-        let target = incident.target.icao24;
+        let target = incident.target.id;
         let err = self.err("read frames");
         let mut st = self
             .conn
@@ -639,7 +639,7 @@ impl IncidentStore for SqliteStore {
             let p = last
                 .query_row(
                     params![
-                        target_key(incident.target.icao24),
+                        target_key(incident.target.id),
                         incident.last_seen_at.as_micros()
                     ],
                     track_point,

@@ -1,4 +1,4 @@
-//! Crash test (issue 6: "`kill -9` the service ... every incident confirmed before the
+//! Crash test ("`kill -9` the service ... every incident confirmed before the
 //! kill is there exactly once"): a child process writes batches and reports each commit;
 //! it is killed with SIGKILL while writing, three times over, each new writer resuming
 //! from what the file holds; the reopened file holds every reported batch exactly once

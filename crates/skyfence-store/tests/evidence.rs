@@ -1,4 +1,4 @@
-//! The evidence log in the store (issue 8): leaves appended in the same transaction as
+//! The evidence log in the store: leaves appended in the same transaction as
 //! the rows they prove, idempotence, several writing connections, retention, dataset
 //! de-duplication, zone content round trips, checkpoints and cosignatures.
 
@@ -340,7 +340,7 @@ fn dataset_and_config_leaves_are_appended_only_when_they_change() {
     );
 }
 
-/// A zone with a hole, floor, ceiling and buffer (INTERFACES.md "Zones" properties).
+/// A zone with a hole, floor, ceiling and buffer (docs/INTERFACES.md "Zones" properties).
 const HELD_A: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
  "properties":{"name":"HELD-A","floor_ft":1000,"ceiling_ft":45000,"buffer_m":2500.5},
  "geometry":{"type":"Polygon","coordinates":[

@@ -1,5 +1,5 @@
 //! The real detector writing through the store, stopped mid-incursion and restarted from
-//! the file (issue 6: "A restart resumes open incidents: no loss, no duplicates").
+//! the file ("A restart resumes open incidents: no loss, no duplicates").
 
 use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::airspace::load::parse_geojson;

@@ -276,7 +276,7 @@ fn filters_select_and_order_newest_first() {
             .incidents(&f)
             .unwrap()
             .iter()
-            .map(|i| i.target.icao().as_u32())
+            .map(|i| i.target.icao().unwrap().as_u32())
             .collect()
     };
     let (first, second) = if i5.id > i3.id { (5, 3) } else { (3, 5) };

@@ -1,16 +1,10 @@
-//! The `skyfence` command-line tool (INTERFACES.md, "Command line").
+//! The `skyfence` command-line tool (docs/INTERFACES.md, "Command line").
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod bundle;
 mod cmd;
-mod config;
-mod exit;
-mod input;
-mod service;
-mod sim;
 
 /// skyfence: watches a nation's airspace and records every incursion as evidence.
 #[derive(Parser, Debug)]
@@ -39,8 +33,8 @@ enum Command {
     Export(cmd::export::ExportArgs),
     /// Check an evidence bundle offline: signatures, proofs, re-decoding and re-detection.
     Verify(cmd::verify::VerifyArgs),
-    /// Load-test a live service over loopback: latency, ingest and memory (issue 6).
-    Load(cmd::load::LoadArgs),
+    /// Load-test a live service over loopback: latency, ingest and memory.
+    Load(skyfence_load::LoadArgs),
     /// The evidence log: verify it all, sign a checkpoint, print its public key.
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
@@ -74,7 +68,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Verify(args) => cmd::verify::run(args),
-        Command::Load(args) => cmd::load::run(args),
+        Command::Load(args) => skyfence_load::run(args),
         Command::Log(command) => cmd::log::run(command),
         Command::Witness(args) => cmd::witness::run(args),
     };
@@ -82,7 +76,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("skyfence: error: {e:#}");
-            ExitCode::from(exit::code_for(&e))
+            ExitCode::from(skyfence_service::exit::code_for(&e))
         }
     }
 }

@@ -1,11 +1,11 @@
-//! Acknowledging incidents through the HTTP API of `skyfence run` (issue 7): `POST
+//! Acknowledging incidents through the HTTP API of `skyfence run`: `POST
 //! /api/incidents/{id}/ack` stores the acknowledgement and later notes in order, behind
 //! the bearer token; `GET /api/incidents` and `GET /api/incidents/{id}` carry them as
 //! the extension fields `acknowledged` and `acks`; each entry is audit-logged and
 //! pushed to SSE clients as an `ack` event (without an id); the store keeps them.
 //!
 //! The incident is written into the store before the service starts (the incident of
-//! INTERFACES.md, "Incident"), so the test needs no traffic.
+//! docs/INTERFACES.md, "Incident"), so the test needs no traffic.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -25,7 +25,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 const TOKEN: &str = "ack-test-token";
 const ID: &str = "5e1f0c2d3b4a6978";
 
-/// The incident of INTERFACES.md ("Incident"), with a 16-hex-digit id.
+/// The incident of docs/INTERFACES.md ("Incident"), with a 16-hex-digit id.
 fn forte12() -> Incident {
     serde_json::from_value(json!({
         "id": ID,

@@ -1,4 +1,4 @@
-//! End-to-end tests of alert webhooks (issue 7, "Verified"): `skyfence run` replays the
+//! End-to-end tests of alert webhooks ("Verified"): `skyfence run` replays the
 //! simulator's `af-pk-border` recording (accelerated) and delivers its unauthorised
 //! incursions to a real HTTP receiver on loopback (axum, inside the test) that refuses
 //! deliveries, goes down across a service restart and comes back.
@@ -315,7 +315,7 @@ fn expected_keys(db: &Path) -> BTreeMap<String, BTreeSet<String>> {
             } if zone == "PK" => {
                 out.entry("near-pk".into()).or_default().insert(format!(
                     "approach/PK/{}/{}",
-                    target.icao24,
+                    target.id,
                     at.as_micros()
                 ));
             }

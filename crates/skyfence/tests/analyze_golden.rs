@@ -1,4 +1,4 @@
-//! Golden replays (issue 5): every built-in simulator scenario, analysed, gives the simulator's
+//! Golden replays: every built-in simulator scenario, analysed, gives the simulator's
 //! truth — the same incidents, times within 2 s, crossing points within 300 m, depth
 //! within 2 % + 100 m — and the same recording as raw, beast and sbs gives the same
 //! incidents.

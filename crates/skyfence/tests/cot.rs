@@ -1,4 +1,4 @@
-//! Cursor-on-Target from `skyfence run` to TAK-ecosystem code (issue 7, "Verified"): a
+//! Cursor-on-Target from `skyfence run` to TAK-ecosystem code ("Verified"): a
 //! Beast receiver inside the test plays the simulator's `af-pk-border` scenario
 //! (accelerated) to the service, whose two `[[alert]] type = "cot"` sinks send on
 //! 127.0.0.1: incident events over TCP to a real TAK server (taky, started by the

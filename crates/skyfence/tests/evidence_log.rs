@@ -1,4 +1,4 @@
-//! The evidence log end to end (issue 8): `skyfence run` records its zones, permits and
+//! The evidence log end to end: `skyfence run` records its zones, permits and
 //! config and signs checkpoints; `skyfence witness --once` (the real binary, over real
 //! loopback sockets, with the API's bearer token) cosigns them and the cosignature shows in
 //! `GET /api/log/checkpoint`; a second store that diverges is refused as a fork; and
@@ -23,7 +23,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 const TOKEN: &str = "s3cret";
 const ORIGIN: &str = "skyfence.test/e2e";
 
-/// A 0.1° square with a hole (INTERFACES.md "Zones" properties).
+/// A 0.1° square with a hole (docs/INTERFACES.md "Zones" properties).
 const ZONES: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
  "properties":{"name":"HELD-A","floor_ft":0,"ceiling_ft":60000,"buffer_m":1000},
  "geometry":{"type":"Polygon","coordinates":[

@@ -1,4 +1,4 @@
-//! `skyfence export` and `skyfence verify` end to end (issue 8, part B, "Verified"): a
+//! `skyfence export` and `skyfence verify` end to end (part B, "Verified"): a
 //! real incident from `skyfence run` (see `export_verify/setup.rs`) is exported from the
 //! real store; the bundle verifies, also copied alone into a fresh directory with an empty
 //! environment; and each tampering (one byte of a frame, a time, the zone, the incident, a

@@ -1,4 +1,4 @@
-//! `skyfence load` (issue 6, "Performance") kept working: a small paced run against a
+//! `skyfence load` ("Performance") kept working: a small paced run against a
 //! service the tool starts itself, over loopback. Only the accounting is asserted —
 //! every frame written is received and every frame received is decoded, a duplicate or
 //! dropped by a counted reason — never a speed (speed lives in BENCHMARKS.md).

@@ -1,7 +1,7 @@
-//! The live map in a real headless browser (issue 6, "Verified"): starts `skyfence demo`
+//! The live map in a real headless browser ("Verified"): starts `skyfence demo`
 //! on a loopback port, then drives Debian's `chromium` through `playwright-core`
 //! (`tests/browser/map_test.mjs`): the page loads without console errors, targets appear
-//! and move, clicking an incident draws its track, and (issue 7) the incident is
+//! and move, clicking an incident draws its track, and the incident is
 //! acknowledged and annotated through the form, which the API then shows. The
 //! screenshot goes to `target/map.png`.
 //!

@@ -1,4 +1,4 @@
-//! An evidence bundle's `report.html` in a real headless browser (issue 8, "Verified"):
+//! An evidence bundle's `report.html` in a real headless browser ("Verified"):
 //! a real incident from `skyfence run` is exported (see `export_verify/setup.rs`), its
 //! report is opened offline from the file alone in Debian's `chromium` through
 //! `playwright-core` (`tests/browser/report_test.mjs`), with JavaScript disabled: no

@@ -1,4 +1,4 @@
-//! End-to-end tests of `skyfence run` through real loopback sockets (issue 6,
+//! End-to-end tests of `skyfence run` through real loopback sockets (
 //! "Verified"): a Beast server inside the test plays the simulator's `af-pk-border`
 //! scenario (accelerated) to the service's Beast client source; the HTTP API, the SSE
 //! stream and `/metrics` are read over HTTP.

@@ -1,4 +1,4 @@
-//! Zone files: the GeoJSON loader (INTERFACES.md, "Zones"), the error every loader
+//! Zone files: the GeoJSON loader (docs/INTERFACES.md, "Zones"), the error every loader
 //! reports, and [`load_zone_file`], which picks GeoJSON or OpenAir for a path.
 //!
 //! Every zone is validated when it is loaded ([`super::validate`]): a bad zone file is

@@ -3,6 +3,7 @@
 
 pub mod builtin;
 pub mod geodesy;
+pub mod geojson;
 mod grid;
 pub mod index;
 pub mod load;
@@ -11,5 +12,6 @@ pub mod openair;
 pub mod validate;
 pub mod zone;
 
+pub use geojson::{zone_from_geojson, zone_geojson};
 pub use index::{AirspaceIndex, Crossing, ZoneId};
 pub use zone::{Provenance, Zone, ZoneKind};

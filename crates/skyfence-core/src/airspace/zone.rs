@@ -49,7 +49,7 @@ pub struct Zone {
 
 impl Zone {
     /// Whether `alt_ft` lies between floor and ceiling (inclusive). An unknown altitude
-    /// counts as inside (INTERFACES.md, "Zones").
+    /// counts as inside (docs/INTERFACES.md, "Zones").
     pub fn contains_altitude(&self, alt_ft: Option<i32>) -> bool {
         match alt_ft {
             None => true,

@@ -1,9 +1,9 @@
 //! `[detection]`: the three numbers that decide when a position becomes an incident
-//! (INTERFACES.md, "Config").
+//! (docs/INTERFACES.md, "Config").
 
 /// Detection thresholds, as read from the `[detection]` table of the config file.
 ///
-/// Every field is optional in the file; the defaults are INTERFACES.md's.
+/// Every field is optional in the file; the defaults are docs/INTERFACES.md's.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectionConfig {

@@ -88,7 +88,7 @@ pub enum ResumeError {
     },
 }
 
-/// The incursion detector (issue 5, "The engine").
+/// The incursion detector ("The engine").
 ///
 /// Feed it observations in time order ([`Detector::observe`]); in live use also call
 /// [`Detector::tick`] about once a second so silent targets are declared lost; at the end
@@ -300,7 +300,7 @@ impl<Q: ZoneQueries> Detector<Q> {
         v
     }
 
-    /// Continues an open incident after a restart (issue 6: "a restart resumes open
+    /// Continues an open incident after a restart ("a restart resumes open
     /// incidents"): the target is tracked from `last` (its last report inside, from the
     /// store) with the incident's identity, counts and entry, so its next events carry the
     /// same id. No event is emitted.
@@ -326,7 +326,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             });
         };
         let zone = ZoneId(z as u32);
-        let target = incident.target.icao24;
+        let target = incident.target.id;
         let stats = &mut self.stats;
         let track = self.tracks.map.entry(target).or_insert_with(|| {
             stats.tracks_created += 1;
@@ -401,7 +401,7 @@ impl<Q: ZoneQueries> Detector<Q> {
 /// The target's identity as incidents print it.
 fn target_info(t: &Track) -> TargetInfo {
     TargetInfo {
-        icao24: t.target,
+        id: t.target,
         callsign: t.callsign,
         category: t.category,
     }
@@ -446,7 +446,7 @@ fn incident<Q: ZoneQueries>(
         .zones()
         .get(slot.zone.0 as usize)
         .map_or("", |z| z.name.as_str());
-    let icao = info.icao24.to_string();
+    let icao = info.id.to_string();
     let permit = ctx.permits.iter().find(|p| {
         p.covers(
             &icao,
@@ -457,10 +457,10 @@ fn incident<Q: ZoneQueries>(
     });
     let end = exit.map_or(slot.last_seen_at, |e| e.at);
     Incident {
-        id: IncidentId::derive(info.icao24, zone, slot.entered_at),
+        id: IncidentId::derive(info.id, zone, slot.entered_at),
         zone: zone.to_string(),
         target: info,
-        classification: Classification::from_category(info.category),
+        classification: Classification::of(info.id, info.category),
         authorised: permit.is_some(),
         permit: permit.map(|p| p.reason.clone()),
         status,

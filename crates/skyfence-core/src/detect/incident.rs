@@ -1,9 +1,12 @@
 //! `Incident`: the record of one target inside one zone, serialised exactly as
-//! INTERFACES.md, "Incident" shows (the same shape in files, the API and the store).
+//! docs/INTERFACES.md, "Incident" shows (the same shape in files, the API and the store).
 
 use std::fmt;
 
-use crate::{Callsign, EmitterCategory, GeoPoint, Icao24, TargetId, Timestamp};
+use crate::{
+    Callsign, EmitterCategory, GeoPoint, Icao24, ParseTargetIdError, TargetId, TargetKind,
+    Timestamp,
+};
 
 /// A stable incident id: the first 8 bytes of
 /// `SHA-256("skyfence-incident-v1\n" ‖ target ‖ "\n" ‖ zone ‖ "\n" ‖ entered_at)`, where
@@ -22,7 +25,9 @@ impl IncidentId {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         h.update(b"skyfence-incident-v1\n");
-        h.update(target.to_string().as_bytes());
+        // The store key: the address as printed for ICAO targets (ids unchanged since
+        // v1), prefixed for the other kinds so no two kinds can share an id.
+        h.update(target.key().as_bytes());
         h.update(b"\n");
         h.update(zone.as_bytes());
         h.update(b"\n");
@@ -82,22 +87,75 @@ impl<'de> serde::Deserialize<'de> for IncidentId {
     }
 }
 
-/// Who: `{"icao24": "adf7c1", "callsign": "FORTE12", "category": "B6"}`, `null` for what
-/// the target has not (yet) said.
+/// Who: `{"kind": "icao", "id": "adf7c1", "icao24": "adf7c1", "callsign": "FORTE12",
+/// "category": "B6"}`, `null` for what the target has not (yet) said. `icao24` is present
+/// whenever the address is known; `kind` and `id` always (read back as `icao` from JSON
+/// written before they existed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "TargetJson", try_from = "TargetJson")]
 pub struct TargetInfo {
-    /// The ICAO address.
-    #[serde(with = "target_as_icao24")]
-    pub icao24: TargetId,
+    /// Who: an ICAO address, a Remote ID or a sensor's track.
+    pub id: TargetId,
     /// Last callsign heard.
-    #[serde(with = "opt_callsign")]
     pub callsign: Option<Callsign>,
     /// Last emitter category heard.
-    #[serde(with = "opt_category")]
     pub category: Option<EmitterCategory>,
 }
 
-/// What the target is, from its emitter category (INTERFACES.md: B6 → `uav`, any other
+/// [`TargetInfo`] as JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TargetJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    icao24: Option<Icao24>,
+    #[serde(with = "opt_callsign", default)]
+    callsign: Option<Callsign>,
+    #[serde(with = "opt_category", default)]
+    category: Option<EmitterCategory>,
+}
+
+impl From<TargetInfo> for TargetJson {
+    fn from(t: TargetInfo) -> Self {
+        TargetJson {
+            kind: Some(t.id.kind().as_str().to_owned()),
+            id: Some(t.id.to_string()),
+            icao24: t.id.icao(),
+            callsign: t.callsign,
+            category: t.category,
+        }
+    }
+}
+
+impl TryFrom<TargetJson> for TargetInfo {
+    type Error = String;
+    fn try_from(t: TargetJson) -> Result<Self, String> {
+        let id = match (t.kind.as_deref(), t.id.as_deref(), t.icao24) {
+            (Some(kind), Some(id), _) => {
+                let kind: TargetKind = kind
+                    .parse()
+                    .map_err(|e: ParseTargetIdError| e.to_string())?;
+                TargetId::parse(kind, id).map_err(|e| e.to_string())?
+            }
+            (None, None, Some(a)) => TargetId::Icao(a),
+            _ => {
+                return Err(
+                    "target needs \"kind\" and \"id\" (or, as written before they existed, \"icao24\")"
+                        .to_owned(),
+                );
+            }
+        };
+        Ok(TargetInfo {
+            id,
+            callsign: t.callsign,
+            category: t.category,
+        })
+    }
+}
+
+/// What the target is, from its emitter category (docs/INTERFACES.md: B6 → `uav`, any other
 /// known category → `aircraft`, else `unknown`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +170,14 @@ pub enum Classification {
 }
 
 impl Classification {
+    /// Classifies a target: every Remote ID target is a drone; others by emitter category.
+    pub fn of(target: TargetId, category: Option<EmitterCategory>) -> Self {
+        match target {
+            TargetId::RemoteId(_) => Classification::Uav,
+            _ => Self::from_category(category),
+        }
+    }
+
     /// Classifies by emitter category.
     pub fn from_category(category: Option<EmitterCategory>) -> Self {
         match category {
@@ -162,7 +228,7 @@ pub(crate) fn round_to(v: f64, scale: f64) -> f64 {
     (v * scale).round() / scale
 }
 
-/// One target inside one zone (INTERFACES.md, "Incident").
+/// One target inside one zone (docs/INTERFACES.md, "Incident").
 ///
 /// Values are rounded when the incident is built (coordinates 1e-6°, `duration_s` 1 ms,
 /// `max_depth_m` 0.1 m), so the struct, its JSON and a store's copy agree exactly.
@@ -206,18 +272,6 @@ pub struct Incident {
     pub max_alt_ft: Option<i32>,
     /// Position reports inside.
     pub reports: u32,
-}
-
-mod target_as_icao24 {
-    use crate::{Icao24, TargetId};
-    pub fn serialize<S: serde::Serializer>(t: &TargetId, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            TargetId::Icao(a) => serde::Serialize::serialize(a, s),
-        }
-    }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TargetId, D::Error> {
-        <Icao24 as serde::Deserialize>::deserialize(d).map(TargetId::Icao)
-    }
 }
 
 mod opt_callsign {
@@ -266,11 +320,9 @@ mod opt_category {
 }
 
 impl TargetInfo {
-    /// The ICAO address, for permit matching and display.
-    pub fn icao(&self) -> Icao24 {
-        match self.icao24 {
-            TargetId::Icao(a) => a,
-        }
+    /// The ICAO address, when the target is a transponder.
+    pub fn icao(&self) -> Option<Icao24> {
+        self.id.icao()
     }
 }
 
@@ -278,8 +330,11 @@ impl TargetInfo {
 mod tests {
     use super::*;
 
-    /// INTERFACES.md's example, field for field.
+    /// docs/INTERFACES.md's example, field for field.
     const EXAMPLE: &str = r#"{"id":"0123456789abcdef","zone":"HELD-A","target":{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"},"classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"entered_at":"2023-11-14T22:21:03.120Z","exited_at":"2023-11-14T22:26:36.480Z","last_seen_at":"2023-11-14T22:26:36.000Z","entry":{"lat":33.2177,"lon":69.8813,"alt_ft":48000},"exit":{"lat":33.2511,"lon":69.8889,"alt_ft":48000},"duration_s":333.36,"max_depth_m":14856.0,"max_alt_ft":48000,"reports":666}"#;
+
+    /// The same incident as written now: `target` leads with `kind` and `id`.
+    const EXAMPLE_WITH_KIND: &str = r#"{"id":"0123456789abcdef","zone":"HELD-A","target":{"kind":"icao","id":"adf7c1","icao24":"adf7c1","callsign":"FORTE12","category":"B6"},"classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"entered_at":"2023-11-14T22:21:03.120Z","exited_at":"2023-11-14T22:26:36.480Z","last_seen_at":"2023-11-14T22:26:36.000Z","entry":{"lat":33.2177,"lon":69.8813,"alt_ft":48000},"exit":{"lat":33.2511,"lon":69.8889,"alt_ft":48000},"duration_s":333.36,"max_depth_m":14856.0,"max_alt_ft":48000,"reports":666}"#;
 
     fn example() -> Incident {
         let at = |s| Timestamp::parse_rfc3339(s).unwrap();
@@ -287,7 +342,7 @@ mod tests {
             id: "0123456789abcdef".parse().unwrap(),
             zone: "HELD-A".into(),
             target: TargetInfo {
-                icao24: TargetId::Icao(Icao24::new(0xadf7c1).unwrap()),
+                id: TargetId::Icao(Icao24::new(0xadf7c1).unwrap()),
                 callsign: Callsign::new(b"FORTE12"),
                 category: EmitterCategory::new(b'B', 6),
             },
@@ -310,9 +365,40 @@ mod tests {
 
     #[test]
     fn serialises_like_interfaces_md_and_reads_back() {
-        assert_eq!(serde_json::to_string(&example()).unwrap(), EXAMPLE);
+        assert_eq!(
+            serde_json::to_string(&example()).unwrap(),
+            EXAMPLE_WITH_KIND
+        );
+        // JSON written before `kind`/`id` existed still reads back.
         let back: Incident = serde_json::from_str(EXAMPLE).unwrap();
         assert_eq!(back, example());
+        let back: Incident = serde_json::from_str(EXAMPLE_WITH_KIND).unwrap();
+        assert_eq!(back, example());
+    }
+
+    #[test]
+    fn targets_of_every_kind_round_trip_and_only_icao_has_icao24() {
+        let ids = [
+            TargetId::RemoteId(crate::ShortName::new("1581F5FJD239C00DW22E").unwrap()),
+            TargetId::Track {
+                sensor: crate::ShortName::new("kabul-psr").unwrap(),
+                number: 417,
+            },
+        ];
+        for id in ids {
+            let mut i = example();
+            i.target.id = id;
+            let v = serde_json::to_value(&i).unwrap();
+            assert_eq!(v["target"]["kind"], id.kind().as_str());
+            assert_eq!(v["target"]["id"], id.to_string());
+            assert!(v["target"].get("icao24").is_none());
+            let back: Incident = serde_json::from_value(v).unwrap();
+            assert_eq!(back, i);
+        }
+        assert_eq!(Classification::of(ids[0], None), Classification::Uav);
+        assert_eq!(Classification::of(ids[1], None), Classification::Unknown);
+        let bad = EXAMPLE_WITH_KIND.replace(r#""kind":"icao""#, r#""kind":"radar""#);
+        assert!(serde_json::from_str::<Incident>(&bad).is_err());
     }
 
     #[test]

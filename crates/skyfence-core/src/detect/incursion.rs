@@ -9,7 +9,7 @@
 //! ```
 //!
 //! "Inside" is 3-D: the lateral shape (holes excluded) and the altitude between floor and
-//! ceiling (unknown altitude counts as inside, INTERFACES.md "Zones").
+//! ceiling (unknown altitude counts as inside, docs/INTERFACES.md "Zones").
 
 use super::track::Report;
 use super::zones::ZoneQueries;
@@ -45,7 +45,7 @@ pub(crate) struct BoundaryFix {
 /// (1-Lipschitz), so a report within `x` metres of a point measured at depth `d` is at
 /// most `d + x` deep. Each incursion keeps the last [`DEPTH_REFS`] measured points and
 /// takes the tightest bound. `max_depth_m` is therefore exact to within 25 m + 0.5 %
-/// (INTERFACES.md's golden tests allow 2 % + 100 m against the truth), and a target
+/// (docs/INTERFACES.md's golden tests allow 2 % + 100 m against the truth), and a target
 /// cruising or loitering deep inside a country costs a query every few kilometres of
 /// new ground instead of one per report.
 pub(crate) const DEPTH_SLACK_M: f64 = 25.0;

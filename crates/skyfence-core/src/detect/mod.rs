@@ -1,5 +1,5 @@
-//! Incursion detection: observations in, incidents and events out (issue 5; the rules are
-//! INTERFACES.md's "Incident" and `[detection]`).
+//! Incursion detection: observations in, incidents and events out (the rules are
+//! docs/INTERFACES.md's "Incident" and `[detection]`).
 //!
 //! Pure and deterministic (ARCHITECTURE.md invariant 1): time comes only from the data,
 //! so a replay produces byte for byte the incidents a live run produced.
@@ -7,7 +7,7 @@
 //! * [`Detector`] owns the [`TrackTable`] and runs, per (target, zone), the state machine
 //!   of [`incursion`](self#state-machine): outside → approaching (buffer band) → entering
 //!   → inside (confirmed after `confirm_s` with ≥ 2 reports) → closed or lost.
-//! * [`Incident`] serialises exactly as INTERFACES.md shows; [`Event`] carries it.
+//! * [`Incident`] serialises exactly as docs/INTERFACES.md shows; [`Event`] carries it.
 //! * [`Permit`]s (`[[allow]]`) make incidents `authorised`.
 //!
 //! # State machine
@@ -50,5 +50,5 @@ pub use incident::{
     Classification, Fix, Incident, IncidentId, IncidentStatus, ParseIncidentIdError, TargetInfo,
 };
 pub use permit::{Glob, Permit, PermitError};
-pub use track::{Report, TargetHasher, Track, TrackTable};
+pub use track::{Report, TargetHasher, Track, TrackPoint, TrackTable};
 pub use zones::ZoneQueries;

@@ -1,5 +1,5 @@
 //! `[[allow]]` permits: targets whose incursions are authorised (recorded, not alerted).
-//! INTERFACES.md, "Config": selectors `icao24`, `callsign`, `zone` are globs; every
+//! docs/INTERFACES.md, "Config": selectors `icao24`, `callsign`, `zone` are globs; every
 //! selector given must match; `from`/`until` bound the validity window.
 
 use crate::Timestamp;

@@ -23,6 +23,44 @@ pub struct Report {
     pub alt_ft: Option<i32>,
 }
 
+/// One point of a target's track, as the API prints it (docs/INTERFACES.md, `GET
+/// /api/incidents/{id}`: `positions` of `at, lat, lon, alt_ft`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrackPoint {
+    /// Report time.
+    pub at: Timestamp,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Feet, `null` when unknown.
+    pub alt_ft: Option<i32>,
+}
+
+impl From<Report> for TrackPoint {
+    fn from(r: Report) -> Self {
+        TrackPoint {
+            at: r.at,
+            lat: r.pos.lat,
+            lon: r.pos.lon,
+            alt_ft: r.alt_ft,
+        }
+    }
+}
+
+impl From<TrackPoint> for Report {
+    fn from(p: TrackPoint) -> Self {
+        Report {
+            at: p.at,
+            pos: GeoPoint {
+                lat: p.lat,
+                lon: p.lon,
+            },
+            alt_ft: p.alt_ft,
+        }
+    }
+}
+
 /// One target.
 #[derive(Clone, Debug)]
 pub struct Track {
@@ -99,7 +137,7 @@ impl Track {
     }
     /// From the emitter category.
     pub fn classification(&self) -> Classification {
-        Classification::from_category(self.category)
+        Classification::of(self.target, self.category)
     }
     /// Zones the target is inside (confirmed or not yet).
     pub fn zones_inside(&self) -> impl Iterator<Item = ZoneId> + '_ {

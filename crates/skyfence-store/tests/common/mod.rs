@@ -36,7 +36,7 @@ pub fn open_incident(addr: u32, zone: &str, entered_s: i64) -> Incident {
         id: IncidentId::derive(t, zone, entered_at),
         zone: zone.to_string(),
         target: TargetInfo {
-            icao24: t,
+            id: t,
             callsign: Callsign::new(b"KLM1023"),
             category: EmitterCategory::new(b'B', 6),
         },
@@ -96,7 +96,7 @@ pub fn approach(addr: u32, zone: &str, at_s: i64) -> Event {
         at: ts(at_s),
         zone: zone.to_string(),
         target: TargetInfo {
-            icao24: target(addr),
+            id: target(addr),
             callsign: None,
             category: None,
         },

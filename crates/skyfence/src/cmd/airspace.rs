@@ -1,5 +1,5 @@
 //! `skyfence airspace list | show NAME | locate --lat X --lon Y [--alt-ft Z]`
-//! (INTERFACES.md, "Command line" and "Zones").
+//! (docs/INTERFACES.md, "Command line" and "Zones").
 //!
 //! Zone sources: the built-in countries (`data/countries-maritime-10m.bin`, named by
 //! ISO alpha-2 code), plus `--zones FILE` (GeoJSON or OpenAir) and `--country CODE`.
@@ -16,7 +16,7 @@ use skyfence_core::airspace::builtin::{self, ATTRIBUTION, Country};
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
 use skyfence_core::airspace::{AirspaceIndex, Zone, ZoneId, ZoneKind};
 
-use crate::exit::input_error;
+use skyfence_service::exit::input_error;
 
 /// Airspace subcommands.
 #[derive(clap::Subcommand, Debug)]

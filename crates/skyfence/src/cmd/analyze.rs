@@ -1,4 +1,4 @@
-//! `skyfence analyze`: recordings in, incidents out (INTERFACES.md, "Command line" and
+//! `skyfence analyze`: recordings in, incidents out (docs/INTERFACES.md, "Command line" and
 //! "Incident"). Merges several inputs in time order, drops frames heard by more than one
 //! receiver, decodes, runs the detection engine and writes one incident per line.
 
@@ -15,9 +15,9 @@ use skyfence_decode::decoder::{Decoder, DecoderConfig};
 use skyfence_decode::dedup::DuplicateFilter;
 
 use crate::cmd::decode::parse_time;
-use crate::config::Config;
-use crate::exit::input_error;
-use crate::input::{ClockOptions, InputReader, InputSpec, Item};
+use skyfence_service::config::Config;
+use skyfence_service::exit::input_error;
+use skyfence_service::input::{ClockOptions, InputReader, InputSpec, Item};
 
 /// Arguments of `skyfence analyze`.
 #[derive(clap::Args, Debug)]

@@ -1,5 +1,5 @@
 //! `skyfence decode --input FMT:PATH [--start RFC3339]`: one JSON object per accepted
-//! message on stdout (INTERFACES.md, "Decoded message"); counts by drop reason on stderr.
+//! message on stdout (docs/INTERFACES.md, "Decoded message"); counts by drop reason on stderr.
 
 use std::io::{self, BufWriter, Write};
 
@@ -8,8 +8,8 @@ use skyfence_core::{GeoPoint, Timestamp};
 use skyfence_decode::Message;
 use skyfence_decode::decoder::DecoderConfig;
 
-use crate::exit::input_error;
-use crate::input::{self, ClockOptions, InputSpec};
+use skyfence_service::exit::input_error;
+use skyfence_service::input::{self, ClockOptions, InputSpec};
 
 /// Arguments of `skyfence decode`.
 #[derive(clap::Args, Debug)]
@@ -82,7 +82,7 @@ struct DecodedJson {
     squawk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cpr: Option<&'static str>,
-    /// Extension key (INTERFACES.md allows new keys): NACp 0–11 from ADS-B operational
+    /// Extension key (docs/INTERFACES.md allows new keys): NACp 0–11 from ADS-B operational
     /// status (TC 31, version ≥ 1) or target state and status (TC 29 subtype 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     nacp: Option<u8>,

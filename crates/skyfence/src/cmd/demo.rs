@@ -1,4 +1,4 @@
-//! `skyfence demo [--listen ADDR] [--speed X]` (INTERFACES.md, "Command line"; issue 6):
+//! `skyfence demo [--listen ADDR] [--speed X]` (docs/INTERFACES.md, "Command line"):
 //! the live service watching the `af-pk-border` scenario, streamed in real time (or
 //! faster) over a real loopback Beast connection.
 //!
@@ -19,11 +19,11 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::config::{Config, SourceFormat};
-use crate::exit::input_error;
-use crate::service::source::{SourceKind, SourceSpec, stopped};
-use crate::service::{self, Service, Settings};
-use crate::sim;
+use skyfence_service::config::{Config, SourceFormat};
+use skyfence_service::exit::input_error;
+use skyfence_service::source::{SourceKind, SourceSpec, stopped};
+use skyfence_service::{self as service, Service, Settings};
+use skyfence_sim as sim;
 
 /// Arguments of `skyfence demo`.
 #[derive(clap::Args, Debug)]

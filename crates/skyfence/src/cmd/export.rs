@@ -1,5 +1,5 @@
 //! `skyfence export INCIDENT_ID --out FILE.zip [--config FILE]`: writes the evidence
-//! bundle of one incident (issue 8; the format is documented in [`crate::bundle`]).
+//! bundle of one incident (the format is documented in [`skyfence_bundle`]).
 //!
 //! It reads the store named by the config's `[store] path`: the incident's leaves (its
 //! target's raw frames over the incident window, its state changes and acknowledgements),
@@ -17,10 +17,10 @@ use skyfence_core::detect::{Incident, IncidentId};
 use skyfence_evidence::{Checkpoint, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey};
 use skyfence_store::SqliteStore;
 
-use crate::bundle::build::{Evidence, build};
-use crate::config::Config;
-use crate::exit::input_error;
-use crate::service::evidence;
+use skyfence_bundle::build::{Evidence, build};
+use skyfence_service::config::Config;
+use skyfence_service::evidence;
+use skyfence_service::exit::input_error;
 
 /// Arguments of `skyfence export`.
 #[derive(clap::Args, Debug)]

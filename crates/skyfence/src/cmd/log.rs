@@ -1,4 +1,4 @@
-//! `skyfence log verify` and `skyfence log checkpoint` (issue 8): check the whole evidence
+//! `skyfence log verify` and `skyfence log checkpoint`: check the whole evidence
 //! log kept in a store, and sign a checkpoint by hand.
 //!
 //! `verify` trusts nothing in the file: it recomputes every leaf hash from the leaf bytes,
@@ -17,9 +17,9 @@ use skyfence_evidence::{
 };
 use skyfence_store::SqliteStore;
 
-use crate::config::Config;
-use crate::exit::input_error;
-use crate::service::evidence::{self as log_service, load_log_key};
+use skyfence_service::config::Config;
+use skyfence_service::evidence::{self as log_service, load_log_key};
+use skyfence_service::exit::input_error;
 
 /// `skyfence log ...`.
 #[derive(clap::Subcommand, Debug)]

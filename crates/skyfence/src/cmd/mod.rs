@@ -5,7 +5,6 @@ pub mod analyze;
 pub mod decode;
 pub mod demo;
 pub mod export;
-pub mod load;
 pub mod log;
 pub mod run;
 pub mod simulate;

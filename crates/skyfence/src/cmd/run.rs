@@ -1,14 +1,14 @@
-//! `skyfence run --config FILE` (INTERFACES.md, "Command line"): the live service.
+//! `skyfence run --config FILE` (docs/INTERFACES.md, "Command line"): the live service.
 
 use std::path::PathBuf;
 
 use skyfence_core::SourceId;
 
-use crate::config::{Config, MAX_RETENTION_DAYS, SourceFormat};
-use crate::exit::input_error;
-use crate::input::{InputFormat, InputSpec};
-use crate::service::source::{SourceKind, SourceSpec};
-use crate::service::{self, Service, Settings};
+use skyfence_service::config::{Config, MAX_RETENTION_DAYS, SourceFormat};
+use skyfence_service::exit::input_error;
+use skyfence_service::input::{InputFormat, InputSpec};
+use skyfence_service::source::{SourceKind, SourceSpec};
+use skyfence_service::{self as service, Service, Settings};
 
 /// Arguments of `skyfence run`.
 #[derive(clap::Args, Debug)]

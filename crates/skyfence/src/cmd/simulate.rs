@@ -1,12 +1,12 @@
-//! `skyfence simulate --scenario NAME --out-dir DIR [--seed N]` (INTERFACES.md): writes
+//! `skyfence simulate --scenario NAME --out-dir DIR [--seed N]` (docs/INTERFACES.md): writes
 //! recordings of a scenario in every input format, the zones and config used, and the
 //! right answer (`truth.jsonl`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::exit::input_error;
-use crate::sim;
+use skyfence_service::exit::input_error;
+use skyfence_sim as sim;
 
 /// Arguments of `skyfence simulate`.
 #[derive(clap::Args, Debug)]

@@ -1,4 +1,4 @@
-//! `skyfence verify FILE.zip [--key PUB]...`: checks an evidence bundle offline (issue 8):
+//! `skyfence verify FILE.zip [--key PUB]...`: checks an evidence bundle offline:
 //! signatures and cosignatures, every inclusion proof, that the readable files are what
 //! the leaves say, and that re-decoding the raw frames and re-running detection with the
 //! bundle's zone and settings gives the same incident. Prints one line per check and a
@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use skyfence_evidence::VerifierKey;
 
-use crate::bundle::archive::Bundle;
-use crate::bundle::verify::{Outcome, verify};
-use crate::exit::input_error;
+use skyfence_bundle::archive::Bundle;
+use skyfence_bundle::verify::{Outcome, verify};
+use skyfence_service::exit::input_error;
 
 /// Arguments of `skyfence verify`.
 #[derive(clap::Args, Debug)]

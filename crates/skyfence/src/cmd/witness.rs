@@ -1,4 +1,4 @@
-//! `skyfence witness` (issue 8): an independent party (the other government) cosigns the
+//! `skyfence witness`: an independent party (the other government) cosigns the
 //! log's checkpoints, each only after checking that it extends the last one it cosigned.
 //!
 //! One round: fetch `GET /api/log/checkpoint`; open it with the log's public key; fetch
@@ -23,7 +23,7 @@ use skyfence_evidence::{
     Hash, Signer, VerifierKey, Witness, WitnessError, WitnessedHead, keyfile, open_checkpoint,
 };
 
-use crate::exit::input_error;
+use skyfence_service::exit::input_error;
 
 /// Arguments of `skyfence witness`.
 #[derive(clap::Args, Debug)]

@@ -1,0 +1,461 @@
+//! From the log's evidence of one incident to the files of its bundle.
+//!
+//! [`Contents`] sorts decoded leaves into what a bundle needs (the incident's state
+//! changes and acknowledgements, the zone, the config, the raw frames); the exporter and
+//! the verifier both use it, and both render the report, KML and GeoJSON through
+//! [`render_files`], so the verifier can re-create those renderings and compare them.
+
+use skyfence_core::Timestamp;
+use skyfence_core::airspace::Zone;
+use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_evidence::{
+    DatasetContent, DatasetKind, EvidenceLeaf, Hash, Note, VerifierKey, to_hex,
+};
+
+use super::archive::{Bundle, LeafLine, LogInfo, Manifest, write_leaves, write_proofs};
+use super::files;
+use super::render::{self, RenderInput, TimelineRow};
+use super::replay::{self, FrameLeaf};
+
+/// An incident's state change as its leaf records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    /// Leaf index.
+    pub index: u64,
+    /// When.
+    pub at: Timestamp,
+    /// The event kind the log recorded.
+    pub event: String,
+    /// The incident JSON, exactly as logged.
+    pub json: String,
+}
+
+/// An operator acknowledgement as its leaf records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckLeaf {
+    /// Leaf index.
+    pub index: u64,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub operator: String,
+    /// Their note.
+    pub note: String,
+}
+
+/// A zone dataset leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneLeaf {
+    /// Leaf index.
+    pub index: u64,
+    /// The dataset name the log recorded.
+    pub name: String,
+    /// When it was loaded.
+    pub loaded_at: Timestamp,
+    /// SHA-256 of its provenance record.
+    pub provenance_sha256: [u8; 32],
+    /// The content (a GeoJSON Feature) or its hash.
+    pub content: DatasetContent,
+}
+
+/// A config leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigLeaf {
+    /// Leaf index.
+    pub index: u64,
+    /// When it took effect.
+    pub at: Timestamp,
+    /// Where it came from.
+    pub source: String,
+    /// The config text.
+    pub text: Vec<u8>,
+}
+
+/// The leaves of one incident's bundle, sorted by what they are.
+#[derive(Clone, Debug, Default)]
+pub struct Contents {
+    /// The incident's state changes, by index.
+    pub states: Vec<StateChange>,
+    /// Its acknowledgements, by index.
+    pub acks: Vec<AckLeaf>,
+    /// Zone dataset leaves, by index.
+    pub zones: Vec<ZoneLeaf>,
+    /// Config leaves, by index.
+    pub configs: Vec<ConfigLeaf>,
+    /// Raw frames, by index.
+    pub frames: Vec<FrameLeaf>,
+    /// Leaves of other kinds or other incidents (listed, not used).
+    pub other: Vec<u64>,
+}
+
+impl Contents {
+    /// Sorts `leaves` (index, decoded leaf), by index, for incident `id`.
+    pub fn sort(id: IncidentId, leaves: &[(u64, EvidenceLeaf)]) -> Contents {
+        let mut leaves: Vec<&(u64, EvidenceLeaf)> = leaves.iter().collect();
+        leaves.sort_by_key(|(i, _)| *i);
+        let mut c = Contents::default();
+        for (index, leaf) in leaves {
+            let index = *index;
+            match leaf {
+                EvidenceLeaf::IncidentStateChanged {
+                    incident_id,
+                    at_us,
+                    event,
+                    incident_json,
+                } if *incident_id == id.0 => c.states.push(StateChange {
+                    index,
+                    at: Timestamp::from_micros(*at_us),
+                    event: event.clone(),
+                    json: incident_json.clone(),
+                }),
+                EvidenceLeaf::OperatorAck {
+                    incident_id,
+                    operator,
+                    note,
+                    at_us,
+                } if *incident_id == id.0 => c.acks.push(AckLeaf {
+                    index,
+                    at: Timestamp::from_micros(*at_us),
+                    operator: operator.clone(),
+                    note: note.clone(),
+                }),
+                EvidenceLeaf::DatasetLoaded {
+                    kind: DatasetKind::Zones,
+                    name,
+                    loaded_at_us,
+                    provenance_sha256,
+                    content,
+                } => c.zones.push(ZoneLeaf {
+                    index,
+                    name: name.clone(),
+                    loaded_at: Timestamp::from_micros(*loaded_at_us),
+                    provenance_sha256: *provenance_sha256,
+                    content: content.clone(),
+                }),
+                EvidenceLeaf::ConfigChanged {
+                    at_us,
+                    source,
+                    config,
+                } => c.configs.push(ConfigLeaf {
+                    index,
+                    at: Timestamp::from_micros(*at_us),
+                    source: source.clone(),
+                    text: config.clone(),
+                }),
+                EvidenceLeaf::RawFrame {
+                    sensor,
+                    received_at_us,
+                    signal,
+                    mlat,
+                    frame,
+                } => c.frames.push(FrameLeaf {
+                    index,
+                    sensor: sensor.clone(),
+                    received_at: Timestamp::from_micros(*received_at_us),
+                    signal: *signal,
+                    mlat: *mlat,
+                    frame: frame.clone(),
+                }),
+                _ => c.other.push(index),
+            }
+        }
+        c
+    }
+
+    /// The incident's latest state change: what `incident.json` must equal.
+    pub fn latest_state(&self) -> Option<&StateChange> {
+        self.states.last()
+    }
+
+    /// The zone leaf for zone `name`: the latest whose content is a zone of that name
+    /// (the content's name is what detection used), else the latest with that dataset
+    /// name.
+    pub fn zone_for(&self, name: &str) -> Option<(&ZoneLeaf, Option<Zone>)> {
+        let parsed = self.zones.iter().rev().find_map(|z| match &z.content {
+            DatasetContent::Bytes(b) => std::str::from_utf8(b)
+                .ok()
+                .and_then(|t| replay::zone_from_geojson(t).ok())
+                .filter(|zone| zone.name == name)
+                .map(|zone| (z, Some(zone))),
+            DatasetContent::Sha256(_) => None,
+        });
+        parsed.or_else(|| {
+            self.zones
+                .iter()
+                .rev()
+                .find(|z| z.name == name)
+                .map(|z| (z, None))
+        })
+    }
+
+    /// The config in force: the latest config leaf logged at or before `at`, else the
+    /// earliest one.
+    pub fn config_at(&self, at: Timestamp) -> Option<&ConfigLeaf> {
+        self.configs
+            .iter()
+            .rev()
+            .find(|c| c.at <= at)
+            .or_else(|| self.configs.first())
+    }
+
+    /// The timeline: state changes and acknowledgements, by time then index.
+    pub fn timeline(&self) -> Vec<TimelineRow> {
+        let mut rows: Vec<TimelineRow> = self
+            .states
+            .iter()
+            .map(|s| {
+                let status = serde_json::from_str::<serde_json::Value>(&s.json)
+                    .ok()
+                    .and_then(|v| v.get("status").and_then(|s| s.as_str().map(str::to_owned)))
+                    .unwrap_or_default();
+                TimelineRow {
+                    at: s.at,
+                    leaf: s.index,
+                    what: s.event.clone(),
+                    detail: format!("status {status}"),
+                }
+            })
+            .chain(self.acks.iter().map(|a| TimelineRow {
+                at: a.at,
+                leaf: a.index,
+                what: "acknowledged".into(),
+                detail: if a.note.is_empty() {
+                    format!("by {}", a.operator)
+                } else {
+                    format!("by {}: {}", a.operator, a.note)
+                },
+            }))
+            .collect();
+        rows.sort_by_key(|r| (r.at, r.leaf));
+        rows
+    }
+}
+
+/// `frames.csv`: one line per raw frame, by receive time then index.
+pub fn frames_csv(frames: &[FrameLeaf]) -> Vec<u8> {
+    let mut sorted: Vec<&FrameLeaf> = frames.iter().collect();
+    sorted.sort_by_key(|f| (f.received_at, f.index));
+    let mut s = String::from("index,received_at,sensor,signal,mlat,hex\n");
+    for f in sorted {
+        s.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            f.index,
+            f.received_at.to_rfc3339_micros(),
+            csv_field(&f.sensor),
+            f.signal.map(|v| v.to_string()).unwrap_or_default(),
+            u8::from(f.mlat),
+            to_hex(&f.frame)
+        ));
+    }
+    s.into_bytes()
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// What the exporter gathered from the store for one incident.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    /// The incident.
+    pub incident: IncidentId,
+    /// The signed checkpoint (a C2SP signed note) every proof leads to.
+    pub checkpoint_note: String,
+    /// The log's key.
+    pub log_key: VerifierKey,
+    /// Keys of witnesses whose cosignatures the note carries.
+    pub witness_keys: Vec<VerifierKey>,
+    /// The leaves: index and canonical bytes.
+    pub leaves: Vec<(u64, Vec<u8>)>,
+    /// Each leaf's inclusion proof in the checkpoint's tree.
+    pub proofs: Vec<(u64, Vec<Hash>)>,
+    /// The export time.
+    pub exported_at: Timestamp,
+}
+
+/// Why a bundle cannot be built from the evidence given.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A leaf does not decode.
+    #[error("leaf {index} does not decode: {reason}")]
+    Leaf {
+        /// The leaf.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Something the bundle needs is not in the evidence.
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// Everything the renderings need, all of it derivable from a bundle's verified files.
+pub struct RenderSource<'a> {
+    /// The incident (from `incident.json`).
+    pub incident: &'a Incident,
+    /// The sorted leaves.
+    pub contents: &'a Contents,
+    /// The zone.
+    pub zone: &'a Zone,
+    /// The target's track from the replay.
+    pub track: &'a [skyfence_core::detect::TrackPoint],
+    /// The manifest's log information.
+    pub log: &'a LogInfo,
+    /// The checkpoint note text (for the cosigners' names).
+    pub checkpoint_note: &'a str,
+    /// The export time as the manifest states it.
+    pub exported_at: &'a str,
+}
+
+/// The three renderings (report, KML, GeoJSON), by bundle path.
+pub fn render_files(src: &RenderSource<'_>) -> Vec<(&'static str, Vec<u8>)> {
+    let signers: Vec<String> = Note::parse(src.checkpoint_note.as_bytes())
+        .map(|n| {
+            n.signatures
+                .iter()
+                .map(|s| format!("{} ({:08x})", s.name, s.key_id))
+                .collect()
+        })
+        .unwrap_or_default();
+    let sensors: std::collections::BTreeSet<&str> = src
+        .contents
+        .frames
+        .iter()
+        .map(|f| f.sensor.as_str())
+        .collect();
+    let input = RenderInput {
+        incident: src.incident,
+        zone: src.zone,
+        track: src.track,
+        timeline: src.contents.timeline(),
+        frames: src.contents.frames.len(),
+        sensors: sensors.into_iter().map(str::to_owned).collect(),
+        log: src.log,
+        signers,
+        exported_at: src.exported_at,
+    };
+    vec![
+        (files::REPORT, render::report_html(&input).into_bytes()),
+        (files::KML, render::track_kml(&input).into_bytes()),
+        (files::GEOJSON, render::track_geojson(&input).into_bytes()),
+    ]
+}
+
+/// Builds the bundle of `evidence`.
+pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
+    let mut decoded = Vec::with_capacity(evidence.leaves.len());
+    for (index, bytes) in &evidence.leaves {
+        let leaf = EvidenceLeaf::decode(bytes).map_err(|e| BuildError::Leaf {
+            index: *index,
+            reason: e.to_string(),
+        })?;
+        decoded.push((*index, leaf));
+    }
+    let contents = Contents::sort(evidence.incident, &decoded);
+    let state = contents.latest_state().ok_or_else(|| {
+        BuildError::Missing(format!(
+            "the log has no state change of incident {}",
+            evidence.incident
+        ))
+    })?;
+    let incident: Incident = serde_json::from_str(&state.json)
+        .map_err(|e| BuildError::Missing(format!("incident JSON of leaf {}: {e}", state.index)))?;
+    let (zone_leaf, zone) = contents.zone_for(&incident.zone).ok_or_else(|| {
+        BuildError::Missing(format!(
+            "the log has no dataset leaf of zone {:?}",
+            incident.zone
+        ))
+    })?;
+    let (DatasetContent::Bytes(zone_bytes), Some(zone)) = (&zone_leaf.content, zone) else {
+        return Err(BuildError::Missing(format!(
+            "dataset leaf {} of zone {:?} holds no readable GeoJSON zone",
+            zone_leaf.index, incident.zone
+        )));
+    };
+    let config = contents
+        .config_at(incident.entered_at)
+        .ok_or_else(|| BuildError::Missing("the log has no configuration leaf".into()))?;
+    let config_text = std::str::from_utf8(&config.text)
+        .map_err(|_| BuildError::Missing(format!("config leaf {} is not UTF-8", config.index)))?;
+    let (detection, permits) = replay::settings_from_config(config_text)
+        .map_err(|e| BuildError::Missing(e.to_string()))?;
+    let replayed = replay::replay(
+        &contents.frames,
+        incident.target.id,
+        zone.clone(),
+        detection,
+        permits,
+        state.at,
+    );
+
+    let note = Note::parse(evidence.checkpoint_note.as_bytes())
+        .map_err(|e| BuildError::Missing(format!("checkpoint: {e}")))?;
+    let checkpoint = skyfence_evidence::Checkpoint::parse_body(&note.text)
+        .map_err(|e| BuildError::Missing(format!("checkpoint: {e}")))?;
+    let log = LogInfo {
+        origin: checkpoint.origin.clone(),
+        key: evidence.log_key.to_string(),
+        checkpoint_size: checkpoint.size,
+        checkpoint_root: to_hex(&checkpoint.root),
+    };
+    let exported_at = evidence.exported_at.to_rfc3339_millis();
+
+    let mut bundle = Bundle::default();
+    let mut put = |name: &str, bytes: Vec<u8>| {
+        bundle.files.insert(name.to_owned(), bytes);
+    };
+    put(
+        files::CHECKPOINT,
+        evidence.checkpoint_note.clone().into_bytes(),
+    );
+    put(
+        files::LOG_KEY,
+        format!("{}\n", evidence.log_key).into_bytes(),
+    );
+    put(
+        files::WITNESS_KEYS,
+        evidence
+            .witness_keys
+            .iter()
+            .map(|k| format!("{k}\n"))
+            .collect::<String>()
+            .into_bytes(),
+    );
+    let mut leaves: Vec<LeafLine> = evidence
+        .leaves
+        .iter()
+        .map(|(index, bytes)| LeafLine {
+            index: *index,
+            bytes: bytes.clone(),
+        })
+        .collect();
+    leaves.sort_by_key(|l| l.index);
+    put(files::LEAVES, write_leaves(&leaves));
+    let mut proofs = evidence.proofs.clone();
+    proofs.sort_by_key(|(i, _)| *i);
+    put(files::PROOFS, write_proofs(&proofs));
+    put(files::INCIDENT, state.json.clone().into_bytes());
+    put(files::ZONE, zone_bytes.clone());
+    put(files::CONFIG, config.text.clone());
+    put(files::FRAMES, frames_csv(&contents.frames));
+    for (name, bytes) in render_files(&RenderSource {
+        incident: &incident,
+        contents: &contents,
+        zone: &zone,
+        track: &replayed.track,
+        log: &log,
+        checkpoint_note: &evidence.checkpoint_note,
+        exported_at: &exported_at,
+    }) {
+        put(name, bytes);
+    }
+    let manifest = Manifest::describe(&bundle, evidence.incident.to_string(), exported_at, log);
+    bundle
+        .files
+        .insert(files::MANIFEST.to_owned(), manifest.to_bytes());
+    Ok(bundle)
+}

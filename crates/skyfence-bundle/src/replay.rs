@@ -1,0 +1,251 @@
+//! Re-decoding and re-detection from a bundle's own evidence: the raw frames of its leaves,
+//! the zone of its dataset leaf and the `[detection]` and `[[allow]]` settings of its
+//! config leaf. The same code draws the bundle's track at export and checks the incident
+//! at verification, so both see exactly the same positions.
+//!
+//! Why the replay reproduces the live result: detection is a pure function of the
+//! observations (ARCHITECTURE.md invariant 1: time comes from the data), the service
+//! stores every frame of the target it decoded (duplicates across receivers were dropped
+//! before decoding, so none are stored) from up to five minutes before the entry, and
+//! each sensor gets its own decoder here as in the service. Frames are replayed in
+//! receive-time order, ties by log index (the order the service appended them).
+
+use std::collections::HashMap;
+
+use skyfence_core::airspace::{AirspaceIndex, Zone};
+use skyfence_core::detect::TrackPoint;
+use skyfence_core::detect::{DetectionConfig, Detector, Event, Incident, Permit};
+use skyfence_core::{SourceId, TargetId, Timestamp};
+use skyfence_decode::Frame;
+use skyfence_decode::decoder::{Decoder, DecoderConfig};
+
+/// One raw frame leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameLeaf {
+    /// Its index in the log.
+    pub index: u64,
+    /// The receiving sensor.
+    pub sensor: String,
+    /// Receive time.
+    pub received_at: Timestamp,
+    /// Signal byte.
+    pub signal: Option<u8>,
+    /// Multilateration flag.
+    pub mlat: bool,
+    /// The Mode S bytes.
+    pub frame: Vec<u8>,
+}
+
+/// Why the bundle's settings or zone cannot drive a replay.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    /// The config text is not TOML or its sections are invalid.
+    #[error("config leaf: {0}")]
+    Config(String),
+    /// The zone text is not a zone.
+    #[error("zone leaf: {0}")]
+    Zone(String),
+}
+
+/// The detection settings a config text gives: its `[detection]` table (defaults where
+/// absent) and its `[[allow]]` permits. Other sections (sources, server, store) do not
+/// affect detection and are not read, so a config naming files the verifier lacks still
+/// works.
+pub fn settings_from_config(text: &str) -> Result<(DetectionConfig, Vec<Permit>), SettingsError> {
+    let value: toml::Table =
+        toml::from_str(text).map_err(|e| SettingsError::Config(e.to_string()))?;
+    let detection = match value.get("detection") {
+        Some(v) => v
+            .clone()
+            .try_into::<DetectionConfig>()
+            .map_err(|e| SettingsError::Config(format!("[detection]: {e}")))?,
+        None => DetectionConfig::default(),
+    };
+    detection
+        .validate()
+        .map_err(|e| SettingsError::Config(e.to_string()))?;
+    let permits = match value.get("allow") {
+        Some(v) => v
+            .clone()
+            .try_into::<Vec<Permit>>()
+            .map_err(|e| SettingsError::Config(format!("[[allow]]: {e}")))?,
+        None => Vec::new(),
+    };
+    for p in &permits {
+        p.validate()
+            .map_err(|e| SettingsError::Config(format!("[[allow]]: {e}")))?;
+    }
+    Ok((detection, permits))
+}
+
+/// The zone a dataset leaf's content gives: a GeoJSON FeatureCollection of exactly one
+/// zone (or a bare Feature), read by the store's reader of zone leaves, which uses the
+/// same loader as `--zones` and restores the kind, source and version the leaf records.
+pub fn zone_from_geojson(text: &str) -> Result<Zone, SettingsError> {
+    skyfence_core::airspace::zone_from_geojson(text.as_bytes())
+        .map_err(|e| SettingsError::Zone(e.to_string()))
+}
+
+/// What the replay found.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Frames replayed.
+    pub frames: usize,
+    /// Frames that decoded to a message of the target.
+    pub decoded: usize,
+    /// Leaf indexes of frames that did not decode (CRC, unknown address, bad length).
+    pub undecodable: Vec<u64>,
+    /// Leaf indexes and addresses of frames that decoded to another aircraft.
+    pub other_targets: Vec<(u64, String)>,
+    /// The target's accepted positions, in order.
+    pub track: Vec<TrackPoint>,
+    /// The target's confirmed, closed and lost events in this zone, in order.
+    pub events: Vec<Event>,
+    /// The target's incursions still open at the end.
+    pub open: Vec<Incident>,
+}
+
+impl Replay {
+    /// The last state of each incident of the replay: every `closed`/`lost` event's
+    /// incident, then those still open.
+    pub fn incidents(&self) -> Vec<&Incident> {
+        let mut v: Vec<&Incident> = self
+            .events
+            .iter()
+            .filter(|e| !matches!(e, Event::Confirmed { .. }))
+            .filter_map(Event::incident)
+            .collect();
+        v.extend(self.open.iter());
+        v
+    }
+}
+
+/// Replays `frames` of `target` through fresh decoders, one per sensor, and a detector
+/// watching `zone` alone. The incidents are taken at `until` (the time of the latest
+/// logged state change), after advancing the detector's clock to it (so a silent target
+/// is lost exactly as the live tick would have lost it); frames after `until` (an
+/// incident still open at export) only extend the track and the frame counts.
+pub fn replay(
+    frames: &[FrameLeaf],
+    target: TargetId,
+    zone: Zone,
+    detection: DetectionConfig,
+    permits: Vec<Permit>,
+    until: Timestamp,
+) -> Replay {
+    let mut order: Vec<&FrameLeaf> = frames.iter().collect();
+    order.sort_by_key(|f| (f.received_at, f.index));
+    let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
+    let mut decoders: HashMap<&str, (SourceId, Decoder)> = HashMap::new();
+    let mut out = Replay::default();
+    let mut events = Vec::new();
+    let mut snapshot_taken = false;
+    for f in order {
+        if !snapshot_taken && f.received_at > until {
+            take_snapshot(&mut detector, target, until, &mut events, &mut out);
+            snapshot_taken = true;
+        }
+        out.frames += 1;
+        let next_id = SourceId(u16::try_from(decoders.len()).unwrap_or(u16::MAX));
+        let (source, decoder) = decoders
+            .entry(f.sensor.as_str())
+            .or_insert_with(|| (next_id, Decoder::new(DecoderConfig::default())));
+        let Some(mut frame) = Frame::new(f.received_at, &f.frame) else {
+            out.undecodable.push(f.index);
+            continue;
+        };
+        frame.raw.signal = f.signal;
+        frame.raw.mlat = f.mlat;
+        let Some(message) = decoder.decode(&frame) else {
+            out.undecodable.push(f.index);
+            continue;
+        };
+        let obs = message.to_observation(*source);
+        if obs.target != target {
+            out.other_targets.push((f.index, obs.target.to_string()));
+            continue;
+        }
+        out.decoded += 1;
+        detector.observe(&obs, &mut events);
+        if obs.position.is_some()
+            && let Some(r) = detector
+                .tracks()
+                .get(target)
+                .and_then(|t| t.last_report())
+                .filter(|r| r.at == obs.at)
+        {
+            out.track.push(TrackPoint::from(r));
+        }
+    }
+    if !snapshot_taken {
+        take_snapshot(&mut detector, target, until, &mut events, &mut out);
+    }
+    out
+}
+
+/// The incidents of `target` at `until`: its closed and lost events so far and its
+/// incursions still open.
+fn take_snapshot(
+    detector: &mut Detector,
+    target: TargetId,
+    until: Timestamp,
+    events: &mut Vec<Event>,
+    out: &mut Replay,
+) {
+    // A lost event's time is the last report inside plus the timeout, and the detector
+    // loses a track only once strictly more time has passed: one microsecond more.
+    detector.tick(until.add_micros(1), events);
+    out.events = events
+        .drain(..)
+        .filter(|e| e.incident().is_some_and(|i| i.target.id == target))
+        .collect();
+    out.open = detector
+        .open_incidents()
+        .into_iter()
+        .filter(|i| i.target.id == target)
+        .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_detection_and_permits_only() {
+        let text = "[detection]\nconfirm_s = 0.25\ntrack_timeout_s = 3\nmax_speed_mps = 20000\n\n\
+                    [store]\npath = \"x.db\"\n\n[[allow]]\ncallsign = \"PIA*\"\nreason = \"permit 7\"\n";
+        let (d, p) = settings_from_config(text).unwrap();
+        assert_eq!(d.confirm_s, 0.25);
+        assert_eq!(d.track_timeout_s, 3.0);
+        assert_eq!(d.max_speed_mps, 20000.0);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].reason, "permit 7");
+        let (d, p) = settings_from_config("").unwrap();
+        assert_eq!(d, DetectionConfig::default());
+        assert!(p.is_empty());
+        let e = settings_from_config("[detection]\nconfirm_s = -1\n").unwrap_err();
+        assert!(e.to_string().contains("confirm_s"), "{e}");
+    }
+
+    #[test]
+    fn a_feature_or_a_one_zone_collection_is_a_zone() {
+        let feature = r#"{"type":"Feature","properties":{"name":"BOX","floor_ft":1000,"ceiling_ft":20000},
+            "geometry":{"type":"Polygon","coordinates":[[[60,30],[61,30],[61,31],[60,31],[60,30]]]}}"#;
+        let z = zone_from_geojson(feature).unwrap();
+        assert_eq!(z.name, "BOX");
+        assert_eq!((z.floor_ft, z.ceiling_ft), (Some(1000), Some(20000)));
+        let fc = format!(r#"{{"type":"FeatureCollection","features":[{feature}]}}"#);
+        assert_eq!(zone_from_geojson(&fc).unwrap().shape, z.shape);
+        let two = format!(
+            r#"{{"type":"FeatureCollection","features":[{feature},{}]}}"#,
+            feature.replace("BOX", "BOX2")
+        );
+        assert!(
+            zone_from_geojson(&two)
+                .unwrap_err()
+                .to_string()
+                .contains("2 features")
+        );
+        assert!(zone_from_geojson("{").is_err());
+    }
+}

@@ -1,0 +1,1059 @@
+//! `skyfence verify`'s checks: each one named, each one passes or fails on its own, so a
+//! changed byte is reported by the check that covers it (and a careful forger who also
+//! fixed the manifest is still caught by the signature, proof or replay check beneath).
+//!
+//! The order follows the chain of trust: the manifest (integrity of the container), the
+//! log key (pinned or only self-asserted), the checkpoint signature and cosignatures, the
+//! leaves and their inclusion proofs (the evidence itself), then that the readable files
+//! say exactly what the leaves say, then the re-decoding and re-detection, then the
+//! renderings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::{GeoPoint, Timestamp};
+use skyfence_evidence::{
+    Checkpoint, DatasetContent, EvidenceLeaf, Note, VerifierKey, leaf_hash, open_checkpoint,
+    to_hex, verify_inclusion,
+};
+
+use super::archive::{Bundle, Manifest, read_leaves, read_proofs, sha256_hex};
+use super::build::{Contents, RenderSource, frames_csv, render_files};
+use super::{FORMAT, VERSION, files};
+use super::{render, replay};
+
+/// Entry and exit times must agree within this: `incident.json` prints milliseconds, so a
+/// replayed time with microseconds differs from the printed one by less than 1 ms.
+pub const TIME_TOLERANCE_US: i64 = 1_000;
+/// Entry and exit points, and the maximum depth, must agree within this many metres. The
+/// replay is exact (the same frames through the same code); the JSON rounds coordinates
+/// to 1e-6° (0.11 m) and depth to 0.1 m, which this bound absorbs.
+pub const DISTANCE_TOLERANCE_M: f64 = 1.0;
+
+/// How a check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It holds.
+    Pass,
+    /// It does not: the bundle is not verified.
+    Fail,
+    /// It holds, with a caveat the reader must know (an unpinned key).
+    Warn,
+}
+
+/// One named check and what it found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Short name (`manifest`, `inclusion proofs`, `detection`, ...).
+    pub name: &'static str,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// What was checked and what was found.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tag = match self.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Warn => "WARN",
+        };
+        write!(f, "{tag} {}: {}", self.name, self.detail)
+    }
+}
+
+/// All checks of one bundle.
+#[derive(Clone, Debug, Default)]
+pub struct Verification {
+    /// In the order run.
+    pub checks: Vec<Check>,
+}
+
+impl Verification {
+    fn push(&mut self, name: &'static str, result: Result<String, String>) {
+        let (outcome, detail) = match result {
+            Ok(d) => (Outcome::Pass, d),
+            Err(d) => (Outcome::Fail, d),
+        };
+        self.checks.push(Check {
+            name,
+            outcome,
+            detail,
+        });
+    }
+
+    fn warn(&mut self, name: &'static str, detail: String) {
+        self.checks.push(Check {
+            name,
+            outcome: Outcome::Warn,
+            detail,
+        });
+    }
+
+    /// True when no check failed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome != Outcome::Fail)
+    }
+
+    /// The names of the failed checks.
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .map(|c| c.name)
+            .collect()
+    }
+}
+
+/// Why a bundle cannot be verified at all (not a bundle of this format): exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    /// No manifest.
+    #[error(
+        "no {} in the archive: not a skyfence evidence bundle",
+        files::MANIFEST
+    )]
+    NoManifest,
+    /// The manifest is not the expected JSON.
+    #[error("bundle.json: {0}")]
+    Manifest(String),
+}
+
+/// Runs every check on `bundle`. `pins` are the keys the user trusts (`--key`): the log's
+/// key must be one of them when any are given; pinned cosignature keys are witnesses.
+pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unreadable> {
+    let manifest_bytes = bundle.get(files::MANIFEST).ok_or(Unreadable::NoManifest)?;
+    let manifest: Manifest =
+        serde_json::from_slice(manifest_bytes).map_err(|e| Unreadable::Manifest(e.to_string()))?;
+    if manifest.format != FORMAT || manifest.version != VERSION {
+        return Err(Unreadable::Manifest(format!(
+            "format {:?} version {}: expected {FORMAT:?} version {VERSION}",
+            manifest.format, manifest.version
+        )));
+    }
+    let mut v = Verification::default();
+    v.push("manifest", check_manifest(bundle, &manifest));
+
+    // The log key: the bundle's own, accepted only if pinned when pins are given.
+    let text = |name: &str| -> Result<String, String> {
+        let bytes = bundle
+            .get(name)
+            .ok_or_else(|| format!("{name} is missing"))?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("{name} is not UTF-8"))
+    };
+    let log_key = text(files::LOG_KEY).and_then(|t| {
+        VerifierKey::parse(t.trim_end()).map_err(|e| format!("{}: {e}", files::LOG_KEY))
+    });
+    let log_key = match log_key {
+        Ok(k) if k.to_string() != manifest.log.key => {
+            v.push(
+                "log key",
+                Err(format!(
+                    "{} holds {k}, the manifest states {}",
+                    files::LOG_KEY,
+                    manifest.log.key
+                )),
+            );
+            None
+        }
+        Ok(k) => {
+            if pins.is_empty() {
+                v.warn(
+                    "log key",
+                    format!(
+                        "{k} is only self-asserted: the bundle names its own key and no --key was given; \
+                         anyone can make a bundle that verifies with a key of their own. \
+                         Obtain the log key from its operator and pass it with --key"
+                    ),
+                );
+            } else if pins.contains(&k) {
+                v.push(
+                    "log key",
+                    Ok(format!("{k} is one of the --key keys (pinned)")),
+                );
+            } else {
+                v.push(
+                    "log key",
+                    Err(format!(
+                        "{k} is not among the {} --key key(s) given",
+                        pins.len()
+                    )),
+                );
+            }
+            Some(k)
+        }
+        Err(e) => {
+            v.push("log key", Err(e));
+            None
+        }
+    };
+
+    // The checkpoint: signed by the log key, stating what the manifest says.
+    let note_text = text(files::CHECKPOINT).unwrap_or_default();
+    let checkpoint = match &log_key {
+        Some(k) => match open_checkpoint(note_text.as_bytes(), k, &[]) {
+            Ok(c) => {
+                let cp = &c.checkpoint;
+                let root = to_hex(&cp.root);
+                if cp.origin != manifest.log.origin
+                    || cp.size != manifest.log.checkpoint_size
+                    || root != manifest.log.checkpoint_root
+                {
+                    v.push(
+                        "checkpoint signature",
+                        Err(format!(
+                            "signed checkpoint is {} size {} root {root}, the manifest states {} size {} root {}",
+                            cp.origin,
+                            cp.size,
+                            manifest.log.origin,
+                            manifest.log.checkpoint_size,
+                            manifest.log.checkpoint_root
+                        )),
+                    );
+                } else {
+                    v.push(
+                        "checkpoint signature",
+                        Ok(format!(
+                            "Ed25519 signature of {} verifies: origin {}, {} leaves, root {root}",
+                            k.name(),
+                            cp.origin,
+                            cp.size
+                        )),
+                    );
+                }
+                Some(c.checkpoint)
+            }
+            Err(e) => {
+                v.push(
+                    "checkpoint signature",
+                    Err(format!("{}: {e}", files::CHECKPOINT)),
+                );
+                None
+            }
+        },
+        None => {
+            v.push("checkpoint signature", Err("no usable log key".into()));
+            None
+        }
+    };
+    if checkpoint.is_some()
+        && let Some(k) = &log_key
+    {
+        v.checks
+            .push(check_cosignatures(bundle, &note_text, k, pins));
+    }
+
+    // The leaves and their proofs.
+    let leaves = text(files::LEAVES)
+        .map_err(|e| e.to_string())
+        .and_then(|t| read_leaves(t.as_bytes()).map_err(|e| e.to_string()));
+    let mut decoded: Vec<(u64, EvidenceLeaf)> = Vec::new();
+    match &leaves {
+        Ok(lines) => {
+            let mut bad = Vec::new();
+            let mut seen = BTreeSet::new();
+            for l in lines {
+                if !seen.insert(l.index) {
+                    bad.push(format!("leaf {} appears twice", l.index));
+                }
+                match EvidenceLeaf::decode(&l.bytes) {
+                    Ok(leaf) => decoded.push((l.index, leaf)),
+                    Err(e) => bad.push(format!("leaf {}: {e}", l.index)),
+                }
+            }
+            let kinds = count_kinds(&decoded);
+            v.push(
+                "leaves",
+                if bad.is_empty() {
+                    Ok(format!(
+                        "{} leaves decode canonically ({kinds})",
+                        lines.len()
+                    ))
+                } else {
+                    Err(bad.join("; "))
+                },
+            );
+        }
+        Err(e) => v.push("leaves", Err(e.clone())),
+    }
+    let by_index: BTreeMap<u64, &EvidenceLeaf> = decoded.iter().map(|(i, l)| (*i, l)).collect();
+    match (&checkpoint, &leaves) {
+        (Some(cp), Ok(lines)) => v.push(
+            "inclusion proofs",
+            check_proofs(bundle, cp, lines, &by_index),
+        ),
+        _ => v.push(
+            "inclusion proofs",
+            Err("not checked: no verified checkpoint or no readable leaves".into()),
+        ),
+    }
+
+    // What the readable files say against what the leaves say.
+    let id: Option<IncidentId> = manifest.incident.parse().ok();
+    let contents = id.map(|id| Contents::sort(id, &decoded));
+    let incident = match (&contents, id) {
+        (Some(c), Some(id)) => check_incident(bundle, c, id),
+        _ => Err(format!(
+            "manifest incident {:?} is not an incident id",
+            manifest.incident
+        )),
+    };
+    let incident = match incident {
+        Ok((i, detail)) => {
+            v.push("incident", Ok(detail));
+            Some(i)
+        }
+        Err(e) => {
+            v.push("incident", Err(e));
+            None
+        }
+    };
+    let Some(contents) = contents else {
+        return Ok(v);
+    };
+    let zone_name = incident
+        .as_ref()
+        .map(|i| i.zone.clone())
+        .unwrap_or_default();
+    let zone = check_zone(bundle, &contents, &zone_name);
+    let zone = match zone {
+        Ok((z, detail)) => {
+            v.push("zone", Ok(detail));
+            Some(z)
+        }
+        Err(e) => {
+            v.push("zone", Err(e));
+            None
+        }
+    };
+    let at = incident.as_ref().map_or(Timestamp::EPOCH, |i| i.entered_at);
+    let settings = match contents.config_at(at) {
+        Some(c) => {
+            let file = bundle.get(files::CONFIG);
+            if file != Some(c.text.as_slice()) {
+                Err(format!(
+                    "{} is not the text of config leaf {} ({})",
+                    files::CONFIG,
+                    c.index,
+                    describe_difference(file, &c.text)
+                ))
+            } else {
+                std::str::from_utf8(&c.text)
+                    .map_err(|_| format!("config leaf {} is not UTF-8", c.index))
+                    .and_then(|t| replay::settings_from_config(t).map_err(|e| e.to_string()))
+                    .map(|(d, p)| {
+                        let detail = format!(
+                            "{} is config leaf {} ({}, from {}): confirm_s {}, track_timeout_s {}, max_speed_mps {}, {} permit(s)",
+                            files::CONFIG,
+                            c.index,
+                            c.at.to_rfc3339_millis(),
+                            c.source,
+                            d.confirm_s,
+                            d.track_timeout_s,
+                            d.max_speed_mps,
+                            p.len()
+                        );
+                        (d, p, detail)
+                    })
+            }
+        }
+        None => Err("the bundle has no config leaf".into()),
+    };
+    let settings = match settings {
+        Ok((d, p, detail)) => {
+            v.push("config", Ok(detail));
+            Some((d, p))
+        }
+        Err(e) => {
+            v.push("config", Err(e));
+            None
+        }
+    };
+    let csv = frames_csv(&contents.frames);
+    let file = bundle.get(files::FRAMES);
+    v.push(
+        "frames",
+        if file == Some(csv.as_slice()) {
+            Ok(format!(
+                "{} lists exactly the {} raw frame leaves",
+                files::FRAMES,
+                contents.frames.len()
+            ))
+        } else {
+            Err(format!(
+                "{} differs from the raw frame leaves ({})",
+                files::FRAMES,
+                describe_difference(file, &csv)
+            ))
+        },
+    );
+
+    // Re-decoding and re-detection.
+    let (Some(incident), Some(zone), Some((detection, permits))) = (incident, zone, settings)
+    else {
+        v.push(
+            "decode",
+            Err("not run: needs a verified incident, zone and config".into()),
+        );
+        v.push(
+            "detection",
+            Err("not run: needs a verified incident, zone and config".into()),
+        );
+        return Ok(v);
+    };
+    let until = contents
+        .latest_state()
+        .map_or(incident.last_seen_at, |s| s.at);
+    let replayed = replay::replay(
+        &contents.frames,
+        incident.target.id,
+        zone.clone(),
+        detection,
+        permits,
+        until,
+    );
+    v.push("decode", check_decode(&replayed, &incident));
+    v.push("detection", check_detection(&replayed, &incident));
+
+    // The renderings, drawn again from the verified content by the same renderer.
+    if manifest.renderer != render::RENDERER {
+        v.warn(
+            "renderings",
+            format!(
+                "{}, {} and {} were drawn by renderer {:?}, this verifier draws {:?}: not compared, \
+                 so they are not verified; the figures verified above come from {}",
+                files::REPORT,
+                files::KML,
+                files::GEOJSON,
+                manifest.renderer,
+                render::RENDERER,
+                files::INCIDENT
+            ),
+        );
+        return Ok(v);
+    }
+    let rendered = render_files(&RenderSource {
+        incident: &incident,
+        contents: &contents,
+        zone: &zone,
+        track: &replayed.track,
+        log: &manifest.log,
+        checkpoint_note: &note_text,
+        exported_at: &manifest.exported_at,
+    });
+    let differing: Vec<&str> = rendered
+        .iter()
+        .filter(|(name, bytes)| bundle.get(name) != Some(bytes.as_slice()))
+        .map(|(name, _)| *name)
+        .collect();
+    v.push(
+        "renderings",
+        if differing.is_empty() {
+            Ok(format!(
+                "{}, {} and {} are exactly what the verified evidence renders ({})",
+                files::REPORT,
+                files::KML,
+                files::GEOJSON,
+                render::RENDERER
+            ))
+        } else {
+            Err(format!(
+                "{} differ(s) from what the verified evidence renders ({})",
+                differing.join(", "),
+                render::RENDERER
+            ))
+        },
+    );
+    Ok(v)
+}
+
+fn check_manifest(bundle: &Bundle, manifest: &Manifest) -> Result<String, String> {
+    let mut problems = Vec::new();
+    let listed: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    for f in &manifest.files {
+        match bundle.get(&f.path) {
+            None => problems.push(format!("{} is listed but missing", f.path)),
+            Some(bytes) => {
+                let got = sha256_hex(bytes);
+                if got != f.sha256 || bytes.len() as u64 != f.bytes {
+                    problems.push(format!(
+                        "{} has SHA-256 {got} ({} bytes), the manifest lists {} ({} bytes)",
+                        f.path,
+                        bytes.len(),
+                        f.sha256,
+                        f.bytes
+                    ));
+                }
+            }
+        }
+    }
+    for name in bundle.files.keys() {
+        if name != files::MANIFEST && !listed.contains(name.as_str()) {
+            problems.push(format!("{name} is not listed in the manifest"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{} files match their SHA-256 in {} (format {FORMAT} version {VERSION}, incident {})",
+            manifest.files.len(),
+            files::MANIFEST,
+            manifest.incident
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn check_cosignatures(
+    bundle: &Bundle,
+    note_text: &str,
+    log_key: &VerifierKey,
+    pins: &[VerifierKey],
+) -> Check {
+    let name = "cosignatures";
+    let Ok(note) = Note::parse(note_text.as_bytes()) else {
+        return Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: "checkpoint note does not parse".into(),
+        };
+    };
+    let bundled: Vec<VerifierKey> = bundle
+        .get(files::WITNESS_KEYS)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter_map(|l| VerifierKey::parse(l.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let witness_pins: Vec<&VerifierKey> = pins
+        .iter()
+        .filter(|k| k.sig_type() == skyfence_evidence::note::SIG_TYPE_COSIGNATURE_V1)
+        .collect();
+    let mut found = Vec::new();
+    let mut failed = Vec::new();
+    let mut self_asserted = 0;
+    for sig in note
+        .signatures
+        .iter()
+        .filter(|s| !(s.name == log_key.name() && s.key_id == log_key.key_id()))
+    {
+        let pinned = witness_pins
+            .iter()
+            .find(|k| k.name() == sig.name && k.key_id() == sig.key_id);
+        let key = pinned.copied().or_else(|| {
+            bundled
+                .iter()
+                .find(|k| k.name() == sig.name && k.key_id() == sig.key_id)
+        });
+        let Some(key) = key else {
+            found.push(format!(
+                "{} ({:08x}): unknown key, not checked",
+                sig.name, sig.key_id
+            ));
+            continue;
+        };
+        let single = Note {
+            text: note.text.clone(),
+            signatures: vec![sig.clone()],
+        };
+        match single.verify(std::slice::from_ref(key)) {
+            Ok(ok) if !ok.is_empty() => {
+                let when = ok[0]
+                    .timestamp
+                    .and_then(|t| i64::try_from(t).ok())
+                    .map(|t| Timestamp::from_secs(t).to_rfc3339_millis())
+                    .unwrap_or_default();
+                if pinned.is_some() {
+                    found.push(format!(
+                        "{} verifies (pinned witness, cosigned {when})",
+                        sig.name
+                    ));
+                } else {
+                    self_asserted += 1;
+                    found.push(format!(
+                        "{} verifies with the key the bundle carries (not pinned, cosigned {when})",
+                        sig.name
+                    ));
+                }
+            }
+            Ok(_) => found.push(format!("{}: not checked", sig.name)),
+            Err(e) => failed.push(format!("{}: {e}", sig.name)),
+        }
+    }
+    for k in &witness_pins {
+        if !note
+            .signatures
+            .iter()
+            .any(|s| s.name == k.name() && s.key_id == k.key_id())
+        {
+            found.push(format!("pinned witness {} did not cosign", k.name()));
+        }
+    }
+    if !failed.is_empty() {
+        return Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: failed.join("; "),
+        };
+    }
+    let detail = if found.is_empty() {
+        "none on the checkpoint".to_string()
+    } else {
+        found.join("; ")
+    };
+    Check {
+        name,
+        outcome: if self_asserted > 0 {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        },
+        detail,
+    }
+}
+
+fn count_kinds(leaves: &[(u64, EvidenceLeaf)]) -> String {
+    let mut counts = [0usize; 5];
+    for (_, l) in leaves {
+        counts[usize::from(l.kind_code().saturating_sub(1)).min(4)] += 1;
+    }
+    format!(
+        "{} raw frames, {} incident state changes, {} acknowledgements, {} datasets, {} configs",
+        counts[2], counts[3], counts[4], counts[0], counts[1]
+    )
+}
+
+fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {
+    match leaf {
+        Some(EvidenceLeaf::RawFrame {
+            sensor,
+            received_at_us,
+            ..
+        }) => format!(
+            "raw frame from {sensor} at {}",
+            Timestamp::from_micros(*received_at_us).to_rfc3339_micros()
+        ),
+        Some(EvidenceLeaf::IncidentStateChanged { event, .. }) => {
+            format!("incident state change {event:?}")
+        }
+        Some(EvidenceLeaf::OperatorAck { operator, .. }) => {
+            format!("acknowledgement by {operator}")
+        }
+        Some(EvidenceLeaf::DatasetLoaded { name, .. }) => format!("dataset {name:?}"),
+        Some(EvidenceLeaf::ConfigChanged { source, .. }) => format!("config from {source}"),
+        None => "undecodable leaf".into(),
+    }
+}
+
+fn check_proofs(
+    bundle: &Bundle,
+    cp: &Checkpoint,
+    lines: &[super::archive::LeafLine],
+    by_index: &BTreeMap<u64, &EvidenceLeaf>,
+) -> Result<String, String> {
+    let proofs = bundle
+        .get(files::PROOFS)
+        .ok_or_else(|| format!("{} is missing", files::PROOFS))
+        .and_then(|b| read_proofs(b).map_err(|e| e.to_string()))?;
+    let mut bad = Vec::new();
+    for l in lines {
+        let what = describe_leaf(by_index.get(&l.index));
+        match proofs.get(&l.index) {
+            None => bad.push(format!("leaf {} ({what}) has no proof", l.index)),
+            Some(path) => {
+                if let Err(e) =
+                    verify_inclusion(&leaf_hash(&l.bytes), l.index, cp.size, path, &cp.root)
+                {
+                    bad.push(format!(
+                        "leaf {} ({what}) is not in the signed log: {e}",
+                        l.index
+                    ));
+                }
+            }
+        }
+    }
+    let leaf_set: BTreeSet<u64> = lines.iter().map(|l| l.index).collect();
+    for index in proofs.keys() {
+        if !leaf_set.contains(index) {
+            bad.push(format!(
+                "proof for leaf {index}, which the bundle does not hold"
+            ));
+        }
+    }
+    if bad.is_empty() {
+        Ok(format!(
+            "all {} leaves are in the checkpoint's tree of {} leaves (RFC 9162 2.1.3.2)",
+            lines.len(),
+            cp.size
+        ))
+    } else {
+        let n = bad.len();
+        bad.truncate(5);
+        Err(format!("{n} failure(s): {}", bad.join("; ")))
+    }
+}
+
+fn check_incident(
+    bundle: &Bundle,
+    contents: &Contents,
+    id: IncidentId,
+) -> Result<(Incident, String), String> {
+    let state = contents
+        .latest_state()
+        .ok_or_else(|| format!("no state-change leaf of incident {id}"))?;
+    let file = bundle.get(files::INCIDENT);
+    if file != Some(state.json.as_bytes()) {
+        return Err(format!(
+            "{} is not the incident JSON of leaf {} ({})",
+            files::INCIDENT,
+            state.index,
+            describe_difference(file, state.json.as_bytes())
+        ));
+    }
+    let incident: Incident = serde_json::from_str(&state.json)
+        .map_err(|e| format!("incident JSON of leaf {}: {e}", state.index))?;
+    if incident.id != id {
+        return Err(format!(
+            "{} holds incident {}, the manifest names {id}",
+            files::INCIDENT,
+            incident.id
+        ));
+    }
+    let derived = IncidentId::derive(incident.target.id, &incident.zone, incident.entered_at);
+    if derived != incident.id {
+        return Err(format!(
+            "incident id {} is not the id of its target, zone and entry time ({derived})",
+            incident.id
+        ));
+    }
+    Ok((
+        incident,
+        format!(
+            "{} is byte for byte the JSON of leaf {} ({:?} at {}); id {id} derives from its target, zone and entry time",
+            files::INCIDENT,
+            state.index,
+            state.event,
+            state.at.to_rfc3339_millis()
+        ),
+    ))
+}
+
+fn check_zone(
+    bundle: &Bundle,
+    contents: &Contents,
+    name: &str,
+) -> Result<(skyfence_core::airspace::Zone, String), String> {
+    let (leaf, _) = contents
+        .zone_for(name)
+        .ok_or_else(|| format!("no dataset leaf of zone {name:?}"))?;
+    let file = bundle
+        .get(files::ZONE)
+        .ok_or_else(|| format!("{} is missing", files::ZONE))?;
+    match &leaf.content {
+        DatasetContent::Bytes(b) if b.as_slice() == file => {}
+        DatasetContent::Sha256(h) if sha256_hex(file) == to_hex(h) => {}
+        DatasetContent::Bytes(b) => {
+            return Err(format!(
+                "{} is not the zone of dataset leaf {} ({})",
+                files::ZONE,
+                leaf.index,
+                describe_difference(Some(file), b)
+            ));
+        }
+        DatasetContent::Sha256(h) => {
+            return Err(format!(
+                "{} has SHA-256 {}, dataset leaf {} records {}",
+                files::ZONE,
+                sha256_hex(file),
+                leaf.index,
+                to_hex(h)
+            ));
+        }
+    }
+    let zone = std::str::from_utf8(file)
+        .map_err(|_| format!("{} is not UTF-8", files::ZONE))
+        .and_then(|t| replay::zone_from_geojson(t).map_err(|e| e.to_string()))?;
+    if zone.name != name {
+        return Err(format!(
+            "{} is zone {:?}, the incident's zone is {name:?}",
+            files::ZONE,
+            zone.name
+        ));
+    }
+    // The service records the zone's geometry fingerprint as the leaf's provenance hash
+    // (`Zone::provenance.sha256`, the canonical geometry encoding's SHA-256).
+    let geometry = skyfence_core::airspace::zone::geometry_sha256(&zone.shape);
+    if geometry != to_hex(&leaf.provenance_sha256) {
+        return Err(format!(
+            "{} has geometry SHA-256 {geometry}, dataset leaf {} records {}",
+            files::ZONE,
+            leaf.index,
+            to_hex(&leaf.provenance_sha256)
+        ));
+    }
+    let detail = format!(
+        "{} is dataset leaf {} ({:?}, loaded {}): zone {name} from {}, {} vertices, geometry SHA-256 {geometry} as recorded",
+        files::ZONE,
+        leaf.index,
+        leaf.name,
+        leaf.loaded_at.to_rfc3339_millis(),
+        zone.provenance.source,
+        zone.vertex_count(),
+    );
+    Ok((zone, detail))
+}
+
+/// Where two texts first differ, for a failure message.
+fn describe_difference(file: Option<&[u8]>, expected: &[u8]) -> String {
+    let Some(file) = file else {
+        return "file missing".into();
+    };
+    let at = file
+        .iter()
+        .zip(expected)
+        .position(|(a, b)| a != b)
+        .unwrap_or(file.len().min(expected.len()));
+    let line = 1 + expected[..at].iter().filter(|&&b| b == b'\n').count();
+    format!(
+        "first difference at byte {at}, line {line}; {} bytes, expected {}",
+        file.len(),
+        expected.len()
+    )
+}
+
+fn check_decode(r: &replay::Replay, incident: &Incident) -> Result<String, String> {
+    if !r.other_targets.is_empty() {
+        let (i, who) = &r.other_targets[0];
+        return Err(format!(
+            "{} frame(s) decode to another aircraft than {} (first: leaf {i}, {who})",
+            r.other_targets.len(),
+            incident.target.id
+        ));
+    }
+    if r.decoded == 0 {
+        return Err(format!("none of the {} frames decodes", r.frames));
+    }
+    let undecodable = if r.undecodable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} frame(s) do not decode on their own (e.g. leaf {}: address/parity frames need the address announced by an earlier frame)",
+            r.undecodable.len(),
+            r.undecodable[0]
+        )
+    };
+    Ok(format!(
+        "{} of {} raw frames decode (skyfence-decode) to {}, {} positions{undecodable}",
+        r.decoded,
+        r.frames,
+        incident.target.id,
+        r.track.len()
+    ))
+}
+
+fn check_detection(r: &replay::Replay, want: &Incident) -> Result<String, String> {
+    let candidates = r.incidents();
+    let got = candidates
+        .iter()
+        .find(|i| i.id == want.id)
+        .or_else(|| {
+            candidates
+                .iter()
+                .filter(|i| i.zone == want.zone)
+                .min_by_key(|i| i.entered_at.micros_since(want.entered_at).unsigned_abs())
+        })
+        .ok_or_else(|| {
+            format!(
+                "re-running detection on the {} frames finds no incursion of {} into {}",
+                r.frames, want.target.id, want.zone
+            )
+        })?;
+    let mut diffs = Vec::new();
+    let time = |a: Timestamp, b: Timestamp| a.micros_since(b).abs() <= TIME_TOLERANCE_US;
+    let point = |a: &skyfence_core::detect::Fix, b: &skyfence_core::detect::Fix| {
+        GeoPoint::new(a.lat, a.lon).haversine_m(GeoPoint::new(b.lat, b.lon))
+    };
+    if got.zone != want.zone || got.target.id != want.target.id {
+        diffs.push(format!("incursion of {} into {}", got.target.id, got.zone));
+    }
+    if got.status != want.status {
+        diffs.push(format!(
+            "status {:?}, incident says {:?}",
+            got.status, want.status
+        ));
+    }
+    if !time(got.entered_at, want.entered_at) {
+        diffs.push(format!(
+            "entered_at {}, incident says {}",
+            got.entered_at.to_rfc3339_micros(),
+            want.entered_at.to_rfc3339_micros()
+        ));
+    }
+    match (got.exited_at, want.exited_at) {
+        (Some(a), Some(b)) if time(a, b) => {}
+        (None, None) => {}
+        (a, b) => diffs.push(format!(
+            "exited_at {}, incident says {}",
+            a.map_or("null".into(), |t| t.to_rfc3339_micros()),
+            b.map_or("null".into(), |t| t.to_rfc3339_micros())
+        )),
+    }
+    let entry_m = point(&got.entry, &want.entry);
+    if entry_m > DISTANCE_TOLERANCE_M || got.entry.alt_ft != want.entry.alt_ft {
+        diffs.push(format!(
+            "entry point {:?} is {entry_m:.2} m from the incident's {:?}",
+            got.entry, want.entry
+        ));
+    }
+    let exit_m = match (&got.exit, &want.exit) {
+        (Some(a), Some(b)) => {
+            let d = point(a, b);
+            if d > DISTANCE_TOLERANCE_M || a.alt_ft != b.alt_ft {
+                diffs.push(format!(
+                    "exit point {a:?} is {d:.2} m from the incident's {b:?}"
+                ));
+            }
+            d
+        }
+        (None, None) => 0.0,
+        (a, b) => {
+            diffs.push(format!("exit point {a:?}, incident says {b:?}"));
+            0.0
+        }
+    };
+    let depth = (got.max_depth_m - want.max_depth_m).abs();
+    if depth > DISTANCE_TOLERANCE_M {
+        diffs.push(format!(
+            "max_depth_m {:.1}, incident says {:.1}",
+            got.max_depth_m, want.max_depth_m
+        ));
+    }
+    if got.authorised != want.authorised || got.permit != want.permit {
+        diffs.push(format!(
+            "authorised {} (permit {:?}), incident says {} ({:?})",
+            got.authorised, got.permit, want.authorised, want.permit
+        ));
+    }
+    if got.entry_observed != want.entry_observed {
+        diffs.push(format!(
+            "entry_observed {}, incident says {}",
+            got.entry_observed, want.entry_observed
+        ));
+    }
+    if got.reports != want.reports || got.max_alt_ft != want.max_alt_ft {
+        diffs.push(format!(
+            "{} reports inside (max {:?} ft), incident says {} ({:?} ft)",
+            got.reports, got.max_alt_ft, want.reports, want.max_alt_ft
+        ));
+    }
+    if diffs.is_empty() {
+        Ok(format!(
+            "re-running detection on the frames with the bundle's zone and settings gives the same incident: \
+             {} {}, entered {} (Δ {} µs), {}, entry point Δ {entry_m:.2} m, exit point Δ {exit_m:.2} m, \
+             max depth {:.1} m (Δ {depth:.1} m), {} reports, authorised {}",
+            got.id,
+            serde_json::to_value(got.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            got.entered_at.to_rfc3339_millis(),
+            got.entered_at.micros_since(want.entered_at),
+            got.exited_at.map_or("not exited".into(), |t| format!(
+                "exited {}",
+                t.to_rfc3339_millis()
+            )),
+            got.max_depth_m,
+            got.reports,
+            got.authorised
+        ))
+    } else {
+        Err(format!(
+            "re-running detection gives a different incident {}: {}",
+            got.id,
+            diffs.join("; ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skyfence_core::detect::Event;
+
+    /// docs/INTERFACES.md's example incident ("Incident"), with the id its fields derive.
+    fn logged() -> Incident {
+        let mut i: Incident = serde_json::from_str(
+            r#"{"id":"0000000000000000","zone":"HELD-A","target":{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"},"classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"entered_at":"2023-11-14T22:21:03.120Z","exited_at":"2023-11-14T22:26:36.480Z","last_seen_at":"2023-11-14T22:26:36.000Z","entry":{"lat":33.2177,"lon":69.8813,"alt_ft":48000},"exit":{"lat":33.2511,"lon":69.8889,"alt_ft":48000},"duration_s":333.36,"max_depth_m":14856.0,"max_alt_ft":48000,"reports":666}"#,
+        )
+        .unwrap();
+        i.id = IncidentId::derive(i.target.id, &i.zone, i.entered_at);
+        i
+    }
+
+    fn replayed(i: Incident) -> replay::Replay {
+        replay::Replay {
+            events: vec![Event::Closed {
+                at: i.exited_at.unwrap(),
+                incident: i,
+            }],
+            ..replay::Replay::default()
+        }
+    }
+
+    #[test]
+    fn the_same_incident_passes_with_the_microseconds_json_drops() {
+        let want = logged();
+        let mut got = want.clone();
+        // The replay keeps microseconds the JSON's milliseconds dropped.
+        got.entered_at = got.entered_at.add_micros(999);
+        got.exited_at = got.exited_at.map(|t| t.add_micros(250));
+        let detail = check_detection(&replayed(got), &want).unwrap();
+        assert!(detail.contains("(Δ 999 µs)"), "{detail}");
+    }
+
+    #[test]
+    fn each_figure_beyond_its_tolerance_is_named() {
+        let want = logged();
+        type Change = fn(&mut Incident);
+        let cases: [(&str, Change); 7] = [
+            ("entered_at", |i| {
+                i.entered_at = i.entered_at.add_micros(1_001)
+            }),
+            ("exited_at", |i| {
+                i.exited_at = i.exited_at.map(|t| t.add_micros(-1_001))
+            }),
+            // 1e-5° of latitude is 1.1 m.
+            ("entry point", |i| i.entry.lat += 1e-5),
+            ("exit point", |i| i.exit.as_mut().unwrap().lon += 2e-5),
+            ("max_depth_m", |i| i.max_depth_m += 1.1),
+            ("status", |i| {
+                i.status = skyfence_core::detect::IncidentStatus::Lost
+            }),
+            ("reports inside", |i| i.reports += 1),
+        ];
+        for (name, change) in cases {
+            let mut got = want.clone();
+            change(&mut got);
+            let err = check_detection(&replayed(got), &want).unwrap_err();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+        // Within tolerance: 0.9 m of depth, 0.55 m of position.
+        let mut got = want.clone();
+        got.max_depth_m += 0.9;
+        got.entry.lat += 5e-6;
+        assert!(check_detection(&replayed(got), &want).is_ok());
+    }
+
+    #[test]
+    fn no_incursion_in_the_replay_fails() {
+        let err = check_detection(&replay::Replay::default(), &logged()).unwrap_err();
+        assert!(
+            err.contains("finds no incursion of adf7c1 into HELD-A"),
+            "{err}"
+        );
+    }
+}

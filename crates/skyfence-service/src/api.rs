@@ -1,0 +1,462 @@
+//! The HTTP API (docs/INTERFACES.md, "HTTP API"): REST over the store, the current tracks from
+//! the detector task, Server-Sent Events of stored events, Prometheus `/metrics`, and the
+//! page at `/`. With `[server] api_token`, every `/api` route needs
+//! `Authorization: Bearer TOKEN`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use skyfence_core::Timestamp;
+use skyfence_core::detect::{IncidentId, IncidentStatus};
+use skyfence_store::{IncidentFilter, IncidentStore, SqliteStore, StoreError};
+use tokio::sync::{broadcast, watch};
+
+use super::metrics::Metrics;
+use super::pipeline::{Published, TrackView};
+use super::web;
+
+/// Largest request body accepted (every route is a GET; this bounds what a client can
+/// make us read).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Events an SSE client catching up (`Last-Event-ID`, or after falling behind) reads from
+/// the store per query.
+const CATCH_UP: u32 = 1000;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// `[server] api_token`.
+    pub token: Option<Arc<str>>,
+    /// Read connections to the store.
+    pub readers: Arc<ReaderPool>,
+    /// The detector task's latest view of the tracks.
+    pub tracks: watch::Receiver<Arc<Vec<TrackView>>>,
+    /// Stored events, as they are published.
+    pub events: broadcast::Sender<Arc<Published>>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Turns true at shutdown (ends SSE streams so the server can stop).
+    pub shutdown: watch::Receiver<bool>,
+    /// The live map's zones and settings (`/api/zones`, `/api/map-config`).
+    pub map: web::MapData,
+    /// The evidence log (`/api/log/...`, for witnesses).
+    pub evidence: super::evidence::LogApi,
+    /// The write connection of `POST /api/incidents/{id}/ack`.
+    pub ack: super::ack::AckState,
+}
+
+/// Store read connections, reused across requests (a SQLite connection is not `Sync`;
+/// each request borrows one on a blocking thread).
+pub struct ReaderPool {
+    origin: Mutex<SqliteStore>,
+    idle: Mutex<Vec<SqliteStore>>,
+}
+
+impl ReaderPool {
+    /// A pool opening readers of `origin`'s database.
+    pub fn new(origin: SqliteStore) -> Self {
+        ReaderPool {
+            origin: Mutex::new(origin),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` with a reader on a blocking thread.
+    pub async fn with<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&SqliteStore) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = pool.idle.lock().ok().and_then(|mut v| v.pop());
+            let reader = match reader {
+                Some(r) => r,
+                None => pool
+                    .origin
+                    .lock()
+                    .map_err(|_| ApiError::internal("store reader lock poisoned"))?
+                    .reader()
+                    .map_err(ApiError::store)?,
+            };
+            let result = f(&reader).map_err(ApiError::store);
+            if let Ok(mut idle) = pool.idle.lock()
+                && idle.len() < 8
+            {
+                idle.push(reader);
+            }
+            result
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
+    }
+}
+
+/// An error response: `{"error": "..."}` with a status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 404 with `message`.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: message.into(),
+        }
+    }
+
+    fn store(e: StoreError) -> Self {
+        tracing::error!("store query failed: {e}");
+        Self::internal(format!("store query failed: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// The router of the whole service.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/incidents", get(incidents))
+        .route("/incidents/{id}", get(incident))
+        .route("/tracks", get(tracks))
+        .route("/events", get(events))
+        .merge(web::api_routes(state.map.clone()))
+        .merge(super::evidence::routes(state.evidence.clone()))
+        .merge(super::alerts::api::routes())
+        .merge(super::ack::routes(state.ack.clone()))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .nest("/api", api)
+        .route("/metrics", get(metrics))
+        .merge(web::pages())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Equal-time comparison, so the token cannot be guessed byte by byte from response
+/// times (hand-written: four lines do not earn a dependency).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(req).await;
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given.is_some_and(|g| same_bytes(g.as_bytes(), token.as_bytes())) {
+        return next.run(req).await;
+    }
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(serde_json::json!({ "error": "missing or wrong bearer token (Authorization: Bearer TOKEN)" })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The query of `GET /api/incidents`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsQuery {
+    /// `open`, `closed` or `lost`.
+    pub status: Option<String>,
+    /// Exact zone name.
+    pub zone: Option<String>,
+    /// RFC 3339: incidents active at or after it.
+    pub since: Option<String>,
+    /// At most this many (default 1000).
+    pub limit: Option<u32>,
+}
+
+impl IncidentsQuery {
+    /// The store filter; the error names the bad parameter and what was expected.
+    pub fn filter(&self) -> Result<IncidentFilter, String> {
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some("open") => Some(IncidentStatus::Open),
+            Some("closed") => Some(IncidentStatus::Closed),
+            Some("lost") => Some(IncidentStatus::Lost),
+            Some(other) => {
+                return Err(format!(
+                    "status={other:?} is not a status (expected open, closed or lost)"
+                ));
+            }
+        };
+        let since = match self.since.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(Timestamp::parse_rfc3339(s).map_err(|e| {
+                format!("since={s:?} is not an RFC 3339 time (e.g. 2023-11-14T22:00:00Z): {e}")
+            })?),
+        };
+        Ok(IncidentFilter {
+            status,
+            zone: self.zone.clone().filter(|z| !z.is_empty()),
+            target: None,
+            since,
+            limit: self.limit,
+        })
+    }
+}
+
+async fn incidents(
+    State(state): State<AppState>,
+    query: Result<Query<IncidentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = query.filter().map_err(ApiError::bad_request)?;
+    let list = state
+        .readers
+        .with(move |s| super::ack::annotate_list(s, s.incidents(&filter)?))
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+async fn incident(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let parsed: IncidentId = id.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "incident id {id:?} is not an incident id (expected 16 hex digits)"
+        ))
+    })?;
+    let found = state.readers.with(move |s| match s.incident(parsed)? {
+        Some(d) => super::ack::annotate_detail(s, d).map(Some),
+        None => Ok(None),
+    });
+    match found.await? {
+        Some(detail) => Ok(Json(detail).into_response()),
+        None => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no incident {id}"),
+        }),
+    }
+}
+
+async fn tracks(State(state): State<AppState>) -> Response {
+    let snapshot: Arc<Vec<TrackView>> = state.tracks.borrow().clone();
+    match serde_json::to_vec(&*snapshot) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(format!("cannot encode tracks: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// An SSE stream's state: live events after `last`, with a backlog read from the store
+/// (at connection with `Last-Event-ID`, and when the client fell behind the live feed).
+struct Feed {
+    state: AppState,
+    live: broadcast::Receiver<Arc<Published>>,
+    backlog: VecDeque<Arc<Published>>,
+    last: u64,
+    /// Acknowledgements as they are stored (`ack` events, `seq` 0: not in the event log,
+    /// so they carry no SSE id and are not replayed).
+    acks: broadcast::Receiver<Arc<str>>,
+}
+
+impl Feed {
+    async fn catch_up(&mut self) {
+        let after = self.last;
+        match self
+            .state
+            .readers
+            .with(move |s| s.events_since(after, CATCH_UP))
+            .await
+        {
+            Ok(events) => self.backlog.extend(
+                events
+                    .iter()
+                    .map(|e| Arc::new(Published::new(e.seq, &e.event))),
+            ),
+            Err(e) => tracing::warn!("sse catch-up failed: {}", e.message),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Arc<Published>> {
+        loop {
+            if let Some(p) = self.backlog.pop_front() {
+                if p.seq > self.last {
+                    self.last = p.seq;
+                    return Some(p);
+                }
+                continue;
+            }
+            let mut shutdown = self.state.shutdown.clone();
+            let received = tokio::select! {
+                r = self.live.recv() => r,
+                a = self.acks.recv() => match a {
+                    Ok(json) => {
+                        return Some(Arc::new(Published {
+                            seq: 0,
+                            kind: "ack",
+                            json: json.to_string(),
+                        }));
+                    }
+                    // A client that fell behind skips them (it re-reads incidents).
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    // The sender lives in `self.state`: never closed while we run.
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                () = super::source::stopped(&mut shutdown) => return None,
+            };
+            match received {
+                Ok(p) if p.seq > self.last => {
+                    self.last = p.seq;
+                    return Some(p);
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let live = state.events.subscribe();
+    let acks = state.ack.subscribe();
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut feed = Feed {
+        state,
+        live,
+        backlog: VecDeque::new(),
+        last: 0,
+        acks,
+    };
+    if let Some(id) = last_event_id {
+        feed.last = id;
+        feed.catch_up().await;
+    } else {
+        // A new client starts with what happens from now on.
+        feed.last = feed
+            .state
+            .readers
+            .with(|s| s.last_seq())
+            .await
+            .unwrap_or_default();
+    }
+    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+        let p = feed.next().await?;
+        let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
+        if p.seq > 0 {
+            event = event.id(p.seq.to_string());
+        }
+        Some((Ok(event), feed))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incident_query_validates_each_parameter() {
+        let q = IncidentsQuery {
+            status: Some("closed".into()),
+            zone: Some("PK".into()),
+            since: Some("2023-11-14T22:00:00Z".into()),
+            limit: None,
+        };
+        let f = q.filter().unwrap();
+        assert_eq!(f.status, Some(IncidentStatus::Closed));
+        assert_eq!(f.zone.as_deref(), Some("PK"));
+        assert_eq!(f.since, Some(Timestamp::from_secs(1_699_999_200)));
+        let e = IncidentsQuery {
+            status: Some("gone".into()),
+            ..Default::default()
+        }
+        .filter()
+        .unwrap_err();
+        assert!(
+            e.contains("\"gone\"") && e.contains("open, closed or lost"),
+            "{e}"
+        );
+        let e = IncidentsQuery {
+            since: Some("yesterday".into()),
+            ..Default::default()
+        }
+        .filter()
+        .unwrap_err();
+        assert!(e.contains("\"yesterday\""), "{e}");
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_bytes(b"secret", b"secret"));
+        assert!(!same_bytes(b"secret", b"secreT"));
+        assert!(!same_bytes(b"secret", b"secre"));
+    }
+}

@@ -1,0 +1,647 @@
+//! The TOML config file (docs/INTERFACES.md, "Config"), parsed and validated once at start-up
+//! (ARCHITECTURE.md invariant 4): every error names the file, the line and the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use skyfence_core::airspace::Zone;
+use skyfence_core::airspace::builtin;
+use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
+use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit};
+
+use crate::alerts::AlertLevel;
+use crate::exit::input_error;
+
+/// A whole config file. Unknown keys are errors, so a typo never silently changes
+/// behaviour.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[detection]` thresholds.
+    #[serde(default)]
+    pub detection: DetectionConfig,
+    /// `[[zones]]`: zone files and built-in countries.
+    #[serde(default)]
+    pub zones: Vec<ZoneSource>,
+    /// `[server]` (read by the live service).
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated now, used by `skyfence run`")]
+    pub server: ServerConfig,
+    /// `[store]` (read by the live service).
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated now, used by `skyfence run`")]
+    pub store: StoreConfig,
+    /// `[[source]]`: live inputs for `skyfence run`.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    /// `[[alert]]`: where unauthorised incursion events go.
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<AlertConfig>,
+    /// `[[allow]]`: permits.
+    #[serde(default, rename = "allow")]
+    pub permits: Vec<Permit>,
+    /// The directory relative paths in the file are resolved against (not in the file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// `[evidence]`: the evidence log's key and checkpoints.
+    #[serde(default)]
+    pub evidence: crate::evidence::EvidenceConfig,
+    /// The file and text it was loaded from (not in the file): recorded in the evidence log.
+    #[serde(skip)]
+    pub loaded_from: Option<(PathBuf, String)>,
+}
+
+/// One `[[zones]]` entry: exactly one of `file` or `country`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSource {
+    /// A GeoJSON or OpenAir file, relative to the config file.
+    pub file: Option<PathBuf>,
+    /// An ISO 3166 alpha-2 or alpha-3 country code of the built-in boundaries.
+    pub country: Option<String>,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP API listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// When set, every `/api` route requires `Authorization: Bearer TOKEN`.
+    pub api_token: Option<String>,
+    /// Raster tile URL template (`https://host/{z}/{x}/{y}.png`) drawn under the live
+    /// map, for rooms that have a tile server; without it the map shows the built-in
+    /// borders alone (no internet needed).
+    #[serde(default)]
+    pub tiles: Option<String>,
+    /// Attribution the tile provider requires, shown on the map.
+    #[serde(default)]
+    pub tiles_attribution: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            api_token: None,
+            tiles: None,
+            tiles_attribution: None,
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// How hard each commit presses the data onto the disk (`full` or `normal`).
+    #[serde(default)]
+    pub durability: StoreDurability,
+    /// Keep closed and lost incidents this many days (purged hourly); `None`: for ever.
+    /// `skyfence run --retention-days` overrides it.
+    #[serde(default)]
+    pub retention_days: Option<f64>,
+}
+
+/// `[store] durability`: SQLite's `synchronous` level with the WAL journal (see
+/// `skyfence_store::Durability`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreDurability {
+    /// fsync at every commit: a stored incident survives a power cut.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: survives a killed process (`kill -9`), not an OS crash
+    /// or a power cut, which may lose the last commits (never corrupt the file).
+    Normal,
+}
+
+/// The largest `retention_days` / `--retention-days` (a century).
+pub const MAX_RETENTION_DAYS: f64 = 36_500.0;
+/// The fastest replay (`[[source]] speed`, `--speed`).
+pub const MAX_REPLAY_SPEED: f64 = 1000.0;
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("skyfence.db")
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+            durability: StoreDurability::Full,
+            retention_days: None,
+        }
+    }
+}
+
+/// The wire format of a live source.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// Beast binary (receivers' port 30005, or pushed to 30104).
+    Beast,
+    /// AVR text (port 30002).
+    Avr,
+    /// SBS-1 BaseStation CSV (port 30003).
+    Sbs,
+}
+
+/// One `[[source]]`: dial a receiver (`connect`), accept receivers that push (`listen`)
+/// or replay a recording (`replay`, paced by its own times divided by `speed`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Name used in metrics, logs and evidence.
+    pub name: String,
+    /// Wire format.
+    #[serde(rename = "type")]
+    pub format: SourceFormat,
+    /// `host:port` to dial.
+    pub connect: Option<String>,
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// A recording in the format `type` to replay once, relative to the config file.
+    pub replay: Option<PathBuf>,
+    /// Replay speed: 1 is real time, 10 ten times faster (only with `replay`).
+    pub speed: Option<f64>,
+}
+
+/// An event kind an alert can subscribe to.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertEvent {
+    /// Entered an approach-warning buffer.
+    Approach,
+    /// An incursion was confirmed.
+    Confirmed,
+    /// The target left the zone.
+    Closed,
+    /// The target went silent inside the zone.
+    Lost,
+}
+
+/// One `[[alert]]`: a rule (which events) and where its alerts go; the rule keys
+/// and delivery keys are the same for every type (see `service::alerts`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AlertConfig {
+    /// JSON POST to a URL.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// HMAC-SHA256 key for `X-Skyfence-Signature`.
+        secret: Option<String>,
+        /// Which events (default: confirmed, closed, lost).
+        #[serde(default = "default_alert_events")]
+        events: Vec<AlertEvent>,
+        /// The rule's name: the sink's key in the store (its delivery position), the API
+        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
+        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
+        name: Option<String>,
+        /// Globs over zone names; default every zone. Each must match a loaded zone.
+        #[serde(default)]
+        zones: Vec<Glob>,
+        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
+        #[serde(default)]
+        classifications: Vec<Classification>,
+        /// Only incidents at least this deep inside (`max_depth_m`), metres.
+        min_depth_m: Option<f64>,
+        /// Only incidents at least this long (`duration_s`), seconds.
+        min_duration_s: Option<f64>,
+        /// `advisory`, `caution` or `warning` (default), carried in every alert.
+        #[serde(default)]
+        level: AlertLevel,
+        /// Also alert incidents a permit covers (default false: unauthorised only).
+        #[serde(default)]
+        include_authorised: bool,
+        /// A delivery still failing this long after its first attempt is dead-lettered
+        /// (default 3600 s).
+        dead_letter_after_s: Option<f64>,
+        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
+        retry_initial_s: Option<f64>,
+        /// Longest retry delay (default 300 s).
+        retry_max_s: Option<f64>,
+        /// Time limit of one delivery attempt (default 10 s).
+        timeout_s: Option<f64>,
+    },
+    /// Cursor-on-Target XML over UDP or TCP.
+    Cot {
+        /// `host:port` for UDP datagrams.
+        udp: Option<String>,
+        /// `host:port` of a TAK server.
+        tcp: Option<String>,
+        /// Which events (default: confirmed, closed, lost).
+        #[serde(default = "default_alert_events")]
+        events: Vec<AlertEvent>,
+        /// The rule's name: the sink's key in the store (its delivery position), the API
+        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
+        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
+        name: Option<String>,
+        /// Globs over zone names; default every zone. Each must match a loaded zone.
+        #[serde(default)]
+        zones: Vec<Glob>,
+        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
+        #[serde(default)]
+        classifications: Vec<Classification>,
+        /// Only incidents at least this deep inside (`max_depth_m`), metres.
+        min_depth_m: Option<f64>,
+        /// Only incidents at least this long (`duration_s`), seconds.
+        min_duration_s: Option<f64>,
+        /// `advisory`, `caution` or `warning` (default), carried in every alert.
+        #[serde(default)]
+        level: AlertLevel,
+        /// Also alert incidents a permit covers (default false: unauthorised only).
+        #[serde(default)]
+        include_authorised: bool,
+        /// A delivery still failing this long after its first attempt is dead-lettered
+        /// (default 3600 s).
+        dead_letter_after_s: Option<f64>,
+        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
+        retry_initial_s: Option<f64>,
+        /// Longest retry delay (default 300 s).
+        retry_max_s: Option<f64>,
+        /// Time limit of one delivery attempt (default 10 s).
+        timeout_s: Option<f64>,
+        /// Live targets inside a zone or in its approach buffer are sent every this many
+        /// seconds (default 5; 0: incidents only).
+        #[serde(default = "default_cot_interval_s")]
+        interval_s: u32,
+        /// MIL-STD-2525 identity of live targets (default `unknown`).
+        #[serde(default)]
+        affiliation: crate::alerts::cot_xml::Affiliation,
+        /// Identity of unauthorised incursions (default `suspect`; never `hostile`
+        /// unless set here).
+        #[serde(default = "default_cot_incident_affiliation")]
+        incident_affiliation: crate::alerts::cot_xml::Affiliation,
+        /// How long an incident marker stays valid, seconds (default 3600).
+        #[serde(default = "default_cot_incident_stale_s")]
+        incident_stale_s: u32,
+    },
+}
+
+fn default_cot_interval_s() -> u32 {
+    5
+}
+
+fn default_cot_incident_affiliation() -> crate::alerts::cot_xml::Affiliation {
+    crate::alerts::cot_xml::Affiliation::Suspect
+}
+
+fn default_cot_incident_stale_s() -> u32 {
+    3600
+}
+
+fn default_alert_events() -> Vec<AlertEvent> {
+    vec![AlertEvent::Confirmed, AlertEvent::Closed, AlertEvent::Lost]
+}
+
+impl Config {
+    /// Reads and validates a config file. Errors exit with status 2 and name the file,
+    /// line and key.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| input_error(format!("cannot read config {}: {e}", path.display())))?;
+        let mut config = Config::parse(&text)
+            .map_err(|e| input_error(format!("config {}: {e}", path.display())))?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.loaded_from = Some((path.to_path_buf(), text));
+        Ok(config)
+    }
+
+    /// Parses and validates config text; the error says the line and key.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_string(),
+            }
+        })?;
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), String> {
+        // Keys are known to exist here; their line is looked up for the message.
+        let at = |key: &str| match find_key_line(text, key) {
+            Some(line) => format!("line {line}: "),
+            None => String::new(),
+        };
+        self.detection
+            .validate()
+            .map_err(|e| format!("{}{e}", at(e.key)))?;
+        self.evidence
+            .validate()
+            .map_err(|e| format!("{}{e}", at("[evidence]")))?;
+        for z in &self.zones {
+            match (&z.file, &z.country) {
+                (Some(_), None) => {}
+                (None, Some(code)) => {
+                    if builtin::country(code).is_none() {
+                        return Err(format!(
+                            "{}[[zones]] country = {code:?}: not an ISO 3166 code of the built-in boundaries (e.g. \"AF\" or \"AFG\"; see `skyfence airspace list`)",
+                            at("country")
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "{}[[zones]] entry needs exactly one of file = \"...\" or country = \"...\"",
+                        at("[[zones]]")
+                    ));
+                }
+            }
+        }
+        for p in &self.permits {
+            p.validate()
+                .map_err(|e| format!("{}[[allow]] {e}", at("reason")))?;
+        }
+        if let Some(d) = self.store.retention_days
+            && !(d.is_finite() && d > 0.0 && d <= MAX_RETENTION_DAYS)
+        {
+            return Err(format!(
+                "{}[store] retention_days = {d} is out of range (expected 0 < DAYS <= {MAX_RETENTION_DAYS})",
+                at("retention_days")
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &self.sources {
+            let ways = [s.connect.is_some(), s.listen.is_some(), s.replay.is_some()];
+            if ways.iter().filter(|w| **w).count() != 1 {
+                return Err(format!(
+                    "{}[[source]] {:?}: needs exactly one of connect = \"host:port\", listen = \"addr:port\" or replay = \"FILE\"",
+                    at("name"),
+                    s.name
+                ));
+            }
+            match s.speed {
+                Some(_) if s.replay.is_none() => {
+                    return Err(format!(
+                        "{}[[source]] {:?}: speed is only for replay sources",
+                        at("speed"),
+                        s.name
+                    ));
+                }
+                Some(x) if !(x.is_finite() && x > 0.0 && x <= MAX_REPLAY_SPEED) => {
+                    return Err(format!(
+                        "{}[[source]] {:?}: speed = {x} is out of range (expected 0 < X <= {MAX_REPLAY_SPEED})",
+                        at("speed"),
+                        s.name
+                    ));
+                }
+                _ => {}
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!(
+                    "{}[[source]] name {:?} is used twice",
+                    at("name"),
+                    s.name
+                ));
+            }
+        }
+        for a in &self.alerts {
+            if let AlertConfig::Cot { udp, tcp, .. } = a
+                && udp.is_some() == tcp.is_some()
+            {
+                return Err(format!(
+                    "{}[[alert]] type = \"cot\" needs exactly one of udp = \"host:port\" or tcp = \"host:port\"",
+                    at("type")
+                ));
+            }
+            if let AlertConfig::Cot {
+                interval_s,
+                incident_stale_s,
+                ..
+            } = a
+            {
+                if *interval_s > 3600 {
+                    return Err(format!(
+                        "{}[[alert]] type = \"cot\": interval_s = {interval_s} is out of range (expected 0 to 3600 seconds)",
+                        at("interval_s")
+                    ));
+                }
+                if !(1..=604_800).contains(incident_stale_s) {
+                    return Err(format!(
+                        "{}[[alert]] type = \"cot\": incident_stale_s = {incident_stale_s} is out of range (expected 1 to 604800 seconds)",
+                        at("incident_stale_s")
+                    ));
+                }
+            }
+        }
+        crate::alerts::validate_config(&self.alerts, text)?;
+        Ok(())
+    }
+
+    /// Loads every zone the config names, plus `extra_files` and `extra_countries` (from
+    /// the command line), checking that names are unique.
+    pub fn load_zones(
+        &self,
+        extra_files: &[PathBuf],
+        extra_countries: &[String],
+    ) -> anyhow::Result<Vec<Zone>> {
+        let mut zones = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut countries: Vec<String> = Vec::new();
+        for z in &self.zones {
+            if let Some(f) = &z.file {
+                files.push(self.base_dir.join(f));
+            }
+            if let Some(c) = &z.country {
+                countries.push(c.clone());
+            }
+        }
+        files.extend(extra_files.iter().cloned());
+        countries.extend(extra_countries.iter().cloned());
+        // The same file named twice (config and flag) is loaded once.
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+        for f in &files {
+            zones.extend(load_zone_file(f).map_err(|e| input_error(e.to_string()))?);
+        }
+        for c in &countries {
+            let zone =
+                builtin::load_country(c).map_err(|e| input_error(format!("--country {c}: {e}")))?;
+            // The same country named twice (config and flag) is loaded once.
+            if !zones.iter().any(|z: &Zone| z.name == zone.name) {
+                zones.push(zone);
+            }
+        }
+        check_unique_names(&zones).map_err(|e| input_error(e.to_string()))?;
+        Ok(zones)
+    }
+}
+
+/// 1-based line of byte offset `pos` in `text`.
+fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// 1-based line of the first line that assigns `key` (or is the table header `key`).
+fn find_key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.trim_end() == key
+                || l.strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[detection]
+confirm_s = 5
+track_timeout_s = 60
+max_speed_mps = 1000
+
+[[zones]]
+country = "AF"
+
+[server]
+listen = "127.0.0.1:8080"
+api_token = "secret"
+
+[store]
+path = "skyfence.db"
+
+[[source]]
+name = "kabul-1"
+type = "beast"
+connect = "127.0.0.1:30005"
+
+[[alert]]
+type = "webhook"
+url = "http://127.0.0.1:9000/hook"
+secret = "s"
+events = ["confirmed", "closed", "lost"]
+
+[[allow]]
+callsign = "PIA*"
+reason = "overflight permit 2023/114"
+from = "2023-11-14T00:00:00Z"
+until = "2023-11-30T00:00:00Z"
+"#;
+
+    #[test]
+    fn parses_the_interfaces_example() {
+        let c = Config::parse(EXAMPLE).unwrap();
+        assert_eq!(c.detection.confirm_s, 5.0);
+        assert_eq!(c.zones[0].country.as_deref(), Some("AF"));
+        assert_eq!(c.server.api_token.as_deref(), Some("secret"));
+        assert_eq!(c.sources[0].format, SourceFormat::Beast);
+        assert_eq!(c.permits[0].reason, "overflight permit 2023/114");
+        assert!(matches!(&c.alerts[0], AlertConfig::Webhook { events, .. } if events.len() == 3));
+    }
+
+    #[test]
+    fn empty_config_has_interfaces_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.store.path, PathBuf::from("skyfence.db"));
+        assert_eq!(c.detection.track_timeout_s, 60.0);
+        assert_eq!(c.server.tiles, None);
+    }
+
+    #[test]
+    fn map_tiles_are_optional_server_keys() {
+        let c = Config::parse(
+            "[server]\ntiles = \"http://10.0.0.5/osm/{z}/{x}/{y}.png\"\ntiles_attribution = \"© OpenStreetMap\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.tiles.as_deref(),
+            Some("http://10.0.0.5/osm/{z}/{x}/{y}.png")
+        );
+        assert_eq!(
+            c.server.tiles_attribution.as_deref(),
+            Some("© OpenStreetMap")
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = Config::parse("[detection]\nconfirm_s = 5\nconfirm_secs = 3\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        assert!(e.contains("confirm_secs"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let e = Config::parse("[detection]\nconfirm_s = -1\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("confirm_s"), "{e}");
+        let e = Config::parse("[[zones]]\ncountry = \"XX\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("\"XX\""), "{e}");
+        let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"beast\"\n").unwrap_err();
+        assert!(e.contains("exactly one of connect"), "{e}");
+        let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
+            .unwrap_err();
+        assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
+    }
+
+    #[test]
+    fn store_durability_and_retention_are_keys() {
+        let c = Config::parse("[store]\ndurability = \"normal\"\nretention_days = 30\n").unwrap();
+        assert_eq!(c.store.durability, StoreDurability::Normal);
+        assert_eq!(c.store.retention_days, Some(30.0));
+        assert_eq!(
+            Config::parse("").unwrap().store.durability,
+            StoreDurability::Full
+        );
+        let e = Config::parse("[store]\npath = \"a.db\"\nretention_days = 0\n").unwrap_err();
+        assert!(
+            e.starts_with("line 3:") && e.contains("retention_days = 0"),
+            "{e}"
+        );
+        let e = Config::parse("[store]\ndurability = \"off\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("off"), "{e}");
+    }
+
+    #[test]
+    fn replay_sources_take_a_file_and_a_speed() {
+        let c = Config::parse(
+            "[[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = \"day.bin\"\nspeed = 10\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].replay, Some(PathBuf::from("day.bin")));
+        assert_eq!(c.sources[0].speed, Some(10.0));
+        let e = Config::parse(
+            "[[source]]\nname = \"rec\"\ntype = \"beast\"\nreplay = \"day.bin\"\nspeed = 0\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("line 5:") && e.contains("speed = 0"), "{e}");
+        let e = Config::parse(
+            "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nspeed = 2\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("line 5:") && e.contains("only for replay"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[[source]]\nname = \"rx\"\ntype = \"beast\"\nconnect = \"127.0.0.1:30005\"\nreplay = \"a.bin\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("line 2:") && e.contains("exactly one of"),
+            "{e}"
+        );
+    }
+}

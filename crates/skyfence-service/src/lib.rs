@@ -1,0 +1,409 @@
+//! The live service behind `skyfence run` and `skyfence demo`: sources →
+//! detector task → store writer → HTTP API and Server-Sent Events.
+//!
+//! ```text
+//! source tasks ──bounded mpsc──▶ detector task ──bounded mpsc──▶ store writer (blocking)
+//!  (framing, receive time)        (decoders, Detector,            (commit, then publish)
+//!                                  pre-entry rings, tick 1 s)            │
+//!                                          │ tracks view (watch)         │ events (broadcast)
+//!                                          └──────────▶ HTTP API ◀──────┘
+//! ```
+//!
+//! [`Service::start`] resumes the store's open incidents into the detector before any
+//! source connects; [`Service::shutdown`] stops the sources, lets the detector task hand
+//! its last batch to the writer and waits until the writer has committed it.
+
+pub mod ack;
+pub mod alerts;
+pub mod api;
+pub mod config;
+pub mod evidence;
+pub mod exit;
+pub mod input;
+pub mod metrics;
+pub mod pipeline;
+pub mod source;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use skyfence_core::SourceId;
+use skyfence_core::airspace::{AirspaceIndex, Zone};
+use skyfence_core::detect::{DetectionConfig, Detector, Permit};
+use skyfence_store::{Durability, IncidentStore, SqliteStore, StoreOptions};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, SourceFormat, StoreDurability};
+use crate::input::{InputFormat, InputSpec};
+use metrics::Metrics;
+use source::{SourceKind, SourceSpec};
+
+/// Batches queued from the sources to the detector task: enough to ride out a slow
+/// moment, small enough that backpressure reaches the receivers quickly. A batch is one
+/// socket read (up to 64 KiB, ~2800 Beast frames): 32 of them hold under a second of
+/// 100k frames/s and at most ~5 MB.
+const SOURCE_QUEUE: usize = 32;
+/// Jobs queued from the detector task to the store writer.
+const STORE_QUEUE: usize = 64;
+/// Events buffered for SSE clients; one that falls further behind catches up from the
+/// store.
+const EVENT_BUFFER: usize = 4096;
+
+/// Everything the service needs, validated (from a [`Config`] or built by `demo`).
+#[derive(Debug)]
+pub struct Settings {
+    /// Detection thresholds.
+    pub detection: DetectionConfig,
+    /// The zones watched.
+    pub zones: Vec<Zone>,
+    /// Permits.
+    pub permits: Vec<Permit>,
+    /// The HTTP API's address.
+    pub listen: SocketAddr,
+    /// Bearer token for `/api`.
+    pub api_token: Option<String>,
+    /// The SQLite file.
+    pub store_path: PathBuf,
+    /// The sources, in order (their index is their `SourceId`).
+    pub sources: Vec<SourceSpec>,
+    /// How long closed and lost incidents are kept; `None`: for ever.
+    pub retention: Option<Duration>,
+    /// Commit durability of the store (`[store] durability`).
+    pub durability: Durability,
+    /// The live map's options (`[server] tiles`).
+    pub map: web::MapOptions,
+    /// Alert rules and their sinks (`[[alert]]`), checked against the zones.
+    pub alerts: Vec<alerts::AlertSpec>,
+    /// The evidence log's key, checkpoints and the configuration recorded (`[evidence]`).
+    pub evidence: evidence::EvidenceSettings,
+}
+
+impl Settings {
+    /// From a loaded config and its zones. A relative store path is relative to the
+    /// config file, like its zone files.
+    pub fn from_config(config: Config, zones: Vec<Zone>) -> anyhow::Result<Settings> {
+        let mut sources = Vec::new();
+        for (i, s) in config.sources.iter().enumerate() {
+            let id = u16::try_from(i).context("more than 65535 sources")?;
+            let kind = match (&s.connect, s.listen, &s.replay) {
+                (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
+                (None, Some(addr), _) => SourceKind::Listen(addr),
+                (None, None, Some(file)) => SourceKind::Replay {
+                    input: InputSpec {
+                        format: match s.format {
+                            SourceFormat::Beast => InputFormat::Beast,
+                            SourceFormat::Avr => InputFormat::Avr,
+                            SourceFormat::Sbs => InputFormat::Sbs,
+                        },
+                        path: Some(config.base_dir.join(file)),
+                    },
+                    speed: s.speed.unwrap_or(1.0),
+                },
+                (None, None, None) => {
+                    anyhow::bail!("source {:?} has none of connect, listen or replay", s.name)
+                }
+            };
+            sources.push(SourceSpec {
+                id: SourceId(id),
+                name: s.name.clone(),
+                format: s.format,
+                kind,
+            });
+        }
+        let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
+        let evidence = evidence::EvidenceSettings::for_config(&config)?;
+        Ok(Settings {
+            evidence,
+            detection: config.detection,
+            alerts: alert_specs,
+            zones,
+            permits: config.permits,
+            listen: config.server.listen,
+            map: web::MapOptions {
+                tiles: config.server.tiles,
+                tiles_attribution: config.server.tiles_attribution,
+            },
+            api_token: config.server.api_token,
+            store_path: config.base_dir.join(&config.store.path),
+            sources,
+            retention: config
+                .store
+                .retention_days
+                .map(|d| Duration::from_secs_f64(d * 86_400.0)),
+            durability: match config.store.durability {
+                StoreDurability::Full => Durability::Full,
+                StoreDurability::Normal => Durability::Normal,
+            },
+        })
+    }
+}
+
+/// A running service.
+pub struct Service {
+    /// Where the HTTP API listens (the real port when `listen` had port 0).
+    pub api_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    sources: Vec<JoinHandle<()>>,
+    detector: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    checkpointer: JoinHandle<()>,
+    server: JoinHandle<()>,
+    alerts: Vec<JoinHandle<()>>,
+    evidence: (evidence::LogApi, JoinHandle<()>),
+}
+
+impl Service {
+    /// Opens the store, resumes its open incidents, binds the API and starts the sources.
+    pub async fn start(settings: Settings) -> anyhow::Result<Service> {
+        let Settings {
+            detection,
+            zones,
+            permits,
+            listen,
+            api_token,
+            store_path,
+            sources,
+            map,
+            retention,
+            alerts: alert_specs,
+            durability,
+            evidence: evidence_settings,
+        } = settings;
+        let options = StoreOptions {
+            pre_entry: pipeline::PRE_ENTRY,
+            durability,
+            // `pipeline::checkpoint_store` checkpoints on its own connection.
+            auto_checkpoint: false,
+            ..StoreOptions::default()
+        };
+        let path = store_path.clone();
+        let (store, resumed) = tokio::task::spawn_blocking(move || {
+            SqliteStore::open_with(&path, options).and_then(|s| {
+                let open = s.open_incidents()?;
+                Ok((s, open))
+            })
+        })
+        .await?
+        .with_context(|| format!("cannot open store {}", store_path.display()))?;
+        let log =
+            evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
+        let map = web::MapData::new(&zones, map);
+        // The CoT live target feed tests positions against the zones' approach buffers
+        // itself (the tracks view lists only the zones a target is inside).
+        let cot_index = alert_specs
+            .iter()
+            .filter_map(alerts::cot::CotSettings::from_spec)
+            .any(|s| s.interval.is_some())
+            .then(|| Arc::new(AirspaceIndex::new(zones.clone())));
+        let mut detector = Detector::new(AirspaceIndex::new(zones), detection, permits);
+        for r in &resumed {
+            if let Err(e) = detector.resume(&r.incident, r.last_or_entry()) {
+                tracing::warn!("cannot resume incident {}: {e}", r.incident.id);
+            }
+        }
+        tracing::info!(
+            store = %store_path.display(),
+            resumed = resumed.len(),
+            "store open"
+        );
+
+        let alert_metrics = alerts::sink_metrics(&alert_specs);
+        let cot_sinks = alerts::cot::sinks(&alert_specs);
+        let metrics = Arc::new(Metrics {
+            alert_sinks: alert_metrics.clone(),
+            cot_sinks: cot_sinks.iter().map(|s| s.metrics()).collect(),
+            ..Metrics::new(sources.iter().map(|s| s.name.clone()))
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
+        let (tracks_tx, tracks_rx) = watch::channel(Arc::new(Vec::new()));
+        let cot_tracks = tracks_rx.clone();
+        let readers = Arc::new(api::ReaderPool::new(
+            store.reader().context("opening a store reader")?,
+        ));
+        let ack_writer = SqliteStore::open_with(&store_path, options)
+            .context("opening the acknowledgement writer")?;
+
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} ([server] listen)"))?;
+        let api_addr = listener.local_addr()?;
+        let state = api::AppState {
+            token: api_token.map(Arc::from),
+            readers,
+            tracks: tracks_rx,
+            events: events_tx.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown_rx.clone(),
+            map,
+            evidence: log.clone(),
+            ack: ack::AckState::new(ack_writer),
+        };
+        let app = api::router(state);
+        let mut server_stop = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            // Without TCP_NODELAY an SSE event written in two segments waits for the
+            // client's delayed ACK (up to 40 ms on Linux) before its second part leaves.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { source::stopped(&mut server_stop).await });
+            if let Err(e) = serve.await {
+                tracing::error!("http server failed: {e}");
+            }
+        });
+        tracing::info!("http api listening on http://{api_addr}/");
+
+        // Alert delivery reads the store (the outbox); published events only wake it.
+        let mut alert_tasks = alerts::start(
+            alert_specs,
+            &alert_metrics,
+            &cot_sinks,
+            &store_path,
+            options,
+            &events_tx,
+            &shutdown_rx,
+        )?;
+        alert_tasks.extend(alerts::cot::start_live_feeds(
+            &cot_sinks,
+            &cot_tracks,
+            cot_index,
+            &shutdown_rx,
+        ));
+        let checkpoints = evidence::spawn_checkpoints(
+            log.clone(),
+            evidence_settings.checkpoint_every,
+            events_tx.subscribe(),
+            shutdown_rx.clone(),
+        );
+        let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
+        let writer_metrics = metrics.clone();
+        let wal_conn = SqliteStore::open_with(&store_path, options)
+            .context("opening the store's checkpoint connection")?;
+        let checkpoint_stop = shutdown_rx.clone();
+        let checkpointer = tokio::task::spawn_blocking(move || {
+            pipeline::checkpoint_store(wal_conn, checkpoint_stop);
+        });
+        let writer = tokio::task::spawn_blocking(move || {
+            pipeline::write_store(store, store_rx, events_tx, writer_metrics);
+        });
+        let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
+        let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
+        let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
+            .with_retention(retention);
+        for r in &resumed {
+            task.resumed(&r.incident);
+        }
+        let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
+        let mut handles = Vec::new();
+        for spec in sources {
+            tracing::info!(source = %spec.name, format = format_name(spec.format), "starting source: {}", source::describe(&spec.kind));
+            handles.push(tokio::spawn(source::run(
+                spec,
+                source_tx.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        Ok(Service {
+            api_addr,
+            shutdown,
+            sources: handles,
+            detector,
+            writer,
+            checkpointer,
+            server,
+            alerts: alert_tasks,
+            evidence: (log, checkpoints),
+        })
+    }
+
+    /// Stops the sources and the API, and returns once the store has committed
+    /// everything the detector saw.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for h in self.sources {
+            let _ = h.await;
+        }
+        self.detector.await.context("detector task failed")?;
+        self.writer.await.context("store writer failed")?;
+        self.checkpointer
+            .await
+            .context("store checkpointer failed")?;
+        // A last checkpoint covers everything the writer committed.
+        let _ = self.evidence.1.await;
+        self.evidence.0.sign_now().await;
+        // Alert tasks stop at once; what they had not delivered waits in the store.
+        for h in self.alerts {
+            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+        }
+        // Open HTTP connections get a moment to finish; the store is already flushed.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        Ok(())
+    }
+}
+
+fn format_name(f: SourceFormat) -> &'static str {
+    match f {
+        SourceFormat::Beast => "beast",
+        SourceFormat::Avr => "avr",
+        SourceFormat::Sbs => "sbs",
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is created: create it
+/// before announcing the service, so a signal sent right after the announcement is
+/// never the default "terminate at once".
+pub struct ShutdownSignal {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers (inside the runtime).
+    pub fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
+    }
+
+    /// Resolves at the first SIGINT or SIGTERM.
+    pub async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down");
+        }
+    }
+}
+
+/// A multi-threaded runtime for the service (2 worker threads are plenty: the detector
+/// is one task, the store writer a blocking thread).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("skyfence")
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -1,0 +1,812 @@
+//! The detector task and the store writer ("Service" and "Store").
+//!
+//! One task owns the decoders and the [`Detector`] (ARCHITECTURE.md invariant 2): sources
+//! send it [`SourceBatch`]es over a bounded channel, a tick every second expires silent
+//! tracks. It keeps the raw frames and positions of targets without an incident in
+//! per-target rings (the minutes before an entry); when an incursion is confirmed it
+//! moves the target's rings into the next [`StoreBatch`], and from then on sends the
+//! target's frames and positions there directly.
+//!
+//! The store writer, on its own blocking thread, commits each batch in one transaction
+//! and only then publishes its events (to SSE clients, the log and the counters):
+//! "an event is published only after it is stored" (invariant 3).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentId};
+use skyfence_core::{RawRecord, TargetId, Timestamp};
+use skyfence_decode::DropCounts;
+use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::dedup::DuplicateFilter;
+use skyfence_store::{
+    FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, SqliteStore, StoreBatch,
+    TrackPoint,
+};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::metrics::Metrics;
+use super::source::{SourceBatch, wall_clock};
+use crate::input::Item;
+
+/// How far before an entry the rings reach; the store's `pre_entry` is the same.
+pub const PRE_ENTRY: Duration = Duration::from_secs(300);
+/// At most this many raw frames per target in the ring: about a minute of an airliner
+/// heard by one receiver. 32 bytes each (`skyfence_store::FrameRing`): 82 MB for 10 000
+/// targets with full rings (RSS ≤ 200 MB with 10k live tracks).
+const RING_FRAMES_PER_TARGET: usize = 256;
+/// The track before an entry is kept thinned to one position per this interval (and
+/// always the newest): the raw frames are the evidence, these positions draw the track.
+const RING_POSITION_SPACING: Duration = Duration::from_secs(3);
+/// At most this many positions per target (the pre-entry window at that spacing): 32
+/// bytes each, 32 MB for 10 000 targets with full rings.
+const RING_POSITIONS_PER_TARGET: usize = 100;
+/// How often retention purges the store.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// Positions and frames go to the store at least this often; events go at once.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// At most this many positions and frames per store transaction of the steady stream
+/// of open incidents' evidence: an event queued behind such a commit waits for one
+/// short transaction, not for a whole 100 ms batch (≤ 5 ms at p99).
+const BULK_ROWS_PER_COMMIT: usize = 64;
+/// How far ahead of the machine clock an observation's time may be. The detector's
+/// clock only moves forward, so one observation stamped far in the future (a receiver
+/// with a wrong GNSS or SBS time) would expire every track at once; such observations
+/// are dropped and counted (`skyfence_frames_dropped_total{reason="future_time"}`).
+pub const MAX_AHEAD: Duration = Duration::from_secs(5);
+
+/// An event as published to SSE clients: stored first, numbered by the store.
+#[derive(Debug)]
+pub struct Published {
+    /// The store's sequence number (the SSE `id:`).
+    pub seq: u64,
+    /// `approach`, `confirmed`, `closed` or `lost` (the SSE `event:`).
+    pub kind: &'static str,
+    /// The event's JSON (the SSE `data:`).
+    pub json: String,
+}
+
+impl Published {
+    /// From an event and its sequence number.
+    pub fn new(seq: u64, event: &Event) -> Self {
+        Published {
+            seq,
+            kind: event.kind(),
+            json: serde_json::to_string(event).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+}
+
+/// One current target as `GET /api/tracks` lists it (docs/INTERFACES.md, "HTTP API").
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackView {
+    /// ICAO address, 6 lowercase hex digits.
+    pub icao24: String,
+    /// Last callsign heard.
+    pub callsign: Option<String>,
+    /// Last accepted position.
+    pub lat: Option<f64>,
+    /// Last accepted position.
+    pub lon: Option<f64>,
+    /// Last altitude heard, feet.
+    pub alt_ft: Option<i32>,
+    /// Ground speed, knots.
+    pub gs_kt: Option<f32>,
+    /// Track over ground, degrees.
+    pub track_deg: Option<f32>,
+    /// Last time anything was heard from it.
+    pub last_seen_at: Timestamp,
+    /// `uav`, `aircraft` or `unknown`.
+    pub classification: Classification,
+    /// Names of the zones it is inside.
+    pub zones: Vec<String>,
+    /// Extension field: last NACp the target announced (0–11, DO-260B Table 2-70);
+    /// the Cursor-on-Target feed derives `ce` from it.
+    pub nacp: Option<u8>,
+}
+
+/// What the detector task sends the store writer.
+#[derive(Debug, Default)]
+pub struct WriteJob {
+    /// What to commit.
+    pub batch: StoreBatch,
+    /// For each event of the batch, when the frame that caused it arrived.
+    pub arrivals: Vec<Instant>,
+    /// Retention: after the commit, purge what ended before this time.
+    pub purge_before: Option<Timestamp>,
+}
+
+impl WriteJob {
+    /// Events go first: a job with events is committed before the queued steady
+    /// stream of frames and positions.
+    fn is_urgent(&self) -> bool {
+        !self.batch.events.is_empty()
+    }
+
+    /// Splits off up to `rows` snapshots, positions and frames (with every event and the
+    /// purge) as the next transaction of a large job.
+    fn take_front(&mut self, rows: usize) -> WriteJob {
+        let b = &mut self.batch;
+        let snapshots = b.snapshots.len().min(rows);
+        let positions = b.positions.len().min(rows - snapshots);
+        let frames = b.frames.len().min(rows - snapshots - positions);
+        WriteJob {
+            batch: StoreBatch {
+                events: std::mem::take(&mut b.events),
+                snapshots: b.snapshots.drain(..snapshots).collect(),
+                positions: b.positions.drain(..positions).collect(),
+                frames: b.frames.drain(..frames).collect(),
+            },
+            arrivals: std::mem::take(&mut self.arrivals),
+            purge_before: self.purge_before.take(),
+        }
+    }
+
+    fn merge(&mut self, mut other: WriteJob) {
+        let b = &mut self.batch;
+        b.events.append(&mut other.batch.events);
+        b.snapshots.append(&mut other.batch.snapshots);
+        b.positions.append(&mut other.batch.positions);
+        b.frames.append(&mut other.batch.frames);
+        self.arrivals.append(&mut other.arrivals);
+        self.purge_before = self.purge_before.max(other.purge_before);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.purge_before.is_none()
+    }
+}
+
+/// Recent positions of targets without an incident (the track before an entry).
+#[derive(Debug, Default)]
+struct PositionRing {
+    rings: HashMap<TargetId, VecDeque<TrackPoint>>,
+}
+
+impl PositionRing {
+    fn push(&mut self, target: TargetId, p: TrackPoint) {
+        let ring = self.rings.entry(target).or_default();
+        let oldest = p.at.add_micros(-(PRE_ENTRY.as_micros() as i64));
+        // The newest position is provisional while it is less than the spacing after
+        // the one before it: the next one replaces it.
+        let spacing_us = RING_POSITION_SPACING.as_micros() as i64;
+        let n = ring.len();
+        if n >= 2 && ring[n - 1].at.micros_since(ring[n - 2].at) < spacing_us {
+            ring.pop_back();
+        }
+        while ring.front().is_some_and(|q| q.at < oldest) || ring.len() >= RING_POSITIONS_PER_TARGET
+        {
+            ring.pop_front();
+        }
+        ring.push_back(p);
+    }
+
+    fn take(&mut self, target: TargetId) -> Vec<TrackPoint> {
+        self.rings
+            .remove(&target)
+            .map(Vec::from)
+            .unwrap_or_default()
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        let oldest = now.add_micros(-(PRE_ENTRY.as_micros() as i64));
+        self.rings.retain(|_, r| {
+            while r.front().is_some_and(|q| q.at < oldest) {
+                r.pop_front();
+            }
+            !r.is_empty()
+        });
+    }
+}
+
+/// The detector task's state.
+pub struct DetectorTask {
+    detector: Detector,
+    decoders: Vec<Decoder>,
+    dedup: DuplicateFilter,
+    reported_drops: Vec<DropCounts>,
+    source_names: Vec<Arc<str>>,
+    frames: FrameRing,
+    positions: PositionRing,
+    /// The steady stream: positions and frames of targets with an incident, snapshots.
+    job: WriteJob,
+    /// Events, with the evidence that must be stored with them (the pre-entry rings
+    /// and the confirming frame): sent to the writer as soon as a batch makes one.
+    urgent: WriteJob,
+    events: Vec<Event>,
+    metrics: Arc<Metrics>,
+    tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
+    /// Ids of resumed incidents: the id the detector derives now → the stored id.
+    resumed_ids: HashMap<IncidentId, IncidentId>,
+    /// How long closed and lost incidents are kept; `None`: for ever.
+    retention: Option<Duration>,
+    next_purge: Instant,
+}
+
+impl DetectorTask {
+    /// A task for `detector` (already resumed from the store) and the sources named.
+    pub fn new(
+        detector: Detector,
+        source_names: Vec<Arc<str>>,
+        metrics: Arc<Metrics>,
+        tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
+    ) -> Self {
+        DetectorTask {
+            detector,
+            decoders: source_names
+                .iter()
+                .map(|_| Decoder::new(DecoderConfig::default()))
+                .collect(),
+            dedup: DuplicateFilter::new(),
+            reported_drops: vec![DropCounts::default(); source_names.len()],
+            source_names,
+            frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
+            positions: PositionRing::default(),
+            job: WriteJob::default(),
+            urgent: WriteJob::default(),
+            events: Vec::new(),
+            metrics,
+            tracks_out,
+            resumed_ids: HashMap::new(),
+            retention: None,
+            next_purge: Instant::now(),
+        }
+    }
+
+    /// Keeps closed and lost incidents (with their evidence) for `retention`: once at
+    /// start and then hourly, the store purges what ended longer ago.
+    pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Registers an incident resumed into the detector from the store.
+    ///
+    /// The detector derives an incident's id from its entry time, and the store keeps
+    /// times in JSON at millisecond precision, so a resumed incident whose entry time
+    /// had microseconds would come back under another id. Its events are given the
+    /// stored id again here, so a restart never splits an incident in two.
+    pub fn resumed(&mut self, incident: &Incident) {
+        let derived = IncidentId::derive(incident.target.id, &incident.zone, incident.entered_at);
+        if derived != incident.id {
+            self.resumed_ids.insert(derived, incident.id);
+        }
+    }
+
+    fn restore_id(&mut self, incident: &mut Incident, ended: bool) {
+        if self.resumed_ids.is_empty() {
+            return;
+        }
+        if let Some(&stored) = self.resumed_ids.get(&incident.id) {
+            if ended {
+                self.resumed_ids.remove(&incident.id);
+            }
+            incident.id = stored;
+        }
+    }
+
+    fn push_event(&mut self, mut event: Event, arrived: Instant) {
+        match &mut event {
+            Event::Approach { .. } => {}
+            Event::Confirmed { incident, .. } => self.restore_id(incident, false),
+            Event::Closed { incident, .. } | Event::Lost { incident, .. } => {
+                self.restore_id(incident, true)
+            }
+        }
+        self.urgent.batch.events.push(event);
+        self.urgent.arrivals.push(arrived);
+    }
+
+    /// Runs until `shutdown`, then processes what the sources already sent, hands the
+    /// last batch to the writer and returns (dropping `store` closes the writer).
+    pub async fn run(
+        mut self,
+        mut input: mpsc::Receiver<SourceBatch>,
+        store: mpsc::Sender<WriteJob>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = Instant::now();
+        loop {
+            tokio::select! {
+                batch = input.recv() => {
+                    let Some(batch) = batch else { break };
+                    self.process(batch);
+                    if self.urgent.is_urgent() && !self.send_urgent(&store).await {
+                        return;
+                    }
+                }
+                _ = flush.tick() => {
+                    if last_tick.elapsed() >= Duration::from_secs(1) {
+                        last_tick = Instant::now();
+                        self.tick(wall_clock());
+                    }
+                    if self.urgent.is_urgent() && !self.send_urgent(&store).await {
+                        return;
+                    }
+                    if !self.job.is_empty() && !self.send(&store).await {
+                        return;
+                    }
+                }
+                () = super::source::stopped(&mut shutdown) => break,
+            }
+        }
+        // Sources stop at the same signal; what they already queued is still processed.
+        input.close();
+        while let Some(batch) = input.recv().await {
+            self.process(batch);
+        }
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+        }
+        self.job.batch.snapshots = open;
+        let urgent = std::mem::take(&mut self.urgent);
+        self.job.merge(urgent);
+        if !self.job.is_empty() {
+            self.send(&store).await;
+        }
+    }
+
+    async fn send(&mut self, store: &mpsc::Sender<WriteJob>) -> bool {
+        let job = std::mem::take(&mut self.job);
+        store.send(job).await.is_ok()
+    }
+
+    async fn send_urgent(&mut self, store: &mpsc::Sender<WriteJob>) -> bool {
+        let job = std::mem::take(&mut self.urgent);
+        store.send(job).await.is_ok()
+    }
+
+    /// Decodes and detects one batch, sorting its evidence into the rings or the store
+    /// batch.
+    pub fn process(&mut self, batch: SourceBatch) {
+        let src = usize::from(batch.source.0);
+        // Out of `self` for the loop, which also calls `&mut self` methods.
+        let mut decoders = std::mem::take(&mut self.decoders);
+        let Some(decoder) = decoders.get_mut(src) else {
+            self.decoders = decoders;
+            return;
+        };
+        let (mut accepted, mut duplicates, mut future) = (0u64, 0u64, 0u64);
+        let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
+        for item in &batch.items {
+            let message = match item {
+                Item::Frame(f) if self.dedup.is_duplicate(f) => {
+                    duplicates += 1;
+                    continue;
+                }
+                Item::Frame(f) => match decoder.decode(f) {
+                    Some(m) => m,
+                    None => continue,
+                },
+                Item::Decoded(m) => *m,
+            };
+            if message.at > latest {
+                future += 1;
+                continue;
+            }
+            accepted += 1;
+            let obs = message.to_observation(batch.source);
+            let target = obs.target;
+            self.detector.observe(&obs, &mut self.events);
+            let mut fired = false;
+            let mut events = std::mem::take(&mut self.events);
+            for event in events.drain(..) {
+                if let Event::Confirmed { incident, .. } = &event {
+                    let t = incident.target.id;
+                    self.urgent.batch.positions.extend(
+                        self.positions
+                            .take(t)
+                            .into_iter()
+                            .map(|point| PositionRecord { target: t, point }),
+                    );
+                    let names = &self.source_names;
+                    self.urgent.batch.frames.extend(
+                        self.frames
+                            .take(t)
+                            .into_iter()
+                            .map(|f| frame_record(names, t, f)),
+                    );
+                }
+                fired |= event.incident().is_some_and(|i| i.target.id == target);
+                self.push_event(event, batch.received);
+            }
+            self.events = events;
+            let track = self.detector.tracks().get(target);
+            let with_incident =
+                fired || track.is_some_and(|t| t.zones_confirmed().next().is_some());
+            let point = track
+                .and_then(|t| t.last_report())
+                .filter(|r| obs.position.is_some() && r.at == obs.at)
+                .map(TrackPoint::from);
+            let raw = obs
+                .raw
+                .as_ref()
+                .and_then(RawRecord::mode_s)
+                .map(|frame| RingFrame {
+                    at: obs.at,
+                    source: batch.source,
+                    frame,
+                });
+            if with_incident {
+                // The report that fired an event is stored with it.
+                let job = if fired {
+                    &mut self.urgent
+                } else {
+                    &mut self.job
+                };
+                if let Some(point) = point {
+                    job.batch.positions.push(PositionRecord { target, point });
+                }
+                if let Some(f) = raw {
+                    job.batch
+                        .frames
+                        .push(frame_record(&self.source_names, target, f));
+                }
+            } else {
+                if let Some(point) = point {
+                    self.positions.push(target, point);
+                }
+                if let Some(f) = raw {
+                    self.frames.push(target, f);
+                }
+            }
+        }
+        if let Some(m) = self.metrics.sources.get(src) {
+            m.messages.fetch_add(accepted, Relaxed);
+            m.duplicates.fetch_add(duplicates, Relaxed);
+            m.future_time.fetch_add(future, Relaxed);
+            let drops = *decoder.drops();
+            let before = &mut self.reported_drops[src];
+            let mut delta = DropCounts::default();
+            for r in skyfence_decode::DropReason::ALL {
+                delta.add_n(r, drops.get(r).saturating_sub(before.get(r)));
+            }
+            m.add_drops(&delta);
+            *before = drops;
+        }
+        self.decoders = decoders;
+    }
+
+    /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
+    /// and the gauges.
+    pub fn tick(&mut self, now: Timestamp) {
+        let arrived = Instant::now();
+        self.detector.tick(now, &mut self.events);
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            self.push_event(event, arrived);
+        }
+        self.events = events;
+        for d in &mut self.decoders {
+            d.expire(now);
+        }
+        self.dedup.expire(now);
+        self.frames.expire(now);
+        self.positions.expire(now);
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+        }
+        let m = &self.metrics;
+        m.incidents_open.store(open.len() as u64, Relaxed);
+        m.tracks.store(self.detector.tracks().len() as u64, Relaxed);
+        m.ring_capped.store(self.frames.capped(), Relaxed);
+        if let Ok(mut d) = m.detector.lock() {
+            *d = self.detector.stats();
+        }
+        self.job.batch.snapshots = open;
+        if let Some(keep) = self.retention
+            && arrived >= self.next_purge
+        {
+            let keep_us = i64::try_from(keep.as_micros()).unwrap_or(i64::MAX);
+            self.job.purge_before = Some(now.add_micros(-keep_us));
+            self.next_purge = arrived + PURGE_EVERY;
+        }
+        let detector = &self.detector;
+        let tracks: Vec<TrackView> = detector
+            .tracks()
+            .iter()
+            .map(|t| {
+                let last = t.last_report();
+                let v = t.velocity();
+                TrackView {
+                    icao24: t.target().to_string(),
+                    callsign: t.callsign().map(|c| c.as_str().to_string()),
+                    lat: last.map(|r| r.pos.lat),
+                    lon: last.map(|r| r.pos.lon),
+                    alt_ft: t.altitude_ft(),
+                    gs_kt: v.and_then(|v| v.gs_kt),
+                    track_deg: v.and_then(|v| v.track_deg),
+                    last_seen_at: t.last_seen_at(),
+                    classification: t.classification(),
+                    zones: t
+                        .zones_inside()
+                        .filter_map(|z| detector.zone_name(z).map(str::to_string))
+                        .collect(),
+                    nacp: t.nacp(),
+                }
+            })
+            .collect();
+        self.tracks_out.send_replace(Arc::new(tracks));
+    }
+}
+
+fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameRecord {
+    FrameRecord {
+        target,
+        at: f.at,
+        source: names
+            .get(usize::from(f.source.0))
+            .cloned()
+            .unwrap_or_else(|| Arc::from("unknown")),
+        frame: f.frame,
+    }
+}
+
+/// The store writer: commits each job in one transaction, then publishes its new events.
+/// Runs on a blocking thread until the detector task drops its sender; a failed commit
+/// is retried (batches are idempotent), and nothing is published before it succeeds.
+pub fn write_store(
+    mut store: SqliteStore,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    events: broadcast::Sender<Arc<Published>>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(job) = jobs.blocking_recv() {
+        // Whatever queued meanwhile is merged: events (with their evidence) into one
+        // transaction committed first, the steady stream into short ones after it.
+        let (mut urgent, mut bulk) = (WriteJob::default(), WriteJob::default());
+        let mut sort = |job: WriteJob| {
+            if job.is_urgent() {
+                urgent.merge(job)
+            } else {
+                bulk.merge(job)
+            }
+        };
+        sort(job);
+        while let Ok(more) = jobs.try_recv() {
+            sort(more);
+        }
+        if !urgent.is_empty() {
+            commit(&mut store, urgent, &events, &metrics);
+        }
+        while !bulk.is_empty() {
+            let part = bulk.take_front(BULK_ROWS_PER_COMMIT);
+            commit(&mut store, part, &events, &metrics);
+            // Events that arrived meanwhile go before the rest of the stream.
+            let mut urgent = WriteJob::default();
+            while let Ok(more) = jobs.try_recv() {
+                if more.is_urgent() {
+                    urgent.merge(more);
+                } else {
+                    bulk.merge(more);
+                }
+            }
+            if !urgent.is_empty() {
+                commit(&mut store, urgent, &events, &metrics);
+            }
+        }
+    }
+    tracing::info!("store flushed");
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the store's WAL about once a second on its own connection until
+/// `shutdown`. The writer is opened with `auto_checkpoint: false`, so no commit (and no
+/// event waiting behind it) pays for a checkpoint's fsync of the database file.
+pub fn checkpoint_store(store: SqliteStore, shutdown: watch::Receiver<bool>) {
+    let mut next = Instant::now() + CHECKPOINT_EVERY;
+    while !*shutdown.borrow() {
+        // Short naps, so shutdown is not delayed.
+        std::thread::sleep(
+            next.saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100)),
+        );
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + CHECKPOINT_EVERY;
+        if let Err(e) = store.checkpoint() {
+            tracing::warn!("wal checkpoint failed (tried again in a second): {e}");
+        }
+    }
+}
+
+/// Commits one job (retrying until the store takes it), then publishes its new events.
+fn commit(
+    store: &mut SqliteStore,
+    job: WriteJob,
+    events: &broadcast::Sender<Arc<Published>>,
+    metrics: &Metrics,
+) {
+    let started = Instant::now();
+    let applied = loop {
+        match store.apply(&job.batch) {
+            Ok(a) => break a,
+            Err(e) => {
+                metrics.store_errors.fetch_add(1, Relaxed);
+                tracing::error!("store commit failed, retrying: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    metrics.store_batches.fetch_add(1, Relaxed);
+    metrics.store_commit.observe(started.elapsed());
+    if let Some(cut_off) = job.purge_before {
+        match store.purge_older_than(cut_off) {
+            Ok(p) => tracing::info!(
+                before = %cut_off,
+                incidents = p.incidents,
+                events = p.events,
+                positions = p.positions,
+                frames = p.frames,
+                "retention purge"
+            ),
+            // Tried again at the next hourly purge; nothing is lost by waiting.
+            Err(e) => tracing::error!("retention purge failed: {e}"),
+        }
+    }
+    for ((event, seq), arrived) in job
+        .batch
+        .events
+        .iter()
+        .zip(&applied.event_seqs)
+        .zip(&job.arrivals)
+    {
+        let Some(seq) = *seq else { continue };
+        log_event(event);
+        metrics.count_event(event.kind());
+        // No SSE client is not an error.
+        let _ = events.send(Arc::new(Published::new(seq, event)));
+        let latency = arrived.elapsed();
+        metrics.event_latency.observe(latency);
+        if matches!(event, Event::Confirmed { .. }) {
+            metrics.confirmed_latency.observe(latency);
+        }
+    }
+}
+
+fn log_event(event: &Event) {
+    let Some(i) = event.incident() else {
+        tracing::debug!(zone = event.zone(), "approach");
+        return;
+    };
+    let what = match event {
+        Event::Confirmed { .. } => "incident opened",
+        Event::Closed { .. } => "incident closed",
+        _ => "incident lost",
+    };
+    tracing::info!(
+        id = %i.id,
+        zone = %i.zone,
+        icao24 = %i.target.id,
+        callsign = i.target.callsign.as_ref().map(|c| c.as_str()).unwrap_or(""),
+        authorised = i.authorised,
+        "{what}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skyfence_core::SourceId;
+    use skyfence_core::airspace::AirspaceIndex;
+    use skyfence_core::detect::DetectionConfig;
+    use skyfence_decode::Frame;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A receiver clock an hour fast must neither advance the detector's clock nor
+    /// expire anything: its observations are dropped and counted as `future_time`.
+    #[test]
+    fn observations_far_ahead_of_the_clock_are_dropped_and_counted() {
+        let metrics = Arc::new(Metrics::new(["rx".to_string()]));
+        let (tracks, _) = watch::channel(Arc::new(Vec::new()));
+        let detector = Detector::new(
+            AirspaceIndex::new(Vec::new()),
+            DetectionConfig::default(),
+            Vec::new(),
+        );
+        let mut task = DetectorTask::new(detector, vec![Arc::from("rx")], metrics.clone(), tracks);
+        let now = wall_clock();
+        // "The 1090 MHz Riddle" (Junzi Sun): 40621D airborne position (even) and
+        // 4840D6 (KLM1023) identification, both with valid CRC.
+        let future = Frame::new(
+            now.add_micros(3_600_000_000),
+            &hex("8D40621D58C382D690C8AC2863A7"),
+        );
+        let present = Frame::new(now, &hex("8D4840D6202CC371C32CE0576098"));
+        task.process(SourceBatch {
+            source: SourceId(0),
+            received: Instant::now(),
+            items: vec![Item::Frame(future.unwrap()), Item::Frame(present.unwrap())],
+        });
+        let m = &metrics.sources[0];
+        assert_eq!(m.future_time.load(Relaxed), 1);
+        assert_eq!(m.messages.load(Relaxed), 1);
+        assert!(
+            task.detector
+                .clock()
+                .is_some_and(|c| c <= now.add_micros(1_000_000))
+        );
+        let icaos: Vec<String> = task
+            .detector
+            .tracks()
+            .iter()
+            .map(|t| t.target().to_string())
+            .collect();
+        assert_eq!(icaos, ["4840d6"]);
+        assert!(
+            metrics.render().contains(
+                "skyfence_frames_dropped_total{source=\"rx\",reason=\"future_time\"} 1\n"
+            )
+        );
+    }
+
+    fn ms(v: i64) -> Timestamp {
+        Timestamp::from_micros(v * 1000)
+    }
+
+    #[test]
+    fn position_ring_keeps_the_pre_entry_window() {
+        let t = TargetId::Icao(skyfence_core::Icao24::from_u32_masked(0x4840d6));
+        let mut r = PositionRing::default();
+        for s in [0i64, 100, 200, 301, 400] {
+            r.push(
+                t,
+                TrackPoint {
+                    at: ms(s * 1000),
+                    lat: 52.0,
+                    lon: 4.0,
+                    alt_ft: Some(38000),
+                },
+            );
+        }
+        // 400 s - 300 s: the report at 0 s is gone, the one exactly 300 s old stays.
+        let kept: Vec<i64> = r
+            .take(t)
+            .iter()
+            .map(|p| p.at.as_micros() / 1_000_000)
+            .collect();
+        assert_eq!(kept, [100, 200, 301, 400]);
+        assert!(r.take(t).is_empty());
+    }
+
+    /// Positions twice a second are kept one per `RING_POSITION_SPACING` (3 s), plus the
+    /// newest; a full ring holds `RING_POSITIONS_PER_TARGET`.
+    #[test]
+    fn position_ring_thins_to_the_spacing_and_keeps_the_newest() {
+        let t = TargetId::Icao(skyfence_core::Icao24::from_u32_masked(0x4840d6));
+        let point = |ms_at| TrackPoint {
+            at: ms(ms_at),
+            lat: 52.0,
+            lon: 4.0,
+            alt_ft: None,
+        };
+        let mut r = PositionRing::default();
+        for i in 0..=20 {
+            r.push(t, point(i * 500));
+        }
+        let kept: Vec<i64> = r.take(t).iter().map(|p| p.at.as_micros() / 1000).collect();
+        assert_eq!(kept, [0, 3000, 6000, 9000, 10_000]);
+        for i in 0..2000 {
+            r.push(t, point(i * 500));
+        }
+        let ring = r.take(t);
+        assert_eq!(ring.len(), RING_POSITIONS_PER_TARGET);
+        assert_eq!(ring.last().map(|p| p.at), Some(ms(1999 * 500)));
+    }
+}

@@ -1,0 +1,516 @@
+//! Live sources ("Service"): a TCP client dialling a receiver (Beast 30005, SBS
+//! 30003, AVR 30002), a TCP server for receivers that push (Beast 30104), and file replay
+//! at real or accelerated speed.
+//!
+//! Each source frames bytes with the pure codecs of `skyfence-decode`, stamps every frame
+//! with its receive time (the machine clock, read here at the edge: the detection core
+//! never reads a clock, ARCHITECTURE.md invariant 1), and sends batches to the detector
+//! task over a bounded channel (invariant 2). A full channel makes the source wait, which
+//! makes TCP push back on the receiver: nothing is dropped silently. Client sources
+//! reconnect with exponential backoff; every source keeps counters in [`Metrics`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant, SystemTime};
+
+use skyfence_core::{SourceId, Timestamp};
+use skyfence_decode::avr::AvrDecoder;
+use skyfence_decode::beast::{BeastClock, BeastDecoder};
+use skyfence_decode::sbs::SbsDecoder;
+use skyfence_decode::{DropCounts, DropReason};
+use tokio::io::AsyncReadExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use super::metrics::{Metrics, SourceMetrics};
+use crate::config::SourceFormat;
+use crate::input::{ClockOptions, InputReader, InputSpec, Item};
+
+/// What a source sends the detector task: the items framed from one read.
+#[derive(Debug)]
+pub struct SourceBatch {
+    /// Which configured source.
+    pub source: SourceId,
+    /// When the bytes arrived (for the arrival → event latency histogram).
+    pub received: Instant,
+    /// Frames (Beast, AVR) or decoded messages (SBS), stamped with the receive time.
+    pub items: Vec<Item>,
+}
+
+/// How a source gets its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceKind {
+    /// Dial `host:port`, reconnecting with backoff.
+    Connect(String),
+    /// Accept receivers that push on this address.
+    Listen(SocketAddr),
+    /// Replay a recording, paced by its own times divided by `speed`, once.
+    Replay {
+        /// The recording (`FMT:PATH`).
+        input: InputSpec,
+        /// 1 is real time; 10 is ten times faster.
+        speed: f64,
+    },
+}
+
+/// One source to run.
+#[derive(Clone, Debug)]
+pub struct SourceSpec {
+    /// Its index in the metrics and its id in observations.
+    pub id: SourceId,
+    /// `[[source]] name`.
+    pub name: String,
+    /// Wire format (replay sources take theirs from the input spec).
+    pub format: SourceFormat,
+    /// Where the bytes come from.
+    pub kind: SourceKind,
+}
+
+/// The machine clock as a [`Timestamp`]: the receive time of live frames.
+pub fn wall_clock() -> Timestamp {
+    match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => Timestamp::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+        Err(_) => Timestamp::EPOCH,
+    }
+}
+
+/// Resolves when `shutdown` turns true (or its sender is gone).
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// Exponential backoff between connection attempts: 250 ms doubling to 30 s, back to
+/// the start after a successful connection.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    /// The first delay.
+    pub const MIN: Duration = Duration::from_millis(250);
+    /// The largest delay.
+    pub const MAX: Duration = Duration::from_secs(30);
+
+    /// A backoff at its first delay.
+    pub fn new() -> Self {
+        Backoff { next: Self::MIN }
+    }
+
+    /// The delay to wait now; the next one is twice as long (up to [`Backoff::MAX`]).
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+
+    /// Back to the first delay.
+    pub fn reset(&mut self) {
+        self.next = Self::MIN;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The framing decoder of one connection.
+enum Framer {
+    Beast(BeastDecoder),
+    Avr(AvrDecoder),
+    Sbs(SbsDecoder),
+}
+
+impl Framer {
+    fn new(format: SourceFormat) -> Self {
+        // The receiver's counter is not used for time (receive time is), so its epoch
+        // does not matter.
+        let clock = BeastClock::Counter12Mhz {
+            start: Timestamp::EPOCH,
+        };
+        match format {
+            SourceFormat::Beast => Framer::Beast(BeastDecoder::new(clock)),
+            SourceFormat::Avr => Framer::Avr(AvrDecoder::new(clock)),
+            SourceFormat::Sbs => Framer::Sbs(SbsDecoder::new()),
+        }
+    }
+
+    /// Frames `chunk`, stamping each item with `at`.
+    fn decode(&mut self, chunk: &[u8], at: Timestamp, out: &mut Vec<Item>) {
+        let mut frame = |mut f: skyfence_decode::Frame| {
+            f.at = at;
+            out.push(Item::Frame(f));
+        };
+        match self {
+            Framer::Beast(d) => d.decode(chunk, &mut frame),
+            Framer::Avr(d) => d.decode(chunk, &mut frame),
+            Framer::Sbs(d) => d.decode(chunk, &mut |mut m| {
+                m.at = at;
+                out.push(Item::Decoded(m));
+            }),
+        }
+    }
+
+    fn drops(&self) -> DropCounts {
+        match self {
+            Framer::Beast(d) => *d.drops(),
+            Framer::Avr(d) => *d.drops(),
+            Framer::Sbs(d) => *d.drops(),
+        }
+    }
+}
+
+/// `now - before`, reason by reason (both are running totals).
+fn drops_since(now: &DropCounts, before: &DropCounts) -> DropCounts {
+    let mut d = DropCounts::default();
+    for r in DropReason::ALL {
+        d.add_n(r, now.get(r).saturating_sub(before.get(r)));
+    }
+    d
+}
+
+/// Runs a source until `shutdown`.
+pub async fn run(
+    spec: SourceSpec,
+    out: mpsc::Sender<SourceBatch>,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    match spec.kind.clone() {
+        SourceKind::Connect(addr) => run_client(&spec, &addr, out, metrics, shutdown).await,
+        SourceKind::Listen(addr) => run_server(&spec, addr, out, metrics, shutdown).await,
+        SourceKind::Replay { input, speed } => {
+            let name = spec.name.clone();
+            let id = spec.id;
+            let stop = shutdown.clone();
+            let task = tokio::task::spawn_blocking(move || {
+                replay(id, &input, speed, &out, &metrics, &stop)
+            });
+            match task.await {
+                Ok(Ok(())) => tracing::info!(source = %name, "replay finished"),
+                Ok(Err(e)) => tracing::error!(source = %name, "replay failed: {e:#}"),
+                Err(e) => tracing::error!(source = %name, "replay task failed: {e}"),
+            }
+            stopped(&mut shutdown).await;
+        }
+    }
+}
+
+async fn run_client(
+    spec: &SourceSpec,
+    addr: &str,
+    out: mpsc::Sender<SourceBatch>,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(m) = metrics.sources.get(usize::from(spec.id.0)) else {
+        return;
+    };
+    let mut backoff = Backoff::new();
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr));
+        let stream = tokio::select! {
+            r = attempt => r,
+            () = stopped(&mut shutdown) => return,
+        };
+        match stream {
+            Ok(Ok(stream)) => {
+                backoff.reset();
+                tracing::info!(source = %spec.name, %addr, "connected");
+                let end = read_connection(spec, stream, &out, m, &mut shutdown).await;
+                match end {
+                    ConnectionEnd::Shutdown => return,
+                    ConnectionEnd::Closed(why) => {
+                        tracing::warn!(source = %spec.name, %addr, "disconnected: {why}; reconnecting");
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                m.connect_failures.fetch_add(1, Relaxed);
+                tracing::debug!(source = %spec.name, %addr, "cannot connect: {e}");
+            }
+            Err(_) => {
+                m.connect_failures.fetch_add(1, Relaxed);
+                tracing::debug!(source = %spec.name, %addr, "connect timed out");
+            }
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn run_server(
+    spec: &SourceSpec,
+    addr: SocketAddr,
+    out: mpsc::Sender<SourceBatch>,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new();
+    let listener = loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) => {
+                tracing::error!(source = %spec.name, %addr, "cannot listen: {e}; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                    () = stopped(&mut shutdown) => return,
+                }
+            }
+        }
+    };
+    tracing::info!(source = %spec.name, %addr, "listening for receivers");
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = stopped(&mut shutdown) => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                tracing::info!(source = %spec.name, %peer, "receiver connected");
+                let (spec, out, metrics, mut shutdown) =
+                    (spec.clone(), out.clone(), metrics.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    let Some(m) = metrics.sources.get(usize::from(spec.id.0)) else {
+                        return;
+                    };
+                    if let ConnectionEnd::Closed(why) =
+                        read_connection(&spec, stream, &out, m, &mut shutdown).await
+                    {
+                        tracing::warn!(source = %spec.name, %peer, "receiver disconnected: {why}");
+                    }
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!(source = %spec.name, "accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+enum ConnectionEnd {
+    Shutdown,
+    Closed(String),
+}
+
+/// Reads one connection to its end, framing and forwarding what arrives.
+async fn read_connection(
+    spec: &SourceSpec,
+    mut stream: TcpStream,
+    out: &mpsc::Sender<SourceBatch>,
+    m: &SourceMetrics,
+    shutdown: &mut watch::Receiver<bool>,
+) -> ConnectionEnd {
+    let _ = stream.set_nodelay(true);
+    m.connects.fetch_add(1, Relaxed);
+    m.connected.fetch_add(1, Relaxed);
+    let mut framer = Framer::new(spec.format);
+    let mut reported = DropCounts::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let end = loop {
+        let n = tokio::select! {
+            r = stream.read(&mut buf) => r,
+            () = stopped(shutdown) => break ConnectionEnd::Shutdown,
+        };
+        let n = match n {
+            Ok(0) => break ConnectionEnd::Closed("closed by peer".into()),
+            Ok(n) => n,
+            Err(e) => break ConnectionEnd::Closed(e.to_string()),
+        };
+        let received = Instant::now();
+        m.bytes.fetch_add(n as u64, Relaxed);
+        let mut items = Vec::new();
+        framer.decode(&buf[..n], wall_clock(), &mut items);
+        let drops = framer.drops();
+        m.add_drops(&drops_since(&drops, &reported));
+        reported = drops;
+        if items.is_empty() {
+            continue;
+        }
+        m.frames.fetch_add(items.len() as u64, Relaxed);
+        let batch = SourceBatch {
+            source: spec.id,
+            received,
+            items,
+        };
+        // Waiting here is the backpressure: the receiver's TCP window fills up.
+        tokio::select! {
+            r = out.send(batch) => if r.is_err() { break ConnectionEnd::Shutdown },
+            () = stopped(shutdown) => break ConnectionEnd::Shutdown,
+        }
+    };
+    m.connected.fetch_sub(1, Relaxed);
+    if matches!(end, ConnectionEnd::Closed(_)) {
+        m.disconnects.fetch_add(1, Relaxed);
+    }
+    end
+}
+
+/// Replays a recording on a blocking thread: item times relative to the first item,
+/// divided by `speed`, decide when each is sent; each is stamped with its send time.
+fn replay(
+    id: SourceId,
+    input: &InputSpec,
+    speed: f64,
+    out: &mpsc::Sender<SourceBatch>,
+    metrics: &Metrics,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    let m = metrics
+        .sources
+        .get(usize::from(id.0))
+        .ok_or_else(|| anyhow::anyhow!("source id {} has no counters", id.0))?;
+    let mut reader = InputReader::open(
+        input,
+        ClockOptions {
+            start: None,
+            gps: false,
+        },
+    )?;
+    m.connects.fetch_add(1, Relaxed);
+    m.connected.fetch_add(1, Relaxed);
+    let started = Instant::now();
+    let mut first: Option<Timestamp> = None;
+    let mut pending: Vec<Item> = Vec::new();
+    let mut reported = DropCounts::default();
+    let result = loop {
+        if *shutdown.borrow() {
+            break Ok(());
+        }
+        let item = match reader.next_item() {
+            Ok(i) => i,
+            Err(e) => break Err(e),
+        };
+        let due = item.as_ref().map(|i| {
+            let t0 = *first.get_or_insert(i.at());
+            let offset_s = i.at().secs_since(t0).max(0.0) / speed;
+            started + Duration::from_secs_f64(offset_s.min(1e9))
+        });
+        // Send what is pending once the next item is due later (or at the end).
+        let flush = due.is_none_or(|d| d > Instant::now());
+        if flush && !send_pending(id, &mut pending, m, out) {
+            break Ok(());
+        }
+        let drops = reader.drops();
+        m.add_drops(&drops_since(&drops, &reported));
+        reported = drops;
+        let Some(item) = item else { break Ok(()) };
+        if let Some(d) = due {
+            // In short naps, so a long gap in the recording does not delay shutdown.
+            loop {
+                let wait = d.saturating_duration_since(Instant::now());
+                if wait.is_zero() || *shutdown.borrow() {
+                    break;
+                }
+                std::thread::sleep(wait.min(Duration::from_millis(100)));
+            }
+        }
+        pending.push(item);
+        if pending.len() >= 4096 && !send_pending(id, &mut pending, m, out) {
+            break Ok(());
+        }
+    };
+    m.bytes.fetch_add(reader.bytes, Relaxed);
+    m.connected.fetch_sub(1, Relaxed);
+    result
+}
+
+/// Stamps the replay's pending items with the time they are sent (their receive time)
+/// and sends them; false when the detector task is gone. Nothing to send is success.
+fn send_pending(
+    id: SourceId,
+    pending: &mut Vec<Item>,
+    m: &SourceMetrics,
+    out: &mpsc::Sender<SourceBatch>,
+) -> bool {
+    if pending.is_empty() {
+        return true;
+    }
+    let now = wall_clock();
+    for p in pending.iter_mut() {
+        match p {
+            Item::Frame(f) => f.at = now,
+            Item::Decoded(msg) => msg.at = now,
+        }
+    }
+    m.frames.fetch_add(pending.len() as u64, Relaxed);
+    let batch = SourceBatch {
+        source: id,
+        received: Instant::now(),
+        items: std::mem::take(pending),
+    };
+    out.blocking_send(batch).is_ok()
+}
+
+/// How a source gets its bytes, for logs.
+pub fn describe(kind: &SourceKind) -> String {
+    match kind {
+        SourceKind::Connect(a) => format!("connect {a}"),
+        SourceKind::Listen(a) => format!("listen {a}"),
+        SourceKind::Replay { input, speed } => format!("replay {input} at x{speed}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_resets() {
+        let mut b = Backoff::new();
+        let delays: Vec<u128> = (0..10).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(
+            delays,
+            [250, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        b.reset();
+        assert_eq!(b.next_delay().as_millis(), 250);
+    }
+
+    #[test]
+    fn beast_frames_get_the_receive_time() {
+        // `8D4840D6202CC371C32CE0576098` ("The 1090 MHz Riddle", KLM1023 identification)
+        // as a Beast type-3 record with a zero timestamp and signal 0x80.
+        let mut bytes = vec![0x1a, b'3', 0, 0, 0, 0, 0, 0, 0x80];
+        bytes.extend([
+            0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
+        ]);
+        let mut f = Framer::new(SourceFormat::Beast);
+        let mut items = Vec::new();
+        let at = Timestamp::from_secs(1_700_000_000);
+        f.decode(&bytes, at, &mut items);
+        assert_eq!(items.len(), 1);
+        let Item::Frame(frame) = items[0] else {
+            panic!("expected a frame")
+        };
+        assert_eq!(frame.at, at);
+        assert_eq!(frame.raw.bytes[..4], [0x8d, 0x48, 0x40, 0xd6]);
+    }
+
+    #[test]
+    fn drop_deltas_subtract_reason_by_reason() {
+        let mut a = DropCounts::default();
+        a.add_n(DropReason::BadCrc, 5);
+        let mut b = a;
+        b.add_n(DropReason::BadCrc, 2);
+        b.add_n(DropReason::Garbage, 9);
+        let d = drops_since(&b, &a);
+        assert_eq!(
+            (d.get(DropReason::BadCrc), d.get(DropReason::Garbage)),
+            (2, 9)
+        );
+    }
+}

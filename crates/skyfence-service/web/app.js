@@ -1,0 +1,846 @@
+// skyfence live map: live targets, watched zones, incidents with track replay, and the
+// live event feed. Plain JavaScript on top of the vendored MapLibre GL; everything it
+// loads comes from this service, so it works on an air-gapped network.
+//
+// Data (docs/INTERFACES.md, "HTTP API"): /api/tracks polled each second, /api/incidents on load
+// and on every event, /api/incidents/{id} for a track, /api/events (Server-Sent Events,
+// read with fetch so the bearer token can be sent), /api/zones and /api/map-config from
+// the map routes, /map/borders.geojson for the built-in world borders.
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'skyfence.api_token';
+  const POLL_MS = 1000;
+  const TRAIL_POINTS = 40;
+  // Above this many targets, trails are dropped to keep a wall screen responsive.
+  const TRAILS_MAX_TARGETS = 3000;
+  const FEED_MAX = 200;
+  const INCIDENTS_MAX = 300;
+  const COLORS = {
+    aircraft: '#e9f1f7',
+    uav: '#c38bff',
+    unknown: '#9fb2c2',
+    alert: '#ff4d3d',
+    accent: '#4fb3ff',
+    exit: '#3ecf8e',
+  };
+
+  // State the headless-browser test reads (crates/skyfence/tests/browser/map_test.mjs).
+  const probe = {
+    ready: false,
+    targets: {},
+    trackFeatures: 0,
+    zones: 0,
+    selectedIncident: null,
+    incidents: 0,
+    events: 0,
+    acks: 0,
+    deadLetters: 0,
+    errors: [],
+  };
+  window.skyfence = probe;
+
+  const $ = (id) => document.getElementById(id);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // ---- API access with the optional bearer token --------------------------------------
+
+  let authWaiters = null;
+
+  function askToken() {
+    if (!authWaiters) {
+      authWaiters = [];
+      const dlg = $('auth');
+      $('auth-token').value = '';
+      if (!dlg.open) dlg.showModal();
+    }
+    return new Promise((resolve) => authWaiters.push(resolve));
+  }
+
+  $('auth-form').addEventListener('submit', () => {
+    const token = $('auth-token').value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    const waiters = authWaiters || [];
+    authWaiters = null;
+    waiters.forEach((w) => w());
+  });
+
+  async function api(path, init) {
+    for (;;) {
+      const headers = new Headers((init && init.headers) || {});
+      const token = sessionStorage.getItem(TOKEN_KEY);
+      if (token) headers.set('Authorization', 'Bearer ' + token);
+      const res = await fetch(path, Object.assign({}, init, { headers }));
+      if (res.status !== 401) return res;
+      sessionStorage.removeItem(TOKEN_KEY);
+      await askToken();
+    }
+  }
+
+  async function apiJson(path) {
+    const res = await api(path);
+    if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
+    return res.json();
+  }
+
+  // ---- formatting -----------------------------------------------------------------------
+
+  const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => (
+    { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+  function fmtAlt(ft) {
+    if (ft == null) return 'alt ?';
+    if (ft >= 18000) return 'FL' + String(Math.round(ft / 100)).padStart(3, '0');
+    return Math.round(ft).toLocaleString('en-US') + ' ft';
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return isNaN(d) ? '' : d.toISOString().slice(11, 19);
+  }
+
+  function fmtDateTime(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return isNaN(d) ? '' : d.toISOString().slice(0, 19).replace('T', ' ') + 'Z';
+  }
+
+  function fmtDuration(s) {
+    if (s == null || !isFinite(s)) return '';
+    s = Math.round(s);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    return (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + sec + 's';
+  }
+
+  const targetName = (t) => (t && (t.callsign || '').trim()) || (t && t.icao24) || '?';
+
+  // ---- target icons, drawn on a canvas (no sprite sheet to fetch) ----------------------
+
+  function icon(shape, fill, glow) {
+    const ratio = 2;
+    const size = 28 * ratio;
+    const c = document.createElement('canvas');
+    c.width = c.height = size;
+    const g = c.getContext('2d');
+    g.translate(size / 2, size / 2);
+    g.scale(ratio, ratio);
+    g.lineJoin = 'round';
+    g.beginPath();
+    if (shape === 'aircraft') {
+      g.moveTo(0, -11); g.lineTo(8, 9); g.lineTo(0, 5); g.lineTo(-8, 9); g.closePath();
+    } else if (shape === 'uav') {
+      g.moveTo(0, -10); g.lineTo(7, 0); g.lineTo(0, 10); g.lineTo(-7, 0); g.closePath();
+      g.moveTo(0, -10); g.lineTo(0, -13);
+    } else {
+      g.arc(0, 0, 6, 0, Math.PI * 2);
+      g.moveTo(0, -6); g.lineTo(0, -12);
+    }
+    if (glow) { g.shadowColor = fill; g.shadowBlur = 8; }
+    g.fillStyle = fill;
+    g.strokeStyle = 'rgba(5,10,15,0.9)';
+    g.lineWidth = 1.5;
+    g.fill();
+    g.shadowBlur = 0;
+    g.stroke();
+    if (shape !== 'aircraft') {
+      g.beginPath();
+      g.strokeStyle = fill;
+      g.lineWidth = 2;
+      g.moveTo(0, shape === 'uav' ? -10 : -6); g.lineTo(0, shape === 'uav' ? -13 : -12);
+      g.stroke();
+    }
+    return { img: g.getImageData(0, 0, size, size), ratio };
+  }
+
+  function addIcons(map) {
+    for (const cls of ['aircraft', 'uav', 'unknown']) {
+      const normal = icon(cls, COLORS[cls], false);
+      map.addImage(cls, normal.img, { pixelRatio: normal.ratio });
+      const alert = icon(cls, COLORS.alert, true);
+      map.addImage(cls + '-alert', alert.img, { pixelRatio: alert.ratio });
+    }
+  }
+
+  // ---- the map ---------------------------------------------------------------------------
+
+  const empty = () => ({ type: 'FeatureCollection', features: [] });
+
+  function style(config) {
+    const sources = {
+      // Filled in after the map loads, so the live picture never waits for the world.
+      borders: { type: 'geojson', data: empty(), attribution: config.attribution || '' },
+      zones: { type: 'geojson', data: empty() },
+      trails: { type: 'geojson', data: empty() },
+      targets: { type: 'geojson', data: empty() },
+      track: { type: 'geojson', data: empty() },
+      trackpts: { type: 'geojson', data: empty() },
+    };
+    const layers = [{ id: 'bg', type: 'background', paint: { 'background-color': '#081019' } }];
+    if (config.tiles) {
+      sources.tiles = {
+        type: 'raster', tiles: [config.tiles], tileSize: 256,
+        attribution: config.tiles_attribution || '',
+      };
+      layers.push({ id: 'tiles', type: 'raster', source: 'tiles', paint: { 'raster-opacity': 0.55 } });
+    } else {
+      layers.push({ id: 'land', type: 'fill', source: 'borders', paint: { 'fill-color': '#142330' } });
+    }
+    layers.push(
+      { id: 'borders', type: 'line', source: 'borders',
+        paint: { 'line-color': '#3a5670', 'line-width': ['interpolate', ['linear'], ['zoom'], 2, 0.5, 8, 1.3] } },
+      { id: 'zones-fill', type: 'fill', source: 'zones',
+        paint: { 'fill-color': ['match', ['get', 'kind'], 'country', '#ff4d3d', '#ffb020'], 'fill-opacity': 0.08 } },
+      { id: 'zones-line', type: 'line', source: 'zones',
+        paint: {
+          'line-color': ['match', ['get', 'kind'], 'country', '#ff4d3d', '#ffb020'],
+          'line-width': ['interpolate', ['linear'], ['zoom'], 3, 1.2, 9, 2.5],
+          'line-dasharray': [4, 2],
+        } },
+      { id: 'trails', type: 'line', source: 'trails',
+        paint: {
+          'line-color': ['case', ['get', 'inside'], COLORS.alert, ['==', ['get', 'cls'], 'uav'], COLORS.uav, '#6f8aa0'],
+          'line-width': 1.4, 'line-opacity': 0.6,
+        } },
+      { id: 'track-line', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: {
+          'line-color': ['case', ['get', 'inside'], COLORS.alert, COLORS.accent],
+          'line-width': ['case', ['get', 'inside'], 3.5, 2.5],
+        } },
+      { id: 'track-pts', type: 'circle', source: 'trackpts',
+        paint: {
+          'circle-radius': ['match', ['get', 'role'], 'cursor', 7, 6],
+          'circle-color': ['match', ['get', 'role'], 'entry', COLORS.alert, 'exit', COLORS.exit, '#ffffff'],
+          'circle-stroke-color': '#081019', 'circle-stroke-width': 2,
+        } },
+      { id: 'targets', type: 'symbol', source: 'targets',
+        layout: {
+          'icon-image': ['concat', ['get', 'cls'], ['case', ['get', 'inside'], '-alert', '']],
+          'icon-rotate': ['get', 'hdg'],
+          'icon-rotation-alignment': 'map',
+          // Symbols grow with the page's root font size (larger on wall screens, app.css).
+          'icon-size': (parseFloat(getComputedStyle(document.documentElement).fontSize) || 14) / 14,
+          'icon-allow-overlap': true,
+          'icon-ignore-placement': true,
+          'symbol-sort-key': ['case', ['get', 'inside'], 2, 1],
+        } },
+    );
+    return { version: 8, sources, layers };
+  }
+
+  let map = null;
+  const state = {
+    tracks: [],
+    trails: new Map(),
+    incidents: [],
+    selectedId: null,
+    replay: null,
+    fitted: false,
+  };
+
+  async function loadConfig() {
+    try {
+      return await apiJson('/api/map-config');
+    } catch (e) {
+      console.warn('map config unavailable, using defaults:', e.message);
+      return {};
+    }
+  }
+
+  async function start() {
+    const config = await loadConfig();
+    map = new maplibregl.Map({
+      container: 'map',
+      style: style(config),
+      center: config.center || [20, 25],
+      zoom: config.zoom != null ? config.zoom : 2,
+      attributionControl: { compact: false },
+      maxPitch: 0,
+      dragRotate: false,
+      fadeDuration: 0,
+    });
+    window.skyfenceMap = map;
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    map.addControl(new maplibregl.ScaleControl({ unit: 'nautical' }), 'top-left');
+    map.touchZoomRotate.disableRotation();
+    map.on('error', (e) => {
+      const msg = (e && e.error && e.error.message) || String(e);
+      probe.errors.push(msg);
+      console.warn('map:', msg);
+    });
+    await new Promise((resolve) => map.on('load', resolve));
+    addIcons(map);
+    map.getSource('borders').setData('/map/borders.geojson');
+    map.on('render', drawLabels);
+    map.on('click', 'targets', (e) => showTargetPopup(e.features[0]));
+    map.on('mouseenter', 'targets', () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', 'targets', () => { map.getCanvas().style.cursor = ''; });
+    await loadZones(config);
+    probe.ready = true;
+    pollTracks();
+    refreshIncidents();
+    setInterval(refreshIncidents, 15000);
+    refreshDeadLetters();
+    setInterval(refreshDeadLetters, 10000);
+    events();
+  }
+
+  async function loadZones(config) {
+    let zones;
+    try {
+      zones = await apiJson('/api/zones');
+    } catch (e) {
+      console.warn('zones unavailable:', e.message);
+      return;
+    }
+    map.getSource('zones').setData(zones);
+    probe.zones = (zones.features || []).length;
+    const bounds = bbox(zones.features);
+    if (bounds && !(config.center && config.zoom != null)) {
+      map.fitBounds(bounds, { padding: 60, duration: 0, maxZoom: 9 });
+      state.fitted = true;
+    }
+  }
+
+  function bbox(features) {
+    let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+    const visit = (c) => {
+      if (typeof c[0] === 'number') {
+        if (c[0] < w) w = c[0]; if (c[0] > e) e = c[0];
+        if (c[1] < s) s = c[1]; if (c[1] > n) n = c[1];
+      } else c.forEach(visit);
+    };
+    for (const f of features) if (f.geometry) visit(f.geometry.coordinates);
+    return isFinite(w) ? [[w, s], [e, n]] : null;
+  }
+
+  // ---- live targets ----------------------------------------------------------------------
+
+  async function pollTracks() {
+    for (;;) {
+      try {
+        const tracks = await apiJson('/api/tracks');
+        updateTracks(Array.isArray(tracks) ? tracks : (tracks.tracks || []));
+      } catch (e) {
+        console.warn('tracks:', e.message);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  function updateTracks(tracks) {
+    const live = tracks.filter((t) => t.lat != null && t.lon != null);
+    state.tracks = live;
+    const seen = new Set();
+    const feats = [];
+    const trailFeats = [];
+    const positions = {};
+    let uav = 0, inside = 0;
+    for (const t of live) {
+      const cls = t.classification === 'uav' || t.classification === 'aircraft' ? t.classification : 'unknown';
+      const isInside = Array.isArray(t.zones) && t.zones.length > 0;
+      if (cls === 'uav') uav++;
+      if (isInside) inside++;
+      seen.add(t.icao24);
+      positions[t.icao24] = [t.lon, t.lat];
+      feats.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [t.lon, t.lat] },
+        properties: { icao24: t.icao24, cls, inside: isInside, hdg: t.track_deg == null ? 0 : t.track_deg },
+      });
+      let trail = state.trails.get(t.icao24);
+      if (!trail) { trail = []; state.trails.set(t.icao24, trail); }
+      const last = trail[trail.length - 1];
+      if (!last || last[0] !== t.lon || last[1] !== t.lat) trail.push([t.lon, t.lat]);
+      if (trail.length > TRAIL_POINTS) trail.shift();
+      if (trail.length > 1 && live.length <= TRAILS_MAX_TARGETS) {
+        trailFeats.push({
+          type: 'Feature',
+          geometry: { type: 'LineString', coordinates: trail.slice() },
+          properties: { cls, inside: isInside },
+        });
+      }
+    }
+    for (const k of state.trails.keys()) if (!seen.has(k)) state.trails.delete(k);
+    map.getSource('targets').setData({ type: 'FeatureCollection', features: feats });
+    map.getSource('trails').setData({ type: 'FeatureCollection', features: trailFeats });
+    probe.targets = positions;
+    $('stat-targets').textContent = live.length;
+    $('stat-uav').textContent = uav;
+    $('stat-inside').textContent = inside;
+    if (!state.fitted && live.length) {
+      const b = bbox(feats);
+      map.fitBounds(b, { padding: 80, duration: 0, maxZoom: 8 });
+      state.fitted = true;
+    }
+    map.triggerRepaint();
+  }
+
+  // Callsign and altitude beside each target, drawn on a canvas over the map: MapLibre
+  // text labels would need glyph files, which an air-gapped room cannot fetch.
+  function drawLabels() {
+    const canvas = $('labels');
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    const g = canvas.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    const rootPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 14;
+    const fontPx = Math.round(rootPx * 0.8);
+    g.font = '600 ' + fontPx + 'px system-ui, "DejaVu Sans", sans-serif';
+    g.textBaseline = 'top';
+    const dense = state.tracks.length > 400;
+    const taken = [];
+    const sorted = state.tracks.slice().sort((a, b) => (b.zones && b.zones.length ? 1 : 0) - (a.zones && a.zones.length ? 1 : 0));
+    for (const t of sorted) {
+      const inside = Array.isArray(t.zones) && t.zones.length > 0;
+      if (dense && !inside) continue;
+      const p = map.project([t.lon, t.lat]);
+      if (p.x < -50 || p.y < -50 || p.x > w + 50 || p.y > h + 50) continue;
+      const x = p.x + 13, y = p.y - fontPx;
+      const lh = fontPx + 2;
+      const line1 = targetName(t);
+      const line2 = fmtAlt(t.alt_ft) + (t.gs_kt != null ? '  ' + Math.round(t.gs_kt) + 'kt' : '');
+      const width = Math.max(g.measureText(line1).width, g.measureText(line2).width);
+      // Skip a label that would cover one already drawn, or its own neighbour's symbol.
+      const box = [x - 14, y - 1, x + width + 2, y + lh * 2 + 1];
+      if (taken.some((b) => box[0] < b[2] && box[2] > b[0] && box[1] < b[3] && box[3] > b[1])) continue;
+      taken.push(box);
+      g.lineWidth = 3;
+      g.strokeStyle = 'rgba(8,16,25,0.85)';
+      g.fillStyle = inside ? COLORS.alert : (t.classification === 'uav' ? COLORS.uav : '#dfe8ef');
+      g.strokeText(line1, x, y); g.fillText(line1, x, y);
+      g.fillStyle = inside ? '#ff9a8f' : '#8ea4b6';
+      g.font = fontPx - 1 + 'px system-ui, "DejaVu Sans", sans-serif';
+      g.strokeText(line2, x, y + lh); g.fillText(line2, x, y + lh);
+      g.font = '600 ' + fontPx + 'px system-ui, "DejaVu Sans", sans-serif';
+    }
+  }
+
+  function showTargetPopup(feature) {
+    const t = state.tracks.find((x) => x.icao24 === feature.properties.icao24);
+    if (!t) return;
+    const rows = [
+      ['ICAO', t.icao24],
+      ['class', t.classification],
+      ['altitude', fmtAlt(t.alt_ft)],
+      ['speed', t.gs_kt != null ? Math.round(t.gs_kt) + ' kt' : '—'],
+      ['heading', t.track_deg != null ? Math.round(t.track_deg) + '°' : '—'],
+      ['position', t.lat.toFixed(4) + ', ' + t.lon.toFixed(4)],
+      ['inside', (t.zones && t.zones.length) ? t.zones.join(', ') : '—'],
+      ['last seen', fmtTime(t.last_seen_at)],
+    ];
+    new maplibregl.Popup({ closeButton: true, maxWidth: '22rem' })
+      .setLngLat([t.lon, t.lat])
+      .setHTML('<div class="pop"><h4>' + esc(targetName(t)) + '</h4><table>' +
+        rows.map((r) => '<tr><td>' + esc(r[0]) + '</td><td>' + esc(r[1]) + '</td></tr>').join('') +
+        '</table></div>')
+      .addTo(map);
+  }
+
+  // ---- incidents and replay ----------------------------------------------------------------
+
+  let incidentsBusy = false;
+  let incidentsAgain = false;
+
+  async function refreshIncidents() {
+    if (incidentsBusy) { incidentsAgain = true; return; }
+    incidentsBusy = true;
+    try {
+      do {
+        incidentsAgain = false;
+        const status = $('inc-filter').value;
+        const list = await apiJson('/api/incidents' + (status ? '?status=' + encodeURIComponent(status) : ''));
+        state.incidents = (Array.isArray(list) ? list : []).slice(0, INCIDENTS_MAX);
+        renderIncidents();
+      } while (incidentsAgain);
+    } catch (e) {
+      console.warn('incidents:', e.message);
+    } finally {
+      incidentsBusy = false;
+    }
+  }
+
+  function renderIncidents() {
+    const ol = $('incidents');
+    const items = state.incidents.map((inc) => {
+      const li = document.createElement('li');
+      li.className = 'inc' + (inc.id === state.selectedId ? ' selected' : '');
+      li.dataset.id = inc.id;
+      li.dataset.status = inc.status;
+      li.dataset.reports = inc.reports == null ? 0 : inc.reports;
+      const t = inc.target || {};
+      const auth = inc.authorised
+        ? '<span class="badge auth">authorised</span>'
+        : '<span class="badge unauth">unauthorised</span>';
+      const uav = inc.classification === 'uav' ? '<span class="badge uav">UAV</span>' : '';
+      // Acknowledged (extension field `acknowledged`): a marker naming who.
+      const acks = Array.isArray(inc.acks) ? inc.acks : [];
+      li.dataset.acked = inc.acknowledged ? '1' : '0';
+      const acked = inc.acknowledged
+        ? '<span class="badge acked" title="' + esc('acknowledged by ' + (acks[0] ? acks[0].operator : '?') +
+          (acks.length > 1 ? ' · ' + (acks.length - 1) + ' note(s)' : '')) + '">ACK</span>'
+        : '';
+      li.innerHTML =
+        '<span class="pill ' + esc(inc.status) + '">' + esc(inc.status) + '</span>' +
+        '<span class="who">' + esc(targetName(t)) + (t.callsign ? '<small>' + esc(t.icao24) + '</small>' : '') + '</span>' +
+        '<span class="when" title="' + esc(fmtDateTime(inc.entered_at)) + '">' + esc(fmtTime(inc.entered_at)) + '</span>' +
+        '<span class="meta"><span class="zone">' + esc(inc.zone) + '</span>' + uav + auth + acked +
+        '<span>' + esc(fmtDuration(inc.duration_s)) + '</span>' +
+        (inc.max_alt_ft != null ? '<span>' + esc(fmtAlt(inc.max_alt_ft)) + '</span>' : '') + '</span>';
+      li.addEventListener('click', () => selectIncident(inc.id));
+      return li;
+    });
+    ol.replaceChildren(...items);
+    $('inc-count').textContent = state.incidents.length;
+    $('stat-open').textContent = state.incidents.filter((i) => i.status === 'open').length;
+    probe.incidents = state.incidents.length;
+  }
+
+  $('inc-filter').addEventListener('change', refreshIncidents);
+
+  async function selectIncident(id) {
+    state.selectedId = id;
+    renderIncidents();
+    let inc;
+    try {
+      inc = await apiJson('/api/incidents/' + encodeURIComponent(id));
+    } catch (e) {
+      console.warn('incident ' + id + ':', e.message);
+      return;
+    }
+    if (state.selectedId !== id) return;
+    const positions = (inc.positions || [])
+      .filter((p) => p.lat != null && p.lon != null)
+      .map((p) => ({ t: Date.parse(p.at), lon: p.lon, lat: p.lat, alt: p.alt_ft }))
+      .filter((p) => isFinite(p.t))
+      .sort((a, b) => a.t - b.t);
+    const entry = Date.parse(inc.entered_at);
+    const exit = inc.exited_at ? Date.parse(inc.exited_at) : Infinity;
+    // Split the line where the target was inside the zone, so that part is drawn in alert colour.
+    const feats = [];
+    let run = null;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i];
+      const inside = p.t >= entry && p.t <= exit;
+      if (!run || run.inside !== inside) {
+        const start = run ? [run.coords[run.coords.length - 1]] : [];
+        run = { inside, coords: start };
+        feats.push(run);
+      }
+      run.coords.push([p.lon, p.lat]);
+    }
+    const track = {
+      type: 'FeatureCollection',
+      features: feats.filter((r) => r.coords.length > 1).map((r) => ({
+        type: 'Feature', geometry: { type: 'LineString', coordinates: r.coords }, properties: { inside: r.inside },
+      })),
+    };
+    map.getSource('track').setData(track);
+    state.replay = { inc, positions, pts: [], idx: 0, playing: false, t: positions.length ? positions[0].t : 0 };
+    if (inc.entry) state.replay.pts.push(point(inc.entry.lon, inc.entry.lat, 'entry'));
+    if (inc.exit) state.replay.pts.push(point(inc.exit.lon, inc.exit.lat, 'exit'));
+    probe.trackFeatures = track.features.length;
+    probe.selectedIncident = id;
+    const b = bbox(track.features.concat(state.replay.pts));
+    if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 8, duration: 600 });
+    const t = inc.target || {};
+    $('replay-title').textContent = targetName(t) + ' · ' + inc.zone + ' · ' + inc.status;
+    const slider = $('replay-slider');
+    slider.max = Math.max(0, positions.length - 1);
+    slider.value = 0;
+    $('replay').hidden = false;
+    setReplayIndex(0);
+    renderAcks(inc);
+  }
+
+  // ---- acknowledgements (POST /api/incidents/{id}/ack) ------------------------------
+
+  const OPERATOR_KEY = 'skyfence.operator';
+  $('ack-operator').value = localStorage.getItem(OPERATOR_KEY) || '';
+
+  function renderAcks(inc) {
+    const acks = Array.isArray(inc.acks) ? inc.acks : [];
+    const items = acks.map((a, i) => {
+      const li = document.createElement('li');
+      li.className = i === 0 ? 'first' : 'note';
+      li.innerHTML = '<time title="' + esc(fmtDateTime(a.at)) + '">' + esc(fmtTime(a.at)) + '</time>' +
+        '<span class="op">' + esc(a.operator) + '</span>' +
+        '<span class="text">' + esc(a.note || (i === 0 ? 'acknowledged' : '')) + '</span>';
+      return li;
+    });
+    $('ack-list').replaceChildren(...items);
+    $('ack-submit').textContent = acks.length ? 'Add note' : 'Acknowledge';
+    $('ack-error').hidden = true;
+    probe.acks = acks.length;
+  }
+
+  $('ack-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = state.replay;
+    if (!r) return;
+    const id = r.inc.id;
+    const operator = $('ack-operator').value.trim();
+    const note = $('ack-note').value.trim();
+    if (!operator) return;
+    localStorage.setItem(OPERATOR_KEY, operator);
+    $('ack-submit').disabled = true;
+    try {
+      const res = await api('/api/incidents/' + encodeURIComponent(id) + '/ack', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ operator, note }),
+      });
+      if (res.status !== 201) {
+        let msg = 'HTTP ' + res.status;
+        try { msg = (await res.json()).error || msg; } catch (_) { /* not JSON */ }
+        throw new Error(msg);
+      }
+      $('ack-note').value = '';
+      const inc = await apiJson('/api/incidents/' + encodeURIComponent(id));
+      if (state.replay && state.replay.inc.id === id) {
+        state.replay.inc.acks = inc.acks;
+        renderAcks(inc);
+      }
+      refreshIncidents();
+    } catch (err) {
+      $('ack-error').textContent = 'not stored: ' + err.message;
+      $('ack-error').hidden = false;
+    } finally {
+      $('ack-submit').disabled = false;
+    }
+  });
+
+  // ---- alerts a sink gave up on (GET /api/alerts; the panel stays hidden without them) -------
+
+  let alertsRoute = true;
+
+  async function refreshDeadLetters() {
+    if (!alertsRoute) return;
+    let body;
+    try {
+      const res = await api('/api/alerts');
+      // An older service without alert delivery: stop asking.
+      if (res.status === 404 || res.status === 405) { alertsRoute = false; return; }
+      if (!res.ok) return;
+      body = await res.json();
+    } catch (e) {
+      return;
+    }
+    const items = [];
+    for (const sink of (body && Array.isArray(body.sinks) ? body.sinks : [])) {
+      for (const d of (Array.isArray(sink.dead_letters) ? sink.dead_letters : [])) {
+        const li = document.createElement('li');
+        li.innerHTML = esc(sink.name) + ' · ' + esc(d.event) + (d.incident_id ? ' · ' + esc(d.incident_id) : '') +
+          '<small>' + esc(d.attempts) + ' attempts, last ' + esc(fmtDateTime(d.last_attempt_at)) + ': ' +
+          esc(d.last_error) + '</small>';
+        if (d.incident_id) li.addEventListener('click', () => selectIncident(d.incident_id));
+        // Ask the sink to try again (POST /api/alerts/dead/{sink}/{seq}/retry).
+        const retry = document.createElement('button');
+        retry.className = 'retry';
+        retry.textContent = d.retrying ? 'retrying…' : 'retry';
+        retry.disabled = !!d.retrying;
+        retry.addEventListener('click', async (ev) => {
+          ev.stopPropagation();
+          retry.disabled = true;
+          retry.textContent = 'retrying…';
+          try {
+            await api('/api/alerts/dead/' + encodeURIComponent(sink.name) + '/' + encodeURIComponent(d.seq) + '/retry',
+              { method: 'POST' });
+          } catch (e) { /* shown as still undelivered at the next refresh */ }
+          refreshDeadLetters();
+        });
+        li.appendChild(retry);
+        items.push(li);
+      }
+    }
+    $('dead-letters').replaceChildren(...items);
+    $('dl-count').textContent = items.length;
+    $('alerts-panel').hidden = items.length === 0;
+    probe.deadLetters = items.length;
+  }
+
+  function point(lon, lat, role) {
+    return { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { role } };
+  }
+
+  function setReplayIndex(i) {
+    const r = state.replay;
+    if (!r) return;
+    r.idx = i;
+    const p = r.positions[i];
+    const pts = r.pts.slice();
+    if (p) {
+      pts.push(point(p.lon, p.lat, 'cursor'));
+      r.t = p.t;
+      const inc = r.inc;
+      const since = (p.t - Date.parse(inc.entered_at)) / 1000;
+      $('replay-info').textContent = fmtDateTime(new Date(p.t).toISOString()) + '  ·  ' + fmtAlt(p.alt) +
+        '  ·  ' + (since >= 0 ? 'T+' + fmtDuration(since) : 'T−' + fmtDuration(-since)) +
+        '  ·  ' + (i + 1) + '/' + r.positions.length + ' reports';
+    } else {
+      $('replay-info').textContent = 'no positions stored for this incident';
+    }
+    $('replay-slider').value = i;
+    map.getSource('trackpts').setData({ type: 'FeatureCollection', features: pts });
+  }
+
+  function play() {
+    const r = state.replay;
+    if (!r || !r.positions.length) return;
+    if (r.idx >= r.positions.length - 1) setReplayIndex(0);
+    r.playing = true;
+    $('replay-play').textContent = '❚❚';
+    let last = performance.now();
+    const step = (now) => {
+      if (!r.playing || state.replay !== r) return;
+      r.t += (now - last) * Number($('replay-speed').value);
+      last = now;
+      let i = r.idx;
+      while (i < r.positions.length - 1 && r.positions[i + 1].t <= r.t) i++;
+      if (i !== r.idx) setReplayIndex(i);
+      if (i >= r.positions.length - 1) { pause(); return; }
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
+  function pause() {
+    if (state.replay) state.replay.playing = false;
+    $('replay-play').textContent = '▶';
+  }
+
+  $('replay-play').addEventListener('click', () => (state.replay && state.replay.playing ? pause() : play()));
+  $('replay-slider').addEventListener('input', (e) => { pause(); setReplayIndex(Number(e.target.value)); });
+  $('replay-close').addEventListener('click', () => {
+    pause();
+    state.replay = null;
+    state.selectedId = null;
+    probe.trackFeatures = 0;
+    probe.selectedIncident = null;
+    map.getSource('track').setData(empty());
+    map.getSource('trackpts').setData(empty());
+    $('replay').hidden = true;
+    renderIncidents();
+  });
+
+  // ---- live events (Server-Sent Events over fetch, so the token header can be sent) --------
+
+  function setLink(up) {
+    const el = $('link');
+    el.className = 'link ' + (up ? 'up' : 'down');
+    el.textContent = up ? 'live' : 'reconnecting';
+  }
+
+  async function events() {
+    let backoff = 1000;
+    // The last event id seen: a reconnect asks the service to replay what it missed
+    // (Last-Event-ID, as EventSource would send it).
+    let lastId = null;
+    for (;;) {
+      try {
+        const headers = { Accept: 'text/event-stream' };
+        if (lastId !== null) headers['Last-Event-ID'] = lastId;
+        const res = await api('/api/events', { headers });
+        if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
+        setLink(true);
+        backoff = 1000;
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value.replace(/\r\n?/g, '\n');
+          let cut;
+          while ((cut = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            let name = 'message';
+            const data = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith(':')) continue;
+              const colon = line.indexOf(':');
+              const field = colon < 0 ? line : line.slice(0, colon);
+              const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+              if (field === 'event') name = val;
+              else if (field === 'data') data.push(val);
+              else if (field === 'id' && !val.includes('\0')) lastId = val;
+            }
+            if (data.length) onEvent(name, data.join('\n'));
+          }
+        }
+      } catch (e) {
+        console.warn('events:', e.message);
+      }
+      setLink(false);
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 30000);
+    }
+  }
+
+  function onEvent(name, raw) {
+    let data;
+    try { data = JSON.parse(raw); } catch (e) { data = { text: raw }; }
+    if (name === 'ack') { onAck(data); return; }
+    // The payload is the incident, or the target for `approach`; accept a wrapper too.
+    const body = data.incident || data.target_event || data;
+    const target = body.target || body;
+    const who = targetName(target);
+    const zone = body.zone || (Array.isArray(body.zones) ? body.zones.join(', ') : '');
+    let text = who + (zone ? ' · ' + zone : '');
+    if (name === 'approach' && body.distance_m != null) text += ' · ' + (body.distance_m / 1852).toFixed(1) + ' NM';
+    if (name === 'confirmed' && body.classification === 'uav') text += ' · UAV';
+    const at = body.at || body.entered_at || body.last_seen_at || new Date().toISOString();
+    const li = document.createElement('li');
+    li.className = 'ev fresh';
+    li.innerHTML = '<time>' + esc(fmtTime(at)) + '</time><span class="kind ' + esc(name) + '">' + esc(name) +
+      '</span><span class="text" title="' + esc(text) + '">' + esc(text) + '</span>';
+    if (body.id && body.zone) li.addEventListener('click', () => selectIncident(body.id));
+    const feed = $('feed');
+    feed.prepend(li);
+    while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+    probe.events++;
+    $('feed-count').textContent = probe.events;
+    if (name === 'confirmed' || name === 'closed' || name === 'lost') refreshIncidents();
+    if (state.selectedId && body.id === state.selectedId && name !== 'approach') selectIncident(body.id);
+  }
+
+  // An operator (here or elsewhere) acknowledged an incident or added a note.
+  function onAck(a) {
+    const li = document.createElement('li');
+    li.className = 'ev fresh';
+    const text = (a.operator || '?') + ' · ' + (a.kind === 'note' ? 'note' : 'acknowledged') +
+      (a.note ? ' · ' + a.note : '');
+    li.innerHTML = '<time>' + esc(fmtTime(a.at || new Date().toISOString())) + '</time><span class="kind ack">ack</span>' +
+      '<span class="text" title="' + esc(text) + '">' + esc(text) + '</span>';
+    if (a.incident_id) li.addEventListener('click', () => selectIncident(a.incident_id));
+    const feed = $('feed');
+    feed.prepend(li);
+    while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+    probe.events++;
+    $('feed-count').textContent = probe.events;
+    refreshIncidents();
+    const r = state.replay;
+    if (r && r.inc.id === a.incident_id) {
+      apiJson('/api/incidents/' + encodeURIComponent(a.incident_id)).then((inc) => {
+        if (state.replay === r) { r.inc.acks = inc.acks; renderAcks(inc); }
+      }).catch((e) => console.warn('incident ' + a.incident_id + ':', e.message));
+    }
+  }
+
+  // ---- clock ---------------------------------------------------------------------------------
+
+  setInterval(() => { $('clock').textContent = new Date().toISOString().slice(11, 19) + ' UTC'; }, 1000);
+
+  start().catch((e) => {
+    probe.errors.push(String(e && e.message || e));
+    console.error('skyfence map failed to start:', e);
+  });
+})();

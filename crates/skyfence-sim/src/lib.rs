@@ -1,0 +1,264 @@
+//! The scenario simulator behind `skyfence simulate`: realistic border traffic
+//! in the real wire formats, with the right answer.
+//!
+//! - [`kinematics`]: great-circle legs, turns at the type's rate, climbs, orbits.
+//! - [`scenario`]: the scenario model and TOML scenario files; [`builtin`]: the
+//!   `af-pk-border` demo (its story is in that module's documentation) and `scale`.
+//! - [`surveillance`]: transponder schedules, position noise per NACp, jitter, spoofing,
+//!   receivers with line of sight, loss, corruption and multi-receiver duplicates.
+//! - [`truth`] with [`geometry`]: incidents and approach warnings from the true
+//!   trajectories, independent of the detector.
+//! - [`engine`]: the loop as a stream of time-ordered receptions ([`Simulator`]), for
+//!   recordings or a live feed; [`write`]: the recordings (raw, Beast, AVR, SBS).
+//!
+//! Reproducible: one ChaCha8 generator seeded with `--seed` drives every random choice,
+//! in a fixed order, so the same seed gives the same bytes.
+
+pub mod borders;
+pub mod builtin;
+pub mod engine;
+pub mod geometry;
+pub mod kinematics;
+pub mod scenario;
+pub mod surveillance;
+pub mod truth;
+pub mod write;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use skyfence_core::Timestamp;
+
+pub use engine::Simulator;
+use scenario::Scenario;
+use surveillance::Reception;
+
+/// What a run produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Frames written to each recording.
+    pub frames: u64,
+    /// Flights simulated.
+    pub flights: usize,
+    /// Incidents in truth.jsonl.
+    pub incidents: usize,
+    /// Approach warnings in truth.jsonl.
+    pub approaches: usize,
+}
+
+/// Runs `scenario` with `seed`, writing the recordings of `formats` and everything else
+/// into `out_dir` (created if needed).
+pub fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    out_dir: &Path,
+    formats: &[write::Format],
+) -> anyhow::Result<Summary> {
+    fs::create_dir_all(out_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    let mut recordings = write::Recordings::create(out_dir, scenario.start, formats)?;
+    let mut sim = Simulator::new(scenario, seed);
+    if scenario.truth {
+        let path = out_dir.join("truth-tracks.csv");
+        let f = fs::File::create(&path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        w.write_all(engine::TRACKS_CSV_HEADER.as_bytes())?;
+        sim = sim.with_tracks_csv(Box::new(w));
+    }
+    let mut batch: Vec<Reception> = Vec::with_capacity(1 << 15);
+    while sim.step(&mut batch)? {
+        // Hand full batches to the writer threads.
+        if batch.len() >= 1 << 14 {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(1 << 15));
+            recordings.write(full)?;
+        }
+    }
+    recordings.write(batch)?;
+    let frames = recordings.finish()?;
+    sim.flush()?;
+    let mut summary = Summary {
+        frames,
+        flights: scenario.flights.len(),
+        ..Summary::default()
+    };
+    let truth_lines = sim.truth_lines();
+    summary.approaches = truth_lines
+        .iter()
+        .filter(|l| l.starts_with("{\"event\":\"approach\""))
+        .count();
+    summary.incidents = truth_lines.len() - summary.approaches;
+    if scenario.truth {
+        let mut text = truth_lines.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        write_file(out_dir, "truth.jsonl", &text)?;
+    } else {
+        // A stale truth from an earlier run in the same directory would mislead.
+        let _ = fs::remove_file(out_dir.join("truth.jsonl"));
+        tracing::warn!(
+            "no truth.jsonl for this run: the truth keeps every trajectory in memory and is \
+             computed for scenarios up to {} target-seconds",
+            builtin::SCALE_TRUTH_MAX_TARGET_S
+        );
+    }
+    write_file(
+        out_dir,
+        "zones.geojson",
+        &borders::to_geojson(&scenario.zones),
+    )?;
+    write_file(out_dir, "config.toml", &config_toml(scenario))?;
+    write_file(
+        out_dir,
+        "README.md",
+        &readme(scenario, seed, &summary, formats),
+    )?;
+    Ok(summary)
+}
+
+fn write_file(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// A TOML string literal (basic string with escapes).
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The detector configuration for the recordings: `[detection]`, the zones file and the
+/// permits (docs/INTERFACES.md, "Config").
+pub fn config_toml(scenario: &Scenario) -> String {
+    let d = &scenario.detection;
+    let mut s = format!(
+        "# Written by `skyfence simulate` for scenario {}.\n\n[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n[[zones]]\nfile = \"zones.geojson\"\n",
+        toml_str(&scenario.name),
+        d.confirm_s,
+        d.track_timeout_s,
+        d.max_speed_mps
+    );
+    for p in &scenario.permits {
+        s.push_str("\n[[allow]]\n");
+        for (key, v) in [
+            ("icao24", &p.icao24),
+            ("callsign", &p.callsign),
+            ("zone", &p.zone),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(s, "{key} = {}", toml_str(v));
+            }
+        }
+        let _ = writeln!(s, "reason = {}", toml_str(&p.reason));
+        for (key, v) in [("from", &p.from), ("until", &p.until)] {
+            if let Some(v) = v {
+                let _ = writeln!(s, "{key} = {}", toml_str(v));
+            }
+        }
+    }
+    s
+}
+
+fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::Format]) -> String {
+    use write::Format;
+    let start = scenario.start.to_rfc3339_millis();
+    let mut rows = String::new();
+    for f in formats {
+        let what = match f {
+            Format::Raw => "every received frame, `timestamp,rawmsg` (Unix seconds)".to_owned(),
+            Format::Beast => format!(
+                "the same frames as a Beast stream; the 12 MHz counter reads 0 at the start: \
+                 decode with `--start {start}`"
+            ),
+            Format::Avr => format!(
+                "the same frames as `@`-timestamped AVR lines (same counter): `--start {start}`"
+            ),
+            Format::Sbs => "the same messages as SBS-1 BaseStation lines (frames that fail \
+                            their CRC are absent)"
+                .to_owned(),
+        };
+        let _ = writeln!(rows, "| `{}` | {what} |", f.file_name());
+    }
+    rows.push_str(
+        "| `zones.geojson` | the zones guarded |\n\
+         | `config.toml` | detection settings, the zones file and the permits: \
+         `skyfence analyze --config config.toml --input raw:raw.csv` |\n\
+         ",
+    );
+    if scenario.truth {
+        rows.push_str(
+            "| `truth.jsonl` | the right answer: incidents (docs/INTERFACES.md shape) and approach \
+             warnings (`\"event\": \"approach\"`) |\n",
+        );
+        rows.push_str(
+            "| `truth-tracks.csv` | the true state at every position squitter, with the \
+             broadcast position |\n",
+        );
+    }
+    let end = Timestamp::from_micros(
+        scenario.start.as_micros() + (scenario.duration_s * 1e6).round() as i64,
+    )
+    .to_rfc3339_millis();
+    let mut s = format!(
+        "# Simulated scenario `{name}`\n\n{desc}\n\n\
+         Generated by `skyfence simulate --scenario {name} --seed {seed}`: {frames} frames \
+         from {flights} flights, {start} to {end}.\n\n\
+         ## Files\n\n| file | content |\n|---|---|\n{rows}\n\
+         The recordings merge {nrx} receivers ({names}): a frame heard by several receivers \
+         appears once per receiver, timestamped with its own propagation delay.\n\n",
+        name = scenario.name,
+        desc = scenario.description,
+        frames = summary.frames,
+        flights = summary.flights,
+        nrx = scenario.receivers.len(),
+        names = scenario
+            .receivers
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    if scenario.truth {
+        let _ = write!(
+            s,
+            "## The truth ({inc} incidents, {app} approach warnings)\n\n\
+             Computed from the true trajectories with the simulator's own geometry, not \
+             the detector's. Compare with tolerance:\n\n\
+             - `entered_at`/`exited_at` of observed crossings are the true crossings; a \
+             detector interpolating between reports is within tens of metres and well \
+             under a second, more for slow targets with noisy positions (NACp 8 drones: \
+             a few seconds).\n\
+             - When the entry was not observed, `entered_at` is the first position squitter \
+             heard inside; a decoder needs an even/odd CPR pair first, so expect it a few \
+             seconds later.\n\
+             - `reports` counts distinct position squitters (intact, not spoofed) heard by at \
+             least one receiver; the merged recordings hold one copy per receiver, so a \
+             detector that counts every copy reports about as many times more as there are \
+             receivers in range.\n\
+             - `max_depth_m` is taken at the true positions (local metric, 0.1 %); \
+             broadcast positions carry NACp noise and jitter.\n\
+             - Approach warnings: the first report in a zone's buffer band, outside it, \
+             after `track_timeout_s` neither inside nor in the band.\n\
+             - Ids are the truth's own (`truth-ZONE-ICAO-MICROS`).\n",
+            inc = summary.incidents,
+            app = summary.approaches
+        );
+    } else {
+        s.push_str("No truth is computed for this scenario.\n");
+    }
+    s
+}
