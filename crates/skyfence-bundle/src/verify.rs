@@ -617,13 +617,17 @@ fn check_cosignatures(
 }
 
 fn count_kinds(leaves: &[(u64, EvidenceLeaf)]) -> String {
-    let mut counts = [0usize; 5];
+    let mut counts = [0usize; 6];
     for (_, l) in leaves {
-        counts[usize::from(l.kind_code().saturating_sub(1)).min(4)] += 1;
+        counts[usize::from(l.kind_code().saturating_sub(1)).min(5)] += 1;
     }
     format!(
         "{} raw frames, {} incident state changes, {} acknowledgements, {} datasets, {} configs",
-        counts[2], counts[3], counts[4], counts[0], counts[1]
+        counts[2] + counts[5],
+        counts[3],
+        counts[4],
+        counts[0],
+        counts[1]
     )
 }
 
@@ -635,6 +639,15 @@ fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {
             ..
         }) => format!(
             "raw frame from {sensor} at {}",
+            Timestamp::from_micros(*received_at_us).to_rfc3339_micros()
+        ),
+        Some(EvidenceLeaf::RawRecord {
+            sensor,
+            received_at_us,
+            protocol,
+            ..
+        }) => format!(
+            "raw record (protocol {protocol:#04x}) from {sensor} at {}",
             Timestamp::from_micros(*received_at_us).to_rfc3339_micros()
         ),
         Some(EvidenceLeaf::IncidentStateChanged { event, .. }) => {

@@ -1,4 +1,4 @@
-//! The entries of the evidence log and their canonical binary encoding, version 1.
+//! The entries of the evidence log and their canonical binary encoding, versions 1 and 2.
 //!
 //! A leaf's bytes are what the Merkle tree hashes (`SHA-256(0x00 || bytes)`), so the encoding
 //! is canonical: one value has exactly one encoding, and [`EvidenceLeaf::decode`] rejects
@@ -6,7 +6,11 @@
 //! it from this description alone:
 //!
 //! ```text
-//! leaf      = version kind body          version = 0x01
+//! leaf      = version kind body
+//! version   = 0x01 for kinds 0x01 to 0x05 | 0x02 for kind 0x06 (each kind has exactly
+//!             one version, so one value still has one encoding; version 2 added the
+//!             protocol-tagged raw record, and left the bytes of every other kind as they
+//!             were, so logs and bundles written before it verify unchanged)
 //! u8        = 1 byte
 //! i64, u64  = 8 bytes, big-endian (i64 in two's complement)
 //! bool      = 0x00 (false) | 0x01 (true)
@@ -23,9 +27,13 @@
 //!                                     | 0x01 sha256)         -- only its SHA-256
 //! kind 0x02 config changed:   at:time source:string config:bytes
 //! kind 0x03 raw frame:        sensor:string received_at:time signal:opt-u8 mlat:bool
-//!                             frame:bytes
+//!                             frame:bytes            -- Mode S only; read, no longer written
 //! kind 0x04 incident change:  incident at:time event:string incident_json:string
 //! kind 0x05 operator ack:     incident operator:string note:string at:time
+//! kind 0x06 raw record:       sensor:string received_at:time protocol:u8 signal mlat:bool
+//!                             record:bytes
+//! protocol  = 0x01 Mode S frame | 0x02 ASTERIX record | 0x03 Remote ID message or pack
+//! signal    = 0x00 (none) | 0x01 u8 (the receiver's 0-255 level) | 0x02 i8 (dBm)
 //! ```
 //!
 //! Nothing may follow the body. Times are integers so that no floating-point formatting can
@@ -33,8 +41,21 @@
 
 use sha2::{Digest, Sha256};
 
-/// The encoding version written as the first byte of every leaf.
+/// The encoding version of kinds 0x01 to 0x05 (the first byte of their leaves).
 pub const LEAF_VERSION: u8 = 0x01;
+/// The encoding version of kind 0x06, the protocol-tagged raw record.
+pub const LEAF_VERSION_RAW_RECORD: u8 = 0x02;
+
+/// How strongly a raw record was received, as a leaf records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeafSignal {
+    /// Not reported (code 0x00).
+    None,
+    /// The receiver's own 0-255 level, e.g. Beast's signal byte (code 0x01).
+    Level(u8),
+    /// Received signal strength in dBm, e.g. a Bluetooth or Wi-Fi RSSI (code 0x02).
+    Dbm(i8),
+}
 
 /// Which kind of reference data a [`EvidenceLeaf::DatasetLoaded`] records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -124,6 +145,21 @@ pub enum EvidenceLeaf {
         /// The Mode S frame bytes (7 or 14).
         frame: Vec<u8>,
     },
+    /// A raw surveillance record of any protocol, as received (kind 0x06, version 2).
+    RawRecord {
+        /// The sensor (configured source name) that received it.
+        sensor: String,
+        /// Receive time, µs since the Unix epoch.
+        received_at_us: i64,
+        /// The protocol code: 0x01 Mode S, 0x02 ASTERIX, 0x03 Remote ID.
+        protocol: u8,
+        /// The receiver's signal.
+        signal: LeafSignal,
+        /// True when synthesised by multilateration rather than received over the air.
+        mlat: bool,
+        /// The record's bytes exactly as received.
+        record: Vec<u8>,
+    },
     /// An incident changed state (kind 0x04).
     IncidentStateChanged {
         /// The incident id.
@@ -155,8 +191,21 @@ pub enum LeafError {
     #[error("empty leaf: expected a version byte")]
     Empty,
     /// A version this code does not know.
-    #[error("unknown leaf encoding version {0:#04x}: expected {LEAF_VERSION:#04x}")]
+    #[error("unknown leaf encoding version {0:#04x}: expected 0x01 or 0x02")]
     UnknownVersion(u8),
+    /// A known version with a kind that is written in the other version.
+    #[error("leaf kind {kind:#04x} is written with version {expected:#04x}, not {found:#04x}")]
+    VersionMismatch {
+        /// The kind.
+        kind: u8,
+        /// Its version.
+        expected: u8,
+        /// The version found.
+        found: u8,
+    },
+    /// A signal tag other than 0x00, 0x01 or 0x02.
+    #[error("unknown signal tag {0:#04x}: expected 0x00 none, 0x01 level or 0x02 dBm")]
+    UnknownSignalTag(u8),
     /// A kind this code does not know.
     #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x05")]
     UnknownKind(u8),
@@ -288,14 +337,20 @@ impl EvidenceLeaf {
             EvidenceLeaf::RawFrame { .. } => 0x03,
             EvidenceLeaf::IncidentStateChanged { .. } => 0x04,
             EvidenceLeaf::OperatorAck { .. } => 0x05,
+            EvidenceLeaf::RawRecord { .. } => 0x06,
         }
     }
 
-    /// The canonical version-1 encoding (the bytes the Merkle tree hashes). Fails only for a
-    /// field longer than 4 GiB.
+    /// The encoding version of this leaf's kind.
+    pub fn version(&self) -> u8 {
+        version_of(self.kind_code())
+    }
+
+    /// The canonical encoding (the bytes the Merkle tree hashes). Fails only for a field
+    /// longer than 4 GiB.
     pub fn encode(&self) -> Result<Vec<u8>, LeafError> {
         let mut w = Writer(Vec::with_capacity(64));
-        w.u8(LEAF_VERSION);
+        w.u8(self.version());
         w.u8(self.kind_code());
         match self {
             EvidenceLeaf::DatasetLoaded {
@@ -348,6 +403,31 @@ impl EvidenceLeaf {
                 w.bool(*mlat);
                 w.bytes("frame", frame)?;
             }
+            EvidenceLeaf::RawRecord {
+                sensor,
+                received_at_us,
+                protocol,
+                signal,
+                mlat,
+                record,
+            } => {
+                w.bytes("sensor", sensor.as_bytes())?;
+                w.i64(*received_at_us);
+                w.u8(*protocol);
+                match signal {
+                    LeafSignal::None => w.u8(0x00),
+                    LeafSignal::Level(l) => {
+                        w.u8(0x01);
+                        w.u8(*l);
+                    }
+                    LeafSignal::Dbm(d) => {
+                        w.u8(0x02);
+                        w.fixed(&d.to_be_bytes());
+                    }
+                }
+                w.bool(*mlat);
+                w.bytes("record", record)?;
+            }
             EvidenceLeaf::IncidentStateChanged {
                 incident_id,
                 at_us,
@@ -374,14 +454,23 @@ impl EvidenceLeaf {
         Ok(w.0)
     }
 
-    /// Parses a version-1 encoding, rejecting anything that is not exactly canonical.
+    /// Parses a version-1 or version-2 encoding, rejecting anything that is not exactly
+    /// canonical.
     pub fn decode(bytes: &[u8]) -> Result<Self, LeafError> {
         let mut r = Reader(bytes);
         let version = r.u8("version").map_err(|_| LeafError::Empty)?;
-        if version != LEAF_VERSION {
+        if version != LEAF_VERSION && version != LEAF_VERSION_RAW_RECORD {
             return Err(LeafError::UnknownVersion(version));
         }
-        let leaf = match r.u8("kind")? {
+        let kind = r.u8("kind")?;
+        if (0x01..=0x06).contains(&kind) && version_of(kind) != version {
+            return Err(LeafError::VersionMismatch {
+                kind,
+                expected: version_of(kind),
+                found: version,
+            });
+        }
+        let leaf = match kind {
             0x01 => {
                 let kind = DatasetKind::from_code(r.u8("dataset kind")?)?;
                 let name = r.string("name")?;
@@ -432,6 +521,25 @@ impl EvidenceLeaf {
                 note: r.string("note")?,
                 at_us: r.i64("at")?,
             },
+            0x06 => {
+                let sensor = r.string("sensor")?;
+                let received_at_us = r.i64("received_at")?;
+                let protocol = r.u8("protocol")?;
+                let signal = match r.u8("signal tag")? {
+                    0x00 => LeafSignal::None,
+                    0x01 => LeafSignal::Level(r.u8("signal")?),
+                    0x02 => LeafSignal::Dbm(i8::from_be_bytes(r.array("signal")?)),
+                    other => return Err(LeafError::UnknownSignalTag(other)),
+                };
+                EvidenceLeaf::RawRecord {
+                    sensor,
+                    received_at_us,
+                    protocol,
+                    signal,
+                    mlat: r.bool("mlat")?,
+                    record: r.bytes("record")?.to_vec(),
+                }
+            }
             other => return Err(LeafError::UnknownKind(other)),
         };
         if !r.0.is_empty() {
@@ -446,10 +554,72 @@ impl EvidenceLeaf {
     }
 }
 
+/// The one version each kind is written in.
+fn version_of(kind: u8) -> u8 {
+    if kind == 0x06 {
+        LEAF_VERSION_RAW_RECORD
+    } else {
+        LEAF_VERSION
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn raw_record_encoding_is_byte_exact_and_version_2() {
+        // The same ADS-B identification frame as below, as a protocol-tagged record.
+        let frame = vec![
+            0x8D, 0x48, 0x40, 0xD6, 0x20, 0x2C, 0xC3, 0x71, 0xC3, 0x2C, 0xE0, 0x57, 0x60, 0x98,
+        ];
+        let leaf = EvidenceLeaf::RawRecord {
+            sensor: "kbl1".into(),
+            received_at_us: 1_700_000_000_123_456,
+            protocol: 0x01,
+            signal: LeafSignal::Level(0xA0),
+            mlat: false,
+            record: frame.clone(),
+        };
+        let mut want = vec![0x02, 0x06, 0, 0, 0, 4, b'k', b'b', b'l', b'1'];
+        want.extend_from_slice(&1_700_000_000_123_456i64.to_be_bytes());
+        want.extend_from_slice(&[0x01, 0x01, 0xA0, 0x00, 0, 0, 0, 14]);
+        want.extend_from_slice(&frame);
+        assert_eq!(leaf.encode().unwrap(), want);
+        assert_eq!(EvidenceLeaf::decode(&want).unwrap(), leaf);
+        // A dBm signal is one signed byte.
+        let rid = EvidenceLeaf::RawRecord {
+            sensor: "ble".into(),
+            received_at_us: 0,
+            protocol: 0x03,
+            signal: LeafSignal::Dbm(-67),
+            mlat: false,
+            record: vec![0x02; 25],
+        };
+        let bytes = rid.encode().unwrap();
+        assert_eq!(&bytes[..2], &[0x02, 0x06]);
+        assert_eq!(&bytes[17..20], &[0x03, 0x02, (-67i8) as u8]);
+        assert_eq!(EvidenceLeaf::decode(&bytes).unwrap(), rid);
+        // Each kind has one version: a raw record under version 1, or a version-1 kind
+        // under version 2, is not canonical.
+        let mut v1 = want.clone();
+        v1[0] = 0x01;
+        assert_eq!(
+            EvidenceLeaf::decode(&v1),
+            Err(LeafError::VersionMismatch {
+                kind: 0x06,
+                expected: 0x02,
+                found: 0x01
+            })
+        );
+        let mut bad_signal = want.clone();
+        bad_signal[19] = 0x03;
+        assert_eq!(
+            EvidenceLeaf::decode(&bad_signal),
+            Err(LeafError::UnknownSignalTag(0x03))
+        );
+    }
 
     #[test]
     fn raw_frame_encoding_is_byte_exact() {
@@ -493,8 +663,16 @@ mod tests {
     fn non_canonical_inputs_are_rejected_with_the_reason() {
         assert_eq!(EvidenceLeaf::decode(&[]), Err(LeafError::Empty));
         assert_eq!(
+            EvidenceLeaf::decode(&[0x03, 0x01]),
+            Err(LeafError::UnknownVersion(3))
+        );
+        assert_eq!(
             EvidenceLeaf::decode(&[0x02, 0x01]),
-            Err(LeafError::UnknownVersion(2))
+            Err(LeafError::VersionMismatch {
+                kind: 0x01,
+                expected: 0x01,
+                found: 0x02
+            })
         );
         assert_eq!(
             EvidenceLeaf::decode(&[0x01, 0x09]),

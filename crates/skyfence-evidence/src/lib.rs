@@ -23,7 +23,7 @@ pub mod note;
 pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint, open_checkpoint};
-pub use leaf::{DatasetContent, DatasetKind, EvidenceLeaf, LeafError};
+pub use leaf::{DatasetContent, DatasetKind, EvidenceLeaf, LeafError, LeafSignal};
 pub use merkle::{
     EMPTY_ROOT, Hash, HashStore, MemoryStore, MerkleError, MerkleLog, ProofError, StoreError,
     StoredNode, hash_from_hex, leaf_hash, node_hash, root_from_leaf_hashes, to_hex,

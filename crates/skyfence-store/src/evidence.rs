@@ -222,7 +222,8 @@ fn columns_of(leaf: &EvidenceLeaf) -> LeafColumns<'_> {
             name: Some(source),
             ..LeafColumns::default()
         },
-        EvidenceLeaf::RawFrame { received_at_us, .. } => LeafColumns {
+        EvidenceLeaf::RawFrame { received_at_us, .. }
+        | EvidenceLeaf::RawRecord { received_at_us, .. } => LeafColumns {
             at: *received_at_us,
             ..LeafColumns::default()
         },
