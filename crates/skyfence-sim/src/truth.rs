@@ -270,6 +270,10 @@ fn point(p: [f64; 3], flight: &Flight) -> Point {
 /// The target of an incident (docs/INTERFACES.md, "Incident").
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Target {
+    /// `icao`: every simulated flight has a Mode S transponder.
+    pub kind: &'static str,
+    /// The target id: its ICAO address.
+    pub id: String,
     /// 6 lowercase hex digits.
     pub icao24: String,
     /// Flight identification, when broadcast.
@@ -289,6 +293,8 @@ fn target(flight: &Flight) -> (Target, &'static str) {
     };
     (
         Target {
+            kind: "icao",
+            id: format!("{:06x}", flight.icao24.as_u32()),
             icao24: format!("{:06x}", flight.icao24.as_u32()),
             callsign: flight.callsign.map(|c| c.as_str().to_owned()),
             category: category.map(|c| c.to_string()),
