@@ -74,7 +74,7 @@ fn crossing_point_interpolation_values() {
     let json = serde_json::to_string(i).unwrap();
     let expected_json = format!(
         concat!(
-            r#"{{"id":"3525d017336c49b4","zone":"BOX","target":{{"icao24":"adf7c1","callsign":"FORTE12","category":"B6"}},"#,
+            r#"{{"id":"3525d017336c49b4","zone":"BOX","target":{{"kind":"icao","id":"adf7c1","icao24":"adf7c1","callsign":"FORTE12","category":"B6"}},"#,
             r#""classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"#,
             r#""entered_at":"2023-11-14T22:13:21.000Z","exited_at":"2023-11-14T22:17:14.500Z","last_seen_at":"2023-11-14T22:17:14.000Z","#,
             r#""entry":{{"lat":33.5,"lon":70.0,"alt_ft":30500}},"exit":{{"lat":33.5,"lon":71.0,"alt_ft":31250}},"#,
