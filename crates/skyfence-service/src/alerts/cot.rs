@@ -33,7 +33,7 @@ use super::cot_xml::{
     Affiliation, CotEvent, IncidentAffiliation, ZoneRelation, incident_event, target_event,
 };
 use super::{Alert, AlertSpec, DeliveryError, Sink};
-use crate::config::AlertConfig;
+use crate::config::{CotConfig, SinkConfig};
 use crate::metrics::label;
 use crate::pipeline::TrackView;
 
@@ -89,15 +89,14 @@ pub struct CotSettings {
 impl CotSettings {
     /// The CoT settings of a validated `[[alert]] type = "cot"` (`None` for another type).
     pub fn from_spec(spec: &AlertSpec) -> Option<CotSettings> {
-        let AlertConfig::Cot {
+        let SinkConfig::Cot(CotConfig {
             udp,
             tcp,
             interval_s,
             affiliation,
             incident_affiliation,
             incident_stale_s,
-            ..
-        } = &spec.config
+        }) = &spec.config.sink
         else {
             return None;
         };
