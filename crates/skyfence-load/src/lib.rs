@@ -40,8 +40,8 @@ use serde_json::{Value, json};
 use skyfence_core::Timestamp;
 use skyfence_decode::beast::encode_beast;
 
+use skyfence_core::time::wall_clock;
 use skyfence_service::exit::input_error;
-use skyfence_service::source::wall_clock;
 use skyfence_sim as sim;
 
 /// Arguments of `skyfence load`.

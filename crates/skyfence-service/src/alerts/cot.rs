@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use skyfence_core::airspace::{AirspaceIndex, ZoneId};
 use skyfence_core::detect::Event;
+use skyfence_core::time::wall_clock;
 use skyfence_core::{GeoPoint, Timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UdpSocket};
@@ -628,16 +629,6 @@ impl Sink for CotSink {
             .await
             .map_err(|e| DeliveryError::retryable(e.to_string()))
     }
-}
-
-/// The service's clock, for CoT `time`/`stale` (the detection core never reads one;
-/// a sink says when it sends).
-pub fn wall_clock() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
 }
 
 /// The CoT events of one live-target round: every target with a position that is

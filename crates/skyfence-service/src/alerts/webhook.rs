@@ -26,7 +26,7 @@ use skyfence_core::detect::{Event, Fix, Incident, TargetInfo};
 
 use super::{Alert, AlertLevel, AlertSpec, DeliveryError, Sink};
 use crate::config::{SinkConfig, WebhookConfig};
-use crate::source::wall_clock;
+use skyfence_core::time::wall_clock;
 
 /// Bytes of a refusing response's body kept in the error (enough for a JSON error).
 const ERROR_BODY_BYTES: usize = 300;
