@@ -1,7 +1,7 @@
 //! `skyfence load` ("Performance"): drives a live `skyfence run` over real
-//! loopback TCP and measures what the issue promises — frame arrival → `confirmed` SSE
-//! event latency, sustained ingest with every frame accounted for, and the service's
-//! memory with many live tracks.
+//! loopback TCP and measures the service's performance figures — frame arrival →
+//! `confirmed` SSE event latency, sustained ingest with every frame accounted for, and
+//! the service's memory with many live tracks.
 //!
 //! 1. **Traffic.** The simulator's `scale` scenario (`--targets` aircraft heard by seven
 //!    receivers, about 15 frames per target-second, with duplicates, loss and CRC
