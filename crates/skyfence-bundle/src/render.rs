@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use skyfence_core::Timestamp;
-use skyfence_core::airspace::Zone;
+use skyfence_core::airspace::{Zone, multipolygon_geometry};
 use skyfence_core::detect::TrackPoint;
 use skyfence_core::detect::{Fix, Incident, IncidentStatus};
 use skyfence_evidence::{VerifierKey, to_hex};
@@ -987,24 +987,11 @@ pub fn track_geojson(input: &RenderInput<'_>) -> String {
             "geometry": {"type": "Point", "coordinates": pos(exit.lon, exit.lat, None)},
         }));
     }
-    let polygons: Vec<serde_json::Value> = input
-        .zone
-        .shape
-        .0
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|r| r.0.iter().map(|c| json!([c.x, c.y])).collect::<Vec<_>>())
-                .collect::<Vec<_>>()
-                .into()
-        })
-        .collect();
     features.push(json!({
         "type": "Feature",
         "properties": {"role": "zone", "name": input.zone.name,
             "floor_ft": input.zone.floor_ft, "ceiling_ft": input.zone.ceiling_ft},
-        "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+        "geometry": multipolygon_geometry(&input.zone.shape),
     }));
     let fc = json!({"type": "FeatureCollection", "features": features});
     let mut text = serde_json::to_string(&fc).unwrap_or_default();

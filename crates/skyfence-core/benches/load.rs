@@ -10,7 +10,7 @@ use skyfence_core::airspace::builtin::{borders, load_all, load_country};
 use skyfence_core::airspace::validate::validate_shape;
 
 fn load(c: &mut Criterion) {
-    // Afghanistan (the reference zone), Pakistan, and the two largest borders
+    // Afghanistan (the reference zone of the size budgets), Pakistan, and the two largest borders
     // (China, Russia), which bound the worst case.
     for code in ["AF", "PK", "CN", "RU"] {
         c.bench_function(&format!("load_country_{code}"), |b| {

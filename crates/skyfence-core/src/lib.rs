@@ -2,7 +2,9 @@
 //!
 //! No I/O, no clocks, no async: every function here is driven by the timestamps carried
 //! in its inputs, so replaying a recording gives byte-for-byte the same results as
-//! watching the same traffic live (ARCHITECTURE.md, invariant 1).
+//! watching the same traffic live (ARCHITECTURE.md, invariant 1). The one clock of the
+//! workspace, [`time::wall_clock`], lives here so every edge reads it the same way; no
+//! function of the core calls it.
 
 pub mod airspace;
 pub mod detect;

@@ -136,6 +136,25 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The machine's clock now, as a [`Timestamp`] (the Unix epoch if the clock reads
+/// before it, the largest time if beyond `i64` microseconds).
+///
+/// For the edges alone: the receive time of live frames, when an alert or CoT event is
+/// sent, when an operator acknowledged, when a checkpoint is signed or a witness
+/// cosigns. The detection core never calls it (everything in it is driven by the
+/// timestamps its inputs carry, ARCHITECTURE.md invariant 1), and it is the only
+/// reader of the system clock in the workspace: `clippy.toml` forbids
+/// `SystemTime::now` everywhere else.
+pub fn wall_clock() -> Timestamp {
+    // The one allowed reading of the system clock (see the doc comment).
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+        Err(_) => Timestamp::EPOCH,
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_rfc3339(f, 3)
@@ -157,6 +176,13 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_wall_clock_reads_the_present() {
+        // A real reading of the clock, not the epoch fallback: later than 2020.
+        let before = super::Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap();
+        assert!(super::wall_clock() > before);
+    }
+
     use super::*;
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The reference is `geo`'s `Intersects` (point ∈ closed polygon, boundary included, the
 //! index's rule) evaluated on the zone's own `MultiPolygon`; away from the boundary that
-//! is the same as `geo::Contains`, which the random-point test uses as the issue asks.
+//! is the same as `geo::Contains`, the reference of the random-point test.
 //! `SKYFENCE_INDEX_POINTS` sets the number of random points of the long test (default
 //! 200 000; the one-off long run used 5 000 000).
 

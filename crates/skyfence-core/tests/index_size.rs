@@ -1,4 +1,4 @@
-//! Issue 3: the index of a country the size of Afghanistan or Pakistan stays within
+//! The index of a country the size of Afghanistan or Pakistan stays within
 //! 4 MB of heap (`AirspaceIndex::heap_bytes`: grids, edge lists, the near-border box
 //! tree and the distance hints). Sizes, not times: speed is measured by the `index`
 //! bench.

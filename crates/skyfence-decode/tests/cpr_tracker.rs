@@ -123,7 +123,7 @@ fn one_confirmation_rule_outputs_from_the_third_message() {
     assert_near(out[3].unwrap().unwrap(), f.truth(1.5), 6.0);
 }
 
-/// The rule: a corrupted-but-CRC-valid odd frame whose pair lands far away
+/// A corrupted-but-CRC-valid odd frame whose pair lands far away
 /// must never produce a position, and the track must continue correctly.
 #[test]
 fn bad_odd_frame_in_the_first_pair_yields_no_position() {

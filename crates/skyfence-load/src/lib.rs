@@ -1,7 +1,7 @@
 //! `skyfence load` ("Performance"): drives a live `skyfence run` over real
-//! loopback TCP and measures what the issue promises — frame arrival → `confirmed` SSE
-//! event latency, sustained ingest with every frame accounted for, and the service's
-//! memory with many live tracks.
+//! loopback TCP and measures the service's performance figures — frame arrival →
+//! `confirmed` SSE event latency, sustained ingest with every frame accounted for, and
+//! the service's memory with many live tracks.
 //!
 //! 1. **Traffic.** The simulator's `scale` scenario (`--targets` aircraft heard by seven
 //!    receivers, about 15 frames per target-second, with duplicates, loss and CRC
@@ -40,8 +40,8 @@ use serde_json::{Value, json};
 use skyfence_core::Timestamp;
 use skyfence_decode::beast::encode_beast;
 
+use skyfence_core::time::wall_clock;
 use skyfence_service::exit::input_error;
-use skyfence_service::source::wall_clock;
 use skyfence_sim as sim;
 
 /// Arguments of `skyfence load`.

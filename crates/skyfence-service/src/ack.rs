@@ -26,6 +26,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::time::wall_clock;
 use skyfence_store::{Ack, IncidentDetail, IncidentStore, SqliteStore, StoreError};
 use tokio::sync::broadcast;
 
@@ -111,16 +112,6 @@ impl AckRequest {
         }
         Ok((operator.to_owned(), note.to_owned()))
     }
-}
-
-/// When an operator posted: the service's clock (the detection core never reads one;
-/// an acknowledgement is a human act at a wall-clock time).
-fn wall_clock() -> skyfence_core::Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    skyfence_core::Timestamp::from_micros(micros)
 }
 
 fn truncate(s: &str, chars: usize) -> String {

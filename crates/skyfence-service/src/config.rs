@@ -190,103 +190,205 @@ pub enum AlertEvent {
     Lost,
 }
 
-/// One `[[alert]]`: a rule (which events) and where its alerts go; the rule keys
-/// and delivery keys are the same for every type (see `service::alerts`).
+/// The keys every `[[alert]]` shares whatever its `type`: the rule (which events) and
+/// the delivery timing. Written once, here, and read by every sink type.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum AlertConfig {
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Which events (default: confirmed, closed, lost).
+    #[serde(default = "default_alert_events")]
+    pub events: Vec<AlertEvent>,
+    /// The rule's name: the sink's key in the store (its delivery position), the API
+    /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
+    /// position among the `[[alert]]` entries (name it, so reordering keeps it).
+    pub name: Option<String>,
+    /// Globs over zone names; default every zone. Each must match a loaded zone.
+    #[serde(default)]
+    pub zones: Vec<Glob>,
+    /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
+    #[serde(default)]
+    pub classifications: Vec<Classification>,
+    /// Only incidents at least this deep inside (`max_depth_m`), metres.
+    pub min_depth_m: Option<f64>,
+    /// Only incidents at least this long (`duration_s`), seconds.
+    pub min_duration_s: Option<f64>,
+    /// `advisory`, `caution` or `warning` (default), carried in every alert.
+    #[serde(default)]
+    pub level: AlertLevel,
+    /// Also alert incidents a permit covers (default false: unauthorised only).
+    #[serde(default)]
+    pub include_authorised: bool,
+    /// A delivery still failing this long after its first attempt is dead-lettered
+    /// (default 3600 s).
+    pub dead_letter_after_s: Option<f64>,
+    /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
+    pub retry_initial_s: Option<f64>,
+    /// Longest retry delay (default 300 s).
+    pub retry_max_s: Option<f64>,
+    /// Time limit of one delivery attempt (default 10 s).
+    pub timeout_s: Option<f64>,
+}
+
+impl RuleConfig {
+    /// The keys of [`RuleConfig`], in declaration order: they are taken out of an
+    /// `[[alert]]` table before the rest goes to its sink type (a test checks the list
+    /// against the struct).
+    pub const KEYS: &'static [&'static str] = &[
+        "events",
+        "name",
+        "zones",
+        "classifications",
+        "min_depth_m",
+        "min_duration_s",
+        "level",
+        "include_authorised",
+        "dead_letter_after_s",
+        "retry_initial_s",
+        "retry_max_s",
+        "timeout_s",
+    ];
+}
+
+/// `[[alert]] type = "webhook"`: JSON POST to a URL.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: String,
+    /// HMAC-SHA256 key for `X-Skyfence-Signature`.
+    pub secret: Option<String>,
+}
+
+impl WebhookConfig {
+    /// The keys of [`WebhookConfig`] (a test checks the list against the struct).
+    pub const KEYS: &'static [&'static str] = &["url", "secret"];
+}
+
+/// `[[alert]] type = "cot"`: Cursor-on-Target XML over UDP or TCP.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CotConfig {
+    /// `host:port` for UDP datagrams.
+    pub udp: Option<String>,
+    /// `host:port` of a TAK server.
+    pub tcp: Option<String>,
+    /// Live targets inside a zone or in its approach buffer are sent every this many
+    /// seconds (default 5; 0: incidents only).
+    #[serde(default = "default_cot_interval_s")]
+    pub interval_s: u32,
+    /// MIL-STD-2525 identity of live targets (default `unknown`).
+    #[serde(default)]
+    pub affiliation: crate::alerts::cot_xml::Affiliation,
+    /// Identity of unauthorised incursions (default `suspect`; never `hostile`
+    /// unless set here).
+    #[serde(default = "default_cot_incident_affiliation")]
+    pub incident_affiliation: crate::alerts::cot_xml::Affiliation,
+    /// How long an incident marker stays valid, seconds (default 3600).
+    #[serde(default = "default_cot_incident_stale_s")]
+    pub incident_stale_s: u32,
+}
+
+impl CotConfig {
+    /// The keys of [`CotConfig`] (a test checks the list against the struct).
+    pub const KEYS: &'static [&'static str] = &[
+        "udp",
+        "tcp",
+        "interval_s",
+        "affiliation",
+        "incident_affiliation",
+        "incident_stale_s",
+    ];
+}
+
+/// Where an `[[alert]]`'s alerts go: the keys of its `type` alone.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SinkConfig {
     /// JSON POST to a URL.
-    Webhook {
-        /// Where to POST.
-        url: String,
-        /// HMAC-SHA256 key for `X-Skyfence-Signature`.
-        secret: Option<String>,
-        /// Which events (default: confirmed, closed, lost).
-        #[serde(default = "default_alert_events")]
-        events: Vec<AlertEvent>,
-        /// The rule's name: the sink's key in the store (its delivery position), the API
-        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
-        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
-        name: Option<String>,
-        /// Globs over zone names; default every zone. Each must match a loaded zone.
-        #[serde(default)]
-        zones: Vec<Glob>,
-        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
-        #[serde(default)]
-        classifications: Vec<Classification>,
-        /// Only incidents at least this deep inside (`max_depth_m`), metres.
-        min_depth_m: Option<f64>,
-        /// Only incidents at least this long (`duration_s`), seconds.
-        min_duration_s: Option<f64>,
-        /// `advisory`, `caution` or `warning` (default), carried in every alert.
-        #[serde(default)]
-        level: AlertLevel,
-        /// Also alert incidents a permit covers (default false: unauthorised only).
-        #[serde(default)]
-        include_authorised: bool,
-        /// A delivery still failing this long after its first attempt is dead-lettered
-        /// (default 3600 s).
-        dead_letter_after_s: Option<f64>,
-        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
-        retry_initial_s: Option<f64>,
-        /// Longest retry delay (default 300 s).
-        retry_max_s: Option<f64>,
-        /// Time limit of one delivery attempt (default 10 s).
-        timeout_s: Option<f64>,
-    },
+    Webhook(WebhookConfig),
     /// Cursor-on-Target XML over UDP or TCP.
-    Cot {
-        /// `host:port` for UDP datagrams.
-        udp: Option<String>,
-        /// `host:port` of a TAK server.
-        tcp: Option<String>,
-        /// Which events (default: confirmed, closed, lost).
-        #[serde(default = "default_alert_events")]
-        events: Vec<AlertEvent>,
-        /// The rule's name: the sink's key in the store (its delivery position), the API
-        /// and metrics, and `rule` in every alert. Default `<type>-<n>`, n the entry's
-        /// position among the `[[alert]]` entries (name it, so reordering keeps it).
-        name: Option<String>,
-        /// Globs over zone names; default every zone. Each must match a loaded zone.
-        #[serde(default)]
-        zones: Vec<Glob>,
-        /// Only these classifications (`uav`, `aircraft`, `unknown`); default all.
-        #[serde(default)]
-        classifications: Vec<Classification>,
-        /// Only incidents at least this deep inside (`max_depth_m`), metres.
-        min_depth_m: Option<f64>,
-        /// Only incidents at least this long (`duration_s`), seconds.
-        min_duration_s: Option<f64>,
-        /// `advisory`, `caution` or `warning` (default), carried in every alert.
-        #[serde(default)]
-        level: AlertLevel,
-        /// Also alert incidents a permit covers (default false: unauthorised only).
-        #[serde(default)]
-        include_authorised: bool,
-        /// A delivery still failing this long after its first attempt is dead-lettered
-        /// (default 3600 s).
-        dead_letter_after_s: Option<f64>,
-        /// First retry delay (default 1 s), doubling (with jitter) up to `retry_max_s`.
-        retry_initial_s: Option<f64>,
-        /// Longest retry delay (default 300 s).
-        retry_max_s: Option<f64>,
-        /// Time limit of one delivery attempt (default 10 s).
-        timeout_s: Option<f64>,
-        /// Live targets inside a zone or in its approach buffer are sent every this many
-        /// seconds (default 5; 0: incidents only).
-        #[serde(default = "default_cot_interval_s")]
-        interval_s: u32,
-        /// MIL-STD-2525 identity of live targets (default `unknown`).
-        #[serde(default)]
-        affiliation: crate::alerts::cot_xml::Affiliation,
-        /// Identity of unauthorised incursions (default `suspect`; never `hostile`
-        /// unless set here).
-        #[serde(default = "default_cot_incident_affiliation")]
-        incident_affiliation: crate::alerts::cot_xml::Affiliation,
-        /// How long an incident marker stays valid, seconds (default 3600).
-        #[serde(default = "default_cot_incident_stale_s")]
-        incident_stale_s: u32,
-    },
+    Cot(CotConfig),
+}
+
+impl SinkConfig {
+    /// `webhook` or `cot`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkConfig::Webhook(_) => "webhook",
+            SinkConfig::Cot(_) => "cot",
+        }
+    }
+
+    /// The keys of sink type `kind` (`None` for an unknown type).
+    fn keys(kind: &str) -> Option<&'static [&'static str]> {
+        match kind {
+            "webhook" => Some(WebhookConfig::KEYS),
+            "cot" => Some(CotConfig::KEYS),
+            _ => None,
+        }
+    }
+}
+
+/// One `[[alert]]`: a rule (which events) and where its alerts go. The rule and
+/// delivery keys ([`RuleConfig`]) are the same for every `type`; the sink's own keys
+/// ([`SinkConfig`]) depend on it (see `service::alerts`).
+///
+/// Read by hand rather than with `#[serde(flatten)]`, which would switch off
+/// `deny_unknown_fields`: the table's rule keys go to [`RuleConfig`], the rest to the
+/// sink type, and any other key is an error naming it and the keys of that type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertConfig {
+    /// The shared keys.
+    pub rule: RuleConfig,
+    /// The type and its keys.
+    pub sink: SinkConfig,
+}
+
+impl AlertConfig {
+    /// The rule's name: `name`, or `<type>-<n>` with n the 1-based position of the entry
+    /// among the `[[alert]]` entries.
+    pub fn effective_name(&self, index: usize) -> String {
+        match &self.rule.name {
+            Some(n) => n.clone(),
+            None => format!("{}-{}", self.sink.kind(), index + 1),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut sink = toml::Table::deserialize(d)?;
+        if let Some(keys) = sink
+            .get("type")
+            .and_then(toml::Value::as_str)
+            .and_then(SinkConfig::keys)
+            && let Some(unknown) = sink.keys().find(|k| {
+                *k != "type"
+                    && !keys.contains(&k.as_str())
+                    && !RuleConfig::KEYS.contains(&k.as_str())
+            })
+        {
+            let expected: Vec<String> = std::iter::once("type")
+                .chain(keys.iter().copied())
+                .chain(RuleConfig::KEYS.iter().copied())
+                .map(|k| format!("`{k}`"))
+                .collect();
+            return Err(D::Error::custom(format_args!(
+                "unknown field `{unknown}`, expected one of {}",
+                expected.join(", ")
+            )));
+        }
+        let rule: toml::Table = RuleConfig::KEYS
+            .iter()
+            .filter_map(|k| sink.remove_entry(*k))
+            .collect();
+        let sink = SinkConfig::deserialize(toml::Value::Table(sink))
+            .map_err(|e| D::Error::custom(e.message()))?;
+        let rule = RuleConfig::deserialize(toml::Value::Table(rule))
+            .map_err(|e| D::Error::custom(e.message()))?;
+        Ok(AlertConfig { rule, sink })
+    }
 }
 
 fn default_cot_interval_s() -> u32 {
@@ -410,32 +512,28 @@ impl Config {
             }
         }
         for a in &self.alerts {
-            if let AlertConfig::Cot { udp, tcp, .. } = a
-                && udp.is_some() == tcp.is_some()
-            {
+            let SinkConfig::Cot(cot) = &a.sink else {
+                continue;
+            };
+            if cot.udp.is_some() == cot.tcp.is_some() {
                 return Err(format!(
                     "{}[[alert]] type = \"cot\" needs exactly one of udp = \"host:port\" or tcp = \"host:port\"",
                     at("type")
                 ));
             }
-            if let AlertConfig::Cot {
-                interval_s,
-                incident_stale_s,
-                ..
-            } = a
-            {
-                if *interval_s > 3600 {
-                    return Err(format!(
-                        "{}[[alert]] type = \"cot\": interval_s = {interval_s} is out of range (expected 0 to 3600 seconds)",
-                        at("interval_s")
-                    ));
-                }
-                if !(1..=604_800).contains(incident_stale_s) {
-                    return Err(format!(
-                        "{}[[alert]] type = \"cot\": incident_stale_s = {incident_stale_s} is out of range (expected 1 to 604800 seconds)",
-                        at("incident_stale_s")
-                    ));
-                }
+            if cot.interval_s > 3600 {
+                return Err(format!(
+                    "{}[[alert]] type = \"cot\": interval_s = {} is out of range (expected 0 to 3600 seconds)",
+                    at("interval_s"),
+                    cot.interval_s
+                ));
+            }
+            if !(1..=604_800).contains(&cot.incident_stale_s) {
+                return Err(format!(
+                    "{}[[alert]] type = \"cot\": incident_stale_s = {} is out of range (expected 1 to 604800 seconds)",
+                    at("incident_stale_s"),
+                    cot.incident_stale_s
+                ));
             }
         }
         crate::alerts::validate_config(&self.alerts, text)?;
@@ -548,7 +646,8 @@ until = "2023-11-30T00:00:00Z"
         assert_eq!(c.server.api_token.as_deref(), Some("secret"));
         assert_eq!(c.sources[0].format, SourceFormat::Beast);
         assert_eq!(c.permits[0].reason, "overflight permit 2023/114");
-        assert!(matches!(&c.alerts[0], AlertConfig::Webhook { events, .. } if events.len() == 3));
+        assert!(matches!(&c.alerts[0].sink, SinkConfig::Webhook(_)));
+        assert_eq!(c.alerts[0].rule.events.len(), 3);
     }
 
     #[test]
@@ -643,5 +742,122 @@ until = "2023-11-30T00:00:00Z"
             e.starts_with("line 2:") && e.contains("exactly one of"),
             "{e}"
         );
+    }
+
+    /// Every key of both sink types, the shared ones written once in [`RuleConfig`].
+    const EVERY_ALERT_KEY: &str = "[[alert]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"s\"\n\
+        events = [\"closed\"]\nname = \"w\"\nzones = [\"A*\"]\nclassifications = [\"uav\"]\nmin_depth_m = 5\n\
+        min_duration_s = 2.5\nlevel = \"caution\"\ninclude_authorised = true\ndead_letter_after_s = 60\n\
+        retry_initial_s = 2\nretry_max_s = 30\ntimeout_s = 4\n\n\
+        [[alert]]\ntype = \"cot\"\ntcp = \"127.0.0.1:8087\"\ninterval_s = 7\naffiliation = \"friend\"\n\
+        incident_affiliation = \"hostile\"\nincident_stale_s = 60\n\
+        events = [\"closed\"]\nname = \"c\"\nzones = [\"A*\"]\nclassifications = [\"uav\"]\nmin_depth_m = 5\n\
+        min_duration_s = 2.5\nlevel = \"caution\"\ninclude_authorised = true\ndead_letter_after_s = 60\n\
+        retry_initial_s = 2\nretry_max_s = 30\ntimeout_s = 4\n";
+
+    #[test]
+    fn every_alert_type_reads_the_same_rule_keys() {
+        let c = Config::parse(EVERY_ALERT_KEY).unwrap();
+        let [w, t] = &c.alerts[..] else {
+            panic!("{:?}", c.alerts)
+        };
+        assert_eq!(w.rule.name.as_deref(), Some("w"));
+        assert_eq!(t.rule.name.as_deref(), Some("c"));
+        // The shared keys read the same whatever the type.
+        let unnamed = |r: &RuleConfig| RuleConfig {
+            name: None,
+            ..r.clone()
+        };
+        assert_eq!(unnamed(&w.rule), unnamed(&t.rule));
+        let r = &w.rule;
+        assert_eq!(r.events, [AlertEvent::Closed]);
+        assert_eq!(r.zones, [Glob::new("A*")]);
+        assert_eq!(r.classifications, [Classification::Uav]);
+        assert_eq!((r.min_depth_m, r.min_duration_s), (Some(5.0), Some(2.5)));
+        assert_eq!(r.level, AlertLevel::Caution);
+        assert!(r.include_authorised);
+        assert_eq!(
+            (
+                r.dead_letter_after_s,
+                r.retry_initial_s,
+                r.retry_max_s,
+                r.timeout_s
+            ),
+            (Some(60.0), Some(2.0), Some(30.0), Some(4.0))
+        );
+        assert_eq!(
+            w.sink,
+            SinkConfig::Webhook(WebhookConfig {
+                url: "http://127.0.0.1:9/h".into(),
+                secret: Some("s".into()),
+            })
+        );
+        let SinkConfig::Cot(cot) = &t.sink else {
+            panic!("{:?}", t.sink)
+        };
+        assert_eq!(cot.tcp.as_deref(), Some("127.0.0.1:8087"));
+        assert_eq!((cot.interval_s, cot.incident_stale_s), (7, 60));
+        assert_eq!(w.effective_name(0), "w");
+    }
+
+    /// The key lists that route a table's keys are exactly the structs' fields, in
+    /// order, as serde lists them when it refuses an unknown key.
+    #[test]
+    fn the_key_lists_are_the_fields() {
+        fn refusal<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> String {
+            let bogus = toml::Table::from_iter([("__".to_string(), toml::Value::Boolean(true))]);
+            T::deserialize(toml::Value::Table(bogus))
+                .unwrap_err()
+                .message()
+                .to_string()
+        }
+        fn listed(keys: &[&str]) -> String {
+            let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+            match quoted.as_slice() {
+                [a, b] => format!("unknown field `__`, expected {a} or {b}"),
+                _ => format!("unknown field `__`, expected one of {}", quoted.join(", ")),
+            }
+        }
+        assert_eq!(refusal::<RuleConfig>(), listed(RuleConfig::KEYS));
+        assert_eq!(refusal::<WebhookConfig>(), listed(WebhookConfig::KEYS));
+        assert_eq!(refusal::<CotConfig>(), listed(CotConfig::KEYS));
+        let mut all: Vec<&str> = [RuleConfig::KEYS, WebhookConfig::KEYS, CotConfig::KEYS].concat();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a key is in two lists");
+    }
+
+    #[test]
+    fn unknown_alert_keys_are_errors_naming_them() {
+        const HOOK: &str = "[[alert]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n";
+        // A rule key misspelt, a key of the other type, a key of no type.
+        for (extra, key) in [
+            ("evnts = [\"closed\"]", "evnts"),
+            ("interval_s = 5", "interval_s"),
+            ("colour = \"red\"", "colour"),
+        ] {
+            let e = Config::parse(&format!("\n{HOOK}{extra}\n")).unwrap_err();
+            assert!(
+                e.starts_with("line 2: ") && e.contains(&format!("unknown field `{key}`")),
+                "{e}"
+            );
+            assert!(e.contains("`url`") && e.contains("`min_depth_m`"), "{e}");
+        }
+        let e = Config::parse("[[alert]]\ntype = \"cot\"\nudp = \"a:1\"\nurl = \"http://a/\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("unknown field `url`") && e.contains("`incident_stale_s`"),
+            "{e}"
+        );
+        let e = Config::parse("[[alert]]\ntype = \"email\"\nurl = \"http://a/\"\n").unwrap_err();
+        assert!(
+            e.starts_with("line 1: ") && e.contains("unknown variant `email`"),
+            "{e}"
+        );
+        let e = Config::parse("[[alert]]\nurl = \"http://a/\"\n").unwrap_err();
+        assert!(e.contains("missing field `type`"), "{e}");
+        let e = Config::parse("[[alert]]\ntype = \"webhook\"\n").unwrap_err();
+        assert!(e.contains("missing field `url`"), "{e}");
     }
 }

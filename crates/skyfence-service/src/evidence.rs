@@ -37,6 +37,7 @@ use serde::Deserialize;
 use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
 use skyfence_core::detect::{DetectionConfig, Permit};
+use skyfence_core::time::wall_clock;
 use skyfence_evidence::{
     Checkpoint, DatasetContent, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey, keyfile,
     open_checkpoint,
@@ -366,15 +367,6 @@ pub fn record_start(
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes).into()
-}
-
-/// The wall clock (checkpoint times only; detection never reads a clock).
-fn wall_clock() -> Timestamp {
-    Timestamp::from_micros(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-    )
 }
 
 /// Signs a checkpoint of the whole log when there is none yet or the log grew since the

@@ -29,8 +29,9 @@ use skyfence_store::{
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::metrics::Metrics;
-use super::source::{SourceBatch, wall_clock};
+use super::source::SourceBatch;
 use crate::input::Item;
+use skyfence_core::time::wall_clock;
 
 /// How far before an entry the rings reach; the store's `pre_entry` is the same.
 pub const PRE_ENTRY: Duration = Duration::from_secs(300);

@@ -12,8 +12,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use skyfence_core::time::wall_clock;
 use skyfence_core::{SourceId, Timestamp};
 use skyfence_decode::avr::AvrDecoder;
 use skyfence_decode::beast::{BeastClock, BeastDecoder};
@@ -65,14 +66,6 @@ pub struct SourceSpec {
     pub format: SourceFormat,
     /// Where the bytes come from.
     pub kind: SourceKind,
-}
-
-/// The machine clock as a [`Timestamp`]: the receive time of live frames.
-pub fn wall_clock() -> Timestamp {
-    match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => Timestamp::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-        Err(_) => Timestamp::EPOCH,
-    }
 }
 
 /// Resolves when `shutdown` turns true (or its sender is gone).

@@ -27,9 +27,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use geo_types::{LineString, MultiPolygon};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::json;
-use skyfence_core::airspace::{Zone, builtin};
+use skyfence_core::airspace::{Zone, builtin, multipolygon_geometry};
 
 /// One embedded file: its bytes and content type.
 struct Asset {
@@ -280,7 +280,8 @@ pub fn zones_geojson(zones: &[Zone]) -> serde_json::Value {
 
 /// A MultiPolygon geometry with each ring simplified and rounded to `decimals`; rings
 /// that collapse are dropped (a polygon whose exterior collapses goes with its holes).
-/// `None` when nothing is left.
+/// `None` when nothing is left. The simplified shape is written by the one zone
+/// geometry writer, [`multipolygon_geometry`].
 fn multipolygon_json(
     shape: &MultiPolygon<f64>,
     tolerance: f64,
@@ -288,22 +289,28 @@ fn multipolygon_json(
 ) -> Option<serde_json::Value> {
     let scale = 10f64.powi(decimals);
     let round = |v: f64| (v * scale).round() / scale;
-    let ring_json = |ring: &LineString<f64>| -> Option<Vec<[f64; 2]>> {
+    let simplified = |ring: &LineString<f64>| -> Option<LineString<f64>> {
         let pts: Vec<[f64; 2]> = ring.0.iter().map(|c| [c.x, c.y]).collect();
         let kept = simplify_ring(&pts, tolerance);
-        (kept.len() >= 4).then(|| kept.iter().map(|p| [round(p[0]), round(p[1])]).collect())
+        (kept.len() >= 4).then(|| {
+            kept.iter()
+                .map(|p| Coord {
+                    x: round(p[0]),
+                    y: round(p[1]),
+                })
+                .collect()
+        })
     };
-    let polygons: Vec<Vec<Vec<[f64; 2]>>> = shape
+    let polygons: Vec<Polygon<f64>> = shape
         .0
         .iter()
         .filter_map(|poly| {
-            let exterior = ring_json(poly.exterior())?;
-            let mut rings = vec![exterior];
-            rings.extend(poly.interiors().iter().filter_map(ring_json));
-            Some(rings)
+            let exterior = simplified(poly.exterior())?;
+            let holes = poly.interiors().iter().filter_map(simplified).collect();
+            Some(Polygon::new(exterior, holes))
         })
         .collect();
-    (!polygons.is_empty()).then(|| json!({"type": "MultiPolygon", "coordinates": polygons}))
+    (!polygons.is_empty()).then(|| multipolygon_geometry(&MultiPolygon(polygons)))
 }
 
 /// Douglas–Peucker simplification of a ring (closed or not), returned closed; empty when
@@ -367,7 +374,7 @@ fn seg_dist2(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo_types::{Polygon, polygon};
+    use geo_types::polygon;
     use skyfence_core::airspace::{Provenance, ZoneKind};
 
     #[test]

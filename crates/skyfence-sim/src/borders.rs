@@ -3,7 +3,7 @@
 use geo_types::MultiPolygon;
 use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::zone::geometry_sha256;
-use skyfence_core::airspace::{Provenance, Zone, ZoneKind};
+use skyfence_core::airspace::{Provenance, Zone, ZoneKind, multipolygon_geometry};
 
 /// A built-in country's sovereign airspace (alpha-2 or alpha-3 code), or `None`.
 pub fn country(code: &str) -> Option<Zone> {
@@ -35,22 +35,6 @@ pub fn to_geojson(zones: &[Zone]) -> String {
     let features: Vec<serde_json::Value> = zones
         .iter()
         .map(|z| {
-            let polys: Vec<serde_json::Value> = z
-                .shape
-                .0
-                .iter()
-                .map(|p| {
-                    std::iter::once(p.exterior())
-                        .chain(p.interiors())
-                        .map(|r| {
-                            r.0.iter()
-                                .map(|c| serde_json::json!([c.x, c.y]))
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<Vec<_>>()
-                        .into()
-                })
-                .collect();
             let mut props = serde_json::Map::new();
             props.insert("name".into(), z.name.clone().into());
             if let Some(f) = z.floor_ft {
@@ -68,7 +52,7 @@ pub fn to_geojson(zones: &[Zone]) -> String {
             serde_json::json!({
                 "type": "Feature",
                 "properties": props,
-                "geometry": {"type": "MultiPolygon", "coordinates": polys},
+                "geometry": multipolygon_geometry(&z.shape),
             })
         })
         .collect();

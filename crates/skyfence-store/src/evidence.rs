@@ -784,11 +784,7 @@ impl SqliteStore {
                 format!("the note's text is not that of the stored checkpoint of size {size}"),
             ));
         }
-        let now = Timestamp::from_micros(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-        );
+        let now = skyfence_core::time::wall_clock();
         let mut added = 0;
         let err = self.ev_err("add cosignature");
         let mut st = self

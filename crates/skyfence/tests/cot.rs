@@ -9,7 +9,8 @@
 //! asserts what they read against the incident the API reports.
 //!
 //! The oracle needs `xmlschema`, `taky` and `takproto` (`.ci/run` installs them).
-//! Without them the test says so and passes, except under `CI=true`.
+//! Without them the test says so and passes, except in CI, where it fails
+//! (`skyfence_testkit::require_tool`).
 //!
 //! Receive times are the wall clock, so at `SPEED` times real time the detection
 //! thresholds are scaled by `SPEED`. Deadlines only stop a broken run from hanging.
@@ -41,10 +42,6 @@ fn repo_root() -> PathBuf {
 
 fn python() -> String {
     std::env::var("SKYFENCE_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 /// `Err` with the reason when the oracle's packages cannot be imported.
@@ -260,9 +257,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn incidents_and_live_targets_reach_tak_parsers_over_tcp_and_udp() {
     let python = python();
-    if let Err(why) = oracle_available(&python) {
-        assert!(!in_ci(), "CoT oracle test cannot run under CI: {why}");
-        eprintln!("skipping CoT oracle test: {why}");
+    if !skyfence_testkit::require_tool("CoT oracle test", oracle_available(&python)) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,8 @@
 //! The daemon runs `--net-only` (no radio) with every port on 127.0.0.1, chosen free at
 //! run time, and is killed when the test ends, also when it fails (see [`Daemon`]).
 //! `.ci/run` installs it (`apt-get install dump1090-mutability`); without it this test
-//! fails under `CI=true` and is skipped, with a message, elsewhere.
+//! fails in CI and is skipped, with a message, elsewhere
+//! (`skyfence_testkit::require_tool`).
 //!
 //! dump1090-mutability's own rounding sets the tolerances: it prints ground speed and
 //! track in whole units (speed truncated; track seen up to 1.2° off the exact
@@ -31,19 +32,6 @@ use skyfence_decode::modes::encode_identity_reply;
 /// The daemon's executable (override with `SKYFENCE_DUMP1090`).
 fn dump1090_path() -> String {
     std::env::var("SKYFENCE_DUMP1090").unwrap_or_else(|_| "dump1090-mutability".to_owned())
-}
-
-/// True when running in CI, where a missing daemon is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// Writes straight to the process's stderr, so the message shows even when the test
-/// harness captures the output of passing tests.
-fn show(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes());
-    let _ = err.flush();
 }
 
 /// One aircraft as encoded: the truth the daemon's output is checked against.
@@ -330,12 +318,13 @@ fn angle_between(a: f64, b: f64) -> f64 {
 #[test]
 fn dump1090_decodes_what_skyfence_encodes() {
     let path = dump1090_path();
-    if Command::new(&path).arg("--help").output().is_err() {
-        let why = format!("{path} is not installed (apt-get install dump1090-mutability)");
-        if in_ci() {
-            panic!("dump1090 test cannot run under CI: {why}");
-        }
-        show(&format!("skipping dump1090 test: {why}\n"));
+    let installed = match Command::new(&path).arg("--help").output() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "{path} is not installed (apt-get install dump1090-mutability)"
+        )),
+    };
+    if !skyfence_testkit::require_tool("dump1090 test", installed) {
         return;
     }
     let daemon = start_daemon(&path);

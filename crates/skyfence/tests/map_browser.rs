@@ -7,8 +7,8 @@
 //!
 //! Needs `/usr/bin/chromium` (or `SKYFENCE_CHROMIUM`), `node` and
 //! `tests/browser/node_modules/playwright-core` (`npm ci` there); `.ci/run` installs all
-//! three. Without them the test says so and passes, except under `CI=true`, where a
-//! missing tool fails it.
+//! three. Without them the test says so and passes, except in CI, where a missing tool
+//! fails it (`skyfence_testkit::require_tool`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -94,16 +94,14 @@ fn http_get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
 }
 
 /// Whether the browser tools are there; `false` (after saying why) means skip, which
-/// `CI=true` forbids.
+/// CI forbids (`skyfence_testkit::require_tool`).
 fn tools_ready(chromium: &Path) -> bool {
     let missing = missing_tools(chromium);
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("map browser test needs: {}", missing.join(", "));
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
-    eprintln!("skipping: {msg}");
-    false
+    let available = match missing.is_empty() {
+        true => Ok(()),
+        false => Err(format!("it needs {}", missing.join(", "))),
+    };
+    skyfence_testkit::require_tool("map browser test", available)
 }
 
 fn chromium() -> PathBuf {
@@ -179,7 +177,7 @@ fn browse(url: &str, screenshot: &Path, env: &[(&str, &str)], work: &Path) -> se
     report
 }
 
-/// `target/NAME` (the screenshots the issue asks for).
+/// `target/NAME`: where the screenshots of the map are kept for a person to look at.
 fn target_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()

@@ -7,7 +7,8 @@
 //!
 //! Needs `/usr/bin/chromium` (or `SKYFENCE_CHROMIUM`), `node` and
 //! `tests/browser/node_modules/playwright-core`; `.ci/run` installs all three. Without
-//! them the test says so and passes, except under `CI=true`.
+//! them the test says so and passes, except in CI, where it fails
+//! (`skyfence_testkit::require_tool`).
 
 mod common;
 #[path = "export_verify/setup.rs"]
@@ -28,7 +29,7 @@ fn chromium() -> PathBuf {
 }
 
 /// Whether the browser tools are there; `false` (after saying why) means skip, which
-/// `CI=true` forbids.
+/// CI forbids (`skyfence_testkit::require_tool`).
 fn tools_ready() -> bool {
     let mut missing = Vec::new();
     if !chromium().exists() {
@@ -48,13 +49,11 @@ fn tools_ready() -> bool {
     {
         missing.push("playwright-core (run `npm ci` in crates/skyfence/tests/browser)".into());
     }
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!("report browser test needs: {}", missing.join(", "));
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
-    eprintln!("skipping: {msg}");
-    false
+    let available = match missing.is_empty() {
+        true => Ok(()),
+        false => Err(format!("it needs {}", missing.join(", "))),
+    };
+    skyfence_testkit::require_tool("report browser test", available)
 }
 
 /// `target/NAME`.

@@ -5,7 +5,8 @@
 //! steps, so ≤ 3.6 m; dump1090 prints 5 decimals, ≤ 0.8 m more).
 //!
 //! The daemon runs `--net-only` on free 127.0.0.1 ports and is killed when the test
-//! ends. Without the daemon the test is skipped, except under `CI=true` where it fails.
+//! ends. Without the daemon the test is skipped, except in CI, where it
+//! fails (`skyfence_testkit::require_tool`).
 //! The check is by distance to the nearest true point, not by time: the daemon stamps
 //! messages with its own clock as they arrive.
 
@@ -25,10 +26,6 @@ impl Drop for Daemon {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -62,9 +59,13 @@ fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 #[test]
 fn dump1090_decodes_the_simulated_beast_stream_to_the_true_positions() {
     let path = std::env::var("SKYFENCE_DUMP1090").unwrap_or("dump1090-mutability".into());
-    if Command::new(&path).arg("--help").output().is_err() {
-        assert!(!in_ci(), "{path} is not installed");
-        eprintln!("skipping: {path} is not installed (apt-get install dump1090-mutability)");
+    let installed = match Command::new(&path).arg("--help").output() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "{path} is not installed (apt-get install dump1090-mutability)"
+        )),
+    };
+    if !skyfence_testkit::require_tool("simulate-to-dump1090 test", installed) {
         return;
     }
     let dir = std::env::temp_dir().join(format!("skyfence-sim-dump1090-{}", std::process::id()));

@@ -12,6 +12,6 @@ pub mod openair;
 pub mod validate;
 pub mod zone;
 
-pub use geojson::{zone_from_geojson, zone_geojson};
+pub use geojson::{multipolygon_geometry, zone_feature, zone_from_geojson, zone_geojson};
 pub use index::{AirspaceIndex, Crossing, ZoneId};
 pub use zone::{Provenance, Zone, ZoneKind};

@@ -1,6 +1,6 @@
 //! `TrackTable`: what the detector remembers about each target.
 //!
-//! Compact by design (the issue asks ≤ 1 KB per live track; a track is ~140 bytes plus
+//! Compact by design (at most 1 KB per live track; a track is ~140 bytes plus
 //! ~230 per zone it is near or in): per-zone state exists only for zones the target is
 //! in or approaching, so a target far from every border costs one map entry.
 

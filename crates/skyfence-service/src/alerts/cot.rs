@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use skyfence_core::airspace::{AirspaceIndex, ZoneId};
 use skyfence_core::detect::Event;
+use skyfence_core::time::wall_clock;
 use skyfence_core::{GeoPoint, Timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpStream, UdpSocket};
@@ -33,7 +34,7 @@ use super::cot_xml::{
     Affiliation, CotEvent, IncidentAffiliation, ZoneRelation, incident_event, target_event,
 };
 use super::{Alert, AlertSpec, DeliveryError, Sink};
-use crate::config::AlertConfig;
+use crate::config::{CotConfig, SinkConfig};
 use crate::metrics::label;
 use crate::pipeline::TrackView;
 
@@ -89,15 +90,14 @@ pub struct CotSettings {
 impl CotSettings {
     /// The CoT settings of a validated `[[alert]] type = "cot"` (`None` for another type).
     pub fn from_spec(spec: &AlertSpec) -> Option<CotSettings> {
-        let AlertConfig::Cot {
+        let SinkConfig::Cot(CotConfig {
             udp,
             tcp,
             interval_s,
             affiliation,
             incident_affiliation,
             incident_stale_s,
-            ..
-        } = &spec.config
+        }) = &spec.config.sink
         else {
             return None;
         };
@@ -629,16 +629,6 @@ impl Sink for CotSink {
             .await
             .map_err(|e| DeliveryError::retryable(e.to_string()))
     }
-}
-
-/// The service's clock, for CoT `time`/`stale` (the detection core never reads one;
-/// a sink says when it sends).
-pub fn wall_clock() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
 }
 
 /// The CoT events of one live-target round: every target with a position that is

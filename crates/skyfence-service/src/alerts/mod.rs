@@ -38,7 +38,7 @@ use skyfence_store::{SqliteStore, StoreOptions};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::AlertConfig;
+use crate::config::{AlertConfig, CotConfig, SinkConfig, WebhookConfig};
 use crate::exit::input_error;
 use crate::metrics::label;
 use crate::pipeline::Published;
@@ -180,18 +180,15 @@ pub struct AlertSpec {
 impl AlertSpec {
     /// `webhook` or `cot`.
     pub fn kind(&self) -> &'static str {
-        match self.config {
-            AlertConfig::Webhook { .. } => "webhook",
-            AlertConfig::Cot { .. } => "cot",
-        }
+        self.config.sink.kind()
     }
 
     /// Where the alerts go, for the API, logs and metrics: the URL without user
     /// information, query and fragment (which may carry credentials or a token), or the
     /// CoT address.
     pub fn target(&self) -> String {
-        match &self.config {
-            AlertConfig::Webhook { url, .. } => match reqwest::Url::parse(url) {
+        match &self.config.sink {
+            SinkConfig::Webhook(WebhookConfig { url, .. }) => match reqwest::Url::parse(url) {
                 Ok(mut u) => {
                     let _ = u.set_username("");
                     let _ = u.set_password(None);
@@ -201,7 +198,7 @@ impl AlertSpec {
                 }
                 Err(_) => url.split(['?', '#']).next().unwrap_or(url).to_string(),
             },
-            AlertConfig::Cot { udp, tcp, .. } => match (udp, tcp) {
+            SinkConfig::Cot(CotConfig { udp, tcp, .. }) => match (udp, tcp) {
                 (Some(a), _) => format!("udp://{a}"),
                 (None, Some(a)) => format!("tcp://{a}"),
                 (None, None) => String::new(),
@@ -401,12 +398,12 @@ pub fn start(
             target = %spec.target(),
             "starting alert sink"
         );
-        let task = match &spec.config {
-            AlertConfig::Webhook { .. } => {
+        let task = match &spec.config.sink {
+            SinkConfig::Webhook(_) => {
                 let sink = webhook::WebhookSink::new(&spec)?;
                 tokio::spawn(outbox::run(sink, spec, store, wake, m, shutdown))
             }
-            AlertConfig::Cot { .. } => {
+            SinkConfig::Cot(_) => {
                 let Some(sink) = cot
                     .iter()
                     .find(|s| s.settings().name == *spec.name)

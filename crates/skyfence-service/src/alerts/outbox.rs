@@ -20,7 +20,8 @@ use tokio::sync::{broadcast, watch};
 
 use super::{Alert, AlertSpec, DeliveryPolicy, Sink, SinkMetrics};
 use crate::pipeline::Published;
-use crate::source::{stopped, wall_clock};
+use crate::source::stopped;
+use skyfence_core::time::wall_clock;
 
 /// Events read from the store per query.
 const READ_BATCH: u32 = 256;

@@ -8,103 +8,7 @@ use std::time::Duration;
 use skyfence_core::detect::{Classification, Event, Glob};
 
 use super::{AlertLevel, DeliveryPolicy};
-use crate::config::{AlertConfig, AlertEvent};
-
-/// The keys every `[[alert]]` type shares, borrowed from either variant.
-#[derive(Clone, Copy, Debug)]
-pub struct RuleKeys<'a> {
-    /// `type`.
-    pub kind: &'static str,
-    /// `name`.
-    pub name: Option<&'a str>,
-    /// `events`.
-    pub events: &'a [AlertEvent],
-    /// `zones`.
-    pub zones: &'a [Glob],
-    /// `classifications`.
-    pub classifications: &'a [Classification],
-    /// `min_depth_m`.
-    pub min_depth_m: Option<f64>,
-    /// `min_duration_s`.
-    pub min_duration_s: Option<f64>,
-    /// `level`.
-    pub level: AlertLevel,
-    /// `include_authorised`.
-    pub include_authorised: bool,
-    /// `dead_letter_after_s`.
-    pub dead_letter_after_s: Option<f64>,
-    /// `retry_initial_s`.
-    pub retry_initial_s: Option<f64>,
-    /// `retry_max_s`.
-    pub retry_max_s: Option<f64>,
-    /// `timeout_s`.
-    pub timeout_s: Option<f64>,
-}
-
-impl<'a> RuleKeys<'a> {
-    /// The shared keys of `a`.
-    pub fn of(a: &'a AlertConfig) -> Self {
-        let kind = match a {
-            AlertConfig::Webhook { .. } => "webhook",
-            AlertConfig::Cot { .. } => "cot",
-        };
-        match a {
-            AlertConfig::Webhook {
-                name,
-                events,
-                zones,
-                classifications,
-                min_depth_m,
-                min_duration_s,
-                level,
-                include_authorised,
-                dead_letter_after_s,
-                retry_initial_s,
-                retry_max_s,
-                timeout_s,
-                ..
-            }
-            | AlertConfig::Cot {
-                name,
-                events,
-                zones,
-                classifications,
-                min_depth_m,
-                min_duration_s,
-                level,
-                include_authorised,
-                dead_letter_after_s,
-                retry_initial_s,
-                retry_max_s,
-                timeout_s,
-                ..
-            } => RuleKeys {
-                kind,
-                name: name.as_deref(),
-                events,
-                zones,
-                classifications,
-                min_depth_m: *min_depth_m,
-                min_duration_s: *min_duration_s,
-                level: *level,
-                include_authorised: *include_authorised,
-                dead_letter_after_s: *dead_letter_after_s,
-                retry_initial_s: *retry_initial_s,
-                retry_max_s: *retry_max_s,
-                timeout_s: *timeout_s,
-            },
-        }
-    }
-
-    /// The rule's name: `name`, or `<type>-<n>` with n the 1-based position of the entry
-    /// among the `[[alert]]` entries.
-    pub fn effective_name(&self, index: usize) -> String {
-        match self.name {
-            Some(n) => n.to_string(),
-            None => format!("{}-{}", self.kind, index + 1),
-        }
-    }
-}
+use crate::config::{AlertConfig, AlertEvent, SinkConfig};
 
 /// Why a rule cannot be used (found once the zones are loaded).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -142,9 +46,8 @@ impl Rule {
         index: usize,
         zone_names: &[&str],
     ) -> Result<(Rule, DeliveryPolicy), UnknownZoneError> {
-        let k = RuleKeys::of(a);
-        let name = k.effective_name(index);
-        for g in k.zones {
+        let (k, name) = (&a.rule, a.effective_name(index));
+        for g in &k.zones {
             if !zone_names.iter().any(|z| g.matches(z)) {
                 return Err(UnknownZoneError {
                     rule: name,
@@ -171,9 +74,9 @@ impl Rule {
         };
         let rule = Rule {
             name,
-            events: k.events.to_vec(),
-            zones: k.zones.to_vec(),
-            classifications: k.classifications.to_vec(),
+            events: k.events.clone(),
+            zones: k.zones.clone(),
+            classifications: k.classifications.clone(),
             min_depth_m: k.min_depth_m,
             min_duration_s: k.min_duration_s,
             include_authorised: k.include_authorised,
@@ -259,8 +162,7 @@ fn alert_key_line(text: &str, index: usize, key: &str) -> Option<usize> {
 pub fn validate_config(alerts: &[AlertConfig], text: &str) -> Result<(), String> {
     let mut names = std::collections::HashSet::new();
     for (i, a) in alerts.iter().enumerate() {
-        let k = RuleKeys::of(a);
-        let name = k.effective_name(i);
+        let (k, name) = (&a.rule, a.effective_name(i));
         let fail = |key: &str, msg: String| {
             let at = alert_key_line(text, i, key)
                 .map(|l| format!("line {l}: "))
@@ -349,7 +251,7 @@ pub fn validate_config(alerts: &[AlertConfig], text: &str) -> Result<(), String>
                 ),
             );
         }
-        if let AlertConfig::Webhook { url, secret, .. } = a {
+        if let SinkConfig::Webhook(crate::config::WebhookConfig { url, secret }) = &a.sink {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
                 Ok(_) | Err(_) => {

@@ -25,8 +25,8 @@ use skyfence_core::Timestamp;
 use skyfence_core::detect::{Event, Fix, Incident, TargetInfo};
 
 use super::{Alert, AlertLevel, AlertSpec, DeliveryError, Sink};
-use crate::config::AlertConfig;
-use crate::source::wall_clock;
+use crate::config::{SinkConfig, WebhookConfig};
+use skyfence_core::time::wall_clock;
 
 /// Bytes of a refusing response's body kept in the error (enough for a JSON error).
 const ERROR_BODY_BYTES: usize = 300;
@@ -128,7 +128,7 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// The sink of `spec` (a `type = "webhook"` entry, validated by the config).
     pub fn new(spec: &AlertSpec) -> anyhow::Result<Self> {
-        let AlertConfig::Webhook { url, secret, .. } = &spec.config else {
+        let SinkConfig::Webhook(WebhookConfig { url, secret }) = &spec.config.sink else {
             anyhow::bail!("alert {:?} is not a webhook", &*spec.name);
         };
         let url = reqwest::Url::parse(url)

@@ -12,8 +12,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use skyfence_core::Timestamp;
 use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::time::wall_clock;
 use skyfence_evidence::{Checkpoint, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey};
 use skyfence_store::SqliteStore;
 
@@ -40,14 +40,6 @@ pub struct ExportArgs {
     /// extension `.key`.
     #[arg(long, value_name = "FILE")]
     pub store: Option<PathBuf>,
-}
-
-fn now() -> Timestamp {
-    Timestamp::from_micros(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-    )
 }
 
 /// The log's signing key (`[evidence] key`, by default beside the store), if the file
@@ -221,7 +213,7 @@ pub fn gather(
             (cp.note, key)
         }
         (_, Some(signer)) => {
-            evidence::sign_if_grown(store, signer, now())?;
+            evidence::sign_if_grown(store, signer, wall_clock())?;
             let cp = store
                 .latest_checkpoint()?
                 .ok_or_else(|| anyhow::anyhow!("the checkpoint just signed is not in the store"))?;
@@ -248,6 +240,6 @@ pub fn gather(
         witness_keys,
         leaves,
         proofs,
-        exported_at: now(),
+        exported_at: wall_clock(),
     })
 }

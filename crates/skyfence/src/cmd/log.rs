@@ -92,11 +92,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<()> {
             let (store_path, key_path, origin) = locate(&args)?;
             let mut store = open_store(&store_path)?;
             let signer = load_log_key(&key_path, origin.as_deref())?;
-            let now = skyfence_core::Timestamp::from_micros(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-            );
+            let now = skyfence_core::time::wall_clock();
             match log_service::sign_if_grown(&mut store, &signer, now)? {
                 Some(size) => println!("signed checkpoint of size {size}"),
                 None => println!(

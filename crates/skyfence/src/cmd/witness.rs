@@ -299,9 +299,7 @@ async fn round(
             .set_head(&origin, h)
             .map_err(|e| RoundError::Failed(e.into()))?;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = u64::try_from(skyfence_core::time::wall_clock().as_micros() / 1_000_000).unwrap_or(0);
     let cosigned = witness
         .cosign(note.as_bytes(), &proof, now)
         .map_err(RoundError::Refused)?;

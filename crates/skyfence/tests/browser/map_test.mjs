@@ -1,5 +1,5 @@
 // Drives the live map in a real headless browser (Debian's chromium through
-// playwright-core) and checks what issue 6 promises: the page loads without console
+// playwright-core) and checks what the live map must do: the page loads without console
 // errors, targets appear and move, clicking an incident draws its track. Run by
 // crates/skyfence/tests/map_browser.rs, which starts the service; usage:
 //
@@ -17,10 +17,10 @@ const live = process.env.SKYFENCE_MAP_LIVE_PNG;
 // Token mode: the service has `[server] api_token`; the page must ask for it, then
 // connect with it (the service has no traffic, so only zones and the feed are checked).
 const token = process.env.SKYFENCE_MAP_TOKEN;
-// Acknowledge mode (issue 7): acknowledge the selected incident through the form, as
+// Acknowledge mode: acknowledge the selected incident through the form, as
 // this operator, then add a note; the caller checks the API for both.
 const ackOperator = process.env.SKYFENCE_MAP_ACK_OPERATOR;
-// Dead-letter mode (issue 7): a sink gives up on its alerts; the map lists them.
+// Dead-letter mode: a sink gives up on its alerts; the map lists them.
 const deadLetters = process.env.SKYFENCE_MAP_DEAD_LETTERS;
 if (!url || !screenshot) {
   console.error('usage: node map_test.mjs URL SCREENSHOT.png [CHROMIUM]');

@@ -1,0 +1,72 @@
+//! Test support shared by the workspace's tests; a dev-dependency only, never linked
+//! into the binary.
+//!
+//! Tests that drive an external tool (the pyModeS and rs1090 decoders, dump1090, the
+//! TAK parsers, chromium with node and playwright-core) ask [`require_tool`] whether
+//! they may run: on a developer's machine a missing tool skips the test with a message,
+//! while in CI, which installs every tool (`.ci/run`), a missing tool fails it, so a
+//! broken install cannot pass as a green run.
+
+use std::io::Write as _;
+
+/// Whether a `CI` environment value means "running in CI": set, not empty, and neither
+/// `0` nor `false` (`.ci/run` exports `CI=true`, as do the common CI services).
+pub fn ci_value_means_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether this process runs in CI, by the rule of [`ci_value_means_ci`] applied to the
+/// `CI` environment variable.
+pub fn in_ci() -> bool {
+    ci_value_means_ci(std::env::var("CI").ok().as_deref())
+}
+
+/// Whether the test `what` (e.g. "differential decode test") can run: `available` is
+/// `Ok` when its tools are there, else `Err` with what is missing and how to install
+/// it. Missing tools fail the test (a panic) in CI ([`in_ci`]); elsewhere this prints
+/// `skipping WHAT: WHY` to the process's stderr (past the test harness's capture, so it
+/// shows for a passing test) and returns `false`, and the test returns early.
+#[track_caller]
+pub fn require_tool(what: &str, available: Result<(), String>) -> bool {
+    decide(what, available, in_ci())
+}
+
+#[track_caller]
+fn decide(what: &str, available: Result<(), String>, ci: bool) -> bool {
+    let Err(why) = available else {
+        return true;
+    };
+    assert!(!ci, "{what} cannot run under CI: {why}");
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "skipping {what}: {why}");
+    let _ = err.flush();
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_means_set_and_not_off() {
+        for on in ["true", "1", "yes", "TRUE"] {
+            assert!(ci_value_means_ci(Some(on)), "{on}");
+        }
+        for off in [None, Some(""), Some("0"), Some("false")] {
+            assert!(!ci_value_means_ci(off), "{off:?}");
+        }
+    }
+
+    #[test]
+    fn available_tools_run_and_missing_ones_skip_outside_ci() {
+        assert!(decide("t", Ok(()), true));
+        assert!(decide("t", Ok(()), false));
+        assert!(!decide("t", Err("no such tool".into()), false));
+    }
+
+    #[test]
+    #[should_panic(expected = "t cannot run under CI: no such tool")]
+    fn missing_tools_fail_in_ci() {
+        decide("t", Err("no such tool".into()), true);
+    }
+}
