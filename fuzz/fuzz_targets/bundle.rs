@@ -5,12 +5,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyfence_bundle::archive::{Bundle, Manifest, read_leaves, read_proofs, write_leaves, write_proofs};
+use skyfence_bundle::archive::{
+    Bundle, Manifest, read_leaves, read_proofs, write_leaves, write_proofs,
+};
 use skyfence_bundle::{VERSION, files};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(leaves) = read_leaves(data) {
-        assert_eq!(read_leaves(&write_leaves(&leaves, VERSION)).unwrap(), leaves);
+        assert_eq!(
+            read_leaves(&write_leaves(&leaves, VERSION)).unwrap(),
+            leaves
+        );
     }
     if let Ok(proofs) = read_proofs(data) {
         let list: Vec<_> = proofs.clone().into_iter().collect();
@@ -23,7 +28,14 @@ fuzz_target!(|data: &[u8]| {
     // The input as every text file of a bundle with a minimal valid manifest: the checks
     // run on it (and fail) without panicking.
     let mut bundle = Bundle::default();
-    for name in [files::LEAVES, files::PROOFS, files::CHECKPOINT, files::INCIDENT, files::CONFIG, files::ZONE] {
+    for name in [
+        files::LEAVES,
+        files::PROOFS,
+        files::CHECKPOINT,
+        files::INCIDENT,
+        files::CONFIG,
+        files::ZONE,
+    ] {
         bundle.files.insert(name.to_owned(), data.to_vec());
     }
     bundle.files.insert(
