@@ -117,8 +117,9 @@ fn text(bundle: &Bundle, name: &str) -> String {
     String::from_utf8(bundle.get(name).unwrap().to_vec()).unwrap()
 }
 
-#[test]
-fn a_mode_s_incident_verifies_fully() {
+/// The evidence of an ICAO target flying into the box, logged as Mode S frames, then
+/// `asterix` ASTERIX records.
+fn mode_s_evidence(asterix: u8) -> (Evidence, Signer) {
     let icao = Icao24::new(0x700c01).unwrap();
     let target = TargetId::Icao(icao);
     let mut log = Log::new();
@@ -163,8 +164,48 @@ fn a_mode_s_incident_verifies_fully() {
         .first()
         .expect("the flight enters the box")
         .clone();
-    let (evidence, signer) = log.evidence(&incident, until);
+    // ASTERIX records of the same sensor after the flight: in the log, not in the incident.
+    for i in 0..asterix {
+        log.append(&EvidenceLeaf::RawRecord {
+            sensor: "rx-1".into(),
+            received_at_us: T0 + 30_000_000 + i64::from(i),
+            protocol: Protocol::Asterix.code(),
+            signal: LeafSignal::None,
+            mlat: false,
+            record: vec![0x15, 0x00, 0x03],
+        });
+    }
+    log.evidence(&incident, until)
+}
 
+#[test]
+fn a_mode_s_incident_with_records_of_another_protocol_passes_detection_and_says_so() {
+    let (evidence, signer) = mode_s_evidence(2);
+    let (_, v) = round_trip(&evidence, &signer);
+    let decode = check(&v, "decode");
+    assert_eq!(decode.outcome, Outcome::Warn, "{decode}");
+    assert!(
+        decode.detail.starts_with("40 of 40 raw frames decode")
+            && decode
+                .detail
+                .contains("cannot re-decode 2 record(s) of protocol asterix (first: leaf 42) yet"),
+        "{decode}"
+    );
+    // The Mode S frames alone give the incident: a PASS that names what was not replayed.
+    let detection = check(&v, "detection");
+    assert_eq!(detection.outcome, Outcome::Pass, "{detection}");
+    assert!(
+        detection.detail.ends_with(
+            "(from the Mode S frames alone; 2 record(s) of protocol asterix (first: leaf 42) not re-decoded)"
+        ),
+        "{detection}"
+    );
+    assert!(v.passed(), "{:?}", v.failed());
+}
+
+#[test]
+fn a_mode_s_incident_verifies_fully() {
+    let (evidence, signer) = mode_s_evidence(0);
     let (bundle, v) = round_trip(&evidence, &signer);
     assert!(v.passed(), "{:?}", v.failed());
     for c in &v.checks {
