@@ -237,12 +237,20 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// `leaves.txt`: a comment header, then `INDEX HEX` per leaf, by index.
-pub fn write_leaves(leaves: &[LeafLine]) -> Vec<u8> {
-    let mut s = String::from(
-        "# skyfence evidence leaves, bundle format 1: INDEX HEX, the canonical leaf bytes\n\
-         # (skyfence_evidence::leaf version 1); leaf hash = SHA-256(0x00 || bytes), RFC 6962\n",
-    );
+/// `leaves.txt`: a comment header naming bundle format `version`, then `INDEX HEX` per
+/// leaf, by index.
+pub fn write_leaves(leaves: &[LeafLine], version: u32) -> Vec<u8> {
+    let mut s = if version == 1 {
+        String::from(
+            "# skyfence evidence leaves, bundle format 1: INDEX HEX, the canonical leaf bytes\n\
+             # (skyfence_evidence::leaf version 1); leaf hash = SHA-256(0x00 || bytes), RFC 6962\n",
+        )
+    } else {
+        format!(
+            "# skyfence evidence leaves, bundle format {version}: INDEX HEX, the canonical leaf bytes\n\
+             # (skyfence_evidence::leaf versions 1 and 2); leaf hash = SHA-256(0x00 || bytes), RFC 6962\n"
+        )
+    };
     for l in leaves {
         s.push_str(&format!("{} {}\n", l.index, to_hex(&l.bytes)));
     }
@@ -322,10 +330,11 @@ pub fn read_leaves(text: &[u8]) -> Result<Vec<LeafLine>, LineError> {
         .collect()
 }
 
-/// `proofs.txt`: a comment header, then `INDEX HASH...` per leaf.
-pub fn write_proofs(proofs: &[(u64, Vec<Hash>)]) -> Vec<u8> {
-    let mut s = String::from(
-        "# skyfence inclusion proofs, bundle format 1: INDEX then the audit path (RFC 9162\n\
+/// `proofs.txt`: a comment header naming bundle format `version`, then `INDEX HASH...`
+/// per leaf.
+pub fn write_proofs(proofs: &[(u64, Vec<Hash>)], version: u32) -> Vec<u8> {
+    let mut s = format!(
+        "# skyfence inclusion proofs, bundle format {version}: INDEX then the audit path (RFC 9162\n\
          # 2.1.3), hex SHA-256, from the leaf's sibling up, in the checkpoint's tree\n",
     );
     for (index, path) in proofs {
@@ -385,11 +394,22 @@ mod tests {
                 bytes: vec![],
             },
         ];
-        assert_eq!(read_leaves(&write_leaves(&leaves)).unwrap(), leaves);
-        let text = String::from_utf8(write_leaves(&leaves)).unwrap();
-        assert!(text.ends_with("0 0105ab\n17 \n"), "{text}");
+        for version in [1, 2] {
+            assert_eq!(
+                read_leaves(&write_leaves(&leaves, version)).unwrap(),
+                leaves
+            );
+            let text = String::from_utf8(write_leaves(&leaves, version)).unwrap();
+            assert!(text.ends_with("0 0105ab\n17 \n"), "{text}");
+            assert!(
+                text.starts_with(&format!(
+                    "# skyfence evidence leaves, bundle format {version}:"
+                )),
+                "{text}"
+            );
+        }
         let proofs = vec![(3u64, vec![[0xaa; 32], [0x01; 32]]), (4, vec![])];
-        let back = read_proofs(&write_proofs(&proofs)).unwrap();
+        let back = read_proofs(&write_proofs(&proofs, 2)).unwrap();
         assert_eq!(back[&3], proofs[0].1);
         assert!(back[&4].is_empty());
     }

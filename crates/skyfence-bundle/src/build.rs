@@ -1,7 +1,7 @@
 //! From the log's evidence of one incident to the files of its bundle.
 //!
 //! [`Contents`] sorts decoded leaves into what a bundle needs (the incident's state
-//! changes and acknowledgements, the zone, the config, the raw frames); the exporter and
+//! changes and acknowledgements, the zone, the config, the raw records); the exporter and
 //! the verifier both use it, and both render the report, KML and GeoJSON through
 //! [`render_files`], so the verifier can re-create those renderings and compare them.
 
@@ -9,13 +9,13 @@ use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
 use skyfence_core::detect::{Incident, IncidentId};
 use skyfence_evidence::{
-    DatasetContent, DatasetKind, EvidenceLeaf, Hash, Note, VerifierKey, to_hex,
+    DatasetContent, DatasetKind, EvidenceLeaf, Hash, LeafSignal, Note, VerifierKey, to_hex,
 };
 
 use super::archive::{Bundle, LeafLine, LogInfo, Manifest, write_leaves, write_proofs};
-use super::files;
 use super::render::{self, RenderInput, TimelineRow};
-use super::replay::{self, FrameLeaf};
+use super::replay::{self, RecordLeaf};
+use super::{VERSION, files};
 
 /// An incident's state change as its leaf records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,8 +82,8 @@ pub struct Contents {
     pub zones: Vec<ZoneLeaf>,
     /// Config leaves, by index.
     pub configs: Vec<ConfigLeaf>,
-    /// Raw frames, by index.
-    pub frames: Vec<FrameLeaf>,
+    /// Raw records (kind 0x03 frames and kind 0x06 records), by index.
+    pub records: Vec<RecordLeaf>,
     /// Leaves of other kinds or other incidents (listed, not used).
     pub other: Vec<u64>,
 }
@@ -142,20 +142,9 @@ impl Contents {
                     source: source.clone(),
                     text: config.clone(),
                 }),
-                EvidenceLeaf::RawFrame {
-                    sensor,
-                    received_at_us,
-                    signal,
-                    mlat,
-                    frame,
-                } => c.frames.push(FrameLeaf {
-                    index,
-                    sensor: sensor.clone(),
-                    received_at: Timestamp::from_micros(*received_at_us),
-                    signal: *signal,
-                    mlat: *mlat,
-                    frame: frame.clone(),
-                }),
+                EvidenceLeaf::RawFrame { .. } | EvidenceLeaf::RawRecord { .. } => {
+                    c.records.extend(RecordLeaf::from_leaf(index, leaf))
+                }
                 _ => c.other.push(index),
             }
         }
@@ -231,23 +220,49 @@ impl Contents {
     }
 }
 
-/// `frames.csv`: one line per raw frame, by receive time then index.
-pub fn frames_csv(frames: &[FrameLeaf]) -> Vec<u8> {
-    let mut sorted: Vec<&FrameLeaf> = frames.iter().collect();
+/// `frames.csv`: one line per raw record, by receive time then index. Bundle format 1:
+/// `index,received_at,sensor,signal,mlat,hex` (Mode S frames only, exactly as format 1
+/// always wrote it); format 2 adds `protocol` after `sensor` (`modes`, `asterix`,
+/// `remoteid`, or the code in hex when unknown) and prints a dBm signal as `-67dBm`.
+pub fn frames_csv(records: &[RecordLeaf], version: u32) -> Vec<u8> {
+    let mut sorted: Vec<&RecordLeaf> = records.iter().collect();
     sorted.sort_by_key(|f| (f.received_at, f.index));
-    let mut s = String::from("index,received_at,sensor,signal,mlat,hex\n");
+    let v1 = version == 1;
+    let mut s = String::from(if v1 {
+        "index,received_at,sensor,signal,mlat,hex\n"
+    } else {
+        "index,received_at,sensor,protocol,signal,mlat,hex\n"
+    });
     for f in sorted {
+        let signal = match f.signal {
+            LeafSignal::None => String::new(),
+            LeafSignal::Level(l) => l.to_string(),
+            LeafSignal::Dbm(d) => format!("{d}dBm"),
+        };
+        let protocol = if v1 {
+            String::new()
+        } else {
+            format!("{},", f.protocol_name())
+        };
         s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{protocol}{signal},{},{}\n",
             f.index,
             f.received_at.to_rfc3339_micros(),
             csv_field(&f.sensor),
-            f.signal.map(|v| v.to_string()).unwrap_or_default(),
             u8::from(f.mlat),
-            to_hex(&f.frame)
+            to_hex(&f.record)
         ));
     }
     s.into_bytes()
+}
+
+/// Records per protocol name, by name (for the report's evidence row).
+fn protocol_counts(records: &[RecordLeaf]) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in records {
+        *counts.entry(r.protocol_name()).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
 }
 
 fn csv_field(text: &str) -> String {
@@ -309,6 +324,8 @@ pub struct RenderSource<'a> {
     pub checkpoint_note: &'a str,
     /// The export time as the manifest states it.
     pub exported_at: &'a str,
+    /// The bundle format version (the renderings of format 1 stay exactly as they were).
+    pub version: u32,
 }
 
 /// The three renderings (report, KML, GeoJSON), by bundle path.
@@ -323,7 +340,7 @@ pub fn render_files(src: &RenderSource<'_>) -> Vec<(&'static str, Vec<u8>)> {
         .unwrap_or_default();
     let sensors: std::collections::BTreeSet<&str> = src
         .contents
-        .frames
+        .records
         .iter()
         .map(|f| f.sensor.as_str())
         .collect();
@@ -332,11 +349,13 @@ pub fn render_files(src: &RenderSource<'_>) -> Vec<(&'static str, Vec<u8>)> {
         zone: src.zone,
         track: src.track,
         timeline: src.contents.timeline(),
-        frames: src.contents.frames.len(),
+        frames: src.contents.records.len(),
+        protocols: protocol_counts(&src.contents.records),
         sensors: sensors.into_iter().map(str::to_owned).collect(),
         log: src.log,
         signers,
         exported_at: src.exported_at,
+        version: src.version,
     };
     vec![
         (files::REPORT, render::report_html(&input).into_bytes()),
@@ -384,7 +403,7 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
     let (detection, permits) = replay::settings_from_config(config_text)
         .map_err(|e| BuildError::Missing(e.to_string()))?;
     let replayed = replay::replay(
-        &contents.frames,
+        &contents.records,
         incident.target.id,
         zone.clone(),
         detection,
@@ -434,14 +453,14 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
         })
         .collect();
     leaves.sort_by_key(|l| l.index);
-    put(files::LEAVES, write_leaves(&leaves));
+    put(files::LEAVES, write_leaves(&leaves, VERSION));
     let mut proofs = evidence.proofs.clone();
     proofs.sort_by_key(|(i, _)| *i);
-    put(files::PROOFS, write_proofs(&proofs));
+    put(files::PROOFS, write_proofs(&proofs, VERSION));
     put(files::INCIDENT, state.json.clone().into_bytes());
     put(files::ZONE, zone_bytes.clone());
     put(files::CONFIG, config.text.clone());
-    put(files::FRAMES, frames_csv(&contents.frames));
+    put(files::FRAMES, frames_csv(&contents.records, VERSION));
     for (name, bytes) in render_files(&RenderSource {
         incident: &incident,
         contents: &contents,
@@ -450,6 +469,7 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
         log: &log,
         checkpoint_note: &evidence.checkpoint_note,
         exported_at: &exported_at,
+        version: VERSION,
     }) {
         put(name, bytes);
     }

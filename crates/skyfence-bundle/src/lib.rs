@@ -1,23 +1,33 @@
 //! Evidence bundles: one zip file that lets a sceptical second party check an
 //! incident without trusting us, without a network and without our service.
 //!
-//! # Format, version 1
+//! # Format, version 2 (and 1)
+//!
+//! Every new bundle is version 2, whatever its leaves hold; the verifier reads versions 1
+//! and 2. Version 2 differs from version 1 only where a target or a raw record need not
+//! be Mode S: raw records may be kind 0x06 leaves (protocol-tagged, leaf version 2) as
+//! well as kind 0x03 frames; `frames.csv` has a `protocol` column; `track.geojson` names
+//! the target by `kind` and `id` (with `icao24` only for ICAO targets); the report's
+//! evidence row counts records per protocol. A version 1 bundle (written before kind 0x06
+//! existed) holds kind 0x03 frames only, and its `frames.csv` and renderings are re-created
+//! exactly as version 1 wrote them, so bundles exported by earlier releases keep verifying
+//! byte for byte.
 //!
 //! A zip archive (deflate) holding these files; `bundle.json` lists every other file with
 //! its SHA-256, so a reader sees at once which file was changed:
 //!
 //! | file | content |
 //! |---|---|
-//! | `bundle.json` | the manifest: `format` = `"skyfence-evidence-bundle"`, `version` = 1, the incident id, the export time, the `renderer` of the three renderings, the log (`origin`, the log's key in C2SP `vkey` form, the checkpoint's `size` and `root` in hex) and `files`: `path`, `sha256`, `bytes` of each other file |
+//! | `bundle.json` | the manifest: `format` = `"skyfence-evidence-bundle"`, `version` = 2 (1 for older bundles), the incident id, the export time, the `renderer` of the three renderings, the log (`origin`, the log's key in C2SP `vkey` form, the checkpoint's `size` and `root` in hex) and `files`: `path`, `sha256`, `bytes` of each other file |
 //! | `checkpoint.txt` | the signed checkpoint (C2SP tlog-checkpoint in a signed note): the log's Ed25519 signature and any witness cosignatures (`cosignature/v1`) |
 //! | `keys/log.vkey` | the log's public key, one `vkey` line (name+keyid+base64) |
 //! | `keys/witnesses.vkey` | public keys of the witnesses that cosigned, one per line (may be empty) |
-//! | `leaves.txt` | every log entry the bundle relies on: lines `INDEX HEX`, the leaf's exact canonical bytes (`skyfence_evidence::leaf`, version 1) in hex, by index; `#` lines are comments |
+//! | `leaves.txt` | every log entry the bundle relies on: lines `INDEX HEX`, the leaf's exact canonical bytes (`skyfence_evidence::leaf`, versions 1 and 2) in hex, by index; `#` lines are comments |
 //! | `proofs.txt` | lines `INDEX HASH...`: each leaf's RFC 9162 §2.1.3 inclusion proof (hex SHA-256 hashes, leaf to root) in the checkpoint's tree |
 //! | `incident.json` | the incident (docs/INTERFACES.md, "Incident"), byte for byte the `incident_json` of the incident's latest state-change leaf |
 //! | `zone.geojson` | the zone as a GeoJSON FeatureCollection of that one zone (with its `source` and `version`), byte for byte the content of its dataset leaf; the leaf's provenance hash is the SHA-256 of its canonical geometry (`skyfence_core::airspace::zone::geometry_sha256`) |
 //! | `config.toml` | the configuration in force (its `[detection]` and `[[allow]]` drive the re-detection), byte for byte the config leaf |
-//! | `frames.csv` | the raw frames, human-readable: `index,received_at,sensor,signal,mlat,hex` |
+//! | `frames.csv` | the raw records, human-readable, by receive time: `index,received_at,sensor,protocol,signal,mlat,hex` (version 1: no `protocol`); `protocol` is `modes`, `asterix`, `remoteid` or the leaf's code in hex; `signal` is the receiver's level (0-255), a dBm figure as `-67dBm`, or empty |
 //! | `report.html` | a self-contained report (inline SVG map and altitude profile, timeline, identity, every figure) |
 //! | `track.kml` | the track for Google Earth (KML 2.2): a LineString with altitudes, entry and exit Placemarks |
 //! | `track.geojson` | a FeatureCollection: the track, entry and exit points, the zone |
@@ -26,6 +36,12 @@
 //! (checked byte for byte), or a rendering that `skyfence verify` re-creates from the
 //! verified leaves and compares (`report.html`, `track.kml`, `track.geojson`), when the
 //! bundle names the verifier's own renderer.
+//!
+//! Re-decoding covers Mode S (kind 0x03 frames and kind 0x06 records of protocol 0x01).
+//! For records of other protocols the verifier says, in a WARN line, that it cannot
+//! re-decode that protocol yet; when the incident rests on them (the Mode S frames alone
+//! do not give it, as for every Remote ID or sensor-track target), the detection check is
+//! a WARN, never a PASS.
 //!
 //! The modules: [`archive`] (zip and manifest), [`build`] (evidence to files),
 //! [`replay`] (re-decoding and re-detection), [`render`] (report, KML, GeoJSON),
@@ -39,8 +55,8 @@ pub mod verify;
 
 /// The manifest's `format` value.
 pub const FORMAT: &str = "skyfence-evidence-bundle";
-/// The bundle format version this code writes and reads.
-pub const VERSION: u32 = 1;
+/// The bundle format version this code writes; it reads every version from 1 to this.
+pub const VERSION: u32 = 2;
 
 /// File names inside a bundle.
 pub mod files {

@@ -49,8 +49,10 @@ pub struct RenderInput<'a> {
     pub track: &'a [TrackPoint],
     /// State changes and acknowledgements from the log.
     pub timeline: Vec<TimelineRow>,
-    /// Number of raw frames.
+    /// Number of raw records (frames).
     pub frames: usize,
+    /// Raw records per protocol name (`modes`, `remoteid`, ...), by name.
+    pub protocols: Vec<(String, usize)>,
     /// Sensors that heard them.
     pub sensors: Vec<String>,
     /// The log and checkpoint.
@@ -59,6 +61,10 @@ pub struct RenderInput<'a> {
     pub signers: Vec<String>,
     /// Export time.
     pub exported_at: &'a str,
+    /// The bundle format version: format 1 renders exactly as it always did (a verifier
+    /// compares the bytes); format 2 adds the target kind and id to the GeoJSON track and
+    /// the protocols to the report's evidence row.
+    pub version: u32,
 }
 
 /// Escapes text for HTML and XML content and attributes.
@@ -662,15 +668,8 @@ fn status_text(input: &RenderInput<'_>, status: &str) -> String {
 pub fn report_html(input: &RenderInput<'_>) -> String {
     let inc = input.incident;
     let t = &inc.target;
-    let status = match inc.status {
-        IncidentStatus::Open => "open",
-        IncidentStatus::Closed => "closed",
-        IncidentStatus::Lost => "lost",
-    };
-    let classification = serde_json::to_value(inc.classification)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status = inc.status.as_str();
+    let classification = inc.classification.as_str();
     let mut s = String::with_capacity(64 * 1024);
     let title = format!(
         "Incursion into {} by {} ({})",
@@ -713,7 +712,7 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
             escape(&opt(t.callsign.map(|c| c.as_str().to_owned())))
         ),
         row("Emitter category", escape(&opt(t.category))),
-        row("Classification", escape(&classification)),
+        row("Classification", escape(classification)),
         row(
             "Permit",
             escape(&inc.permit.clone().unwrap_or_else(|| "none".into()))
@@ -776,14 +775,33 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
             opt(inc.max_alt_ft.map(|a| format!("{a} ft")))
         ),
         row("Position reports inside", inc.reports.to_string()),
-        row(
-            "Raw frames in evidence",
-            format!(
-                "{} from {}",
-                input.frames,
-                escape(&input.sensors.join(", "))
+        if input.version == 1 {
+            row(
+                "Raw frames in evidence",
+                format!(
+                    "{} from {}",
+                    input.frames,
+                    escape(&input.sensors.join(", "))
+                ),
             )
-        ),
+        } else {
+            row(
+                "Raw records in evidence",
+                format!(
+                    "{} ({}) from {}",
+                    input.frames,
+                    escape(
+                        &input
+                            .protocols
+                            .iter()
+                            .map(|(p, n)| format!("{p} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    escape(&input.sensors.join(", "))
+                ),
+            )
+        },
     );
     let _ = write!(
         s,
@@ -846,12 +864,12 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
     let _ = write!(
         s,
         "<h2>Evidence and how to verify it</h2><table>{}{}{}{}{}{}</table>\
-         <p>Every raw frame, state change and the zone and configuration are leaves of an append-only Merkle log (RFC 6962). \
+         <p>Every raw {record}, state change and the zone and configuration are leaves of an append-only Merkle log (RFC 6962). \
          The signed checkpoint commits to the log's first {size} leaves; each leaf ships with its inclusion proof. \
          To check this bundle without any network or service, run:</p>\
          <pre>skyfence verify BUNDLE.zip --key '{key}'</pre>\
          <p>where <code>BUNDLE.zip</code> is this bundle and the key is the log key you obtained from the operator through a trusted channel \
-         (compare its fingerprint). The verifier checks the signatures, every inclusion proof, decodes every raw frame again, \
+         (compare its fingerprint). The verifier checks the signatures, every inclusion proof, {decodes}, \
          re-runs detection with the zone and settings in the bundle and confirms the figures above.</p>",
         row(
             "Log origin",
@@ -877,6 +895,16 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
         row("Incident JSON", "incident.json in this bundle".into()),
         size = log.checkpoint_size,
         key = escape(&log.key),
+        record = if input.version == 1 {
+            "frame"
+        } else {
+            "record"
+        },
+        decodes = if input.version == 1 {
+            "decodes every raw frame again"
+        } else {
+            "decodes every raw Mode S frame again (and says so when it cannot re-decode records of another protocol yet)"
+        },
     );
     s.push_str(
         "<footer>Generated by skyfence from the evidence in this bundle. Map: local flat projection centred on the track; \
@@ -925,10 +953,10 @@ pub fn track_kml(input: &RenderInput<'_>) -> String {
     if coords.len() >= 2 {
         let _ = write!(
             s,
-            "<Placemark><name>Track {icao}</name>\
+            "<Placemark><name>Track {id}</name>\
              <TimeSpan><begin>{b}</begin><end>{e}</end></TimeSpan><styleUrl>#track</styleUrl>\
              <LineString><tessellate>1</tessellate><altitudeMode>absolute</altitudeMode><coordinates>{c}</coordinates></LineString></Placemark>",
-            icao = inc.target.id,
+            id = escape(&inc.target.id.to_string()),
             b = input.track[0].at.to_rfc3339_millis(),
             e = input.track[input.track.len() - 1].at.to_rfc3339_millis(),
             c = coords.join(" "),
@@ -968,10 +996,26 @@ pub fn track_geojson(input: &RenderInput<'_>) -> String {
         None => json!([r6(lon), r6(lat)]),
     };
     let mut features = Vec::new();
+    let times: Vec<String> = input
+        .track
+        .iter()
+        .map(|p| p.at.to_rfc3339_millis())
+        .collect();
+    // Format 1 named the target `icao24` whatever it was (every target was a
+    // transponder then); format 2 names it by kind and id, with `icao24` only when known.
+    let properties = if input.version == 1 {
+        json!({"role": "track", "icao24": inc.target.id.to_string(), "times": times})
+    } else {
+        let mut p = json!({"role": "track", "kind": inc.target.id.kind().as_str(),
+            "id": inc.target.id.to_string(), "times": times});
+        if let Some(a) = inc.target.id.icao() {
+            p["icao24"] = json!(a.to_string());
+        }
+        p
+    };
     features.push(json!({
         "type": "Feature",
-        "properties": {"role": "track", "icao24": inc.target.id.to_string(),
-            "times": input.track.iter().map(|p| p.at.to_rfc3339_millis()).collect::<Vec<_>>()},
+        "properties": properties,
         "geometry": {"type": "LineString",
             "coordinates": input.track.iter().map(|p| pos(p.lon, p.lat, alt_m(p.alt_ft))).collect::<Vec<_>>()},
     }));

@@ -1,6 +1,9 @@
-//! Re-decoding and re-detection from a bundle's own evidence: the raw frames of its leaves,
-//! the zone of its dataset leaf and the `[detection]` and `[[allow]]` settings of its
-//! config leaf. The same code draws the bundle's track at export and checks the incident
+//! Re-decoding and re-detection from a bundle's own evidence: the raw records of its
+//! leaves (kind 0x03 Mode S frames and kind 0x06 protocol-tagged records), the zone of its
+//! dataset leaf and the `[detection]` and `[[allow]]` settings of its config leaf.
+//! Re-decoding covers Mode S; records of other protocols are counted in
+//! [`Replay::unsupported`] (the verifier says it cannot re-decode them yet) and not
+//! replayed. The same code draws the bundle's track at export and checks the incident
 //! at verification, so both see exactly the same positions.
 //!
 //! Why the replay reproduces the live result: detection is a pure function of the
@@ -15,11 +18,107 @@ use std::collections::HashMap;
 use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::TrackPoint;
 use skyfence_core::detect::{DetectionConfig, Detector, Event, Incident, Permit};
-use skyfence_core::{SourceId, TargetId, Timestamp};
+use skyfence_core::{Protocol, SourceId, TargetId, Timestamp};
 use skyfence_decode::Frame;
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 
-/// One raw frame leaf.
+/// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
+/// protocol-tagged record (format 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordLeaf {
+    /// Its index in the log.
+    pub index: u64,
+    /// The leaf kind it came from (0x03 or 0x06).
+    pub leaf_kind: u8,
+    /// The receiving sensor.
+    pub sensor: String,
+    /// Receive time.
+    pub received_at: Timestamp,
+    /// The protocol code ([`Protocol::code`]; a kind 0x03 leaf is Mode S). Kept as the
+    /// leaf's byte so a code this verifier does not know is still shown and reported.
+    pub protocol: u8,
+    /// The receiver's signal.
+    pub signal: LeafSignal,
+    /// Multilateration flag.
+    pub mlat: bool,
+    /// The record's bytes as received.
+    pub record: Vec<u8>,
+}
+
+impl RecordLeaf {
+    /// The record of leaf `index`, when `leaf` is a raw frame or raw record.
+    pub fn from_leaf(index: u64, leaf: &EvidenceLeaf) -> Option<RecordLeaf> {
+        match leaf {
+            EvidenceLeaf::RawFrame {
+                sensor,
+                received_at_us,
+                signal,
+                mlat,
+                frame,
+            } => Some(RecordLeaf {
+                index,
+                leaf_kind: leaf.kind_code(),
+                sensor: sensor.clone(),
+                received_at: Timestamp::from_micros(*received_at_us),
+                protocol: Protocol::ModeS.code(),
+                signal: signal.map_or(LeafSignal::None, LeafSignal::Level),
+                mlat: *mlat,
+                record: frame.clone(),
+            }),
+            EvidenceLeaf::RawRecord {
+                sensor,
+                received_at_us,
+                protocol,
+                signal,
+                mlat,
+                record,
+            } => Some(RecordLeaf {
+                index,
+                leaf_kind: leaf.kind_code(),
+                sensor: sensor.clone(),
+                received_at: Timestamp::from_micros(*received_at_us),
+                protocol: *protocol,
+                signal: *signal,
+                mlat: *mlat,
+                record: record.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The protocol, when this verifier knows its code.
+    pub fn known_protocol(&self) -> Option<Protocol> {
+        Protocol::from_code(self.protocol)
+    }
+
+    /// The protocol's name (`modes`, `asterix`, `remoteid`), or its code in hex when
+    /// unknown (`0x07`).
+    pub fn protocol_name(&self) -> String {
+        self.known_protocol().map_or_else(
+            || format!("{:#04x}", self.protocol),
+            |p| p.as_str().to_owned(),
+        )
+    }
+
+    /// The Mode S frame this record is, for the replay: the receiver's level becomes the
+    /// frame's signal byte (a dBm figure has no place there and does not affect decoding).
+    fn mode_s(&self) -> Option<FrameLeaf> {
+        (self.known_protocol() == Some(Protocol::ModeS)).then(|| FrameLeaf {
+            index: self.index,
+            sensor: self.sensor.clone(),
+            received_at: self.received_at,
+            signal: match self.signal {
+                LeafSignal::Level(l) => Some(l),
+                LeafSignal::None | LeafSignal::Dbm(_) => None,
+            },
+            mlat: self.mlat,
+            frame: self.record.clone(),
+        })
+    }
+}
+
+/// One Mode S frame as the replay decodes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameLeaf {
     /// Its index in the log.
@@ -91,6 +190,9 @@ pub fn zone_from_geojson(text: &str) -> Result<Zone, SettingsError> {
 pub struct Replay {
     /// Frames replayed.
     pub frames: usize,
+    /// Leaf indexes and protocol names of records of protocols this verifier cannot
+    /// re-decode yet (everything but Mode S): not replayed.
+    pub unsupported: Vec<(u64, String)>,
     /// Frames that decoded to a message of the target.
     pub decoded: usize,
     /// Leaf indexes of frames that did not decode (CRC, unknown address, bad length).
@@ -120,24 +222,32 @@ impl Replay {
     }
 }
 
-/// Replays `frames` of `target` through fresh decoders, one per sensor, and a detector
-/// watching `zone` alone. The incidents are taken at `until` (the time of the latest
+/// Replays the Mode S `records` of `target` through fresh decoders, one per sensor, and a
+/// detector watching `zone` alone; records of other protocols are listed in
+/// [`Replay::unsupported`]. The incidents are taken at `until` (the time of the latest
 /// logged state change), after advancing the detector's clock to it (so a silent target
 /// is lost exactly as the live tick would have lost it); frames after `until` (an
 /// incident still open at export) only extend the track and the frame counts.
 pub fn replay(
-    frames: &[FrameLeaf],
+    records: &[RecordLeaf],
     target: TargetId,
     zone: Zone,
     detection: DetectionConfig,
     permits: Vec<Permit>,
     until: Timestamp,
 ) -> Replay {
+    let mut out = Replay::default();
+    let mut frames = Vec::with_capacity(records.len());
+    for r in records {
+        match r.mode_s() {
+            Some(f) => frames.push(f),
+            None => out.unsupported.push((r.index, r.protocol_name())),
+        }
+    }
     let mut order: Vec<&FrameLeaf> = frames.iter().collect();
     order.sort_by_key(|f| (f.received_at, f.index));
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
     let mut decoders: HashMap<&str, (SourceId, Decoder)> = HashMap::new();
-    let mut out = Replay::default();
     let mut events = Vec::new();
     let mut snapshot_taken = false;
     for f in order {

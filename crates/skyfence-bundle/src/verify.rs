@@ -126,12 +126,13 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     let manifest_bytes = bundle.get(files::MANIFEST).ok_or(Unreadable::NoManifest)?;
     let manifest: Manifest =
         serde_json::from_slice(manifest_bytes).map_err(|e| Unreadable::Manifest(e.to_string()))?;
-    if manifest.format != FORMAT || manifest.version != VERSION {
+    if manifest.format != FORMAT || !(1..=VERSION).contains(&manifest.version) {
         return Err(Unreadable::Manifest(format!(
-            "format {:?} version {}: expected {FORMAT:?} version {VERSION}",
+            "format {:?} version {}: expected {FORMAT:?} version 1 to {VERSION}",
             manifest.format, manifest.version
         )));
     }
+    let version = manifest.version;
     let mut v = Verification::default();
     v.push("manifest", check_manifest(bundle, &manifest));
 
@@ -258,6 +259,11 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                     bad.push(format!("leaf {} appears twice", l.index));
                 }
                 match EvidenceLeaf::decode(&l.bytes) {
+                    // Format 1 predates kind 0x06: its frames.csv cannot show a protocol.
+                    Ok(leaf) if version == 1 && leaf.kind_code() == 0x06 => bad.push(format!(
+                        "leaf {} is a kind 0x06 raw record: bundle format 1 carries raw frames as kind 0x03 leaves only, expected format 2",
+                        l.index
+                    )),
                     Ok(leaf) => decoded.push((l.index, leaf)),
                     Err(e) => bad.push(format!("leaf {}: {e}", l.index)),
                 }
@@ -370,19 +376,24 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
             None
         }
     };
-    let csv = frames_csv(&contents.frames);
+    let csv = frames_csv(&contents.records, version);
     let file = bundle.get(files::FRAMES);
+    let what = if version == 1 {
+        "raw frame leaves"
+    } else {
+        "raw record leaves"
+    };
     v.push(
         "frames",
         if file == Some(csv.as_slice()) {
             Ok(format!(
-                "{} lists exactly the {} raw frame leaves",
+                "{} lists exactly the {} {what}",
                 files::FRAMES,
-                contents.frames.len()
+                contents.records.len()
             ))
         } else {
             Err(format!(
-                "{} differs from the raw frame leaves ({})",
+                "{} differs from the {what} ({})",
                 files::FRAMES,
                 describe_difference(file, &csv)
             ))
@@ -406,15 +417,15 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         .latest_state()
         .map_or(incident.last_seen_at, |s| s.at);
     let replayed = replay::replay(
-        &contents.frames,
+        &contents.records,
         incident.target.id,
         zone.clone(),
         detection,
         permits,
         until,
     );
-    v.push("decode", check_decode(&replayed, &incident));
-    v.push("detection", check_detection(&replayed, &incident));
+    v.checks.push(decode_check(&replayed, &incident));
+    v.checks.push(detection_check(&replayed, &incident));
 
     // The renderings, drawn again from the verified content by the same renderer.
     if manifest.renderer != render::RENDERER {
@@ -441,6 +452,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         log: &manifest.log,
         checkpoint_note: &note_text,
         exported_at: &manifest.exported_at,
+        version,
     });
     let differing: Vec<&str> = rendered
         .iter()
@@ -495,9 +507,10 @@ fn check_manifest(bundle: &Bundle, manifest: &Manifest) -> Result<String, String
     }
     if problems.is_empty() {
         Ok(format!(
-            "{} files match their SHA-256 in {} (format {FORMAT} version {VERSION}, incident {})",
+            "{} files match their SHA-256 in {} (format {FORMAT} version {}, incident {})",
             manifest.files.len(),
             files::MANIFEST,
+            manifest.version,
             manifest.incident
         ))
     } else {
@@ -647,7 +660,11 @@ fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {
             protocol,
             ..
         }) => format!(
-            "raw record (protocol {protocol:#04x}) from {sensor} at {}",
+            "raw record ({}) from {sensor} at {}",
+            skyfence_core::Protocol::from_code(*protocol).map_or_else(
+                || format!("protocol {protocol:#04x}"),
+                |p| p.as_str().to_owned()
+            ),
             Timestamp::from_micros(*received_at_us).to_rfc3339_micros()
         ),
         Some(EvidenceLeaf::IncidentStateChanged { event, .. }) => {
@@ -838,6 +855,85 @@ fn describe_difference(file: Option<&[u8]>, expected: &[u8]) -> String {
     )
 }
 
+/// The records this verifier cannot re-decode: count, protocols, first leaf.
+fn unsupported_text(r: &replay::Replay) -> Option<String> {
+    let (first, _) = r.unsupported.first()?;
+    let protocols: BTreeSet<&str> = r.unsupported.iter().map(|(_, p)| p.as_str()).collect();
+    Some(format!(
+        "{} record(s) of protocol {} (first: leaf {first})",
+        r.unsupported.len(),
+        protocols.into_iter().collect::<Vec<_>>().join(", "),
+    ))
+}
+
+/// The `decode` check: [`check_decode`] on the Mode S frames; records of other protocols
+/// make it a WARN that says so (never a silent skip), and a bundle of such records alone
+/// is a WARN rather than "none decodes".
+fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
+    let name = "decode";
+    let Some(unsupported) = unsupported_text(r) else {
+        let (outcome, detail) = match check_decode(r, incident) {
+            Ok(d) => (Outcome::Pass, d),
+            Err(d) => (Outcome::Fail, d),
+        };
+        return Check {
+            name,
+            outcome,
+            detail,
+        };
+    };
+    if r.frames == 0 {
+        return Check {
+            name,
+            outcome: Outcome::Warn,
+            detail: format!(
+                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only, and the bundle holds no Mode S frame"
+            ),
+        };
+    }
+    match check_decode(r, incident) {
+        Ok(d) => Check {
+            name,
+            outcome: Outcome::Warn,
+            detail: format!(
+                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only"
+            ),
+        },
+        Err(d) => Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!("{d}; and cannot re-decode {unsupported} yet"),
+        },
+    }
+}
+
+/// The `detection` check: [`check_detection`] on the replay. When records were not
+/// re-decoded and the Mode S frames alone do not give the incident, the incident rests on
+/// those records: a WARN that says re-detection could not be done, never a PASS.
+fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
+    let name = "detection";
+    let result = check_detection(r, incident);
+    let (outcome, detail) = match (result, unsupported_text(r)) {
+        (Ok(d), None) => (Outcome::Pass, d),
+        (Ok(d), Some(u)) => (
+            Outcome::Pass,
+            format!("{d} (from the Mode S frames alone; {u} not re-decoded)"),
+        ),
+        (Err(d), None) => (Outcome::Fail, d),
+        (Err(d), Some(u)) => (
+            Outcome::Warn,
+            format!(
+                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S frames alone give: {d}"
+            ),
+        ),
+    };
+    Check {
+        name,
+        outcome,
+        detail,
+    }
+}
+
 fn check_decode(r: &replay::Replay, incident: &Incident) -> Result<String, String> {
     if !r.other_targets.is_empty() {
         let (i, who) = &r.other_targets[0];
@@ -969,10 +1065,7 @@ fn check_detection(r: &replay::Replay, want: &Incident) -> Result<String, String
              {} {}, entered {} (Δ {} µs), {}, entry point Δ {entry_m:.2} m, exit point Δ {exit_m:.2} m, \
              max depth {:.1} m (Δ {depth:.1} m), {} reports, authorised {}",
             got.id,
-            serde_json::to_value(got.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            got.status.as_str(),
             got.entered_at.to_rfc3339_millis(),
             got.entered_at.micros_since(want.entered_at),
             got.exited_at.map_or("not exited".into(), |t| format!(

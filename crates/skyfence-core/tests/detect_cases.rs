@@ -325,6 +325,8 @@ fn enclaves_and_holes() {
 fn a_permit_with_a_validity_window() {
     let permit = Permit {
         icao24: None,
+        id: None,
+        kind: None,
         callsign: Some(Glob::new("PIA*")),
         zone: Some(Glob::new("B?X")),
         reason: "overflight permit 2023/114".into(),

@@ -750,6 +750,11 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..64).prop_map(DatasetContent::Bytes),
             any::<[u8; 32]>().prop_map(DatasetContent::Sha256),
         ];
+        let signal = prop_oneof![
+            Just(LeafSignal::None),
+            any::<u8>().prop_map(LeafSignal::Level),
+            any::<i8>().prop_map(LeafSignal::Dbm),
+        ];
         prop_oneof![
             (kind, ".*", any::<i64>(), any::<[u8; 32]>(), content).prop_map(
                 |(kind, name, loaded_at_us, provenance_sha256, content)| {
@@ -788,6 +793,28 @@ mod tests {
                         frame,
                     }
                 }),
+            (
+                ".*",
+                any::<i64>(),
+                any::<u8>(),
+                signal,
+                any::<bool>(),
+                // Up to 300 bytes: past the 255 of a u8 length, so the u32 length prefix
+                // and ASTERIX-sized records are exercised.
+                proptest::collection::vec(any::<u8>(), 0..300)
+            )
+                .prop_map(
+                    |(sensor, received_at_us, protocol, signal, mlat, record)| {
+                        EvidenceLeaf::RawRecord {
+                            sensor,
+                            received_at_us,
+                            protocol,
+                            signal,
+                            mlat,
+                            record,
+                        }
+                    }
+                ),
             (any::<[u8; 8]>(), any::<i64>(), ".*", ".*").prop_map(
                 |(incident_id, at_us, event, incident_json)| EvidenceLeaf::IncidentStateChanged {
                     incident_id,
@@ -811,7 +838,31 @@ mod tests {
         #[test]
         fn every_leaf_round_trips(leaf in any_leaf()) {
             let bytes = leaf.encode().unwrap();
+            // Each kind has exactly one version byte: 0x02 for the raw record, else 0x01.
+            let version = if leaf.kind_code() == 0x06 { LEAF_VERSION_RAW_RECORD } else { LEAF_VERSION };
+            prop_assert_eq!(bytes[..2].to_vec(), vec![version, leaf.kind_code()]);
             prop_assert_eq!(EvidenceLeaf::decode(&bytes).unwrap(), leaf);
+        }
+
+        /// Decoding stays canonical when the bytes start like a raw record: random bodies
+        /// behind the version 2, kind 0x06 prefix reach the record's field decoding, which
+        /// fully random bytes rarely do.
+        #[test]
+        fn raw_record_prefixed_bytes_decode_canonically_or_not_at_all(
+            sensor in proptest::collection::vec(any::<u8>(), 0..8),
+            at in any::<i64>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            // A well-formed sensor and time, then random protocol, signal, mlat and record
+            // bytes (a random u32 sensor length would almost always end the decoding early).
+            let mut bytes = vec![LEAF_VERSION_RAW_RECORD, 0x06];
+            bytes.extend((sensor.len() as u32).to_be_bytes());
+            bytes.extend(&sensor);
+            bytes.extend(at.to_be_bytes());
+            bytes.extend(tail);
+            if let Ok(leaf) = EvidenceLeaf::decode(&bytes) {
+                prop_assert_eq!(leaf.encode().unwrap(), bytes);
+            }
         }
 
         #[test]

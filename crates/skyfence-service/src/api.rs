@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use serde::Deserialize;
-use skyfence_core::Timestamp;
+use serde::{Deserialize, Serialize};
 use skyfence_core::detect::{IncidentId, IncidentStatus};
+use skyfence_core::{TargetId, Timestamp};
 use skyfence_store::{IncidentFilter, IncidentStore, SqliteStore, StoreError};
 use tokio::sync::{broadcast, watch};
 
@@ -281,6 +281,25 @@ async fn incident(
     }
 }
 
+/// A target as `GET /api/tracks` names it: the keys `kind`, `id` and (only when the address
+/// is known) `icao24`, as an incident's `target` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetKeys(pub TargetId);
+
+impl Serialize for TargetKeys {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let icao = self.0.icao();
+        let mut m = s.serialize_map(Some(2 + usize::from(icao.is_some())))?;
+        m.serialize_entry("kind", self.0.kind().as_str())?;
+        m.serialize_entry("id", &format_args!("{}", self.0))?;
+        if let Some(a) = icao {
+            m.serialize_entry("icao24", &format_args!("{a}"))?;
+        }
+        m.end()
+    }
+}
+
 async fn tracks(State(state): State<AppState>) -> Response {
     let snapshot: Arc<Vec<TrackView>> = state.tracks.borrow().clone();
     match serde_json::to_vec(&*snapshot) {
@@ -458,5 +477,87 @@ mod tests {
         assert!(same_bytes(b"secret", b"secret"));
         assert!(!same_bytes(b"secret", b"secreT"));
         assert!(!same_bytes(b"secret", b"secre"));
+    }
+
+    fn view(target: TargetId) -> TrackView {
+        TrackView {
+            target: TargetKeys(target),
+            callsign: None,
+            lat: Some(33.5),
+            lon: Some(69.5),
+            alt_ft: Some(400),
+            gs_kt: None,
+            track_deg: None,
+            last_seen_at: Timestamp::from_secs(1_700_000_000),
+            classification: skyfence_core::detect::Classification::Uav,
+            zones: vec!["HELD-A".into()],
+            nacp: None,
+        }
+    }
+
+    #[test]
+    fn tracks_name_kind_and_id_and_icao24_only_when_known() {
+        use skyfence_core::TargetKind;
+        let json = |kind, id: &str| {
+            serde_json::to_value(view(TargetId::parse(kind, id).unwrap())).unwrap()
+        };
+        let v = json(TargetKind::Icao, "adf7c1");
+        assert_eq!(
+            (&v["kind"], &v["id"], &v["icao24"]),
+            (&"icao".into(), &"adf7c1".into(), &"adf7c1".into())
+        );
+        // The keys the list had before are all still there.
+        for key in [
+            "callsign",
+            "lat",
+            "lon",
+            "alt_ft",
+            "gs_kt",
+            "track_deg",
+            "last_seen_at",
+            "classification",
+            "zones",
+            "nacp",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing from {v}");
+        }
+        let v = json(TargetKind::RemoteId, "1581F5FJD239C00DW22E");
+        assert_eq!(
+            (&v["kind"], &v["id"]),
+            (&"remoteid".into(), &"1581F5FJD239C00DW22E".into())
+        );
+        assert!(v.get("icao24").is_none(), "{v}");
+        let v = json(TargetKind::Track, "kabul-psr/417");
+        assert_eq!(
+            (&v["kind"], &v["id"]),
+            (&"track".into(), &"kabul-psr/417".into())
+        );
+        assert!(v.get("icao24").is_none(), "{v}");
+    }
+
+    #[test]
+    fn an_approach_event_names_its_target_by_kind_and_id() {
+        use skyfence_core::detect::{Event, Fix, TargetInfo};
+        let target = TargetId::parse(skyfence_core::TargetKind::RemoteId, "DRONE1").unwrap();
+        let event = Event::Approach {
+            at: Timestamp::from_secs(1_700_000_000),
+            zone: "HELD-A".into(),
+            target: TargetInfo {
+                id: target,
+                callsign: None,
+                category: None,
+            },
+            position: Fix {
+                lat: 33.5,
+                lon: 69.5,
+                alt_ft: Some(400),
+            },
+        };
+        let p = Published::new(7, &event);
+        assert_eq!(p.kind, "approach");
+        let v: serde_json::Value = serde_json::from_str(&p.json).unwrap();
+        assert_eq!(v["target"]["kind"], "remoteid");
+        assert_eq!(v["target"]["id"], "DRONE1");
+        assert!(v["target"].get("icao24").is_none(), "{v}");
     }
 }

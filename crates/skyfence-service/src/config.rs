@@ -8,7 +8,7 @@ use serde::Deserialize;
 use skyfence_core::airspace::Zone;
 use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
-use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit};
+use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit, PermitError};
 
 use crate::alerts::AlertLevel;
 use crate::exit::input_error;
@@ -465,8 +465,13 @@ impl Config {
             }
         }
         for p in &self.permits {
-            p.validate()
-                .map_err(|e| format!("{}[[allow]] {e}", at("reason")))?;
+            p.validate().map_err(|e| {
+                let key = match e {
+                    PermitError::IcaoOfOtherKind { .. } => "kind",
+                    _ => "reason",
+                };
+                format!("{}[[allow]] {e}", at(key))
+            })?;
         }
         if let Some(d) = self.store.retention_days
             && !(d.is_finite() && d > 0.0 && d <= MAX_RETENTION_DAYS)
@@ -859,5 +864,35 @@ until = "2023-11-30T00:00:00Z"
         assert!(e.contains("missing field `type`"), "{e}");
         let e = Config::parse("[[alert]]\ntype = \"webhook\"\n").unwrap_err();
         assert!(e.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
+    fn allow_takes_an_id_glob_and_a_kind() {
+        let c = Config::parse(
+            "[[allow]]\nid = \"1581F5FJD*\"\nkind = \"remoteid\"\nreason = \"survey drone\"\n\n\
+             [[allow]]\nid = \"kabul-psr/*\"\nreason = \"training tracks\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.permits[0].id.as_ref().map(Glob::as_str),
+            Some("1581F5FJD*")
+        );
+        assert_eq!(c.permits[0].kind, Some(skyfence_core::TargetKind::RemoteId));
+        assert_eq!(c.permits[1].kind, None);
+        // A bad kind names its line, the value and what was expected.
+        let e = Config::parse("[[allow]]\nid = \"X*\"\nkind = \"drone\"\nreason = \"r\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("line 3:")
+                && e.contains("unknown target kind \"drone\": expected icao, remoteid or track"),
+            "{e}"
+        );
+        // icao24 can only match ICAO targets: with another kind it is refused at its line.
+        let e = Config::parse("[[allow]]\nicao24 = \"75*\"\nkind = \"track\"\nreason = \"r\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("line 3: [[allow]] permit \"r\" has icao24 with kind = \"track\""),
+            "{e}"
+        );
     }
 }

@@ -28,6 +28,7 @@ use skyfence_store::{
 };
 use tokio::sync::{broadcast, mpsc, watch};
 
+use super::api::TargetKeys;
 use super::metrics::Metrics;
 use super::source::SourceBatch;
 use crate::input::Item;
@@ -84,8 +85,10 @@ impl Published {
 /// One current target as `GET /api/tracks` lists it (docs/INTERFACES.md, "HTTP API").
 #[derive(Clone, Debug, Serialize)]
 pub struct TrackView {
-    /// ICAO address, 6 lowercase hex digits.
-    pub icao24: String,
+    /// Who: `kind`, `id` and, for a transponder, `icao24` (6 lowercase hex digits), the
+    /// keys an incident's `target` has.
+    #[serde(flatten)]
+    pub target: TargetKeys,
     /// Last callsign heard.
     pub callsign: Option<String>,
     /// Last accepted position.
@@ -517,7 +520,7 @@ impl DetectorTask {
                 let last = t.last_report();
                 let v = t.velocity();
                 TrackView {
-                    icao24: t.target().to_string(),
+                    target: TargetKeys(t.target()),
                     callsign: t.callsign().map(|c| c.as_str().to_string()),
                     lat: last.map(|r| r.pos.lat),
                     lon: last.map(|r| r.pos.lon),
@@ -688,7 +691,8 @@ fn log_event(event: &Event) {
     tracing::info!(
         id = %i.id,
         zone = %i.zone,
-        icao24 = %i.target.id,
+        kind = i.target.id.kind().as_str(),
+        target = %i.target.id,
         callsign = i.target.callsign.as_ref().map(|c| c.as_str()).unwrap_or(""),
         authorised = i.authorised,
         "{what}"

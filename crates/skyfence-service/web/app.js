@@ -116,7 +116,15 @@
     return (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + sec + 's';
   }
 
-  const targetName = (t) => (t && (t.callsign || '').trim()) || (t && t.icao24) || '?';
+  // A target is keyed by `kind:id` (an ICAO address, a Remote ID and a sensor's track
+  // number may look alike); JSON written before `kind`/`id` existed has only `icao24`.
+  const targetId = (t) => (t && (t.id || t.icao24)) || '';
+  const targetKey = (t) => ((t && t.kind) || 'icao') + ':' + targetId(t);
+  const KIND_LABEL = { icao: 'ICAO', remoteid: 'Remote ID', track: 'track' };
+  const kindLabel = (t) => KIND_LABEL[(t && t.kind) || 'icao'] || String(t.kind);
+  // The label: the callsign when known, else the id as printed (6 hex digits, the Remote ID
+  // string, or SENSOR/NUMBER for a sensor track).
+  const targetName = (t) => (t && (t.callsign || '').trim()) || targetId(t) || '?';
 
   // ---- target icons, drawn on a canvas (no sprite sheet to fetch) ----------------------
 
@@ -344,15 +352,16 @@
       const isInside = Array.isArray(t.zones) && t.zones.length > 0;
       if (cls === 'uav') uav++;
       if (isInside) inside++;
-      seen.add(t.icao24);
-      positions[t.icao24] = [t.lon, t.lat];
+      const key = targetKey(t);
+      seen.add(key);
+      positions[key] = [t.lon, t.lat];
       feats.push({
         type: 'Feature',
         geometry: { type: 'Point', coordinates: [t.lon, t.lat] },
-        properties: { icao24: t.icao24, cls, inside: isInside, hdg: t.track_deg == null ? 0 : t.track_deg },
+        properties: { key, cls, inside: isInside, hdg: t.track_deg == null ? 0 : t.track_deg },
       });
-      let trail = state.trails.get(t.icao24);
-      if (!trail) { trail = []; state.trails.set(t.icao24, trail); }
+      let trail = state.trails.get(key);
+      if (!trail) { trail = []; state.trails.set(key, trail); }
       const last = trail[trail.length - 1];
       if (!last || last[0] !== t.lon || last[1] !== t.lat) trail.push([t.lon, t.lat]);
       if (trail.length > TRAIL_POINTS) trail.shift();
@@ -425,10 +434,10 @@
   }
 
   function showTargetPopup(feature) {
-    const t = state.tracks.find((x) => x.icao24 === feature.properties.icao24);
+    const t = state.tracks.find((x) => targetKey(x) === feature.properties.key);
     if (!t) return;
     const rows = [
-      ['ICAO', t.icao24],
+      [kindLabel(t), targetId(t)],
       ['class', t.classification],
       ['altitude', fmtAlt(t.alt_ft)],
       ['speed', t.gs_kt != null ? Math.round(t.gs_kt) + ' kt' : '—'],
@@ -490,7 +499,7 @@
         : '';
       li.innerHTML =
         '<span class="pill ' + esc(inc.status) + '">' + esc(inc.status) + '</span>' +
-        '<span class="who">' + esc(targetName(t)) + (t.callsign ? '<small>' + esc(t.icao24) + '</small>' : '') + '</span>' +
+        '<span class="who">' + esc(targetName(t)) + (t.callsign ? '<small>' + esc(targetId(t)) + '</small>' : '') + '</span>' +
         '<span class="when" title="' + esc(fmtDateTime(inc.entered_at)) + '">' + esc(fmtTime(inc.entered_at)) + '</span>' +
         '<span class="meta"><span class="zone">' + esc(inc.zone) + '</span>' + uav + auth + acked +
         '<span>' + esc(fmtDuration(inc.duration_s)) + '</span>' +

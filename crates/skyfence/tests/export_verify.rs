@@ -84,15 +84,26 @@ fn fail_line<'a>(text: &'a str, check: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{text}"))
 }
 
-/// The leaves.txt line (index, hex) of the first raw frame leaf (kind byte 0x03).
+/// The leaves.txt line (index, hex) of the first raw frame leaf: kind 0x03 (version 1) or
+/// kind 0x06 (version 2), whichever the store wrote.
 fn first_frame_leaf(files: &Files) -> (u64, String) {
     let text = std::str::from_utf8(&files["leaves.txt"]).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(' '))
-        .find(|(_, h)| h.starts_with("0103"))
+        .find(|(_, h)| h.starts_with("0103") || h.starts_with("0206"))
         .map(|(i, h)| (i.parse().unwrap(), h.to_string()))
         .expect("a raw frame leaf")
+}
+
+/// How the verifier names a raw leaf of this hex: a kind 0x03 frame, or a kind 0x06 record
+/// with its protocol.
+fn raw_leaf_name(hex: &str) -> &'static str {
+    if hex.starts_with("0103") {
+        "raw frame"
+    } else {
+        "raw record (modes)"
+    }
 }
 
 fn replace_line(bytes: &mut Vec<u8>, old: &str, new: &str) {
@@ -135,7 +146,7 @@ fn an_untouched_bundle_verifies_with_and_without_the_pinned_key() {
     }
     let manifest: Value = serde_json::from_slice(&files["bundle.json"]).unwrap();
     assert_eq!(manifest["format"], "skyfence-evidence-bundle");
-    assert_eq!(manifest["version"], 1);
+    assert_eq!(manifest["version"], 2);
     assert_eq!(manifest["incident"], e.incident["id"]);
     assert_eq!(manifest["log"]["origin"], "skyfence.test/export-e2e");
     assert_eq!(manifest["log"]["key"], e.vkey.as_str());
@@ -153,10 +164,16 @@ fn an_untouched_bundle_verifies_with_and_without_the_pinned_key() {
     assert_eq!(incident, served);
     // frames.csv: a header and one line per frame of AFUAV1.
     let csv = String::from_utf8_lossy(&files["frames.csv"]);
-    assert!(csv.starts_with("index,received_at,sensor,signal,mlat,hex\n"));
+    assert!(csv.starts_with("index,received_at,sensor,protocol,signal,mlat,hex\n"));
     let frames = csv.lines().skip(1).count();
     assert!(frames > 100, "{frames} frames");
-    assert!(csv.lines().skip(1).all(|l| l.contains(",rx-replay,")));
+    assert!(csv.lines().skip(1).all(|l| l.contains(",rx-replay,modes,")));
+    // track.geojson names the target by kind and id, and by icao24 as it is a transponder.
+    let gj: Value = serde_json::from_slice(&files["track.geojson"]).unwrap();
+    let track = &gj["features"][0]["properties"];
+    assert_eq!(track["kind"], "icao");
+    assert_eq!(track["id"], ICAO24);
+    assert_eq!(track["icao24"], ICAO24);
 
     let (code, text) = verify(&e.zip, &[], e.dir.path());
     eprintln!("{text}");
@@ -267,7 +284,10 @@ fn one_changed_byte_of_a_frame_fails_the_inclusion_proof_of_that_leaf() {
     assert_eq!(code, 1, "{text}");
     let line = fail_line(&text, "inclusion proofs");
     assert!(
-        line.contains(&format!("leaf {index} (raw frame from rx-replay")),
+        line.contains(&format!(
+            "leaf {index} ({} from rx-replay",
+            raw_leaf_name(&hex)
+        )),
         "{line}"
     );
     assert!(text.contains("VERDICT: NOT VERIFIED"), "{text}");
@@ -282,14 +302,15 @@ fn a_changed_frame_in_frames_csv_fails_the_frames_check() {
         *b = text.replacen(&line, &changed, 1).into_bytes();
     });
     assert_eq!(code, 1, "{text}");
-    assert!(fail_line(&text, "frames").contains("differs from the raw frame leaves"));
+    assert!(fail_line(&text, "frames").contains("differs from the raw record leaves"));
 }
 
 #[test]
 fn a_changed_receive_time_fails_the_inclusion_proof() {
     let files = read_bundle(&exported().zip);
     let (index, hex) = first_frame_leaf(&files);
-    // version, kind, sensor length (4 bytes), sensor, then the 8-byte time: its last byte.
+    // version, kind, sensor length (4 bytes), sensor, then the 8-byte time: its last byte
+    // (the same layout in kinds 0x03 and 0x06).
     let sensor_len = usize::from_str_radix(&hex[4..12], 16).unwrap();
     let at = 2 * (2 + 4 + sensor_len + 7) + 1;
     let changed = flip_hex(&hex, at);
@@ -302,7 +323,8 @@ fn a_changed_receive_time_fails_the_inclusion_proof() {
     });
     assert_eq!(code, 1, "{text}");
     assert!(
-        fail_line(&text, "inclusion proofs").contains(&format!("leaf {index} (raw frame")),
+        fail_line(&text, "inclusion proofs")
+            .contains(&format!("leaf {index} ({}", raw_leaf_name(&hex))),
         "{text}"
     );
 }

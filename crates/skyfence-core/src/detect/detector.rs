@@ -446,10 +446,9 @@ fn incident<Q: ZoneQueries>(
         .zones()
         .get(slot.zone.0 as usize)
         .map_or("", |z| z.name.as_str());
-    let icao = info.id.to_string();
     let permit = ctx.permits.iter().find(|p| {
         p.covers(
-            &icao,
+            info.id,
             info.callsign.as_ref().map(|c| c.as_str()),
             zone,
             slot.entered_at,

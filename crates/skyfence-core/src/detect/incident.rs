@@ -170,6 +170,15 @@ pub enum Classification {
 }
 
 impl Classification {
+    /// The name in JSON (`uav`, `aircraft`, `unknown`), without a serde round trip.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Classification::Uav => "uav",
+            Classification::Aircraft => "aircraft",
+            Classification::Unknown => "unknown",
+        }
+    }
+
     /// Classifies a target: every Remote ID target is a drone; others by emitter category.
     pub fn of(target: TargetId, category: Option<EmitterCategory>) -> Self {
         match target {
@@ -198,6 +207,17 @@ pub enum IncidentStatus {
     Closed,
     /// Silent for `track_timeout_s` while inside.
     Lost,
+}
+
+impl IncidentStatus {
+    /// The name in JSON (`open`, `closed`, `lost`), without a serde round trip.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Closed => "closed",
+            IncidentStatus::Lost => "lost",
+        }
+    }
 }
 
 /// A position with altitude, as incidents print it: `{"lat": .., "lon": .., "alt_ft": ..}`.
@@ -457,5 +477,23 @@ mod tests {
             Classification::Unknown
         );
         assert_eq!(Classification::from_category(None), Classification::Unknown);
+    }
+
+    #[test]
+    fn as_str_is_the_json_name() {
+        for c in [
+            Classification::Uav,
+            Classification::Aircraft,
+            Classification::Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        for s in [
+            IncidentStatus::Open,
+            IncidentStatus::Closed,
+            IncidentStatus::Lost,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 }

@@ -937,7 +937,7 @@ mod tests {
 
     fn view(icao24: &str, lat: f64, lon: f64, zones: &[&str]) -> TrackView {
         TrackView {
-            icao24: icao24.into(),
+            target: crate::api::TargetKeys(skyfence_core::TargetId::Icao(icao24.parse().unwrap())),
             callsign: None,
             lat: Some(lat),
             lon: Some(lon),

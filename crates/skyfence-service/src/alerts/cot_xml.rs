@@ -12,7 +12,7 @@
 //!     <contact callsign="FORTE12"/>
 //!     <track course="87.0" speed="231.50"/>
 //!     <remarks>…</remarks>
-//!     <skyfence zone="HELD-A" incident="…" status="open" authorised="false" …/>
+//!     <skyfence kind="icao" id="adf7c1" icao24="adf7c1" zone="HELD-A" incident="…" …/>
 //!   </detail>
 //! </event>
 //! ```
@@ -22,6 +22,12 @@
 //!   and battle dimension air (`A`); a UAV (emitter category B6) gets the 2525B function
 //!   "military fixed-wing drone" (`A-M-F-Q`), anything else plain air (`A`): an ADS-B
 //!   category says nothing of military or civil. Nothing is hostile unless configured.
+//! - `uid` names the thing described, from its target id ([`target_uid`]): a transponder
+//!   is `skyfence-<icao24>` (6 lowercase hex digits, as every release wrote it), a drone
+//!   `skyfence-rid-<Remote ID>`, a sensor track `skyfence-trk-<sensor>-<number>` (no `/`:
+//!   TAK servers put uids in URL paths; the number is the text after the last `-`); an
+//!   incident marker is `skyfence-incident-<incident id>`. The prefixes keep the four
+//!   apart (an ICAO uid is exactly six hex digits after `skyfence-`).
 //! - `how="m-g"`: machine-generated (the position is a surveillance report, not a
 //!   human's estimate).
 //! - `hae` is the reported Mode S / ADS-B altitude in metres. That altitude is
@@ -47,8 +53,8 @@
 use std::fmt::Write as _;
 
 use serde::Deserialize;
-use skyfence_core::Timestamp;
-use skyfence_core::detect::{Classification, Event, Incident, IncidentStatus};
+use skyfence_core::detect::{Classification, Event, Incident};
+use skyfence_core::{TargetId, Timestamp};
 
 use crate::pipeline::TrackView;
 
@@ -158,8 +164,12 @@ impl CotPoint {
 /// plugin) needs to relate the marker to skyfence's API.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SkyfenceDetail {
-    /// The ICAO address, 6 lowercase hex digits.
-    pub icao24: String,
+    /// The target kind: `icao`, `remoteid` or `track`.
+    pub kind: &'static str,
+    /// The target id as incidents print it (6 hex digits, the Remote ID, SENSOR/NUMBER).
+    pub id: String,
+    /// The ICAO address, 6 lowercase hex digits, when the target is a transponder.
+    pub icao24: Option<String>,
     /// `uav`, `aircraft` or `unknown`.
     pub classification: &'static str,
     /// The zone the target is in or approaching.
@@ -178,7 +188,7 @@ pub struct SkyfenceDetail {
 /// One CoT event, ready to write.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CotEvent {
-    /// Stable identity of the thing described: `skyfence-<icao24>` for a live target,
+    /// Stable identity of the thing described: [`target_uid`] for a live target,
     /// `skyfence-incident-<id>` for an incident; a TAK client replaces the marker with
     /// the same uid.
     pub uid: String,
@@ -192,7 +202,7 @@ pub struct CotEvent {
     pub stale: Timestamp,
     /// Where.
     pub point: CotPoint,
-    /// `<contact callsign>`: the flight's callsign, else its ICAO address.
+    /// `<contact callsign>`: the flight's callsign, else its target id.
     pub callsign: String,
     /// `<track course speed>`: degrees true and metres per second, when known.
     pub track: Option<(f64, f64)>,
@@ -200,6 +210,26 @@ pub struct CotEvent {
     pub remarks: String,
     /// `<skyfence …/>`.
     pub skyfence: SkyfenceDetail,
+}
+
+/// The uid of a live target's marker: `skyfence-<icao24>` for a transponder (unchanged
+/// since the first release, so TAK clients keep their markers), `skyfence-rid-<id>` for a
+/// Remote ID, `skyfence-trk-<sensor>-<number>` for a sensor track.
+pub fn target_uid(target: TargetId) -> String {
+    match target {
+        TargetId::Icao(a) => format!("skyfence-{a}"),
+        TargetId::RemoteId(r) => format!("skyfence-rid-{r}"),
+        TargetId::Track { sensor, number } => format!("skyfence-trk-{sensor}-{number}"),
+    }
+}
+
+/// `<skyfence>`'s identity attributes of `target`: kind, id and (when known) icao24.
+fn identity(target: TargetId) -> (&'static str, String, Option<String>) {
+    (
+        target.kind().as_str(),
+        target.to_string(),
+        target.icao().map(|a| a.to_string()),
+    )
 }
 
 /// Whether a live target is inside a zone or in its approach buffer.
@@ -225,19 +255,20 @@ pub fn target_event(
     if !(lat.is_finite() && lon.is_finite()) {
         return None;
     }
+    let target = track.target.0;
+    let (kind, id, icao24) = identity(target);
     let callsign = track
         .callsign
         .clone()
         .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| track.icao24.clone());
+        .unwrap_or_else(|| id.clone());
     let state = match relation {
         ZoneRelation::Inside => "inside",
         ZoneRelation::Approaching => "approaching",
     };
-    let classification = classification_name(track.classification);
+    let classification = track.classification.as_str();
     let remarks = format!(
-        "{callsign} ({icao}, {classification}) {where_} {zone}; last heard {seen}; altitude is barometric",
-        icao = track.icao24,
+        "{callsign} ({id}, {classification}) {where_} {zone}; last heard {seen}; altitude is barometric",
         where_ = match relation {
             ZoneRelation::Inside => "inside",
             ZoneRelation::Approaching => "approaching (in the buffer of)",
@@ -251,7 +282,7 @@ pub fn target_event(
         _ => None,
     };
     Some(CotEvent {
-        uid: format!("skyfence-{}", track.icao24),
+        uid: target_uid(target),
         cot_type: air_type(affiliation, track.classification),
         time,
         start: time,
@@ -261,7 +292,9 @@ pub fn target_event(
         track: track_vec,
         remarks,
         skyfence: SkyfenceDetail {
-            icao24: track.icao24.clone(),
+            kind,
+            id,
+            icao24,
             classification,
             zone: zone.to_owned(),
             state,
@@ -313,14 +346,14 @@ pub fn incident_event(
     } else {
         affiliation.unauthorised
     };
-    let icao24 = incident.target.id.to_string();
+    let (kind, id, icao24) = identity(incident.target.id);
     let callsign = incident
         .target
         .callsign
         .as_ref()
         .map(|c| c.as_str().trim().to_owned())
         .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| icao24.clone());
+        .unwrap_or_else(|| id.clone());
     Some(CotEvent {
         uid: format!("skyfence-incident-{}", incident.id),
         cot_type: air_type(aff, incident.classification),
@@ -333,37 +366,33 @@ pub fn incident_event(
             incident.entry.alt_ft,
             None,
         ),
-        remarks: incident_remarks(event.kind(), incident, &callsign, &icao24, event.at()),
+        remarks: incident_remarks(event.kind(), incident, &callsign, &id, event.at()),
         callsign,
         track: None,
         skyfence: SkyfenceDetail {
+            kind,
+            id,
             icao24,
-            classification: classification_name(incident.classification),
+            classification: incident.classification.as_str(),
             zone: incident.zone.clone(),
             state: event.kind(),
             incident: Some(incident.id.to_string()),
-            status: Some(status_name(incident.status)),
+            status: Some(incident.status.as_str()),
             authorised: Some(incident.authorised),
         },
     })
 }
 
-fn incident_remarks(
-    kind: &str,
-    i: &Incident,
-    callsign: &str,
-    icao24: &str,
-    at: Timestamp,
-) -> String {
+fn incident_remarks(kind: &str, i: &Incident, callsign: &str, id: &str, at: Timestamp) -> String {
     let what = if i.authorised {
         "Authorised incursion"
     } else {
         "Unauthorised incursion"
     };
     let mut s = format!(
-        "{what} into {zone}: {callsign} ({icao24}, {class}) entered {entered} ({how}); {kind} at {at}",
+        "{what} into {zone}: {callsign} ({id}, {class}) entered {entered} ({how}); {kind} at {at}",
         zone = i.zone,
-        class = classification_name(i.classification),
+        class = i.classification.as_str(),
         entered = i.entered_at.to_rfc3339_millis(),
         how = if i.entry_observed {
             "crossing observed"
@@ -390,24 +419,6 @@ fn incident_remarks(
         );
     }
     s
-}
-
-/// `uav`, `aircraft`, `unknown` (docs/INTERFACES.md).
-pub fn classification_name(c: Classification) -> &'static str {
-    match c {
-        Classification::Uav => "uav",
-        Classification::Aircraft => "aircraft",
-        Classification::Unknown => "unknown",
-    }
-}
-
-/// `open`, `closed`, `lost` (docs/INTERFACES.md).
-pub fn status_name(s: IncidentStatus) -> &'static str {
-    match s {
-        IncidentStatus::Open => "open",
-        IncidentStatus::Closed => "closed",
-        IncidentStatus::Lost => "lost",
-    }
 }
 
 impl CotEvent {
@@ -455,7 +466,11 @@ impl CotEvent {
         escape_into(&mut s, &self.remarks, false);
         s.push_str("</remarks><skyfence");
         let d = &self.skyfence;
-        attr(&mut s, "icao24", &d.icao24);
+        attr(&mut s, "kind", d.kind);
+        attr(&mut s, "id", &d.id);
+        if let Some(a) = &d.icao24 {
+            attr(&mut s, "icao24", a);
+        }
         attr(&mut s, "classification", d.classification);
         attr(&mut s, "zone", &d.zone);
         attr(&mut s, "state", d.state);
@@ -593,6 +608,8 @@ mod tests {
              max depth 14856 m; 666 reports; exited 2023-11-14T22:26:36.480Z at 33.251100,69.888900"
         );
         let s = child(d, "skyfence");
+        assert_eq!(s.attribute("kind"), Some("icao"));
+        assert_eq!(s.attribute("id"), Some("adf7c1"));
         assert_eq!(s.attribute("zone"), Some("HELD-A"));
         assert_eq!(s.attribute("incident"), Some("5e1f0c2d3b4a6978"));
         assert_eq!(s.attribute("status"), Some("closed"));
@@ -652,7 +669,7 @@ mod tests {
 
     fn track() -> TrackView {
         TrackView {
-            icao24: "4840d6".into(),
+            target: crate::api::TargetKeys(TargetId::Icao("4840d6".parse().unwrap())),
             callsign: Some("KLM1023".into()),
             lat: Some(52.2572),
             lon: Some(3.91937),
@@ -863,5 +880,87 @@ mod tests {
             let lat_back: f64 = p.attribute("lat").unwrap().parse().unwrap();
             prop_assert!((lat_back - lat).abs() <= 5e-8);
         }
+    }
+
+    #[test]
+    fn uids_are_per_kind_and_icao_keeps_its_uid() {
+        use skyfence_core::TargetKind;
+        let id = |k, s: &str| TargetId::parse(k, s).unwrap();
+        assert_eq!(
+            target_uid(id(TargetKind::Icao, "4840d6")),
+            "skyfence-4840d6"
+        );
+        assert_eq!(
+            target_uid(id(TargetKind::RemoteId, "1581F5FJD239C00DW22E")),
+            "skyfence-rid-1581F5FJD239C00DW22E"
+        );
+        assert_eq!(
+            target_uid(id(TargetKind::Track, "kabul-psr/417")),
+            "skyfence-trk-kabul-psr-417"
+        );
+    }
+
+    #[test]
+    fn a_remote_id_target_and_incident_name_kind_and_id_without_icao24() {
+        let rid = TargetId::parse(skyfence_core::TargetKind::RemoteId, "DRONE<1>").unwrap();
+        let tr = TrackView {
+            target: crate::api::TargetKeys(rid),
+            callsign: None,
+            classification: Classification::Uav,
+            ..track()
+        };
+        let now = t("2023-11-14T22:00:01Z");
+        let cot = target_event(
+            &tr,
+            "NL",
+            ZoneRelation::Inside,
+            Affiliation::Unknown,
+            now,
+            now,
+        )
+        .unwrap();
+        let xml = cot.to_xml();
+        let doc = parse(&xml);
+        let e = doc.root_element();
+        assert_eq!(e.attribute("uid"), Some("skyfence-rid-DRONE<1>"));
+        let d = child(e, "detail");
+        // No callsign: the contact is the Remote ID itself.
+        assert_eq!(child(d, "contact").attribute("callsign"), Some("DRONE<1>"));
+        let s = child(d, "skyfence");
+        assert_eq!(s.attribute("kind"), Some("remoteid"));
+        assert_eq!(s.attribute("id"), Some("DRONE<1>"));
+        assert_eq!(s.attribute("icao24"), None);
+        assert!(
+            child(d, "remarks")
+                .text()
+                .unwrap()
+                .starts_with("DRONE<1> (DRONE<1>, uav) inside NL;")
+        );
+
+        let mut i = forte12();
+        i.target.id = TargetId::parse(skyfence_core::TargetKind::Track, "kabul-psr/417").unwrap();
+        i.target.callsign = None;
+        let closed = Event::Closed {
+            at: i.exited_at.unwrap(),
+            incident: i,
+        };
+        let cot = incident_event(&closed, IncidentAffiliation::default(), now, 60).unwrap();
+        let xml = cot.to_xml();
+        let doc = parse(&xml);
+        let d = child(doc.root_element(), "detail");
+        assert_eq!(
+            child(d, "contact").attribute("callsign"),
+            Some("kabul-psr/417")
+        );
+        let s = child(d, "skyfence");
+        assert_eq!(s.attribute("kind"), Some("track"));
+        assert_eq!(s.attribute("id"), Some("kabul-psr/417"));
+        assert_eq!(s.attribute("icao24"), None);
+        assert!(
+            child(d, "remarks")
+                .text()
+                .unwrap()
+                .contains(": kabul-psr/417 (kabul-psr/417, uav) entered")
+        );
     }
 }

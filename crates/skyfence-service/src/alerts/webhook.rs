@@ -319,6 +319,8 @@ mod tests {
         assert_eq!(v["event"], "approach");
         assert_eq!(v["zone"], "PK");
         assert_eq!(v["target"]["icao24"], "700c02");
+        assert_eq!(v["target"]["kind"], "icao");
+        assert_eq!(v["target"]["id"], "700c02");
         assert_eq!(v["position"]["alt_ft"], 900);
         assert!(v.get("incident").is_none());
     }

@@ -1,0 +1,418 @@
+//! Build → zip → read → verify, for every target kind: a Mode S incident verifies fully;
+//! an incident resting on Remote ID or ASTERIX records (a Remote ID target, a sensor-track
+//! target) verifies every check but re-decoding and re-detection, which say in WARN lines
+//! that this verifier cannot re-decode those protocols yet. Also the legacy format-1
+//! bundle exported by the release before format 2 (testdata/legacy/bundle-v1.zip) still
+//! verifies byte for byte.
+
+use std::io::Cursor;
+
+use skyfence_bundle::archive::Bundle;
+use skyfence_bundle::build::{Evidence, build};
+use skyfence_bundle::replay;
+use skyfence_bundle::verify::{Outcome, Verification, verify};
+use skyfence_core::airspace::zone::geometry_sha256;
+use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::{GeoPoint, Icao24, Protocol, TargetId, TargetKind, Timestamp};
+use skyfence_evidence::{
+    Checkpoint, DatasetContent, DatasetKind, EvidenceLeaf, LeafSignal, MerkleLog, Signer,
+    hash_from_hex,
+};
+
+const ZONE: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"BOX"},"geometry":{"type":"Polygon","coordinates":[[[60,30],[61,30],[61,31],[60,31],[60,30]]]}}]}"#;
+const CONFIG: &str = "[detection]\nconfirm_s = 1\ntrack_timeout_s = 10\n";
+const T0: i64 = 1_700_000_000_000_000;
+
+/// A log being written: leaves in append order, as the service appends them.
+struct Log {
+    merkle: MerkleLog<skyfence_evidence::MemoryStore>,
+    leaves: Vec<(u64, Vec<u8>)>,
+}
+
+impl Log {
+    /// A log holding the zone and config leaves.
+    fn new() -> Log {
+        let mut log = Log {
+            merkle: MerkleLog::in_memory(),
+            leaves: Vec::new(),
+        };
+        let zone = replay::zone_from_geojson(ZONE).unwrap();
+        log.append(&EvidenceLeaf::DatasetLoaded {
+            kind: DatasetKind::Zones,
+            name: "BOX".into(),
+            loaded_at_us: T0,
+            provenance_sha256: hash_from_hex(&geometry_sha256(&zone.shape)).unwrap(),
+            content: DatasetContent::Bytes(ZONE.as_bytes().to_vec()),
+        });
+        log.append(&EvidenceLeaf::ConfigChanged {
+            at_us: T0,
+            source: "config.toml".into(),
+            config: CONFIG.as_bytes().to_vec(),
+        });
+        log
+    }
+
+    fn append(&mut self, leaf: &EvidenceLeaf) -> u64 {
+        let bytes = leaf.encode().unwrap();
+        let index = self.merkle.append(&bytes).unwrap();
+        self.leaves.push((index, bytes));
+        index
+    }
+
+    /// Logs `incident` as its state change at `at` and gathers the evidence of it.
+    fn evidence(mut self, incident: &Incident, at: Timestamp) -> (Evidence, Signer) {
+        self.append(&EvidenceLeaf::IncidentStateChanged {
+            incident_id: incident.id.0,
+            at_us: at.as_micros(),
+            event: "confirmed".into(),
+            incident_json: serde_json::to_string(incident).unwrap(),
+        });
+        let signer = Signer::from_seed("skyfence.test/round-trip", [7; 32]).unwrap();
+        let size = self.merkle.size();
+        let note = Checkpoint::new(
+            "skyfence.test/round-trip",
+            size,
+            self.merkle.root(size).unwrap(),
+        )
+        .unwrap()
+        .sign(&signer)
+        .unwrap();
+        let proofs = (0..size)
+            .map(|i| (i, self.merkle.inclusion_proof(i, size).unwrap()))
+            .collect();
+        let evidence = Evidence {
+            incident: incident.id,
+            checkpoint_note: note,
+            log_key: signer.verifier_key(),
+            witness_keys: Vec::new(),
+            leaves: self.leaves,
+            proofs,
+            exported_at: at.add_micros(60_000_000),
+        };
+        (evidence, signer)
+    }
+}
+
+/// Builds, zips, reads back and verifies with the log key pinned.
+fn round_trip(evidence: &Evidence, signer: &Signer) -> (Bundle, Verification) {
+    let bundle = build(evidence).unwrap();
+    let zip = bundle.write_zip(Cursor::new(Vec::new())).unwrap();
+    let back = Bundle::read_zip(Cursor::new(zip.into_inner())).unwrap();
+    assert_eq!(back, bundle);
+    let v = verify(&back, &[signer.verifier_key()]).unwrap();
+    for c in &v.checks {
+        eprintln!("{c}");
+    }
+    (back, v)
+}
+
+fn check<'v>(v: &'v Verification, name: &str) -> &'v skyfence_bundle::verify::Check {
+    v.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} check"))
+}
+
+fn text(bundle: &Bundle, name: &str) -> String {
+    String::from_utf8(bundle.get(name).unwrap().to_vec()).unwrap()
+}
+
+/// The evidence of an ICAO target flying into the box, logged as Mode S frames, then
+/// `asterix` ASTERIX records.
+fn mode_s_evidence(asterix: u8) -> (Evidence, Signer) {
+    let icao = Icao24::new(0x700c01).unwrap();
+    let target = TargetId::Icao(icao);
+    let mut log = Log::new();
+    let mut records = Vec::new();
+    // Eastbound along 30.5° N from 59.98° E into the box at 60°, two positions a second,
+    // even and odd in turn, at 10 000 ft; level 200 (kind 0x06) then 0x03 in turn, so the
+    // bundle holds both raw leaf kinds.
+    for i in 0..40i64 {
+        let at = T0 + 1_000_000 + i * 500_000;
+        let p = GeoPoint::new(30.5, 59.98 + i as f64 * 0.0015);
+        let frame =
+            skyfence_decode::adsb::encode_airborne_position(icao, p, Some(10_000), i % 2 == 1)
+                .unwrap();
+        let leaf = if i % 2 == 0 {
+            EvidenceLeaf::RawRecord {
+                sensor: "rx-1".into(),
+                received_at_us: at,
+                protocol: Protocol::ModeS.code(),
+                signal: LeafSignal::Level(200),
+                mlat: false,
+                record: frame.to_vec(),
+            }
+        } else {
+            EvidenceLeaf::RawFrame {
+                sensor: "rx-1".into(),
+                received_at_us: at,
+                signal: Some(180),
+                mlat: false,
+                frame: frame.to_vec(),
+            }
+        };
+        let index = log.append(&leaf);
+        records.push(replay::RecordLeaf::from_leaf(index, &leaf).unwrap());
+    }
+    let until = Timestamp::from_micros(T0 + 1_000_000 + 39 * 500_000);
+    let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
+    let zone = replay::zone_from_geojson(ZONE).unwrap();
+    let live = replay::replay(&records, target, zone, detection, permits, until);
+    assert!(live.unsupported.is_empty());
+    let incident = live
+        .open
+        .first()
+        .expect("the flight enters the box")
+        .clone();
+    // ASTERIX records of the same sensor after the flight: in the log, not in the incident.
+    for i in 0..asterix {
+        log.append(&EvidenceLeaf::RawRecord {
+            sensor: "rx-1".into(),
+            received_at_us: T0 + 30_000_000 + i64::from(i),
+            protocol: Protocol::Asterix.code(),
+            signal: LeafSignal::None,
+            mlat: false,
+            record: vec![0x15, 0x00, 0x03],
+        });
+    }
+    log.evidence(&incident, until)
+}
+
+#[test]
+fn a_mode_s_incident_with_records_of_another_protocol_passes_detection_and_says_so() {
+    let (evidence, signer) = mode_s_evidence(2);
+    let (_, v) = round_trip(&evidence, &signer);
+    let decode = check(&v, "decode");
+    assert_eq!(decode.outcome, Outcome::Warn, "{decode}");
+    assert!(
+        decode.detail.starts_with("40 of 40 raw frames decode")
+            && decode
+                .detail
+                .contains("cannot re-decode 2 record(s) of protocol asterix (first: leaf 42) yet"),
+        "{decode}"
+    );
+    // The Mode S frames alone give the incident: a PASS that names what was not replayed.
+    let detection = check(&v, "detection");
+    assert_eq!(detection.outcome, Outcome::Pass, "{detection}");
+    assert!(
+        detection.detail.ends_with(
+            "(from the Mode S frames alone; 2 record(s) of protocol asterix (first: leaf 42) not re-decoded)"
+        ),
+        "{detection}"
+    );
+    assert!(v.passed(), "{:?}", v.failed());
+}
+
+#[test]
+fn a_mode_s_incident_verifies_fully() {
+    let (evidence, signer) = mode_s_evidence(0);
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    for c in &v.checks {
+        assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    }
+    assert!(
+        check(&v, "decode")
+            .detail
+            .starts_with("40 of 40 raw frames decode")
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
+    assert_eq!(manifest["version"], 2);
+    let csv = text(&bundle, "frames.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("index,received_at,sensor,protocol,signal,mlat,hex")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("2,2023-11-14T22:13:21.000000Z,rx-1,modes,200,0,8d700c01"),
+        "{csv}"
+    );
+    assert!(
+        lines.next().unwrap().contains(",rx-1,modes,180,0,8d700c01"),
+        "{csv}"
+    );
+    let geojson: serde_json::Value = serde_json::from_str(&text(&bundle, "track.geojson")).unwrap();
+    let track = &geojson["features"][0]["properties"];
+    assert_eq!(
+        (&track["kind"], &track["id"], &track["icao24"]),
+        (&"icao".into(), &"700c01".into(), &"700c01".into())
+    );
+    let report = text(&bundle, "report.html");
+    assert!(report.contains("<th>ICAO address</th><td><span class=\"mono\">700c01</span>"));
+    assert!(report.contains("<th>Raw records in evidence</th><td>40 (modes 40) from rx-1</td>"));
+}
+
+/// A bundle of an incident by `target` resting on `records` of `protocol` alone.
+fn non_mode_s(target: TargetId, protocol: Protocol, signal: LeafSignal) -> (Bundle, Verification) {
+    let mut log = Log::new();
+    for i in 0..3i64 {
+        log.append(&EvidenceLeaf::RawRecord {
+            sensor: "sensor-a".into(),
+            received_at_us: T0 + i * 1_000_000,
+            protocol: protocol.code(),
+            signal,
+            mlat: false,
+            record: vec![0x0d, 0x01, i as u8, 0xff, 0x20],
+        });
+    }
+    let entered = Timestamp::from_micros(T0 + 1_000_000);
+    let mut incident: Incident = serde_json::from_value(serde_json::json!({
+        "id": "0000000000000000", "zone": "BOX",
+        "target": {"kind": target.kind().as_str(), "id": target.to_string(), "callsign": null, "category": null},
+        "classification": "uav", "authorised": false, "permit": null, "status": "open",
+        "entry_observed": false, "entered_at": "2023-11-14T22:13:21.000Z", "exited_at": null,
+        "last_seen_at": "2023-11-14T22:13:22.000Z",
+        "entry": {"lat": 30.5, "lon": 60.01, "alt_ft": 400}, "exit": null,
+        "duration_s": 1.0, "max_depth_m": 960.0, "max_alt_ft": 400, "reports": 2
+    }))
+    .unwrap();
+    incident.id = IncidentId::derive(target, "BOX", entered);
+    let (evidence, signer) = log.evidence(&incident, Timestamp::from_micros(T0 + 2_000_000));
+    round_trip(&evidence, &signer)
+}
+
+fn assert_cannot_redecode(v: &Verification, protocol: &str, target: &str) {
+    // Every check of the container, the log and the readable files passes.
+    for name in [
+        "manifest",
+        "log key",
+        "checkpoint signature",
+        "cosignatures",
+        "leaves",
+        "inclusion proofs",
+        "incident",
+        "zone",
+        "config",
+        "frames",
+        "renderings",
+    ] {
+        assert_eq!(check(v, name).outcome, Outcome::Pass, "{}", check(v, name));
+    }
+    let decode = check(v, "decode");
+    assert_eq!(decode.outcome, Outcome::Warn, "{decode}");
+    assert!(
+        decode.detail.contains(&format!(
+            "cannot re-decode 3 record(s) of protocol {protocol} (first: leaf 2) yet"
+        )),
+        "{decode}"
+    );
+    let detection = check(v, "detection");
+    assert_eq!(detection.outcome, Outcome::Warn, "{detection}");
+    assert!(
+        detection.detail.starts_with(&format!(
+            "not re-done: the incident rests on 3 record(s) of protocol {protocol}"
+        )),
+        "{detection}"
+    );
+    assert!(
+        detection
+            .detail
+            .contains(&format!("finds no incursion of {target} into BOX")),
+        "{detection}"
+    );
+    // Warnings, not failures: the evidence itself is intact.
+    assert!(v.passed(), "{:?}", v.failed());
+}
+
+#[test]
+fn a_remote_id_incident_verifies_but_says_it_cannot_redecode_remote_id() {
+    let target = TargetId::parse(TargetKind::RemoteId, "1581F5FJD239C00DW22E").unwrap();
+    let (bundle, v) = non_mode_s(target, Protocol::RemoteId, LeafSignal::Dbm(-67));
+    assert_cannot_redecode(&v, "remoteid", "1581F5FJD239C00DW22E");
+    let csv = text(&bundle, "frames.csv");
+    assert!(
+        csv.contains("\n2,2023-11-14T22:13:20.000000Z,sensor-a,remoteid,-67dBm,0,0d0100ff20\n"),
+        "{csv}"
+    );
+    let geojson: serde_json::Value = serde_json::from_str(&text(&bundle, "track.geojson")).unwrap();
+    let track = &geojson["features"][0]["properties"];
+    assert_eq!(
+        (&track["kind"], &track["id"]),
+        (&"remoteid".into(), &"1581F5FJD239C00DW22E".into())
+    );
+    assert!(track.get("icao24").is_none(), "{track}");
+    let report = text(&bundle, "report.html");
+    assert!(
+        report.contains("<th>Remote ID</th><td><span class=\"mono\">1581F5FJD239C00DW22E</span>")
+    );
+    assert!(report.contains("3 (remoteid 3) from sensor-a"));
+}
+
+#[test]
+fn a_sensor_track_incident_verifies_but_says_it_cannot_redecode_asterix() {
+    let target = TargetId::parse(TargetKind::Track, "kabul-psr/417").unwrap();
+    let (bundle, v) = non_mode_s(target, Protocol::Asterix, LeafSignal::None);
+    assert_cannot_redecode(&v, "asterix", "kabul-psr/417");
+    assert!(text(&bundle, "frames.csv").contains(",sensor-a,asterix,,0,0d0100ff20\n"));
+    let kml = text(&bundle, "track.kml");
+    assert!(kml.contains("(kabul-psr/417 in BOX)"), "{kml}");
+    let report = text(&bundle, "report.html");
+    assert!(report.contains("<th>Sensor track</th><td><span class=\"mono\">kabul-psr/417</span>"));
+}
+
+#[test]
+fn the_legacy_format_1_bundle_still_verifies_byte_for_byte() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/bundle-v1.zip"
+    );
+    let bundle = Bundle::read_zip(std::fs::File::open(path).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
+    assert_eq!(manifest["version"], 1);
+    let v = verify(&bundle, &[]).unwrap();
+    for c in &v.checks {
+        let want = if c.name == "log key" {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(c.outcome, want, "{c}");
+    }
+    // frames.csv and the renderings were re-created in format 1 and compared byte for byte.
+    assert!(check(&v, "frames").detail.contains("raw frame leaves"));
+    assert!(
+        check(&v, "renderings")
+            .detail
+            .contains("exactly what the verified evidence renders")
+    );
+    assert!(text(&bundle, "frames.csv").starts_with("index,received_at,sensor,signal,mlat,hex\n"));
+}
+
+#[test]
+fn a_format_1_bundle_may_not_hold_kind_0x06_leaves() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/bundle-v1.zip"
+    );
+    let mut bundle = Bundle::read_zip(std::fs::File::open(path).unwrap()).unwrap();
+    // Append a kind 0x06 leaf line: the leaves check names it and the format.
+    let leaf = EvidenceLeaf::RawRecord {
+        sensor: "rx".into(),
+        received_at_us: T0,
+        protocol: Protocol::RemoteId.code(),
+        signal: LeafSignal::None,
+        mlat: false,
+        record: vec![1, 2, 3],
+    };
+    let mut leaves = text(&bundle, "leaves.txt");
+    leaves.push_str(&format!(
+        "999999 {}\n",
+        skyfence_evidence::to_hex(&leaf.encode().unwrap())
+    ));
+    bundle
+        .files
+        .insert("leaves.txt".into(), leaves.into_bytes());
+    let v = verify(&bundle, &[]).unwrap();
+    let c = check(&v, "leaves");
+    assert_eq!(c.outcome, Outcome::Fail, "{c}");
+    assert!(
+        c.detail.contains("leaf 999999 is a kind 0x06 raw record: bundle format 1 carries raw frames as kind 0x03 leaves only"),
+        "{c}"
+    );
+}
