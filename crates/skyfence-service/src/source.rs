@@ -471,6 +471,29 @@ mod tests {
         assert_eq!(frame.raw.bytes[..4], [0x8d, 0x48, 0x40, 0xd6]);
     }
 
+    /// SBS lines arrive already decoded: the message, too, takes the receive time, and
+    /// an AVR frame split across two reads is delivered once, whole.
+    #[test]
+    fn every_live_format_stamps_items_with_the_receive_time() {
+        let at = Timestamp::from_secs(1_700_000_000);
+        let sbs = b"MSG,3,1,1,4840D6,1,2023/11/14,22:13:20.000,2023/11/14,22:13:20.000,,38000,,,52.3,4.8,,,0,0,0,0\n";
+        let mut f = Framer::new(&skyfence_decode::format::SBS);
+        let mut items = Vec::new();
+        f.decode(sbs, at, &mut items);
+        let [Item::Decoded(m)] = items[..] else {
+            panic!("expected one decoded message, got {items:?}")
+        };
+        assert_eq!((m.at, m.alt_ft), (at, Some(38000)));
+        let mut f = Framer::new(&skyfence_decode::format::AVR);
+        let mut items = Vec::new();
+        f.decode(b"*8D4840D6202CC3", at, &mut items);
+        assert!(items.is_empty());
+        f.decode(b"71C32CE0576098;\n", at.add_micros(5), &mut items);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].at(), at.add_micros(5));
+        assert_eq!(f.drops().total_messages(), 0);
+    }
+
     #[test]
     fn drop_deltas_subtract_reason_by_reason() {
         let mut a = DropCounts::default();
