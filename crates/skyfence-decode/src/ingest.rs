@@ -94,6 +94,10 @@ impl<T> Ingested<T> {
 }
 
 /// The ingest step (see the module documentation).
+///
+/// Counters (and, with [`Lanes::PerSource`], decoders) are kept in vectors indexed by
+/// [`SourceId`], so callers number their sources densely from 0 (as the service's
+/// `[[source]]` order, `analyze`'s input order and a bundle's sensor order do).
 pub struct Ingest {
     config: DecoderConfig,
     lanes: Lanes,
