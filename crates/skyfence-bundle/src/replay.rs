@@ -10,7 +10,8 @@
 //! observations (ARCHITECTURE.md invariant 1: time comes from the data), the service
 //! stores every frame of the target it decoded (duplicates across receivers were dropped
 //! before decoding, so none are stored) from up to five minutes before the entry, and
-//! each sensor gets its own decoder here as in the service. Frames are replayed in
+//! the frames go through the same ingest step as in the service
+//! ([`skyfence_decode::ingest::Ingest`], a decoder per sensor). Frames are replayed in
 //! receive-time order, ties by log index (the order the service appended them).
 
 use std::collections::HashMap;
@@ -20,7 +21,8 @@ use skyfence_core::detect::TrackPoint;
 use skyfence_core::detect::{DetectionConfig, Detector, Event, Incident, Permit};
 use skyfence_core::{Protocol, SourceId, TargetId, Timestamp};
 use skyfence_decode::Frame;
-use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::codec::Item;
+use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 
 /// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
@@ -222,9 +224,11 @@ impl Replay {
     }
 }
 
-/// Replays the Mode S `records` of `target` through fresh decoders, one per sensor, and a
-/// detector watching `zone` alone; records of other protocols are listed in
-/// [`Replay::unsupported`]. The incidents are taken at `until` (the time of the latest
+/// Replays the Mode S `records` of `target` through the ingest step the service uses
+/// ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate removal, since the
+/// service stored only frames that passed its filter) and a detector watching `zone`
+/// alone; records of other protocols are listed in [`Replay::unsupported`]. The
+/// incidents are taken at `until` (the time of the latest
 /// logged state change), after advancing the detector's clock to it (so a silent target
 /// is lost exactly as the live tick would have lost it); frames after `until` (an
 /// incident still open at export) only extend the track and the frame counts.
@@ -247,7 +251,12 @@ pub fn replay(
     let mut order: Vec<&FrameLeaf> = frames.iter().collect();
     order.sort_by_key(|f| (f.received_at, f.index));
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
-    let mut decoders: HashMap<&str, (SourceId, Decoder)> = HashMap::new();
+    let mut sensors: HashMap<&str, SourceId> = HashMap::new();
+    let mut ingest = Ingest::new(IngestConfig {
+        dedup: false,
+        lanes: Lanes::PerSource,
+        ..IngestConfig::default()
+    });
     let mut events = Vec::new();
     let mut snapshot_taken = false;
     for f in order {
@@ -256,21 +265,18 @@ pub fn replay(
             snapshot_taken = true;
         }
         out.frames += 1;
-        let next_id = SourceId(u16::try_from(decoders.len()).unwrap_or(u16::MAX));
-        let (source, decoder) = decoders
-            .entry(f.sensor.as_str())
-            .or_insert_with(|| (next_id, Decoder::new(DecoderConfig::default())));
+        let next_id = SourceId(u16::try_from(sensors.len()).unwrap_or(u16::MAX));
+        let source = *sensors.entry(f.sensor.as_str()).or_insert(next_id);
         let Some(mut frame) = Frame::new(f.received_at, &f.frame) else {
             out.undecodable.push(f.index);
             continue;
         };
         frame.raw.signal = f.signal;
         frame.raw.mlat = f.mlat;
-        let Some(message) = decoder.decode(&frame) else {
+        let Ingested::Accepted(obs) = ingest.observe(source, &Item::Frame(frame)) else {
             out.undecodable.push(f.index);
             continue;
         };
-        let obs = message.to_observation(*source);
         if obs.target != target {
             out.other_targets.push((f.index, obs.target.to_string()));
             continue;

@@ -10,6 +10,7 @@ use skyfence_core::Timestamp;
 use skyfence_decode::Frame;
 use skyfence_decode::avr::{AvrDecoder, encode_avr};
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast};
+use skyfence_decode::codec::{ClockOptions, Item};
 use skyfence_decode::raw::{RawDecoder, encode_raw_line};
 
 const FRAMES: usize = 100_000;
@@ -96,6 +97,26 @@ fn bench_framing(c: &mut Criterion) {
                 d.decode(chunk, &mut |f| n += u64::from(f.raw.len));
             }
             d.finish();
+            n
+        })
+    });
+    // The same stream through the object-safe `Codec` trait the registry hands out (what
+    // `FMT:PATH` readers and live sources use): the cost of the indirection per frame.
+    group.bench_function("beast_100k_frames_4k_chunks_codec_trait", |b| {
+        b.iter(|| {
+            let mut d = skyfence_decode::format::BEAST.codec(ClockOptions {
+                start: Some(START),
+                gps: false,
+            });
+            let mut n = 0u64;
+            for chunk in std::hint::black_box(&beast).chunks(4096) {
+                d.decode(chunk, &mut |i| {
+                    if let Item::Frame(f) = i {
+                        n += u64::from(f.raw.len);
+                    }
+                });
+            }
+            d.finish(&mut |_| {});
             n
         })
     });

@@ -5,21 +5,32 @@
 //! simulator and the tests build on them.
 //!
 //! Layers:
+//! - [`codec`]: the [`Codec`] trait every format implements (bytes in chunks → [`Item`]s,
+//!   drops by reason, receiver clock statistics), and [`format`], the one registry of
+//!   formats (name, codec, live use, simulator encoder); [`input`] reads `FMT:PATH`
+//!   recordings through it;
 //! - framing ([`beast`], [`avr`], [`raw`]) turns bytes into timestamped [`Frame`]s;
 //!   [`sbs`] turns BaseStation lines into already-decoded messages;
 //! - [`crc`] and [`modes`] validate a frame and decode its fields ([`adsb`] for the
 //!   extended squitter payload), statelessly;
 //! - [`cpr`] holds the Compact Position Reporting arithmetic, and [`tracker`] the
-//!   per-aircraft state that resolves CPR positions and admits address/parity replies.
+//!   per-aircraft state that resolves CPR positions and admits address/parity replies;
+//! - [`ingest`]: the one step from codec items to observations (duplicate removal,
+//!   decoding, normalisation) shared by `analyze`, the live service and bundle
+//!   re-detection.
 
 pub mod adsb;
 pub mod avr;
 pub mod beast;
+pub mod codec;
 pub mod cpr;
 pub mod crc;
 pub mod decoder;
 pub mod dedup;
+pub mod format;
 pub mod frame;
+pub mod ingest;
+pub mod input;
 pub mod modes;
 pub mod raw;
 pub mod sbs;
@@ -27,6 +38,7 @@ pub mod stats;
 mod text;
 pub mod tracker;
 
+pub use codec::{ClockOptions, Codec, Item};
 pub use decoder::{CprFormat, Message};
 pub use frame::Frame;
 pub use stats::{DropCounts, DropReason};

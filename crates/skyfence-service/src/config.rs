@@ -10,6 +10,8 @@ use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
 use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit, PermitError};
 
+use skyfence_decode::format::{self, Format};
+
 use crate::alerts::AlertLevel;
 use crate::exit::input_error;
 
@@ -144,16 +146,18 @@ impl Default for StoreConfig {
     }
 }
 
-/// The wire format of a live source.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceFormat {
-    /// Beast binary (receivers' port 30005, or pushed to 30104).
-    Beast,
-    /// AVR text (port 30002).
-    Avr,
-    /// SBS-1 BaseStation CSV (port 30003).
-    Sbs,
+/// `[[source]] type`: a name of the format registry ([`skyfence_decode::format`]).
+fn deserialize_format<'de, D>(d: D) -> Result<&'static Format, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let name = String::deserialize(d)?;
+    format::lookup(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "type = {name:?} is not a sensor format (expected {})",
+            format::names()
+        ))
+    })
 }
 
 /// One `[[source]]`: dial a receiver (`connect`), accept receivers that push (`listen`)
@@ -163,9 +167,9 @@ pub enum SourceFormat {
 pub struct SourceConfig {
     /// Name used in metrics, logs and evidence.
     pub name: String,
-    /// Wire format.
-    #[serde(rename = "type")]
-    pub format: SourceFormat,
+    /// Wire format, from the registry; `connect` and `listen` need a live one.
+    #[serde(rename = "type", deserialize_with = "deserialize_format")]
+    pub format: &'static Format,
     /// `host:port` to dial.
     pub connect: Option<String>,
     /// Address to listen on.
@@ -491,6 +495,15 @@ impl Config {
                     s.name
                 ));
             }
+            if s.replay.is_none() && !s.format.live {
+                return Err(format!(
+                    "{}[[source]] {:?}: type = {:?} can only be replayed from a file; connect and listen take {}",
+                    at("type"),
+                    s.name,
+                    s.format.name,
+                    format::names_where(|f| f.live)
+                ));
+            }
             match s.speed {
                 Some(_) if s.replay.is_none() => {
                     return Err(format!(
@@ -649,7 +662,7 @@ until = "2023-11-30T00:00:00Z"
         assert_eq!(c.detection.confirm_s, 5.0);
         assert_eq!(c.zones[0].country.as_deref(), Some("AF"));
         assert_eq!(c.server.api_token.as_deref(), Some("secret"));
-        assert_eq!(c.sources[0].format, SourceFormat::Beast);
+        assert_eq!(c.sources[0].format, &skyfence_decode::format::BEAST);
         assert_eq!(c.permits[0].reason, "overflight permit 2023/114");
         assert!(matches!(&c.alerts[0].sink, SinkConfig::Webhook(_)));
         assert_eq!(c.alerts[0].rule.events.len(), 3);
@@ -698,6 +711,18 @@ until = "2023-11-30T00:00:00Z"
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
+        assert!(e.contains("expected raw, beast, avr or sbs"), "{e}");
+        let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"raw\"\nconnect = \"x:1\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("line 3")
+                && e.contains("\"raw\" can only be replayed")
+                && e.contains("beast, avr or sbs"),
+            "{e}"
+        );
+        let c = Config::parse("[[source]]\nname = \"a\"\ntype = \"RAW\"\nreplay = \"x.csv\"\n")
+            .unwrap();
+        assert_eq!(c.sources[0].format, &skyfence_decode::format::RAW);
     }
 
     #[test]

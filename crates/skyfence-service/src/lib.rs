@@ -38,8 +38,8 @@ use skyfence_store::{Durability, IncidentStore, SqliteStore, StoreOptions};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, SourceFormat, StoreDurability};
-use crate::input::{InputFormat, InputSpec};
+use crate::config::{Config, StoreDurability};
+use crate::input::InputSpec;
 use metrics::Metrics;
 use source::{SourceKind, SourceSpec};
 
@@ -94,14 +94,7 @@ impl Settings {
                 (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
                 (None, Some(addr), _) => SourceKind::Listen(addr),
                 (None, None, Some(file)) => SourceKind::Replay {
-                    input: InputSpec {
-                        format: match s.format {
-                            SourceFormat::Beast => InputFormat::Beast,
-                            SourceFormat::Avr => InputFormat::Avr,
-                            SourceFormat::Sbs => InputFormat::Sbs,
-                        },
-                        path: Some(config.base_dir.join(file)),
-                    },
+                    input: InputSpec::new(s.format, Some(config.base_dir.join(file))),
                     speed: s.speed.unwrap_or(1.0),
                 },
                 (None, None, None) => {
@@ -303,7 +296,7 @@ impl Service {
         let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
         let mut handles = Vec::new();
         for spec in sources {
-            tracing::info!(source = %spec.name, format = format_name(spec.format), "starting source: {}", source::describe(&spec.kind));
+            tracing::info!(source = %spec.name, format = spec.format.name, "starting source: {}", source::describe(&spec.kind));
             handles.push(tokio::spawn(source::run(
                 spec,
                 source_tx.clone(),
@@ -346,14 +339,6 @@ impl Service {
         // Open HTTP connections get a moment to finish; the store is already flushed.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         Ok(())
-    }
-}
-
-fn format_name(f: SourceFormat) -> &'static str {
-    match f {
-        SourceFormat::Beast => "beast",
-        SourceFormat::Avr => "avr",
-        SourceFormat::Sbs => "sbs",
     }
 }
 

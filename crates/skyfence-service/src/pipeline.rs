@@ -20,8 +20,7 @@ use serde::Serialize;
 use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentId};
 use skyfence_core::{RawRecord, TargetId, Timestamp};
 use skyfence_decode::DropCounts;
-use skyfence_decode::decoder::{Decoder, DecoderConfig};
-use skyfence_decode::dedup::DuplicateFilter;
+use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_store::{
     FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, SqliteStore, StoreBatch,
     TrackPoint,
@@ -31,7 +30,6 @@ use tokio::sync::{broadcast, mpsc, watch};
 use super::api::TargetKeys;
 use super::metrics::Metrics;
 use super::source::SourceBatch;
-use crate::input::Item;
 use skyfence_core::time::wall_clock;
 
 /// How far before an entry the rings reach; the store's `pre_entry` is the same.
@@ -209,8 +207,9 @@ impl PositionRing {
 /// The detector task's state.
 pub struct DetectorTask {
     detector: Detector,
-    decoders: Vec<Decoder>,
-    dedup: DuplicateFilter,
+    /// Duplicate removal, a decoder per source, observations: the step `analyze` and a
+    /// bundle's re-detection use too.
+    ingest: Ingest,
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
     frames: FrameRing,
@@ -240,11 +239,10 @@ impl DetectorTask {
     ) -> Self {
         DetectorTask {
             detector,
-            decoders: source_names
-                .iter()
-                .map(|_| Decoder::new(DecoderConfig::default()))
-                .collect(),
-            dedup: DuplicateFilter::new(),
+            ingest: Ingest::new(IngestConfig {
+                lanes: Lanes::PerSource,
+                ..IngestConfig::default()
+            }),
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
@@ -370,32 +368,25 @@ impl DetectorTask {
     /// batch.
     pub fn process(&mut self, batch: SourceBatch) {
         let src = usize::from(batch.source.0);
-        // Out of `self` for the loop, which also calls `&mut self` methods.
-        let mut decoders = std::mem::take(&mut self.decoders);
-        let Some(decoder) = decoders.get_mut(src) else {
-            self.decoders = decoders;
+        if src >= self.source_names.len() {
             return;
-        };
+        }
         let (mut accepted, mut duplicates, mut future) = (0u64, 0u64, 0u64);
         let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
         for item in &batch.items {
-            let message = match item {
-                Item::Frame(f) if self.dedup.is_duplicate(f) => {
+            let obs = match self.ingest.observe(batch.source, item) {
+                Ingested::Accepted(obs) => obs,
+                Ingested::Duplicate => {
                     duplicates += 1;
                     continue;
                 }
-                Item::Frame(f) => match decoder.decode(f) {
-                    Some(m) => m,
-                    None => continue,
-                },
-                Item::Decoded(m) => *m,
+                Ingested::Rejected => continue,
             };
-            if message.at > latest {
+            if obs.at > latest {
                 future += 1;
                 continue;
             }
             accepted += 1;
-            let obs = message.to_observation(batch.source);
             let target = obs.target;
             self.detector.observe(&obs, &mut self.events);
             let mut fired = false;
@@ -465,7 +456,7 @@ impl DetectorTask {
             m.messages.fetch_add(accepted, Relaxed);
             m.duplicates.fetch_add(duplicates, Relaxed);
             m.future_time.fetch_add(future, Relaxed);
-            let drops = *decoder.drops();
+            let drops = self.ingest.lane_drops(batch.source);
             let before = &mut self.reported_drops[src];
             let mut delta = DropCounts::default();
             for r in skyfence_decode::DropReason::ALL {
@@ -474,7 +465,6 @@ impl DetectorTask {
             m.add_drops(&delta);
             *before = drops;
         }
-        self.decoders = decoders;
     }
 
     /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
@@ -487,10 +477,7 @@ impl DetectorTask {
             self.push_event(event, arrived);
         }
         self.events = events;
-        for d in &mut self.decoders {
-            d.expire(now);
-        }
-        self.dedup.expire(now);
+        self.ingest.expire(now);
         self.frames.expire(now);
         self.positions.expire(now);
         let mut open = self.detector.open_incidents();
@@ -706,6 +693,7 @@ mod tests {
     use skyfence_core::airspace::AirspaceIndex;
     use skyfence_core::detect::DetectionConfig;
     use skyfence_decode::Frame;
+    use skyfence_decode::codec::Item;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())

@@ -16,17 +16,15 @@ use std::time::{Duration, Instant};
 
 use skyfence_core::time::wall_clock;
 use skyfence_core::{SourceId, Timestamp};
-use skyfence_decode::avr::AvrDecoder;
-use skyfence_decode::beast::{BeastClock, BeastDecoder};
-use skyfence_decode::sbs::SbsDecoder;
+use skyfence_decode::codec::Codec;
+use skyfence_decode::format::Format;
 use skyfence_decode::{DropCounts, DropReason};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::metrics::{Metrics, SourceMetrics};
-use crate::config::SourceFormat;
-use crate::input::{ClockOptions, InputReader, InputSpec, Item};
+use crate::input::{ClockOptions, InputSpec, Item};
 
 /// What a source sends the detector task: the items framed from one read.
 #[derive(Debug)]
@@ -62,8 +60,8 @@ pub struct SourceSpec {
     pub id: SourceId,
     /// `[[source]] name`.
     pub name: String,
-    /// Wire format (replay sources take theirs from the input spec).
-    pub format: SourceFormat,
+    /// Wire format, from the registry (a replay source's is its input spec's).
+    pub format: &'static Format,
     /// Where the bytes come from.
     pub kind: SourceKind,
 }
@@ -110,49 +108,31 @@ impl Default for Backoff {
     }
 }
 
-/// The framing decoder of one connection.
-enum Framer {
-    Beast(BeastDecoder),
-    Avr(AvrDecoder),
-    Sbs(SbsDecoder),
+/// The codec of one connection, from the format registry, stamping every item with
+/// its receive time.
+struct Framer {
+    codec: Box<dyn Codec>,
 }
 
 impl Framer {
-    fn new(format: SourceFormat) -> Self {
+    fn new(format: &'static Format) -> Self {
         // The receiver's counter is not used for time (receive time is), so its epoch
         // does not matter.
-        let clock = BeastClock::Counter12Mhz {
-            start: Timestamp::EPOCH,
-        };
-        match format {
-            SourceFormat::Beast => Framer::Beast(BeastDecoder::new(clock)),
-            SourceFormat::Avr => Framer::Avr(AvrDecoder::new(clock)),
-            SourceFormat::Sbs => Framer::Sbs(SbsDecoder::new()),
+        Framer {
+            codec: format.codec(ClockOptions::default()),
         }
     }
 
     /// Frames `chunk`, stamping each item with `at`.
     fn decode(&mut self, chunk: &[u8], at: Timestamp, out: &mut Vec<Item>) {
-        let mut frame = |mut f: skyfence_decode::Frame| {
-            f.at = at;
-            out.push(Item::Frame(f));
-        };
-        match self {
-            Framer::Beast(d) => d.decode(chunk, &mut frame),
-            Framer::Avr(d) => d.decode(chunk, &mut frame),
-            Framer::Sbs(d) => d.decode(chunk, &mut |mut m| {
-                m.at = at;
-                out.push(Item::Decoded(m));
-            }),
-        }
+        self.codec.decode(chunk, &mut |mut item| {
+            item.set_at(at);
+            out.push(item);
+        });
     }
 
     fn drops(&self) -> DropCounts {
-        match self {
-            Framer::Beast(d) => *d.drops(),
-            Framer::Avr(d) => *d.drops(),
-            Framer::Sbs(d) => *d.drops(),
-        }
+        *self.codec.drops()
     }
 }
 
@@ -366,13 +346,7 @@ fn replay(
         .sources
         .get(usize::from(id.0))
         .ok_or_else(|| anyhow::anyhow!("source id {} has no counters", id.0))?;
-    let mut reader = InputReader::open(
-        input,
-        ClockOptions {
-            start: None,
-            gps: false,
-        },
-    )?;
+    let mut reader = crate::input::open(input, ClockOptions::default())?;
     m.connects.fetch_add(1, Relaxed);
     m.connected.fetch_add(1, Relaxed);
     let started = Instant::now();
@@ -385,7 +359,7 @@ fn replay(
         }
         let item = match reader.next_item() {
             Ok(i) => i,
-            Err(e) => break Err(e),
+            Err(e) => break Err(e.into()),
         };
         let due = item.as_ref().map(|i| {
             let t0 = *first.get_or_insert(i.at());
@@ -434,10 +408,7 @@ fn send_pending(
     }
     let now = wall_clock();
     for p in pending.iter_mut() {
-        match p {
-            Item::Frame(f) => f.at = now,
-            Item::Decoded(msg) => msg.at = now,
-        }
+        p.set_at(now);
     }
     m.frames.fetch_add(pending.len() as u64, Relaxed);
     let batch = SourceBatch {
@@ -481,7 +452,7 @@ mod tests {
         bytes.extend([
             0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
         ]);
-        let mut f = Framer::new(SourceFormat::Beast);
+        let mut f = Framer::new(&skyfence_decode::format::BEAST);
         let mut items = Vec::new();
         let at = Timestamp::from_secs(1_700_000_000);
         f.decode(&bytes, at, &mut items);
@@ -491,6 +462,29 @@ mod tests {
         };
         assert_eq!(frame.at, at);
         assert_eq!(frame.raw.bytes[..4], [0x8d, 0x48, 0x40, 0xd6]);
+    }
+
+    /// SBS lines arrive already decoded: the message, too, takes the receive time, and
+    /// an AVR frame split across two reads is delivered once, whole.
+    #[test]
+    fn every_live_format_stamps_items_with_the_receive_time() {
+        let at = Timestamp::from_secs(1_700_000_000);
+        let sbs = b"MSG,3,1,1,4840D6,1,2023/11/14,22:13:20.000,2023/11/14,22:13:20.000,,38000,,,52.3,4.8,,,0,0,0,0\n";
+        let mut f = Framer::new(&skyfence_decode::format::SBS);
+        let mut items = Vec::new();
+        f.decode(sbs, at, &mut items);
+        let [Item::Decoded(m)] = items[..] else {
+            panic!("expected one decoded message, got {items:?}")
+        };
+        assert_eq!((m.at, m.alt_ft), (at, Some(38000)));
+        let mut f = Framer::new(&skyfence_decode::format::AVR);
+        let mut items = Vec::new();
+        f.decode(b"*8D4840D6202CC3", at, &mut items);
+        assert!(items.is_empty());
+        f.decode(b"71C32CE0576098;\n", at.add_micros(5), &mut items);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].at(), at.add_micros(5));
+        assert_eq!(f.drops().total_messages(), 0);
     }
 
     #[test]

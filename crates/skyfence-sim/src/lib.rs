@@ -174,24 +174,25 @@ pub fn config_toml(scenario: &Scenario) -> String {
 }
 
 fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::Format]) -> String {
-    use write::Format;
     let start = scenario.start.to_rfc3339_millis();
     let mut rows = String::new();
     for f in formats {
-        let what = match f {
-            Format::Raw => "every received frame, `timestamp,rawmsg` (Unix seconds)".to_owned(),
-            Format::Beast => format!(
+        let Some(writer) = f.writer else { continue };
+        let what = match f.name {
+            "raw" => "every received frame, `timestamp,rawmsg` (Unix seconds)".to_owned(),
+            "beast" => format!(
                 "the same frames as a Beast stream; the 12 MHz counter reads 0 at the start: \
                  decode with `--start {start}`"
             ),
-            Format::Avr => format!(
+            "avr" => format!(
                 "the same frames as `@`-timestamped AVR lines (same counter): `--start {start}`"
             ),
-            Format::Sbs => "the same messages as SBS-1 BaseStation lines (frames that fail \
+            "sbs" => "the same messages as SBS-1 BaseStation lines (frames that fail \
                             their CRC are absent)"
                 .to_owned(),
+            _ => f.description.to_owned(),
         };
-        let _ = writeln!(rows, "| `{}` | {what} |", f.file_name());
+        let _ = writeln!(rows, "| `{}` | {what} |", writer.file_name);
     }
     rows.push_str(
         "| `zones.geojson` | the zones guarded |\n\

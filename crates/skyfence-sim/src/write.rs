@@ -1,4 +1,5 @@
-//! The recordings: the same receptions as raw CSV, Beast, AVR and SBS, streamed.
+//! The recordings: the same receptions in every format of the registry that has a
+//! simulator [`Writer`] (raw CSV, Beast, AVR, SBS), streamed.
 //!
 //! Each format is written by its own thread from shared batches, so formatting runs in
 //! parallel with the simulation; each file still receives the batches in order, so the
@@ -12,47 +13,24 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use skyfence_core::Timestamp;
-use skyfence_decode::{avr, beast, raw, sbs};
+use skyfence_decode::format::{self, Encode, Writer};
 
 use super::surveillance::Reception;
 
 /// Batches in flight per format before the simulation waits for the writers.
 const QUEUE: usize = 8;
 
-/// The recording formats, one file each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `raw.csv`.
-    Raw,
-    /// `beast.bin`.
-    Beast,
-    /// `avr.txt`.
-    Avr,
-    /// `sbs.csv`.
-    Sbs,
+/// A recording format: an entry of the format registry that has a [`Writer`].
+pub type Format = &'static format::Format;
+
+/// The format called `name` if the simulator can write it (`--formats`).
+pub fn from_name(name: &str) -> Option<Format> {
+    format::lookup(name).filter(|f| f.writer.is_some())
 }
 
-impl Format {
-    /// From its `--formats` name: `raw`, `beast`, `avr`, `sbs`.
-    pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "raw" => Some(Format::Raw),
-            "beast" => Some(Format::Beast),
-            "avr" => Some(Format::Avr),
-            "sbs" => Some(Format::Sbs),
-            _ => None,
-        }
-    }
-
-    /// The file it is written to.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Format::Raw => "raw.csv",
-            Format::Beast => "beast.bin",
-            Format::Avr => "avr.txt",
-            Format::Sbs => "sbs.csv",
-        }
-    }
+/// The names of the formats the simulator can write, as "a, b or c".
+pub fn names() -> String {
+    format::names_where(|f| f.writer.is_some())
 }
 
 type Batch = Arc<Vec<Reception>>;
@@ -66,27 +44,24 @@ pub struct Recordings {
 
 /// One writer thread's loop.
 fn write_format(
-    format: Format,
+    writer: Writer,
     mut out: BufWriter<File>,
     start: Timestamp,
     batches: Receiver<Batch>,
 ) -> std::io::Result<()> {
     let mut text = String::with_capacity(1 << 20);
     let mut bytes = Vec::with_capacity(1 << 20);
-    if format == Format::Raw {
-        out.write_all(b"timestamp,rawmsg\n")?;
-    }
+    out.write_all(writer.header.as_bytes())?;
     for batch in batches {
         text.clear();
         bytes.clear();
         for r in batch.iter() {
-            match format {
-                Format::Raw => raw::encode_raw_line(&r.frame(start), &mut text),
-                Format::Beast => beast::encode_beast(&r.frame(start), &mut bytes),
-                Format::Avr => avr::encode_avr(&r.frame(start), &mut text),
-                Format::Sbs => {
+            match writer.encode {
+                Encode::FrameBytes(encode) => encode(&r.frame(start), &mut bytes),
+                Encode::FrameText(encode) => encode(&r.frame(start), &mut text),
+                Encode::MessageText(encode) => {
                     if let Some(m) = &r.message {
-                        sbs::encode_sbs(m, &mut text);
+                        encode(m, &mut text);
                     }
                 }
             }
@@ -98,20 +73,24 @@ fn write_format(
 }
 
 impl Recordings {
-    /// Creates the files of `formats` (`raw.csv`, `beast.bin`, `avr.txt`, `sbs.csv`) in
-    /// `dir` and their writer threads; the Beast and AVR 12 MHz counters read 0 at `start`.
+    /// Creates the files of `formats` (each its registry [`Writer`]'s file name:
+    /// `raw.csv`, `beast.bin`, `avr.txt`, `sbs.csv`) in `dir` and their writer threads;
+    /// the Beast and AVR 12 MHz counters read 0 at `start`.
     pub fn create(dir: &Path, start: Timestamp, formats: &[Format]) -> anyhow::Result<Self> {
         let mut senders = Vec::new();
         let mut writers = Vec::new();
         for &format in formats {
-            let path = dir.join(format.file_name());
+            let writer = format
+                .writer
+                .ok_or_else(|| anyhow::anyhow!("the simulator cannot write {}", format.name))?;
+            let path = dir.join(writer.file_name);
             let f = File::create(&path)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
             let out = BufWriter::with_capacity(1 << 20, f);
             let (tx, rx) = sync_channel::<Batch>(QUEUE);
             let handle = std::thread::Builder::new()
-                .name(format!("sim-{}", format.file_name()))
-                .spawn(move || write_format(format, out, start, rx))?;
+                .name(format!("sim-{}", writer.file_name))
+                .spawn(move || write_format(writer, out, start, rx))?;
             senders.push(tx);
             writers.push((path, handle));
         }

@@ -11,18 +11,17 @@ use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::detect::{Detector, Event, IncidentLog};
 use skyfence_core::{SourceId, Timestamp};
 use skyfence_decode::DropCounts;
-use skyfence_decode::decoder::{Decoder, DecoderConfig};
-use skyfence_decode::dedup::DuplicateFilter;
+use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 
 use crate::cmd::decode::parse_time;
 use skyfence_service::config::Config;
 use skyfence_service::exit::input_error;
-use skyfence_service::input::{ClockOptions, InputReader, InputSpec, Item};
+use skyfence_service::input::{self, ClockOptions, InputSpec};
 
 /// Arguments of `skyfence analyze`.
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Input as FMT:PATH (raw, beast, avr, sbs; `-` for stdin). Repeat for several
+    /// Input as FMT:PATH[@SENSOR] (raw, beast, avr, sbs; `-` for stdin). Repeat for several
     /// receivers: inputs are merged in time order and duplicate receptions removed.
     #[arg(long, value_name = "FMT:PATH", required = true)]
     pub input: Vec<InputSpec>,
@@ -105,7 +104,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             "no zones to watch: give --zones FILE, --country CODE or [[zones]] in --config",
         ));
     }
-    if args.start.is_none() && args.input.iter().any(|s| s.format.uses_receiver_clock()) {
+    if args.start.is_none() && args.input.iter().any(|s| s.format.receiver_clock) {
         eprintln!(
             "skyfence analyze: note: no --start given; beast/avr times count from 1970-01-01T00:00:00Z"
         );
@@ -123,7 +122,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut inputs = args
         .input
         .iter()
-        .map(|spec| InputReader::open(spec, clock))
+        .map(|spec| input::open(spec, clock))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut out: BufWriter<Box<dyn Write>> = match &args.out {
         Some(path) => create(path)?,
@@ -131,8 +130,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     };
     let mut events_out = args.events.as_ref().map(create).transpose()?;
 
-    let mut decoder = Decoder::new(DecoderConfig::default());
-    let mut dedup = DuplicateFilter::new();
+    // The inputs are merged in time order into one stream: one decoder for all of them.
+    let mut ingest = Ingest::new(IngestConfig {
+        lanes: Lanes::Shared,
+        ..IngestConfig::default()
+    });
     let progress = Progress::new(&args.input);
     let mut log = IncidentLog::new();
     let mut events: Vec<Event> = Vec::new();
@@ -154,22 +156,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         let Some(item) = inputs[i].next_item()? else {
             continue;
         };
-        let message = match item {
-            Item::Frame(f) => {
-                if dedup.is_duplicate(&f) {
-                    continue;
-                }
-                match decoder.decode(&f) {
-                    Some(m) => m,
-                    None => continue,
-                }
-            }
-            Item::Decoded(m) => m,
+        let source = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
+        let Ingested::Accepted(obs) = ingest.observe(source, &item) else {
+            continue;
         };
         messages += 1;
-        last_at = Some(last_at.map_or(message.at, |t| t.max(message.at)));
-        let source = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
-        detector.observe(&message.to_observation(source), &mut events);
+        last_at = Some(last_at.map_or(obs.at, |t| t.max(obs.at)));
+        detector.observe(&obs, &mut events);
         if !events.is_empty() {
             flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
         }
@@ -205,13 +198,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         drops.merge(&input.drops());
         frames += input.items;
     }
-    drops.merge(decoder.drops());
+    drops.merge(&ingest.drops());
     let stats = detector.stats();
     let authorised = incidents.iter().filter(|i| i.authorised).count();
     eprintln!(
         "skyfence analyze: {} input(s), {frames} frames, {} duplicate receptions removed, {messages} messages decoded",
         inputs.len(),
-        dedup.duplicates()
+        ingest.duplicates()
     );
     let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
     eprintln!(

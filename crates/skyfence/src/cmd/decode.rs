@@ -14,7 +14,8 @@ use skyfence_service::input::{self, ClockOptions, InputSpec};
 /// Arguments of `skyfence decode`.
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
-    /// Input as FMT:PATH: FMT one of raw, beast, avr, sbs; PATH `-` for standard input.
+    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs (the format
+    /// registry); PATH `-` for standard input.
     #[arg(long, value_name = "FMT:PATH")]
     pub input: InputSpec,
     /// Time at which a Beast/AVR receiver's 12 MHz counter read zero (RFC 3339).
@@ -123,16 +124,17 @@ impl From<&Message> for DecodedJson {
 
 /// Runs `skyfence decode`.
 pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
-    if args.input.format.uses_receiver_clock() && args.start.is_none() {
+    if args.input.format.receiver_clock && args.start.is_none() {
         eprintln!(
             "skyfence decode: note: no --start given; {} times count from 1970-01-01T00:00:00Z",
-            args.input.format.name()
+            args.input.format.name
         );
     }
-    if args.gps_clock && !args.input.format.uses_receiver_clock() {
+    if args.gps_clock && !args.input.format.receiver_clock {
         return Err(input_error(format!(
-            "--gps-clock applies to beast and avr input, not {}",
-            args.input.format.name()
+            "--gps-clock applies to {} input, not {}",
+            skyfence_decode::format::names_where(|f| f.receiver_clock).replace(" or ", " and "),
+            args.input.format.name
         )));
     }
     let clock = ClockOptions {

@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use skyfence_service::config::{Config, SourceFormat};
+use skyfence_service::config::Config;
 use skyfence_service::exit::input_error;
 use skyfence_service::source::{SourceKind, SourceSpec, stopped};
 use skyfence_service::{self as service, Service, Settings};
@@ -162,7 +162,7 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
         scenario.name,
         dir.display()
     );
-    sim::simulate(&scenario, 1, dir, &[sim::write::Format::Beast])?;
+    sim::simulate(&scenario, 1, dir, &[&skyfence_decode::format::BEAST])?;
     let mut config = Config::load(&dir.join("config.toml"))?;
     let zones = config.load_zones(&[], &[])?;
     // Receive time is the wall clock: at X times real speed, scenario durations shrink
@@ -191,7 +191,7 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
         settings.sources = vec![SourceSpec {
             id: SourceId(0),
             name: "demo-beast".into(),
-            format: SourceFormat::Beast,
+            format: &skyfence_decode::format::BEAST,
             kind: SourceKind::Connect(feed_addr.to_string()),
         }];
         let (stop, stop_rx) = watch::channel(false);

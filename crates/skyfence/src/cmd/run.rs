@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use skyfence_core::SourceId;
 
-use skyfence_service::config::{Config, MAX_RETENTION_DAYS, SourceFormat};
+use skyfence_service::config::{Config, MAX_RETENTION_DAYS};
 use skyfence_service::exit::input_error;
-use skyfence_service::input::{InputFormat, InputSpec};
+use skyfence_service::input::InputSpec;
 use skyfence_service::source::{SourceKind, SourceSpec};
 use skyfence_service::{self as service, Service, Settings};
 
@@ -16,7 +16,7 @@ pub struct RunArgs {
     /// Config file: [[source]] inputs, [[zones]], [detection], [server], [store], [[allow]].
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Also replay a recording as a source (FMT:PATH; raw, beast, avr, sbs), stamped
+    /// Also replay a recording as a source (FMT:PATH; any format of the registry: raw, beast, avr, sbs), stamped
     /// with the time each item is sent. Repeatable.
     #[arg(long, value_name = "FMT:PATH")]
     pub replay: Vec<InputSpec>,
@@ -76,13 +76,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         settings.sources.push(SourceSpec {
             id: SourceId(id),
             name: format!("replay-{}", id),
-            // Only the Beast, AVR and SBS framers are used live; a replay reads with
-            // the recording reader, so this is informational.
-            format: match input.format {
-                InputFormat::Avr => SourceFormat::Avr,
-                InputFormat::Sbs => SourceFormat::Sbs,
-                InputFormat::Raw | InputFormat::Beast => SourceFormat::Beast,
-            },
+            // The recording's own format: a replay reads it with its registry codec.
+            format: input.format,
             kind: SourceKind::Replay {
                 input,
                 speed: args.speed,

@@ -35,9 +35,10 @@ pub struct SimulateArgs {
 fn formats(list: &str) -> anyhow::Result<Vec<sim::write::Format>> {
     let mut out = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let f = sim::write::Format::from_name(name).ok_or_else(|| {
+        let f = sim::write::from_name(name).ok_or_else(|| {
             input_error(format!(
-                "--formats: {name:?} is not a recording format (expected raw, beast, avr or sbs)"
+                "--formats: {name:?} is not a recording format (expected {})",
+                sim::write::names()
             ))
         })?;
         if !out.contains(&f) {

@@ -1,0 +1,157 @@
+//! The codec trait: every sensor format, whatever its framing, is bytes in chunks →
+//! [`Item`]s, with what it rejected counted by reason ([`DropCounts`]) and, for formats
+//! whose times come from a receiver clock, that clock's discontinuities ([`ClockStats`]).
+//!
+//! The concrete decoders ([`BeastDecoder`], [`AvrDecoder`], [`RawDecoder`],
+//! [`SbsDecoder`]) keep their own generic `decode` methods (the fast path the benches
+//! measure); the trait is the object-safe face the format registry ([`crate::format`])
+//! hands out, so readers, live sources and the fuzzer drive any format alike.
+
+use skyfence_core::Timestamp;
+
+use crate::avr::AvrDecoder;
+use crate::beast::{BeastClock, BeastDecoder, ClockStats};
+use crate::raw::RawDecoder;
+use crate::sbs::SbsDecoder;
+use crate::{DropCounts, Frame, Message};
+
+/// What a codec delivers: a Mode S frame still to be decoded, or a message the receiver
+/// already decoded (SBS).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Item {
+    /// A Mode S frame.
+    Frame(Frame),
+    /// An already-decoded message.
+    Decoded(Message),
+}
+
+impl Item {
+    /// The item's time.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Item::Frame(f) => f.at,
+            Item::Decoded(m) => m.at,
+        }
+    }
+
+    /// Replaces the item's time (live sources stamp items with their receive time).
+    pub fn set_at(&mut self, at: Timestamp) {
+        match self {
+            Item::Frame(f) => f.at = at,
+            Item::Decoded(m) => m.at = at,
+        }
+    }
+}
+
+/// How receiver timestamps (Beast, AVR) become times.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClockOptions {
+    /// The time at which the 12 MHz counter read zero (`--start`); the Unix epoch if unset.
+    pub start: Option<Timestamp>,
+    /// Read Beast timestamps as Radarcape GPS time of day (on the date of `start`).
+    pub gps: bool,
+}
+
+impl ClockOptions {
+    /// The [`BeastClock`] these options describe.
+    pub fn beast_clock(self) -> BeastClock {
+        let start = self.start.unwrap_or(Timestamp::EPOCH);
+        if self.gps {
+            BeastClock::RadarcapeGps { date: start }
+        } else {
+            BeastClock::Counter12Mhz { start }
+        }
+    }
+}
+
+/// A streaming decoder of one sensor format: feed it the stream in chunks of any size
+/// (the items do not depend on where the chunks are cut), then call [`Codec::finish`].
+pub trait Codec: Send {
+    /// Decodes the next chunk, calling `out` for every complete item.
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item));
+
+    /// Ends the stream: a last record without its terminator is decoded or counted.
+    fn finish(&mut self, out: &mut dyn FnMut(Item));
+
+    /// What was dropped so far, by reason.
+    fn drops(&self) -> &DropCounts;
+
+    /// Wraps and restarts of the receiver clock so far; `None` for formats whose times
+    /// do not come from a receiver clock.
+    fn clock_stats(&self) -> Option<ClockStats> {
+        None
+    }
+}
+
+impl Codec for BeastDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        BeastDecoder::decode(self, chunk, &mut |f| out(Item::Frame(f)));
+    }
+
+    fn finish(&mut self, _out: &mut dyn FnMut(Item)) {
+        // A Beast record is complete or counted as truncated: nothing to hand out.
+        BeastDecoder::finish(self);
+    }
+
+    fn drops(&self) -> &DropCounts {
+        BeastDecoder::drops(self)
+    }
+
+    fn clock_stats(&self) -> Option<ClockStats> {
+        Some(BeastDecoder::clock_stats(self))
+    }
+}
+
+impl Codec for AvrDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        AvrDecoder::decode(self, chunk, &mut |f| out(Item::Frame(f)));
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Item)) {
+        AvrDecoder::finish(self, &mut |f| out(Item::Frame(f)));
+    }
+
+    fn drops(&self) -> &DropCounts {
+        AvrDecoder::drops(self)
+    }
+
+    fn clock_stats(&self) -> Option<ClockStats> {
+        Some(AvrDecoder::clock_stats(self))
+    }
+}
+
+impl Codec for RawDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        RawDecoder::decode(self, chunk, &mut |f| out(Item::Frame(f)));
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Item)) {
+        RawDecoder::finish(self, &mut |f| out(Item::Frame(f)));
+    }
+
+    fn drops(&self) -> &DropCounts {
+        RawDecoder::drops(self)
+    }
+}
+
+impl Codec for SbsDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        SbsDecoder::decode(self, chunk, &mut |m| out(Item::Decoded(m)));
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Item)) {
+        SbsDecoder::finish(self, &mut |m| out(Item::Decoded(m)));
+    }
+
+    fn drops(&self) -> &DropCounts {
+        SbsDecoder::drops(self)
+    }
+}
+
+/// Decodes a whole buffer through any codec: its items and drop counts.
+pub fn decode_all(codec: &mut dyn Codec, bytes: &[u8]) -> (Vec<Item>, DropCounts) {
+    let mut items = Vec::new();
+    codec.decode(bytes, &mut |i| items.push(i));
+    codec.finish(&mut |i| items.push(i));
+    (items, *codec.drops())
+}

@@ -1,0 +1,342 @@
+//! The ingest step: one codec [`Item`] in, at most one [`Observation`] out: duplicate
+//! receptions dropped ([`DuplicateFilter`]), frames decoded ([`Decoder`]), messages
+//! normalised ([`Message::to_observation`]: source, raw record, position kind, accuracy),
+//! everything counted.
+//!
+//! `skyfence analyze`, the live service's detector task and a bundle's re-detection all
+//! call this step, so what the verifier recomputes from a bundle's frames is what the
+//! service computed when it received them, by construction. They differ only in the
+//! [`IngestConfig`] they choose:
+//!
+//! | user | duplicates | decoders |
+//! |---|---|---|
+//! | `analyze` | dropped | [`Lanes::Shared`]: its inputs are merged in time order into one stream |
+//! | live service | dropped | [`Lanes::PerSource`]: each source's stream has its own times |
+//! | bundle re-detection | kept ([`IngestConfig::dedup`] off): a bundle holds only frames that already passed the service's filter | [`Lanes::PerSource`], one per sensor, as in the service |
+//!
+//! Nothing here allocates per frame: lanes and counters grow only when a new source
+//! appears.
+
+use skyfence_core::{Observation, SourceId, Timestamp};
+
+use crate::codec::Item;
+use crate::decoder::{Decoder, DecoderConfig};
+use crate::dedup::DuplicateFilter;
+use crate::{DropCounts, Message};
+
+/// Which decoder (per-aircraft state) a source's frames go through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lanes {
+    /// One decoder for every source.
+    #[default]
+    Shared,
+    /// One decoder per source.
+    PerSource,
+}
+
+/// Settings of the [`Ingest`] step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestConfig {
+    /// The Mode S decoder's settings (every lane gets the same).
+    pub decoder: DecoderConfig,
+    /// Drop frames whose bytes were already received within
+    /// [`crate::dedup::DUPLICATE_WINDOW_US`].
+    pub dedup: bool,
+    /// Which decoder each source's frames go through.
+    pub lanes: Lanes,
+}
+
+impl Default for IngestConfig {
+    /// Duplicates dropped, one shared decoder with default settings.
+    fn default() -> Self {
+        IngestConfig {
+            decoder: DecoderConfig::default(),
+            dedup: true,
+            lanes: Lanes::Shared,
+        }
+    }
+}
+
+/// What the step counted for one source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestCounts {
+    /// Items handed in.
+    pub items: u64,
+    /// Frames dropped as duplicate receptions.
+    pub duplicates: u64,
+    /// Frames the decoder rejected (the reasons are in [`Ingest::drops`]).
+    pub rejected: u64,
+    /// Messages delivered (decoded frames and already-decoded items).
+    pub messages: u64,
+    /// Delivered messages with a resolved position.
+    pub positions: u64,
+}
+
+/// What became of one item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ingested<T> {
+    /// The item gave this.
+    Accepted(T),
+    /// A duplicate reception, dropped.
+    Duplicate,
+    /// The decoder rejected the frame (counted by reason in its drops).
+    Rejected,
+}
+
+impl<T> Ingested<T> {
+    /// The accepted value, if any.
+    pub fn accepted(self) -> Option<T> {
+        match self {
+            Ingested::Accepted(t) => Some(t),
+            Ingested::Duplicate | Ingested::Rejected => None,
+        }
+    }
+}
+
+/// The ingest step (see the module documentation).
+///
+/// Counters (and, with [`Lanes::PerSource`], decoders) are kept in vectors indexed by
+/// [`SourceId`], so callers number their sources densely from 0 (as the service's
+/// `[[source]]` order, `analyze`'s input order and a bundle's sensor order do).
+pub struct Ingest {
+    config: DecoderConfig,
+    lanes: Lanes,
+    dedup: Option<DuplicateFilter>,
+    decoders: Vec<Decoder>,
+    counts: Vec<IngestCounts>,
+}
+
+impl Ingest {
+    /// A step with no source seen yet.
+    pub fn new(config: IngestConfig) -> Self {
+        Ingest {
+            dedup: config.dedup.then(DuplicateFilter::new),
+            lanes: config.lanes,
+            decoders: Vec::new(),
+            counts: Vec::new(),
+            config: config.decoder,
+        }
+    }
+
+    /// The index of `source`'s decoder, created on first use.
+    fn lane(&mut self, source: SourceId) -> usize {
+        let lane = match self.lanes {
+            Lanes::Shared => 0,
+            Lanes::PerSource => usize::from(source.0),
+        };
+        while self.decoders.len() <= lane {
+            self.decoders.push(Decoder::new(self.config.clone()));
+        }
+        lane
+    }
+
+    fn counts_mut(&mut self, source: SourceId) -> &mut IngestCounts {
+        let i = usize::from(source.0);
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, IngestCounts::default());
+        }
+        &mut self.counts[i]
+    }
+
+    /// Dedups and decodes one item from `source`: the message it gives, if any.
+    #[inline]
+    pub fn message(&mut self, source: SourceId, item: &Item) -> Ingested<Message> {
+        let lane = self.lane(source);
+        let result = match item {
+            Item::Frame(f) => {
+                if self.dedup.as_mut().is_some_and(|d| d.is_duplicate(f)) {
+                    Ingested::Duplicate
+                } else {
+                    match self.decoders[lane].decode(f) {
+                        Some(m) => Ingested::Accepted(m),
+                        None => Ingested::Rejected,
+                    }
+                }
+            }
+            Item::Decoded(m) => Ingested::Accepted(*m),
+        };
+        let c = self.counts_mut(source);
+        c.items += 1;
+        match &result {
+            Ingested::Accepted(m) => {
+                c.messages += 1;
+                c.positions += u64::from(m.position.is_some());
+            }
+            Ingested::Duplicate => c.duplicates += 1,
+            Ingested::Rejected => c.rejected += 1,
+        }
+        result
+    }
+
+    /// Dedups, decodes and normalises one item from `source`: the observation it gives.
+    #[inline]
+    pub fn observe(&mut self, source: SourceId, item: &Item) -> Ingested<Observation> {
+        match self.message(source, item) {
+            Ingested::Accepted(m) => Ingested::Accepted(m.to_observation(source)),
+            Ingested::Duplicate => Ingested::Duplicate,
+            Ingested::Rejected => Ingested::Rejected,
+        }
+    }
+
+    /// Forgets silent aircraft and old receptions as of `now` (data time or the
+    /// machine clock, whichever drives the caller).
+    pub fn expire(&mut self, now: Timestamp) {
+        for d in &mut self.decoders {
+            d.expire(now);
+        }
+        if let Some(d) = &mut self.dedup {
+            d.expire(now);
+        }
+    }
+
+    /// What the decoder of `source`'s lane dropped so far, by reason (with
+    /// [`Lanes::Shared`], every source's).
+    pub fn lane_drops(&self, source: SourceId) -> DropCounts {
+        let lane = match self.lanes {
+            Lanes::Shared => 0,
+            Lanes::PerSource => usize::from(source.0),
+        };
+        self.decoders
+            .get(lane)
+            .map(|d| *d.drops())
+            .unwrap_or_default()
+    }
+
+    /// What every decoder dropped so far, by reason.
+    pub fn drops(&self) -> DropCounts {
+        let mut all = DropCounts::default();
+        for d in &self.decoders {
+            all.merge(d.drops());
+        }
+        all
+    }
+
+    /// The counts of `source`.
+    pub fn counts(&self, source: SourceId) -> IngestCounts {
+        self.counts
+            .get(usize::from(source.0))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The counts of every source together.
+    pub fn total(&self) -> IngestCounts {
+        self.counts
+            .iter()
+            .fold(IngestCounts::default(), |a, c| IngestCounts {
+                items: a.items + c.items,
+                duplicates: a.duplicates + c.duplicates,
+                rejected: a.rejected + c.rejected,
+                messages: a.messages + c.messages,
+                positions: a.positions + c.positions,
+            })
+    }
+
+    /// Duplicate receptions dropped so far.
+    pub fn duplicates(&self) -> u64 {
+        self.dedup.as_ref().map_or(0, DuplicateFilter::duplicates)
+    }
+
+    /// DF17 frames repaired by single-bit correction, over every lane.
+    pub fn corrected(&self) -> u64 {
+        self.decoders.iter().map(Decoder::corrected).sum()
+    }
+
+    /// Aircraft the decoders track now, over every lane.
+    pub fn aircraft(&self) -> usize {
+        self.decoders.iter().map(|d| d.tracker().len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Frame;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn item(ms: i64, h: &str) -> Item {
+        Item::Frame(Frame::new(Timestamp::from_micros(ms * 1000), &hex(h)).unwrap())
+    }
+
+    /// KLM1023's identification ("The 1090 Megahertz Riddle").
+    const IDENT: &str = "8D4840D6202CC371C32CE0576098";
+
+    #[test]
+    fn duplicates_rejections_and_observations_are_counted_per_source() {
+        let mut ingest = Ingest::new(IngestConfig::default());
+        let (a, b) = (SourceId(0), SourceId(3));
+        let obs = ingest.observe(a, &item(0, IDENT)).accepted().unwrap();
+        assert_eq!(obs.source, a);
+        assert_eq!(obs.target.to_string(), "4840d6");
+        assert_eq!(
+            obs.raw.as_ref().and_then(|r| r.mode_s()).map(|f| f.bytes),
+            Some(Frame::new(Timestamp::EPOCH, &hex(IDENT)).unwrap().raw.bytes)
+        );
+        assert_eq!(ingest.observe(b, &item(5, IDENT)), Ingested::Duplicate);
+        // A bad CRC.
+        assert_eq!(
+            ingest.observe(b, &item(10, "8D4840D6202CC371C32CE0576099")),
+            Ingested::Rejected
+        );
+        let ca = ingest.counts(a);
+        assert_eq!((ca.items, ca.messages, ca.duplicates), (1, 1, 0));
+        let cb = ingest.counts(b);
+        assert_eq!((cb.items, cb.duplicates, cb.rejected), (2, 1, 1));
+        assert_eq!(ingest.duplicates(), 1);
+        assert_eq!(ingest.total().items, 3);
+        assert_eq!(ingest.drops().total_messages(), 1);
+    }
+
+    #[test]
+    fn without_dedup_every_copy_is_decoded() {
+        let mut ingest = Ingest::new(IngestConfig {
+            dedup: false,
+            lanes: Lanes::PerSource,
+            ..IngestConfig::default()
+        });
+        for ms in [0, 5] {
+            assert!(
+                ingest
+                    .observe(SourceId(1), &item(ms, IDENT))
+                    .accepted()
+                    .is_some()
+            );
+        }
+        assert_eq!(ingest.duplicates(), 0);
+        assert_eq!(ingest.counts(SourceId(1)).messages, 2);
+    }
+
+    /// A DF4 reply's address comes from its parity: accepted only for an address its
+    /// lane's decoder has heard announced. Shared lanes share what they heard.
+    #[test]
+    fn lanes_decide_which_announcements_a_source_sees() {
+        // A DF4 altitude reply (FL 380 coding aside, any 13-bit field) from 4840D6:
+        // parity of the first four bytes overlaid with the address.
+        let df4 = {
+            let mut f = [4 << 3, 0x00, 0x18, 0x38, 0, 0, 0];
+            let ap = crate::crc::parity(&f[..4]) ^ 0x4840d6;
+            f[4..7].copy_from_slice(&ap.to_be_bytes()[1..]);
+            f.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        };
+        for (lanes, accepted) in [(Lanes::Shared, true), (Lanes::PerSource, false)] {
+            let mut ingest = Ingest::new(IngestConfig {
+                lanes,
+                ..IngestConfig::default()
+            });
+            assert!(
+                ingest
+                    .observe(SourceId(0), &item(0, IDENT))
+                    .accepted()
+                    .is_some()
+            );
+            let got = ingest.observe(SourceId(1), &item(100, &df4)).accepted();
+            assert_eq!(got.is_some(), accepted, "{lanes:?}");
+        }
+    }
+}
