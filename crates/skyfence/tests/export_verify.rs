@@ -84,15 +84,26 @@ fn fail_line<'a>(text: &'a str, check: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{text}"))
 }
 
-/// The leaves.txt line (index, hex) of the first raw frame leaf (kind byte 0x03).
+/// The leaves.txt line (index, hex) of the first raw evidence leaf: a `RawRecord` (version
+/// 2, kind 0x06, what the store writes) or a legacy `RawFrame` (version 1, kind 0x03).
+/// Both start with the sensor and the receive time.
 fn first_frame_leaf(files: &Files) -> (u64, String) {
     let text = std::str::from_utf8(&files["leaves.txt"]).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(' '))
-        .find(|(_, h)| h.starts_with("0103"))
+        .find(|(_, h)| h.starts_with("0206") || h.starts_with("0103"))
         .map(|(i, h)| (i.parse().unwrap(), h.to_string()))
         .expect("a raw frame leaf")
+}
+
+/// How the verifier names a raw evidence leaf of `hex` in its failure lines.
+fn raw_leaf_name(hex: &str) -> &'static str {
+    if hex.starts_with("0206") {
+        "raw record (protocol 0x01)"
+    } else {
+        "raw frame"
+    }
 }
 
 fn replace_line(bytes: &mut Vec<u8>, old: &str, new: &str) {
@@ -267,7 +278,10 @@ fn one_changed_byte_of_a_frame_fails_the_inclusion_proof_of_that_leaf() {
     assert_eq!(code, 1, "{text}");
     let line = fail_line(&text, "inclusion proofs");
     assert!(
-        line.contains(&format!("leaf {index} (raw frame from rx-replay")),
+        line.contains(&format!(
+            "leaf {index} ({} from rx-replay",
+            raw_leaf_name(&hex)
+        )),
         "{line}"
     );
     assert!(text.contains("VERDICT: NOT VERIFIED"), "{text}");
@@ -302,7 +316,8 @@ fn a_changed_receive_time_fails_the_inclusion_proof() {
     });
     assert_eq!(code, 1, "{text}");
     assert!(
-        fail_line(&text, "inclusion proofs").contains(&format!("leaf {index} (raw frame")),
+        fail_line(&text, "inclusion proofs")
+            .contains(&format!("leaf {index} ({}", raw_leaf_name(&hex))),
         "{text}"
     );
 }
@@ -576,6 +591,7 @@ fn a_cosignature_by_a_pinned_witness_is_checked_and_reported() {
     let db = e.dir.path().join("skyfence.db");
     let witness = skyfence_evidence::Signer::generate("witness.test/one").unwrap();
     {
+        use skyfence_store::EvidenceLogStore as _;
         let mut store = skyfence_store::SqliteStore::open(&db).unwrap();
         let cp = store
             .latest_checkpoint()
