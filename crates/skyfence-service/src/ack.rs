@@ -27,7 +27,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use skyfence_core::detect::{Incident, IncidentId};
 use skyfence_core::time::wall_clock;
-use skyfence_store::{Ack, IncidentDetail, IncidentStore, SqliteStore, StoreError};
+use skyfence_store::{Ack, IncidentDetail, IncidentStore, Store, StoreError};
 use tokio::sync::broadcast;
 
 /// Longest `operator`, in characters.
@@ -44,7 +44,7 @@ const ATTEMPTS: u32 = 5;
 /// two writers).
 #[derive(Clone)]
 pub struct AckState {
-    writer: Arc<Mutex<SqliteStore>>,
+    writer: Arc<Mutex<Box<dyn Store>>>,
     notices: broadcast::Sender<Arc<str>>,
 }
 
@@ -53,7 +53,7 @@ const NOTICE_BUFFER: usize = 256;
 
 impl AckState {
     /// From a write connection to the service's store.
-    pub fn new(writer: SqliteStore) -> Self {
+    pub fn new(writer: Box<dyn Store>) -> Self {
         AckState {
             writer: Arc::new(Mutex::new(writer)),
             notices: broadcast::channel(NOTICE_BUFFER).0,
@@ -163,7 +163,7 @@ pub struct WithAcks<T> {
 
 /// Adds the acks to each incident of a list (one indexed query per incident).
 pub fn annotate_list(
-    store: &SqliteStore,
+    store: &dyn IncidentStore,
     list: Vec<Incident>,
 ) -> Result<Vec<WithAcks<Incident>>, StoreError> {
     list.into_iter()
@@ -180,7 +180,7 @@ pub fn annotate_list(
 
 /// Adds the acks to one incident with its track.
 pub fn annotate_detail(
-    store: &SqliteStore,
+    store: &dyn IncidentStore,
     detail: IncidentDetail,
 ) -> Result<WithAcks<IncidentDetail>, StoreError> {
     let acks = views(store.acks(detail.incident.id)?);

@@ -19,7 +19,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use skyfence_core::detect::{IncidentId, IncidentStatus};
 use skyfence_core::{TargetId, Timestamp};
-use skyfence_store::{IncidentFilter, IncidentStore, SqliteStore, StoreError};
+use skyfence_store::{IncidentFilter, Store, StoreError};
 use tokio::sync::{broadcast, watch};
 
 use super::metrics::Metrics;
@@ -56,16 +56,16 @@ pub struct AppState {
     pub ack: super::ack::AckState,
 }
 
-/// Store read connections, reused across requests (a SQLite connection is not `Sync`;
-/// each request borrows one on a blocking thread).
+/// Store read connections, reused across requests (a connection is `Send` but not
+/// `Sync`; each request borrows one on a blocking thread).
 pub struct ReaderPool {
-    origin: Mutex<SqliteStore>,
-    idle: Mutex<Vec<SqliteStore>>,
+    origin: Mutex<Box<dyn Store>>,
+    idle: Mutex<Vec<Box<dyn Store>>>,
 }
 
 impl ReaderPool {
-    /// A pool opening readers of `origin`'s database.
-    pub fn new(origin: SqliteStore) -> Self {
+    /// A pool opening readers of `origin`'s store.
+    pub fn new(origin: Box<dyn Store>) -> Self {
         ReaderPool {
             origin: Mutex::new(origin),
             idle: Mutex::new(Vec::new()),
@@ -75,7 +75,7 @@ impl ReaderPool {
     /// Runs `f` with a reader on a blocking thread.
     pub async fn with<R: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&SqliteStore) -> Result<R, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, ApiError> {
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -89,7 +89,7 @@ impl ReaderPool {
                     .reader()
                     .map_err(ApiError::store)?,
             };
-            let result = f(&reader).map_err(ApiError::store);
+            let result = f(&*reader).map_err(ApiError::store);
             if let Ok(mut idle) = pool.idle.lock()
                 && idle.len() < 8
             {

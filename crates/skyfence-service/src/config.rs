@@ -12,6 +12,8 @@ use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit, Permi
 
 use skyfence_decode::format::{self, Format};
 
+use skyfence_store::StoreUrl;
+
 use crate::alerts::AlertLevel;
 use crate::exit::input_error;
 
@@ -99,12 +101,17 @@ impl Default for ServerConfig {
 }
 
 /// `[store]`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite file.
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
+    /// Which store: `sqlite:PATH` (`postgres://` is not built in this version). At most
+    /// one of `url` and `path`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The SQLite file, the same as `url = "sqlite:PATH"`; `skyfence.db` when neither is
+    /// given.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
     /// How hard each commit presses the data onto the disk (`full` or `normal`).
     #[serde(default)]
     pub durability: StoreDurability,
@@ -132,17 +139,26 @@ pub const MAX_RETENTION_DAYS: f64 = 36_500.0;
 /// The fastest replay (`[[source]] speed`, `--speed`).
 pub const MAX_REPLAY_SPEED: f64 = 1000.0;
 
-fn default_store_path() -> PathBuf {
-    PathBuf::from("skyfence.db")
-}
+/// The store when `[store]` names none.
+pub const DEFAULT_STORE_PATH: &str = "skyfence.db";
 
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            path: default_store_path(),
-            durability: StoreDurability::Full,
-            retention_days: None,
-        }
+impl StoreConfig {
+    /// The store this section names (`url`, else `path`, else [`DEFAULT_STORE_PATH`]),
+    /// a relative file path resolved against `base_dir` (the config file's directory).
+    /// Fails only for a URL [`Config::parse`] would have refused.
+    pub fn location(&self, base_dir: &Path) -> anyhow::Result<StoreUrl> {
+        let url = match (&self.url, &self.path) {
+            (Some(u), _) => StoreUrl::parse(u).map_err(|e| input_error(format!("[store] {e}")))?,
+            (None, Some(p)) => StoreUrl::sqlite(p),
+            (None, None) => StoreUrl::sqlite(DEFAULT_STORE_PATH),
+        };
+        Ok(url.relative_to(base_dir))
+    }
+
+    /// Points the section at the SQLite file `path` (a command's `--store FILE`).
+    pub fn set_file(&mut self, path: PathBuf) {
+        self.url = None;
+        self.path = Some(path);
     }
 }
 
@@ -443,6 +459,11 @@ impl Config {
             Some(line) => format!("line {line}: "),
             None => String::new(),
         };
+        // A key of one table (`url` is also an alert's key).
+        let at_in = |table: &str, key: &str| match find_key_line_in(text, table, key) {
+            Some(line) => format!("line {line}: "),
+            None => String::new(),
+        };
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
@@ -476,6 +497,15 @@ impl Config {
                 };
                 format!("{}[[allow]] {e}", at(key))
             })?;
+        }
+        if self.store.url.is_some() && self.store.path.is_some() {
+            return Err(format!(
+                "{}[store] gives both url and path: give one (path = \"FILE\" is the same as url = \"sqlite:FILE\")",
+                at_in("[store]", "url")
+            ));
+        }
+        if let Some(u) = &self.store.url {
+            StoreUrl::parse(u).map_err(|e| format!("{}[store] {e}", at_in("[store]", "url")))?;
         }
         if let Some(d) = self.store.retention_days
             && !(d.is_finite() && d > 0.0 && d <= MAX_RETENTION_DAYS)
@@ -618,6 +648,23 @@ fn find_key_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// 1-based line of the first line assigning `key` inside table `table` (e.g. `[store]`).
+fn find_key_line_in(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut inside = false;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with('[') {
+            inside = l == table;
+        } else if inside
+            && l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,7 +719,10 @@ until = "2023-11-30T00:00:00Z"
     fn empty_config_has_interfaces_defaults() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.store.path, PathBuf::from("skyfence.db"));
+        assert_eq!(
+            c.store.location(Path::new("")).unwrap(),
+            StoreUrl::sqlite("skyfence.db")
+        );
         assert_eq!(c.detection.track_timeout_s, 60.0);
         assert_eq!(c.server.tiles, None);
     }
@@ -741,6 +791,63 @@ until = "2023-11-30T00:00:00Z"
         );
         let e = Config::parse("[store]\ndurability = \"off\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("off"), "{e}");
+    }
+
+    #[test]
+    fn the_store_is_a_url_or_a_path() {
+        let base = Path::new("/etc/skyfence");
+        let c = Config::parse("[store]\nurl = \"sqlite:data/s.db\"\n").unwrap();
+        assert_eq!(
+            c.store.location(base).unwrap(),
+            StoreUrl::sqlite("/etc/skyfence/data/s.db")
+        );
+        let c = Config::parse("[store]\npath = \"data/s.db\"\n").unwrap();
+        assert_eq!(
+            c.store.location(base).unwrap(),
+            StoreUrl::sqlite("/etc/skyfence/data/s.db")
+        );
+        let c = Config::parse("[store]\nurl = \"sqlite:/var/lib/s.db\"\n").unwrap();
+        assert_eq!(
+            c.store.location(base).unwrap(),
+            StoreUrl::sqlite("/var/lib/s.db")
+        );
+        let c = Config::parse("").unwrap();
+        assert_eq!(
+            c.store.location(base).unwrap(),
+            StoreUrl::sqlite("/etc/skyfence/skyfence.db")
+        );
+    }
+
+    #[test]
+    fn a_store_url_and_path_together_name_the_line_and_key() {
+        // An alert's `url` before the store's must not be the line named.
+        let text = "[[alert]]\ntype = \"webhook\"\nname = \"h\"\nurl = \"http://127.0.0.1:9/\"\n\n[store]\npath = \"a.db\"\nurl = \"sqlite:b.db\"\n";
+        let e = Config::parse(text).unwrap_err();
+        assert!(
+            e.starts_with("line 8:") && e.contains("[store] gives both url and path"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_store_scheme_lists_the_known_ones() {
+        let e =
+            Config::parse("[store]\nretention_days = 3\nurl = \"mysql://db/sf\"\n").unwrap_err();
+        assert!(
+            e.starts_with("line 3:")
+                && e.contains("\"mysql://db/sf\"")
+                && e.contains("expected one of: sqlite:, postgres://"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_postgres_store_is_not_built_in_this_version() {
+        let e = Config::parse("[store]\nurl = \"postgres://sf@127.0.0.1/skyfence\"\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2:") && e.contains("not built in this version"),
+            "{e}"
+        );
     }
 
     #[test]

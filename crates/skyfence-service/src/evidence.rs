@@ -42,7 +42,9 @@ use skyfence_evidence::{
     Checkpoint, DatasetContent, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey, keyfile,
     open_checkpoint,
 };
-use skyfence_store::{SqliteStore, StoreError, StoreOptions, zone_geojson};
+use skyfence_store::{EvidenceLogStore, Store, StoreError, zone_geojson};
+
+pub use skyfence_store::{SignError, sign_if_grown};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -166,10 +168,16 @@ impl EvidenceSettings {
             Some((path, text)) => (path.display().to_string(), text.as_str()),
             None => ("config".to_owned(), ""),
         };
+        let store = config.store.location(&config.base_dir)?;
+        let store_file = store.file().ok_or_else(|| {
+            anyhow::anyhow!(
+                "store {store} is not a file: give [evidence] key = \"FILE\" for the log's signing key"
+            )
+        })?;
         Self::from_config(
             &config.evidence,
             &config.base_dir,
-            &config.base_dir.join(&config.store.path),
+            store_file,
             &source,
             text,
         )
@@ -189,13 +197,12 @@ impl EvidenceSettings {
 /// checkpoint if the log grew since the last one.
 pub async fn start(
     settings: &EvidenceSettings,
-    store_path: &Path,
-    options: StoreOptions,
+    store: &dyn Store,
     zones: &[Zone],
     permits: &[Permit],
 ) -> anyhow::Result<LogApi> {
     let signer = load_log_key(&settings.key_path, settings.origin.as_deref())?;
-    let log = LogApi::open(store_path, options, signer, settings.witnesses.clone())?;
+    let log = LogApi::open(store, signer, settings.witnesses.clone())?;
     let (inner, settings_c, zones, permits) = (
         log.inner.clone(),
         settings.clone(),
@@ -207,7 +214,7 @@ pub async fn start(
             .writer
             .lock()
             .map_err(|_| anyhow::anyhow!("evidence writer lock poisoned"))?;
-        record_start(&mut store, &zones, &permits, &settings_c, wall_clock())
+        record_start(&mut **store, &zones, &permits, &settings_c, wall_clock())
     })
     .await??;
     tracing::info!(
@@ -320,7 +327,7 @@ pub struct Recorded {
 
 /// Records the zones, permits and configuration in force (see the module documentation).
 pub fn record_start(
-    store: &mut SqliteStore,
+    store: &mut dyn EvidenceLogStore,
     zones: &[Zone],
     permits: &[Permit],
     settings: &EvidenceSettings,
@@ -369,40 +376,6 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// Signs a checkpoint of the whole log when there is none yet or the log grew since the
-/// latest; returns the size signed, or `None` when nothing was new. Safe beside other
-/// writers: the size is read first and the root computed for that size, and stored
-/// nodes never change, so the checkpoint is right even if leaves arrive meanwhile.
-pub fn sign_if_grown(
-    store: &mut SqliteStore,
-    signer: &Signer,
-    now: Timestamp,
-) -> Result<Option<u64>, SignError> {
-    let size = store.evidence_size()?;
-    if let Some(latest) = store.latest_checkpoint()?
-        && latest.size >= size
-    {
-        return Ok(None);
-    }
-    let root = store.evidence_root(size)?;
-    let note = Checkpoint::new(signer.name(), size, root)
-        .and_then(|cp| cp.sign(signer))
-        .map_err(|e| SignError::Checkpoint(e.to_string()))?;
-    store.add_checkpoint(size, now, &note)?;
-    Ok(Some(size))
-}
-
-/// Why a checkpoint could not be signed.
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The checkpoint could not be built or signed (a bad origin).
-    #[error("cannot sign a checkpoint: {0}")]
-    Checkpoint(String),
-}
-
 /// The log's state shared by the checkpoint task and the routes: cheap to clone.
 #[derive(Clone)]
 pub struct LogApi {
@@ -413,20 +386,20 @@ struct LogInner {
     signer: Signer,
     witnesses: Vec<VerifierKey>,
     /// The checkpoint signer's and cosignature writer's connection.
-    writer: Mutex<SqliteStore>,
+    writer: Mutex<Box<dyn Store>>,
     /// Reads for the GET routes.
-    reader: Mutex<SqliteStore>,
+    reader: Mutex<Box<dyn Store>>,
 }
 
 impl LogApi {
-    /// Opens the log's own connections to the store at `path`.
+    /// Opens the log's own connections to the store `store` is connected to.
     pub fn open(
-        path: &Path,
-        options: StoreOptions,
+        store: &dyn Store,
         signer: Signer,
         witnesses: Vec<VerifierKey>,
     ) -> anyhow::Result<Self> {
-        let writer = SqliteStore::open_with(path, options)
+        let writer = store
+            .writer()
             .context("opening the evidence log's connection")?;
         let reader = writer.reader().context("opening an evidence log reader")?;
         Ok(LogApi {
@@ -452,7 +425,7 @@ impl LogApi {
                 .writer
                 .lock()
                 .map_err(|_| SignError::Checkpoint("evidence writer lock poisoned".into()))?;
-            sign_if_grown(&mut store, &inner.signer, wall_clock())
+            sign_if_grown(&mut **store, &inner.signer, wall_clock())
         })
         .await;
         match result {
@@ -474,7 +447,7 @@ impl LogApi {
 
     async fn read<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&SqliteStore) -> Result<R, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, Failure> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -482,7 +455,7 @@ impl LogApi {
                 .reader
                 .lock()
                 .map_err(|_| failure(StatusCode::INTERNAL_SERVER_ERROR, "reader lock poisoned"))?;
-            f(&store).map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+            f(&**store).map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
         })
         .await
         .map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
@@ -746,7 +719,9 @@ async fn cosignature(log: LogApi, body: String) -> Response {
             .lock()
             .map_err(|_| failure(StatusCode::INTERNAL_SERVER_ERROR, "writer lock poisoned"))?;
         let added = store.add_cosignature(size, &note).map_err(|e| match e {
-            StoreError::Evidence { .. } => failure(StatusCode::CONFLICT, e.to_string()),
+            StoreError::Conflict { .. } | StoreError::NotFound { .. } => {
+                failure(StatusCode::CONFLICT, e.to_string())
+            }
             other => failure(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         })?;
         Ok((size, added))
@@ -840,7 +815,11 @@ mod tests {
     #[test]
     fn a_restart_records_nothing_new_and_a_changed_zone_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(dir.path().join("s.db")).unwrap();
+        let mut store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(dir.path().join("s.db")),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
         let zones = skyfence_core::airspace::load::parse_geojson(
             "z.geojson",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Z"},
@@ -856,7 +835,7 @@ mod tests {
             config_text: b"[detection]\n".to_vec(),
         };
         let t = Timestamp::from_secs(1_700_000_000);
-        let first = record_start(&mut store, &zones, &[], &settings, t).unwrap();
+        let first = record_start(&mut *store, &zones, &[], &settings, t).unwrap();
         assert_eq!(
             first,
             Recorded {
@@ -866,18 +845,18 @@ mod tests {
             }
         );
         assert_eq!(store.evidence_size().unwrap(), 3);
-        let again = record_start(&mut store, &zones, &[], &settings, t).unwrap();
+        let again = record_start(&mut *store, &zones, &[], &settings, t).unwrap();
         assert_eq!(again, Recorded::default());
         let mut moved = zones.clone();
         moved[0].buffer_m = 500.0;
-        let third = record_start(&mut store, &moved, &[], &settings, t).unwrap();
+        let third = record_start(&mut *store, &moved, &[], &settings, t).unwrap();
         assert_eq!(third.zones, 1);
         assert_eq!(store.evidence_size().unwrap(), 4);
 
         // Checkpoints: one at the first call, none until the log grows.
         let signer = Signer::from_seed("skyfence.example/t", [9; 32]).unwrap();
-        assert_eq!(sign_if_grown(&mut store, &signer, t).unwrap(), Some(4));
-        assert_eq!(sign_if_grown(&mut store, &signer, t).unwrap(), None);
+        assert_eq!(sign_if_grown(&mut *store, &signer, t).unwrap(), Some(4));
+        assert_eq!(sign_if_grown(&mut *store, &signer, t).unwrap(), None);
         let cp = store.latest_checkpoint().unwrap().unwrap();
         let opened = open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).unwrap();
         assert_eq!(opened.checkpoint.root, store.evidence_root(4).unwrap());
@@ -909,7 +888,11 @@ mod tests {
         let signer = Signer::from_seed("skyfence.example/api", [11; 32]).unwrap();
         let path = dir.join("s.db");
         {
-            let mut store = SqliteStore::open(&path).unwrap();
+            let mut store = skyfence_store::open(
+                &skyfence_store::StoreUrl::sqlite(&path),
+                skyfence_store::StoreOptions::default(),
+            )
+            .unwrap();
             for i in 0..3u8 {
                 store
                     .append_evidence(&EvidenceLeaf::ConfigChanged {
@@ -920,7 +903,12 @@ mod tests {
                     .unwrap();
             }
         }
-        let log = LogApi::open(&path, StoreOptions::default(), signer.clone(), witnesses).unwrap();
+        let store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(&path),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let log = LogApi::open(&*store, signer.clone(), witnesses).unwrap();
         assert_eq!(log.sign_now().await, Some(3));
         let note = log
             .read(|s| s.latest_checkpoint())

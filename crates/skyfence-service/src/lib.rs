@@ -26,7 +26,6 @@ pub mod source;
 pub mod web;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ use anyhow::Context as _;
 use skyfence_core::SourceId;
 use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::{DetectionConfig, Detector, Permit};
-use skyfence_store::{Durability, IncidentStore, SqliteStore, StoreOptions};
+use skyfence_store::{Durability, StoreOptions, StoreUrl};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -67,8 +66,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Bearer token for `/api`.
     pub api_token: Option<String>,
-    /// The SQLite file.
-    pub store_path: PathBuf,
+    /// The store (`[store] url` or `path`; relative paths resolved).
+    pub store: StoreUrl,
     /// The sources, in order (their index is their `SourceId`).
     pub sources: Vec<SourceSpec>,
     /// How long closed and lost incidents are kept; `None`: for ever.
@@ -122,7 +121,7 @@ impl Settings {
                 tiles_attribution: config.server.tiles_attribution,
             },
             api_token: config.server.api_token,
-            store_path: config.base_dir.join(&config.store.path),
+            store: config.store.location(&config.base_dir)?,
             sources,
             retention: config
                 .store
@@ -159,7 +158,7 @@ impl Service {
             permits,
             listen,
             api_token,
-            store_path,
+            store: store_url,
             sources,
             map,
             retention,
@@ -174,17 +173,16 @@ impl Service {
             auto_checkpoint: false,
             ..StoreOptions::default()
         };
-        let path = store_path.clone();
+        let url = store_url.clone();
         let (store, resumed) = tokio::task::spawn_blocking(move || {
-            SqliteStore::open_with(&path, options).and_then(|s| {
+            skyfence_store::open(&url, options).and_then(|s| {
                 let open = s.open_incidents()?;
                 Ok((s, open))
             })
         })
         .await?
-        .with_context(|| format!("cannot open store {}", store_path.display()))?;
-        let log =
-            evidence::start(&evidence_settings, &store_path, options, &zones, &permits).await?;
+        .with_context(|| format!("cannot open store {store_url}"))?;
+        let log = evidence::start(&evidence_settings, &*store, &zones, &permits).await?;
         let map = web::MapData::new(&zones, map);
         // The CoT live target feed tests positions against the zones' approach buffers
         // itself (the tracks view lists only the zones a target is inside).
@@ -200,7 +198,7 @@ impl Service {
             }
         }
         tracing::info!(
-            store = %store_path.display(),
+            store = %store_url,
             resumed = resumed.len(),
             "store open"
         );
@@ -219,7 +217,8 @@ impl Service {
         let readers = Arc::new(api::ReaderPool::new(
             store.reader().context("opening a store reader")?,
         ));
-        let ack_writer = SqliteStore::open_with(&store_path, options)
+        let ack_writer = store
+            .writer()
             .context("opening the acknowledgement writer")?;
 
         let listener = tokio::net::TcpListener::bind(listen)
@@ -258,8 +257,7 @@ impl Service {
             alert_specs,
             &alert_metrics,
             &cot_sinks,
-            &store_path,
-            options,
+            &*store,
             &events_tx,
             &shutdown_rx,
         )?;
@@ -277,7 +275,8 @@ impl Service {
         );
         let (store_tx, store_rx) = mpsc::channel(STORE_QUEUE);
         let writer_metrics = metrics.clone();
-        let wal_conn = SqliteStore::open_with(&store_path, options)
+        let wal_conn = store
+            .writer()
             .context("opening the store's checkpoint connection")?;
         let checkpoint_stop = shutdown_rx.clone();
         let checkpointer = tokio::task::spawn_blocking(move || {

@@ -18,12 +18,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentId};
-use skyfence_core::{RawRecord, TargetId, Timestamp};
+use skyfence_core::{TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_store::{
-    FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, SqliteStore, StoreBatch,
-    TrackPoint,
+    FrameRecord, FrameRing, IncidentStore, PositionRecord, RingFrame, Store, StoreBatch, TrackPoint,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -34,8 +33,8 @@ use skyfence_core::time::wall_clock;
 
 /// How far before an entry the rings reach; the store's `pre_entry` is the same.
 pub const PRE_ENTRY: Duration = Duration::from_secs(300);
-/// At most this many raw frames per target in the ring: about a minute of an airliner
-/// heard by one receiver. 32 bytes each (`skyfence_store::FrameRing`): 82 MB for 10 000
+/// At most this many raw records per target in the ring: about a minute of an airliner
+/// heard by one receiver. 48 bytes each (`skyfence_store::FrameRing`): 123 MB for 10 000
 /// targets with full rings (RSS ≤ 200 MB with 10k live tracks).
 const RING_FRAMES_PER_TARGET: usize = 256;
 /// The track before an entry is kept thinned to one position per this interval (and
@@ -374,7 +373,7 @@ impl DetectorTask {
         let (mut accepted, mut duplicates, mut future) = (0u64, 0u64, 0u64);
         let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
         for item in &batch.items {
-            let obs = match self.ingest.observe(batch.source, item) {
+            let mut obs = match self.ingest.observe(batch.source, item) {
                 Ingested::Accepted(obs) => obs,
                 Ingested::Duplicate => {
                     duplicates += 1;
@@ -419,15 +418,13 @@ impl DetectorTask {
                 .and_then(|t| t.last_report())
                 .filter(|r| obs.position.is_some() && r.at == obs.at)
                 .map(TrackPoint::from);
-            let raw = obs
-                .raw
-                .as_ref()
-                .and_then(RawRecord::mode_s)
-                .map(|frame| RingFrame {
-                    at: obs.at,
-                    source: batch.source,
-                    frame,
-                });
+            // The raw evidence of any protocol, as received (a Mode S frame stays inline:
+            // no allocation on the Mode S path).
+            let raw = obs.raw.take().map(|record| RingFrame {
+                at: obs.at,
+                source: batch.source,
+                record,
+            });
             if with_incident {
                 // The report that fired an event is stored with it.
                 let job = if fired {
@@ -536,7 +533,7 @@ fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameReco
             .get(usize::from(f.source.0))
             .cloned()
             .unwrap_or_else(|| Arc::from("unknown")),
-        frame: f.frame,
+        record: f.record,
     }
 }
 
@@ -544,7 +541,7 @@ fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameReco
 /// Runs on a blocking thread until the detector task drops its sender; a failed commit
 /// is retried (batches are idempotent), and nothing is published before it succeeds.
 pub fn write_store(
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     mut jobs: mpsc::Receiver<WriteJob>,
     events: broadcast::Sender<Arc<Published>>,
     metrics: Arc<Metrics>,
@@ -565,11 +562,11 @@ pub fn write_store(
             sort(more);
         }
         if !urgent.is_empty() {
-            commit(&mut store, urgent, &events, &metrics);
+            commit(&mut *store, urgent, &events, &metrics);
         }
         while !bulk.is_empty() {
             let part = bulk.take_front(BULK_ROWS_PER_COMMIT);
-            commit(&mut store, part, &events, &metrics);
+            commit(&mut *store, part, &events, &metrics);
             // Events that arrived meanwhile go before the rest of the stream.
             let mut urgent = WriteJob::default();
             while let Ok(more) = jobs.try_recv() {
@@ -580,7 +577,7 @@ pub fn write_store(
                 }
             }
             if !urgent.is_empty() {
-                commit(&mut store, urgent, &events, &metrics);
+                commit(&mut *store, urgent, &events, &metrics);
             }
         }
     }
@@ -590,10 +587,11 @@ pub fn write_store(
 /// How often the WAL is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// Checkpoints the store's WAL about once a second on its own connection until
-/// `shutdown`. The writer is opened with `auto_checkpoint: false`, so no commit (and no
-/// event waiting behind it) pays for a checkpoint's fsync of the database file.
-pub fn checkpoint_store(store: SqliteStore, shutdown: watch::Receiver<bool>) {
+/// Runs the store's deferred housekeeping ([`Store::maintain`]: SQLite copies its WAL into
+/// the database file) about once a second on its own connection until `shutdown`. The
+/// writer is opened with `auto_checkpoint: false`, so no commit (and no event waiting
+/// behind it) pays for a checkpoint's fsync of the database file.
+pub fn checkpoint_store(store: Box<dyn Store>, shutdown: watch::Receiver<bool>) {
     let mut next = Instant::now() + CHECKPOINT_EVERY;
     while !*shutdown.borrow() {
         // Short naps, so shutdown is not delayed.
@@ -605,7 +603,7 @@ pub fn checkpoint_store(store: SqliteStore, shutdown: watch::Receiver<bool>) {
             continue;
         }
         next = Instant::now() + CHECKPOINT_EVERY;
-        if let Err(e) = store.checkpoint() {
+        if let Err(e) = store.maintain() {
             tracing::warn!("wal checkpoint failed (tried again in a second): {e}");
         }
     }
@@ -613,7 +611,7 @@ pub fn checkpoint_store(store: SqliteStore, shutdown: watch::Receiver<bool>) {
 
 /// Commits one job (retrying until the store takes it), then publishes its new events.
 fn commit(
-    store: &mut SqliteStore,
+    store: &mut dyn IncidentStore,
     job: WriteJob,
     events: &broadcast::Sender<Arc<Published>>,
     metrics: &Metrics,

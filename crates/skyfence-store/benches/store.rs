@@ -96,12 +96,13 @@ fn batch(n: u64, frames: usize, source: &Arc<str>) -> StoreBatch {
                 target: target(f as u32 % targets),
                 at: Timestamp::from_micros(base + f as i64),
                 source: source.clone(),
-                frame: RawFrame {
+                record: RawFrame {
                     bytes: FRAME,
                     len: 14,
                     signal: Some(0x80),
                     mlat: false,
-                },
+                }
+                .into(),
             })
             .collect(),
     }

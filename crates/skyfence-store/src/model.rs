@@ -6,14 +6,14 @@ use std::time::Duration;
 use skyfence_core::detect::{
     Event, Fix, Incident, IncidentId, IncidentStatus, Report, TargetInfo, TrackPoint,
 };
-use skyfence_core::{GeoPoint, RawFrame, TargetId, Timestamp};
+use skyfence_core::{GeoPoint, RawRecord, TargetId, Timestamp};
 
 /// Everything the runtime writes in one go (about every 100 ms): stored in one
 /// transaction, so after a crash either all of it is there or none of it.
 ///
 /// Re-applying a batch (the runtime retries one whose commit it did not see) adds nothing
-/// twice: events are unique by incident and kind, positions by (target, time), frames by
-/// (target, time, source, bytes).
+/// twice: events are unique by incident and kind, positions by (target, time), raw records
+/// by (target, time, source, protocol, bytes).
 #[derive(Clone, Debug, Default)]
 pub struct StoreBatch {
     /// Detector events in the order emitted. Each incident event also writes its incident.
@@ -25,7 +25,8 @@ pub struct StoreBatch {
     pub snapshots: Vec<Incident>,
     /// Track positions of targets with incidents.
     pub positions: Vec<PositionRecord>,
-    /// Raw frames of targets with incidents, including the pre-entry ring.
+    /// Raw evidence (records of any protocol) of targets with incidents, including the
+    /// pre-entry ring.
     pub frames: Vec<FrameRecord>,
 }
 
@@ -56,17 +57,18 @@ pub struct PositionRecord {
     pub point: TrackPoint,
 }
 
-/// A raw frame to store (or read back) as evidence.
+/// A raw record to store (or read back) as evidence: a Mode S frame, an ASTERIX record or
+/// a Remote ID message, as received (ARCHITECTURE.md invariant 5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameRecord {
     /// Whose.
     pub target: TargetId,
-    /// Receive time (or GNSS time) of the frame.
+    /// Receive time (or GNSS time) of the record.
     pub at: Timestamp,
-    /// The configured source's name (`[[source]] name`); shared, not copied per frame.
+    /// The configured source's name (`[[source]] name`); shared, not copied per record.
     pub source: Arc<str>,
-    /// The frame with its signal level and MLAT flag.
-    pub frame: RawFrame,
+    /// The protocol-tagged bytes with their signal and MLAT flag.
+    pub record: RawRecord,
 }
 
 /// Which incidents `GET /api/incidents` lists.
@@ -265,4 +267,73 @@ impl From<EventRepr> for Event {
             EventRepr::Lost { at, incident } => Event::Lost { at, incident },
         }
     }
+}
+
+/// The event a sink is trying to deliver now, and how that has gone so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    /// The event's sequence number.
+    pub seq: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When the first attempt was made (the age that decides dead-lettering counts from
+    /// here, across restarts).
+    pub first_attempt_at: Timestamp,
+    /// When the latest attempt was made.
+    pub last_attempt_at: Timestamp,
+    /// Why the latest attempt failed.
+    pub last_error: String,
+}
+
+/// An event a sink gave up on: shown in `GET /api/alerts` (the shape of each entry of
+/// `dead_letters`) and retried on an operator's request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetter {
+    /// The sink's name (`[[alert]] name`).
+    #[serde(skip)]
+    pub sink: String,
+    /// The event's sequence number.
+    pub seq: u64,
+    /// The incident, `null` for an approach event.
+    pub incident_id: Option<IncidentId>,
+    /// The event kind (`confirmed`, `closed`, `lost`, `approach`).
+    pub event: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// First attempt.
+    pub first_attempt_at: Timestamp,
+    /// Last attempt.
+    pub last_attempt_at: Timestamp,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// True when an operator asked for another try that has not finished yet.
+    pub retrying: bool,
+}
+
+/// One leaf as `(index, EvidenceLeaf bytes)`.
+pub type IndexedLeaf = (u64, Vec<u8>);
+
+/// One row of the leaf table, for a verifier that must see every row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafRow {
+    /// The leaf index.
+    pub index: u64,
+    /// The kind byte stored beside the leaf.
+    pub kind: u8,
+    /// The leaf's bytes; `None` once retention cleared them (the hash stays in the tree).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A signed checkpoint as stored, with every cosignature received for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// When the log signed it.
+    pub at: Timestamp,
+    /// The signed note (C2SP tlog-checkpoint in a signed note): the log's signature line
+    /// first, then the witnesses' cosignature lines in the order they arrived.
+    pub note: String,
+    /// How many cosignature lines were added to the log's note.
+    pub cosignatures: usize,
 }

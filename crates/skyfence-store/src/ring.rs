@@ -9,25 +9,27 @@
 //!
 //! Memory is bounded twice: by time (`window`) and by count per target (`per_target`),
 //! because the time bound alone does not bound a chatty transponder. One frame takes
-//! 32 bytes here (time, source id, the 14-byte frame and its flags); with 10 000 live
-//! targets and `per_target = 256` (about a minute of a typical airliner's frames) the
-//! ring holds at most 82 MB. Frames pushed out by the count bound are counted
+//! 48 bytes here (time, source id, and a `RawRecord`: a Mode S frame's 14 bytes inline
+//! with protocol, signal and flags; longer records of other protocols are shared, not
+//! copied, and counted here only by their pointer); with 10 000 live targets and
+//! `per_target = 256` (about a minute of a typical airliner's frames) the ring holds at
+//! most 123 MB of Mode S frames. Frames pushed out by the count bound are counted
 //! ([`FrameRing::capped`]), not lost silently (ARCHITECTURE.md invariant 3).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use skyfence_core::{RawFrame, SourceId, TargetId, Timestamp};
+use skyfence_core::{RawRecord, SourceId, TargetId, Timestamp};
 
-/// One frame in the ring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One raw record in the ring.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RingFrame {
     /// Receive (or GNSS) time.
     pub at: Timestamp,
     /// The source that heard it (the runtime names it when storing).
     pub source: SourceId,
-    /// The frame.
-    pub frame: RawFrame,
+    /// The record, of any protocol.
+    pub record: RawRecord,
 }
 
 /// Per-target rings of recent raw frames.
@@ -137,12 +139,13 @@ mod tests {
         RingFrame {
             at: Timestamp::from_micros(at_ms * 1000),
             source: SourceId(source),
-            frame: RawFrame {
+            record: skyfence_core::RawFrame {
                 bytes: KLM1023,
                 len: 14,
                 signal: Some(0x8c),
                 mlat: false,
-            },
+            }
+            .into(),
         }
     }
 
@@ -196,6 +199,52 @@ mod tests {
         r.expire(Timestamp::from_micros(1_500_000));
         assert_eq!((r.len(), r.targets()), (1, 1));
         assert_eq!(ms(&r.take(t(2))), vec![900]);
+    }
+
+    /// Rings are per target whatever its kind, and keep records of every protocol whole
+    /// (an ASTERIX record longer than a Mode S frame included).
+    #[test]
+    fn rings_hold_records_of_every_target_kind_and_protocol() {
+        use skyfence_core::{Protocol, ShortName, Signal};
+        let rid = TargetId::RemoteId(ShortName::new("1581F5FJD228500D").unwrap());
+        let trk = TargetId::Track {
+            sensor: ShortName::new("radar-kbl").unwrap(),
+            number: 4711,
+        };
+        let mut asterix = RawRecord::new(Protocol::Asterix, &[48u8; 40]);
+        asterix.signal = Some(Signal::Dbm(-60));
+        let mut r = FrameRing::new(Duration::from_secs(60), 10);
+        r.push(t(0x4840d6), f(0, 0));
+        r.push(
+            rid,
+            RingFrame {
+                at: Timestamp::from_micros(5),
+                source: SourceId(2),
+                record: RawRecord::new(Protocol::RemoteId, &[0xf2; 25]),
+            },
+        );
+        r.push(
+            trk,
+            RingFrame {
+                at: Timestamp::from_micros(7),
+                source: SourceId(3),
+                record: asterix.clone(),
+            },
+        );
+        assert_eq!((r.len(), r.targets()), (3, 3));
+        let back = r.take(trk);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].record, asterix);
+        assert_eq!(back[0].record.data().len(), 40);
+        assert_eq!(r.take(rid)[0].record.proto, Protocol::RemoteId);
+        assert_eq!(r.take(t(0x4840d6))[0].record.data(), &KLM1023);
+        assert!(r.is_empty());
+    }
+
+    /// The memory bound in the module documentation.
+    #[test]
+    fn a_ring_entry_takes_at_most_48_bytes() {
+        assert!(std::mem::size_of::<RingFrame>() <= 48);
     }
 
     proptest::proptest! {

@@ -10,14 +10,16 @@
 //! `[store] path` at some other program's database fails instead of altering it.
 //!
 //! Conventions: times are integer microseconds since the Unix epoch (as `Timestamp`);
-//! `target` is the target id as printed (today the ICAO address, 6 lowercase hex digits);
-//! incident ids are their 16 hex digits.
+//! `target` is the target's store key (`TargetId::key`: the ICAO address as 6 lowercase hex
+//! digits, `rid:ID` for a Remote ID, `trk:SENSOR/NUMBER` for a sensor's track number);
+//! incident ids are their 16 hex digits; `protocol` is `Protocol::code` (1 Mode S,
+//! 2 ASTERIX, 3 Remote ID).
 
 /// `"SKYF"` as a big-endian integer.
 pub const APPLICATION_ID: i64 = 0x534b_5946;
 
 /// Schema migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -206,4 +208,31 @@ CREATE TABLE cosignatures (
     at     INTEGER NOT NULL,
     UNIQUE (size, name, key_id)
 );
+"#;
+
+/// Version 4: raw evidence of any protocol. `frames` gains `protocol` (existing rows are
+/// Mode S frames, code 1) and `dbm` (a signal in dBm, from Bluetooth or Wi-Fi receivers;
+/// `signal` stays the receiver's 0-255 level), and the protocol joins the primary key (the
+/// same bytes in two protocols are two records). SQLite cannot change a primary key in
+/// place, so the table is rebuilt. The index that finds an incident's raw evidence leaves
+/// covers kind 0x06 (`RawRecord`) besides the legacy kind 0x03 (`RawFrame`).
+const V4: &str = r#"
+CREATE TABLE frames_v4 (
+    target   TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    source   TEXT NOT NULL,
+    protocol INTEGER NOT NULL DEFAULT 1,
+    bytes    BLOB NOT NULL,
+    signal   INTEGER,
+    dbm      INTEGER,
+    mlat     INTEGER NOT NULL,
+    PRIMARY KEY (target, at, source, protocol, bytes)
+) WITHOUT ROWID;
+INSERT INTO frames_v4 (target, at, source, protocol, bytes, signal, dbm, mlat)
+    SELECT target, at, source, 1, bytes, signal, NULL, mlat FROM frames;
+DROP TABLE frames;
+ALTER TABLE frames_v4 RENAME TO frames;
+
+DROP INDEX evidence_frames;
+CREATE INDEX evidence_frames ON evidence_leaves (target, at) WHERE kind IN (3, 6);
 "#;

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use skyfence_evidence::{EvidenceLeaf, VerifierKey, open_checkpoint};
-use skyfence_store::SqliteStore;
+use skyfence_store::{EvidenceLogStore, SqliteStore};
 
 mod common;
 

@@ -598,6 +598,7 @@ fn a_cosignature_by_a_pinned_witness_is_checked_and_reported() {
     let db = e.dir.path().join("skyfence.db");
     let witness = skyfence_evidence::Signer::generate("witness.test/one").unwrap();
     {
+        use skyfence_store::EvidenceLogStore as _;
         let mut store = skyfence_store::SqliteStore::open(&db).unwrap();
         let cp = store
             .latest_checkpoint()

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use skyfence_store::{DeadLetter, IncidentStore, SqliteStore};
+use skyfence_store::DeadLetter;
 
 use crate::api::{ApiError, AppState};
 
@@ -100,7 +100,7 @@ async fn retry(
         .readers
         .with(move |reader| {
             // The API's connections are read-only: this rare write opens its own.
-            let mut writer = SqliteStore::open_with(reader.path(), reader.options())?;
+            let mut writer = reader.writer()?;
             writer.request_retry(&key, seq)
         })
         .await?;

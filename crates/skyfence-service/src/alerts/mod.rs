@@ -26,7 +26,6 @@ pub mod webhook;
 
 use std::fmt::Write as _;
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -34,7 +33,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use skyfence_core::airspace::Zone;
 use skyfence_core::detect::Event;
-use skyfence_store::{SqliteStore, StoreOptions};
+use skyfence_store::Store;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -369,15 +368,15 @@ pub fn start(
     specs: Vec<AlertSpec>,
     metrics: &[Arc<SinkMetrics>],
     cot: &[Arc<cot::CotSink>],
-    store_path: &Path,
-    store_options: StoreOptions,
+    store: &dyn Store,
     events: &broadcast::Sender<Arc<Published>>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     // Cursors of sinks no longer configured would hold retention back for ever (the
     // store keeps every event a cursor has not passed).
     let names: Vec<&str> = specs.iter().map(|s| &*s.name).collect();
-    let forgotten = SqliteStore::open_with(store_path, store_options)
+    let forgotten = store
+        .writer()
         .and_then(|mut s| s.retain_delivery_cursors(&names))
         .map_err(|e| anyhow::anyhow!("cannot update the alert delivery cursors: {e}"))?;
     if forgotten > 0 {
@@ -388,7 +387,8 @@ pub fn start(
     }
     let mut tasks = Vec::new();
     for (spec, m) in specs.into_iter().zip(metrics) {
-        let store = SqliteStore::open_with(store_path, store_options)
+        let store = store
+            .writer()
             .map_err(|e| anyhow::anyhow!("alert {:?}: cannot open the store: {e}", &*spec.name))?;
         let wake = events.subscribe();
         let (m, shutdown) = (m.clone(), shutdown.clone());

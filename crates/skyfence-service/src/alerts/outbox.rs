@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use skyfence_core::Timestamp;
-use skyfence_store::{DeadLetter, IncidentStore, SqliteStore, StoreError, StoredEvent};
+use skyfence_store::{DeadLetter, Store, StoreError, StoredEvent};
 use tokio::sync::{broadcast, watch};
 
 use super::{Alert, AlertSpec, DeliveryPolicy, Sink, SinkMetrics};
@@ -55,7 +55,7 @@ pub fn backoff(
 
 /// The sink's store connection, used from the blocking pool.
 struct Outbox {
-    store: Arc<Mutex<SqliteStore>>,
+    store: Arc<Mutex<Box<dyn Store>>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -65,14 +65,14 @@ impl Outbox {
     async fn call<R: Send + 'static>(
         &mut self,
         what: &'static str,
-        f: impl Fn(&mut SqliteStore) -> Result<R, StoreError> + Send + Sync + 'static,
+        f: impl Fn(&mut dyn Store) -> Result<R, StoreError> + Send + Sync + 'static,
     ) -> Option<R> {
         let f = Arc::new(f);
         loop {
             let (store, f) = (self.store.clone(), f.clone());
             let result = tokio::task::spawn_blocking(move || {
                 let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-                f(&mut s).map_err(|e| e.to_string())
+                f(&mut **s).map_err(|e| e.to_string())
             })
             .await
             .map_err(|e| format!("store task failed: {e}"))
@@ -109,7 +109,7 @@ enum Outcome {
 pub async fn run<S: Sink>(
     sink: S,
     spec: AlertSpec,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     mut wake: broadcast::Receiver<Arc<Published>>,
     metrics: Arc<SinkMetrics>,
     shutdown: watch::Receiver<bool>,
@@ -392,7 +392,11 @@ mod tests {
     use crate::config::Config;
     use proptest::prelude::*;
     use skyfence_core::detect::{Event, Incident};
-    use skyfence_store::StoreBatch;
+    use skyfence_store::{StoreBatch, StoreOptions, StoreUrl};
+
+    fn open_store(path: &std::path::Path) -> Box<dyn Store> {
+        skyfence_store::open(&StoreUrl::sqlite(path), StoreOptions::default()).unwrap()
+    }
     use std::collections::VecDeque;
     use std::time::Instant;
 
@@ -477,7 +481,7 @@ mod tests {
     async fn delivers_matches_in_order_retries_and_dead_letters_refusals() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let mut store = open_store(&path);
         let batch = StoreBatch {
             events: vec![
                 confirmed("00000000000000a1", false), // seq 1: delivered on the 3rd try
@@ -506,7 +510,7 @@ mod tests {
         let task = tokio::spawn(run(
             sink.clone(),
             spec,
-            SqliteStore::open(&path).unwrap(),
+            open_store(&path),
             events.subscribe(),
             metrics.clone(),
             stopped.clone(),
@@ -520,7 +524,7 @@ mod tests {
         let late = tokio::spawn(run(
             late_sink.clone(),
             late_spec,
-            SqliteStore::open(&path).unwrap(),
+            open_store(&path),
             events.subscribe(),
             late_metrics.clone(),
             stopped,
@@ -541,7 +545,7 @@ mod tests {
         assert_eq!(metrics.failed_attempts.load(Relaxed), 3);
         assert_eq!(metrics.dead_lettered.load(Relaxed), 1);
 
-        let store = SqliteStore::open(&path).unwrap();
+        let store = open_store(&path);
         assert_eq!(store.delivery_cursor("hook").unwrap(), 5);
         assert_eq!(store.delivery_cursor("late").unwrap(), 5);
         assert_eq!(store.delivery_attempt("hook").unwrap(), None);
@@ -562,7 +566,7 @@ mod tests {
     async fn an_old_failing_delivery_is_dead_lettered_and_a_retry_request_resends_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let mut store = open_store(&path);
         store
             .apply(&StoreBatch {
                 events: vec![confirmed("00000000000000d4", false)],
@@ -588,7 +592,7 @@ mod tests {
         let task = tokio::spawn(run(
             sink.clone(),
             spec,
-            SqliteStore::open(&path).unwrap(),
+            open_store(&path),
             events.subscribe(),
             metrics.clone(),
             stopped,
@@ -622,7 +626,7 @@ mod tests {
     async fn a_stuck_sink_holds_up_no_other() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let mut store = open_store(&path);
         store
             .apply(&StoreBatch {
                 events: vec![
@@ -642,7 +646,7 @@ mod tests {
         let stuck = tokio::spawn(run(
             DownSink,
             stuck_spec,
-            SqliteStore::open(&path).unwrap(),
+            open_store(&path),
             events.subscribe(),
             stuck_metrics.clone(),
             stopped.clone(),
@@ -655,7 +659,7 @@ mod tests {
         let hook = tokio::spawn(run(
             sink.clone(),
             hook_spec,
-            SqliteStore::open(&path).unwrap(),
+            open_store(&path),
             events.subscribe(),
             hook_metrics.clone(),
             stopped,
@@ -668,7 +672,7 @@ mod tests {
         stuck.await.unwrap();
         hook.await.unwrap();
         assert_eq!(stuck_metrics.delivered.load(Relaxed), 0);
-        let store = SqliteStore::open(&path).unwrap();
+        let store = open_store(&path);
         assert_eq!(store.delivery_cursor("stuck").unwrap(), 0);
         assert_eq!(store.delivery_cursor("hook").unwrap(), 2);
         let attempt = store.delivery_attempt("stuck").unwrap().unwrap();

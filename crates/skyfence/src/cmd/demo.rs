@@ -180,7 +180,7 @@ fn demo(args: &DemoArgs, dir: &Path) -> anyhow::Result<()> {
     let speed = args.speed;
     let mut settings = Settings::from_config(config, zones)?;
     settings.listen = args.listen;
-    settings.store_path = args.db.clone();
+    settings.store = skyfence_store::StoreUrl::sqlite(args.db.clone());
     let (detection, permits) = (settings.detection, settings.permits.clone());
     settings.evidence.for_demo(&detection, &permits, &args.db);
     service::runtime()?.block_on(async move {

@@ -1,21 +1,23 @@
 //! `skyfence export INCIDENT_ID --out FILE.zip [--config FILE]`: writes the evidence
 //! bundle of one incident (the format is documented in [`skyfence_bundle`]).
 //!
-//! It reads the store named by the config's `[store] path`: the incident's leaves (its
-//! target's raw frames over the incident window, its state changes and acknowledgements),
-//! the zone's and the configuration's leaves in force, a signed checkpoint that covers them
-//! all and each leaf's inclusion proof in that checkpoint's tree. When no stored checkpoint
-//! covers the leaves yet (the service signs one every `[evidence]` interval), export signs
-//! one over the whole log with the log's key and stores it, as the service would.
+//! It reads the store named by the config's `[store]` (`skyfence_store::export::
+//! gather_incident`): the incident's leaves (its target's raw evidence over the incident
+//! window, its state changes and acknowledgements), the zone's and the configuration's
+//! leaves in force, a signed checkpoint that covers them all and each leaf's inclusion proof
+//! in that checkpoint's tree. When no stored checkpoint covers the leaves yet (the service
+//! signs one every `[evidence]` interval), export signs one over the whole log with the
+//! log's key and stores it, as the service would. This command only parses and wires.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use skyfence_core::detect::{Incident, IncidentId};
+use skyfence_core::detect::IncidentId;
 use skyfence_core::time::wall_clock;
-use skyfence_evidence::{Checkpoint, DatasetKind, EvidenceLeaf, Note, Signer, VerifierKey};
-use skyfence_store::SqliteStore;
+use skyfence_evidence::{Checkpoint, Note, Signer, VerifierKey};
+use skyfence_store::StoreOptions;
+use skyfence_store::export::{GatherError, gather_incident};
 
 use skyfence_bundle::build::{Evidence, build};
 use skyfence_service::config::Config;
@@ -31,7 +33,7 @@ pub struct ExportArgs {
     /// Where to write the bundle (a zip file).
     #[arg(long, value_name = "FILE.zip")]
     pub out: PathBuf,
-    /// The service's config file: its `[store] path` and `[evidence]` key. Without it,
+    /// The service's config file: its `[store]` and `[evidence]` key. Without it,
     /// `skyfence.db` in the current directory.
     #[arg(long, value_name = "FILE", conflicts_with = "store")]
     pub config: Option<PathBuf>,
@@ -75,20 +77,34 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => Config::default(),
     };
     if let Some(store) = &args.store {
-        config.store.path = store.clone();
+        config.store.set_file(store.clone());
     }
-    let store_path = config.base_dir.join(&config.store.path);
-    if !store_path.exists() {
+    let url = config.store.location(&config.base_dir)?;
+    if !url.exists() {
         return Err(input_error(format!(
-            "store {} does not exist (give the service's --config, or --store FILE)",
-            store_path.display()
+            "store {url} does not exist (give the service's --config, or --store FILE)"
         )));
     }
-    let mut store = SqliteStore::open(&store_path)
-        .with_context(|| format!("cannot open store {}", store_path.display()))?;
-    let signer = log_signer(&config, &store_path)?;
-    let mut evidence = gather(&mut store, id, signer.as_ref())?;
-    evidence.witness_keys = witness_keys(&config);
+    let mut store = skyfence_store::open(&url, StoreOptions::default())
+        .with_context(|| format!("cannot open store {url}"))?;
+    let signer = match url.file() {
+        Some(file) => log_signer(&config, file)?,
+        None => None,
+    };
+    let gathered =
+        gather_incident(&mut *store, id, signer.as_ref(), wall_clock()).map_err(|e| match e {
+            GatherError::UnknownIncident(_) => input_error(e.to_string()),
+            other => anyhow::Error::from(other),
+        })?;
+    let evidence = Evidence {
+        incident: gathered.incident,
+        checkpoint_note: gathered.checkpoint_note,
+        log_key: gathered.log_key,
+        witness_keys: witness_keys(&config),
+        leaves: gathered.leaves,
+        proofs: gathered.proofs,
+        exported_at: wall_clock(),
+    };
     let bundle = build(&evidence).with_context(|| format!("building the bundle of {id}"))?;
     write_atomically(&args.out, |f| {
         bundle.write_zip(f).map(|_| ()).map_err(anyhow::Error::from)
@@ -150,96 +166,4 @@ fn write_atomically(
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// Collects the evidence of incident `id` from the store, signing (and storing) a fresh
-/// checkpoint with `signer` when no stored one covers every leaf.
-pub fn gather(
-    store: &mut SqliteStore,
-    id: IncidentId,
-    signer: Option<&Signer>,
-) -> anyhow::Result<Evidence> {
-    let mut leaves = store
-        .incident_evidence(id)?
-        .ok_or_else(|| input_error(format!("no incident {id} in the store")))?;
-    // The zone comes from the incident's latest state change.
-    let incident: Incident = leaves
-        .iter()
-        .rev()
-        .filter_map(|(_, b)| EvidenceLeaf::decode(b).ok())
-        .find_map(|l| match l {
-            EvidenceLeaf::IncidentStateChanged {
-                incident_id,
-                incident_json,
-                ..
-            } if incident_id == id.0 => serde_json::from_str(&incident_json).ok(),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "the evidence log holds no state change of incident {id} (was it stored before the log existed?)"
-            )
-        })?;
-    let size = store.evidence_size()?;
-    // The zone and configuration in force when the incident was first logged (its
-    // confirmation): a later restart with other settings does not change what detected it.
-    let in_force = leaves
-        .iter()
-        .filter(|(_, b)| b.get(1) == Some(&0x04))
-        .map(|(i, _)| i + 1)
-        .min()
-        .unwrap_or(size);
-    let zone = store
-        .dataset_leaf(DatasetKind::Zones, &incident.zone, in_force)?
-        .ok_or_else(|| anyhow::anyhow!("the evidence log holds no zone {:?}", incident.zone))?;
-    let config = store
-        .config_leaf(in_force)?
-        .ok_or_else(|| anyhow::anyhow!("the evidence log holds no configuration"))?;
-    leaves.push(zone);
-    leaves.push(config);
-    leaves.sort_by_key(|(i, _)| *i);
-    leaves.dedup_by_key(|(i, _)| *i);
-    let needed = leaves.last().map_or(0, |(i, _)| i + 1);
-
-    let stored = store.latest_checkpoint()?;
-    let (checkpoint_note, log_key) = match (stored, signer) {
-        (Some(cp), signer) if cp.size >= needed => {
-            let key = match signer {
-                Some(s) => s.verifier_key(),
-                None => anyhow::bail!(
-                    "the bundle must carry the log's public key: give --config with the service's [evidence] key"
-                ),
-            };
-            (cp.note, key)
-        }
-        (_, Some(signer)) => {
-            evidence::sign_if_grown(store, signer, wall_clock())?;
-            let cp = store
-                .latest_checkpoint()?
-                .ok_or_else(|| anyhow::anyhow!("the checkpoint just signed is not in the store"))?;
-            (cp.note, signer.verifier_key())
-        }
-        (_, None) => anyhow::bail!(
-            "no signed checkpoint covers the incident's leaves yet and no log key is configured to sign one \
-             (give --config with the service's [evidence] key)"
-        ),
-    };
-    let note = Note::parse(checkpoint_note.as_bytes())
-        .map_err(|e| anyhow::anyhow!("stored checkpoint: {e}"))?;
-    let cp = Checkpoint::parse_body(&note.text)
-        .map_err(|e| anyhow::anyhow!("stored checkpoint: {e}"))?;
-    let witness_keys: Vec<VerifierKey> = Vec::new();
-    let proofs = leaves
-        .iter()
-        .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Evidence {
-        incident: id,
-        checkpoint_note,
-        log_key,
-        witness_keys,
-        leaves,
-        proofs,
-        exported_at: wall_clock(),
-    })
 }

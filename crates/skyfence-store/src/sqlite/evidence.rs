@@ -5,7 +5,8 @@
 //! # What goes in, and when
 //!
 //! - [`SqliteStore::apply`](crate::IncidentStore::apply) appends, in the transaction that
-//!   stores them, one `RawFrame` leaf per newly stored frame row and one
+//!   stores them, one `RawRecord` leaf (kind 0x06) per newly stored raw record row (logs
+//!   written before schema version 4 hold `RawFrame` leaves, kind 0x03, read alike) and one
 //!   `IncidentStateChanged` leaf per newly stored incident event (`confirmed`, `closed`,
 //!   `lost`; approach events have no incident and are not logged). A re-applied batch
 //!   stores no new row, so it appends nothing.
@@ -14,7 +15,7 @@
 //! - The service records, at start, one `DatasetLoaded` leaf per zone (its content a GeoJSON
 //!   FeatureCollection holding exactly that zone, see [`zone_geojson`]), one for the permit
 //!   set and one `ConfigChanged` leaf, each only when it differs from the latest one of the
-//!   same name ([`SqliteStore::append_if_changed`]), so a restart does not grow the log.
+//!   same name ([`EvidenceLogStore::append_if_changed`]), so a restart does not grow the log.
 //!
 //! # Several writers
 //!
@@ -33,7 +34,7 @@
 //!   and up; level 0, the leaf hashes, is the `hash` column of `evidence_leaves`). Never
 //!   updated, never deleted.
 //! - `checkpoints`: tree size, signing time, the signed note as the log signed it.
-//! - `cosignatures`: witness signature lines for a checkpoint; [`SqliteStore::checkpoints`]
+//! - `cosignatures`: witness signature lines for a checkpoint; [`EvidenceLogStore::checkpoints`]
 //!   returns each note with them appended.
 //!
 //! # Retention
@@ -47,43 +48,15 @@
 //! configuration leaves are never cleared.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use skyfence_core::Timestamp;
 use skyfence_core::detect::{Event, Incident, IncidentId};
-use skyfence_evidence::merkle::{
-    self, Hash, HashStore, MerkleError, MerkleLog, StoredNode, leaf_hash,
+use skyfence_core::{Signal, Timestamp};
+use skyfence_evidence::merkle::{self, Hash, HashStore, MerkleLog, StoredNode, leaf_hash};
+use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal, Note};
+
+use super::{sql_err, target_key};
+use crate::{
+    EvidenceLogStore, FrameRecord, IndexedLeaf, LeafRow, SqliteStore, StoreError, StoredCheckpoint,
 };
-use skyfence_evidence::{DatasetKind, EvidenceLeaf, Note};
-
-use crate::sqlite::target_key;
-use crate::{FrameRecord, SqliteStore, StoreError};
-
-/// One leaf as `(index, EvidenceLeaf bytes)`.
-pub type IndexedLeaf = (u64, Vec<u8>);
-
-/// One row of the leaf table, for a verifier that must see every row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LeafRow {
-    /// The leaf index.
-    pub index: u64,
-    /// The kind byte stored beside the leaf.
-    pub kind: u8,
-    /// The leaf's bytes; `None` once retention cleared them (the hash stays in the tree).
-    pub bytes: Option<Vec<u8>>,
-}
-
-/// A signed checkpoint as stored, with every cosignature received for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredCheckpoint {
-    /// Tree size.
-    pub size: u64,
-    /// When the log signed it.
-    pub at: Timestamp,
-    /// The signed note (C2SP tlog-checkpoint in a signed note): the log's signature line
-    /// first, then the witnesses' cosignature lines in the order they arrived.
-    pub note: String,
-    /// How many cosignature lines were added to the log's note.
-    pub cosignatures: usize,
-}
 
 /// The stored code of a dataset kind (the leaf encoding's byte).
 fn dataset_code(kind: DatasetKind) -> i64 {
@@ -260,8 +233,8 @@ impl<'t> Appender<'t> {
     }
 
     fn fail(&self, op: &'static str, e: impl std::fmt::Display) -> StoreError {
-        StoreError::Evidence {
-            path: self.path.to_path_buf(),
+        StoreError::Conflict {
+            store: self.path.display().to_string(),
             op,
             reason: e.to_string(),
         }
@@ -280,8 +253,8 @@ impl<'t> Appender<'t> {
         let log = match &mut self.log {
             Some(log) => log,
             empty => empty.insert(MerkleLog::open(SqliteHashStore::new(conn)).map_err(|e| {
-                StoreError::Evidence {
-                    path: path.to_path_buf(),
+                StoreError::Conflict {
+                    store: path.display().to_string(),
                     op: "open evidence log",
                     reason: e.to_string(),
                 }
@@ -309,28 +282,31 @@ impl<'t> Appender<'t> {
                 bytes,
             ])
         })
-        .map_err(|source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "append evidence leaf",
-            source,
-        })?;
+        .map_err(|source| sql_err(path, "append evidence leaf", source))?;
         log.append_leaf_hash(hash)
-            .map_err(|e| StoreError::Evidence {
-                path: path.to_path_buf(),
+            .map_err(|e| StoreError::Conflict {
+                store: path.display().to_string(),
                 op: "append evidence leaf",
                 reason: e.to_string(),
             })?;
         Ok(index)
     }
 
-    /// Logs a newly stored frame row.
-    pub(crate) fn raw_frame(&mut self, f: &FrameRecord) -> Result<u64, StoreError> {
-        let leaf = EvidenceLeaf::RawFrame {
+    /// Logs a newly stored raw record row as a `RawRecord` leaf (kind 0x06), whatever its
+    /// protocol. Logs written before kind 0x06 hold `RawFrame` leaves (kind 0x03); both
+    /// are read back alike.
+    pub(crate) fn raw_record(&mut self, f: &FrameRecord) -> Result<u64, StoreError> {
+        let leaf = EvidenceLeaf::RawRecord {
             sensor: f.source.to_string(),
             received_at_us: f.at.as_micros(),
-            signal: f.frame.signal,
-            mlat: f.frame.mlat,
-            frame: f.frame.data().to_vec(),
+            protocol: f.record.proto.code(),
+            signal: match f.record.signal {
+                None => LeafSignal::None,
+                Some(Signal::Level(l)) => LeafSignal::Level(l),
+                Some(Signal::Dbm(d)) => LeafSignal::Dbm(d),
+            },
+            mlat: f.record.mlat,
+            record: f.record.data().to_vec(),
         };
         self.append(&leaf, Some(target_key(f.target)))
     }
@@ -375,7 +351,7 @@ impl<'t> Appender<'t> {
 pub(crate) fn purge(conn: &Connection, cut_us: i64, lead_us: i64) -> rusqlite::Result<usize> {
     let frames = conn.execute(
         "UPDATE evidence_leaves SET bytes = NULL
-         WHERE kind = 3 AND bytes IS NOT NULL AND at < ?1 AND NOT EXISTS (
+         WHERE kind IN (3, 6) AND bytes IS NOT NULL AND at < ?1 AND NOT EXISTS (
              SELECT 1 FROM incidents i
              WHERE i.target = evidence_leaves.target AND evidence_leaves.at >= i.entered_at - ?2)",
         params![cut_us, lead_us],
@@ -418,31 +394,59 @@ fn same_content(a: &EvidenceLeaf, b: &EvidenceLeaf) -> bool {
 
 impl SqliteStore {
     fn ev_err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.to_path_buf(),
-            op,
-            source,
-        }
+        move |source| sql_err(&self.path, op, source)
     }
 
     fn ev_fail(&self, op: &'static str, reason: impl std::fmt::Display) -> StoreError {
-        StoreError::Evidence {
-            path: self.path.to_path_buf(),
+        StoreError::Conflict {
+            store: self.path.display().to_string(),
             op,
             reason: reason.to_string(),
         }
     }
 
-    fn merkle_fail(&self, op: &'static str) -> impl Fn(MerkleError) -> StoreError + '_ {
-        move |e| self.ev_fail(op, e)
+    fn with_cosignatures(
+        &self,
+        size: u64,
+        at: i64,
+        mut note: String,
+    ) -> Result<StoredCheckpoint, StoreError> {
+        let err = self.ev_err("read cosignatures");
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY at, rowid")
+            .map_err(&err)?;
+        let lines = st
+            .query_map([to_i64(size)], |r| r.get::<_, String>(0))
+            .map_err(&err)?;
+        let mut cosignatures = 0;
+        for line in lines {
+            note.push_str(&line.map_err(&err)?);
+            note.push('\n');
+            cosignatures += 1;
+        }
+        Ok(StoredCheckpoint {
+            size,
+            at: Timestamp::from_micros(at),
+            note,
+            cosignatures,
+        })
+    }
+}
+
+impl EvidenceLogStore for SqliteStore {
+    fn log_location(&self) -> String {
+        self.path.display().to_string()
     }
 
-    fn read_log(&self) -> Result<MerkleLog<SqliteHashStore<'_>>, StoreError> {
-        MerkleLog::open(SqliteHashStore::new(&self.conn)).map_err(self.merkle_fail("open log"))
+    fn evidence_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        SqliteHashStore::new(&self.conn)
+            .node(level, index)
+            .map_err(|e| self.corrupt("merkle_nodes", format!("({level}, {index})"), e))
     }
 
     /// The number of leaves in the evidence log.
-    pub fn evidence_size(&self) -> Result<u64, StoreError> {
+    fn evidence_size(&self) -> Result<u64, StoreError> {
         SqliteHashStore::new(&self.conn)
             .leaf_count()
             .map_err(|e| self.ev_fail("read evidence size", e))
@@ -451,7 +455,7 @@ impl SqliteStore {
     /// The leaves with index in `start..end`, as `(index, EvidenceLeaf bytes)`, by index.
     /// Leaves whose bytes retention cleared are left out (their hashes remain: see
     /// [`SqliteStore::evidence_leaf_hashes`]).
-    pub fn evidence_leaves(&self, start: u64, end: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+    fn evidence_leaves(&self, start: u64, end: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
         let err = self.ev_err("read evidence leaves");
         let mut st = self
             .conn
@@ -468,21 +472,10 @@ impl SqliteStore {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
-    /// The stored leaf hashes (level 0 of the tree) with index in `start..end`, by index:
-    /// what `skyfence log verify` recomputes each leaf's hash against, and the only trace
-    /// of a leaf whose bytes retention cleared.
-    pub fn evidence_leaf_hashes(
-        &self,
-        start: u64,
-        end: u64,
-    ) -> Result<Vec<(u64, Hash)>, StoreError> {
-        self.evidence_nodes(0, start, end)
-    }
-
     /// The stored nodes of `level` (0 = leaf hashes) with index in `start..end`, by index:
     /// the complete subtrees of 2^level leaves, which `skyfence log verify` compares with
     /// the tree it rebuilds from the leaves.
-    pub fn evidence_nodes(
+    fn evidence_nodes(
         &self,
         level: u8,
         start: u64,
@@ -516,7 +509,7 @@ impl SqliteStore {
     }
 
     /// Every leaf row with index in `start..end` (cleared ones too), by index: for `skyfence log verify`, which must see gaps and cleared rows too.
-    pub fn evidence_leaf_rows(&self, start: u64, end: u64) -> Result<Vec<LeafRow>, StoreError> {
+    fn evidence_leaf_rows(&self, start: u64, end: u64) -> Result<Vec<LeafRow>, StoreError> {
         let err = self.ev_err("read evidence leaves");
         let mut st = self
             .conn
@@ -540,10 +533,7 @@ impl SqliteStore {
     /// The leaves a bundle for incident `id` carries, by index: its target's `RawFrame`
     /// leaves over the incident's window (the same window as `incident_frames`), and its
     /// `IncidentStateChanged` and `OperatorAck` leaves. `None` when the incident is unknown.
-    pub fn incident_evidence(
-        &self,
-        id: IncidentId,
-    ) -> Result<Option<Vec<IndexedLeaf>>, StoreError> {
+    fn incident_evidence(&self, id: IncidentId) -> Result<Option<Vec<IndexedLeaf>>, StoreError> {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);
         };
@@ -553,7 +543,8 @@ impl SqliteStore {
             .conn
             .prepare_cached(
                 "SELECT idx, bytes FROM evidence_leaves
-                 WHERE kind = 3 AND target = ?1 AND at BETWEEN ?2 AND ?3 AND bytes IS NOT NULL
+                 WHERE kind IN (3, 6) AND target = ?1 AND at BETWEEN ?2 AND ?3
+                   AND bytes IS NOT NULL
                  UNION ALL
                  SELECT idx, bytes FROM evidence_leaves
                  WHERE incident_id = ?4 AND bytes IS NOT NULL
@@ -571,7 +562,7 @@ impl SqliteStore {
 
     /// The latest `DatasetLoaded` leaf of `kind` named `name` among the first `size`
     /// leaves: the dataset in force when the tree had `size` leaves.
-    pub fn dataset_leaf(
+    fn dataset_leaf(
         &self,
         kind: DatasetKind,
         name: &str,
@@ -594,7 +585,7 @@ impl SqliteStore {
     }
 
     /// The names of the datasets of `kind` recorded among the first `size` leaves, sorted.
-    pub fn dataset_names(&self, kind: DatasetKind, size: u64) -> Result<Vec<String>, StoreError> {
+    fn dataset_names(&self, kind: DatasetKind, size: u64) -> Result<Vec<String>, StoreError> {
         let err = self.ev_err("read dataset names");
         let mut st = self
             .conn
@@ -612,7 +603,7 @@ impl SqliteStore {
     /// The latest `ConfigChanged` leaf among the first `size` leaves: the configuration in
     /// force when the tree had `size` leaves (there is one configuration stream, whatever
     /// its source).
-    pub fn config_leaf(&self, size: u64) -> Result<Option<IndexedLeaf>, StoreError> {
+    fn config_leaf(&self, size: u64) -> Result<Option<IndexedLeaf>, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT idx, bytes FROM evidence_leaves
@@ -628,35 +619,10 @@ impl SqliteStore {
             .map_err(self.ev_err("read config leaf"))
     }
 
-    /// The RFC 6962 audit path of leaf `index` in the tree of the first `size` leaves.
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        self.read_log()?
-            .inclusion_proof(index, size)
-            .map_err(self.merkle_fail("inclusion proof"))
-    }
-
-    /// The RFC 6962 consistency proof from the tree of `old` leaves to that of `new`.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
-        self.read_log()?
-            .consistency_proof(old, new)
-            .map_err(self.merkle_fail("consistency proof"))
-    }
-
-    /// The RFC 6962 root of the tree of the first `size` leaves.
-    pub fn evidence_root(&self, size: u64) -> Result<Hash, StoreError> {
-        self.read_log()?
-            .root(size)
-            .map_err(self.merkle_fail("tree root"))
-    }
-
     /// Appends one leaf in its own `BEGIN IMMEDIATE` transaction and returns its index.
-    pub fn append_evidence(&mut self, leaf: &EvidenceLeaf) -> Result<u64, StoreError> {
+    fn append_evidence(&mut self, leaf: &EvidenceLeaf) -> Result<u64, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "append evidence",
-            source,
-        };
+        let err = |source| sql_err(&path, "append evidence", source);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -670,13 +636,9 @@ impl SqliteStore {
     /// dataset (kind and name) or the latest configuration has the same content; returns
     /// the new index, or `None` when nothing changed (a restart does not grow the log).
     /// Checked and appended in one `BEGIN IMMEDIATE` transaction.
-    pub fn append_if_changed(&mut self, leaf: &EvidenceLeaf) -> Result<Option<u64>, StoreError> {
+    fn append_if_changed(&mut self, leaf: &EvidenceLeaf) -> Result<Option<u64>, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "append dataset evidence",
-            source,
-        };
+        let err = |source| sql_err(&path, "append dataset evidence", source);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -702,8 +664,8 @@ impl SqliteStore {
                 .optional()
                 .map_err(err)?,
             _ => {
-                return Err(StoreError::Evidence {
-                    path: path.to_path_buf(),
+                return Err(StoreError::Conflict {
+                    store: path.display().to_string(),
                     op: "append dataset evidence",
                     reason: format!(
                         "leaf kind {:#04x} is not a dataset or configuration leaf",
@@ -714,7 +676,7 @@ impl SqliteStore {
         };
         if let Some((idx, Some(bytes))) = latest {
             let previous = EvidenceLeaf::decode(&bytes).map_err(|e| StoreError::Corrupt {
-                path: path.to_path_buf(),
+                store: path.display().to_string(),
                 table: "evidence_leaves",
                 key: idx.to_string(),
                 reason: e.to_string(),
@@ -731,7 +693,7 @@ impl SqliteStore {
     /// Stores a checkpoint the log signed over its first `size` leaves. Storing the same
     /// size again keeps the first note (a size has one root, and Ed25519 signatures are
     /// deterministic, so it is the same note).
-    pub fn add_checkpoint(
+    fn add_checkpoint(
         &mut self,
         size: u64,
         at: Timestamp,
@@ -758,7 +720,7 @@ impl SqliteStore {
     /// checkpoint's text exactly. Verifying the cosignature against a witness key is the
     /// caller's job (the service does it when witness keys are configured); this stores it.
     /// Returns how many lines were new.
-    pub fn add_cosignature(
+    fn add_cosignature(
         &mut self,
         size: u64,
         signed_note_with_cosig: &str,
@@ -769,10 +731,11 @@ impl SqliteStore {
             .and_then(|mut st| st.query_row([to_i64(size)], |r| r.get(0)).optional())
             .map_err(self.ev_err("read checkpoint"))?;
         let Some(stored) = stored else {
-            return Err(self.ev_fail(
-                "add cosignature",
-                format!("no checkpoint of size {size} is stored"),
-            ));
+            return Err(StoreError::NotFound {
+                store: self.path.display().to_string(),
+                op: "add cosignature",
+                what: format!("no checkpoint of size {size} is stored"),
+            });
         };
         let stored =
             Note::parse(stored.as_bytes()).map_err(|e| self.corrupt("checkpoints", size, e))?;
@@ -812,7 +775,7 @@ impl SqliteStore {
     }
 
     /// Every stored checkpoint, by size, each note with its cosignatures appended.
-    pub fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         let err = self.ev_err("read checkpoints");
         let mut st = self
             .conn
@@ -835,7 +798,7 @@ impl SqliteStore {
     }
 
     /// The checkpoint of the largest size, with its cosignatures.
-    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         let row: Option<(i64, i64, String)> = self
             .conn
             .prepare_cached("SELECT size, at, note FROM checkpoints ORDER BY size DESC LIMIT 1")
@@ -846,33 +809,5 @@ impl SqliteStore {
             .map_err(self.ev_err("read checkpoint"))?;
         row.map(|(size, at, note)| self.with_cosignatures(to_u64(size), at, note))
             .transpose()
-    }
-
-    fn with_cosignatures(
-        &self,
-        size: u64,
-        at: i64,
-        mut note: String,
-    ) -> Result<StoredCheckpoint, StoreError> {
-        let err = self.ev_err("read cosignatures");
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY at, rowid")
-            .map_err(&err)?;
-        let lines = st
-            .query_map([to_i64(size)], |r| r.get::<_, String>(0))
-            .map_err(&err)?;
-        let mut cosignatures = 0;
-        for line in lines {
-            note.push_str(&line.map_err(&err)?);
-            note.push('\n');
-            cosignatures += 1;
-        }
-        Ok(StoredCheckpoint {
-            size,
-            at: Timestamp::from_micros(at),
-            note,
-            cosignatures,
-        })
     }
 }

@@ -1,4 +1,9 @@
-//! [`SqliteStore`]: the [`IncidentStore`] in one SQLite file, WAL mode.
+//! [`SqliteStore`]: the [`Store`] in one SQLite file, WAL mode. The only module (with
+//! the evidence and delivery parts of the same backend) that sees `rusqlite`; its errors
+//! become backend-neutral [`StoreError`]s in [`sql_err`].
+
+mod delivery;
+mod evidence;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,14 +12,28 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use skyfence_core::detect::{Classification, Event, Incident, IncidentId, IncidentStatus, Report};
-use skyfence_core::{RawFrame, TargetId, Timestamp};
+use skyfence_core::{Protocol, RawRecord, Signal, TargetId, Timestamp};
 
 use crate::model::EventRepr;
 use crate::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
     Ack, Applied, Durability, FrameRecord, IncidentDetail, IncidentFilter, IncidentStore, Purged,
-    ResumePoint, StoreBatch, StoreError, StoreOptions, StoredEvent, TrackPoint,
+    ResumePoint, Store, StoreBatch, StoreError, StoreOptions, StoredEvent, TrackPoint,
 };
+
+/// Turns SQLite's error into the backend-neutral kind: a lock held past the busy timeout
+/// is [`StoreError::Busy`] (worth trying again), anything else [`StoreError::Backend`].
+/// The message names the file and the operation.
+pub(crate) fn sql_err(path: &Path, op: &'static str, e: rusqlite::Error) -> StoreError {
+    let store = path.display().to_string();
+    let reason = e.to_string();
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy { store, op, reason }
+        }
+        _ => StoreError::Backend { store, op, reason },
+    }
+}
 
 /// The SQLite incident store.
 ///
@@ -53,9 +72,9 @@ impl SqliteStore {
     /// of `options.durability`, and the schema migrated to [`SCHEMA_VERSION`].
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self, StoreError> {
         let path: Arc<Path> = Arc::from(path.as_ref());
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
+        let open_err = |source: rusqlite::Error| StoreError::Open {
+            store: path.display().to_string(),
+            reason: source.to_string(),
         };
         let mut conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(options.busy_timeout).map_err(open_err)?;
@@ -64,7 +83,7 @@ impl SqliteStore {
             .map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::NoWal {
-                path: path.to_path_buf(),
+                store: path.display().to_string(),
                 mode,
             });
         }
@@ -90,9 +109,9 @@ impl SqliteStore {
     /// sees every batch committed before each of its queries starts.
     pub fn reader(&self) -> Result<Self, StoreError> {
         let path = self.path.clone();
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
+        let open_err = |source: rusqlite::Error| StoreError::Open {
+            store: path.display().to_string(),
+            reason: source.to_string(),
         };
         let conn = Connection::open_with_flags(
             &path,
@@ -113,11 +132,9 @@ impl SqliteStore {
     /// store closes it too, silently.
     pub fn close(self) -> Result<(), StoreError> {
         let path = self.path.to_path_buf();
-        self.conn.close().map_err(|(_, source)| StoreError::Sqlite {
-            path,
-            op: "close",
-            source,
-        })
+        self.conn
+            .close()
+            .map_err(|(_, source)| sql_err(&path, "close", source))
     }
 
     /// Copies committed WAL pages into the database file without waiting for readers
@@ -145,11 +162,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.to_path_buf(),
-            op,
-            source,
-        }
+        move |source| sql_err(&self.path, op, source)
     }
 
     pub(crate) fn corrupt(
@@ -159,7 +172,7 @@ impl SqliteStore {
         reason: impl ToString,
     ) -> StoreError {
         StoreError::Corrupt {
-            path: self.path.to_path_buf(),
+            store: self.path.display().to_string(),
             table,
             key: key.to_string(),
             reason: reason.to_string(),
@@ -242,9 +255,9 @@ impl SqliteStore {
 
 /// Applies the schema migrations the file lacks, each in its own transaction.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
+    let open_err = |source: rusqlite::Error| StoreError::Open {
+        store: path.display().to_string(),
+        reason: source.to_string(),
     };
     let app: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -258,14 +271,14 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     // A fresh file has neither id nor tables; anything else must be ours.
     if app != APPLICATION_ID && (app != 0 || tables != 0) {
         return Err(StoreError::NotSkyfence {
-            path: path.to_path_buf(),
+            store: path.display().to_string(),
             found: app,
             expected: APPLICATION_ID,
         });
     }
     if version > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
-            path: path.to_path_buf(),
+            store: path.display().to_string(),
             found: version,
             supported: SCHEMA_VERSION,
         });
@@ -307,9 +320,19 @@ fn classification_str(c: Classification) -> &'static str {
     }
 }
 
-/// The stored form of a target id (today the ICAO address as printed).
+/// The stored form of a target id: [`TargetId::key`] (the ICAO address as printed,
+/// `rid:ID`, `trk:SENSOR/NUMBER`), read back with [`TargetId::from_key`].
 pub(crate) fn target_key(t: TargetId) -> String {
-    t.to_string()
+    t.key()
+}
+
+/// The columns `signal` (a receiver's 0-255 level) and `dbm` of a record's signal.
+fn signal_columns(s: Option<Signal>) -> (Option<u8>, Option<i8>) {
+    match s {
+        Some(Signal::Level(l)) => (Some(l), None),
+        Some(Signal::Dbm(d)) => (None, Some(d)),
+        None => (None, None),
+    }
 }
 
 /// Writes `incident` with [`UPSERT_INCIDENT`]; the incident JSON is `json`.
@@ -368,16 +391,16 @@ impl IncidentStore for SqliteStore {
         let mut event_json = Vec::with_capacity(batch.events.len());
         for e in &batch.events {
             let json = serde_json::to_string(e).map_err(|source| StoreError::Encode {
-                path: self.path.to_path_buf(),
+                store: self.path.display().to_string(),
                 what: "event",
-                source,
+                reason: source.to_string(),
             })?;
             let incident_json = match e.incident() {
                 Some(i) => Some(
                     serde_json::to_string(i).map_err(|source| StoreError::Encode {
-                        path: self.path.to_path_buf(),
+                        store: self.path.display().to_string(),
                         what: "incident",
-                        source,
+                        reason: source.to_string(),
                     })?,
                 ),
                 None => None,
@@ -391,25 +414,21 @@ impl IncidentStore for SqliteStore {
             .filter(|i| i.status == IncidentStatus::Open)
         {
             let json = serde_json::to_string(i).map_err(|source| StoreError::Encode {
-                path: self.path.to_path_buf(),
+                store: self.path.display().to_string(),
                 what: "incident",
-                source,
+                reason: source.to_string(),
             })?;
             snapshot_json.push((i, json));
         }
 
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "apply batch",
-            source,
-        };
+        let err = |source| sql_err(&path, "apply batch", source);
         // IMMEDIATE: the evidence log's size is read inside the write lock (several writers).
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let mut evidence = crate::evidence::Appender::new(&tx, &path);
+        let mut evidence = evidence::Appender::new(&tx, &path);
         let mut applied = Applied {
             event_seqs: Vec::with_capacity(batch.events.len()),
             ..Applied::default()
@@ -417,8 +436,13 @@ impl IncidentStore for SqliteStore {
         {
             let mut insert_event = tx
                 .prepare_cached(
+                    // Not `INSERT OR IGNORE` alone: an ignored row still advances the
+                    // AUTOINCREMENT counter (sqlite_sequence), so a re-applied batch would
+                    // leave a gap in the sequence numbers. A row that is not generated
+                    // takes no number.
                     "INSERT OR IGNORE INTO events (dedup, kind, at, zone, target, incident_id, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                     WHERE NOT EXISTS (SELECT 1 FROM events WHERE dedup = ?1)",
                 )
                 .map_err(err)?;
             for (e, (json, incident_json)) in batch.events.iter().zip(&event_json) {
@@ -467,23 +491,27 @@ impl IncidentStore for SqliteStore {
             }
             let mut insert_frame = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO frames (target, at, source, bytes, signal, mlat)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR IGNORE INTO frames
+                         (target, at, source, protocol, bytes, signal, dbm, mlat)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(err)?;
             for f in &batch.frames {
+                let (level, dbm) = signal_columns(f.record.signal);
                 let stored = insert_frame
                     .execute(params![
                         target_key(f.target),
                         f.at.as_micros(),
                         &*f.source,
-                        f.frame.data(),
-                        f.frame.signal,
-                        f.frame.mlat,
+                        f.record.proto.code(),
+                        f.record.data(),
+                        level,
+                        dbm,
+                        f.record.mlat,
                     ])
                     .map_err(err)?;
                 if stored == 1 {
-                    evidence.raw_frame(f)?;
+                    evidence.raw_record(f)?;
                 }
                 applied.frames += stored;
             }
@@ -563,8 +591,8 @@ impl IncidentStore for SqliteStore {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT at, source, bytes, signal, mlat FROM frames
-                 WHERE target = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, source, bytes",
+                "SELECT at, source, protocol, bytes, signal, dbm, mlat FROM frames
+                 WHERE target = ?1 AND at BETWEEN ?2 AND ?3 ORDER BY at, source, protocol, bytes",
             )
             .map_err(&err)?;
         let rows = st
@@ -572,9 +600,11 @@ impl IncidentStore for SqliteStore {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, Option<u8>>(3)?,
-                    r.get::<_, bool>(4)?,
+                    r.get::<_, u8>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Option<u8>>(4)?,
+                    r.get::<_, Option<i8>>(5)?,
+                    r.get::<_, bool>(6)?,
                 ))
             })
             .map_err(&err)?;
@@ -582,29 +612,39 @@ impl IncidentStore for SqliteStore {
         // Consecutive frames mostly share their source: share its name too.
         let mut source: Arc<str> = Arc::from("");
         for row in rows {
-            let (at, src, bytes, signal, mlat) = row.map_err(&err)?;
-            if bytes.len() != 7 && bytes.len() != 14 {
+            let (at, src, code, bytes, level, dbm, mlat) = row.map_err(&err)?;
+            let key = || format!("{}@{at}", target.key());
+            let Some(proto) = Protocol::from_code(code) else {
                 return Err(self.corrupt(
                     "frames",
-                    format!("{target}@{at}"),
+                    key(),
+                    format!(
+                        "protocol code {code}, expected 1 (Mode S), 2 (ASTERIX) or 3 (Remote ID)"
+                    ),
+                ));
+            };
+            if proto == Protocol::ModeS && bytes.len() != 7 && bytes.len() != 14 {
+                return Err(self.corrupt(
+                    "frames",
+                    key(),
                     format!("frame of {} bytes, expected 7 or 14", bytes.len()),
                 ));
             }
             if *source != *src {
                 source = Arc::from(src);
             }
-            let mut frame = RawFrame {
-                bytes: [0; 14],
-                len: bytes.len() as u8,
-                signal,
-                mlat,
+            let mut record = RawRecord::new(proto, &bytes);
+            record.signal = match (level, dbm) {
+                (Some(l), _) => Some(Signal::Level(l)),
+                (None, Some(d)) => Some(Signal::Dbm(d)),
+                (None, None) => None,
             };
-            frame.bytes[..bytes.len()].copy_from_slice(&bytes);
+            record.mlat = mlat;
             out.push(FrameRecord {
                 target,
                 at: Timestamp::from_micros(at),
                 source: source.clone(),
-                frame,
+                record,
             });
         }
         Ok(Some(out))
@@ -678,6 +718,34 @@ impl IncidentStore for SqliteStore {
         Ok(out)
     }
 
+    /// The stored event `seq`, `None` when there is none (never stored, or purged).
+    fn event(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached("SELECT json FROM events WHERE seq = ?1")
+            .and_then(|mut st| st.query_row([to_i64(seq)], |r| r.get(0)).optional())
+            .map_err(self.err("read event"))?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let repr: EventRepr =
+            serde_json::from_str(&json).map_err(|e| self.corrupt("events", seq, e))?;
+        Ok(Some(StoredEvent {
+            seq,
+            event: repr.into(),
+        }))
+    }
+
+    /// How many stored events have a sequence number above `seq` (a sink's backlog).
+    fn events_after(&self, seq: u64) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM events WHERE seq > ?1")
+            .and_then(|mut st| st.query_row([to_i64(seq)], |r| r.get(0)))
+            .map_err(self.err("count events"))?;
+        Ok(to_u64(n))
+    }
+
     fn last_seq(&self) -> Result<u64, StoreError> {
         // sqlite_sequence keeps the highest AUTOINCREMENT value even after its row is
         // deleted; it has no row before the first event.
@@ -697,11 +765,7 @@ impl IncidentStore for SqliteStore {
         let cut = cut_off.as_micros();
         let lead = self.pre_entry_us();
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "purge",
-            source,
-        };
+        let err = |source| sql_err(&path, "purge", source);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -764,7 +828,7 @@ impl IncidentStore for SqliteStore {
                 params![cut, lead],
             )
             .map_err(err)?;
-        crate::evidence::purge(&tx, cut, lead).map_err(err)?;
+        evidence::purge(&tx, cut, lead).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Purged {
             incidents,
@@ -784,11 +848,7 @@ impl IncidentStore for SqliteStore {
     ) -> Result<Option<Ack>, StoreError> {
         let key = id.to_string();
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            op: "acknowledge",
-            source,
-        };
+        let err = |source| sql_err(&path, "acknowledge", source);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -807,7 +867,7 @@ impl IncidentStore for SqliteStore {
         )
         .map_err(err)?;
         let seq = to_u64(tx.last_insert_rowid());
-        crate::evidence::Appender::new(&tx, &path).ack(id, at, operator, note)?;
+        evidence::Appender::new(&tx, &path).ack(id, at, operator, note)?;
         tx.commit().map_err(err)?;
         Ok(Some(Ack {
             seq,
@@ -839,24 +899,218 @@ impl IncidentStore for SqliteStore {
             .map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(&err)
     }
+}
 
-    fn delivery_cursor(&self, sink: &str) -> Result<u64, StoreError> {
-        let seq: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT seq FROM delivery_cursors WHERE sink = ?1")
-            .and_then(|mut st| st.query_row([sink], |r| r.get(0)).optional())
-            .map_err(self.err("read delivery cursor"))?;
-        Ok(seq.map_or(0, to_u64))
+impl Store for SqliteStore {
+    fn reader(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(SqliteStore::reader(self)?))
     }
 
-    fn set_delivery_cursor(&mut self, sink: &str, seq: u64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO delivery_cursors (sink, seq) VALUES (?1, ?2)
-                 ON CONFLICT (sink) DO UPDATE SET seq = max(seq, excluded.seq)",
+    fn writer(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(SqliteStore::open_with(&self.path, self.options)?))
+    }
+
+    fn maintain(&self) -> Result<(), StoreError> {
+        self.checkpoint().map(|_| ())
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        SqliteStore::close(*self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EvidenceLogStore;
+    use skyfence_core::detect::{Fix, TargetInfo};
+    use skyfence_core::{GeoPoint, Icao24, RawFrame};
+    use skyfence_evidence::{EvidenceLeaf, root_from_leaf_hashes};
+
+    /// `8D4840D6202CC371C32CE0576098` ("The 1090 MHz Riddle", KLM1023 identification).
+    const KLM1023: [u8; 14] = [
+        0x8d, 0x48, 0x40, 0xd6, 0x20, 0x2c, 0xc3, 0x71, 0xc3, 0x2c, 0xe0, 0x57, 0x60, 0x98,
+    ];
+    const T0: i64 = 1_700_000_000_000_000;
+
+    fn incident(t: TargetId) -> Incident {
+        let entered_at = Timestamp::from_micros(T0);
+        Incident {
+            id: IncidentId::derive(t, "AF", entered_at),
+            zone: "AF".into(),
+            target: TargetInfo {
+                id: t,
+                callsign: None,
+                category: None,
+            },
+            classification: Classification::Unknown,
+            authorised: false,
+            permit: None,
+            status: IncidentStatus::Open,
+            entry_observed: true,
+            entered_at,
+            exited_at: None,
+            last_seen_at: Timestamp::from_micros(T0 + 10_000_000),
+            entry: Fix::new(GeoPoint::new(33.2, 69.9), Some(9000)),
+            exit: None,
+            duration_s: 10.0,
+            max_depth_m: 100.0,
+            max_alt_ft: Some(9000),
+            reports: 3,
+        }
+    }
+
+    /// A file written by schema version 3 (Mode S frames only, `RawFrame` leaves of kind
+    /// 0x03) is migrated in place: its frames read back as Mode S records, its old
+    /// leaves still belong to the incident, and new records are logged as kind 0x06
+    /// beside them in the same tree.
+    #[test]
+    fn a_version_3_file_migrates_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let t = TargetId::Icao(Icao24::new(0x4840d6).unwrap());
+        let i = incident(t);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            for (v, sql) in MIGRATIONS[..3].iter().enumerate() {
+                let tx = conn.transaction().unwrap();
+                tx.execute_batch(sql).unwrap();
+                tx.pragma_update(None, "user_version", v as i64 + 1)
+                    .unwrap();
+                tx.pragma_update(None, "application_id", APPLICATION_ID)
+                    .unwrap();
+                tx.commit().unwrap();
+            }
+            let json = serde_json::to_string(&i).unwrap();
+            conn.execute(
+                "INSERT INTO incidents (id, zone, target, status, authorised, classification,
+                                        entered_at, exited_at, last_seen_at, json)
+                 VALUES (?1, 'AF', '4840d6', 'open', 0, 'unknown', ?2, NULL, ?3, ?4)",
+                params![i.id.to_string(), T0, T0 + 10_000_000, json],
             )
-            .and_then(|mut st| st.execute(params![sink, to_i64(seq)]))
-            .map_err(self.err("write delivery cursor"))?;
-        Ok(())
+            .unwrap();
+            conn.execute(
+                "INSERT INTO frames (target, at, source, bytes, signal, mlat)
+                 VALUES ('4840d6', ?1, 'kabul-1', ?2, 140, 0)",
+                params![T0 + 1_000_000, &KLM1023[..]],
+            )
+            .unwrap();
+            let tx = conn.transaction().unwrap();
+            let old_leaf = EvidenceLeaf::RawFrame {
+                sensor: "kabul-1".into(),
+                received_at_us: T0 + 1_000_000,
+                signal: Some(140),
+                mlat: false,
+                frame: KLM1023.to_vec(),
+            };
+            evidence::Appender::new(&tx, &path)
+                .append(&old_leaf, Some("4840d6".into()))
+                .unwrap();
+            tx.commit().unwrap();
+        }
+
+        let mut store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let old_frame = FrameRecord {
+            target: t,
+            at: Timestamp::from_micros(T0 + 1_000_000),
+            source: Arc::from("kabul-1"),
+            record: RawRecord::from(RawFrame {
+                bytes: KLM1023,
+                len: 14,
+                signal: Some(140),
+                mlat: false,
+            }),
+        };
+        assert_eq!(
+            store.incident_frames(i.id).unwrap().unwrap(),
+            vec![old_frame.clone()]
+        );
+        assert_eq!(
+            store.incidents(&IncidentFilter::default()).unwrap(),
+            vec![i.clone()]
+        );
+
+        // A new record of the same target: logged as kind 0x06, found with the old leaf.
+        let mut new_frame = old_frame.clone();
+        new_frame.at = Timestamp::from_micros(T0 + 2_000_000);
+        let applied = store
+            .apply(&StoreBatch {
+                frames: vec![old_frame.clone(), new_frame.clone()],
+                ..StoreBatch::default()
+            })
+            .unwrap();
+        assert_eq!(applied.frames, 1, "the migrated row is the same record");
+        let leaves = store.incident_evidence(i.id).unwrap().unwrap();
+        let kinds: Vec<u8> = leaves
+            .iter()
+            .map(|(_, b)| EvidenceLeaf::decode(b).unwrap().kind_code())
+            .collect();
+        assert_eq!(kinds, vec![0x03, 0x06]);
+        assert_eq!(
+            store.incident_frames(i.id).unwrap().unwrap(),
+            vec![old_frame, new_frame]
+        );
+        let hashes: Vec<_> = leaves
+            .iter()
+            .map(|(_, b)| skyfence_evidence::leaf_hash(b))
+            .collect();
+        assert_eq!(
+            store.evidence_root(2).unwrap(),
+            root_from_leaf_hashes(&hashes)
+        );
+    }
+
+    /// Remote ID and track targets use their store keys in every table's `target`
+    /// column, so an ICAO address never collides with a Remote ID that looks like one.
+    #[test]
+    fn target_columns_hold_the_store_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(dir.path().join("k.db")).unwrap();
+        let rid = TargetId::parse(skyfence_core::TargetKind::RemoteId, "4840d6").unwrap();
+        let icao = TargetId::Icao(Icao24::new(0x4840d6).unwrap());
+        let (a, b) = (incident(rid), incident(icao));
+        store
+            .apply(&StoreBatch {
+                events: vec![
+                    Event::Confirmed {
+                        at: a.entered_at,
+                        incident: a.clone(),
+                    },
+                    Event::Confirmed {
+                        at: b.entered_at,
+                        incident: b.clone(),
+                    },
+                ],
+                ..StoreBatch::default()
+            })
+            .unwrap();
+        let keys: Vec<String> = store
+            .conn
+            .prepare("SELECT target FROM incidents ORDER BY target")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, ["4840d6", "rid:4840d6"]);
+        let only = |t| {
+            store
+                .incidents(&IncidentFilter {
+                    target: Some(t),
+                    ..IncidentFilter::default()
+                })
+                .unwrap()
+        };
+        assert_eq!(only(rid), vec![a]);
+        assert_eq!(only(icao), vec![b]);
     }
 }

@@ -1,0 +1,133 @@
+//! Which store to open: `[store] url` (or `path`, the same as `sqlite:PATH`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::StoreError;
+
+/// The URL schemes [`StoreUrl::parse`] knows, with what each opens.
+pub const KNOWN_SCHEMES: &[(&str, &str)] = &[
+    ("sqlite:", "an SQLite file (built in)"),
+    (
+        "postgres://",
+        "a PostgreSQL server (not built in this version)",
+    ),
+];
+
+/// Where a store is: the one value that picks a backend ([`crate::open`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// An SQLite file (`sqlite:PATH`; a relative path is relative to the config file).
+    Sqlite(PathBuf),
+}
+
+impl StoreUrl {
+    /// Reads `sqlite:PATH` (also `sqlite://PATH`). `postgres://` and `postgresql://` are
+    /// refused as not built in this version; any other scheme is refused with the list
+    /// of known ones.
+    pub fn parse(url: &str) -> Result<StoreUrl, StoreError> {
+        let bad = |reason: String| StoreError::Url {
+            url: url.to_string(),
+            reason,
+        };
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(bad(
+                    "no file after \"sqlite:\" (expected sqlite:PATH, e.g. sqlite:skyfence.db)"
+                        .into(),
+                ));
+            }
+            return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(bad(
+                "the PostgreSQL backend is not built in this version (use sqlite:PATH)".into(),
+            ));
+        }
+        let known: Vec<&str> = KNOWN_SCHEMES.iter().map(|(s, _)| *s).collect();
+        Err(bad(format!(
+            "unknown scheme (expected one of: {})",
+            known.join(", ")
+        )))
+    }
+
+    /// The SQLite file at `path`.
+    pub fn sqlite(path: impl Into<PathBuf>) -> StoreUrl {
+        StoreUrl::Sqlite(path.into())
+    }
+
+    /// The same store with a relative file path resolved against `base` (the config
+    /// file's directory).
+    pub fn relative_to(&self, base: &Path) -> StoreUrl {
+        match self {
+            StoreUrl::Sqlite(p) => StoreUrl::Sqlite(base.join(p)),
+        }
+    }
+
+    /// The file the store lives in, for a file-based backend: the evidence log's key is
+    /// kept beside it by default.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            StoreUrl::Sqlite(p) => Some(p),
+        }
+    }
+
+    /// Whether the store exists already (a command that reads a store must not create
+    /// an empty one by mistake).
+    pub fn exists(&self) -> bool {
+        match self {
+            StoreUrl::Sqlite(p) => p.exists(),
+        }
+    }
+}
+
+/// Prints the store as messages name it: the file path of an SQLite store.
+impl fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUrl::Sqlite(p) => p.display().fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_a_file() {
+        assert_eq!(
+            StoreUrl::parse("sqlite:data/s.db").unwrap(),
+            StoreUrl::Sqlite("data/s.db".into())
+        );
+        assert_eq!(
+            StoreUrl::parse("sqlite:///var/lib/s.db").unwrap(),
+            StoreUrl::Sqlite("/var/lib/s.db".into())
+        );
+        assert_eq!(
+            StoreUrl::sqlite("a.db").relative_to(Path::new("/etc/skyfence")),
+            StoreUrl::Sqlite("/etc/skyfence/a.db".into())
+        );
+        assert_eq!(StoreUrl::sqlite("a.db").to_string(), "a.db");
+        let e = StoreUrl::parse("sqlite:").unwrap_err().to_string();
+        assert!(e.contains("no file after"), "{e}");
+    }
+
+    #[test]
+    fn other_schemes_are_refused_with_the_known_ones() {
+        let e = StoreUrl::parse("mysql://db/x").unwrap_err().to_string();
+        assert!(
+            e.contains("\"mysql://db/x\"") && e.contains("sqlite:, postgres://"),
+            "{e}"
+        );
+        let e = StoreUrl::parse("postgres://u@db/skyfence")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not built in this version"), "{e}");
+        assert!(matches!(
+            StoreUrl::parse("skyfence.db"),
+            Err(StoreError::Url { .. })
+        ));
+    }
+}
