@@ -51,6 +51,7 @@ pub mod archive;
 pub mod build;
 pub mod render;
 pub mod replay;
+pub mod run;
 pub mod verify;
 
 /// The manifest's `format` value.

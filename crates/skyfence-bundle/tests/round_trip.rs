@@ -416,3 +416,66 @@ fn a_format_1_bundle_may_not_hold_kind_0x06_leaves() {
         "{c}"
     );
 }
+
+/// Runs the standalone verifier (`skyfence-verify`, built from this crate alone: no
+/// SQLite, no live service) on `zip` with `keys`: exit status and stdout.
+fn standalone_verify(zip: &std::path::Path, keys: &[String]) -> (Option<i32>, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_skyfence-verify"));
+    cmd.arg(zip);
+    for k in keys {
+        cmd.arg("--key").arg(k);
+    }
+    let out = cmd.output().expect("run skyfence-verify");
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).expect("UTF-8 output"),
+    )
+}
+
+#[test]
+fn the_standalone_verifier_verifies_a_new_bundle_and_the_legacy_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // A format-2 bundle, as the service exports them now.
+    let (evidence, signer) = mode_s_evidence(0);
+    let bundle = build(&evidence).unwrap();
+    let zip = dir.path().join("incident.zip");
+    bundle
+        .write_zip(std::fs::File::create(&zip).unwrap())
+        .unwrap();
+    let key = dir.path().join("log.vkey");
+    std::fs::write(&key, format!("{}\n", signer.verifier_key())).unwrap();
+    let key_arg = key.display().to_string();
+    let (code, stdout) = standalone_verify(&zip, std::slice::from_ref(&key_arg));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("VERDICT: VERIFIED: all "),
+        "{stdout}"
+    );
+    // The same lines as the library run that `skyfence verify` prints.
+    let run = skyfence_bundle::run::verify_file(&zip, std::slice::from_ref(&key_arg)).unwrap();
+    assert_eq!(stdout, run.lines.join("\n") + "\n");
+
+    // The legacy format-1 bundle with its pinned key.
+    let legacy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/bundle-v1.zip"
+    );
+    let legacy_key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/log.vkey"
+    );
+    let (code, stdout) = standalone_verify(legacy.as_ref(), &[legacy_key.to_string()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("VERDICT: VERIFIED"), "{stdout}");
+
+    // Another key than the log's: exit 1; an unreadable file: exit 2.
+    let (code, stdout) = standalone_verify(legacy.as_ref(), std::slice::from_ref(&key_arg));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("VERDICT: NOT VERIFIED"), "{stdout}");
+    let (code, _) = standalone_verify(&dir.path().join("missing.zip"), &[]);
+    assert_eq!(code, Some(2));
+}
