@@ -207,7 +207,7 @@ pub enum LeafError {
     #[error("unknown signal tag {0:#04x}: expected 0x00 none, 0x01 level or 0x02 dBm")]
     UnknownSignalTag(u8),
     /// A kind this code does not know.
-    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x05")]
+    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x06")]
     UnknownKind(u8),
     /// An unknown dataset kind.
     #[error("unknown dataset kind {0:#04x}: expected 0x01 zones, 0x02 dataset or 0x03 permits")]

@@ -1,6 +1,3 @@
-//! Reading recordings: `FMT:PATH` input specs, the framing decoder for each format, and
-//! the Mode S decoder behind it. Shared by `decode` and `analyze`.
-
 //! Reading recordings for the command line: the `FMT:PATH` reader of
 //! [`skyfence_decode::input`] with its errors mapped to exit statuses, the decode loop
 //! of `skyfence decode` (the shared [`Ingest`] step, without duplicate removal) and its

@@ -10,39 +10,13 @@ mod common;
 #[path = "export_verify/setup.rs"]
 mod setup;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
+use common::{Files, read_bundle, write_bundle};
 use serde_json::Value;
 use setup::{ICAO24, exported, verify};
 use sha2::{Digest, Sha256};
-
-type Files = BTreeMap<String, Vec<u8>>;
-
-fn read_bundle(zip: &Path) -> Files {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
-    let mut files = Files::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).unwrap();
-        files.insert(f.name().unwrap().to_string(), bytes);
-    }
-    files
-}
-
-fn write_bundle(files: &Files, out: &Path) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in files {
-        zip.start_file(name.as_str(), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -5,11 +5,12 @@
 //! pinned log key, re-detection must reproduce its incident, and tampering with its
 //! evidence must still be caught.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{Files, read_bundle, write_bundle};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -27,8 +28,6 @@ const LOG_VKEY: &str =
 /// but not the one that signed the bundle.
 const OTHER_VKEY: &str =
     "skyfence.test/legacy-v1+5f0884a4+AYaKzMDJ2lP3d7mJyW+WKV2QnsBaY5ZbR+SHavdN6+ou";
-
-type Files = BTreeMap<String, Vec<u8>>;
 
 fn legacy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/legacy")
@@ -61,29 +60,6 @@ fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines()
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
-}
-
-fn read_bundle(zip: &Path) -> Files {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
-    let mut files = Files::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).unwrap();
-        files.insert(f.name().unwrap().to_string(), bytes);
-    }
-    files
-}
-
-fn write_bundle(files: &Files, out: &Path) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in files {
-        zip.start_file(name.as_str(), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
 }
 
 /// Flips one bit of one byte of the first raw frame leaf (kind byte 0x03) in

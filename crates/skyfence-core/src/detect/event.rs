@@ -2,7 +2,7 @@
 //!
 //! JSON: one object tagged by `event`, e.g.
 //! `{"event":"confirmed","at":"2023-11-14T22:21:08.120Z","incident":{..}}` and
-//! `{"event":"approach","at":..,"zone":"AF","target":{..},"position":{..},"distance_m":..}`.
+//! `{"event":"approach","at":..,"zone":"AF","target":{..},"position":{..}}`.
 
 use super::incident::{Fix, Incident, IncidentStatus, TargetInfo};
 use crate::Timestamp;

@@ -10,7 +10,8 @@ use crate::{
 
 /// A stable incident id: the first 8 bytes of
 /// `SHA-256("skyfence-incident-v1\n" ‖ target ‖ "\n" ‖ zone ‖ "\n" ‖ entered_at)`, where
-/// `target` is the ICAO address as 6 lowercase hex digits, `zone` the zone name and
+/// `target` is [`TargetId::key`] (an ICAO address as 6 lowercase hex digits, `rid:ID` for
+/// a Remote ID, `trk:SENSOR/NUMBER` for a sensor's track), `zone` the zone name and
 /// `entered_at` the entry time in integer milliseconds since the Unix epoch (decimal,
 /// rounded down). Printed as 16 lowercase hex digits. Re-running the same input gives
 /// the same id, and anyone can recompute it from the incident's JSON, whose
@@ -89,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for IncidentId {
 
 /// Who: `{"kind": "icao", "id": "adf7c1", "icao24": "adf7c1", "callsign": "FORTE12",
 /// "category": "B6"}`, `null` for what the target has not (yet) said. `icao24` is present
-/// whenever the address is known; `kind` and `id` always (read back as `icao` from JSON
+/// for ICAO targets; `kind` and `id` always (read back as `icao` from JSON
 /// written before they existed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(into = "TargetJson", try_from = "TargetJson")]

@@ -73,7 +73,7 @@ pub struct Alert {
 
 impl Alert {
     /// The key a receiver deduplicates on: `<incident id>/<event>` (an incident is
-    /// confirmed once and ends once), for `approach` `approach/<zone>/<icao24>/<time in
+    /// confirmed once and ends once), for `approach` `approach/<zone>/<target id>/<time in
     /// µs>`. The same as the store's event key, so a redelivery after a restart, a
     /// retry or an operator's retry carries the same key.
     pub fn idempotency_key(&self) -> String {

@@ -123,3 +123,31 @@ pub fn af_pk_border_frames(dir: &std::path::Path) -> Vec<skyfence_decode::Frame>
     frames.sort_by_key(|f| f.at);
     frames
 }
+
+/// A bundle's files by name.
+pub type Files = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// Every file of the bundle zip at `zip`.
+pub fn read_bundle(zip: &std::path::Path) -> Files {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let mut files = Files::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        files.insert(f.name().unwrap().to_string(), bytes);
+    }
+    files
+}
+
+/// Writes `files` as a deflated zip at `out`.
+pub fn write_bundle(files: &Files, out: &std::path::Path) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
