@@ -33,9 +33,13 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use rs1090::decode::cpr::{AircraftState, Position, decode_position};
 use rs1090::prelude::*;
+use skyfence_core::{SourceId, Timestamp};
 use skyfence_decode::Frame;
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast_since};
+use skyfence_decode::codec::ClockOptions;
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::format;
+use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested};
 use skyfence_decode::raw::RawDecoder;
 
 /// The recording, as frames and as the Beast stream a receiver would have sent.
@@ -89,6 +93,26 @@ fn skyfence_beast(rec: &Recording) -> (u64, u64) {
     (messages, positions)
 }
 
+/// skyfence the way `analyze`, the live service and the verifier run it: the Beast codec
+/// from the format registry (through the `Codec` trait) into the shared ingest step
+/// (dedup → decode → `Observation`).
+fn skyfence_ingest(rec: &Recording, start: Timestamp) -> (u64, u64) {
+    let mut codec = format::BEAST.codec(ClockOptions {
+        start: Some(start),
+        gps: false,
+    });
+    let mut ingest = Ingest::new(IngestConfig::default());
+    let (mut observations, mut positions) = (0u64, 0u64);
+    codec.decode(&rec.beast, &mut |item| {
+        if let Ingested::Accepted(o) = ingest.observe(SourceId(0), &item) {
+            observations += 1;
+            positions += u64::from(o.position.is_some());
+        }
+    });
+    codec.finish(&mut |_| {});
+    (observations, positions)
+}
+
 /// skyfence on frames already split out of their framing.
 fn skyfence_frames(frames: &[Frame]) -> (u64, u64) {
     let mut decoder = Decoder::new(DecoderConfig::default());
@@ -140,10 +164,13 @@ fn bench_set(c: &mut Criterion, name: &str, rec: &Recording) {
     // One pass of each outside the timing, to print what the runs decode.
     let (sm, sp) = skyfence_beast(rec);
     let (fm, fp) = skyfence_frames(&rec.frames);
+    let start = rec.frames[0].at;
+    let (im, ip) = skyfence_ingest(rec, start);
     let (rm, rp) = rs1090_frames(&rs_frames);
     eprintln!(
         "decode/{name}: {n} frames ({} Beast bytes); skyfence beast: {sm} messages, \
          {sp} positions; skyfence frames: {fm} messages, {fp} positions; \
+         skyfence ingest: {im} observations, {ip} positions; \
          rs1090: {rm} messages, {rp} airborne positions",
         rec.beast.len()
     );
@@ -157,6 +184,9 @@ fn bench_set(c: &mut Criterion, name: &str, rec: &Recording) {
     });
     group.bench_function("skyfence/frames", |b| {
         b.iter(|| skyfence_frames(black_box(&rec.frames)))
+    });
+    group.bench_function("skyfence/ingest", |b| {
+        b.iter(|| skyfence_ingest(black_box(rec), start))
     });
     // rs1090 takes about a second per pass over the recording: flat sampling keeps the
     // run short (10 samples of one pass each) without changing what is measured.

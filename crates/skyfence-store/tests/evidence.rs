@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::*;
 use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::load::parse_geojson;
-use skyfence_evidence::{EvidenceLeaf, leaf_hash, root_from_leaf_hashes};
+use skyfence_store::conformance::recomputed_root;
 use skyfence_store::{
     EvidenceLogStore, IncidentStore, SqliteStore, StoreBatch, zone_from_geojson, zone_geojson,
 };
@@ -42,30 +42,6 @@ fn scenario() -> (
         ],
     };
     (batch, a, b)
-}
-
-/// Every leaf's bytes, checked to hash to the stored level-0 node, and the root over them.
-fn recomputed_root(store: &SqliteStore) -> [u8; 32] {
-    let size = store.evidence_size().unwrap();
-    let leaves = store.evidence_leaves(0, size).unwrap();
-    assert_eq!(leaves.len() as u64, size, "every leaf has its bytes");
-    let hashes: Vec<[u8; 32]> = leaves
-        .iter()
-        .enumerate()
-        .map(|(i, (idx, bytes))| {
-            assert_eq!(*idx, i as u64, "indexes are contiguous");
-            EvidenceLeaf::decode(bytes).expect("leaf decodes");
-            leaf_hash(bytes)
-        })
-        .collect();
-    let stored: Vec<[u8; 32]> = store
-        .evidence_leaf_hashes(0, size)
-        .unwrap()
-        .into_iter()
-        .map(|(_, h)| h)
-        .collect();
-    assert_eq!(hashes, stored);
-    root_from_leaf_hashes(&hashes)
 }
 
 /// A zone with a hole, floor, ceiling and buffer (docs/INTERFACES.md "Zones" properties).

@@ -946,7 +946,7 @@ pub fn dead_letters_move_the_cursor_and_retry_on_request(b: &dyn Backend) {
 }
 
 /// Every leaf's bytes, checked to hash to the stored level-0 node, and the root over them.
-fn recomputed_root(store: &dyn EvidenceLogStore) -> [u8; 32] {
+pub fn recomputed_root(store: &dyn EvidenceLogStore) -> [u8; 32] {
     let size = store.evidence_size().unwrap();
     let leaves = store.evidence_leaves(0, size).unwrap();
     assert_eq!(leaves.len() as u64, size, "every leaf has its bytes");
