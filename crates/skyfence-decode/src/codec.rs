@@ -9,20 +9,24 @@
 
 use skyfence_core::Timestamp;
 
+use crate::asterix::{AsterixDecoder, AsterixItem};
 use crate::avr::AvrDecoder;
 use crate::beast::{BeastClock, BeastDecoder, ClockStats};
 use crate::raw::RawDecoder;
 use crate::sbs::SbsDecoder;
 use crate::{DropCounts, Frame, Message};
 
-/// What a codec delivers: a Mode S frame still to be decoded, or a message the receiver
-/// already decoded (SBS).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a codec delivers: a Mode S frame still to be decoded, a message the receiver
+/// already decoded (SBS), or an ASTERIX record (decoded with its raw bytes; boxed so
+/// the Mode S items stay small).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// A Mode S frame.
     Frame(Frame),
     /// An already-decoded message.
     Decoded(Message),
+    /// An ASTERIX record.
+    Asterix(Box<AsterixItem>),
 }
 
 impl Item {
@@ -31,6 +35,7 @@ impl Item {
         match self {
             Item::Frame(f) => f.at,
             Item::Decoded(m) => m.at,
+            Item::Asterix(a) => a.at,
         }
     }
 
@@ -39,6 +44,7 @@ impl Item {
         match self {
             Item::Frame(f) => f.at = at,
             Item::Decoded(m) => m.at = at,
+            Item::Asterix(a) => a.at = at,
         }
     }
 }
@@ -145,6 +151,25 @@ impl Codec for SbsDecoder {
 
     fn drops(&self) -> &DropCounts {
         SbsDecoder::drops(self)
+    }
+}
+
+impl Codec for AsterixDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        AsterixDecoder::decode(self, chunk, &mut |at, report, record| {
+            out(Item::Asterix(Box::new(crate::asterix::item(
+                at, report, record,
+            ))));
+        });
+    }
+
+    fn finish(&mut self, _out: &mut dyn FnMut(Item)) {
+        // A block is complete or counted as truncated: nothing to hand out.
+        AsterixDecoder::finish(self);
+    }
+
+    fn drops(&self) -> &DropCounts {
+        AsterixDecoder::drops(self)
     }
 }
 

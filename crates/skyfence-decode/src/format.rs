@@ -10,10 +10,10 @@
 
 use std::fmt;
 
-use skyfence_core::Protocol;
+use skyfence_core::{Protocol, Timestamp};
 
 use crate::codec::{ClockOptions, Codec};
-use crate::{Frame, Message, avr, beast, raw, sbs};
+use crate::{Frame, Message, asterix, avr, beast, raw, sbs};
 
 /// How the simulator encodes a format.
 #[derive(Clone, Copy, Debug)]
@@ -145,8 +145,24 @@ pub static SBS: Format = Format {
     }),
 };
 
+/// `asterix`: concatenated ASTERIX data blocks ([`crate::asterix`]; CAT 021, 034, 048,
+/// 062) as recorded from a UDP feed; times of day on the date of `--start`.
+pub static ASTERIX: Format = Format {
+    name: "asterix",
+    description: "ASTERIX data blocks (CAT 021, 034, 048, 062) as recorded from a feed; times of day on the date of --start",
+    receiver_clock: true,
+    protocol: Protocol::Asterix,
+    live: false,
+    codec: |clock| {
+        Box::new(asterix::AsterixDecoder::new(
+            clock.start.unwrap_or(Timestamp::EPOCH),
+        ))
+    },
+    writer: None,
+};
+
 /// Every format, in the order help texts and error messages list them.
-pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS];
+pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS, &ASTERIX];
 
 /// The format called `name` (ASCII case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static Format> {
@@ -170,7 +186,7 @@ pub fn names_where(filter: impl Fn(&Format) -> bool) -> String {
     }
 }
 
-/// Every format's name, as "raw, beast, avr or sbs".
+/// Every format's name, as "raw, beast, avr, sbs or asterix".
 pub fn names() -> String {
     names_where(|_| true)
 }
@@ -179,7 +195,6 @@ pub fn names() -> String {
 mod tests {
     use super::*;
     use crate::codec::Item;
-    use skyfence_core::Timestamp;
 
     #[test]
     fn names_are_unique_lowercase_and_listed_in_order() {
@@ -189,7 +204,7 @@ mod tests {
             assert_eq!(f.name, f.name.to_ascii_lowercase());
             assert_eq!(lookup(&f.name.to_ascii_uppercase()), Some(*f));
         }
-        assert_eq!(names(), "raw, beast, avr or sbs");
+        assert_eq!(names(), "raw, beast, avr, sbs or asterix");
         assert_eq!(names_where(|f| f.live), "beast, avr or sbs");
         assert_eq!(lookup("mlat"), None);
     }
@@ -226,7 +241,7 @@ mod tests {
             let (items, drops) = crate::codec::decode_all(&mut *f.codec(clock), &out);
             assert_eq!(drops.total_messages(), 0, "{}", f.name);
             assert_eq!(items.len(), 1, "{}", f.name);
-            match items[0] {
+            match &items[0] {
                 Item::Frame(g) => {
                     assert_eq!(g.data(), &bytes, "{}", f.name);
                     assert_eq!(g.at, at, "{}", f.name);
@@ -235,6 +250,7 @@ mod tests {
                     assert_eq!(m.icao24, message.icao24, "{}", f.name);
                     assert_eq!(m.callsign, message.callsign, "{}", f.name);
                 }
+                Item::Asterix(a) => panic!("{}: a Mode S frame read back as {a:?}", f.name),
             }
         }
     }

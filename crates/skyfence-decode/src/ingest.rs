@@ -19,9 +19,12 @@
 
 use skyfence_core::{Observation, SourceId, Timestamp};
 
+use crate::asterix::observe::Observed;
+use crate::asterix::{self, AsterixItem};
 use crate::codec::Item;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::dedup::DuplicateFilter;
+use crate::sensor::Sensor;
 use crate::{DropCounts, Message};
 
 /// Which decoder (per-aircraft state) a source's frames go through.
@@ -44,6 +47,8 @@ pub struct IngestConfig {
     pub dedup: bool,
     /// Which decoder each source's frames go through.
     pub lanes: Lanes,
+    /// The declared sensors: ASTERIX records are matched to them by SAC/SIC.
+    pub sensors: Vec<Sensor>,
 }
 
 impl Default for IngestConfig {
@@ -53,6 +58,7 @@ impl Default for IngestConfig {
             decoder: DecoderConfig::default(),
             dedup: true,
             lanes: Lanes::Shared,
+            sensors: Vec::new(),
         }
     }
 }
@@ -81,6 +87,8 @@ pub enum Ingested<T> {
     Duplicate,
     /// The decoder rejected the frame (counted by reason in its drops).
     Rejected,
+    /// A record about the sensor itself, not a target (ASTERIX CAT034): no observation.
+    Service,
 }
 
 impl<T> Ingested<T> {
@@ -88,7 +96,7 @@ impl<T> Ingested<T> {
     pub fn accepted(self) -> Option<T> {
         match self {
             Ingested::Accepted(t) => Some(t),
-            Ingested::Duplicate | Ingested::Rejected => None,
+            Ingested::Duplicate | Ingested::Rejected | Ingested::Service => None,
         }
     }
 }
@@ -104,6 +112,9 @@ pub struct Ingest {
     dedup: Option<DuplicateFilter>,
     decoders: Vec<Decoder>,
     counts: Vec<IngestCounts>,
+    sensors: Vec<Sensor>,
+    /// ASTERIX records that gave no observation, by reason.
+    asterix_drops: DropCounts,
 }
 
 impl Ingest {
@@ -115,6 +126,8 @@ impl Ingest {
             decoders: Vec::new(),
             counts: Vec::new(),
             config: config.decoder,
+            sensors: config.sensors,
+            asterix_drops: DropCounts::default(),
         }
     }
 
@@ -154,6 +167,8 @@ impl Ingest {
                 }
             }
             Item::Decoded(m) => Ingested::Accepted(*m),
+            // Not a Mode S message: see `observe`.
+            Item::Asterix(_) => Ingested::Rejected,
         };
         let c = self.counts_mut(source);
         c.items += 1;
@@ -163,7 +178,31 @@ impl Ingest {
                 c.positions += u64::from(m.position.is_some());
             }
             Ingested::Duplicate => c.duplicates += 1,
+            Ingested::Rejected | Ingested::Service => c.rejected += 1,
+        }
+        result
+    }
+
+    /// Turns one ASTERIX record from `source` into its observation (no duplicate
+    /// removal: a radar's reports are its own, never copies heard by another receiver).
+    fn observe_asterix(&mut self, source: SourceId, item: &AsterixItem) -> Ingested<Observation> {
+        let result = match asterix::observe::observe(&self.sensors, source, item) {
+            Observed::Target(o) => Ingested::Accepted(*o),
+            Observed::Service => Ingested::Service,
+            Observed::Dropped(reason) => {
+                self.asterix_drops.add(reason);
+                Ingested::Rejected
+            }
+        };
+        let c = self.counts_mut(source);
+        c.items += 1;
+        match &result {
+            Ingested::Accepted(o) => {
+                c.messages += 1;
+                c.positions += u64::from(o.position.is_some());
+            }
             Ingested::Rejected => c.rejected += 1,
+            Ingested::Duplicate | Ingested::Service => {}
         }
         result
     }
@@ -171,10 +210,14 @@ impl Ingest {
     /// Dedups, decodes and normalises one item from `source`: the observation it gives.
     #[inline]
     pub fn observe(&mut self, source: SourceId, item: &Item) -> Ingested<Observation> {
+        if let Item::Asterix(a) = item {
+            return self.observe_asterix(source, a);
+        }
         match self.message(source, item) {
             Ingested::Accepted(m) => Ingested::Accepted(m.to_observation(source)),
             Ingested::Duplicate => Ingested::Duplicate,
             Ingested::Rejected => Ingested::Rejected,
+            Ingested::Service => Ingested::Service,
         }
     }
 
@@ -204,7 +247,7 @@ impl Ingest {
 
     /// What every decoder dropped so far, by reason.
     pub fn drops(&self) -> DropCounts {
-        let mut all = DropCounts::default();
+        let mut all = self.asterix_drops;
         for d in &self.decoders {
             all.merge(d.drops());
         }

@@ -1,4 +1,4 @@
-//! Byte codecs of skyfence: Mode S / ADS-B, Beast, AVR, raw and SBS.
+//! Byte codecs of skyfence: Mode S / ADS-B, Beast, AVR, raw and SBS; ASTERIX.
 //!
 //! Pure and synchronous: bytes in, frames and decoded messages out, with every rejected
 //! input counted by reason ([`DropReason`]). Encoders live next to their decoders; the
@@ -15,11 +15,13 @@
 //!   extended squitter payload), statelessly;
 //! - [`cpr`] holds the Compact Position Reporting arithmetic, and [`tracker`] the
 //!   per-aircraft state that resolves CPR positions and admits address/parity replies;
+//! - [`asterix`]: ASTERIX data blocks (CAT 048, 034, 062, 021) into reports;
 //! - [`ingest`]: the one step from codec items to observations (duplicate removal,
 //!   decoding, normalisation) shared by `analyze`, the live service and bundle
 //!   re-detection.
 
 pub mod adsb;
+pub mod asterix;
 pub mod avr;
 pub mod beast;
 pub mod codec;
@@ -34,6 +36,7 @@ pub mod input;
 pub mod modes;
 pub mod raw;
 pub mod sbs;
+pub mod sensor;
 pub mod stats;
 mod text;
 pub mod tracker;

@@ -30,13 +30,26 @@ pub enum DropReason {
     BadCpr,
     /// A position implying motion faster than the speed gate from the aircraft's last one.
     ImplausibleMotion,
-    /// An SBS line that is not a well-formed BaseStation message.
+    /// An SBS line that is not a well-formed BaseStation message; an ASTERIX record
+    /// without its mandatory data source identifier.
     Unparsable,
+    /// An ASTERIX data block of a category skyfence has no table for (CAT 021, 034, 048
+    /// and 062 are read).
+    UnknownCategory,
+    /// An ASTERIX record announcing an item or subfield its category's table does not
+    /// define: its length is unknown, so the rest of the data block is skipped.
+    UnknownItem,
+    /// An ASTERIX radar report from a SAC/SIC no `[[sensor]]` declares: its polar
+    /// position cannot be placed.
+    UnknownSensor,
+    /// An ASTERIX plot with neither track number nor Mode S address: nothing to follow
+    /// it by.
+    Untracked,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 16] = [
         DropReason::Garbage,
         DropReason::Truncated,
         DropReason::BadLength,
@@ -49,6 +62,10 @@ impl DropReason {
         DropReason::BadCpr,
         DropReason::ImplausibleMotion,
         DropReason::Unparsable,
+        DropReason::UnknownCategory,
+        DropReason::UnknownItem,
+        DropReason::UnknownSensor,
+        DropReason::Untracked,
     ];
 
     /// The snake_case name used on stderr, in JSON and as a Prometheus label.
@@ -66,6 +83,10 @@ impl DropReason {
             DropReason::BadCpr => "bad_cpr",
             DropReason::ImplausibleMotion => "implausible_motion",
             DropReason::Unparsable => "unparsable",
+            DropReason::UnknownCategory => "unknown_category",
+            DropReason::UnknownItem => "unknown_item",
+            DropReason::UnknownSensor => "unknown_sensor",
+            DropReason::Untracked => "untracked",
         }
     }
 }

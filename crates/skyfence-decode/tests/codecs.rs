@@ -71,10 +71,15 @@ fn run(format: &Format, chunks: &[&[u8]]) -> (Vec<String>, String) {
 #[test]
 fn valid_records_of_every_format_decode_without_drops() {
     for f in FORMATS {
+        assert_eq!(f.codec(ClockOptions::default()).drops().total_messages(), 0);
+        // Formats without a simulator encoder (ASTERIX) have their own stream tests.
+        if f.writer.is_none() {
+            continue;
+        }
         let bytes = records(f, 50);
         let (items, stats) = run(f, &[&bytes]);
         assert_eq!(items.len(), 50, "{}: {stats}", f.name);
-        assert_eq!(f.codec(ClockOptions::default()).drops().total_messages(), 0);
+        // Mode S receiver clocks (Beast, AVR counters) report wraps and restarts.
         assert_eq!(
             f.codec(ClockOptions::default()).clock_stats().is_some(),
             f.receiver_clock,

@@ -69,7 +69,7 @@ fn pipeline_style(bytes: &[u8]) -> (Vec<Observation>, u64) {
         for item in batch {
             match ingest.observe(SOURCE, item) {
                 Ingested::Accepted(obs) => out.push(obs),
-                Ingested::Duplicate | Ingested::Rejected => {}
+                Ingested::Duplicate | Ingested::Rejected | Ingested::Service => {}
             }
         }
     };
