@@ -78,7 +78,7 @@ fn crossing_point_interpolation_values() {
             r#""classification":"uav","authorised":false,"permit":null,"status":"closed","entry_observed":true,"#,
             r#""entered_at":"2023-11-14T22:13:21.000Z","exited_at":"2023-11-14T22:17:14.500Z","last_seen_at":"2023-11-14T22:17:14.000Z","#,
             r#""entry":{{"lat":33.5,"lon":70.0,"alt_ft":30500}},"exit":{{"lat":33.5,"lon":71.0,"alt_ft":31250}},"#,
-            r#""duration_s":233.5,"max_depth_m":{},"max_alt_ft":31000,"reports":117}}"#
+            r#""duration_s":233.5,"max_depth_m":{},"max_alt_ft":31000,"reports":117,"cooperative":true}}"#
         ),
         i.max_depth_m
     );

@@ -39,6 +39,12 @@ pub struct Config {
     /// `[[source]]`: live inputs for `skyfence run`.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// `[[sensor]]` as written (see [`Config::sensors`]).
+    #[serde(default, rename = "sensor")]
+    pub sensor_entries: Vec<crate::sensors::SensorEntry>,
+    /// The sensors, resolved from `[[sensor]]` at load (not in the file).
+    #[serde(skip)]
+    pub sensors: Vec<skyfence_decode::sensor::Sensor>,
     /// `[[alert]]`: where unauthorised incursion events go.
     #[serde(default, rename = "alert")]
     pub alerts: Vec<AlertConfig>,
@@ -442,7 +448,7 @@ impl Config {
 
     /// Parses and validates config text; the error says the line and key.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             match line {
                 Some(line) => format!("line {line}: {}", e.message()),
@@ -450,6 +456,7 @@ impl Config {
             }
         })?;
         config.validate(text)?;
+        config.sensors = crate::sensors::resolve(&config.sensor_entries, text)?;
         Ok(config)
     }
 
@@ -761,7 +768,7 @@ until = "2023-11-30T00:00:00Z"
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
-        assert!(e.contains("expected raw, beast, avr or sbs"), "{e}");
+        assert!(e.contains(&format!("expected {})", format::names())), "{e}");
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"raw\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(

@@ -59,6 +59,7 @@ pub fn read_messages(
         decoder: config,
         dedup: false,
         lanes: Lanes::Shared,
+        ..IngestConfig::default()
     });
     let source = SourceId(0);
     while let Some(item) = input.next_item()? {

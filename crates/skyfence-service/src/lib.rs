@@ -22,6 +22,7 @@ pub mod exit;
 pub mod input;
 pub mod metrics;
 pub mod pipeline;
+pub mod sensors;
 pub mod source;
 pub mod web;
 

@@ -379,7 +379,8 @@ impl DetectorTask {
                     duplicates += 1;
                     continue;
                 }
-                Ingested::Rejected => continue,
+                // Service messages (ASTERIX CAT034) carry no target.
+                Ingested::Rejected | Ingested::Service => continue,
             };
             if obs.at > latest {
                 future += 1;

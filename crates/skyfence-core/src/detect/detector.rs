@@ -14,7 +14,7 @@ use super::permit::Permit;
 use super::track::{Report, Track, TrackTable};
 use super::zones::{BufferedZone, ZoneQueries};
 use crate::airspace::{AirspaceIndex, ZoneId};
-use crate::{GeoPoint, Observation, Timestamp};
+use crate::{GeoPoint, Observation, TargetId, TargetKind, Timestamp};
 
 /// Distance (metres) a position may move beyond `max_speed_mps · Δt` before it is
 /// implausible: absorbs the rounding of position formats (SBS prints 5 decimals, CPR
@@ -473,6 +473,11 @@ fn incident<Q: ZoneQueries>(
         max_depth_m: round_to(slot.max_depth_m, 10.0),
         max_alt_ft: slot.max_alt_ft,
         reports: slot.reports,
+        cooperative: Some(info.id.kind() != TargetKind::Track),
+        sensors: match info.id {
+            TargetId::Track { sensor, .. } => vec![sensor.to_string()],
+            _ => Vec::new(),
+        },
     }
 }
 

@@ -293,6 +293,14 @@ pub struct Incident {
     pub max_alt_ft: Option<i32>,
     /// Position reports inside.
     pub reports: u32,
+    /// True when the target identified itself (a Mode S address, a Remote ID), false for
+    /// a sensor's track of a target that did not (a primary radar plot); absent in
+    /// incidents written before the key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooperative: Option<bool>,
+    /// The sensors whose data contributed, by name; absent when none is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
 }
 
 mod opt_callsign {
@@ -381,6 +389,8 @@ mod tests {
             max_depth_m: 14856.0,
             max_alt_ft: Some(48000),
             reports: 666,
+            cooperative: None,
+            sensors: Vec::new(),
         }
     }
 

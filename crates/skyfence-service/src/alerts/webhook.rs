@@ -290,6 +290,8 @@ mod tests {
             max_depth_m: 120.0,
             max_alt_ft: Some(900),
             reports: 3,
+            cooperative: None,
+            sensors: Vec::new(),
         };
         let a = alert(Event::Confirmed {
             at,

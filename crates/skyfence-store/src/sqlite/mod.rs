@@ -961,6 +961,8 @@ mod tests {
             max_depth_m: 100.0,
             max_alt_ft: Some(9000),
             reports: 3,
+            cooperative: None,
+            sensors: Vec::new(),
         }
     }
 

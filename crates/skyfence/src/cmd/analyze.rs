@@ -21,7 +21,7 @@ use skyfence_service::input::{self, ClockOptions, InputSpec};
 /// Arguments of `skyfence analyze`.
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Input as FMT:PATH[@SENSOR] (raw, beast, avr, sbs; `-` for stdin). Repeat for several
+    /// Input as FMT:PATH[@SENSOR] (raw, beast, avr, sbs, asterix; `-` for stdin). Repeat for several
     /// receivers: inputs are merged in time order and duplicate receptions removed.
     #[arg(long, value_name = "FMT:PATH", required = true)]
     pub input: Vec<InputSpec>,
@@ -32,10 +32,11 @@ pub struct AnalyzeArgs {
     /// alpha-3, e.g. AF or AFG). Repeatable.
     #[arg(long, value_name = "CODE")]
     pub country: Vec<String>,
-    /// Config file: [detection] thresholds, [[zones]] and [[allow]] permits.
+    /// Config file: [detection] thresholds, [[zones]], [[allow]] permits and [[sensor]]s.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Time at which Beast/AVR receiver counters read zero (RFC 3339).
+    /// Time at which Beast/AVR receiver counters read zero (RFC 3339); ASTERIX times of
+    /// day fall on its date (UTC).
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub start: Option<Timestamp>,
     /// Write incidents here instead of stdout.
@@ -106,7 +107,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     }
     if args.start.is_none() && args.input.iter().any(|s| s.format.receiver_clock) {
         eprintln!(
-            "skyfence analyze: note: no --start given; beast/avr times count from 1970-01-01T00:00:00Z"
+            "skyfence analyze: note: no --start given; beast/avr times count from 1970-01-01T00:00:00Z, asterix times of day fall on 1970-01-01"
         );
     }
     let zone_names: Vec<String> = zones.iter().map(|z| z.name.clone()).collect();
@@ -131,8 +132,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut events_out = args.events.as_ref().map(create).transpose()?;
 
     // The inputs are merged in time order into one stream: one decoder for all of them.
+    // ASTERIX records are matched to the config's [[sensor]]s by SAC/SIC.
     let mut ingest = Ingest::new(IngestConfig {
         lanes: Lanes::Shared,
+        sensors: config.sensors.clone(),
         ..IngestConfig::default()
     });
     let progress = Progress::new(&args.input);

@@ -4,22 +4,24 @@
 use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
-use skyfence_core::{GeoPoint, Timestamp};
+use skyfence_core::{GeoPoint, Protocol, Timestamp};
 use skyfence_decode::Message;
+use skyfence_decode::asterix::AsterixItem;
 use skyfence_decode::decoder::DecoderConfig;
 
 use skyfence_service::exit::input_error;
-use skyfence_service::input::{self, ClockOptions, InputSpec};
+use skyfence_service::input::{self, ClockOptions, InputSpec, Item};
 
 /// Arguments of `skyfence decode`.
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
-    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs (the format
+    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs, asterix (the format
     /// registry); PATH `-` for standard input.
     #[arg(long, value_name = "FMT:PATH")]
     pub input: InputSpec,
-    /// Time at which a Beast/AVR receiver's 12 MHz counter read zero (RFC 3339).
-    /// Without it, Beast and AVR times count from 1970-01-01T00:00:00Z.
+    /// Time at which a Beast/AVR receiver's 12 MHz counter read zero (RFC 3339); ASTERIX
+    /// times of day fall on its date (UTC). Without it, Beast and AVR times count from
+    /// 1970-01-01T00:00:00Z and ASTERIX times fall on that date.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub start: Option<Timestamp>,
     /// Read Beast timestamps as Radarcape GPS time of day (on the date of --start).
@@ -122,6 +124,150 @@ impl From<&Message> for DecodedJson {
     }
 }
 
+/// The JSON shape of one ASTERIX record (`proto: "asterix"`): keys absent when the
+/// record has no such item.
+#[derive(Serialize)]
+struct AsterixJson {
+    proto: &'static str,
+    at: String,
+    category: u8,
+    sac: u8,
+    sic: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_of_day_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sector_deg: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_period_s: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nogo: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    simulated: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    test: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icao24: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callsign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    squawk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_number: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_tentative: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_ended: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_nm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    azimuth_deg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x_nm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    y_nm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flight_level: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alt_geom_ft: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gs_kt: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_deg: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emitter_category: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nacp: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nic: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sil: Option<u8>,
+}
+
+impl From<&AsterixItem> for AsterixJson {
+    fn from(a: &AsterixItem) -> Self {
+        let r = &a.report;
+        let s = r.service;
+        AsterixJson {
+            proto: "asterix",
+            at: a.at.to_rfc3339_micros(),
+            category: r.category,
+            sac: r.sac,
+            sic: r.sic,
+            time_of_day_s: r.time_of_day_s(),
+            message: s.map(|s| s.kind.as_str()),
+            sector_deg: s.and_then(|s| s.sector_deg),
+            rotation_period_s: s.and_then(|s| s.rotation_period_s),
+            nogo: s.and_then(|s| s.nogo),
+            detection: r.detection.map(|d| d.as_str()),
+            simulated: r.simulated,
+            test: r.test,
+            icao24: r.address.map(|a| a.to_string()),
+            callsign: r.callsign.map(|c| c.to_string()),
+            squawk: r.mode3a.map(|s| s.to_string()),
+            track_number: r.track_number,
+            track_tentative: r.track_tentative,
+            track_ended: r.track_ended,
+            range_nm: r.polar.map(|p| p.range_nm),
+            azimuth_deg: r.polar.map(|p| round_deg(p.azimuth_deg)),
+            x_nm: r.cartesian_nm.map(|c| c.0),
+            y_nm: r.cartesian_nm.map(|c| c.1),
+            lat: r.position.map(|p| round_deg(p.lat)),
+            lon: r.position.map(|p| round_deg(p.lon)),
+            flight_level: r.flight_level,
+            alt_geom_ft: r.geometric_height_ft,
+            gs_kt: r.ground_speed_kt,
+            track_deg: r.track_deg,
+            emitter_category: r.emitter_category,
+            nacp: r.nacp,
+            nic: r.nic,
+            sil: r.sil,
+        }
+    }
+}
+
+/// `skyfence decode` of an ASTERIX input: every record as it arrived (polar plots stay
+/// polar: placing them needs the radar's `[[sensor]]`, which `analyze --config` reads).
+fn run_asterix(args: &DecodeArgs, clock: ClockOptions) -> anyhow::Result<()> {
+    let mut input = input::open(&args.input, clock)?;
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let mut records = 0u64;
+    let result = (|| -> anyhow::Result<()> {
+        while let Some(item) = input.next_item()? {
+            if let Item::Asterix(a) = &item {
+                records += 1;
+                serde_json::to_writer(&mut out, &AsterixJson::from(&**a))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            let stats = input::InputStats {
+                bytes: input.bytes,
+                frames: input.items,
+                messages: records,
+                drops: input.drops(),
+                ..Default::default()
+            };
+            eprintln!("skyfence decode: {}", input::summary(&args.input, &stats));
+            Ok(())
+        }
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `skyfence decode`.
 pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     if args.input.format.receiver_clock && args.start.is_none() {
@@ -141,6 +287,9 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
         start: args.start,
         gps: args.gps_clock,
     };
+    if args.input.format.protocol == Protocol::Asterix {
+        return run_asterix(&args, clock);
+    }
     let config = DecoderConfig {
         correct_single_bit: args.correct_single_bit,
         ..Default::default()
