@@ -402,12 +402,15 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
         .map_err(|_| BuildError::Missing(format!("config leaf {} is not UTF-8", config.index)))?;
     let (detection, permits) = replay::settings_from_config(config_text)
         .map_err(|e| BuildError::Missing(e.to_string()))?;
+    let sensors =
+        replay::sensors_from_config(config_text).map_err(|e| BuildError::Missing(e.to_string()))?;
     let replayed = replay::replay(
         &contents.records,
         incident.target.id,
         zone.clone(),
         detection,
         permits,
+        &sensors,
         state.at,
     );
 

@@ -37,11 +37,12 @@
 //! verified leaves and compares (`report.html`, `track.kml`, `track.geojson`), when the
 //! bundle names the verifier's own renderer.
 //!
-//! Re-decoding covers Mode S (kind 0x03 frames and kind 0x06 records of protocol 0x01).
-//! For records of other protocols the verifier says, in a WARN line, that it cannot
-//! re-decode that protocol yet; when the incident rests on them (the Mode S frames alone
-//! do not give it, as for every Remote ID or sensor-track target), the detection check is
-//! a WARN, never a PASS.
+//! Re-decoding covers Mode S (kind 0x03 frames and kind 0x06 records of protocol 0x01)
+//! and ASTERIX (kind 0x06 records of protocol 0x02, matched to the config leaf's
+//! `[[sensor]]`s by SAC/SIC). For records of other protocols the verifier says, in a WARN
+//! line, that it cannot re-decode that protocol yet; when the incident rests on them (the
+//! re-decoded records alone do not give it, as for every Remote ID target), the
+//! detection check is a WARN, never a PASS.
 //!
 //! The modules: [`archive`] (zip and manifest), [`build`] (evidence to files),
 //! [`replay`] (re-decoding and re-detection), [`render`] (report, KML, GeoJSON),

@@ -1,7 +1,8 @@
 //! Re-decoding and re-detection from a bundle's own evidence: the raw records of its
 //! leaves (kind 0x03 Mode S frames and kind 0x06 protocol-tagged records), the zone of its
 //! dataset leaf and the `[detection]` and `[[allow]]` settings of its config leaf.
-//! Re-decoding covers Mode S; records of other protocols are counted in
+//! Re-decoding covers Mode S and ASTERIX (with the config leaf's `[[sensor]]`s);
+//! records of other protocols are counted in
 //! [`Replay::unsupported`] (the verifier says it cannot re-decode them yet) and not
 //! replayed. The same code draws the bundle's track at export and checks the incident
 //! at verification, so both see exactly the same positions.
@@ -19,10 +20,12 @@ use std::collections::HashMap;
 use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::TrackPoint;
 use skyfence_core::detect::{DetectionConfig, Detector, Event, Incident, Permit};
-use skyfence_core::{Protocol, SourceId, TargetId, Timestamp};
+use skyfence_core::{Protocol, RawRecord, SourceId, TargetId, Timestamp};
 use skyfence_decode::Frame;
+use skyfence_decode::asterix::{self, AsterixItem};
 use skyfence_decode::codec::Item;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+use skyfence_decode::sensor::Sensor;
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 
 /// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
@@ -187,13 +190,69 @@ pub fn zone_from_geojson(text: &str) -> Result<Zone, SettingsError> {
         .map_err(|e| SettingsError::Zone(e.to_string()))
 }
 
+/// The `[[sensor]]`s of a config text (its other tables are not read): ASTERIX records
+/// are matched to them by SAC/SIC and radar plots placed from their sites, as the
+/// service did.
+pub fn sensors_from_config(text: &str) -> Result<Vec<Sensor>, SettingsError> {
+    skyfence_decode::sensor::config::from_config_text(text)
+        .map_err(|e| SettingsError::Config(format!("[[sensor]]: {e}")))
+}
+
+/// A record the replay can re-decode.
+enum Replayable<'a> {
+    /// A Mode S frame.
+    ModeS(FrameLeaf),
+    /// An ASTERIX record (a one-record data block).
+    Asterix(&'a RecordLeaf),
+}
+
+impl Replayable<'_> {
+    fn key(&self) -> (Timestamp, u64) {
+        match self {
+            Replayable::ModeS(f) => (f.received_at, f.index),
+            Replayable::Asterix(r) => (r.received_at, r.index),
+        }
+    }
+
+    fn sensor(&self) -> &str {
+        match self {
+            Replayable::ModeS(f) => &f.sensor,
+            Replayable::Asterix(r) => &r.sensor,
+        }
+    }
+
+    fn index(&self) -> u64 {
+        self.key().1
+    }
+
+    /// The codec item the service's ingest step received for this record.
+    fn item(&self) -> Option<Item> {
+        match self {
+            Replayable::ModeS(f) => {
+                let mut frame = Frame::new(f.received_at, &f.frame)?;
+                frame.raw.signal = f.signal;
+                frame.raw.mlat = f.mlat;
+                Some(Item::Frame(frame))
+            }
+            Replayable::Asterix(r) => {
+                let report = asterix::decode_raw(&r.record).ok()?;
+                Some(Item::Asterix(Box::new(AsterixItem {
+                    at: r.received_at,
+                    report,
+                    raw: RawRecord::new(Protocol::Asterix, &r.record),
+                })))
+            }
+        }
+    }
+}
+
 /// What the replay found.
 #[derive(Debug, Default)]
 pub struct Replay {
     /// Frames replayed.
     pub frames: usize,
     /// Leaf indexes and protocol names of records of protocols this verifier cannot
-    /// re-decode yet (everything but Mode S): not replayed.
+    /// re-decode yet (Remote ID): not replayed.
     pub unsupported: Vec<(u64, String)>,
     /// Frames that decoded to a message of the target.
     pub decoded: usize,
@@ -224,10 +283,11 @@ impl Replay {
     }
 }
 
-/// Replays the Mode S `records` of `target` through the ingest step the service uses
-/// ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate removal, since the
-/// service stored only frames that passed its filter) and a detector watching `zone`
-/// alone; records of other protocols are listed in [`Replay::unsupported`]. The
+/// Replays the Mode S and ASTERIX `records` of `target` through the ingest step the
+/// service uses ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate removal,
+/// since the service stored only frames that passed its filter; ASTERIX records matched
+/// to `sensors` by SAC/SIC) and a detector watching `zone` alone; records of other
+/// protocols are listed in [`Replay::unsupported`]. The
 /// incidents are taken at `until` (the time of the latest
 /// logged state change), after advancing the detector's clock to it (so a silent target
 /// is lost exactly as the live tick would have lost it); frames after `until` (an
@@ -238,47 +298,47 @@ pub fn replay(
     zone: Zone,
     detection: DetectionConfig,
     permits: Vec<Permit>,
+    sensors: &[Sensor],
     until: Timestamp,
 ) -> Replay {
     let mut out = Replay::default();
-    let mut frames = Vec::with_capacity(records.len());
+    let mut order = Vec::with_capacity(records.len());
     for r in records {
-        match r.mode_s() {
-            Some(f) => frames.push(f),
-            None => out.unsupported.push((r.index, r.protocol_name())),
+        match (r.known_protocol(), r.mode_s()) {
+            (_, Some(f)) => order.push(Replayable::ModeS(f)),
+            (Some(Protocol::Asterix), None) => order.push(Replayable::Asterix(r)),
+            _ => out.unsupported.push((r.index, r.protocol_name())),
         }
     }
-    let mut order: Vec<&FrameLeaf> = frames.iter().collect();
-    order.sort_by_key(|f| (f.received_at, f.index));
+    order.sort_by_key(Replayable::key);
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
-    let mut sensors: HashMap<&str, SourceId> = HashMap::new();
+    let mut lanes: HashMap<&str, SourceId> = HashMap::new();
     let mut ingest = Ingest::new(IngestConfig {
         dedup: false,
         lanes: Lanes::PerSource,
+        sensors: sensors.to_vec(),
         ..IngestConfig::default()
     });
     let mut events = Vec::new();
     let mut snapshot_taken = false;
-    for f in order {
-        if !snapshot_taken && f.received_at > until {
+    for f in &order {
+        if !snapshot_taken && f.key().0 > until {
             take_snapshot(&mut detector, target, until, &mut events, &mut out);
             snapshot_taken = true;
         }
         out.frames += 1;
-        let next_id = SourceId(u16::try_from(sensors.len()).unwrap_or(u16::MAX));
-        let source = *sensors.entry(f.sensor.as_str()).or_insert(next_id);
-        let Some(mut frame) = Frame::new(f.received_at, &f.frame) else {
-            out.undecodable.push(f.index);
+        let next_id = SourceId(u16::try_from(lanes.len()).unwrap_or(u16::MAX));
+        let source = *lanes.entry(f.sensor()).or_insert(next_id);
+        let Some(item) = f.item() else {
+            out.undecodable.push(f.index());
             continue;
         };
-        frame.raw.signal = f.signal;
-        frame.raw.mlat = f.mlat;
-        let Ingested::Accepted(obs) = ingest.observe(source, &Item::Frame(frame)) else {
-            out.undecodable.push(f.index);
+        let Ingested::Accepted(obs) = ingest.observe(source, &item) else {
+            out.undecodable.push(f.index());
             continue;
         };
         if obs.target != target {
-            out.other_targets.push((f.index, obs.target.to_string()));
+            out.other_targets.push((f.index(), obs.target.to_string()));
             continue;
         }
         out.decoded += 1;

@@ -347,8 +347,13 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
             } else {
                 std::str::from_utf8(&c.text)
                     .map_err(|_| format!("config leaf {} is not UTF-8", c.index))
-                    .and_then(|t| replay::settings_from_config(t).map_err(|e| e.to_string()))
-                    .map(|(d, p)| {
+                    .and_then(|t| {
+                        let (d, p) = replay::settings_from_config(t).map_err(|e| e.to_string())?;
+                        let sensors =
+                            replay::sensors_from_config(t).map_err(|e| e.to_string())?;
+                        Ok((d, p, sensors))
+                    })
+                    .map(|(d, p, sensors)| {
                         let detail = format!(
                             "{} is config leaf {} ({}, from {}): confirm_s {}, track_timeout_s {}, max_speed_mps {}, {} permit(s)",
                             files::CONFIG,
@@ -360,16 +365,16 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                             d.max_speed_mps,
                             p.len()
                         );
-                        (d, p, detail)
+                        (d, p, sensors, detail)
                     })
             }
         }
         None => Err("the bundle has no config leaf".into()),
     };
     let settings = match settings {
-        Ok((d, p, detail)) => {
+        Ok((d, p, sensors, detail)) => {
             v.push("config", Ok(detail));
-            Some((d, p))
+            Some((d, p, sensors))
         }
         Err(e) => {
             v.push("config", Err(e));
@@ -401,7 +406,8 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     );
 
     // Re-decoding and re-detection.
-    let (Some(incident), Some(zone), Some((detection, permits))) = (incident, zone, settings)
+    let (Some(incident), Some(zone), Some((detection, permits, sensors))) =
+        (incident, zone, settings)
     else {
         v.push(
             "decode",
@@ -422,6 +428,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         zone.clone(),
         detection,
         permits,
+        &sensors,
         until,
     );
     v.checks.push(decode_check(&replayed, &incident));
@@ -887,7 +894,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only, and the bundle holds no Mode S frame"
+                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and ASTERIX only, and the bundle holds neither"
             ),
         };
     }
@@ -896,7 +903,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only"
+                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and ASTERIX only"
             ),
         },
         Err(d) => Check {
@@ -908,7 +915,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
 }
 
 /// The `detection` check: [`check_detection`] on the replay. When records were not
-/// re-decoded and the Mode S frames alone do not give the incident, the incident rests on
+/// re-decoded and the re-decoded (Mode S and ASTERIX) records alone do not give the incident, the incident rests on
 /// those records: a WARN that says re-detection could not be done, never a PASS.
 fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
     let name = "detection";
@@ -917,13 +924,13 @@ fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
         (Ok(d), None) => (Outcome::Pass, d),
         (Ok(d), Some(u)) => (
             Outcome::Pass,
-            format!("{d} (from the Mode S frames alone; {u} not re-decoded)"),
+            format!("{d} (from the Mode S and ASTERIX records alone; {u} not re-decoded)"),
         ),
         (Err(d), None) => (Outcome::Fail, d),
         (Err(d), Some(u)) => (
             Outcome::Warn,
             format!(
-                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S frames alone give: {d}"
+                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S and ASTERIX records alone give: {d}"
             ),
         ),
     };

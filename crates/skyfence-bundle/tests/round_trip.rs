@@ -118,8 +118,8 @@ fn text(bundle: &Bundle, name: &str) -> String {
 }
 
 /// The evidence of an ICAO target flying into the box, logged as Mode S frames, then
-/// `asterix` ASTERIX records.
-fn mode_s_evidence(asterix: u8) -> (Evidence, Signer) {
+/// `remote_id` Remote ID records (a protocol this verifier cannot re-decode yet).
+fn mode_s_evidence(remote_id: u8) -> (Evidence, Signer) {
     let icao = Icao24::new(0x700c01).unwrap();
     let target = TargetId::Icao(icao);
     let mut log = Log::new();
@@ -157,22 +157,23 @@ fn mode_s_evidence(asterix: u8) -> (Evidence, Signer) {
     let until = Timestamp::from_micros(T0 + 1_000_000 + 39 * 500_000);
     let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
     let zone = replay::zone_from_geojson(ZONE).unwrap();
-    let live = replay::replay(&records, target, zone, detection, permits, until);
+    let live = replay::replay(&records, target, zone, detection, permits, &[], until);
     assert!(live.unsupported.is_empty());
     let incident = live
         .open
         .first()
         .expect("the flight enters the box")
         .clone();
-    // ASTERIX records of the same sensor after the flight: in the log, not in the incident.
-    for i in 0..asterix {
+    // Remote ID records of the same sensor after the flight: in the log, not in the
+    // incident.
+    for i in 0..remote_id {
         log.append(&EvidenceLeaf::RawRecord {
             sensor: "rx-1".into(),
             received_at_us: T0 + 30_000_000 + i64::from(i),
-            protocol: Protocol::Asterix.code(),
-            signal: LeafSignal::None,
+            protocol: Protocol::RemoteId.code(),
+            signal: LeafSignal::Dbm(-70),
             mlat: false,
-            record: vec![0x15, 0x00, 0x03],
+            record: vec![0x0d, 0x01, 0x02],
         });
     }
     log.evidence(&incident, until)
@@ -188,15 +189,15 @@ fn a_mode_s_incident_with_records_of_another_protocol_passes_detection_and_says_
         decode.detail.starts_with("40 of 40 raw frames decode")
             && decode
                 .detail
-                .contains("cannot re-decode 2 record(s) of protocol asterix (first: leaf 42) yet"),
+                .contains("cannot re-decode 2 record(s) of protocol remoteid (first: leaf 42) yet"),
         "{decode}"
     );
-    // The Mode S frames alone give the incident: a PASS that names what was not replayed.
+    // The re-decoded frames give the incident: a PASS that names what was not replayed.
     let detection = check(&v, "detection");
     assert_eq!(detection.outcome, Outcome::Pass, "{detection}");
     assert!(
         detection.detail.ends_with(
-            "(from the Mode S frames alone; 2 record(s) of protocol asterix (first: leaf 42) not re-decoded)"
+            "(from the Mode S and ASTERIX records alone; 2 record(s) of protocol remoteid (first: leaf 42) not re-decoded)"
         ),
         "{detection}"
     );
@@ -343,16 +344,130 @@ fn a_remote_id_incident_verifies_but_says_it_cannot_redecode_remote_id() {
     assert!(report.contains("3 (remoteid 3) from sensor-a"));
 }
 
-#[test]
-fn a_sensor_track_incident_verifies_but_says_it_cannot_redecode_asterix() {
+/// The config of the ASTERIX bundles: the radar 0.1° south of the box's west half.
+const RADAR_CONFIG: &str = "[detection]\nconfirm_s = 1\ntrack_timeout_s = 30\n\n\
+    [[sensor]]\nname = \"kabul-psr\"\ntype = \"radar\"\nsac = 1\nsic = 2\n\
+    lat = 29.9\nlon = 60.2\nalt_m = 500\n";
+
+/// The evidence of a primary-radar track (no address) flying north into the box,
+/// logged as the one-record ASTERIX CAT048 data blocks the service stores; `tamper`
+/// may change a record's bytes.
+fn asterix_evidence(tamper: impl Fn(usize, &mut Vec<u8>)) -> (Evidence, Signer, TargetId) {
+    use skyfence_decode::asterix::{self, Detection, Polar, Report, encode};
+    let mut log = Log::new();
+    log.append(&EvidenceLeaf::ConfigChanged {
+        at_us: T0 + 1,
+        source: "config.toml".into(),
+        config: RADAR_CONFIG.as_bytes().to_vec(),
+    });
+    let mut records = Vec::new();
+    let midnight = T0.div_euclid(86_400_000_000) * 86_400_000_000;
+    // 0.1° of latitude is 6.0 NM: from 5 NM to 7.4 NM along azimuth 0, one scan in 4 s.
+    for k in 0..25usize {
+        let at = T0 + 4_000_000 * k as i64;
+        let report = Report {
+            category: 48,
+            sac: 1,
+            sic: 2,
+            time_of_day: Some(((at - midnight) / 7812) as u32),
+            detection: Some(Detection::Psr),
+            polar: Some(Polar {
+                range_nm: 5.0 + 0.1 * k as f64,
+                azimuth_deg: 0.0,
+            }),
+            flight_level: Some(5.0),
+            track_number: Some(417),
+            ..Report::default()
+        };
+        let mut block = Vec::new();
+        asterix::single_record_block(48, &encode::record(&report).unwrap(), &mut block);
+        tamper(k, &mut block);
+        let leaf = EvidenceLeaf::RawRecord {
+            sensor: "radar-feed".into(),
+            received_at_us: at,
+            protocol: Protocol::Asterix.code(),
+            signal: LeafSignal::None,
+            mlat: false,
+            record: block,
+        };
+        let index = log.append(&leaf);
+        records.push(replay::RecordLeaf::from_leaf(index, &leaf).unwrap());
+    }
     let target = TargetId::parse(TargetKind::Track, "kabul-psr/417").unwrap();
-    let (bundle, v) = non_mode_s(target, Protocol::Asterix, LeafSignal::None);
-    assert_cannot_redecode(&v, "asterix", "kabul-psr/417");
-    assert!(text(&bundle, "frames.csv").contains(",sensor-a,asterix,,0,0d0100ff20\n"));
-    let kml = text(&bundle, "track.kml");
-    assert!(kml.contains("(kabul-psr/417 in BOX)"), "{kml}");
-    let report = text(&bundle, "report.html");
-    assert!(report.contains("<th>Sensor track</th><td><span class=\"mono\">kabul-psr/417</span>"));
+    let until = Timestamp::from_micros(T0 + 4_000_000 * 24);
+    let (detection, permits) = replay::settings_from_config(RADAR_CONFIG).unwrap();
+    let sensors = replay::sensors_from_config(RADAR_CONFIG).unwrap();
+    let zone = replay::zone_from_geojson(ZONE).unwrap();
+    let live = replay::replay(&records, target, zone, detection, permits, &sensors, until);
+    assert!(live.unsupported.is_empty());
+    let incident = live.open.first().expect("the track enters the box").clone();
+    let (evidence, signer) = log.evidence(&incident, until);
+    (evidence, signer, target)
+}
+
+#[test]
+fn an_asterix_track_incident_is_re_decoded_and_re_detected() {
+    let (evidence, signer, target) = asterix_evidence(|_, _| {});
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    for c in &v.checks {
+        assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    }
+    let decode = check(&v, "decode");
+    assert!(
+        decode.detail.starts_with(
+            "25 of 25 raw frames decode (skyfence-decode) to kabul-psr/417, 25 positions"
+        ),
+        "{decode}"
+    );
+    let incident: Incident = serde_json::from_str(&text(&bundle, "incident.json")).unwrap();
+    assert_eq!(incident.target.id, target);
+    assert_eq!(incident.cooperative, Some(false));
+    assert_eq!(incident.sensors, ["kabul-psr"]);
+    // One-record CAT048 data blocks as evidence.
+    assert!(text(&bundle, "frames.csv").contains(",radar-feed,asterix,,0,30"));
+}
+
+#[test]
+fn an_asterix_record_that_does_not_decode_is_named() {
+    // Record 12 logged cut short (its block length still says the whole): the verifier
+    // names it and re-detects from the other 24, as the service did.
+    let (evidence, signer, _) = asterix_evidence(|k, block| {
+        if k == 12 {
+            block.pop();
+        }
+    });
+    let (_, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    let decode = check(&v, "decode");
+    assert_eq!(decode.outcome, Outcome::Pass, "{decode}");
+    // Leaves 0-2 are the zone and the two configs: record 12 is leaf 15.
+    assert!(
+        decode.detail.starts_with("24 of 25 raw frames decode (skyfence-decode) to kabul-psr/417, 24 positions; 1 frame(s) do not decode on their own (e.g. leaf 15"),
+        "{decode}"
+    );
+    assert_eq!(check(&v, "detection").outcome, Outcome::Pass);
+}
+
+#[test]
+fn asterix_records_of_a_radar_the_config_does_not_declare_do_not_decode() {
+    // The same records, replayed with a config that lost the radar's [[sensor]]: its
+    // polar plots cannot be placed, so nothing decodes to the incident's target.
+    let (evidence, _, target) = asterix_evidence(|_, _| {});
+    let records: Vec<replay::RecordLeaf> = evidence
+        .leaves
+        .iter()
+        .filter_map(|(i, bytes)| {
+            replay::RecordLeaf::from_leaf(*i, &EvidenceLeaf::decode(bytes).unwrap())
+        })
+        .collect();
+    assert_eq!(records.len(), 25);
+    let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
+    let zone = replay::zone_from_geojson(ZONE).unwrap();
+    let until = Timestamp::from_micros(T0 + 100_000_000);
+    let r = replay::replay(&records, target, zone, detection, permits, &[], until);
+    assert_eq!((r.frames, r.decoded, r.undecodable.len()), (25, 0, 25));
+    assert!(r.incidents().is_empty());
 }
 
 #[test]

@@ -12,9 +12,10 @@
 //! There is no switch to rewrite the pins: they record what the old code did, and new
 //! code must not be their source.
 //!
-//! One change is documented and applied to the pins before comparing, byte for byte:
+//! Two changes are documented and applied to the pins before comparing, byte for byte:
 //! every incident's and event's `target` object now leads with `"kind":"icao"` and
-//! `"id"` (the same 6 hex digits as `icao24`) — see [`pinned_as_now`]. Nothing else may
+//! `"id"` (the same 6 hex digits as `icao24`), and every incident ends in
+//! `"cooperative":true` after `reports` — see [`pinned_as_now`]. Nothing else may
 //! differ.
 
 use std::path::{Path, PathBuf};
@@ -92,7 +93,9 @@ fn check_inputs(dir: &Path, sim_name: &str, files: &[&str]) {
 
 /// The pinned bytes as the current format writes them: each `"target":{"icao24":"HEX"`
 /// becomes `"target":{"kind":"icao","id":"HEX","icao24":"HEX"` (incident JSON gained
-/// `target.kind` and `target.id`; every pinned target is a Mode S address).
+/// `target.kind` and `target.id`; every pinned target is a Mode S address), and each
+/// incident's closing `"reports":N}` becomes `"reports":N,"cooperative":true}` (incident
+/// JSON gained `cooperative`; a Mode S target identifies itself).
 fn pinned_as_now(pinned: &[u8]) -> Vec<u8> {
     const OLD: &[u8] = b"\"target\":{\"icao24\":\"";
     let mut out = Vec::with_capacity(pinned.len() + pinned.len() / 8);
@@ -106,8 +109,32 @@ fn pinned_as_now(pinned: &[u8]) -> Vec<u8> {
         rest = &rest[at + OLD.len()..];
     }
     out.extend_from_slice(rest);
+    with_cooperative(&out)
+}
+
+/// `"reports":N}` → `"reports":N,"cooperative":true}` everywhere in `bytes`.
+fn with_cooperative(bytes: &[u8]) -> Vec<u8> {
+    const KEY: &[u8] = b"\"reports\":";
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+        let digits = rest[at + KEY.len()..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let end = at + KEY.len() + digits;
+        out.extend_from_slice(&rest[..end]);
+        if rest.get(end) == Some(&b'}') {
+            out.extend_from_slice(COOPERATIVE);
+        }
+        rest = &rest[end..];
+    }
+    out.extend_from_slice(rest);
     out
 }
+
+/// What [`with_cooperative`] inserts.
+const COOPERATIVE: &[u8] = b",\"cooperative\":true";
 
 /// The first difference between `got` and the pinned file `name` (as [`pinned_as_now`]
 /// writes it), if any: line number, both lines, both line counts.
@@ -297,9 +324,12 @@ fn a_changed_byte_is_reported_with_its_line() {
         .filter(|w| *w == b"\"target\":{\"")
         .count();
     assert!(targets > 0);
+    let incidents = pinned.windows(10).filter(|w| *w == b"\"reports\":").count();
     assert_eq!(
         want.len(),
-        pinned.len() + targets * r#""kind":"icao","id":"adf7c1","#.len()
+        pinned.len()
+            + targets * r#""kind":"icao","id":"adf7c1","#.len()
+            + incidents * COOPERATIVE.len()
     );
     assert_eq!(first_difference(name, &want), None);
     let lines: Vec<&[u8]> = want.split(|&b| b == b'\n').collect();
@@ -307,7 +337,7 @@ fn a_changed_byte_is_reported_with_its_line() {
     // Change the last digit of the third line's `reports`.
     let mut changed = want.clone();
     let third_end = lines[..3].iter().map(|l| l.len() + 1).sum::<usize>() - 1;
-    let digit = third_end - 2;
+    let digit = third_end - 1 - COOPERATIVE.len() - 1;
     assert!(
         changed[digit].is_ascii_digit(),
         "{name} line 3 ends in `reports`"

@@ -4,6 +4,8 @@
 
 use skyfence_core::ShortName;
 
+pub mod config;
+
 /// What kind of sensor (`type` in `[[sensor]]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SensorType {
