@@ -1,4 +1,4 @@
-//! CAT021, ADS-B target reports (EUROCONTROL ASTERIX Part 12, editions 2.1–2.6).
+//! CAT021, ADS-B target reports (EUROCONTROL ASTERIX Part 12, editions 2.1–2.7).
 
 use skyfence_core::{GeoPoint, Icao24, Squawk};
 

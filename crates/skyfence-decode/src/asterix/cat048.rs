@@ -1,4 +1,4 @@
-//! CAT048, monoradar target reports (EUROCONTROL ASTERIX Part 4, editions 1.21–1.32):
+//! CAT048, monoradar target reports (EUROCONTROL ASTERIX Part 4, editions 1.27–1.32):
 //! the items skyfence reads, by FRN of [`uap::CAT048`](super::uap::CAT048).
 
 use skyfence_core::{Icao24, Squawk};

@@ -1,4 +1,4 @@
-//! CAT062, SDPS system tracks (EUROCONTROL ASTERIX Part 9, editions 1.16–1.20): fused
+//! CAT062, SDPS system tracks (EUROCONTROL ASTERIX Part 9, editions 1.16–1.21): fused
 //! tracks already in WGS-84.
 
 use skyfence_core::{GeoPoint, Icao24, Squawk};

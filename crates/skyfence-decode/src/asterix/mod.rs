@@ -15,7 +15,8 @@
 //!   rejection counted by [`DropReason`];
 //! - [`encode`]: the encoder the simulator and the tests write records with.
 //!
-//! Supported: CAT048 1.21–1.32, CAT034 1.27–1.29, CAT062 1.16–1.20, CAT021 2.1–2.6.
+//! Supported: CAT048 1.27–1.32, CAT034 1.27–1.29, CAT062 1.16–1.21, CAT021 2.1–2.7 (each
+//! checked against libasterix, tests/asterix_oracle.rs).
 //! Other categories are skipped whole (counted `unknown_category`); an item or subfield
 //! a table does not define ends its data block (`unknown_item`): its length cannot be
 //! known, so nothing after it is guessed.

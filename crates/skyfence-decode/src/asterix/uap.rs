@@ -2,7 +2,9 @@
 //! FSPEC bit (field reference number, FRN) announces and how its length is found.
 //!
 //! The one place the layout of the supported editions lives (EUROCONTROL ASTERIX Part 4
-//! CAT034, CAT048; Part 9 CAT062; Part 12 CAT021). A record is walked with these tables
+//! CAT048, Part 2b CAT034, Part 9 CAT062, Part 12 CAT021). Every edition named here is
+//! checked against libasterix's encoder (tests/asterix_oracle.rs): within each range
+//! the editions share one UAP. A record is walked with these tables
 //! alone ([`crate::asterix::record`]); the meaning of the items skyfence reads is in
 //! the category modules. An FSPEC bit or a compound subfield the table does not define
 //! (a spare, or an item of a later edition) cannot be skipped, since its length is
@@ -58,10 +60,10 @@ const F1: Fmt = Fmt::Fixed(1);
 const F2: Fmt = Fmt::Fixed(2);
 const EXT: Fmt = Fmt::Extended { first: 1, part: 1 };
 
-/// CAT048, monoradar target reports, editions 1.21 to 1.32.
+/// CAT048, monoradar target reports, editions 1.27 to 1.32.
 pub static CAT048: Uap = Uap {
     category: 48,
-    editions: "1.21-1.32",
+    editions: "1.27-1.32",
     items: &[
         it("I048/010", F2),
         it("I048/140", Fmt::Fixed(3)),
@@ -246,10 +248,10 @@ const I062_340: &[Option<Fmt>] = &[
     Some(F1),
 ];
 
-/// CAT062, SDPS system tracks, editions 1.16 to 1.20.
+/// CAT062, SDPS system tracks, editions 1.16 to 1.21.
 pub static CAT062: Uap = Uap {
     category: 62,
-    editions: "1.16-1.20",
+    editions: "1.16-1.21",
     items: &[
         it("I062/010", F2),
         None,
@@ -298,10 +300,10 @@ const I021_110: &[Option<Fmt>] = &[Some(EXT), Some(Fmt::Repetitive(15))];
 /// I021/295 data ages: 23 subfields of one octet.
 const I021_295: &[Option<Fmt>] = &[Some(F1); 23];
 
-/// CAT021, ADS-B target reports, editions 2.1 to 2.6.
+/// CAT021, ADS-B target reports, editions 2.1 to 2.7.
 pub static CAT021: Uap = Uap {
     category: 21,
-    editions: "2.1-2.6",
+    editions: "2.1-2.7",
     items: &[
         it("I021/010", F2),
         it("I021/040", EXT),
