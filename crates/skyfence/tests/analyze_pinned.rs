@@ -348,7 +348,11 @@ fn a_changed_byte_is_reported_with_its_line() {
         changed[digit] + 1
     };
     let report = first_difference(name, &changed).expect("a difference");
-    // The digit before the closing brace: byte (length - 1) of the line, counting from 1.
-    let at = format!("first at line 3, byte {} of the line", lines[2].len() - 1);
+    // The digit before `,"cooperative":true}`: byte (length - 1 - that) of the line,
+    // counting from 1.
+    let at = format!(
+        "first at line 3, byte {} of the line",
+        lines[2].len() - 1 - COOPERATIVE.len()
+    );
     assert!(report.contains(&at), "{report}");
 }
