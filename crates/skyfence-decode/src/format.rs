@@ -13,7 +13,7 @@ use std::fmt;
 use skyfence_core::{Protocol, Timestamp};
 
 use crate::codec::{ClockOptions, Codec};
-use crate::{Frame, Message, asterix, avr, beast, raw, sbs};
+use crate::{Frame, Message, asterix, avr, beast, capture, raw, sbs};
 
 /// How the simulator encodes a format.
 #[derive(Clone, Copy, Debug)]
@@ -161,8 +161,20 @@ pub static ASTERIX: Format = Format {
     writer: None,
 };
 
+/// `pcap`: pcap or pcapng captures ([`crate::capture`]) of UDP datagrams carrying
+/// ASTERIX; each record's time is its packet's capture time.
+pub static PCAP: Format = Format {
+    name: "pcap",
+    description: "pcap or pcapng capture: ASTERIX in UDP payloads; times are the packets' capture times",
+    receiver_clock: false,
+    protocol: Protocol::Asterix,
+    live: false,
+    codec: |_| Box::new(capture::PcapAsterixDecoder::new()),
+    writer: None,
+};
+
 /// Every format, in the order help texts and error messages list them.
-pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS, &ASTERIX];
+pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS, &ASTERIX, &PCAP];
 
 /// The format called `name` (ASCII case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static Format> {
@@ -186,7 +198,7 @@ pub fn names_where(filter: impl Fn(&Format) -> bool) -> String {
     }
 }
 
-/// Every format's name, as "raw, beast, avr, sbs or asterix".
+/// Every format's name, as "raw, beast, avr, sbs, asterix or pcap".
 pub fn names() -> String {
     names_where(|_| true)
 }
@@ -204,7 +216,7 @@ mod tests {
             assert_eq!(f.name, f.name.to_ascii_lowercase());
             assert_eq!(lookup(&f.name.to_ascii_uppercase()), Some(*f));
         }
-        assert_eq!(names(), "raw, beast, avr, sbs or asterix");
+        assert_eq!(names(), "raw, beast, avr, sbs, asterix or pcap");
         assert_eq!(names_where(|f| f.live), "beast, avr or sbs");
         assert_eq!(lookup("mlat"), None);
     }

@@ -24,6 +24,7 @@ pub mod adsb;
 pub mod asterix;
 pub mod avr;
 pub mod beast;
+pub mod capture;
 pub mod codec;
 pub mod cpr;
 pub mod crc;

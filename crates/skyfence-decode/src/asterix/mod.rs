@@ -495,6 +495,32 @@ impl AsterixDecoder {
     }
 }
 
+/// Decodes the data blocks of one datagram (a UDP payload holds whole blocks), calling
+/// `out` with each record; a block running past the datagram is counted as truncated.
+pub fn decode_datagram(
+    payload: &[u8],
+    drops: &mut DropCounts,
+    out: &mut impl FnMut(&Report, &[u8]),
+) {
+    let mut pos = 0;
+    while pos < payload.len() {
+        match block_len(&payload[pos..]) {
+            Some(len) if len >= 3 && pos + len <= payload.len() => {
+                decode_block(&payload[pos..pos + len], drops, out);
+                pos += len;
+            }
+            Some(len) if len < 3 => {
+                drops.add(DropReason::BadLength);
+                return;
+            }
+            _ => {
+                drops.add(DropReason::Truncated);
+                return;
+            }
+        }
+    }
+}
+
 /// The length a data block at the start of `data` declares, once its header is there.
 fn block_len(data: &[u8]) -> Option<usize> {
     match data {

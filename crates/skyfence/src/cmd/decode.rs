@@ -15,7 +15,7 @@ use skyfence_service::input::{self, ClockOptions, InputSpec, Item};
 /// Arguments of `skyfence decode`.
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
-    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs, asterix (the format
+    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs, asterix, pcap (the format
     /// registry); PATH `-` for standard input.
     #[arg(long, value_name = "FMT:PATH")]
     pub input: InputSpec,

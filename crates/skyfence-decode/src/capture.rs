@@ -1,0 +1,266 @@
+//! Packet captures (pcap and pcapng) as recordings: the container is read by the
+//! `pcap-file` crate, which yields each packet's capture time, link type and bytes;
+//! [`udp_payload`] (with `etherparse`) takes a UDP datagram's payload out of an
+//! Ethernet, Linux cooked, loopback or raw IP frame. What the payload carries is the
+//! caller's business: [`PcapAsterixDecoder`] reads ASTERIX data blocks from it, and
+//! other protocols (Remote ID over Bluetooth LE or 802.11) can take the same
+//! [`CaptureReader`] packets.
+
+use std::time::Duration;
+
+use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::{Block, PcapNgParser};
+use pcap_file::{DataLink, PcapError};
+use skyfence_core::Timestamp;
+
+use crate::asterix::{self, Report};
+use crate::{DropCounts, DropReason};
+
+/// The file's container, once its first bytes are known.
+enum Container {
+    /// Not enough bytes yet to tell.
+    Unknown,
+    /// Legacy pcap.
+    Pcap(PcapParser),
+    /// pcapng.
+    PcapNg(Box<PcapNgParser>),
+    /// Not a capture, or broken beyond recovery: the rest is counted as garbage.
+    Broken,
+}
+
+/// pcapng Section Header Block type.
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+/// pcap magic numbers (microsecond and nanosecond, both byte orders).
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
+
+/// Streaming reader of a pcap or pcapng file fed in chunks of any size: each packet's
+/// capture time, link type and bytes, in file order.
+pub struct CaptureReader {
+    pending: Vec<u8>,
+    container: Container,
+    drops: DropCounts,
+}
+
+fn timestamp(d: Duration) -> Timestamp {
+    Timestamp::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+impl CaptureReader {
+    /// A reader at the start of a file.
+    pub fn new() -> Self {
+        CaptureReader {
+            pending: Vec::new(),
+            container: Container::Unknown,
+            drops: DropCounts::default(),
+        }
+    }
+
+    /// What was dropped so far (broken containers, packets without a time).
+    pub fn drops(&self) -> &DropCounts {
+        &self.drops
+    }
+
+    /// Reads the next chunk, calling `out` for every complete packet.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(Timestamp, DataLink, &[u8])) {
+        self.pending.extend_from_slice(chunk);
+        let mut pending = std::mem::take(&mut self.pending);
+        let used = self.packets(&pending, out);
+        pending.drain(..used);
+        self.pending = pending;
+    }
+
+    /// Ends the file: a packet cut short is counted as truncated.
+    pub fn finish(&mut self) {
+        if !self.pending.is_empty() {
+            match self.container {
+                Container::Broken => {
+                    self.drops
+                        .add_n(DropReason::Garbage, self.pending.len() as u64);
+                }
+                _ => self.drops.add(DropReason::Truncated),
+            }
+            self.pending.clear();
+        }
+    }
+
+    /// Reads the complete packets at the start of `data`: how many bytes were used.
+    fn packets(&mut self, data: &[u8], out: &mut dyn FnMut(Timestamp, DataLink, &[u8])) -> usize {
+        let mut src = data;
+        if let Container::Unknown = self.container {
+            let Some(magic) = src.get(..4) else {
+                return 0;
+            };
+            if magic == PCAPNG_MAGIC {
+                match PcapNgParser::new(src) {
+                    Ok((rem, p)) => {
+                        self.container = Container::PcapNg(Box::new(p));
+                        src = rem;
+                    }
+                    Err(PcapError::IncompleteBuffer) => return 0,
+                    Err(_) => self.container = Container::Broken,
+                }
+            } else if PCAP_MAGICS.iter().any(|m| m == magic) {
+                match PcapParser::new(src) {
+                    Ok((rem, p)) => {
+                        self.container = Container::Pcap(p);
+                        src = rem;
+                    }
+                    Err(PcapError::IncompleteBuffer) => return 0,
+                    Err(_) => self.container = Container::Broken,
+                }
+            } else {
+                self.container = Container::Broken;
+            }
+        }
+        loop {
+            match &mut self.container {
+                Container::Unknown => return data.len() - src.len(),
+                Container::Broken => {
+                    self.drops.add_n(DropReason::Garbage, src.len() as u64);
+                    return data.len();
+                }
+                Container::Pcap(p) => match p.next_packet(src) {
+                    Ok((rem, packet)) => {
+                        out(
+                            timestamp(packet.timestamp),
+                            p.header().datalink,
+                            &packet.data,
+                        );
+                        src = rem;
+                    }
+                    Err(PcapError::IncompleteBuffer) => return data.len() - src.len(),
+                    Err(_) => {
+                        // A packet header that makes no sense: the framing is lost.
+                        self.drops.add(DropReason::BadLength);
+                        self.container = Container::Broken;
+                    }
+                },
+                Container::PcapNg(p) => match p.next_block(src) {
+                    Ok((rem, block)) => {
+                        if let Block::EnhancedPacket(epb) = &block {
+                            match p.packet_interface(epb) {
+                                Some(idb) => out(timestamp(epb.timestamp), idb.linktype, &epb.data),
+                                None => self.drops.add(DropReason::Unparsable),
+                            }
+                        } else if let Block::SimplePacket(_) = &block {
+                            // No time of capture: the packet cannot be placed in time.
+                            self.drops.add(DropReason::BadTimestamp);
+                        }
+                        src = rem;
+                    }
+                    Err(PcapError::IncompleteBuffer) => return data.len() - src.len(),
+                    Err(_) => {
+                        self.drops.add(DropReason::BadLength);
+                        self.container = Container::Broken;
+                    }
+                },
+            }
+        }
+    }
+}
+
+impl Default for CaptureReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The payload of the UDP datagram in a captured frame of link type `link`, when it
+/// holds one (Ethernet, Linux cooked capture, BSD loopback, raw IPv4/IPv6).
+pub fn udp_payload(link: DataLink, frame: &[u8]) -> Option<&[u8]> {
+    use etherparse::{SlicedPacket, TransportSlice};
+    let sliced = match link {
+        DataLink::ETHERNET => SlicedPacket::from_ethernet(frame).ok()?,
+        DataLink::LINUX_SLL => SlicedPacket::from_linux_sll(frame).ok()?,
+        DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => SlicedPacket::from_ip(frame).ok()?,
+        // BSD loopback: a 4-byte address family, then the IP packet.
+        DataLink::NULL | DataLink::LOOP => SlicedPacket::from_ip(frame.get(4..)?).ok()?,
+        _ => return None,
+    };
+    match sliced.transport? {
+        TransportSlice::Udp(udp) => Some(udp.payload()),
+        _ => None,
+    }
+}
+
+/// `pcap`: ASTERIX data blocks in the UDP payloads of a capture, each record stamped
+/// with its packet's capture time.
+pub struct PcapAsterixDecoder {
+    capture: CaptureReader,
+    /// Dropped while decoding payloads.
+    payload_drops: DropCounts,
+    /// The container's and the payloads' drops together.
+    drops: DropCounts,
+}
+
+impl PcapAsterixDecoder {
+    /// A decoder at the start of a capture.
+    pub fn new() -> Self {
+        PcapAsterixDecoder {
+            capture: CaptureReader::new(),
+            payload_drops: DropCounts::default(),
+            drops: DropCounts::default(),
+        }
+    }
+
+    /// Reads the next chunk, calling `out` with each record's capture time, report and
+    /// bytes.
+    pub fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Timestamp, &Report, &[u8])) {
+        let drops = &mut self.payload_drops;
+        self.capture.feed(chunk, &mut |at, link, frame| {
+            let Some(payload) = udp_payload(link, frame) else {
+                // Not UDP (ARP, TCP, ICMP…): not a radar feed.
+                drops.add(DropReason::SkippedRecord);
+                return;
+            };
+            asterix::decode_datagram(payload, drops, &mut |r, rec| out(at, r, rec));
+        });
+        self.merge_drops();
+    }
+
+    /// Ends the capture.
+    pub fn finish(&mut self) {
+        self.capture.finish();
+        self.merge_drops();
+    }
+
+    fn merge_drops(&mut self) {
+        self.drops = self.payload_drops;
+        self.drops.merge(self.capture.drops());
+    }
+
+    /// What was dropped so far: the container's and the ASTERIX decoding's.
+    pub fn drops(&self) -> &DropCounts {
+        &self.drops
+    }
+}
+
+impl Default for PcapAsterixDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl crate::codec::Codec for PcapAsterixDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(crate::codec::Item)) {
+        PcapAsterixDecoder::decode(self, chunk, &mut |at, report, record| {
+            out(crate::codec::Item::Asterix(Box::new(asterix::item(
+                at, report, record,
+            ))));
+        });
+    }
+
+    fn finish(&mut self, _out: &mut dyn FnMut(crate::codec::Item)) {
+        // A packet is complete or counted as truncated: nothing to hand out.
+        PcapAsterixDecoder::finish(self);
+    }
+
+    fn drops(&self) -> &DropCounts {
+        PcapAsterixDecoder::drops(self)
+    }
+}
