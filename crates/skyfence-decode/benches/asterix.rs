@@ -22,7 +22,7 @@ fn stream() -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let primary = state % 10 == 0;
+        let primary = state.is_multiple_of(10);
         let r = Report {
             category: 48,
             sac: 1,
