@@ -2,8 +2,6 @@
 //! invariant 2: one owner per track) and never reads a clock (invariant 1): time comes
 //! from the observations and from [`Detector::tick`].
 
-use std::collections::hash_map::Entry;
-
 use super::config::DetectionConfig;
 use super::event::Event;
 use super::incident::{
@@ -194,19 +192,25 @@ impl<Q: ZoneQueries> Detector<Q> {
             timeout_us: self.timeout_us,
         };
         let stats = &mut self.stats;
-        let track = match self.tracks.map.entry(obs.target) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => {
-                stats.tracks_created += 1;
-                v.insert(Track::new(obs.target, obs.at))
-            }
-        };
+        let track = self
+            .tracks
+            .get_or_insert(obs.target, obs.at, &mut stats.tracks_created);
         track.heard_at = track.heard_at.max(obs.at);
+        // Written only when heard: most observations carry none of these, and reading
+        // the old value would touch a cache line the position path does not need.
         let id = obs.identity;
-        track.callsign = id.callsign.or(track.callsign);
-        track.category = id.category.or(track.category);
-        track.squawk = id.squawk.or(track.squawk);
-        track.nacp = obs.nacp.or(track.nacp);
+        if id.callsign.is_some() {
+            track.callsign = id.callsign;
+        }
+        if id.category.is_some() {
+            track.category = id.category;
+        }
+        if id.squawk.is_some() {
+            track.squawk = id.squawk;
+        }
+        if obs.nacp.is_some() {
+            track.nacp = obs.nacp;
+        }
         if obs.velocity.is_some() {
             track.velocity = obs.velocity;
         }
@@ -328,10 +332,9 @@ impl<Q: ZoneQueries> Detector<Q> {
         let zone = ZoneId(z as u32);
         let target = incident.target.id;
         let stats = &mut self.stats;
-        let track = self.tracks.map.entry(target).or_insert_with(|| {
-            stats.tracks_created += 1;
-            Track::new(target, last.at)
-        });
+        let track = self
+            .tracks
+            .get_or_insert(target, last.at, &mut stats.tracks_created);
         track.heard_at = track.heard_at.max(last.at);
         track.callsign = track.callsign.or(incident.target.callsign);
         track.category = track.category.or(incident.target.category);
@@ -378,7 +381,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             timeout_us: self.timeout_us,
         };
         let stats = &mut self.stats;
-        self.tracks.map.retain(|_, t| {
+        self.tracks.retain(|t| {
             if let Some(last) = t.last
                 && now.micros_since(last.at) > ctx.timeout_us
             {
@@ -480,7 +483,7 @@ fn incident<Q: ZoneQueries>(
 fn try_confirm<Q: ZoneQueries>(
     ctx: &Ctx<'_, Q>,
     stats: &mut DetectorStats,
-    info: TargetInfo,
+    info: impl FnOnce() -> TargetInfo,
     slot: &mut ZoneSlot,
     at: Timestamp,
     out: &mut Vec<Event>,
@@ -493,7 +496,7 @@ fn try_confirm<Q: ZoneQueries>(
         stats.confirmed += 1;
         out.push(Event::Confirmed {
             at,
-            incident: incident(ctx, info, slot, IncidentStatus::Open, None),
+            incident: incident(ctx, info(), slot, IncidentStatus::Open, None),
         });
     }
 }
@@ -524,7 +527,13 @@ fn step_zones<Q: ZoneQueries>(
     }
     let zones = ctx.q.zones();
     let prev = track.last;
-    let info = target_info(track);
+    // Read only when an event is made: the names sit outside the cache lines that the
+    // position path touches (`Track`'s layout).
+    let info = || TargetInfo {
+        id: track.target,
+        callsign: track.callsign,
+        category: track.category,
+    };
     let approach = |stats: &mut DetectorStats, out: &mut Vec<Event>, zone: ZoneId| {
         stats.approaches += 1;
         out.push(Event::Approach {
@@ -532,7 +541,7 @@ fn step_zones<Q: ZoneQueries>(
             zone: zones
                 .get(zone.0 as usize)
                 .map_or(String::new(), |z| z.name.clone()),
-            target: info,
+            target: info(),
             position: Fix::new(cur.pos, cur.alt_ft),
         });
     };
@@ -581,7 +590,7 @@ fn step_zones<Q: ZoneQueries>(
                 stats.closed += 1;
                 out.push(Event::Closed {
                     at: cur.at,
-                    incident: incident(ctx, info, slot, IncidentStatus::Closed, Some(exit)),
+                    incident: incident(ctx, info(), slot, IncidentStatus::Closed, Some(exit)),
                 });
                 slot.leave(cur.at, in_band(ctx, slot.zone, cur));
             }
