@@ -17,12 +17,16 @@ use crate::{DropCounts, Frame, Message};
 
 /// What a codec delivers: a Mode S frame still to be decoded, or a message the receiver
 /// already decoded (SBS).
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// Kept small (a frame's 48 bytes and a tag): items are queued and moved once per frame,
+/// and a 144-byte decoded message inline made every Beast frame pay for copying it. The
+/// rare large variants are boxed.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// A Mode S frame.
     Frame(Frame),
     /// An already-decoded message.
-    Decoded(Message),
+    Decoded(Box<Message>),
 }
 
 impl Item {
@@ -136,11 +140,11 @@ impl Codec for RawDecoder {
 
 impl Codec for SbsDecoder {
     fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
-        SbsDecoder::decode(self, chunk, &mut |m| out(Item::Decoded(m)));
+        SbsDecoder::decode(self, chunk, &mut |m| out(Item::Decoded(Box::new(m))));
     }
 
     fn finish(&mut self, out: &mut dyn FnMut(Item)) {
-        SbsDecoder::finish(self, &mut |m| out(Item::Decoded(m)));
+        SbsDecoder::finish(self, &mut |m| out(Item::Decoded(Box::new(m))));
     }
 
     fn drops(&self) -> &DropCounts {

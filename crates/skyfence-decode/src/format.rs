@@ -226,7 +226,7 @@ mod tests {
             let (items, drops) = crate::codec::decode_all(&mut *f.codec(clock), &out);
             assert_eq!(drops.total_messages(), 0, "{}", f.name);
             assert_eq!(items.len(), 1, "{}", f.name);
-            match items[0] {
+            match &items[0] {
                 Item::Frame(g) => {
                     assert_eq!(g.data(), &bytes, "{}", f.name);
                     assert_eq!(g.at, at, "{}", f.name);

@@ -153,7 +153,7 @@ impl Ingest {
                     }
                 }
             }
-            Item::Decoded(m) => Ingested::Accepted(*m),
+            Item::Decoded(m) => Ingested::Accepted(**m),
         };
         let c = self.counts_mut(source);
         c.items += 1;

@@ -473,7 +473,7 @@ mod tests {
         let mut f = Framer::new(&skyfence_decode::format::SBS);
         let mut items = Vec::new();
         f.decode(sbs, at, &mut items);
-        let [Item::Decoded(m)] = items[..] else {
+        let [Item::Decoded(m)] = &items[..] else {
             panic!("expected one decoded message, got {items:?}")
         };
         assert_eq!((m.at, m.alt_ft), (at, Some(38000)));
