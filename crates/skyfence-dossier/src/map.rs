@@ -53,8 +53,13 @@ pub struct Map {
     pub scale: (f64, f64),
 }
 
+/// A position a map can show (a bundle's file may hold anything).
+fn valid(lon: f64, lat: f64) -> bool {
+    (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+}
+
 fn extend(b: &mut Option<(f64, f64, f64, f64)>, lon: f64, lat: f64) {
-    if !lon.is_finite() || !lat.is_finite() {
+    if !valid(lon, lat) {
         return;
     }
     *b = Some(match *b {
@@ -109,7 +114,12 @@ pub fn layout(rows: &[Row], zones: &BTreeMap<String, Zone>, aspect_max: f64) -> 
     for z in zones.values() {
         for poly in &z.shape.0 {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                let pts: Vec<(f64, f64)> = ring.0.iter().map(|c| project(c.x, c.y)).collect();
+                let pts: Vec<(f64, f64)> = ring
+                    .0
+                    .iter()
+                    .filter(|c| valid(c.x, c.y))
+                    .map(|c| project(c.x, c.y))
+                    .collect();
                 for piece in clip_polyline(&thin_close(&pts, 0.6), rect) {
                     lines.push(Line {
                         kind: LineKind::Border,
@@ -121,7 +131,12 @@ pub fn layout(rows: &[Row], zones: &BTreeMap<String, Zone>, aspect_max: f64) -> 
     }
     // Oldest drawn first, so the newest lie on top.
     for r in rows.iter().rev() {
-        let pts: Vec<(f64, f64)> = r.map_track.iter().map(|&(x, y)| project(x, y)).collect();
+        let pts: Vec<(f64, f64)> = r
+            .map_track
+            .iter()
+            .filter(|&&(x, y)| valid(x, y))
+            .map(|&(x, y)| project(x, y))
+            .collect();
         let kind = if r.incident.authorised {
             LineKind::Authorised
         } else {
@@ -137,6 +152,7 @@ pub fn layout(rows: &[Row], zones: &BTreeMap<String, Zone>, aspect_max: f64) -> 
     let entries = rows
         .iter()
         .rev()
+        .filter(|r| valid(r.incident.entry.lon, r.incident.entry.lat))
         .map(|r| {
             let (x, y) = project(r.incident.entry.lon, r.incident.entry.lat);
             (r.incident.authorised, x, y)

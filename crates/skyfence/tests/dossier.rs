@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use setup::{BIN, exported};
 
-/// The dossier of the run's incidents in zone PK (made once; the tampering tests copy it,
-/// and each verification re-detects every bundle, so it is kept to one zone).
+/// The dossier of the run's unauthorised incidents in zone PK (made once; the tampering
+/// tests copy it, and each verification re-detects every bundle, so it is kept small).
 struct Made {
     dir: PathBuf,
     manifest: Value,
@@ -74,6 +74,7 @@ fn made() -> &'static Made {
             &to,
             "--zone",
             "PK",
+            "--unauthorised-only",
             "--out",
             dir.to_str().unwrap(),
         ]);
@@ -131,11 +132,15 @@ fn the_dossier_holds_every_incident_and_verifies() {
     let m = made();
     let e = exported();
     let ids = incident_ids();
-    // Every incident the export test exported is in it.
+    // Every unauthorised incident the export test exported is in it, no authorised one.
     for inc in std::iter::once(&e.incident).chain(e.others.iter().map(|(_, _, i)| i)) {
         let id = inc["id"].as_str().unwrap();
-        assert!(ids.iter().any(|i| i == id), "incident {id} missing");
-        assert!(m.dir.join(format!("incidents/{id}.zip")).is_file());
+        let authorised = inc["authorised"].as_bool().unwrap();
+        assert_eq!(ids.iter().any(|i| i == id), !authorised, "incident {id}");
+        assert_eq!(
+            m.dir.join(format!("incidents/{id}.zip")).is_file(),
+            !authorised
+        );
     }
     for name in [
         "index.html",
@@ -187,7 +192,17 @@ fn the_dossier_holds_every_incident_and_verifies() {
     }
     assert!(html.contains(&e.vkey), "the log key is not shown");
     assert!(html.contains("<svg") && html.contains("<polyline"));
-    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    // No script, no link to fetch: the only URL is the SVG namespace, never fetched.
+    let lower = html.to_ascii_lowercase();
+    for forbidden in ["<script", "<link", "<img", "src=", "url(", "@import"] {
+        assert!(!lower.contains(forbidden), "index.html holds {forbidden:?}");
+    }
+    let urls: Vec<&str> = html
+        .match_indices("http")
+        .map(|(i, _)| &html[i..(i + 30).min(html.len())])
+        .filter(|u| !u.starts_with("http://www.w3.org/2000/svg"))
+        .collect();
+    assert!(urls.is_empty(), "external URLs in index.html: {urls:?}");
     // The PDF is a PDF.
     assert!(
         std::fs::read(m.dir.join("dossier.pdf"))
@@ -197,6 +212,7 @@ fn the_dossier_holds_every_incident_and_verifies() {
 
     for r in &csv {
         assert_eq!(r[1], "PK");
+        assert_eq!(r[7], "false");
     }
     let (code, text) = verify(&m.dir, &["--key", &e.vkey, "--store", &store()]);
     assert_eq!(code, 0, "{text}");
@@ -434,7 +450,7 @@ fn an_empty_period_says_so_and_verifies() {
 }
 
 #[test]
-fn zone_and_unauthorised_filters_select() {
+fn the_zone_filter_keeps_authorised_incidents() {
     let (from, to) = period();
     let out = exported().dir.path().join("dossier-pk");
     let (code, text) = run(&[
@@ -447,23 +463,31 @@ fn zone_and_unauthorised_filters_select() {
         &to,
         "--zone",
         "PK",
-        "--unauthorised-only",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{text}");
     let rows = csv_rows(&out);
-    assert!(rows.len() > 1, "no PK incident");
+    assert!(
+        rows.len() > incident_ids().len() + 1,
+        "no authorised PK incident"
+    );
     for r in &rows[1..] {
         assert_eq!(r[1], "PK");
-        assert_eq!(r[7], "false");
     }
-    // The authorised overflight is not in it; AFUAV1's dash is.
+    // QTR350's authorised overflight is in it, with its permit.
     let e = exported();
-    let ids: Vec<&String> = rows[1..].iter().map(|r| &r[0]).collect();
-    assert!(ids.contains(&&e.incident["id"].as_str().unwrap().to_owned()));
-    let (code, text) = verify(&out, &["--store", &store()]);
-    assert_eq!(code, 0, "{text}");
+    let (_, _, qtr) = e
+        .others
+        .iter()
+        .find(|(label, _, _)| *label == "open and authorised")
+        .unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r[0] == qtr["id"].as_str().unwrap())
+        .expect("the authorised overflight");
+    assert_eq!(row[7], "true");
+    assert_eq!(row[8], qtr["permit"].as_str().unwrap());
 }
 
 /// `target/NAME` (the screenshots are kept there).
