@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         sha256: "00".into(),
     }];
     let mut zones = BTreeMap::new();
-    if let Some(z) = facts.zone {
+    if let Some(z) = model::bundle_zone(&bundle) {
         zones.insert(z.name.clone(), z);
     }
     let meta = Meta {

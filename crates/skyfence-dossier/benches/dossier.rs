@@ -7,8 +7,9 @@
 //! transmissions, one simulated aircraft per incident, so each bundle re-decodes and
 //! re-runs detection on a real track as `export` does.
 //!
-//! `dossier/make/100` is the criterion measurement; after it, one measured run of 1 000
+//! `dossier/make/10` is the criterion measurement; after it, one measured run of 1 000
 //! incidents prints its wall time and the process's peak resident memory (BENCHMARKS.md).
+//! `SKYFENCE_DOSSIER_BENCH_N` changes the measured run's size.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -186,10 +187,10 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let (dir, signer, from, to) = store(100);
+    let (dir, signer, from, to) = store(10);
     let mut g = c.benchmark_group("dossier");
     g.sample_size(10);
-    g.bench_function("make/100", |b| {
+    g.bench_function("make/10", |b| {
         b.iter(|| run(dir.path(), &signer, from, to, "out"));
     });
     g.finish();
@@ -197,7 +198,11 @@ fn bench(c: &mut Criterion) {
 
     // One measured run of 1 000 incidents (the figure): wall time and peak RSS.
     let started = Instant::now();
-    let (dir, signer, from, to) = store(1000);
+    let n: usize = std::env::var("SKYFENCE_DOSSIER_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let (dir, signer, from, to) = store(n);
     let filled = started.elapsed();
     let rss_before = peak_rss_kib();
     let started = Instant::now();

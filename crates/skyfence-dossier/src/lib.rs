@@ -17,9 +17,10 @@
 //! grew since the latest), so one signed tree head proves every incident.
 //!
 //! The incidents stream: each bundle is built, written and rendered into the CSV, GeoJSON
-//! and KML files before the next is read, and only a small summary of it (the incident and
-//! a thinned track for the map) is kept for the report, so memory grows with the largest
-//! incident, not with the period.
+//! and KML files as it comes, at most four incidents are in memory at once (one gathered
+//! from the log while the one before is built on a second thread), and only a small
+//! summary of each (the incident and a thinned track for the map) is kept for the report,
+//! so memory grows with the largest incident, not with the period.
 //!
 //! `skyfence verify DIR` ([`verify::verify_dir`]) re-creates every rendering from the
 //! verified bundles and compares (see [`verify`]).
@@ -308,59 +309,87 @@ pub fn make(
     let mut file_entries = Vec::new();
     let mut zones: BTreeMap<String, Zone> = BTreeMap::new();
     let total = incidents.len();
-    for (k, inc) in incidents.iter().enumerate() {
-        let gathered = gather_incident_at(store, inc.id, &checkpoint.note, log_key.clone())
-            .map_err(|source| DossierError::Gather {
-                id: inc.id.to_string(),
-                source,
-            })?;
-        let evidence = Evidence {
-            incident: gathered.incident,
-            checkpoint_note: gathered.checkpoint_note,
-            log_key: gathered.log_key,
-            witness_keys: witness_keys.to_vec(),
-            leaves: gathered.leaves,
-            proofs: gathered.proofs,
-            exported_at: now,
+    // Two stages on two threads, so reading the log overlaps building the bundles: this
+    // thread gathers incident k+1 from the store while the worker builds, zips and reads
+    // back incident k; the channels hold one item each, so at most four incidents are
+    // in memory whatever the period.
+    std::thread::scope(|scope| -> Result<(), DossierError> {
+        let (to_build, build_rx) = std::sync::mpsc::sync_channel::<Evidence>(1);
+        let (built_tx, built) = std::sync::mpsc::sync_channel::<Result<Built, DossierError>>(1);
+        scope.spawn(move || {
+            for evidence in build_rx {
+                if built_tx.send(build_one(&evidence)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut take = |b: Built, done: usize| -> Result<(), DossierError> {
+            let rel = format!("{}/{}.zip", files::INCIDENTS, b.facts.incident.id);
+            let path = out.join(&rel);
+            std::fs::write(&path, &b.zip).map_err(io_err(&path))?;
+            tables
+                .add(&b.facts.incident, &rel, &b.sha256, &b.facts.track)
+                .map_err(io_err(out))?;
+            if !zones.contains_key(&b.facts.incident.zone)
+                && let Some(z) = model::bundle_zone(&b.bundle)
+            {
+                zones.entry(z.name.clone()).or_insert(z);
+            }
+            listed.push(ManifestIncident {
+                id: b.facts.incident.id.to_string(),
+                zone: b.facts.incident.zone.clone(),
+                entered_at: b.facts.incident.entered_at.to_rfc3339_millis(),
+                bundle: rel.clone(),
+                sha256: b.sha256.clone(),
+            });
+            file_entries.push(FileEntry {
+                path: rel.clone(),
+                sha256: b.sha256.clone(),
+                bytes: b.zip.len() as u64,
+            });
+            rows.push(Row {
+                map_track: model::thin(&b.facts.track, model::MAP_POINTS),
+                incident: b.facts.incident,
+                bundle: rel,
+                sha256: b.sha256,
+            });
+            progress(Progress { done, total });
+            Ok(())
         };
-        let bundle = build(&evidence)
-            .map_err(|e| DossierError::Other(format!("incident {}: bundle: {e}", inc.id)))?;
-        let zip = bundle
-            .write_zip(io::Cursor::new(Vec::new()))
-            .map_err(|e| DossierError::Other(format!("incident {}: zip: {e}", inc.id)))?
-            .into_inner();
-        let rel = format!("{}/{}.zip", files::INCIDENTS, inc.id);
-        let path = out.join(&rel);
-        std::fs::write(&path, &zip).map_err(io_err(&path))?;
-        let sha = hex(&Sha256::digest(&zip));
-        let facts = model::bundle_facts(&bundle)
-            .map_err(|e| DossierError::Other(format!("incident {}: {e}", inc.id)))?;
-        tables
-            .add(&facts.incident, &rel, &sha, &facts.track)
-            .map_err(io_err(out))?;
-        if let Some(z) = facts.zone {
-            zones.entry(z.name.clone()).or_insert(z);
+        let mut done = 0;
+        for (k, inc) in incidents.iter().enumerate() {
+            let gathered = gather_incident_at(store, inc.id, &checkpoint.note, log_key.clone())
+                .map_err(|source| DossierError::Gather {
+                    id: inc.id.to_string(),
+                    source,
+                })?;
+            let evidence = Evidence {
+                incident: gathered.incident,
+                checkpoint_note: gathered.checkpoint_note,
+                log_key: gathered.log_key,
+                witness_keys: witness_keys.to_vec(),
+                leaves: gathered.leaves,
+                proofs: gathered.proofs,
+                exported_at: now,
+            };
+            to_build
+                .send(evidence)
+                .map_err(|_| DossierError::Other("the bundle builder stopped".into()))?;
+            if k > 0 {
+                let b = built
+                    .recv()
+                    .map_err(|_| DossierError::Other("the bundle builder stopped".into()))??;
+                done += 1;
+                take(b, done)?;
+            }
         }
-        listed.push(ManifestIncident {
-            id: facts.incident.id.to_string(),
-            zone: facts.incident.zone.clone(),
-            entered_at: facts.incident.entered_at.to_rfc3339_millis(),
-            bundle: rel.clone(),
-            sha256: sha.clone(),
-        });
-        file_entries.push(FileEntry {
-            path: rel.clone(),
-            sha256: sha.clone(),
-            bytes: zip.len() as u64,
-        });
-        rows.push(Row {
-            map_track: model::thin(&facts.track, model::MAP_POINTS),
-            incident: facts.incident,
-            bundle: rel,
-            sha256: sha,
-        });
-        progress(Progress { done: k + 1, total });
-    }
+        drop(to_build);
+        for b in built {
+            done += 1;
+            take(b?, done)?;
+        }
+        Ok(())
+    })?;
     let (mut c, mut g, mut kml) = tables.finish().map_err(io_err(out))?;
     c.flush().map_err(io_err(out))?;
     g.flush().map_err(io_err(out))?;
@@ -424,6 +453,34 @@ pub fn make(
     let path = out.join(files::MANIFEST);
     std::fs::write(&path, manifest.to_bytes()).map_err(io_err(&path))?;
     Ok(Made { manifest })
+}
+
+/// One incident's bundle, built: the bundle, its zip and the zip's SHA-256, and what
+/// the dossier reads out of it.
+struct Built {
+    bundle: skyfence_bundle::archive::Bundle,
+    zip: Vec<u8>,
+    sha256: String,
+    facts: model::BundleFacts,
+}
+
+fn build_one(evidence: &Evidence) -> Result<Built, DossierError> {
+    let id = evidence.incident;
+    let bundle =
+        build(evidence).map_err(|e| DossierError::Other(format!("incident {id}: bundle: {e}")))?;
+    let zip = bundle
+        .write_zip(io::Cursor::new(Vec::new()))
+        .map_err(|e| DossierError::Other(format!("incident {id}: zip: {e}")))?
+        .into_inner();
+    let sha256 = hex(&Sha256::digest(&zip));
+    let facts = model::bundle_facts(&bundle)
+        .map_err(|e| DossierError::Other(format!("incident {id}: {e}")))?;
+    Ok(Built {
+        bundle,
+        zip,
+        sha256,
+        facts,
+    })
 }
 
 /// The incidents of the request, as the store lists them: entered in the period, in the

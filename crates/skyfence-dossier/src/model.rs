@@ -178,17 +178,15 @@ impl Row {
     }
 }
 
-/// What one bundle gives the dossier: the incident, its full track and its zone.
+/// What one bundle gives the dossier: the incident and its full track.
 pub struct BundleFacts {
     /// `incident.json`.
     pub incident: Incident,
     /// The track of `track.geojson`.
     pub track: Vec<TrackPoint>,
-    /// `zone.geojson` read as a zone (`None` if unreadable).
-    pub zone: Option<Zone>,
 }
 
-/// Reads the incident, track and zone out of a bundle.
+/// Reads the incident and track out of a bundle.
 pub fn bundle_facts(bundle: &Bundle) -> Result<BundleFacts, String> {
     let incident_bytes = bundle
         .get(files::INCIDENT)
@@ -199,35 +197,63 @@ pub fn bundle_facts(bundle: &Bundle) -> Result<BundleFacts, String> {
         Some(bytes) => track_of_geojson(bytes).map_err(|e| format!("{}: {e}", files::GEOJSON))?,
         None => Vec::new(),
     };
-    let zone = bundle
+    Ok(BundleFacts { incident, track })
+}
+
+/// The bundle's zone (`zone.geojson`), `None` when unreadable. Read once per zone name:
+/// a country's border is large and every bundle in that zone carries the same one.
+pub fn bundle_zone(bundle: &Bundle) -> Option<Zone> {
+    bundle
         .get(files::ZONE)
         .and_then(|b| std::str::from_utf8(b).ok())
-        .and_then(|t| skyfence_bundle::replay::zone_from_geojson(t).ok());
-    Ok(BundleFacts {
-        incident,
-        track,
-        zone,
-    })
+        .and_then(|t| skyfence_bundle::replay::zone_from_geojson(t).ok())
+}
+
+/// `track.geojson` with each feature's geometry left unparsed: only the track's is read
+/// (the file also holds the zone, which may be a whole country's border).
+#[derive(Deserialize)]
+struct LazyCollection<'a> {
+    #[serde(borrow)]
+    features: Vec<LazyFeature<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LazyFeature<'a> {
+    #[serde(default)]
+    properties: Option<serde_json::Value>,
+    #[serde(borrow)]
+    geometry: Option<&'a serde_json::value::RawValue>,
 }
 
 fn track_of_geojson(bytes: &[u8]) -> Result<Vec<TrackPoint>, String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let Some(features) = v.get("features").and_then(|f| f.as_array()) else {
-        return Err("no features".into());
-    };
-    let Some(track) = features
-        .iter()
-        .find(|f| f["properties"]["role"].as_str() == Some("track"))
-    else {
+    let fc: LazyCollection<'_> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let Some(track) = fc.features.iter().find(|f| {
+        f.properties
+            .as_ref()
+            .and_then(|p| p.get("role"))
+            .and_then(|r| r.as_str())
+            == Some("track")
+    }) else {
         return Ok(Vec::new());
     };
-    let times = track["properties"]["times"].as_array();
-    let coords = track["geometry"]["coordinates"]
+    let geometry: serde_json::Value = match track.geometry {
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| e.to_string())?,
+        None => return Err("track without geometry".into()),
+    };
+    let times = track
+        .properties
+        .as_ref()
+        .and_then(|p| p.get("times"))
+        .and_then(|t| t.as_array());
+    let coords = geometry["coordinates"]
         .as_array()
         .ok_or("track without coordinates")?;
     let mut out = Vec::with_capacity(coords.len());
     for (i, c) in coords.iter().enumerate() {
-        let (Some(lon), Some(lat)) = (c[0].as_f64(), c[1].as_f64()) else {
+        let (Some(lon), Some(lat)) = (
+            c.get(0).and_then(|v| v.as_f64()),
+            c.get(1).and_then(|v| v.as_f64()),
+        ) else {
             return Err(format!("track coordinate {i} is not a position"));
         };
         out.push(TrackPoint {

@@ -380,7 +380,9 @@ pub fn verify_dir(
         tables
             .add(i, path, &entry.sha256, &facts.track)
             .map_err(|e| UsageError(e.to_string()))?;
-        if let Some(z) = facts.zone {
+        if !zones.contains_key(&i.zone)
+            && let Some(z) = model::bundle_zone(&bundle)
+        {
             zones.entry(z.name.clone()).or_insert(z);
         }
         rows.push(Row {
