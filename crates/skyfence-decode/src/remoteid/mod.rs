@@ -1,0 +1,18 @@
+//! Drone Remote ID: ASTM F3411-19/-22a and ASD-STAN EN 4709-002 broadcast messages.
+//!
+//! - [`message`]: the 25-byte messages and the message pack, decoded and encoded per
+//!   the standards' tables (stateless, allocation-free).
+//!
+//! Bad input (a wrong length, a reserved type or version, a pack whose count disagrees
+//! with its length, an impossible position) is counted by [`crate::DropReason`] and
+//! skipped; it never yields a position.
+
+pub mod message;
+
+pub use message::{
+    BasicId, Decoded, IdType, Location, MESSAGE_LEN, Message, MessageType, OperatorId, SelfId,
+    System, UaType, decode_message, decode_record, encode_message, encode_pack,
+};
+
+#[cfg(test)]
+mod tests;

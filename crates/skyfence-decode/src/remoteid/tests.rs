@@ -1,0 +1,317 @@
+//! Messages built byte by byte from the F3411-22a tables, decoded to known values;
+//! every way a message can be wrong; decode ∘ encode on arbitrary bytes.
+
+use proptest::prelude::*;
+
+use super::message::*;
+use crate::DropReason;
+
+fn decode(b: &[u8]) -> Result<Decoded, DropReason> {
+    decode_message(b)
+}
+
+fn basic_id_bytes() -> [u8; 25] {
+    let mut b = [0u8; 25];
+    b[0] = 0x02; // Basic ID, version 2
+    b[1] = 0x12; // serial number, helicopter or multirotor
+    b[2..22].copy_from_slice(b"1581F5FJD239C00DW22E");
+    b
+}
+
+/// A Location / Vector message: airborne, height above ground, direction 190° (10 + 180,
+/// E/W flag set), 10 m/s, −2 m/s, 34.5° N 69.2° E, pressure altitude 120 m, geodetic
+/// 125 m, height 50 m, accuracies (h < 10 m, v < 10 m, baro < 25 m, speed < 3 m/s), at
+/// 1234.5 s after the hour ± 0.2 s.
+fn location_bytes() -> [u8; 25] {
+    let mut b = [0u8; 25];
+    b[0] = 0x12;
+    b[1] = 0x20 | 0x04 | 0x02;
+    b[2] = 10;
+    b[3] = 40;
+    b[4] = (-4i8) as u8;
+    b[5..9].copy_from_slice(&345_000_000i32.to_le_bytes());
+    b[9..13].copy_from_slice(&692_000_000i32.to_le_bytes());
+    b[13..15].copy_from_slice(&2240u16.to_le_bytes());
+    b[15..17].copy_from_slice(&2250u16.to_le_bytes());
+    b[17..19].copy_from_slice(&2100u16.to_le_bytes());
+    b[19] = 0x4a;
+    b[20] = 0x32;
+    b[21..23].copy_from_slice(&12_345u16.to_le_bytes());
+    b[23] = 2;
+    b
+}
+
+#[test]
+fn basic_id_serial_number() {
+    let d = decode(&basic_id_bytes()).unwrap();
+    assert_eq!(d.version, 2);
+    let Message::BasicId(m) = d.message else {
+        panic!("{d:?}")
+    };
+    assert_eq!(m.id_type, IdType::SerialNumber);
+    assert_eq!(m.ua_type.as_str(), "helicopter_or_multirotor");
+    assert_eq!(m.id_bytes(), b"1581F5FJD239C00DW22E");
+    assert_eq!(m.target_name().unwrap().as_str(), "1581F5FJD239C00DW22E");
+}
+
+#[test]
+fn basic_id_binary_ids_are_named_in_base64url() {
+    let mut b = basic_id_bytes();
+    b[1] = 0x42; // specific session id
+    b[2..22].fill(0);
+    b[2] = 1; // IETF DRIP
+    b[3..19].copy_from_slice(&[0xfb; 16]);
+    let Message::BasicId(m) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!(m.id_type, IdType::SpecificSession);
+    // 17 bytes → 23 characters: 0x01 0xfb 0xfb → "Afv7", then 0xfb×3 → "-_v7"...
+    let name = m.target_name().unwrap();
+    assert_eq!(name.as_str(), "Afv7-_v7-_v7-_v7-_v7-_s");
+    // An all-zero id names nothing.
+    b[2..22].fill(0);
+    let Message::BasicId(m) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!(m.target_name(), None);
+}
+
+#[test]
+fn location_fields_follow_the_tables() {
+    let b = location_bytes();
+    let d = decode(&b).unwrap();
+    assert_eq!(d.version, 2);
+    let Message::Location(l) = d.message else {
+        panic!("{d:?}")
+    };
+    assert_eq!(l.status.as_str(), "airborne");
+    assert_eq!(l.height_ref, HeightReference::Ground);
+    assert_eq!(l.direction_deg, Some(190.0));
+    assert_eq!(l.speed_ms, Some(10.0));
+    assert_eq!(l.vspeed_ms, Some(-2.0));
+    let p = l.position.unwrap();
+    assert!(
+        (p.lat - 34.5).abs() < 1e-9 && (p.lon - 69.2).abs() < 1e-9,
+        "{p:?}"
+    );
+    assert_eq!(l.alt_baro_m, Some(120.0));
+    assert_eq!(l.alt_geo_m, Some(125.0));
+    assert_eq!(l.height_m, Some(50.0));
+    assert_eq!(l.accuracy_m(), Some(10.0));
+    assert_eq!(vertical_accuracy_m(l.v_accuracy), Some(10.0));
+    assert_eq!(vertical_accuracy_m(l.baro_accuracy), Some(25.0));
+    assert_eq!(speed_accuracy_ms(l.speed_accuracy), Some(3.0));
+    assert_eq!(l.tenths_after_hour, Some(12_345));
+    assert_eq!(l.time_accuracy_tenths, Some(2));
+    assert_eq!(encode_message(&d), b);
+}
+
+#[test]
+fn location_speed_multiplier_and_unknowns() {
+    let mut b = location_bytes();
+    // 0.75 m/s steps above 63.75: code 100 → 138.75 m/s.
+    b[1] |= 0x01;
+    b[3] = 100;
+    let Message::Location(l) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!(l.speed_ms, Some(138.75));
+    // Every field at its "unknown" code.
+    b[1] = 0x03; // E/W and multiplier set
+    b[2] = 181; // 361°
+    b[3] = 255; // 255 m/s
+    b[4] = 126; // 63 m/s
+    b[5..19].fill(0);
+    b[19..21].fill(0);
+    b[21..23].copy_from_slice(&0xffffu16.to_le_bytes());
+    b[23] = 0;
+    let d = decode(&b).unwrap();
+    let Message::Location(l) = d.message else {
+        panic!()
+    };
+    assert_eq!(l, Location::default());
+    assert_eq!(l.accuracy_m(), None);
+    assert_eq!(encode_message(&d), b);
+}
+
+#[test]
+fn system_operator_area_and_eu_classification() {
+    let mut b = [0u8; 25];
+    b[0] = 0x42;
+    b[1] = 0x01 | (1 << 2); // live GNSS, EU classification
+    b[2..6].copy_from_slice(&340_100_000i32.to_le_bytes());
+    b[6..10].copy_from_slice(&711_000_000i32.to_le_bytes());
+    b[10..12].copy_from_slice(&1u16.to_le_bytes());
+    b[12] = 50; // 500 m
+    b[13..15].copy_from_slice(&2400u16.to_le_bytes()); // 200 m
+    b[15..17].copy_from_slice(&2000u16.to_le_bytes()); // 0 m
+    b[17] = 0x12; // open category, class 1 (C1)
+    b[18..20].copy_from_slice(&2700u16.to_le_bytes()); // 350 m
+    b[20..24].copy_from_slice(&153_800_000u32.to_le_bytes());
+    let d = decode(&b).unwrap();
+    let Message::System(s) = d.message else {
+        panic!()
+    };
+    assert_eq!(s.operator_location_type.as_str(), "live_gnss");
+    assert_eq!(s.classification_type, 1);
+    let op = s.operator.unwrap();
+    assert!((op.lat - 34.01).abs() < 1e-9 && (op.lon - 71.1).abs() < 1e-9);
+    assert_eq!((s.area_count, s.area_radius_m), (1, 500));
+    assert_eq!((s.area_ceiling_m, s.area_floor_m), (Some(200.0), Some(0.0)));
+    assert_eq!((s.category_eu, s.class_eu), (1, 2));
+    assert_eq!(s.operator_alt_geo_m, Some(350.0));
+    assert_eq!(s.timestamp_s, Some(153_800_000));
+    assert_eq!(encode_message(&d), b);
+    // F3411-19 (version 0): bytes 17–24 are reserved and ignored.
+    b[0] = 0x40;
+    let Message::System(s) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!(
+        (s.category_eu, s.operator_alt_geo_m, s.timestamp_s),
+        (0, None, None)
+    );
+    assert!(s.operator.is_some());
+}
+
+#[test]
+fn auth_pages_self_id_and_operator_id() {
+    let mut b = [0u8; 25];
+    b[0] = 0x22;
+    b[1] = 0x10; // UAS ID signature, page 0
+    b[2] = 2; // pages 0–2
+    b[3] = 60; // bytes
+    b[4..8].copy_from_slice(&100u32.to_le_bytes());
+    b[8..25].copy_from_slice(&[0xaa; 17]);
+    let d = decode(&b).unwrap();
+    let Message::Auth(a) = d.message else {
+        panic!()
+    };
+    assert_eq!(a.auth_type.as_str(), "uas_id_signature");
+    assert_eq!(
+        (a.page, a.last_page, a.length, a.timestamp_s),
+        (0, Some(2), Some(60), Some(100))
+    );
+    assert_eq!(a.data(), &[0xaa; 17]);
+    assert_eq!(encode_message(&d), b);
+    b[1] = 0x12; // page 2
+    b[2..25].copy_from_slice(&[0x55; 23]);
+    let Message::Auth(a) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!((a.page, a.last_page), (2, None));
+    assert_eq!(a.data(), &[0x55; 23]);
+
+    let mut s = [0u8; 25];
+    s[0] = 0x32;
+    s[2..2 + 14].copy_from_slice(b"Survey flight ");
+    let Message::SelfId(m) = decode(&s).unwrap().message else {
+        panic!()
+    };
+    assert_eq!((m.desc_type, m.text()), (0, Some("Survey flight")));
+
+    let mut o = [0u8; 25];
+    o[0] = 0x52;
+    o[2..2 + 12].copy_from_slice(b"PAK-OP-12345");
+    let Message::OperatorId(m) = decode(&o).unwrap().message else {
+        panic!()
+    };
+    assert_eq!((m.id_type, m.id()), (0, Some("PAK-OP-12345")));
+}
+
+#[test]
+fn bad_messages_are_dropped_by_reason() {
+    let good = location_bytes();
+    assert_eq!(decode(&good[..24]), Err(DropReason::BadLength));
+    let mut long = good.to_vec();
+    long.push(0);
+    assert_eq!(decode(&long), Err(DropReason::BadLength));
+    assert_eq!(decode(&[]), Err(DropReason::BadLength));
+    let mut b = good;
+    b[0] = 0x62; // reserved type 6
+    assert_eq!(decode(&b), Err(DropReason::UnsupportedFormat));
+    b[0] = 0x13; // version 3
+    assert_eq!(decode(&b), Err(DropReason::UnsupportedFormat));
+    b[0] = 0x12;
+    b[5..9].copy_from_slice(&900_000_001i32.to_le_bytes()); // 90.0000001° N
+    assert_eq!(decode(&b), Err(DropReason::BadPosition));
+    b[5..9].copy_from_slice(&0i32.to_le_bytes());
+    b[9..13].copy_from_slice(&(-1_800_000_001i32).to_le_bytes());
+    assert_eq!(decode(&b), Err(DropReason::BadPosition));
+    // Operator positions too.
+    let mut s = [0u8; 25];
+    s[0] = 0x42;
+    s[2..6].copy_from_slice(&i32::MIN.to_le_bytes());
+    assert_eq!(decode(&s), Err(DropReason::BadPosition));
+}
+
+fn record(bytes: &[u8]) -> (Vec<Decoded>, Vec<DropReason>) {
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    let n = decode_record(bytes, &mut |d| ok.push(d), &mut |r| bad.push(r));
+    assert_eq!(n, ok.len());
+    (ok, bad)
+}
+
+#[test]
+fn message_packs_unpack_and_bad_packs_are_one_drop() {
+    let mut pack = Vec::new();
+    let mut bad_lat = location_bytes();
+    bad_lat[5..9].copy_from_slice(&i32::MAX.to_le_bytes());
+    encode_pack(2, &[basic_id_bytes(), location_bytes(), bad_lat], &mut pack);
+    assert_eq!(pack.len(), 3 + 3 * 25);
+    assert_eq!(&pack[..3], &[0xf2, 25, 3]);
+    let (ok, bad) = record(&pack);
+    assert_eq!(ok.len(), 2);
+    assert_eq!(ok[0].message.message_type(), MessageType::BasicId);
+    assert_eq!(ok[1].message.message_type(), MessageType::Location);
+    assert_eq!(bad, [DropReason::BadPosition]);
+    // The count disagrees with the length (one message missing, one too many).
+    assert_eq!(record(&pack[..pack.len() - 25]).1, [DropReason::BadLength]);
+    let mut longer = pack.clone();
+    longer.extend_from_slice(&[0; 25]);
+    assert_eq!(record(&longer).1, [DropReason::BadLength]);
+    // A count of 0 or 10, a size byte other than 25.
+    for (i, v) in [(2, 0), (2, 10), (1, 24)] {
+        let mut p = pack.clone();
+        p[i] = v;
+        assert_eq!(record(&p).1, [DropReason::BadLength], "byte {i} = {v}");
+    }
+    // A pack inside a pack.
+    let mut inner = [0u8; 25];
+    inner[0] = 0xf2;
+    let mut nested = Vec::new();
+    encode_pack(2, &[inner], &mut nested);
+    assert_eq!(
+        record(&nested),
+        (vec![], vec![DropReason::UnsupportedFormat])
+    );
+    assert_eq!(record(&[0xf2]).1, [DropReason::BadLength]);
+    assert_eq!(record(&[]).1, [DropReason::BadLength]);
+    // A single message goes through too.
+    assert_eq!(record(&basic_id_bytes()).0.len(), 1);
+}
+
+proptest! {
+    /// Any 25 bytes: decoding never panics, and what decodes re-encodes to bytes that
+    /// decode to the same values (reserved bits aside).
+    #[test]
+    fn decode_encode_decode_is_stable(bytes in proptest::collection::vec(any::<u8>(), 25)) {
+        if let Ok(d) = decode_message(&bytes) {
+            let again = decode_message(&encode_message(&d));
+            prop_assert_eq!(again, Ok(d));
+            if let Message::Location(l) = d.message
+                && let Some(p) = l.position
+            {
+                prop_assert!(p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0);
+            }
+        }
+    }
+
+    /// Any bytes as a record: no panic, and every message is delivered or dropped.
+    #[test]
+    fn any_record_is_decoded_or_counted(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let (mut ok, mut bad) = (0usize, 0usize);
+        decode_record(&bytes, &mut |_| ok += 1, &mut |_| bad += 1);
+        prop_assert!(ok + bad >= 1);
+    }
+}
