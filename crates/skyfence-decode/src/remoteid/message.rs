@@ -36,6 +36,15 @@ pub const MESSAGE_LEN: usize = 25;
 /// extended advertisement or a Wi-Fi frame alongside the headers).
 pub const PACK_MAX_MESSAGES: usize = 9;
 
+/// The most Authentication pages (F3411-22a: pages 0–15).
+pub const AUTH_MAX_PAGES: usize = 16;
+
+/// Data bytes on Authentication page 0.
+pub const AUTH_PAGE0_DATA: usize = 17;
+
+/// Data bytes on Authentication pages 1–15.
+pub const AUTH_PAGE_DATA: usize = 23;
+
 /// The highest protocol version skyfence reads (2: F3411-22a).
 pub const MAX_VERSION: u8 = 2;
 
@@ -617,7 +626,8 @@ fn lat_lon(lat: i32, lon: i32) -> Result<Option<GeoPoint>, DropReason> {
 /// Errors: a length other than 25 is [`DropReason::BadLength`]; a reserved message type,
 /// a message pack, or a protocol version above [`MAX_VERSION`] is
 /// [`DropReason::UnsupportedFormat`]; an impossible position is
-/// [`DropReason::BadPosition`].
+/// [`DropReason::BadPosition`]; an Authentication page 0 announcing more than 16 pages or
+/// more data than its pages hold is [`DropReason::Unparsable`].
 pub fn decode_message(bytes: &[u8]) -> Result<Decoded, DropReason> {
     let b: &[u8; MESSAGE_LEN] = bytes.try_into().map_err(|_| DropReason::BadLength)?;
     let version = b[0] & 0x0f;
@@ -639,6 +649,15 @@ pub fn decode_message(bytes: &[u8]) -> Result<Decoded, DropReason> {
             let page = b[1] & 0x0f;
             let mut data = [0u8; 23];
             let (last_page, length, timestamp_s) = if page == 0 {
+                // Page 0 announces the pages (0–15) and the data length they hold: one
+                // that announces more than 16 pages, or more data than its pages carry,
+                // cannot be assembled.
+                let (last, len) = (b[2], b[3]);
+                if usize::from(last) >= AUTH_MAX_PAGES
+                    || usize::from(len) > AUTH_PAGE0_DATA + usize::from(last) * AUTH_PAGE_DATA
+                {
+                    return Err(DropReason::Unparsable);
+                }
                 data[..17].copy_from_slice(&b[8..25]);
                 let t = u32_le(b, 4);
                 (Some(b[2]), Some(b[3]), (t != 0).then_some(t))

@@ -194,6 +194,13 @@ fn auth_pages_self_id_and_operator_id() {
     );
     assert_eq!(a.data(), &[0xaa; 17]);
     assert_eq!(encode_message(&d), b);
+    // Page 0 announcing 16 pages after it, or more data than three pages hold.
+    let mut bad = b;
+    bad[2] = 16;
+    assert_eq!(decode(&bad), Err(DropReason::Unparsable));
+    bad[2] = 2;
+    bad[3] = 17 + 2 * 23 + 1;
+    assert_eq!(decode(&bad), Err(DropReason::Unparsable));
     b[1] = 0x12; // page 2
     b[2..25].copy_from_slice(&[0x55; 23]);
     let Message::Auth(a) = decode(&b).unwrap().message else {
