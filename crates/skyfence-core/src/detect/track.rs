@@ -77,6 +77,8 @@ pub struct Track {
     pub(crate) velocity: Option<Velocity>,
     /// Last NACp announced (ADS-B operational status / target state).
     pub(crate) nacp: Option<u8>,
+    /// What the drone said over Remote ID, as of its last Remote ID observation.
+    pub(crate) remoteid: Option<std::sync::Arc<crate::RemoteIdInfo>>,
     /// Per-zone state, only for zones the target is near or in.
     pub(crate) slots: Vec<ZoneSlot>,
 }
@@ -93,6 +95,7 @@ impl Track {
             squawk: None,
             velocity: None,
             nacp: None,
+            remoteid: None,
             slots: Vec::new(),
         }
     }

@@ -1,12 +1,18 @@
 //! Drone Remote ID: ASTM F3411-19/-22a and ASD-STAN EN 4709-002 broadcast messages.
 //!
 //! - [`message`]: the 25-byte messages and the message pack, decoded and encoded per
-//!   the standards' tables (stateless, allocation-free).
+//!   the standards' tables (stateless, allocation-free);
+//! - [`line`]: the `remoteid` text format (`TIMESTAMP,RECEIVER,RSSI,TRANSMITTER,HEX`), a
+//!   [`crate::Codec`] of [`line::Record`]s;
+//! - [`assemble`]: each drone's records put together by transmitter into observations
+//!   (target, self-reported position, accuracy, operator, raw evidence).
 //!
 //! Bad input (a wrong length, a reserved type or version, a pack whose count disagrees
 //! with its length, an impossible position) is counted by [`crate::DropReason`] and
 //! skipped; it never yields a position.
 
+pub mod assemble;
+pub mod line;
 pub mod message;
 
 pub use message::{

@@ -322,3 +322,216 @@ proptest! {
         prop_assert!(ok + bad >= 1);
     }
 }
+
+mod line_and_assembly {
+    use skyfence_core::{
+        AltitudeDatum, PositionKind, Protocol, Signal, SourceId, TargetId, Timestamp,
+    };
+
+    use super::{basic_id_bytes, location_bytes};
+    use crate::DropReason;
+    use crate::remoteid::assemble::Assembler;
+    use crate::remoteid::line::{Record, RemoteIdLineDecoder, encode_line, parse_mac};
+    use crate::remoteid::message::encode_pack;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02X}")).collect()
+    }
+
+    const MAC: &str = "0a:1b:2c:3d:4e:5f";
+
+    fn system_bytes() -> [u8; 25] {
+        let mut b = [0u8; 25];
+        b[0] = 0x42;
+        b[1] = 0x01;
+        b[2..6].copy_from_slice(&340_100_000i32.to_le_bytes());
+        b[6..10].copy_from_slice(&711_000_000i32.to_le_bytes());
+        b[20..24].copy_from_slice(&153_800_000u32.to_le_bytes());
+        b
+    }
+
+    fn operator_bytes() -> [u8; 25] {
+        let mut o = [0u8; 25];
+        o[0] = 0x52;
+        o[2..14].copy_from_slice(b"PAK-OP-12345");
+        o
+    }
+
+    #[test]
+    fn lines_parse_and_bad_lines_are_counted_by_reason() {
+        let mut pack = Vec::new();
+        encode_pack(2, &[basic_id_bytes(), location_bytes()], &mut pack);
+        let text = format!(
+            "timestamp,receiver,rssi,transmitter,hex\n\
+             # a comment\n\
+             1700000000.5,rx-1,-67,{MAC},{}\n\
+             1700000001,,,,{}\r\n\
+             1700000002,rx-1,-67,,{}\n\
+             1700000003,rx-1,-67,{MAC},{}\n\
+             1700000004,rx-1,-67,{MAC},{}FF\n\
+             1700000005,rx-1,-67,{MAC},{}0\n\
+             1700000006,rx-1,-67,{MAC},XX{}\n\
+             yesterday,rx-1,-67,{MAC},{}\n\
+             1700000007,rx 1,-67,{MAC},{}\n\
+             1700000008,rx-1,loud,{MAC},{}\n\
+             1700000009,rx-1,-67,0a:1b:2c:3d:4e,{}\n\
+             1700000010,rx-1,-67,{MAC}\n\
+             no commas here\n\
+             1700000011,rx-1,-67.4,{MAC},{}",
+            hex(&basic_id_bytes()),
+            hex(&pack),
+            hex(&location_bytes()), // a single message without a transmitter
+            hex(&location_bytes()[..24]),
+            hex(&location_bytes()),
+            hex(&location_bytes()),
+            hex(&location_bytes()[1..]),
+            hex(&location_bytes()),
+            hex(&location_bytes()),
+            hex(&location_bytes()),
+            hex(&location_bytes()),
+            hex(&location_bytes()),
+        );
+        let (records, drops) = RemoteIdLineDecoder::decode_all(text.as_bytes());
+        assert_eq!(records.len(), 3, "{records:?}");
+        assert_eq!(records[0].at, Timestamp::from_micros(1_700_000_000_500_000));
+        assert_eq!(records[0].receiver.unwrap().as_str(), "rx-1");
+        assert_eq!(records[0].rssi_dbm, Some(-67));
+        assert_eq!(records[0].transmitter, parse_mac(MAC.as_bytes()));
+        assert_eq!(records[0].data(), &basic_id_bytes());
+        assert!(records[1].is_pack() && records[1].transmitter.is_none());
+        assert_eq!(records[2].rssi_dbm, Some(-67));
+        assert_eq!(drops.get(DropReason::BadLength), 4, "{drops:?}");
+        assert_eq!(drops.get(DropReason::BadHex), 1);
+        assert_eq!(drops.get(DropReason::BadTimestamp), 1);
+        assert_eq!(drops.get(DropReason::Unparsable), 4);
+        assert_eq!(drops.get(DropReason::Garbage), 14);
+        // Any chunking gives the same.
+        let mut d = RemoteIdLineDecoder::new();
+        let mut again = Vec::new();
+        for c in text.as_bytes().chunks(7) {
+            d.decode(c, &mut |r| again.push(r));
+        }
+        d.finish(&mut |r| again.push(r));
+        assert_eq!(again, records);
+        assert_eq!(*d.drops(), drops);
+        // What encode_line writes reads back the same.
+        let mut line = String::new();
+        for r in &records {
+            encode_line(r, &mut line);
+        }
+        assert_eq!(RemoteIdLineDecoder::decode_all(line.as_bytes()).0, records);
+    }
+
+    #[test]
+    fn evidence_bytes_carry_the_transmitter_and_read_back() {
+        let at = Timestamp::from_secs(1);
+        let mac = parse_mac(MAC.as_bytes());
+        let single = Record::new(at, mac, &location_bytes()).unwrap();
+        let mut pack = Vec::new();
+        encode_pack(2, &[basic_id_bytes(), location_bytes()], &mut pack);
+        for r in [
+            single,
+            Record::new(at, None, &pack).unwrap(),
+            Record::new(at, mac, &pack).unwrap(),
+        ] {
+            let mut bytes = Vec::new();
+            r.evidence_bytes(&mut bytes);
+            assert_eq!(Record::from_evidence(at, &bytes), Some(r));
+        }
+        assert_eq!(Record::new(at, None, &location_bytes()), None);
+        assert_eq!(Record::from_evidence(at, &[0; 30]), None);
+    }
+
+    #[test]
+    fn a_drone_is_assembled_by_transmitter_into_observations() {
+        let mac = parse_mac(MAC.as_bytes());
+        let rec = |s: i64, bytes: &[u8]| {
+            let mut r = Record::new(Timestamp::from_secs(s), mac, bytes).unwrap();
+            r.rssi_dbm = Some(-70);
+            r
+        };
+        let mut a = Assembler::new();
+        let src = SourceId(2);
+        // A Location before any Basic ID names nothing.
+        assert_eq!(a.observe(src, &rec(0, &location_bytes())), None);
+        assert_eq!(a.drops(src).get(DropReason::UnknownAddress), 1);
+        let basic = a.observe(src, &rec(1, &basic_id_bytes())).unwrap();
+        assert_eq!(
+            basic.target,
+            TargetId::RemoteId(skyfence_core::ShortName::new("1581F5FJD239C00DW22E").unwrap())
+        );
+        assert_eq!(basic.position, None);
+        assert_eq!(
+            basic.remoteid.as_ref().unwrap().ua_type.as_deref(),
+            Some("helicopter_or_multirotor")
+        );
+        a.observe(src, &rec(2, &system_bytes())).unwrap();
+        let op = a.observe(src, &rec(3, &operator_bytes())).unwrap();
+        let fix = op.remoteid.as_ref().unwrap().operator.clone().unwrap();
+        assert_eq!(fix.id.as_deref(), Some("PAK-OP-12345"));
+        assert!((fix.lat - 34.01).abs() < 1e-9 && (fix.lon - 71.1).abs() < 1e-9);
+        // 153 800 000 s after 2019-01-01.
+        assert_eq!(fix.at, Timestamp::from_secs(1_546_300_800 + 153_800_000));
+        let loc = a.observe(src, &rec(4, &location_bytes())).unwrap();
+        assert_eq!(loc.position_kind, PositionKind::RemoteId);
+        let p = loc.position.unwrap();
+        assert!((p.lat - 34.5).abs() < 1e-9 && (p.lon - 69.2).abs() < 1e-9);
+        assert_eq!(loc.accuracy_m, Some(10.0));
+        let alt = loc.altitude.unwrap();
+        assert_eq!((alt.feet, alt.datum), (410, AltitudeDatum::Geometric)); // 125 m
+        let v = loc.velocity.unwrap();
+        assert!((v.gs_kt.unwrap() - 19.438).abs() < 0.01);
+        assert_eq!((v.track_deg, v.vrate_fpm), (Some(190.0), Some(-394)));
+        let raw = loc.raw.unwrap();
+        assert_eq!(raw.proto, Protocol::RemoteId);
+        assert_eq!(raw.signal, Some(Signal::Dbm(-70)));
+        assert_eq!(&raw.data()[..6], &mac.unwrap());
+        assert_eq!(&raw.data()[6..], &location_bytes());
+        assert!(!loc.remoteid.as_ref().unwrap().authentication);
+        // The same drone heard by another source is another assembly.
+        assert_eq!(a.observe(SourceId(0), &rec(5, &location_bytes())), None);
+        // Authentication pages: presence flagged, data assembled.
+        let mut page0 = [0u8; 25];
+        page0[0] = 0x22;
+        page0[1] = 0x10;
+        page0[2] = 1;
+        page0[3] = 20;
+        page0[8..25].copy_from_slice(&[7; 17]);
+        let mut page1 = [0u8; 25];
+        page1[0] = 0x22;
+        page1[1] = 0x11;
+        page1[2..25].copy_from_slice(&[9; 23]);
+        let o = a.observe(src, &rec(6, &page1)).unwrap();
+        assert!(o.remoteid.as_ref().unwrap().authentication);
+        assert_eq!(a.authentication(src, mac.unwrap()), None);
+        a.observe(src, &rec(7, &page0)).unwrap();
+        let mut want = vec![7u8; 17];
+        want.extend_from_slice(&[9; 3]);
+        assert_eq!(a.authentication(src, mac.unwrap()), Some(want));
+        a.expire(Timestamp::from_secs(100));
+        assert_eq!(a.drones(), 0);
+    }
+
+    #[test]
+    fn a_pack_without_a_transmitter_names_itself() {
+        let mut pack = Vec::new();
+        encode_pack(
+            2,
+            &[basic_id_bytes(), location_bytes(), system_bytes()],
+            &mut pack,
+        );
+        let r = Record::new(Timestamp::from_secs(9), None, &pack).unwrap();
+        let mut a = Assembler::new();
+        let o = a.observe(SourceId(0), &r).unwrap();
+        assert_eq!(o.target.to_string(), "1581F5FJD239C00DW22E");
+        assert!(o.position.is_some());
+        assert!(o.remoteid.as_ref().unwrap().operator.is_some());
+        assert_eq!(o.raw.unwrap().data(), &pack[..]);
+        // A pack with no Basic ID and no transmitter names nothing.
+        let mut anon = Vec::new();
+        encode_pack(2, &[location_bytes()], &mut anon);
+        let r = Record::new(Timestamp::from_secs(9), None, &anon).unwrap();
+        assert_eq!(a.observe(SourceId(0), &r), None);
+        assert_eq!(a.drops(SourceId(0)).get(DropReason::UnknownAddress), 1);
+    }
+}
