@@ -4,6 +4,8 @@
 //!   the standards' tables (stateless, allocation-free);
 //! - [`line`]: the `remoteid` text format (`TIMESTAMP,RECEIVER,RSSI,TRANSMITTER,HEX`), a
 //!   [`crate::Codec`] of [`line::Record`]s;
+//! - [`transport`]: the Bluetooth 4/5 and Wi-Fi beacon/NAN frames that carry them, as
+//!   pure functions over link-layer bytes;
 //! - [`assemble`]: each drone's records put together by transmitter into observations
 //!   (target, self-reported position, accuracy, operator, raw evidence).
 //!
@@ -14,6 +16,7 @@
 pub mod assemble;
 pub mod line;
 pub mod message;
+pub mod transport;
 
 pub use message::{
     BasicId, Decoded, IdType, Location, MESSAGE_LEN, Message, MessageType, OperatorId, SelfId,

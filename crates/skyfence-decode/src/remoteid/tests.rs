@@ -535,3 +535,164 @@ mod line_and_assembly {
         assert_eq!(a.drops(SourceId(0)).get(DropReason::UnknownAddress), 1);
     }
 }
+
+/// Frames built field by field from F3411-22a §5.4.4–5.4.6, the Bluetooth Core
+/// specification's advertising PDUs and IEEE 802.11 management frames.
+mod transports {
+    use super::{basic_id_bytes, location_bytes};
+    use crate::remoteid::message::{decode_record, encode_pack};
+    use crate::remoteid::transport::*;
+
+    /// The Remote ID AD structure: length, 0x16, UUID 0xFFFA (little-endian), 0x0D,
+    /// counter, payload.
+    fn service_data(counter: u8, payload: &[u8]) -> Vec<u8> {
+        let mut ad = vec![(5 + payload.len()) as u8, 0x16, 0xfa, 0xff, 0x0d, counter];
+        ad.extend_from_slice(payload);
+        ad
+    }
+
+    /// Advertiser 60:60:1F:12:34:56, sent least significant byte first.
+    const ADV_A_AIR: [u8; 6] = [0x56, 0x34, 0x12, 0x1f, 0x60, 0x60];
+    const ADV_A: [u8; 6] = [0x60, 0x60, 0x1f, 0x12, 0x34, 0x56];
+
+    #[test]
+    fn bluetooth_4_legacy_advertising() {
+        // Flags AD first (as phones send), then the Remote ID service data: 31 bytes of
+        // AdvData would not fit flags too, so the flags are left out as drones do.
+        let adv_data = service_data(7, &location_bytes());
+        assert_eq!(adv_data.len(), 31);
+        let mut pdu = vec![0x42, (6 + adv_data.len()) as u8]; // ADV_NONCONN_IND, TxAdd random
+        pdu.extend_from_slice(&ADV_A_AIR);
+        pdu.extend_from_slice(&adv_data);
+        let c = ble_legacy_pdu(&pdu).unwrap();
+        assert_eq!(c.transmitter, Some(ADV_A));
+        assert_eq!(c.counter, 7);
+        assert_eq!(c.payload, &location_bytes());
+        // Another AD structure before it is skipped.
+        let mut with_flags = vec![0x02, 0x01, 0x06];
+        with_flags.extend_from_slice(&adv_data);
+        assert_eq!(
+            ble_advertising_data(&with_flags),
+            Some((7, &location_bytes()[..]))
+        );
+        // Not Remote ID: another UUID, another app code, a connectable scan response type,
+        // a length past the end.
+        let mut other = adv_data.clone();
+        other[2] = 0xfb;
+        assert_eq!(ble_advertising_data(&other), None);
+        let mut other = adv_data.clone();
+        other[4] = 0x0e;
+        assert_eq!(ble_advertising_data(&other), None);
+        let mut scan_rsp = pdu.clone();
+        scan_rsp[0] = 0x44;
+        assert_eq!(ble_legacy_pdu(&scan_rsp), None);
+        assert_eq!(ble_legacy_pdu(&pdu[..pdu.len() - 1]), None);
+        assert_eq!(ble_advertising_data(&[0x1e, 0x16, 0xfa]), None);
+    }
+
+    #[test]
+    fn bluetooth_5_extended_advertising_carries_a_pack() {
+        let mut pack = Vec::new();
+        encode_pack(2, &[basic_id_bytes(), location_bytes()], &mut pack);
+        let adv_data = service_data(3, &pack);
+        // Extended header: flags (AdvA, ADI), AdvA, ADI (2 bytes).
+        let mut ext = vec![0x01 | 0x08];
+        ext.extend_from_slice(&ADV_A_AIR);
+        ext.extend_from_slice(&[0x01, 0x10]);
+        let mut body = vec![ext.len() as u8]; // AdvMode 0 (non-connectable)
+        body.extend_from_slice(&ext);
+        body.extend_from_slice(&adv_data);
+        let mut pdu = vec![0x07, body.len() as u8];
+        pdu.extend_from_slice(&body);
+        let c = ble_extended_pdu(&pdu).unwrap();
+        assert_eq!((c.transmitter, c.counter), (Some(ADV_A), 3));
+        assert_eq!(c.payload, &pack[..]);
+        let mut n = 0;
+        decode_record(c.payload, &mut |_| n += 1, &mut |r| panic!("{r:?}"));
+        assert_eq!(n, 2);
+        assert_eq!(ble_legacy_pdu(&pdu), None);
+        assert_eq!(ble_extended_pdu(&pdu[..20]), None);
+    }
+
+    /// An 802.11 management header: frame control, duration, DA, SA, BSSID, sequence.
+    fn mgmt_header(subtype: u8, sa: [u8; 6]) -> Vec<u8> {
+        let mut f = vec![subtype << 4, 0x00, 0, 0];
+        f.extend_from_slice(&[0xff; 6]);
+        f.extend_from_slice(&sa);
+        f.extend_from_slice(&sa);
+        f.extend_from_slice(&[0x10, 0x00]);
+        f
+    }
+
+    const SA: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+
+    #[test]
+    fn wifi_beacon_vendor_element() {
+        let mut pack = Vec::new();
+        encode_pack(2, &[basic_id_bytes(), location_bytes()], &mut pack);
+        let mut f = mgmt_header(8, SA);
+        f.extend_from_slice(&[0; 8]); // timestamp
+        f.extend_from_slice(&100u16.to_le_bytes()); // beacon interval
+        f.extend_from_slice(&0x0401u16.to_le_bytes()); // capabilities
+        f.extend_from_slice(&[0, 6]); // SSID element
+        f.extend_from_slice(b"UAS-ID");
+        f.extend_from_slice(&[1, 1, 0x8c]); // supported rates
+        let mut vendor = vec![0xfa, 0x0b, 0xbc, 0x0d, 42];
+        vendor.extend_from_slice(&pack);
+        f.push(221);
+        f.push(vendor.len() as u8);
+        f.extend_from_slice(&vendor);
+        let c = wifi_beacon(&f).unwrap();
+        assert_eq!((c.transmitter, c.counter), (Some(SA), 42));
+        assert_eq!(c.payload, &pack[..]);
+        // Behind a radiotap header (version 0, 8 bytes, no fields).
+        let mut rt = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        rt.extend_from_slice(&f);
+        assert_eq!(wifi_beacon(strip_radiotap(&rt).unwrap()), Some(c));
+        // Another vendor's element, a probe response, a cut frame.
+        let mut other = f.clone();
+        let at = f.len() - vendor.len();
+        other[at] = 0x00;
+        assert_eq!(wifi_beacon(&other), None);
+        let mut probe = f.clone();
+        probe[0] = 5 << 4;
+        assert_eq!(wifi_beacon(&probe), None);
+        assert_eq!(wifi_beacon(&f[..f.len() - 1]), None);
+        assert_eq!(wifi_nan(&f), None);
+    }
+
+    #[test]
+    fn wifi_nan_service_discovery_frame() {
+        let mut pack = Vec::new();
+        encode_pack(2, &[basic_id_bytes(), location_bytes()], &mut pack);
+        let mut f = mgmt_header(13, SA);
+        f.extend_from_slice(&[0x04, 0x09, 0x50, 0x6f, 0x9a, 0x13]);
+        // A service id list attribute (0x02) first, then the service descriptor (0x03).
+        f.extend_from_slice(&[0x02, 6, 0]);
+        f.extend_from_slice(&NAN_SERVICE_ID);
+        let mut sda = NAN_SERVICE_ID.to_vec();
+        sda.extend_from_slice(&[0x01, 0x00, 0x10, (1 + pack.len()) as u8, 9]);
+        sda.extend_from_slice(&pack);
+        f.push(0x03);
+        f.extend_from_slice(&(sda.len() as u16).to_le_bytes());
+        f.extend_from_slice(&sda);
+        let c = wifi_nan(&f).unwrap();
+        assert_eq!((c.transmitter, c.counter), (Some(SA), 9));
+        assert_eq!(c.payload, &pack[..]);
+        // A matching filter before the service info is skipped.
+        let mut filtered = f.clone();
+        let control_at = f.len() - sda.len() + 8;
+        filtered[control_at] = 0x14;
+        filtered.insert(control_at + 1, 0);
+        let sda_len_at = f.len() - sda.len() - 2;
+        filtered[sda_len_at..sda_len_at + 2]
+            .copy_from_slice(&((sda.len() + 1) as u16).to_le_bytes());
+        assert_eq!(wifi_nan(&filtered).map(|c| c.payload), Some(&pack[..]));
+        // Another service id; a cut frame.
+        let mut other = f.clone();
+        other[f.len() - sda.len()] ^= 1;
+        assert_eq!(wifi_nan(&other), None);
+        assert_eq!(wifi_nan(&f[..f.len() - 1]), None);
+        assert_eq!(wifi_beacon(&f), None);
+    }
+}
