@@ -440,6 +440,27 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
         report.contains("<th>Remote ID</th><td><span class=\"mono\">1581F5FJD239C00DW22E</span>")
     );
     assert!(report.contains("47 (remoteid 47) from rid-rx"), "{report}");
+    assert!(
+        report.contains("<th>Operator</th><td>30.500000, 59.970000 at "),
+        "{report}"
+    );
+    assert!(report.contains("<th>UA type</th><td>helicopter_or_multirotor</td>"));
+    let kml = text(&bundle, "track.kml");
+    assert!(kml.contains("<Placemark><name>Operator</name>"), "{kml}");
+    assert!(
+        kml.contains("<coordinates>59.970000,30.500000,0 60.000000,30.500000,0</coordinates>"),
+        "{kml}"
+    );
+    let operator = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["role"] == "operator")
+        .expect("an operator feature");
+    assert_eq!(
+        operator["geometry"]["coordinates"],
+        serde_json::json!([59.97, 30.5])
+    );
 }
 
 #[test]
