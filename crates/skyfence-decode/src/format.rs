@@ -151,7 +151,8 @@ pub static REMOTEID: Format = Format {
     description: "TIMESTAMP,RECEIVER,RSSI,TRANSMITTER,HEX lines (Remote ID message or message pack)",
     receiver_clock: false,
     protocol: Protocol::RemoteId,
-    live: false,
+    // Receivers that forward Remote ID as text lines over TCP (UDP is not read yet).
+    live: true,
     codec: |_| Box::new(remoteid::line::RemoteIdLineDecoder::new()),
     writer: None,
 };
@@ -201,7 +202,7 @@ mod tests {
             assert_eq!(lookup(&f.name.to_ascii_uppercase()), Some(*f));
         }
         assert_eq!(names(), "raw, beast, avr, sbs or remoteid");
-        assert_eq!(names_where(|f| f.live), "beast, avr or sbs");
+        assert_eq!(names_where(|f| f.live), "beast, avr, sbs or remoteid");
         assert_eq!(lookup("mlat"), None);
     }
 

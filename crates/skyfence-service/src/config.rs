@@ -770,7 +770,7 @@ until = "2023-11-30T00:00:00Z"
         assert!(
             e.contains("line 3")
                 && e.contains("\"raw\" can only be replayed")
-                && e.contains("beast, avr or sbs"),
+                && e.contains("beast, avr, sbs or remoteid"),
             "{e}"
         );
         let c = Config::parse("[[source]]\nname = \"a\"\ntype = \"RAW\"\nreplay = \"x.csv\"\n")
