@@ -1,9 +1,9 @@
 //! Re-decoding and re-detection from a bundle's own evidence: the raw records of its
 //! leaves (kind 0x03 Mode S frames and kind 0x06 protocol-tagged records), the zone of its
 //! dataset leaf and the `[detection]` and `[[allow]]` settings of its config leaf.
-//! Re-decoding covers Mode S; records of other protocols are counted in
-//! [`Replay::unsupported`] (the verifier says it cannot re-decode them yet) and not
-//! replayed. The same code draws the bundle's track at export and checks the incident
+//! Re-decoding covers Mode S and Remote ID; records of other protocols (ASTERIX) are
+//! counted in [`Replay::unsupported`] (the verifier says it cannot re-decode them yet)
+//! and not replayed. The same code draws the bundle's track at export and checks the incident
 //! at verification, so both see exactly the same positions.
 //!
 //! Why the replay reproduces the live result: detection is a pure function of the
@@ -23,6 +23,7 @@ use skyfence_core::{Protocol, SourceId, TargetId, Timestamp};
 use skyfence_decode::Frame;
 use skyfence_decode::codec::Item;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+use skyfence_decode::remoteid::line::Record as RemoteIdRecord;
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 
 /// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
@@ -103,38 +104,33 @@ impl RecordLeaf {
         )
     }
 
-    /// The Mode S frame this record is, for the replay: the receiver's level becomes the
-    /// frame's signal byte (a dBm figure has no place there and does not affect decoding).
-    fn mode_s(&self) -> Option<FrameLeaf> {
-        (self.known_protocol() == Some(Protocol::ModeS)).then(|| FrameLeaf {
-            index: self.index,
-            sensor: self.sensor.clone(),
-            received_at: self.received_at,
-            signal: match self.signal {
-                LeafSignal::Level(l) => Some(l),
-                LeafSignal::None | LeafSignal::Dbm(_) => None,
-            },
-            mlat: self.mlat,
-            frame: self.record.clone(),
-        })
+    /// The codec item this record is, for the replay: a Mode S frame (the receiver's
+    /// level becomes its signal byte; a dBm figure has no place there and does not affect
+    /// decoding) or a Remote ID record (transmitter address and message or pack, as
+    /// [`RemoteIdRecord::evidence_bytes`] wrote them, with the RSSI); `None` for bytes
+    /// that are neither, or another protocol.
+    fn item(&self) -> Option<Item> {
+        match self.known_protocol()? {
+            Protocol::ModeS => {
+                let mut frame = Frame::new(self.received_at, &self.record)?;
+                frame.raw.signal = match self.signal {
+                    LeafSignal::Level(l) => Some(l),
+                    LeafSignal::None | LeafSignal::Dbm(_) => None,
+                };
+                frame.raw.mlat = self.mlat;
+                Some(Item::Frame(frame))
+            }
+            Protocol::RemoteId => {
+                let mut record = RemoteIdRecord::from_evidence(self.received_at, &self.record)?;
+                record.rssi_dbm = match self.signal {
+                    LeafSignal::Dbm(d) => Some(d),
+                    LeafSignal::None | LeafSignal::Level(_) => None,
+                };
+                Some(Item::RemoteId(Box::new(record)))
+            }
+            Protocol::Asterix => None,
+        }
     }
-}
-
-/// One Mode S frame as the replay decodes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FrameLeaf {
-    /// Its index in the log.
-    pub index: u64,
-    /// The receiving sensor.
-    pub sensor: String,
-    /// Receive time.
-    pub received_at: Timestamp,
-    /// Signal byte.
-    pub signal: Option<u8>,
-    /// Multilateration flag.
-    pub mlat: bool,
-    /// The Mode S bytes.
-    pub frame: Vec<u8>,
 }
 
 /// Why the bundle's settings or zone cannot drive a replay.
@@ -193,7 +189,7 @@ pub struct Replay {
     /// Frames replayed.
     pub frames: usize,
     /// Leaf indexes and protocol names of records of protocols this verifier cannot
-    /// re-decode yet (everything but Mode S): not replayed.
+    /// re-decode yet (everything but Mode S and Remote ID): not replayed.
     pub unsupported: Vec<(u64, String)>,
     /// Frames that decoded to a message of the target.
     pub decoded: usize,
@@ -224,7 +220,7 @@ impl Replay {
     }
 }
 
-/// Replays the Mode S `records` of `target` through the ingest step the service uses
+/// Replays the Mode S and Remote ID `records` of `target` through the ingest step the service uses
 /// ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate removal, since the
 /// service stored only frames that passed its filter) and a detector watching `zone`
 /// alone; records of other protocols are listed in [`Replay::unsupported`]. The
@@ -241,15 +237,14 @@ pub fn replay(
     until: Timestamp,
 ) -> Replay {
     let mut out = Replay::default();
-    let mut frames = Vec::with_capacity(records.len());
+    let mut replayable: Vec<&RecordLeaf> = Vec::with_capacity(records.len());
     for r in records {
-        match r.mode_s() {
-            Some(f) => frames.push(f),
-            None => out.unsupported.push((r.index, r.protocol_name())),
+        match r.known_protocol() {
+            Some(Protocol::ModeS | Protocol::RemoteId) => replayable.push(r),
+            _ => out.unsupported.push((r.index, r.protocol_name())),
         }
     }
-    let mut order: Vec<&FrameLeaf> = frames.iter().collect();
-    order.sort_by_key(|f| (f.received_at, f.index));
+    replayable.sort_by_key(|r| (r.received_at, r.index));
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
     let mut sensors: HashMap<&str, SourceId> = HashMap::new();
     let mut ingest = Ingest::new(IngestConfig {
@@ -259,38 +254,36 @@ pub fn replay(
     });
     let mut events = Vec::new();
     let mut snapshot_taken = false;
-    for f in order {
-        if !snapshot_taken && f.received_at > until {
+    for r in replayable {
+        if !snapshot_taken && r.received_at > until {
             take_snapshot(&mut detector, target, until, &mut events, &mut out);
             snapshot_taken = true;
         }
         out.frames += 1;
         let next_id = SourceId(u16::try_from(sensors.len()).unwrap_or(u16::MAX));
-        let source = *sensors.entry(f.sensor.as_str()).or_insert(next_id);
-        let Some(mut frame) = Frame::new(f.received_at, &f.frame) else {
-            out.undecodable.push(f.index);
+        let source = *sensors.entry(r.sensor.as_str()).or_insert(next_id);
+        let Some(item) = r.item() else {
+            out.undecodable.push(r.index);
             continue;
         };
-        frame.raw.signal = f.signal;
-        frame.raw.mlat = f.mlat;
-        let Ingested::Accepted(obs) = ingest.observe(source, &Item::Frame(frame)) else {
-            out.undecodable.push(f.index);
+        let Ingested::Accepted(obs) = ingest.observe(source, &item) else {
+            out.undecodable.push(r.index);
             continue;
         };
         if obs.target != target {
-            out.other_targets.push((f.index, obs.target.to_string()));
+            out.other_targets.push((r.index, obs.target.to_string()));
             continue;
         }
         out.decoded += 1;
         detector.observe(&obs, &mut events);
         if obs.position.is_some()
-            && let Some(r) = detector
+            && let Some(report) = detector
                 .tracks()
                 .get(target)
                 .and_then(|t| t.last_report())
-                .filter(|r| r.at == obs.at)
+                .filter(|p| p.at == obs.at)
         {
-            out.track.push(TrackPoint::from(r));
+            out.track.push(TrackPoint::from(report));
         }
     }
     if !snapshot_taken {

@@ -887,7 +887,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only, and the bundle holds no Mode S frame"
+                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and Remote ID only, and the bundle holds no record of either"
             ),
         };
     }
@@ -896,7 +896,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S only"
+                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and Remote ID only"
             ),
         },
         Err(d) => Check {
@@ -917,13 +917,13 @@ fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
         (Ok(d), None) => (Outcome::Pass, d),
         (Ok(d), Some(u)) => (
             Outcome::Pass,
-            format!("{d} (from the Mode S frames alone; {u} not re-decoded)"),
+            format!("{d} (from the Mode S and Remote ID records alone; {u} not re-decoded)"),
         ),
         (Err(d), None) => (Outcome::Fail, d),
         (Err(d), Some(u)) => (
             Outcome::Warn,
             format!(
-                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S frames alone give: {d}"
+                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S and Remote ID records alone give: {d}"
             ),
         ),
     };
@@ -1051,6 +1051,14 @@ fn check_detection(r: &replay::Replay, want: &Incident) -> Result<String, String
         diffs.push(format!(
             "entry_observed {}, incident says {}",
             got.entry_observed, want.entry_observed
+        ));
+    }
+    // What a Remote ID drone said (its operator, UA type, Self-ID, authentication) comes
+    // from the same records: it must be the same.
+    if got.operator != want.operator || got.remoteid != want.remoteid {
+        diffs.push(format!(
+            "operator {:?} ({:?}), incident says {:?} ({:?})",
+            got.operator, got.remoteid, want.operator, want.remoteid
         ));
     }
     if got.reports != want.reports || got.max_alt_ft != want.max_alt_ft {

@@ -3,7 +3,7 @@
 //! whose times come from a receiver clock, that clock's discontinuities ([`ClockStats`]).
 //!
 //! The concrete decoders ([`BeastDecoder`], [`AvrDecoder`], [`RawDecoder`],
-//! [`SbsDecoder`]) keep their own generic `decode` methods (the fast path the benches
+//! [`SbsDecoder`], [`RemoteIdLineDecoder`]) keep their own generic `decode` methods (the fast path the benches
 //! measure); the trait is the object-safe face the format registry ([`crate::format`])
 //! hands out, so readers, live sources and the fuzzer drive any format alike.
 
@@ -12,11 +12,12 @@ use skyfence_core::Timestamp;
 use crate::avr::AvrDecoder;
 use crate::beast::{BeastClock, BeastDecoder, ClockStats};
 use crate::raw::RawDecoder;
+use crate::remoteid::line::{Record as RemoteIdRecord, RemoteIdLineDecoder};
 use crate::sbs::SbsDecoder;
 use crate::{DropCounts, Frame, Message};
 
-/// What a codec delivers: a Mode S frame still to be decoded, or a message the receiver
-/// already decoded (SBS).
+/// What a codec delivers: a Mode S frame still to be decoded, a message the receiver
+/// already decoded (SBS), or a received Remote ID record.
 ///
 /// Kept small (a frame's 48 bytes and a tag): items are queued and moved once per frame,
 /// and a 144-byte decoded message inline made every Beast frame pay for copying it. The
@@ -27,6 +28,9 @@ pub enum Item {
     Frame(Frame),
     /// An already-decoded message.
     Decoded(Box<Message>),
+    /// A Remote ID message or message pack with its receive time, receiver, RSSI and
+    /// transmitter (boxed: a pack is up to 228 bytes, Mode S items stay small).
+    RemoteId(Box<RemoteIdRecord>),
 }
 
 impl Item {
@@ -35,6 +39,7 @@ impl Item {
         match self {
             Item::Frame(f) => f.at,
             Item::Decoded(m) => m.at,
+            Item::RemoteId(r) => r.at,
         }
     }
 
@@ -43,6 +48,7 @@ impl Item {
         match self {
             Item::Frame(f) => f.at = at,
             Item::Decoded(m) => m.at = at,
+            Item::RemoteId(r) => r.at = at,
         }
     }
 }
@@ -149,6 +155,20 @@ impl Codec for SbsDecoder {
 
     fn drops(&self) -> &DropCounts {
         SbsDecoder::drops(self)
+    }
+}
+
+impl Codec for RemoteIdLineDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        RemoteIdLineDecoder::decode(self, chunk, &mut |r| out(Item::RemoteId(Box::new(r))));
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Item)) {
+        RemoteIdLineDecoder::finish(self, &mut |r| out(Item::RemoteId(Box::new(r))));
+    }
+
+    fn drops(&self) -> &DropCounts {
+        RemoteIdLineDecoder::drops(self)
     }
 }
 

@@ -22,6 +22,7 @@ use skyfence_core::{Observation, SourceId, Timestamp};
 use crate::codec::Item;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::dedup::DuplicateFilter;
+use crate::remoteid::assemble::Assembler;
 use crate::{DropCounts, Message};
 
 /// Which decoder (per-aircraft state) a source's frames go through.
@@ -104,6 +105,9 @@ pub struct Ingest {
     dedup: Option<DuplicateFilter>,
     decoders: Vec<Decoder>,
     counts: Vec<IngestCounts>,
+    /// Remote ID records, assembled per drone (one state for every lane: a drone is
+    /// keyed by its source and transmitter).
+    remoteid: Assembler,
 }
 
 impl Ingest {
@@ -114,6 +118,7 @@ impl Ingest {
             lanes: config.lanes,
             decoders: Vec::new(),
             counts: Vec::new(),
+            remoteid: Assembler::new(),
             config: config.decoder,
         }
     }
@@ -154,6 +159,8 @@ impl Ingest {
                 }
             }
             Item::Decoded(m) => Ingested::Accepted(**m),
+            // Not a Mode S message: Remote ID records become observations in `observe`.
+            Item::RemoteId(_) => Ingested::Rejected,
         };
         let c = self.counts_mut(source);
         c.items += 1;
@@ -171,6 +178,22 @@ impl Ingest {
     /// Dedups, decodes and normalises one item from `source`: the observation it gives.
     #[inline]
     pub fn observe(&mut self, source: SourceId, item: &Item) -> Ingested<Observation> {
+        if let Item::RemoteId(record) = item {
+            let result = match self.remoteid.observe(source, record) {
+                Some(o) => Ingested::Accepted(o),
+                None => Ingested::Rejected,
+            };
+            let c = self.counts_mut(source);
+            c.items += 1;
+            match &result {
+                Ingested::Accepted(o) => {
+                    c.messages += 1;
+                    c.positions += u64::from(o.position.is_some());
+                }
+                _ => c.rejected += 1,
+            }
+            return result;
+        }
         match self.message(source, item) {
             Ingested::Accepted(m) => Ingested::Accepted(m.to_observation(source)),
             Ingested::Duplicate => Ingested::Duplicate,
@@ -187,6 +210,7 @@ impl Ingest {
         if let Some(d) = &mut self.dedup {
             d.expire(now);
         }
+        self.remoteid.expire(now);
     }
 
     /// What the decoder of `source`'s lane dropped so far, by reason (with
@@ -196,10 +220,13 @@ impl Ingest {
             Lanes::Shared => 0,
             Lanes::PerSource => usize::from(source.0),
         };
-        self.decoders
+        let mut drops = self
+            .decoders
             .get(lane)
             .map(|d| *d.drops())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        drops.merge(&self.remoteid.drops(source));
+        drops
     }
 
     /// What every decoder dropped so far, by reason.
@@ -208,6 +235,7 @@ impl Ingest {
         for d in &self.decoders {
             all.merge(d.drops());
         }
+        all.merge(&self.remoteid.all_drops());
         all
     }
 
@@ -242,9 +270,13 @@ impl Ingest {
         self.decoders.iter().map(Decoder::corrected).sum()
     }
 
-    /// Aircraft the decoders track now, over every lane.
+    /// Aircraft the decoders track now, over every lane, and drones being assembled.
     pub fn aircraft(&self) -> usize {
-        self.decoders.iter().map(|d| d.tracker().len()).sum()
+        self.decoders
+            .iter()
+            .map(|d| d.tracker().len())
+            .sum::<usize>()
+            + self.remoteid.drones()
     }
 }
 

@@ -289,7 +289,10 @@ mod tests {
         assert_eq!(s.format, &RAW);
         assert_eq!(s.path.unwrap(), PathBuf::from("C:/data/x.csv"));
         let e = parse("json:x").unwrap_err().to_string();
-        assert!(e.contains("expected raw, beast, avr or sbs"), "{e}");
+        assert!(
+            e.contains("expected raw, beast, avr, sbs or remoteid"),
+            "{e}"
+        );
         assert!(e.contains("\"json\""), "{e}");
         assert!(parse("x.csv").unwrap_err().to_string().contains("FMT:PATH"));
         assert!(parse("sbs:").unwrap_err().to_string().contains("no path"));

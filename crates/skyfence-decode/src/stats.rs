@@ -32,11 +32,13 @@ pub enum DropReason {
     ImplausibleMotion,
     /// An SBS line that is not a well-formed BaseStation message.
     Unparsable,
+    /// A reported position outside ±90° latitude or ±180° longitude (Remote ID).
+    BadPosition,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::Garbage,
         DropReason::Truncated,
         DropReason::BadLength,
@@ -49,6 +51,7 @@ impl DropReason {
         DropReason::BadCpr,
         DropReason::ImplausibleMotion,
         DropReason::Unparsable,
+        DropReason::BadPosition,
     ];
 
     /// The snake_case name used on stderr, in JSON and as a Prometheus label.
@@ -66,6 +69,7 @@ impl DropReason {
             DropReason::BadCpr => "bad_cpr",
             DropReason::ImplausibleMotion => "implausible_motion",
             DropReason::Unparsable => "unparsable",
+            DropReason::BadPosition => "bad_position",
         }
     }
 }

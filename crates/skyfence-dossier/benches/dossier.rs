@@ -115,6 +115,9 @@ fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
             max_depth_m: 0.0,
             max_alt_ft: None,
             reports: frames.len() as u32,
+            cooperative: None,
+            operator: None,
+            remoteid: None,
         };
         let mut closed = incident.clone();
         closed.status = IncidentStatus::Closed;

@@ -761,13 +761,16 @@ until = "2023-11-30T00:00:00Z"
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"mlat\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(e.contains("line 3") && e.contains("mlat"), "{e}");
-        assert!(e.contains("expected raw, beast, avr or sbs"), "{e}");
+        assert!(
+            e.contains("expected raw, beast, avr, sbs or remoteid"),
+            "{e}"
+        );
         let e = Config::parse("[[source]]\nname = \"a\"\ntype = \"raw\"\nconnect = \"x:1\"\n")
             .unwrap_err();
         assert!(
             e.contains("line 3")
                 && e.contains("\"raw\" can only be replayed")
-                && e.contains("beast, avr or sbs"),
+                && e.contains("beast, avr, sbs or remoteid"),
             "{e}"
         );
         let c = Config::parse("[[source]]\nname = \"a\"\ntype = \"RAW\"\nreplay = \"x.csv\"\n")

@@ -485,6 +485,26 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].at(), at.add_micros(5));
         assert_eq!(f.drops().total_messages(), 0);
+        // A Remote ID line split across two reads: one record, at the receive time, with
+        // its transmitter and RSSI.
+        let mut f = Framer::new(&skyfence_decode::format::REMOTEID);
+        let mut items = Vec::new();
+        let line = "1700000000.5,rx-1,-70,60:60:1f:12:34:56,\
+                    0212313538314635464A443233394330304457323245000000\n";
+        let (a, b) = line.split_at(30);
+        f.decode(a.as_bytes(), at, &mut items);
+        assert!(items.is_empty());
+        f.decode(b.as_bytes(), at.add_micros(7), &mut items);
+        let [Item::RemoteId(r)] = &items[..] else {
+            panic!("expected one Remote ID record, got {items:?}")
+        };
+        assert_eq!(r.at, at.add_micros(7));
+        assert_eq!(
+            (r.rssi_dbm, r.transmitter),
+            (Some(-70), Some([0x60, 0x60, 0x1f, 0x12, 0x34, 0x56]))
+        );
+        assert_eq!(&r.data()[2..22], b"1581F5FJD239C00DW22E");
+        assert_eq!(f.drops().total_messages(), 0);
     }
 
     #[test]

@@ -57,6 +57,9 @@ fn incident(k: u32, entered_at: Timestamp, status: IncidentStatus) -> Incident {
         max_depth_m: 0.0,
         max_alt_ft: Some(30000),
         reports: 2,
+        cooperative: None,
+        operator: None,
+        remoteid: None,
     }
 }
 

@@ -211,6 +211,9 @@ impl<Q: ZoneQueries> Detector<Q> {
         if obs.nacp.is_some() {
             track.nacp = obs.nacp;
         }
+        if obs.remoteid.is_some() {
+            track.remoteid.clone_from(&obs.remoteid);
+        }
         if obs.velocity.is_some() {
             track.velocity = obs.velocity;
         }
@@ -297,7 +300,12 @@ impl<Q: ZoneQueries> Detector<Q> {
                 t.slots
                     .iter()
                     .filter(|s| s.phase == Phase::Inside)
-                    .map(move |s| incident(ctx, info, s, IncidentStatus::Open, None))
+                    .map(move |s| {
+                        with_remoteid(
+                            incident(ctx, info, s, IncidentStatus::Open, None),
+                            t.remoteid.as_deref(),
+                        )
+                    })
             })
             .collect();
         v.sort_by(|a, b| (a.entered_at, &a.zone, a.id).cmp(&(b.entered_at, &b.zone, b.id)));
@@ -425,7 +433,10 @@ fn lose_slots<Q: ZoneQueries>(
                 stats.lost += 1;
                 out.push(Event::Lost {
                     at: s.last_seen_at.add_micros(ctx.timeout_us),
-                    incident: incident(ctx, info, s, IncidentStatus::Lost, None),
+                    incident: with_remoteid(
+                        incident(ctx, info, s, IncidentStatus::Lost, None),
+                        track.remoteid.as_deref(),
+                    ),
                 });
             }
             Phase::Entering => stats.unconfirmed_entries += 1,
@@ -434,6 +445,21 @@ fn lose_slots<Q: ZoneQueries>(
     }
     track.slots.clear();
     track.last = None;
+}
+
+/// Adds what a Remote ID drone said about itself: `operator`, `remoteid`, and
+/// `cooperative` (it identified itself).
+fn with_remoteid(mut incident: Incident, remoteid: Option<&crate::RemoteIdInfo>) -> Incident {
+    if let Some(info) = remoteid {
+        incident.cooperative = Some(true);
+        incident.operator.clone_from(&info.operator);
+        incident.remoteid = Some(crate::detect::incident::RemoteIdSummary {
+            ua_type: info.ua_type.clone(),
+            self_id: info.self_id.clone(),
+            authentication: info.authentication,
+        });
+    }
+    incident
 }
 
 /// Builds the incident of `slot` as of now.
@@ -476,14 +502,18 @@ fn incident<Q: ZoneQueries>(
         max_depth_m: round_to(slot.max_depth_m, 10.0),
         max_alt_ft: slot.max_alt_ft,
         reports: slot.reports,
+        cooperative: None,
+        operator: None,
+        remoteid: None,
     }
 }
 
 /// Confirms `slot` if it has been inside long enough with enough reports.
-fn try_confirm<Q: ZoneQueries>(
+fn try_confirm<'r, Q: ZoneQueries>(
     ctx: &Ctx<'_, Q>,
     stats: &mut DetectorStats,
     info: impl FnOnce() -> TargetInfo,
+    remoteid: impl FnOnce() -> Option<&'r crate::RemoteIdInfo>,
     slot: &mut ZoneSlot,
     at: Timestamp,
     out: &mut Vec<Event>,
@@ -496,7 +526,10 @@ fn try_confirm<Q: ZoneQueries>(
         stats.confirmed += 1;
         out.push(Event::Confirmed {
             at,
-            incident: incident(ctx, info(), slot, IncidentStatus::Open, None),
+            incident: with_remoteid(
+                incident(ctx, info(), slot, IncidentStatus::Open, None),
+                remoteid(),
+            ),
         });
     }
 }
@@ -534,6 +567,7 @@ fn step_zones<Q: ZoneQueries>(
         callsign: track.callsign,
         category: track.category,
     };
+    let remoteid = || track.remoteid.as_deref();
     let approach = |stats: &mut DetectorStats, out: &mut Vec<Event>, zone: ZoneId| {
         stats.approaches += 1;
         out.push(Event::Approach {
@@ -567,11 +601,11 @@ fn step_zones<Q: ZoneQueries>(
             (Phase::Near, true) => {
                 let e = entry_fix(ctx.q, slot.zone, zone, prev, cur);
                 slot.enter(ctx.q, e, cur);
-                try_confirm(ctx, stats, info, slot, cur.at, out);
+                try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering | Phase::Inside, true) => {
                 slot.record_inside(ctx.q, cur);
-                try_confirm(ctx, stats, info, slot, cur.at, out);
+                try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering, false) => {
                 stats.unconfirmed_entries += 1;
@@ -590,7 +624,10 @@ fn step_zones<Q: ZoneQueries>(
                 stats.closed += 1;
                 out.push(Event::Closed {
                     at: cur.at,
-                    incident: incident(ctx, info(), slot, IncidentStatus::Closed, Some(exit)),
+                    incident: with_remoteid(
+                        incident(ctx, info(), slot, IncidentStatus::Closed, Some(exit)),
+                        remoteid(),
+                    ),
                 });
                 slot.leave(cur.at, in_band(ctx, slot.zone, cur));
             }
@@ -611,7 +648,7 @@ fn step_zones<Q: ZoneQueries>(
         slot.near_at = None;
         let e = entry_fix(ctx.q, z, zone, prev, cur);
         slot.enter(ctx.q, e, cur);
-        try_confirm(ctx, stats, info, &mut slot, cur.at, out);
+        try_confirm(ctx, stats, info, remoteid, &mut slot, cur.at, out);
         push_slot(&mut track.slots, slot);
     }
 

@@ -293,6 +293,30 @@ pub struct Incident {
     pub max_alt_ft: Option<i32>,
     /// Position reports inside.
     pub reports: u32,
+    /// True when the target identified itself (set for Remote ID targets); absent when
+    /// not stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooperative: Option<bool>,
+    /// Where the drone's operator stands (Remote ID System and Operator ID messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<crate::OperatorFix>,
+    /// What a Remote ID drone said about itself: UA type, Self-ID text, whether it sent
+    /// an Authentication message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remoteid: Option<RemoteIdSummary>,
+}
+
+/// Incident key `remoteid`: what a Remote ID drone said about itself.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteIdSummary {
+    /// The UA type from Basic ID, e.g. `helicopter_or_multirotor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ua_type: Option<String>,
+    /// The Self-ID text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_id: Option<String>,
+    /// Whether an Authentication message was heard (its signature is not verified).
+    pub authentication: bool,
 }
 
 mod opt_callsign {
@@ -381,6 +405,9 @@ mod tests {
             max_depth_m: 14856.0,
             max_alt_ft: Some(48000),
             reports: 666,
+            cooperative: None,
+            operator: None,
+            remoteid: None,
         }
     }
 

@@ -80,6 +80,8 @@ pub struct Track {
     pub(crate) last: Option<Report>,
     /// Last altitude heard, with its time.
     pub(crate) alt: Option<(i32, Timestamp)>,
+    /// What the drone said over Remote ID, as of its last Remote ID observation.
+    pub(crate) remoteid: Option<std::sync::Arc<crate::RemoteIdInfo>>,
     /// Per-zone state, only for zones the target is near or in.
     pub(crate) slots: Vec<ZoneSlot>,
     pub(crate) category: Option<EmitterCategory>,
@@ -102,6 +104,7 @@ impl Track {
             squawk: None,
             velocity: None,
             nacp: None,
+            remoteid: None,
             slots: Vec::new(),
         }
     }

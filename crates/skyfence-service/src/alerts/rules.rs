@@ -320,6 +320,9 @@ mod tests {
             max_depth_m: 14856.0,
             max_alt_ft: Some(48000),
             reports: 666,
+            cooperative: None,
+            operator: None,
+            remoteid: None,
         }
     }
 

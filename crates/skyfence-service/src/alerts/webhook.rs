@@ -290,6 +290,9 @@ mod tests {
             max_depth_m: 120.0,
             max_alt_ft: Some(900),
             reports: 3,
+            cooperative: None,
+            operator: None,
+            remoteid: None,
         };
         let a = alert(Event::Confirmed {
             at,

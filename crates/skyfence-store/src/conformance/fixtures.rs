@@ -96,6 +96,9 @@ pub fn open_incident_of(t: TargetId, zone: &str, entered_s: i64) -> Incident {
         max_depth_m: 1250.5,
         max_alt_ft: Some(48000),
         reports: 20,
+        cooperative: None,
+        operator: None,
+        remoteid: None,
     }
 }
 

@@ -961,6 +961,9 @@ mod tests {
             max_depth_m: 100.0,
             max_alt_ft: Some(9000),
             reports: 3,
+            cooperative: None,
+            operator: None,
+            remoteid: None,
         }
     }
 
