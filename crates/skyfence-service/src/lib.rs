@@ -17,6 +17,7 @@ pub mod ack;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod config_leaf;
 pub mod evidence;
 pub mod exit;
 pub mod input;

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use common::{Files, read_bundle, write_bundle};
 use serde_json::Value;
-use setup::{ICAO24, exported, verify};
+use setup::{ICAO24, SECRETS, exported, verify};
 use sha2::{Digest, Sha256};
 
 fn hex(bytes: &[u8]) -> String {
@@ -91,6 +91,43 @@ fn flip_hex(hex: &str, at: usize) -> String {
     let mut chars: Vec<char> = hex.chars().collect();
     chars[at] = if chars[at] == '0' { '1' } else { '0' };
     chars.into_iter().collect()
+}
+
+/// The config the service ran with carries an API token, a tile URL with credentials and
+/// a key, and a webhook with credentials, a query token and an HMAC secret: no bundle
+/// file holds any of them, as text or as the hex of a leaf, and `config.toml` says
+/// secrets were removed while keeping the detection settings.
+#[test]
+fn no_secret_of_the_config_reaches_a_bundle() {
+    let e = exported();
+    let config = std::fs::read_to_string(e.dir.path().join("config.toml")).unwrap();
+    for secret in SECRETS {
+        assert!(config.contains(secret), "the test config lacks {secret}");
+    }
+    let bundles = std::iter::once(&e.zip).chain(e.others.iter().map(|(_, zip, _)| zip));
+    for zip in bundles {
+        let files = read_bundle(zip);
+        for (name, bytes) in &files {
+            let text = String::from_utf8_lossy(bytes);
+            for secret in SECRETS {
+                assert!(
+                    !text.contains(secret),
+                    "{secret} in {name} of {}",
+                    zip.display()
+                );
+                assert!(
+                    !text.contains(&hex(secret.as_bytes())),
+                    "{secret} (hex) in {name} of {}",
+                    zip.display()
+                );
+            }
+        }
+        let recorded = String::from_utf8_lossy(&files["config.toml"]);
+        assert!(recorded.starts_with("# skyfence:"), "{recorded}");
+        assert!(recorded.contains("secrets removed"), "{recorded}");
+        assert!(recorded.contains("confirm_s"), "{recorded}");
+        assert!(!recorded.contains("[server]") && !recorded.contains("webhook"));
+    }
 }
 
 #[test]
