@@ -65,7 +65,7 @@ pub use error::StoreError;
 pub const MAX_COSIGNATURES: usize = 16;
 pub use export::{SignError, sign_if_grown};
 pub use model::{
-    Ack, Applied, DeadLetter, DeliveryAttempt, Durability, FrameRecord,
+    Ack, Applied, DEFAULT_WAL_LIMIT_BYTES, DeadLetter, DeliveryAttempt, Durability, FrameRecord,
     IncidentDetail, IncidentFilter, IndexedLeaf, LeafRow, PositionRecord, Purged, ResumePoint,
     StoreBatch, StoreOptions, StoredCheckpoint, StoredEvent,
 };

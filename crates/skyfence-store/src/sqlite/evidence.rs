@@ -635,6 +635,7 @@ impl EvidenceLogStore for SqliteStore {
             .map_err(err)?;
         let index = Appender::new(&tx, &path).append(leaf, None)?;
         tx.commit().map_err(err)?;
+        self.bound_wal();
         Ok(index)
     }
 
@@ -693,6 +694,7 @@ impl EvidenceLogStore for SqliteStore {
         }
         let index = Appender::new(&tx, &path).append(leaf, None)?;
         tx.commit().map_err(err)?;
+        self.bound_wal();
         Ok(Some(index))
     }
 
