@@ -332,13 +332,32 @@ struct Feed {
     state: AppState,
     live: broadcast::Receiver<Arc<Published>>,
     backlog: VecDeque<Arc<Published>>,
+    /// The last page read from the store was full: more stored events follow it.
+    more: bool,
     last: u64,
     /// Acknowledgements as they are stored (`ack` events, `seq` 0: not in the event log,
     /// so they carry no SSE id and are not replayed).
     acks: broadcast::Receiver<Arc<str>>,
 }
 
+/// The SSE event that says `skipped` stored events after id `after` cannot be sent (the
+/// retention purge removed them): the stream resumes at `after + skipped + 1`.
+fn gap_event(after: u64, skipped: u64) -> Arc<Published> {
+    Arc::new(Published {
+        seq: 0,
+        kind: "gap",
+        json: serde_json::json!({
+            "after": after,
+            "skipped": skipped,
+            "resumes_at": after + skipped + 1,
+        })
+        .to_string(),
+    })
+}
+
 impl Feed {
+    /// Reads the next page of stored events after `last` into the backlog; notes whether
+    /// more follow, so [`Feed::next`] pages through the whole backlog before going live.
     async fn catch_up(&mut self) {
         let after = self.last;
         match self
@@ -347,22 +366,40 @@ impl Feed {
             .with(move |s| s.events_since(after, CATCH_UP))
             .await
         {
-            Ok(events) => self.backlog.extend(
-                events
-                    .iter()
-                    .map(|e| Arc::new(Published::new(e.seq, &e.event))),
-            ),
-            Err(e) => tracing::warn!("sse catch-up failed: {}", e.message),
+            Ok(events) => {
+                self.more = events.len() == CATCH_UP as usize;
+                self.backlog.extend(
+                    events
+                        .iter()
+                        .map(|e| Arc::new(Published::new(e.seq, &e.event))),
+                );
+            }
+            Err(e) => {
+                self.more = false;
+                tracing::warn!("sse catch-up failed: {}", e.message);
+            }
         }
     }
 
     async fn next(&mut self) -> Option<Arc<Published>> {
         loop {
-            if let Some(p) = self.backlog.pop_front() {
-                if p.seq > self.last {
-                    self.last = p.seq;
-                    return Some(p);
+            if let Some(p) = self.backlog.front().cloned() {
+                if p.seq <= self.last {
+                    self.backlog.pop_front();
+                    continue;
                 }
+                // Stored events are numbered without gaps; one here was purged.
+                if p.seq > self.last + 1 {
+                    let after = self.last;
+                    self.last = p.seq - 1;
+                    return Some(gap_event(after, p.seq - 1 - after));
+                }
+                self.backlog.pop_front();
+                self.last = p.seq;
+                return Some(p);
+            }
+            if self.more {
+                self.catch_up().await;
                 continue;
             }
             let mut shutdown = self.state.shutdown.clone();
@@ -384,6 +421,15 @@ impl Feed {
                 () = super::source::stopped(&mut shutdown) => return None,
             };
             match received {
+                // Events between the last sent and this one are in the store: read them
+                // (this one with them) rather than jump.
+                Ok(p) if p.seq > self.last + 1 => {
+                    self.catch_up().await;
+                    if self.backlog.is_empty() {
+                        // The store could not be read: send it after a gap event.
+                        self.backlog.push_back(p);
+                    }
+                }
                 Ok(p) if p.seq > self.last => {
                     self.last = p.seq;
                     return Some(p);
@@ -411,28 +457,49 @@ async fn events(
         state,
         live,
         backlog: VecDeque::new(),
+        more: false,
         last: 0,
         acks,
     };
-    if let Some(id) = last_event_id {
-        feed.last = id;
-        feed.catch_up().await;
-    } else {
-        // A new client starts with what happens from now on.
-        feed.last = feed
-            .state
-            .readers
-            .with(|s| s.last_seq())
-            .await
-            .unwrap_or_default();
-    }
-    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        let p = feed.next().await?;
-        let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
-        if p.seq > 0 {
-            event = event.id(p.seq.to_string());
+    let newest = feed
+        .state
+        .readers
+        .with(|s| s.last_seq())
+        .await
+        .unwrap_or_default();
+    let mut reset = None;
+    match last_event_id {
+        Some(id) if id <= newest => {
+            feed.last = id;
+            feed.catch_up().await;
         }
-        Some((Ok(event), feed))
+        // An id this store never gave (another store, or one restored from a backup):
+        // say so, and go on from the newest as a new client would.
+        Some(id) => {
+            feed.last = newest;
+            reset = Some(Arc::new(Published {
+                seq: 0,
+                kind: "reset",
+                json: serde_json::json!({"last_event_id": id, "newest": newest}).to_string(),
+            }));
+        }
+        // A new client starts with what happens from now on.
+        None => feed.last = newest,
+    }
+    let mut first = reset;
+    let stream = futures_util::stream::unfold(feed, move |mut feed| {
+        let first = first.take();
+        async move {
+            let p = match first {
+                Some(p) => p,
+                None => feed.next().await?,
+            };
+            let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
+            if p.seq > 0 {
+                event = event.id(p.seq.to_string());
+            }
+            Some((Ok(event), feed))
+        }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
