@@ -211,7 +211,7 @@ pub async fn start(
     zones: &[Zone],
     permits: &[Permit],
 ) -> anyhow::Result<LogApi> {
-    let signer = load_log_key(&settings.key_path, settings.origin.as_deref())?;
+    let signer = load_continuing_key(store, &settings.key_path, settings.origin.as_deref())?;
     let log = LogApi::open(store, signer, settings.witnesses.clone())?;
     let (inner, settings_c, zones, permits) = (
         log.inner.clone(),
@@ -268,6 +268,57 @@ pub fn default_origin() -> String {
         })
         .collect();
     format!("skyfence/{host}")
+}
+
+/// Loads the log's signing key for a store that may already hold checkpoints: key
+/// continuity. A log whose checkpoints were signed by one key and continue under another
+/// cannot be linked to its past by a verifier or witness, so a store with a checkpoint
+/// refuses a missing key file (rather than generating a new key) and a key that did not
+/// sign its latest checkpoint (a swapped file). A store without checkpoints takes
+/// [`load_log_key`] as it is (first start: the key is generated).
+pub fn load_continuing_key(
+    store: &dyn EvidenceLogStore,
+    path: &Path,
+    origin: Option<&str>,
+) -> anyhow::Result<Signer> {
+    let latest = store
+        .latest_checkpoint()
+        .context("reading the store's latest checkpoint")?;
+    let signed_by = |note: &str| {
+        Note::parse(note.as_bytes())
+            .map(|n| {
+                n.signatures
+                    .iter()
+                    .map(|s| format!("{} (key id {:08x})", s.name, s.key_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|e| format!("an unreadable note: {e}"))
+    };
+    if let Some(cp) = &latest
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "the log key {} is missing, but the store {} holds checkpoints (the latest, of size {}, signed by {}):              restore that key file; a new key would start a log nobody can link to the signed one",
+            path.display(),
+            store.log_location(),
+            cp.size,
+            signed_by(&cp.note)
+        );
+    }
+    let signer = load_log_key(path, origin)?;
+    if let Some(cp) = &latest
+        && open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).is_err()
+    {
+        anyhow::bail!(
+            "the log key {} ({}) did not sign the store's latest checkpoint (size {}, signed by {}):              refusing to go on under another key; restore the key file that signed the log",
+            path.display(),
+            signer.verifier_key(),
+            cp.size,
+            signed_by(&cp.note)
+        );
+    }
+    Ok(signer)
 }
 
 /// Loads the log's signing key from `path`, generating it (mode 0600) on first start.
@@ -893,6 +944,65 @@ mod tests {
         assert_eq!(b.verifier_key(), a.verifier_key());
         // A different configured origin is refused rather than silently re-keyed.
         assert!(load_log_key(&path, Some("skyfence.example/b")).is_err());
+    }
+
+    /// Regression: a deleted log key was silently replaced by a new one, and a swapped key
+    /// file silently used, splitting the log's checkpoints between two keys.
+    #[test]
+    fn a_store_with_checkpoints_keeps_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(dir.path().join("s.db")),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let key = dir.path().join("log.key");
+        // First start: no checkpoint, the key is generated.
+        let signer = load_continuing_key(&*store, &key, Some("skyfence.example/k")).unwrap();
+        store
+            .append_evidence(&EvidenceLeaf::ConfigChanged {
+                at_us: 1,
+                source: "t".into(),
+                config: b"x".to_vec(),
+            })
+            .unwrap();
+        sign_if_grown(&mut *store, &signer, Timestamp::from_secs(1_700_000_000)).unwrap();
+        // The same key: accepted.
+        let again = load_continuing_key(&*store, &key, None).unwrap();
+        assert_eq!(again.verifier_key(), signer.verifier_key());
+
+        // The key file deleted: refused, not regenerated.
+        let saved = std::fs::read(&key).unwrap();
+        std::fs::remove_file(&key).unwrap();
+        let e = load_continuing_key(&*store, &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is missing") && e.contains("skyfence.example/k"),
+            "{e}"
+        );
+        assert!(!key.exists(), "no key was generated");
+
+        // Another key under the same name: refused.
+        let other = dir.path().join("other.key");
+        load_log_key(&other, Some("skyfence.example/k")).unwrap();
+        std::fs::copy(&other, &key).unwrap();
+        let e = load_continuing_key(&*store, &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("did not sign the store's latest checkpoint"),
+            "{e}"
+        );
+
+        // The right key restored: accepted.
+        std::fs::write(&key, saved).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        load_continuing_key(&*store, &key, None).unwrap();
     }
 
     /// A log of three leaves with a signed checkpoint, and its API.
