@@ -198,8 +198,32 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     response
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `GET /api/health`: `ok`; `degraded` with reasons (the store cannot be read, or a
+/// commit failed in the last minute); 503 `failing` when every commit fails, so nothing
+/// can be stored.
+async fn health(State(state): State<AppState>) -> Response {
+    let read = state.readers.with(|s| s.last_seq()).await;
+    health_report(&state.metrics, read.err().map(|e| e.message)).into_response()
+}
+
+/// The status and body of `/api/health` (see [`health`]).
+fn health_report(
+    metrics: &Metrics,
+    read_error: Option<String>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let (failing, mut reasons) = metrics.store_problems();
+    if let Some(e) = read_error {
+        reasons.push(format!("store: cannot be read: {e}"));
+    }
+    if failing {
+        let body = serde_json::json!({ "status": "failing", "reasons": reasons });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    if reasons.is_empty() {
+        return (StatusCode::OK, Json(serde_json::json!({ "status": "ok" })));
+    }
+    let body = serde_json::json!({ "status": "degraded", "reasons": reasons });
+    (StatusCode::OK, Json(body))
 }
 
 /// The query of `GET /api/incidents`.
@@ -537,6 +561,45 @@ mod tests {
         .filter()
         .unwrap_err();
         assert!(e.contains("\"yesterday\""), "{e}");
+    }
+
+    /// Regression: health said ok while nothing could be stored.
+    #[test]
+    fn health_follows_the_store_writer() {
+        let metrics = Metrics::default();
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, serde_json::json!({"status": "ok"}))
+        );
+
+        metrics.store_failed("database or disk is full");
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "failing");
+        let reason = body["reasons"][0].as_str().unwrap();
+        assert!(
+            reason.contains("every commit failing") && reason.contains("disk is full"),
+            "{reason}"
+        );
+
+        metrics.store_committed();
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded");
+        assert!(
+            body["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("since recovered"),
+            "{body}"
+        );
+
+        let (status, Json(body)) =
+            health_report(&Metrics::default(), Some("disk I/O error".into()));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["reasons"][0], "store: cannot be read: disk I/O error");
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct Metrics {
     pub store_commit: Histogram,
     /// Store commits that failed (and were retried).
     pub store_errors: AtomicU64,
+    /// The store writer's state for `/api/health` ([`Metrics::store_failed`],
+    /// [`Metrics::store_committed`]).
+    pub store_health: Mutex<StoreHealth>,
     /// Raw frames pushed out of the pre-entry ring by its per-target bound.
     pub ring_capped: AtomicU64,
     /// The detector's own counters (positions accepted and discarded, tracks).
@@ -125,6 +128,61 @@ pub struct Metrics {
     pub alert_sinks: Vec<Arc<SinkMetrics>>,
     /// Cursor-on-Target transports (`[[alert]] type = "cot"`; see `service::alerts::cot`).
     pub cot_sinks: Vec<Arc<super::alerts::cot::CotMetrics>>,
+}
+
+/// What `/api/health` says of the store writer.
+#[derive(Debug, Default)]
+pub struct StoreHealth {
+    /// Since when every commit has failed (`None`: the last one succeeded).
+    pub failing_since: Option<std::time::Instant>,
+    /// When a commit last failed, and why.
+    pub last_failure: Option<(std::time::Instant, String)>,
+}
+
+/// How long after a failed commit (followed by successful ones) health says `degraded`.
+pub const STORE_RECOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Metrics {
+    /// The store writer's commit failed with `error` (it retries).
+    pub fn store_failed(&self, error: &str) {
+        let now = std::time::Instant::now();
+        if let Ok(mut h) = self.store_health.lock() {
+            h.failing_since.get_or_insert(now);
+            h.last_failure = Some((now, error.to_owned()));
+        }
+    }
+
+    /// The store writer committed.
+    pub fn store_committed(&self) {
+        if let Ok(mut h) = self.store_health.lock() {
+            h.failing_since = None;
+        }
+    }
+
+    /// The store writer's problems for `/api/health`: whether nothing can be stored now
+    /// (every commit failing), and the reasons for a `degraded` or failing status.
+    pub fn store_problems(&self) -> (bool, Vec<String>) {
+        let Ok(h) = self.store_health.lock() else {
+            return (false, Vec::new());
+        };
+        match (&h.failing_since, &h.last_failure) {
+            (Some(since), Some((_, e))) => (
+                true,
+                vec![format!(
+                    "store: every commit failing for {:.0} s (retried): {e}",
+                    since.elapsed().as_secs_f64()
+                )],
+            ),
+            (None, Some((at, e))) if at.elapsed() < STORE_RECOVERY_WINDOW => (
+                false,
+                vec![format!(
+                    "store: a commit failed {:.0} s ago (since recovered): {e}",
+                    at.elapsed().as_secs_f64()
+                )],
+            ),
+            _ => (false, Vec::new()),
+        }
+    }
 }
 
 /// The event kinds in the order of [`Metrics::events`].
