@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use skyfence_core::airspace::Zone;
@@ -83,6 +84,21 @@ pub struct ServerConfig {
     /// Attribution the tile provider requires, shown on the map.
     #[serde(default)]
     pub tiles_attribution: Option<String>,
+    /// API connections served at once; more are closed at once (`netlimits`).
+    #[serde(default = "default_http_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a whole request head (also while a kept-alive
+    /// connection waits for its next request).
+    #[serde(default = "default_header_read_timeout_s")]
+    pub header_read_timeout_s: u64,
+}
+
+fn default_http_max_connections() -> usize {
+    crate::netlimits::DEFAULT_HTTP_MAX_CONNECTIONS
+}
+
+fn default_header_read_timeout_s() -> u64 {
+    crate::netlimits::DEFAULT_HEADER_READ_TIMEOUT_S
 }
 
 fn default_listen() -> SocketAddr {
@@ -96,6 +112,8 @@ impl Default for ServerConfig {
             api_token: None,
             tiles: None,
             tiles_attribution: None,
+            max_connections: default_http_max_connections(),
+            header_read_timeout_s: default_header_read_timeout_s(),
         }
     }
 }
@@ -194,6 +212,34 @@ pub struct SourceConfig {
     pub replay: Option<PathBuf>,
     /// Replay speed: 1 is real time, 10 ten times faster (only with `replay`).
     pub speed: Option<f64>,
+    /// `listen` only: receivers connected at once (default 16).
+    pub max_connections: Option<usize>,
+    /// `listen` only: seconds of silence after which a receiver is disconnected
+    /// (default 300).
+    pub idle_timeout_s: Option<f64>,
+    /// `listen` only: networks receivers may connect from (`"10.0.0.0/8"`, an address);
+    /// default: any.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+impl SourceConfig {
+    /// The limits of a `listen` source (validated with the config).
+    pub fn listen_limits(&self) -> Result<crate::netlimits::ListenLimits, String> {
+        let d = crate::netlimits::ListenLimits::default();
+        let allow_from = self
+            .allow_from
+            .iter()
+            .map(|c| crate::netlimits::Cidr::parse(c))
+            .collect::<Result<_, _>>()?;
+        Ok(crate::netlimits::ListenLimits {
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+            idle_timeout: self
+                .idle_timeout_s
+                .map_or(d.idle_timeout, Duration::from_secs_f64),
+            allow_from,
+        })
+    }
 }
 
 /// An event kind an alert can subscribe to.
@@ -467,6 +513,20 @@ impl Config {
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
+        if !(1..=65_536).contains(&self.server.max_connections) {
+            return Err(format!(
+                "{}[server] max_connections = {} is out of range (expected 1 to 65536)",
+                at_in("server", "max_connections"),
+                self.server.max_connections
+            ));
+        }
+        if !(1..=3600).contains(&self.server.header_read_timeout_s) {
+            return Err(format!(
+                "{}[server] header_read_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
+                at_in("server", "header_read_timeout_s"),
+                self.server.header_read_timeout_s
+            ));
+        }
         self.evidence
             .validate()
             .map_err(|e| format!("{}{e}", at("[evidence]")))?;
@@ -550,6 +610,41 @@ impl Config {
                     ));
                 }
                 _ => {}
+            }
+            let limits_given = s.max_connections.is_some()
+                || s.idle_timeout_s.is_some()
+                || !s.allow_from.is_empty();
+            if limits_given && s.listen.is_none() {
+                return Err(format!(
+                    "{}[[source]] {:?}: max_connections, idle_timeout_s and allow_from are only for listen sources",
+                    at("name"),
+                    s.name
+                ));
+            }
+            if let Some(n) = s.max_connections
+                && !(1..=4096).contains(&n)
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: max_connections = {n} is out of range (expected 1 to 4096)",
+                    at("max_connections"),
+                    s.name
+                ));
+            }
+            if let Some(x) = s.idle_timeout_s
+                && !(x.is_finite() && (1.0..=86_400.0).contains(&x))
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: idle_timeout_s = {x} is out of range (expected 1 to 86400 seconds)",
+                    at("idle_timeout_s"),
+                    s.name
+                ));
+            }
+            if let Err(e) = s.listen_limits() {
+                return Err(format!(
+                    "{}[[source]] {:?}: allow_from: {e}",
+                    at("allow_from"),
+                    s.name
+                ));
             }
             if !names.insert(s.name.as_str()) {
                 return Err(format!(

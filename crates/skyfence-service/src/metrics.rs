@@ -29,6 +29,9 @@ pub struct SourceMetrics {
     pub disconnects: AtomicU64,
     /// Failed connection attempts (client sources).
     pub connect_failures: AtomicU64,
+    /// Receivers refused by a listen source (over `max_connections`, outside
+    /// `allow_from`) or disconnected for idling past `idle_timeout_s`.
+    pub refused: AtomicU64,
     /// Bytes received.
     pub bytes: AtomicU64,
     /// Frames (or SBS lines) delivered by the framing layer.
@@ -117,6 +120,8 @@ pub struct Metrics {
     pub store_commit: Histogram,
     /// Store commits that failed (and were retried).
     pub store_errors: AtomicU64,
+    /// API connections accepted and closed at once: `[server] max_connections` were open.
+    pub http_connections_shed: AtomicU64,
     /// The store writer's state for `/api/health` ([`Metrics::store_failed`],
     /// [`Metrics::store_committed`]).
     pub store_health: Mutex<StoreHealth>,
@@ -221,7 +226,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         type Field = fn(&SourceMetrics) -> u64;
-        let per_source: [(&str, &str, &str, Field); 8] = [
+        let per_source: [(&str, &str, &str, Field); 9] = [
             (
                 "skyfence_source_connected",
                 "gauge",
@@ -245,6 +250,12 @@ impl Metrics {
                 "counter",
                 "failed connection attempts",
                 |s| s.connect_failures.load(Relaxed),
+            ),
+            (
+                "skyfence_source_connections_refused_total",
+                "counter",
+                "receivers refused (max_connections, allow_from) or idle past idle_timeout_s",
+                |s| s.refused.load(Relaxed),
             ),
             (
                 "skyfence_source_bytes_total",
@@ -337,6 +348,12 @@ impl Metrics {
                 "counter",
                 "store transactions committed",
                 self.store_batches.load(Relaxed),
+            ),
+            (
+                "skyfence_http_connections_shed_total",
+                "counter",
+                "API connections closed at once because max_connections were open",
+                self.http_connections_shed.load(Relaxed),
             ),
             (
                 "skyfence_store_errors_total",

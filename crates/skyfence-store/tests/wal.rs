@@ -89,7 +89,7 @@ fn heavy_writing_with_overlapping_readers_keeps_the_wal_under_its_limit() {
     let failures = keeper.join().unwrap();
     eprintln!(
         "{} MiB written; WAL at most {:.1} MiB (limit {} MiB); {reads} reads; {failures} busy checkpoints",
-        LEAVES * LEAF_BYTES >> 20,
+        (LEAVES * LEAF_BYTES) >> 20,
         wal_max as f64 / f64::from(1 << 20),
         LIMIT >> 20
     );
