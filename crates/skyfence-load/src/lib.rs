@@ -426,7 +426,10 @@ fn read_events(
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
     if write!(
         stream,
-        "GET /api/events HTTP/1.0\r\nHost: load\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /api/events HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        stream
+            .peer_addr()
+            .map_or_else(|_| "127.0.0.1".to_string(), |a| a.to_string())
     )
     .is_err()
     {
@@ -512,7 +515,7 @@ type Scrape = BTreeMap<String, f64>;
 fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: load\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     let (head, body) = text

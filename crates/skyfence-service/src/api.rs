@@ -161,12 +161,61 @@ pub fn router(state: AppState) -> Router {
         .merge(super::alerts::api::routes())
         .merge(super::ack::routes(state.ack.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // The counters name sources, zones and sinks: behind the token like `/api`.
+    let metrics_route = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest("/api", api)
-        .route("/metrics", get(metrics))
+        .merge(metrics_route)
         .merge(web::pages())
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Whether `host` (a `Host` header) names this machine by address: an IP literal or
+/// `localhost`, with or without a port.
+fn host_is_an_address(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`
+        match rest.split_once(']') {
+            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
+                return v6.parse::<std::net::Ipv6Addr>().is_ok();
+            }
+            _ => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Without an API token, the service answers only requests addressed to it by IP address
+/// or `localhost`: a web page from elsewhere whose name an attacker re-points at this
+/// machine (DNS rebinding) sends its own name as `Host` and is refused (403). With a
+/// token every request must carry it, so any name is served.
+async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.token.is_some() {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    match host {
+        // HTTP/1.0 without Host: not a browser.
+        None => next.run(req).await,
+        Some(h) if host_is_an_address(h.trim()) => next.run(req).await,
+        Some(h) => (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": format!(
+                "Host {h:?} is not an address of this service: without [server] api_token only \
+                 requests to an IP address or localhost are served (set api_token to serve it by name)"
+            ) })),
+        )
+            .into_response(),
+    }
 }
 
 /// Equal-time comparison, so the token cannot be guessed byte by byte from response
@@ -179,11 +228,14 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     let Some(token) = &state.token else {
         return next.run(req).await;
     };
+    // RFC 9110 section 11.1: the scheme name is case-insensitive.
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if given.is_some_and(|g| same_bytes(g.as_bytes(), token.as_bytes())) {
         return next.run(req).await;
     }
@@ -600,6 +652,32 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["status"], "degraded");
         assert_eq!(body["reasons"][0], "store: cannot be read: disk I/O error");
+    }
+
+    /// Regression: with no token, any `Host` was served (DNS rebinding).
+    #[test]
+    fn hosts_by_address_only() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8080",
+            "[::1]",
+            "192.0.2.10:443",
+        ] {
+            assert!(host_is_an_address(ok), "{ok}");
+        }
+        for bad in [
+            "attacker.example",
+            "attacker.example:8080",
+            "127.0.0.1.nip.io",
+            "[::1",
+            "[zz]:1",
+            "",
+        ] {
+            assert!(!host_is_an_address(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub enum StoreDurability {
     Normal,
 }
 
+/// The largest config file read.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 /// The largest `retention_days` / `--retention-days` (a century).
 pub const MAX_RETENTION_DAYS: f64 = 36_500.0;
 /// The fastest replay (`[[source]] speed`, `--speed`).
@@ -477,8 +480,16 @@ impl Config {
     /// Reads and validates a config file. Errors exit with status 2 and name the file,
     /// line and key.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
+        // A config is a few KB; a device or a huge file is refused, not read.
+        let bytes = skyfence_core::airspace::load::read_bounded(path, MAX_CONFIG_BYTES)
             .map_err(|e| input_error(format!("cannot read config {}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            input_error(format!(
+                "cannot read config {}: not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let mut config = Config::parse(&text)
             .map_err(|e| input_error(format!("config {}: {e}", path.display())))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -513,17 +524,25 @@ impl Config {
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
+        if let Some(token) = &self.server.api_token
+            && (token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(format!(
+                "{}[server] api_token is empty or holds spaces or control characters: give a token of visible characters, or remove the key to serve without one",
+                at_in("[server]", "api_token")
+            ));
+        }
         if !(1..=65_536).contains(&self.server.max_connections) {
             return Err(format!(
                 "{}[server] max_connections = {} is out of range (expected 1 to 65536)",
-                at_in("server", "max_connections"),
+                at_in("[server]", "max_connections"),
                 self.server.max_connections
             ));
         }
         if !(1..=3600).contains(&self.server.header_read_timeout_s) {
             return Err(format!(
                 "{}[server] header_read_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
-                at_in("server", "header_read_timeout_s"),
+                at_in("[server]", "header_read_timeout_s"),
                 self.server.header_read_timeout_s
             ));
         }
@@ -836,6 +855,27 @@ until = "2023-11-30T00:00:00Z"
             c.server.tiles_attribution.as_deref(),
             Some("© OpenStreetMap")
         );
+    }
+
+    /// Regression: `api_token = ""` was accepted (and `Bearer ` with nothing after it
+    /// would have matched it).
+    #[test]
+    fn an_empty_api_token_is_refused() {
+        for token in ["", " ", "two words"] {
+            let e = Config::parse(&format!("[server]\napi_token = {token:?}\n")).unwrap_err();
+            assert!(e.starts_with("line 2: [server] api_token is empty"), "{e}");
+        }
+        assert!(Config::parse("[server]\napi_token = \"x7-Yz\"\n").is_ok());
+    }
+
+    /// A config that is a device is refused rather than read for ever.
+    #[cfg(unix)]
+    #[test]
+    fn a_config_that_is_a_device_is_refused() {
+        let e = Config::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file"), "{e}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn sse(
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
         s,
-        "GET /api/events HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n\
+        "GET /api/events HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
          Authorization: Bearer {TOKEN}\r\nLast-Event-ID: {last_event_id}\r\n\r\n"
     )
     .unwrap();
