@@ -774,3 +774,38 @@ fn export_from_the_store_file_alone() {
         "{err}"
     );
 }
+
+/// The independent verifier (`tools/verify-bundle.py`, written from docs/BUNDLE.md with
+/// the Python standard library and one Ed25519 package) verifies a bundle `skyfence
+/// export` wrote, with the log key the API served pinned.
+#[test]
+fn the_independent_python_verifier_verifies_an_exported_bundle() {
+    let python = std::env::var("SKYFENCE_VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = Command::new(&python)
+        .args(["-c", "import cryptography"])
+        .output()
+        .map_err(|e| format!("{python}: {e}"))
+        .and_then(|o| {
+            o.status.success().then_some(()).ok_or_else(|| {
+                format!("{python} lacks the cryptography package (.ci/run installs it)")
+            })
+        });
+    if !skyfence_testkit::require_tool("independent bundle verifier", available) {
+        return;
+    }
+    let e = exported();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify-bundle.py");
+    for zip in std::iter::once(&e.zip).chain(e.others.iter().map(|(_, z, _)| z)) {
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg(zip)
+            .args(["--key", &e.vkey])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {text}", zip.display());
+        assert!(text.contains("PASS inclusion proofs:"), "{text}");
+        assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+    }
+}
