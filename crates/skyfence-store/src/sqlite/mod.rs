@@ -194,7 +194,8 @@ impl SqliteStore {
     }
 
     /// The writer's half of the WAL policy, run after each of its commits: once the WAL
-    /// passes half of [`StoreOptions::wal_limit_bytes`], empty it
+    /// passes half of [`StoreOptions::wal_limit_bytes`], empty it (and past three
+    /// quarters, wait for it)
     /// ([`SqliteStore::checkpoint_truncate`]). Done by the writer between its own
     /// transactions, because a checkpoint on another connection must win the write lock
     /// from a writer that takes it again at once, and under heavy ingest it never does;
@@ -204,19 +205,28 @@ impl SqliteStore {
     /// [`WAL_RETRY_AFTER`], or at the next commit when it met another connection's
     /// checkpoint.
     pub(crate) fn bound_wal(&self) {
-        if self.wal_bytes() <= self.options.wal_limit_bytes / 2 {
+        let (wal, limit) = (self.wal_bytes(), self.options.wal_limit_bytes);
+        if wal <= limit / 2 {
             return;
         }
+        // Past three quarters of the limit the writer stops until the WAL is emptied:
+        // it waits for readers as long as any statement waits for a lock, and tries
+        // again at every commit, so the WAL cannot outgrow its limit by more than the
+        // commits readers hold up.
+        let hard = wal > limit / 4 * 3;
         let mut failed_at = self
             .wal_failed_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
+        if !hard && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
             return;
         }
         let started = Instant::now();
-        // Wait for readers a short while only: a commit is held up meanwhile.
-        let _ = self.conn.busy_timeout(WAL_READER_WAIT);
+        // Below the hard mark, wait for readers a short while only: a commit is held up
+        // meanwhile.
+        if !hard {
+            let _ = self.conn.busy_timeout(WAL_READER_WAIT);
+        }
         let done = self.checkpoint_truncate().unwrap_or(false);
         let _ = self.conn.busy_timeout(self.options.busy_timeout);
         *failed_at = (!done && started.elapsed() >= WAL_FAST_FAILURE).then(Instant::now);
