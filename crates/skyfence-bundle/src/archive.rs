@@ -15,6 +15,9 @@ use super::{FORMAT, VERSION, files};
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 /// The most files a bundle may hold.
 pub const MAX_FILES: usize = 64;
+/// The most bytes all files of a bundle may inflate to together, checked on the declared
+/// sizes before anything is inflated and on the bytes as they are inflated.
+pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
 
 /// Why a bundle could not be read or written (the file is not a bundle of this format).
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,21 @@ pub enum ArchiveError {
     /// A name that is not a plain relative path.
     #[error("archive entry {0:?} is not a plain relative path")]
     BadName(String),
+    /// The files together inflate to too much.
+    #[error("archive files inflate to {0} bytes together: at most {MAX_TOTAL_BYTES} expected")]
+    TotalTooLarge(u64),
+    /// An entry's local header disagrees with the central directory (two views of one
+    /// archive).
+    #[error("archive entry {name:?}: local header disagrees with the central directory: {what}")]
+    LocalHeader {
+        /// The entry, as the central directory names it.
+        name: String,
+        /// What differs.
+        what: String,
+    },
+    /// The zip structure is not one a bundle has.
+    #[error("archive structure: {0}")]
+    Malformed(String),
 }
 
 /// The files of a bundle by path, in a stable order.
@@ -77,10 +95,15 @@ impl Bundle {
         Ok(zip.finish()?)
     }
 
-    /// Reads a zip archive, refusing oversized or duplicate entries and paths that could
+    /// Reads a zip archive, refusing oversized or duplicate entries, local headers that
+    /// disagree with the central directory ([`crate::zipcheck`], checked before anything
+    /// is inflated), more than [`MAX_TOTAL_BYTES`] inflated in all, and paths that could
     /// escape a directory if extracted. Directory entries are skipped.
-    pub fn read_zip<R: Read + Seek>(input: R) -> Result<Bundle, ArchiveError> {
+    pub fn read_zip<R: Read + Seek>(mut input: R) -> Result<Bundle, ArchiveError> {
+        crate::zipcheck::check(&mut input)?;
+        input.seek(std::io::SeekFrom::Start(0))?;
         let mut zip = zip::ZipArchive::new(input)?;
+        let mut budget = MAX_TOTAL_BYTES;
         if zip.len() > MAX_FILES {
             return Err(ArchiveError::TooManyFiles(zip.len()));
         }
@@ -106,15 +129,26 @@ impl Bundle {
                     bytes: file.size(),
                 });
             }
+            if file.size() > budget {
+                return Err(ArchiveError::TotalTooLarge(
+                    MAX_TOTAL_BYTES + file.size() - budget,
+                ));
+            }
             let mut bytes = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
             // The stated size is checked above; `take` also bounds a lying header.
-            file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+            file.take(MAX_FILE_BYTES.min(budget) + 1)
+                .read_to_end(&mut bytes)?;
             if bytes.len() as u64 > MAX_FILE_BYTES {
                 return Err(ArchiveError::TooLarge {
                     name,
                     bytes: bytes.len() as u64,
                 });
             }
+            // The declared sizes were summed by the structure check; a header that lies
+            // about its size stops one byte past the budget.
+            budget = budget
+                .checked_sub(bytes.len() as u64)
+                .ok_or(ArchiveError::TotalTooLarge(MAX_TOTAL_BYTES + 1))?;
             if bundle.files.insert(name.clone(), bytes).is_some() {
                 return Err(ArchiveError::Duplicate(name));
             }

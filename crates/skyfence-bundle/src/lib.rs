@@ -54,6 +54,7 @@ pub mod render;
 pub mod replay;
 pub mod run;
 pub mod verify;
+mod zipcheck;
 
 /// The manifest's `format` value.
 pub const FORMAT: &str = "skyfence-evidence-bundle";

@@ -696,9 +696,40 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
         exported = escape(input.exported_at),
     );
     let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{v}</td></tr>");
+    // What a Remote ID drone said about itself and its operator (absent for others).
+    let mut remoteid_rows = String::new();
+    if let Some(r) = &inc.remoteid {
+        remoteid_rows.push_str(&row("UA type", escape(&opt(r.ua_type.clone()))));
+        if let Some(text) = &r.self_id {
+            remoteid_rows.push_str(&row("Self-ID", escape(text)));
+        }
+        remoteid_rows.push_str(&row(
+            "Authentication message",
+            (if r.authentication {
+                "present (signature not verified)"
+            } else {
+                "none heard"
+            })
+            .into(),
+        ));
+    }
+    if let Some(op) = &inc.operator {
+        remoteid_rows.push_str(&row(
+            "Operator",
+            escape(&format!(
+                "{:.6}, {:.6} at {}{}",
+                op.lat,
+                op.lon,
+                op.at.to_rfc3339_millis(),
+                op.id
+                    .as_ref()
+                    .map_or(String::new(), |id| format!(", id {id}"))
+            )),
+        ));
+    }
     let _ = write!(
         s,
-        "<div class=\"grid\"><section><h2>Identity</h2><table>{}{}{}{}{}</table></section>",
+        "<div class=\"grid\"><section><h2>Identity</h2><table>{}{}{}{}{}{remoteid_rows}</table></section>",
         row(
             match t.id.kind() {
                 skyfence_core::TargetKind::Icao => "ICAO address",
@@ -918,7 +949,8 @@ fn alt_m(ft: Option<i32>) -> Option<f64> {
 }
 
 /// `track.kml` (OGC KML 2.2): the track as a LineString with absolute altitudes (metres),
-/// Placemarks for the entry and exit.
+/// Placemarks for the entry and exit, and for a Remote ID drone its operator and a line
+/// from the operator to the entry point.
 pub fn track_kml(input: &RenderInput<'_>) -> String {
     let inc = input.incident;
     let mut s = String::new();
@@ -981,12 +1013,37 @@ pub fn track_kml(input: &RenderInput<'_>) -> String {
     if let (Some(at), Some(exit)) = (inc.exited_at, &inc.exit) {
         point("Exit", "exit", at, exit);
     }
+    // A Remote ID drone's operator, on the ground, and a line from there to the entry.
+    if let Some(op) = &inc.operator {
+        let _ = write!(
+            s,
+            "<Style id=\"operator\"><IconStyle><color>ffb4782e</color></IconStyle><LineStyle><color>ffb4782e</color><width>2</width></LineStyle></Style>\n\
+             <Placemark><name>Operator</name><description>{d}</description><TimeStamp><when>{w}</when></TimeStamp>\
+             <styleUrl>#operator</styleUrl><Point><altitudeMode>clampToGround</altitudeMode>\
+             <coordinates>{lon:.6},{lat:.6},0</coordinates></Point></Placemark>\n\
+             <Placemark><name>Operator to drone</name><styleUrl>#operator</styleUrl>\
+             <LineString><tessellate>1</tessellate><altitudeMode>clampToGround</altitudeMode>\
+             <coordinates>{lon:.6},{lat:.6},0 {elon:.6},{elat:.6},0</coordinates></LineString></Placemark>\n",
+            d = escape(&format!(
+                "Remote ID operator{} at {:.6}, {:.6}",
+                op.id.as_ref().map_or(String::new(), |id| format!(" {id}")),
+                op.lat,
+                op.lon
+            )),
+            w = op.at.to_rfc3339_millis(),
+            lon = op.lon,
+            lat = op.lat,
+            elon = inc.entry.lon,
+            elat = inc.entry.lat,
+        );
+    }
     s.push_str("</Document>\n</kml>\n");
     s
 }
 
 /// `track.geojson` (RFC 7946): the track LineString (third coordinate: metres), entry and
-/// exit Points, and the zone.
+/// exit Points, for a Remote ID drone its operator (Point, role `operator`) and the line
+/// from it to the entry (role `operator_link`), and the zone.
 pub fn track_geojson(input: &RenderInput<'_>) -> String {
     use serde_json::json;
     let inc = input.incident;
@@ -1029,6 +1086,19 @@ pub fn track_geojson(input: &RenderInput<'_>) -> String {
             "type": "Feature",
             "properties": {"role": "exit", "at": at.to_rfc3339_millis(), "alt_ft": exit.alt_ft},
             "geometry": {"type": "Point", "coordinates": pos(exit.lon, exit.lat, None)},
+        }));
+    }
+    if let Some(op) = &inc.operator {
+        features.push(json!({
+            "type": "Feature",
+            "properties": {"role": "operator", "id": op.id, "at": op.at.to_rfc3339_millis()},
+            "geometry": {"type": "Point", "coordinates": pos(op.lon, op.lat, None)},
+        }));
+        features.push(json!({
+            "type": "Feature",
+            "properties": {"role": "operator_link"},
+            "geometry": {"type": "LineString", "coordinates": [
+                pos(op.lon, op.lat, None), pos(inc.entry.lon, inc.entry.lat, None)]},
         }));
     }
     features.push(json!({

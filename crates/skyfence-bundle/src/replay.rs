@@ -1,10 +1,10 @@
 //! Re-decoding and re-detection from a bundle's own evidence: the raw records of its
 //! leaves (kind 0x03 Mode S frames and kind 0x06 protocol-tagged records), the zone of its
 //! dataset leaf and the `[detection]` and `[[allow]]` settings of its config leaf.
-//! Re-decoding covers Mode S and ASTERIX (with the config leaf's `[[sensor]]`s);
-//! records of other protocols are counted in
-//! [`Replay::unsupported`] (the verifier says it cannot re-decode them yet) and not
-//! replayed. The same code draws the bundle's track at export and checks the incident
+//! Re-decoding covers Mode S, ASTERIX (with the config leaf's `[[sensor]]`s) and Remote
+//! ID; records of other protocols are counted in [`Replay::unsupported`] (the verifier
+//! says it cannot re-decode them yet) and not replayed. The same code draws the bundle's
+//! track at export and checks the incident
 //! at verification, so both see exactly the same positions.
 //!
 //! Why the replay reproduces the live result: detection is a pure function of the
@@ -25,6 +25,7 @@ use skyfence_decode::Frame;
 use skyfence_decode::asterix::{self, AsterixItem};
 use skyfence_decode::codec::Item;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+use skyfence_decode::remoteid::line::Record as RemoteIdRecord;
 use skyfence_decode::sensor::Sensor;
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 
@@ -106,38 +107,41 @@ impl RecordLeaf {
         )
     }
 
-    /// The Mode S frame this record is, for the replay: the receiver's level becomes the
-    /// frame's signal byte (a dBm figure has no place there and does not affect decoding).
-    fn mode_s(&self) -> Option<FrameLeaf> {
-        (self.known_protocol() == Some(Protocol::ModeS)).then(|| FrameLeaf {
-            index: self.index,
-            sensor: self.sensor.clone(),
-            received_at: self.received_at,
-            signal: match self.signal {
-                LeafSignal::Level(l) => Some(l),
-                LeafSignal::None | LeafSignal::Dbm(_) => None,
-            },
-            mlat: self.mlat,
-            frame: self.record.clone(),
-        })
+    /// The codec item this record is, for the replay: a Mode S frame (the receiver's
+    /// level becomes its signal byte; a dBm figure has no place there and does not affect
+    /// decoding), an ASTERIX record (a one-record data block, decoded again) or a Remote
+    /// ID record (transmitter address and message or pack, as
+    /// [`RemoteIdRecord::evidence_bytes`] wrote them, with the RSSI); `None` for bytes
+    /// that are none of these, or another protocol.
+    fn item(&self) -> Option<Item> {
+        match self.known_protocol()? {
+            Protocol::ModeS => {
+                let mut frame = Frame::new(self.received_at, &self.record)?;
+                frame.raw.signal = match self.signal {
+                    LeafSignal::Level(l) => Some(l),
+                    LeafSignal::None | LeafSignal::Dbm(_) => None,
+                };
+                frame.raw.mlat = self.mlat;
+                Some(Item::Frame(frame))
+            }
+            Protocol::RemoteId => {
+                let mut record = RemoteIdRecord::from_evidence(self.received_at, &self.record)?;
+                record.rssi_dbm = match self.signal {
+                    LeafSignal::Dbm(d) => Some(d),
+                    LeafSignal::None | LeafSignal::Level(_) => None,
+                };
+                Some(Item::RemoteId(Box::new(record)))
+            }
+            Protocol::Asterix => {
+                let report = asterix::decode_raw(&self.record).ok()?;
+                Some(Item::Asterix(Box::new(AsterixItem {
+                    at: self.received_at,
+                    report,
+                    raw: RawRecord::new(Protocol::Asterix, &self.record),
+                })))
+            }
+        }
     }
-}
-
-/// One Mode S frame as the replay decodes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FrameLeaf {
-    /// Its index in the log.
-    pub index: u64,
-    /// The receiving sensor.
-    pub sensor: String,
-    /// Receive time.
-    pub received_at: Timestamp,
-    /// Signal byte.
-    pub signal: Option<u8>,
-    /// Multilateration flag.
-    pub mlat: bool,
-    /// The Mode S bytes.
-    pub frame: Vec<u8>,
 }
 
 /// Why the bundle's settings or zone cannot drive a replay.
@@ -198,61 +202,13 @@ pub fn sensors_from_config(text: &str) -> Result<Vec<Sensor>, SettingsError> {
         .map_err(|e| SettingsError::Config(format!("[[sensor]]: {e}")))
 }
 
-/// A record the replay can re-decode.
-enum Replayable<'a> {
-    /// A Mode S frame.
-    ModeS(FrameLeaf),
-    /// An ASTERIX record (a one-record data block).
-    Asterix(&'a RecordLeaf),
-}
-
-impl Replayable<'_> {
-    fn key(&self) -> (Timestamp, u64) {
-        match self {
-            Replayable::ModeS(f) => (f.received_at, f.index),
-            Replayable::Asterix(r) => (r.received_at, r.index),
-        }
-    }
-
-    fn sensor(&self) -> &str {
-        match self {
-            Replayable::ModeS(f) => &f.sensor,
-            Replayable::Asterix(r) => &r.sensor,
-        }
-    }
-
-    fn index(&self) -> u64 {
-        self.key().1
-    }
-
-    /// The codec item the service's ingest step received for this record.
-    fn item(&self) -> Option<Item> {
-        match self {
-            Replayable::ModeS(f) => {
-                let mut frame = Frame::new(f.received_at, &f.frame)?;
-                frame.raw.signal = f.signal;
-                frame.raw.mlat = f.mlat;
-                Some(Item::Frame(frame))
-            }
-            Replayable::Asterix(r) => {
-                let report = asterix::decode_raw(&r.record).ok()?;
-                Some(Item::Asterix(Box::new(AsterixItem {
-                    at: r.received_at,
-                    report,
-                    raw: RawRecord::new(Protocol::Asterix, &r.record),
-                })))
-            }
-        }
-    }
-}
-
 /// What the replay found.
 #[derive(Debug, Default)]
 pub struct Replay {
     /// Frames replayed.
     pub frames: usize,
     /// Leaf indexes and protocol names of records of protocols this verifier cannot
-    /// re-decode yet (Remote ID): not replayed.
+    /// re-decode yet (everything but Mode S, ASTERIX and Remote ID): not replayed.
     pub unsupported: Vec<(u64, String)>,
     /// Frames that decoded to a message of the target.
     pub decoded: usize,
@@ -283,11 +239,11 @@ impl Replay {
     }
 }
 
-/// Replays the Mode S and ASTERIX `records` of `target` through the ingest step the
-/// service uses ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate removal,
-/// since the service stored only frames that passed its filter; ASTERIX records matched
-/// to `sensors` by SAC/SIC) and a detector watching `zone` alone; records of other
-/// protocols are listed in [`Replay::unsupported`]. The
+/// Replays the Mode S, ASTERIX and Remote ID `records` of `target` through the ingest
+/// step the service uses ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate
+/// removal, since the service stored only frames that passed its filter; ASTERIX records
+/// matched to `sensors` by SAC/SIC) and a detector watching `zone` alone; records of
+/// other protocols are listed in [`Replay::unsupported`]. The
 /// incidents are taken at `until` (the time of the latest
 /// logged state change), after advancing the detector's clock to it (so a silent target
 /// is lost exactly as the live tick would have lost it); frames after `until` (an
@@ -302,15 +258,14 @@ pub fn replay(
     until: Timestamp,
 ) -> Replay {
     let mut out = Replay::default();
-    let mut order = Vec::with_capacity(records.len());
+    let mut replayable: Vec<&RecordLeaf> = Vec::with_capacity(records.len());
     for r in records {
-        match (r.known_protocol(), r.mode_s()) {
-            (_, Some(f)) => order.push(Replayable::ModeS(f)),
-            (Some(Protocol::Asterix), None) => order.push(Replayable::Asterix(r)),
+        match r.known_protocol() {
+            Some(Protocol::ModeS | Protocol::Asterix | Protocol::RemoteId) => replayable.push(r),
             _ => out.unsupported.push((r.index, r.protocol_name())),
         }
     }
-    order.sort_by_key(Replayable::key);
+    replayable.sort_by_key(|r| (r.received_at, r.index));
     let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
     let mut lanes: HashMap<&str, SourceId> = HashMap::new();
     let mut ingest = Ingest::new(IngestConfig {
@@ -321,36 +276,36 @@ pub fn replay(
     });
     let mut events = Vec::new();
     let mut snapshot_taken = false;
-    for f in &order {
-        if !snapshot_taken && f.key().0 > until {
+    for r in replayable {
+        if !snapshot_taken && r.received_at > until {
             take_snapshot(&mut detector, target, until, &mut events, &mut out);
             snapshot_taken = true;
         }
         out.frames += 1;
         let next_id = SourceId(u16::try_from(lanes.len()).unwrap_or(u16::MAX));
-        let source = *lanes.entry(f.sensor()).or_insert(next_id);
-        let Some(item) = f.item() else {
-            out.undecodable.push(f.index());
+        let source = *lanes.entry(r.sensor.as_str()).or_insert(next_id);
+        let Some(item) = r.item() else {
+            out.undecodable.push(r.index);
             continue;
         };
         let Ingested::Accepted(obs) = ingest.observe(source, &item) else {
-            out.undecodable.push(f.index());
+            out.undecodable.push(r.index);
             continue;
         };
         if obs.target != target {
-            out.other_targets.push((f.index(), obs.target.to_string()));
+            out.other_targets.push((r.index, obs.target.to_string()));
             continue;
         }
         out.decoded += 1;
         detector.observe(&obs, &mut events);
         if obs.position.is_some()
-            && let Some(r) = detector
+            && let Some(report) = detector
                 .tracks()
                 .get(target)
                 .and_then(|t| t.last_report())
-                .filter(|r| r.at == obs.at)
+                .filter(|p| p.at == obs.at)
         {
-            out.track.push(TrackPoint::from(r));
+            out.track.push(TrackPoint::from(report));
         }
     }
     if !snapshot_taken {

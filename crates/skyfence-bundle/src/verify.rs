@@ -894,7 +894,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and ASTERIX only, and the bundle holds neither"
+                "cannot re-decode {unsupported} yet: this verifier re-decodes Mode S, ASTERIX and Remote ID only, and the bundle holds no record of these"
             ),
         };
     }
@@ -903,7 +903,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
             name,
             outcome: Outcome::Warn,
             detail: format!(
-                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S and ASTERIX only"
+                "{d}; cannot re-decode {unsupported} yet: this verifier re-decodes Mode S, ASTERIX and Remote ID only"
             ),
         },
         Err(d) => Check {
@@ -915,7 +915,7 @@ fn decode_check(r: &replay::Replay, incident: &Incident) -> Check {
 }
 
 /// The `detection` check: [`check_detection`] on the replay. When records were not
-/// re-decoded and the re-decoded (Mode S and ASTERIX) records alone do not give the incident, the incident rests on
+/// re-decoded and the re-decoded (Mode S, ASTERIX and Remote ID) records alone do not give the incident, the incident rests on
 /// those records: a WARN that says re-detection could not be done, never a PASS.
 fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
     let name = "detection";
@@ -924,13 +924,15 @@ fn detection_check(r: &replay::Replay, incident: &Incident) -> Check {
         (Ok(d), None) => (Outcome::Pass, d),
         (Ok(d), Some(u)) => (
             Outcome::Pass,
-            format!("{d} (from the Mode S and ASTERIX records alone; {u} not re-decoded)"),
+            format!(
+                "{d} (from the Mode S, ASTERIX and Remote ID records alone; {u} not re-decoded)"
+            ),
         ),
         (Err(d), None) => (Outcome::Fail, d),
         (Err(d), Some(u)) => (
             Outcome::Warn,
             format!(
-                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S and ASTERIX records alone give: {d}"
+                "not re-done: the incident rests on {u}, which this verifier cannot re-decode yet; the Mode S, ASTERIX and Remote ID records alone give: {d}"
             ),
         ),
     };
@@ -1058,6 +1060,14 @@ fn check_detection(r: &replay::Replay, want: &Incident) -> Result<String, String
         diffs.push(format!(
             "entry_observed {}, incident says {}",
             got.entry_observed, want.entry_observed
+        ));
+    }
+    // What a Remote ID drone said (its operator, UA type, Self-ID, authentication) comes
+    // from the same records: it must be the same.
+    if got.operator != want.operator || got.remoteid != want.remoteid {
+        diffs.push(format!(
+            "operator {:?} ({:?}), incident says {:?} ({:?})",
+            got.operator, got.remoteid, want.operator, want.remoteid
         ));
     }
     if got.reports != want.reports || got.max_alt_ft != want.max_alt_ft {

@@ -1,7 +1,8 @@
-//! Build → zip → read → verify, for every target kind: a Mode S incident verifies fully;
-//! an incident resting on Remote ID or ASTERIX records (a Remote ID target, a sensor-track
-//! target) verifies every check but re-decoding and re-detection, which say in WARN lines
-//! that this verifier cannot re-decode those protocols yet. Also the legacy format-1
+//! Build → zip → read → verify, for every target kind: a Mode S incident, a Remote ID
+//! incident and an ASTERIX track incident verify fully (re-decoded and re-detected); an
+//! incident resting on records of a protocol this verifier does not know verifies every
+//! check but re-decoding and re-detection, which say in WARN lines that it cannot
+//! re-decode them. Also the legacy format-1
 //! bundle exported by the release before format 2 (testdata/legacy/bundle-v1.zip) still
 //! verifies byte for byte.
 
@@ -117,9 +118,12 @@ fn text(bundle: &Bundle, name: &str) -> String {
     String::from_utf8(bundle.get(name).unwrap().to_vec()).unwrap()
 }
 
+/// A protocol code no [`Protocol`] has: this verifier cannot re-decode its records.
+const UNKNOWN_PROTOCOL: u8 = 0x07;
+
 /// The evidence of an ICAO target flying into the box, logged as Mode S frames, then
-/// `remote_id` Remote ID records (a protocol this verifier cannot re-decode yet).
-fn mode_s_evidence(remote_id: u8) -> (Evidence, Signer) {
+/// `unknown` records of protocol 0x07 (one this verifier does not know).
+fn mode_s_evidence(unknown: u8) -> (Evidence, Signer) {
     let icao = Icao24::new(0x700c01).unwrap();
     let target = TargetId::Icao(icao);
     let mut log = Log::new();
@@ -166,12 +170,12 @@ fn mode_s_evidence(remote_id: u8) -> (Evidence, Signer) {
         .clone();
     // Remote ID records of the same sensor after the flight: in the log, not in the
     // incident.
-    for i in 0..remote_id {
+    for i in 0..unknown {
         log.append(&EvidenceLeaf::RawRecord {
             sensor: "rx-1".into(),
             received_at_us: T0 + 30_000_000 + i64::from(i),
-            protocol: Protocol::RemoteId.code(),
-            signal: LeafSignal::Dbm(-70),
+            protocol: UNKNOWN_PROTOCOL,
+            signal: LeafSignal::None,
             mlat: false,
             record: vec![0x0d, 0x01, 0x02],
         });
@@ -189,7 +193,7 @@ fn a_mode_s_incident_with_records_of_another_protocol_passes_detection_and_says_
         decode.detail.starts_with("40 of 40 raw frames decode")
             && decode
                 .detail
-                .contains("cannot re-decode 2 record(s) of protocol remoteid (first: leaf 42) yet"),
+                .contains("cannot re-decode 2 record(s) of protocol 0x07 (first: leaf 42) yet"),
         "{decode}"
     );
     // The re-decoded frames give the incident: a PASS that names what was not replayed.
@@ -197,7 +201,7 @@ fn a_mode_s_incident_with_records_of_another_protocol_passes_detection_and_says_
     assert_eq!(detection.outcome, Outcome::Pass, "{detection}");
     assert!(
         detection.detail.ends_with(
-            "(from the Mode S and ASTERIX records alone; 2 record(s) of protocol remoteid (first: leaf 42) not re-decoded)"
+            "(from the Mode S, ASTERIX and Remote ID records alone; 2 record(s) of protocol 0x07 (first: leaf 42) not re-decoded)"
         ),
         "{detection}"
     );
@@ -249,13 +253,13 @@ fn a_mode_s_incident_verifies_fully() {
 }
 
 /// A bundle of an incident by `target` resting on `records` of `protocol` alone.
-fn non_mode_s(target: TargetId, protocol: Protocol, signal: LeafSignal) -> (Bundle, Verification) {
+fn non_mode_s(target: TargetId, protocol: u8, signal: LeafSignal) -> (Bundle, Verification) {
     let mut log = Log::new();
     for i in 0..3i64 {
         log.append(&EvidenceLeaf::RawRecord {
             sensor: "sensor-a".into(),
             received_at_us: T0 + i * 1_000_000,
-            protocol: protocol.code(),
+            protocol,
             signal,
             mlat: false,
             record: vec![0x0d, 0x01, i as u8, 0xff, 0x20],
@@ -320,14 +324,113 @@ fn assert_cannot_redecode(v: &Verification, protocol: &str, target: &str) {
     assert!(v.passed(), "{:?}", v.failed());
 }
 
+/// The evidence of a drone flying into the box, logged as the Remote ID records the
+/// service keeps (advertiser address + message, as `Record::evidence_bytes` writes them):
+/// a Basic ID and a Location each second, a System every 3 s.
+fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
+    use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+    use skyfence_decode::remoteid::line::Record;
+    use skyfence_decode::remoteid::message::{
+        BasicId, Decoded, IdType, Location, Message, OperatorLocationType, System, UaType,
+        encode_message,
+    };
+    let mac = [0x60, 0x60, 0x1f, 0x12, 0x34, 0x56];
+    let encode = |message| {
+        encode_message(&Decoded {
+            version: 2,
+            message,
+        })
+    };
+    let mut uas_id = [0u8; 20];
+    uas_id.copy_from_slice(b"1581F5FJD239C00DW22E");
+    let basic = encode(Message::BasicId(BasicId {
+        id_type: IdType::SerialNumber,
+        ua_type: UaType(2),
+        uas_id,
+    }));
+    let system = encode(Message::System(System {
+        operator_location_type: OperatorLocationType(1),
+        operator: Some(GeoPoint::new(30.5, 59.97)),
+        ..System::default()
+    }));
+    let mut log = Log::new();
+    let mut records = Vec::new();
+    let mut ingest = Ingest::new(IngestConfig {
+        dedup: false,
+        lanes: Lanes::PerSource,
+        ..IngestConfig::default()
+    });
+    let mut target = None;
+    for s in 0..20i64 {
+        let location = encode(Message::Location(Location {
+            position: Some(GeoPoint::new(30.5, 59.99 + s as f64 * 0.002)),
+            alt_geo_m: Some(120.0),
+            h_accuracy: 10,
+            ..Location::default()
+        }));
+        let mut messages = vec![basic, location];
+        if s % 3 == 0 {
+            messages.push(system);
+        }
+        for (k, m) in messages.iter().enumerate() {
+            let at = Timestamp::from_micros(T0 + 1_000_000 + s * 1_000_000 + k as i64 * 1000);
+            let record = Record::new(at, Some(mac), m).unwrap();
+            let mut bytes = Vec::new();
+            record.evidence_bytes(&mut bytes);
+            // As the service: records that give an observation of the drone are logged.
+            let item = skyfence_decode::codec::Item::RemoteId(Box::new(record));
+            let Ingested::Accepted(obs) = ingest.observe(skyfence_core::SourceId(0), &item) else {
+                continue;
+            };
+            target = Some(obs.target);
+            let leaf = EvidenceLeaf::RawRecord {
+                sensor: "rid-rx".into(),
+                received_at_us: at.as_micros(),
+                protocol: Protocol::RemoteId.code(),
+                signal: LeafSignal::Dbm(-67),
+                mlat: false,
+                record: bytes,
+            };
+            let index = log.append(&leaf);
+            records.push(replay::RecordLeaf::from_leaf(index, &leaf).unwrap());
+        }
+    }
+    let target = target.unwrap();
+    let until = Timestamp::from_micros(T0 + 20_000_000);
+    let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
+    let zone = replay::zone_from_geojson(ZONE).unwrap();
+    let live = replay::replay(&records, target, zone, detection, permits, &[], until);
+    assert!(live.unsupported.is_empty());
+    let incident = live.open.first().expect("the drone enters the box").clone();
+    assert_eq!(
+        incident.operator.as_ref().map(|o| (o.lat, o.lon)),
+        Some((30.5, 59.97))
+    );
+    assert!(incident.remoteid.is_some());
+    assert_eq!(incident.cooperative, Some(true));
+    let (evidence, signer) = log.evidence(&incident, until);
+    (evidence, signer, target)
+}
+
 #[test]
-fn a_remote_id_incident_verifies_but_says_it_cannot_redecode_remote_id() {
-    let target = TargetId::parse(TargetKind::RemoteId, "1581F5FJD239C00DW22E").unwrap();
-    let (bundle, v) = non_mode_s(target, Protocol::RemoteId, LeafSignal::Dbm(-67));
-    assert_cannot_redecode(&v, "remoteid", "1581F5FJD239C00DW22E");
+fn a_remote_id_incident_is_re_decoded_and_re_detected() {
+    let (evidence, signer, target) = remote_id_evidence();
+    assert_eq!(target.to_string(), "1581F5FJD239C00DW22E");
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    for c in &v.checks {
+        assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    }
+    let decode = check(&v, "decode");
+    assert!(
+        decode
+            .detail
+            .starts_with("47 of 47 raw frames decode (skyfence-decode) to 1581F5FJD239C00DW22E"),
+        "{decode}"
+    );
     let csv = text(&bundle, "frames.csv");
     assert!(
-        csv.contains("\n2,2023-11-14T22:13:20.000000Z,sensor-a,remoteid,-67dBm,0,0d0100ff20\n"),
+        csv.contains(",rid-rx,remoteid,-67dBm,0,60601f12345602"),
         "{csv}"
     );
     let geojson: serde_json::Value = serde_json::from_str(&text(&bundle, "track.geojson")).unwrap();
@@ -341,7 +444,77 @@ fn a_remote_id_incident_verifies_but_says_it_cannot_redecode_remote_id() {
     assert!(
         report.contains("<th>Remote ID</th><td><span class=\"mono\">1581F5FJD239C00DW22E</span>")
     );
-    assert!(report.contains("3 (remoteid 3) from sensor-a"));
+    assert!(report.contains("47 (remoteid 47) from rid-rx"), "{report}");
+    assert!(
+        report.contains("<th>Operator</th><td>30.500000, 59.970000 at "),
+        "{report}"
+    );
+    assert!(report.contains("<th>UA type</th><td>helicopter_or_multirotor</td>"));
+    let kml = text(&bundle, "track.kml");
+    assert!(kml.contains("<Placemark><name>Operator</name>"), "{kml}");
+    assert!(
+        kml.contains("<coordinates>59.970000,30.500000,0 60.000000,30.500000,0</coordinates>"),
+        "{kml}"
+    );
+    let operator = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["role"] == "operator")
+        .expect("an operator feature");
+    assert_eq!(
+        operator["geometry"]["coordinates"],
+        serde_json::json!([59.97, 30.5])
+    );
+}
+
+#[test]
+fn a_remote_id_incident_whose_operator_was_altered_fails_detection() {
+    let (evidence, _, _) = remote_id_evidence();
+    // Re-log the same records with the incident's operator moved 5 km east.
+    let (_, last) = evidence.leaves.last().unwrap();
+    let Ok(EvidenceLeaf::IncidentStateChanged {
+        at_us,
+        incident_json,
+        ..
+    }) = EvidenceLeaf::decode(last)
+    else {
+        panic!("the last leaf is the incident")
+    };
+    let mut incident: Incident = serde_json::from_str(&incident_json).unwrap();
+    incident.operator.as_mut().unwrap().lon = 60.03;
+    let mut log = Log::new();
+    // Leaves 0 and 1 are the zone and config that Log::new writes again.
+    for (_, b) in &evidence.leaves[2..evidence.leaves.len() - 1] {
+        log.append(&EvidenceLeaf::decode(b).unwrap());
+    }
+    let (evidence, signer) = log.evidence(&incident, Timestamp::from_micros(at_us));
+    let (_, v) = round_trip(&evidence, &signer);
+    let detection = check(&v, "detection");
+    assert_eq!(detection.outcome, Outcome::Fail, "{detection}");
+    assert!(detection.detail.contains("operator"), "{detection}");
+}
+
+#[test]
+fn a_track_incident_resting_on_an_unknown_protocol_says_it_cannot_redecode_it() {
+    let target = TargetId::parse(TargetKind::Track, "kabul-psr/417").unwrap();
+    let (bundle, v) = non_mode_s(target, UNKNOWN_PROTOCOL, LeafSignal::None);
+    assert_cannot_redecode(&v, "0x07", "kabul-psr/417");
+    assert!(text(&bundle, "frames.csv").contains(",sensor-a,0x07,,0,0d0100ff20\n"));
+}
+
+#[test]
+fn remote_id_records_that_do_not_decode_fail_the_decode_check() {
+    // Records that are no Remote ID message at all.
+    let target = TargetId::parse(TargetKind::RemoteId, "1581F5FJD239C00DW22E").unwrap();
+    let (_, v) = non_mode_s(target, Protocol::RemoteId.code(), LeafSignal::Dbm(-67));
+    let decode = check(&v, "decode");
+    assert_eq!(decode.outcome, Outcome::Fail, "{decode}");
+    assert!(
+        decode.detail.contains("none of the 3 frames decodes"),
+        "{decode}"
+    );
+    assert_eq!(check(&v, "detection").outcome, Outcome::Fail);
 }
 
 /// The config of the ASTERIX bundles: the radar 0.1° south of the box's west half.

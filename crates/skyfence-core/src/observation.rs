@@ -417,6 +417,40 @@ pub const fn nacp_epu95_m(nacp: u8) -> Option<f64> {
     })
 }
 
+/// Where a drone's operator (remote pilot) stands, from Remote ID System and Operator ID
+/// messages (ASTM F3411): incident key `operator`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OperatorFix {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// The operator's registration (Operator ID message), when heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When the position was valid: the System message's time, else its receive time.
+    pub at: Timestamp,
+}
+
+/// What a drone says about itself over Remote ID besides its position: carried by
+/// Remote ID observations, kept by the track, printed in incidents (incident keys
+/// `operator` and `remoteid`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteIdInfo {
+    /// The UA type (Basic ID), e.g. `helicopter_or_multirotor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ua_type: Option<String>,
+    /// Self-ID text (the operator's description of the flight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_id: Option<String>,
+    /// Whether an Authentication message was heard from the drone (not verified).
+    #[serde(default)]
+    pub authentication: bool,
+    /// The operator's position and id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorFix>,
+}
+
 /// One normalised report about one target at one instant. Everything the detection core
 /// knows arrives as an `Observation`, whichever sensor produced it.
 #[derive(Clone, Debug, PartialEq)]
@@ -446,6 +480,9 @@ pub struct Observation {
     /// `None` when this report carries none. The track keeps the last one seen, so a
     /// position's accuracy can be stated downstream (Cursor-on-Target `ce`).
     pub nacp: Option<u8>,
+    /// What a Remote ID drone says about itself and its operator, as assembled so far;
+    /// `None` for other protocols.
+    pub remoteid: Option<std::sync::Arc<RemoteIdInfo>>,
 }
 
 impl Observation {
@@ -463,6 +500,7 @@ impl Observation {
             source: SourceId::default(),
             raw: None,
             nacp: None,
+            remoteid: None,
         }
     }
 
@@ -543,9 +581,11 @@ mod tests {
         // half cache lines. It held 128 bytes while targets were ICAO addresses and raw
         // evidence a Mode S frame; a sensor-neutral TargetId (32 bytes: a Remote ID or a
         // sensor's track inline) and a protocol-tagged RawRecord (32: a Mode S frame
-        // inline, longer records shared) cost 32 more. Benches hold the speed.
+        // inline, longer records shared) cost 32 more; a Remote ID drone's shared
+        // self-description (one pointer, `None` for other protocols) 8 more. Benches hold
+        // the speed.
         assert!(
-            std::mem::size_of::<Observation>() <= 160,
+            std::mem::size_of::<Observation>() <= 168,
             "{}",
             std::mem::size_of::<Observation>()
         );

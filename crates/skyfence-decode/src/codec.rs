@@ -3,7 +3,7 @@
 //! whose times come from a receiver clock, that clock's discontinuities ([`ClockStats`]).
 //!
 //! The concrete decoders ([`BeastDecoder`], [`AvrDecoder`], [`RawDecoder`],
-//! [`SbsDecoder`]) keep their own generic `decode` methods (the fast path the benches
+//! [`SbsDecoder`], [`AsterixDecoder`], [`RemoteIdLineDecoder`]) keep their own generic `decode` methods (the fast path the benches
 //! measure); the trait is the object-safe face the format registry ([`crate::format`])
 //! hands out, so readers, live sources and the fuzzer drive any format alike.
 
@@ -13,20 +13,28 @@ use crate::asterix::{AsterixDecoder, AsterixItem};
 use crate::avr::AvrDecoder;
 use crate::beast::{BeastClock, BeastDecoder, ClockStats};
 use crate::raw::RawDecoder;
+use crate::remoteid::line::{Record as RemoteIdRecord, RemoteIdLineDecoder};
 use crate::sbs::SbsDecoder;
 use crate::{DropCounts, Frame, Message};
 
 /// What a codec delivers: a Mode S frame still to be decoded, a message the receiver
-/// already decoded (SBS), or an ASTERIX record (decoded with its raw bytes; boxed so
-/// the Mode S items stay small).
+/// already decoded (SBS), an ASTERIX record (decoded with its raw bytes), or a received
+/// Remote ID record.
+///
+/// Kept small (a frame's 48 bytes and a tag): items are queued and moved once per frame,
+/// and a 144-byte decoded message inline made every Beast frame pay for copying it. The
+/// rare large variants are boxed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// A Mode S frame.
     Frame(Frame),
     /// An already-decoded message.
-    Decoded(Message),
-    /// An ASTERIX record.
+    Decoded(Box<Message>),
+    /// An ASTERIX record (boxed: Mode S items stay small).
     Asterix(Box<AsterixItem>),
+    /// A Remote ID message or message pack with its receive time, receiver, RSSI and
+    /// transmitter (boxed: a pack is up to 228 bytes, Mode S items stay small).
+    RemoteId(Box<RemoteIdRecord>),
 }
 
 impl Item {
@@ -36,6 +44,7 @@ impl Item {
             Item::Frame(f) => f.at,
             Item::Decoded(m) => m.at,
             Item::Asterix(a) => a.at,
+            Item::RemoteId(r) => r.at,
         }
     }
 
@@ -45,6 +54,7 @@ impl Item {
             Item::Frame(f) => f.at = at,
             Item::Decoded(m) => m.at = at,
             Item::Asterix(a) => a.at = at,
+            Item::RemoteId(r) => r.at = at,
         }
     }
 }
@@ -142,11 +152,11 @@ impl Codec for RawDecoder {
 
 impl Codec for SbsDecoder {
     fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
-        SbsDecoder::decode(self, chunk, &mut |m| out(Item::Decoded(m)));
+        SbsDecoder::decode(self, chunk, &mut |m| out(Item::Decoded(Box::new(m))));
     }
 
     fn finish(&mut self, out: &mut dyn FnMut(Item)) {
-        SbsDecoder::finish(self, &mut |m| out(Item::Decoded(m)));
+        SbsDecoder::finish(self, &mut |m| out(Item::Decoded(Box::new(m))));
     }
 
     fn drops(&self) -> &DropCounts {
@@ -170,6 +180,20 @@ impl Codec for AsterixDecoder {
 
     fn drops(&self) -> &DropCounts {
         AsterixDecoder::drops(self)
+    }
+}
+
+impl Codec for RemoteIdLineDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        RemoteIdLineDecoder::decode(self, chunk, &mut |r| out(Item::RemoteId(Box::new(r))));
+    }
+
+    fn finish(&mut self, out: &mut dyn FnMut(Item)) {
+        RemoteIdLineDecoder::finish(self, &mut |r| out(Item::RemoteId(Box::new(r))));
+    }
+
+    fn drops(&self) -> &DropCounts {
+        RemoteIdLineDecoder::drops(self)
     }
 }
 

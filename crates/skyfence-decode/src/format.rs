@@ -13,7 +13,7 @@ use std::fmt;
 use skyfence_core::{Protocol, Timestamp};
 
 use crate::codec::{ClockOptions, Codec};
-use crate::{Frame, Message, asterix, avr, beast, capture, raw, sbs};
+use crate::{Frame, Message, asterix, avr, beast, capture, raw, remoteid, sbs};
 
 /// How the simulator encodes a format.
 #[derive(Clone, Copy, Debug)]
@@ -173,8 +173,20 @@ pub static PCAP: Format = Format {
     writer: None,
 };
 
+/// `remoteid`: received Remote ID records as text lines ([`crate::remoteid::line`]).
+pub static REMOTEID: Format = Format {
+    name: "remoteid",
+    description: "TIMESTAMP,RECEIVER,RSSI,TRANSMITTER,HEX lines (Remote ID message or message pack)",
+    receiver_clock: false,
+    protocol: Protocol::RemoteId,
+    // Receivers that forward Remote ID as text lines over TCP (UDP is not read yet).
+    live: true,
+    codec: |_| Box::new(remoteid::line::RemoteIdLineDecoder::new()),
+    writer: None,
+};
+
 /// Every format, in the order help texts and error messages list them.
-pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS, &ASTERIX, &PCAP];
+pub static FORMATS: &[&Format] = &[&RAW, &BEAST, &AVR, &SBS, &ASTERIX, &PCAP, &REMOTEID];
 
 /// The format called `name` (ASCII case-insensitive).
 pub fn lookup(name: &str) -> Option<&'static Format> {
@@ -198,7 +210,7 @@ pub fn names_where(filter: impl Fn(&Format) -> bool) -> String {
     }
 }
 
-/// Every format's name, as "raw, beast, avr, sbs, asterix or pcap".
+/// Every format's name, as "raw, beast, avr, sbs, asterix, pcap or remoteid".
 pub fn names() -> String {
     names_where(|_| true)
 }
@@ -216,8 +228,8 @@ mod tests {
             assert_eq!(f.name, f.name.to_ascii_lowercase());
             assert_eq!(lookup(&f.name.to_ascii_uppercase()), Some(*f));
         }
-        assert_eq!(names(), "raw, beast, avr, sbs, asterix or pcap");
-        assert_eq!(names_where(|f| f.live), "beast, avr or sbs");
+        assert_eq!(names(), "raw, beast, avr, sbs, asterix, pcap or remoteid");
+        assert_eq!(names_where(|f| f.live), "beast, avr, sbs or remoteid");
         assert_eq!(lookup("mlat"), None);
     }
 
@@ -263,6 +275,7 @@ mod tests {
                     assert_eq!(m.callsign, message.callsign, "{}", f.name);
                 }
                 Item::Asterix(a) => panic!("{}: a Mode S frame read back as {a:?}", f.name),
+                Item::RemoteId(r) => panic!("{}: a Mode S writer gave {r:?}", f.name),
             }
         }
     }

@@ -24,6 +24,7 @@ use crate::asterix::{self, AsterixItem};
 use crate::codec::Item;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::dedup::DuplicateFilter;
+use crate::remoteid::assemble::Assembler;
 use crate::sensor::Sensor;
 use crate::{DropCounts, Message};
 
@@ -115,6 +116,9 @@ pub struct Ingest {
     sensors: Vec<Sensor>,
     /// ASTERIX records that gave no observation, by reason.
     asterix_drops: DropCounts,
+    /// Remote ID records, assembled per drone (one state for every lane: a drone is
+    /// keyed by its source and transmitter).
+    remoteid: Assembler,
 }
 
 impl Ingest {
@@ -125,6 +129,7 @@ impl Ingest {
             lanes: config.lanes,
             decoders: Vec::new(),
             counts: Vec::new(),
+            remoteid: Assembler::new(),
             config: config.decoder,
             sensors: config.sensors,
             asterix_drops: DropCounts::default(),
@@ -166,9 +171,10 @@ impl Ingest {
                     }
                 }
             }
-            Item::Decoded(m) => Ingested::Accepted(*m),
-            // Not a Mode S message: see `observe`.
-            Item::Asterix(_) => Ingested::Rejected,
+            Item::Decoded(m) => Ingested::Accepted(**m),
+            // Not Mode S messages: ASTERIX and Remote ID records become observations in
+            // `observe`.
+            Item::Asterix(_) | Item::RemoteId(_) => Ingested::Rejected,
         };
         let c = self.counts_mut(source);
         c.items += 1;
@@ -213,6 +219,22 @@ impl Ingest {
         if let Item::Asterix(a) = item {
             return self.observe_asterix(source, a);
         }
+        if let Item::RemoteId(record) = item {
+            let result = match self.remoteid.observe(source, record) {
+                Some(o) => Ingested::Accepted(o),
+                None => Ingested::Rejected,
+            };
+            let c = self.counts_mut(source);
+            c.items += 1;
+            match &result {
+                Ingested::Accepted(o) => {
+                    c.messages += 1;
+                    c.positions += u64::from(o.position.is_some());
+                }
+                _ => c.rejected += 1,
+            }
+            return result;
+        }
         match self.message(source, item) {
             Ingested::Accepted(m) => Ingested::Accepted(m.to_observation(source)),
             Ingested::Duplicate => Ingested::Duplicate,
@@ -230,6 +252,7 @@ impl Ingest {
         if let Some(d) = &mut self.dedup {
             d.expire(now);
         }
+        self.remoteid.expire(now);
     }
 
     /// What the decoder of `source`'s lane dropped so far, by reason (with
@@ -239,10 +262,13 @@ impl Ingest {
             Lanes::Shared => 0,
             Lanes::PerSource => usize::from(source.0),
         };
-        self.decoders
+        let mut drops = self
+            .decoders
             .get(lane)
             .map(|d| *d.drops())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        drops.merge(&self.remoteid.drops(source));
+        drops
     }
 
     /// What every decoder dropped so far, by reason.
@@ -251,6 +277,7 @@ impl Ingest {
         for d in &self.decoders {
             all.merge(d.drops());
         }
+        all.merge(&self.remoteid.all_drops());
         all
     }
 
@@ -285,9 +312,13 @@ impl Ingest {
         self.decoders.iter().map(Decoder::corrected).sum()
     }
 
-    /// Aircraft the decoders track now, over every lane.
+    /// Aircraft the decoders track now, over every lane, and drones being assembled.
     pub fn aircraft(&self) -> usize {
-        self.decoders.iter().map(|d| d.tracker().len()).sum()
+        self.decoders
+            .iter()
+            .map(|d| d.tracker().len())
+            .sum::<usize>()
+            + self.remoteid.drones()
     }
 }
 

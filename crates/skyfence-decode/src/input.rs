@@ -290,7 +290,10 @@ mod tests {
         assert_eq!(s.path.unwrap(), PathBuf::from("C:/data/x.csv"));
         let e = parse("json:x").unwrap_err().to_string();
         assert!(e.contains(&format!("expected {}", format::names())), "{e}");
-        assert!(e.contains("raw, beast, avr, sbs"), "{e}");
+        assert!(
+            e.contains("raw, beast, avr, sbs, asterix, pcap or remoteid"),
+            "{e}"
+        );
         assert!(e.contains("\"json\""), "{e}");
         assert!(parse("x.csv").unwrap_err().to_string().contains("FMT:PATH"));
         assert!(parse("sbs:").unwrap_err().to_string().contains("no path"));

@@ -16,6 +16,7 @@
 //! - [`cpr`] holds the Compact Position Reporting arithmetic, and [`tracker`] the
 //!   per-aircraft state that resolves CPR positions and admits address/parity replies;
 //! - [`asterix`]: ASTERIX data blocks (CAT 048, 034, 062, 021) into reports;
+//! - [`remoteid`]: Drone Remote ID (ASTM F3411, ASD-STAN EN 4709-002) messages;
 //! - [`ingest`]: the one step from codec items to observations (duplicate removal,
 //!   decoding, normalisation) shared by `analyze`, the live service and bundle
 //!   re-detection.
@@ -36,6 +37,7 @@ pub mod ingest;
 pub mod input;
 pub mod modes;
 pub mod raw;
+pub mod remoteid;
 pub mod sbs;
 pub mod sensor;
 pub mod stats;

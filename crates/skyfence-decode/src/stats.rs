@@ -33,6 +33,8 @@ pub enum DropReason {
     /// An SBS line that is not a well-formed BaseStation message; an ASTERIX record
     /// without its mandatory data source identifier.
     Unparsable,
+    /// A reported position outside ±90° latitude or ±180° longitude (Remote ID).
+    BadPosition,
     /// An ASTERIX data block of a category skyfence has no table for (CAT 021, 034, 048
     /// and 062 are read).
     UnknownCategory,
@@ -49,7 +51,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 16] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::Garbage,
         DropReason::Truncated,
         DropReason::BadLength,
@@ -62,6 +64,7 @@ impl DropReason {
         DropReason::BadCpr,
         DropReason::ImplausibleMotion,
         DropReason::Unparsable,
+        DropReason::BadPosition,
         DropReason::UnknownCategory,
         DropReason::UnknownItem,
         DropReason::UnknownSensor,
@@ -83,6 +86,7 @@ impl DropReason {
             DropReason::BadCpr => "bad_cpr",
             DropReason::ImplausibleMotion => "implausible_motion",
             DropReason::Unparsable => "unparsable",
+            DropReason::BadPosition => "bad_position",
             DropReason::UnknownCategory => "unknown_category",
             DropReason::UnknownItem => "unknown_item",
             DropReason::UnknownSensor => "unknown_sensor",

@@ -4,10 +4,12 @@
 //! with arbitrary bytes; the fuzz target `codecs` checks the same on any input.
 
 use proptest::prelude::*;
-use skyfence_core::Timestamp;
+use skyfence_core::{Protocol, Timestamp};
 use skyfence_decode::codec::{ClockOptions, Item};
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
 use skyfence_decode::format::{Encode, FORMATS, Format};
+use skyfence_decode::remoteid::encode_pack;
+use skyfence_decode::remoteid::line::{Record, encode_line};
 use skyfence_decode::{Frame, beast};
 
 const START: Timestamp = Timestamp::from_secs(1_700_000_000);
@@ -27,6 +29,9 @@ fn hex(s: &str) -> Vec<u8> {
 
 /// `n` valid records of `format`, a millisecond apart.
 fn records(format: &Format, n: usize) -> Vec<u8> {
+    if format.protocol == Protocol::RemoteId {
+        return remoteid_records(n);
+    }
     let Some(w) = format.writer else {
         return Vec::new();
     };
@@ -48,6 +53,27 @@ fn records(format: &Format, n: usize) -> Vec<u8> {
     }
     bytes.extend_from_slice(text.as_bytes());
     bytes
+}
+
+/// `n` Remote ID lines: Basic ID messages from one transmitter, then message packs.
+fn remoteid_records(n: usize) -> Vec<u8> {
+    let mut basic = [0u8; 25];
+    basic[0] = 0x02;
+    basic[1] = 0x12;
+    basic[2..10].copy_from_slice(b"SKYF0001");
+    let mut text = String::from("timestamp,receiver,rssi,transmitter,hex\n");
+    for k in 0..n {
+        let at = START.add_micros(1000 * k as i64);
+        let record = if k % 2 == 0 {
+            Record::new(at, Some([1, 2, 3, 4, 5, 6]), &basic)
+        } else {
+            let mut pack = Vec::new();
+            encode_pack(2, &[basic, basic], &mut pack);
+            Record::new(at, None, &pack)
+        };
+        encode_line(&record.unwrap(), &mut text);
+    }
+    text.into_bytes()
 }
 
 /// Items as text (`Debug` compares NaN fields alike), drops and clock statistics.

@@ -426,7 +426,10 @@ fn read_events(
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
     if write!(
         stream,
-        "GET /api/events HTTP/1.0\r\nHost: load\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /api/events HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        stream
+            .peer_addr()
+            .map_or_else(|_| "127.0.0.1".to_string(), |a| a.to_string())
     )
     .is_err()
     {
@@ -512,7 +515,7 @@ type Scrape = BTreeMap<String, f64>;
 fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: load\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     let (head, body) = text
@@ -740,7 +743,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let result = measure(&args, &traffic, api, feed_stream, pid, time_factor);
+    // The store's WAL, when this run started the service (its store is ours to look at).
+    let wal = service.as_ref().map(|s| s.dir.join("load.db-wal"));
+    let result = measure(&args, &traffic, api, feed_stream, pid, time_factor, wal);
     if let Some(s) = service {
         if result.is_err() {
             eprintln!("service log:\n{}", s.log_tail());
@@ -764,7 +769,14 @@ fn measure(
     feed_stream: TcpStream,
     pid: Option<u32>,
     time_factor: f64,
+    wal: Option<PathBuf>,
 ) -> anyhow::Result<Value> {
+    // The WAL file's largest size, sampled every 20 ms while feeding and after draining.
+    let wal_now = || {
+        wal.as_ref()
+            .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+    };
+    let mut wal_max = wal_now();
     let load_before = load_average();
     let before = scrape(api).context("cannot read /metrics")?;
     let duration = Duration::from_secs_f64(args.duration);
@@ -794,6 +806,7 @@ fn measure(
             }
             while !feeder.is_finished() && Instant::now() < next {
                 thread::sleep(Duration::from_millis(20));
+                wal_max = wal_max.max(wal_now());
             }
         }
         let log = feeder
@@ -819,6 +832,7 @@ fn measure(
         thread::sleep(Duration::from_millis(100));
     }
     let drained_s = started.elapsed().as_secs_f64();
+    wal_max = wal_max.max(wal_now());
     // Events of the last frames: a store commit or two.
     thread::sleep(Duration::from_secs(2));
     let last = scrape(api)?;
@@ -909,6 +923,7 @@ fn measure(
             "tracks_max": samples.iter().map(|s| s.tracks).fold(0.0, f64::max),
             "rss_max_bytes": samples.iter().map(|s| s.rss).max(),
             "hwm_bytes": mem.map(|m| m.1),
+            "wal_max_bytes": wal_max,
             "events_total": {
                 "confirmed": total(&last, "skyfence_events_total{kind=\"confirmed\"}"),
                 "closed": total(&last, "skyfence_events_total{kind=\"closed\"}"),
@@ -994,6 +1009,7 @@ fn table(r: &Value) -> String {
             "service RSS max / VmHWM",
             format!("{} / {}", mb(&s["rss_max_bytes"]), mb(&s["hwm_bytes"])),
         ),
+        ("store WAL max", mb(&s["wal_max_bytes"])),
         (
             "confirmed events measured",
             f(&r["sse"]["confirmed_measured"]),

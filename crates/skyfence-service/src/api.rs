@@ -161,12 +161,61 @@ pub fn router(state: AppState) -> Router {
         .merge(super::alerts::api::routes())
         .merge(super::ack::routes(state.ack.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // The counters name sources, zones and sinks: behind the token like `/api`.
+    let metrics_route = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest("/api", api)
-        .route("/metrics", get(metrics))
+        .merge(metrics_route)
         .merge(web::pages())
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Whether `host` (a `Host` header) names this machine by address: an IP literal or
+/// `localhost`, with or without a port.
+fn host_is_an_address(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`
+        match rest.split_once(']') {
+            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
+                return v6.parse::<std::net::Ipv6Addr>().is_ok();
+            }
+            _ => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Without an API token, the service answers only requests addressed to it by IP address
+/// or `localhost`: a web page from elsewhere whose name an attacker re-points at this
+/// machine (DNS rebinding) sends its own name as `Host` and is refused (403). With a
+/// token every request must carry it, so any name is served.
+async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.token.is_some() {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    match host {
+        // HTTP/1.0 without Host: not a browser.
+        None => next.run(req).await,
+        Some(h) if host_is_an_address(h.trim()) => next.run(req).await,
+        Some(h) => (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": format!(
+                "Host {h:?} is not an address of this service: without [server] api_token only \
+                 requests to an IP address or localhost are served (set api_token to serve it by name)"
+            ) })),
+        )
+            .into_response(),
+    }
 }
 
 /// Equal-time comparison, so the token cannot be guessed byte by byte from response
@@ -179,11 +228,14 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     let Some(token) = &state.token else {
         return next.run(req).await;
     };
+    // RFC 9110 section 11.1: the scheme name is case-insensitive.
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     if given.is_some_and(|g| same_bytes(g.as_bytes(), token.as_bytes())) {
         return next.run(req).await;
     }
@@ -198,8 +250,32 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     response
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// `GET /api/health`: `ok`; `degraded` with reasons (the store cannot be read, or a
+/// commit failed in the last minute); 503 `failing` when every commit fails, so nothing
+/// can be stored.
+async fn health(State(state): State<AppState>) -> Response {
+    let read = state.readers.with(|s| s.last_seq()).await;
+    health_report(&state.metrics, read.err().map(|e| e.message)).into_response()
+}
+
+/// The status and body of `/api/health` (see [`health`]).
+fn health_report(
+    metrics: &Metrics,
+    read_error: Option<String>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let (failing, mut reasons) = metrics.store_problems();
+    if let Some(e) = read_error {
+        reasons.push(format!("store: cannot be read: {e}"));
+    }
+    if failing {
+        let body = serde_json::json!({ "status": "failing", "reasons": reasons });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    if reasons.is_empty() {
+        return (StatusCode::OK, Json(serde_json::json!({ "status": "ok" })));
+    }
+    let body = serde_json::json!({ "status": "degraded", "reasons": reasons });
+    (StatusCode::OK, Json(body))
 }
 
 /// The query of `GET /api/incidents`.
@@ -332,13 +408,32 @@ struct Feed {
     state: AppState,
     live: broadcast::Receiver<Arc<Published>>,
     backlog: VecDeque<Arc<Published>>,
+    /// The last page read from the store was full: more stored events follow it.
+    more: bool,
     last: u64,
     /// Acknowledgements as they are stored (`ack` events, `seq` 0: not in the event log,
     /// so they carry no SSE id and are not replayed).
     acks: broadcast::Receiver<Arc<str>>,
 }
 
+/// The SSE event that says `skipped` stored events after id `after` cannot be sent (the
+/// retention purge removed them): the stream resumes at `after + skipped + 1`.
+fn gap_event(after: u64, skipped: u64) -> Arc<Published> {
+    Arc::new(Published {
+        seq: 0,
+        kind: "gap",
+        json: serde_json::json!({
+            "after": after,
+            "skipped": skipped,
+            "resumes_at": after + skipped + 1,
+        })
+        .to_string(),
+    })
+}
+
 impl Feed {
+    /// Reads the next page of stored events after `last` into the backlog; notes whether
+    /// more follow, so [`Feed::next`] pages through the whole backlog before going live.
     async fn catch_up(&mut self) {
         let after = self.last;
         match self
@@ -347,22 +442,40 @@ impl Feed {
             .with(move |s| s.events_since(after, CATCH_UP))
             .await
         {
-            Ok(events) => self.backlog.extend(
-                events
-                    .iter()
-                    .map(|e| Arc::new(Published::new(e.seq, &e.event))),
-            ),
-            Err(e) => tracing::warn!("sse catch-up failed: {}", e.message),
+            Ok(events) => {
+                self.more = events.len() == CATCH_UP as usize;
+                self.backlog.extend(
+                    events
+                        .iter()
+                        .map(|e| Arc::new(Published::new(e.seq, &e.event))),
+                );
+            }
+            Err(e) => {
+                self.more = false;
+                tracing::warn!("sse catch-up failed: {}", e.message);
+            }
         }
     }
 
     async fn next(&mut self) -> Option<Arc<Published>> {
         loop {
-            if let Some(p) = self.backlog.pop_front() {
-                if p.seq > self.last {
-                    self.last = p.seq;
-                    return Some(p);
+            if let Some(p) = self.backlog.front().cloned() {
+                if p.seq <= self.last {
+                    self.backlog.pop_front();
+                    continue;
                 }
+                // Stored events are numbered without gaps; one here was purged.
+                if p.seq > self.last + 1 {
+                    let after = self.last;
+                    self.last = p.seq - 1;
+                    return Some(gap_event(after, p.seq - 1 - after));
+                }
+                self.backlog.pop_front();
+                self.last = p.seq;
+                return Some(p);
+            }
+            if self.more {
+                self.catch_up().await;
                 continue;
             }
             let mut shutdown = self.state.shutdown.clone();
@@ -384,6 +497,15 @@ impl Feed {
                 () = super::source::stopped(&mut shutdown) => return None,
             };
             match received {
+                // Events between the last sent and this one are in the store: read them
+                // (this one with them) rather than jump.
+                Ok(p) if p.seq > self.last + 1 => {
+                    self.catch_up().await;
+                    if self.backlog.is_empty() {
+                        // The store could not be read: send it after a gap event.
+                        self.backlog.push_back(p);
+                    }
+                }
                 Ok(p) if p.seq > self.last => {
                     self.last = p.seq;
                     return Some(p);
@@ -411,28 +533,49 @@ async fn events(
         state,
         live,
         backlog: VecDeque::new(),
+        more: false,
         last: 0,
         acks,
     };
-    if let Some(id) = last_event_id {
-        feed.last = id;
-        feed.catch_up().await;
-    } else {
-        // A new client starts with what happens from now on.
-        feed.last = feed
-            .state
-            .readers
-            .with(|s| s.last_seq())
-            .await
-            .unwrap_or_default();
-    }
-    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        let p = feed.next().await?;
-        let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
-        if p.seq > 0 {
-            event = event.id(p.seq.to_string());
+    let newest = feed
+        .state
+        .readers
+        .with(|s| s.last_seq())
+        .await
+        .unwrap_or_default();
+    let mut reset = None;
+    match last_event_id {
+        Some(id) if id <= newest => {
+            feed.last = id;
+            feed.catch_up().await;
         }
-        Some((Ok(event), feed))
+        // An id this store never gave (another store, or one restored from a backup):
+        // say so, and go on from the newest as a new client would.
+        Some(id) => {
+            feed.last = newest;
+            reset = Some(Arc::new(Published {
+                seq: 0,
+                kind: "reset",
+                json: serde_json::json!({"last_event_id": id, "newest": newest}).to_string(),
+            }));
+        }
+        // A new client starts with what happens from now on.
+        None => feed.last = newest,
+    }
+    let mut first = reset;
+    let stream = futures_util::stream::unfold(feed, move |mut feed| {
+        let first = first.take();
+        async move {
+            let p = match first {
+                Some(p) => p,
+                None => feed.next().await?,
+            };
+            let mut event = SseEvent::default().event(p.kind).data(p.json.as_str());
+            if p.seq > 0 {
+                event = event.id(p.seq.to_string());
+            }
+            Some((Ok(event), feed))
+        }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
@@ -470,6 +613,71 @@ mod tests {
         .filter()
         .unwrap_err();
         assert!(e.contains("\"yesterday\""), "{e}");
+    }
+
+    /// Regression: health said ok while nothing could be stored.
+    #[test]
+    fn health_follows_the_store_writer() {
+        let metrics = Metrics::default();
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, serde_json::json!({"status": "ok"}))
+        );
+
+        metrics.store_failed("database or disk is full");
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "failing");
+        let reason = body["reasons"][0].as_str().unwrap();
+        assert!(
+            reason.contains("every commit failing") && reason.contains("disk is full"),
+            "{reason}"
+        );
+
+        metrics.store_committed();
+        let (status, Json(body)) = health_report(&metrics, None);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded");
+        assert!(
+            body["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("since recovered"),
+            "{body}"
+        );
+
+        let (status, Json(body)) =
+            health_report(&Metrics::default(), Some("disk I/O error".into()));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["reasons"][0], "store: cannot be read: disk I/O error");
+    }
+
+    /// Regression: with no token, any `Host` was served (DNS rebinding).
+    #[test]
+    fn hosts_by_address_only() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8080",
+            "[::1]",
+            "192.0.2.10:443",
+        ] {
+            assert!(host_is_an_address(ok), "{ok}");
+        }
+        for bad in [
+            "attacker.example",
+            "attacker.example:8080",
+            "127.0.0.1.nip.io",
+            "[::1",
+            "[zz]:1",
+            "",
+        ] {
+            assert!(!host_is_an_address(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use skyfence_core::airspace::Zone;
@@ -89,6 +90,21 @@ pub struct ServerConfig {
     /// Attribution the tile provider requires, shown on the map.
     #[serde(default)]
     pub tiles_attribution: Option<String>,
+    /// API connections served at once; more are closed at once (`netlimits`).
+    #[serde(default = "default_http_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a whole request head (also while a kept-alive
+    /// connection waits for its next request).
+    #[serde(default = "default_header_read_timeout_s")]
+    pub header_read_timeout_s: u64,
+}
+
+fn default_http_max_connections() -> usize {
+    crate::netlimits::DEFAULT_HTTP_MAX_CONNECTIONS
+}
+
+fn default_header_read_timeout_s() -> u64 {
+    crate::netlimits::DEFAULT_HEADER_READ_TIMEOUT_S
 }
 
 fn default_listen() -> SocketAddr {
@@ -102,6 +118,8 @@ impl Default for ServerConfig {
             api_token: None,
             tiles: None,
             tiles_attribution: None,
+            max_connections: default_http_max_connections(),
+            header_read_timeout_s: default_header_read_timeout_s(),
         }
     }
 }
@@ -139,6 +157,9 @@ pub enum StoreDurability {
     /// or a power cut, which may lose the last commits (never corrupt the file).
     Normal,
 }
+
+/// The largest config file read.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// The largest `retention_days` / `--retention-days` (a century).
 pub const MAX_RETENTION_DAYS: f64 = 36_500.0;
@@ -200,6 +221,34 @@ pub struct SourceConfig {
     pub replay: Option<PathBuf>,
     /// Replay speed: 1 is real time, 10 ten times faster (only with `replay`).
     pub speed: Option<f64>,
+    /// `listen` only: receivers connected at once (default 16).
+    pub max_connections: Option<usize>,
+    /// `listen` only: seconds of silence after which a receiver is disconnected
+    /// (default 300).
+    pub idle_timeout_s: Option<f64>,
+    /// `listen` only: networks receivers may connect from (`"10.0.0.0/8"`, an address);
+    /// default: any.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+impl SourceConfig {
+    /// The limits of a `listen` source (validated with the config).
+    pub fn listen_limits(&self) -> Result<crate::netlimits::ListenLimits, String> {
+        let d = crate::netlimits::ListenLimits::default();
+        let allow_from = self
+            .allow_from
+            .iter()
+            .map(|c| crate::netlimits::Cidr::parse(c))
+            .collect::<Result<_, _>>()?;
+        Ok(crate::netlimits::ListenLimits {
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+            idle_timeout: self
+                .idle_timeout_s
+                .map_or(d.idle_timeout, Duration::from_secs_f64),
+            allow_from,
+        })
+    }
 }
 
 /// An event kind an alert can subscribe to.
@@ -437,8 +486,16 @@ impl Config {
     /// Reads and validates a config file. Errors exit with status 2 and name the file,
     /// line and key.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
+        // A config is a few KB; a device or a huge file is refused, not read.
+        let bytes = skyfence_core::airspace::load::read_bounded(path, MAX_CONFIG_BYTES)
             .map_err(|e| input_error(format!("cannot read config {}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            input_error(format!(
+                "cannot read config {}: not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let mut config = Config::parse(&text)
             .map_err(|e| input_error(format!("config {}: {e}", path.display())))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -474,6 +531,28 @@ impl Config {
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
+        if let Some(token) = &self.server.api_token
+            && (token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(format!(
+                "{}[server] api_token is empty or holds spaces or control characters: give a token of visible characters, or remove the key to serve without one",
+                at_in("[server]", "api_token")
+            ));
+        }
+        if !(1..=65_536).contains(&self.server.max_connections) {
+            return Err(format!(
+                "{}[server] max_connections = {} is out of range (expected 1 to 65536)",
+                at_in("[server]", "max_connections"),
+                self.server.max_connections
+            ));
+        }
+        if !(1..=3600).contains(&self.server.header_read_timeout_s) {
+            return Err(format!(
+                "{}[server] header_read_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
+                at_in("[server]", "header_read_timeout_s"),
+                self.server.header_read_timeout_s
+            ));
+        }
         self.evidence
             .validate()
             .map_err(|e| format!("{}{e}", at("[evidence]")))?;
@@ -557,6 +636,41 @@ impl Config {
                     ));
                 }
                 _ => {}
+            }
+            let limits_given = s.max_connections.is_some()
+                || s.idle_timeout_s.is_some()
+                || !s.allow_from.is_empty();
+            if limits_given && s.listen.is_none() {
+                return Err(format!(
+                    "{}[[source]] {:?}: max_connections, idle_timeout_s and allow_from are only for listen sources",
+                    at("name"),
+                    s.name
+                ));
+            }
+            if let Some(n) = s.max_connections
+                && !(1..=4096).contains(&n)
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: max_connections = {n} is out of range (expected 1 to 4096)",
+                    at("max_connections"),
+                    s.name
+                ));
+            }
+            if let Some(x) = s.idle_timeout_s
+                && !(x.is_finite() && (1.0..=86_400.0).contains(&x))
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: idle_timeout_s = {x} is out of range (expected 1 to 86400 seconds)",
+                    at("idle_timeout_s"),
+                    s.name
+                ));
+            }
+            if let Err(e) = s.listen_limits() {
+                return Err(format!(
+                    "{}[[source]] {:?}: allow_from: {e}",
+                    at("allow_from"),
+                    s.name
+                ));
             }
             if !names.insert(s.name.as_str()) {
                 return Err(format!(
@@ -750,6 +864,27 @@ until = "2023-11-30T00:00:00Z"
         );
     }
 
+    /// Regression: `api_token = ""` was accepted (and `Bearer ` with nothing after it
+    /// would have matched it).
+    #[test]
+    fn an_empty_api_token_is_refused() {
+        for token in ["", " ", "two words"] {
+            let e = Config::parse(&format!("[server]\napi_token = {token:?}\n")).unwrap_err();
+            assert!(e.starts_with("line 2: [server] api_token is empty"), "{e}");
+        }
+        assert!(Config::parse("[server]\napi_token = \"x7-Yz\"\n").is_ok());
+    }
+
+    /// A config that is a device is refused rather than read for ever.
+    #[cfg(unix)]
+    #[test]
+    fn a_config_that_is_a_device_is_refused() {
+        let e = Config::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
     #[test]
     fn unknown_key_names_line_and_key() {
         let e = Config::parse("[detection]\nconfirm_s = 5\nconfirm_secs = 3\n").unwrap_err();
@@ -774,7 +909,7 @@ until = "2023-11-30T00:00:00Z"
         assert!(
             e.contains("line 3")
                 && e.contains("\"raw\" can only be replayed")
-                && e.contains("beast, avr or sbs"),
+                && e.contains("beast, avr, sbs or remoteid"),
             "{e}"
         );
         let c = Config::parse("[[source]]\nname = \"a\"\ntype = \"RAW\"\nreplay = \"x.csv\"\n")

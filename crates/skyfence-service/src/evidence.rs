@@ -3,7 +3,8 @@
 //!
 //! - At start ([`record_start`]): one `DatasetLoaded` leaf per zone (the zone as GeoJSON,
 //!   `skyfence_store::zone_geojson`), one for the permit set (canonical JSON) and one
-//!   `ConfigChanged` leaf with the configuration text, each only when it differs from the
+//!   `ConfigChanged` leaf with the configuration's detection settings, secrets removed
+//!   (`crate::config_leaf`), each only when it differs from the
 //!   latest recorded one, so a restart does not grow the log.
 //! - The checkpoint task ([`spawn_checkpoints`]) signs a C2SP tlog-checkpoint every
 //!   `[evidence] checkpoint_every_s` seconds when the log grew, and at once when an incident
@@ -109,6 +110,13 @@ impl EvidenceConfig {
                 )
             })?;
         }
+        if self.witnesses.len() > skyfence_store::MAX_COSIGNATURES {
+            return Err(format!(
+                "[evidence] witnesses: {} keys, at most {} (the cosignatures one checkpoint keeps)",
+                self.witnesses.len(),
+                skyfence_store::MAX_COSIGNATURES
+            ));
+        }
         for w in &self.witnesses {
             VerifierKey::parse(w)
                 .map_err(|e| format!("[evidence] witnesses: {w:?} is not a witness key: {e}"))?;
@@ -130,13 +138,15 @@ pub struct EvidenceSettings {
     pub witnesses: Vec<VerifierKey>,
     /// Where the configuration came from (a path, or `"demo"`).
     pub config_source: String,
-    /// The configuration text in force, recorded as a `ConfigChanged` leaf.
+    /// The configuration in force as recorded in the `ConfigChanged` leaf: its detection
+    /// settings with every secret removed ([`crate::config_leaf::recorded_config`]).
     pub config_text: Vec<u8>,
 }
 
 impl EvidenceSettings {
     /// From a validated config: a relative key path is relative to the config file; the
-    /// default key sits beside the store. `config_text` is the file's text.
+    /// default key sits beside the store. `config_text` is the file's text; what is
+    /// recorded of it is [`crate::config_leaf::recorded_config`] (no secrets).
     pub fn from_config(
         config: &EvidenceConfig,
         base_dir: &Path,
@@ -155,7 +165,7 @@ impl EvidenceSettings {
             checkpoint_every: Duration::from_secs_f64(config.checkpoint_every_s),
             witnesses,
             config_source: config_source.to_owned(),
-            config_text: config_text.as_bytes().to_vec(),
+            config_text: crate::config_leaf::recorded_config(config_text).into_bytes(),
         })
     }
 }
@@ -201,7 +211,7 @@ pub async fn start(
     zones: &[Zone],
     permits: &[Permit],
 ) -> anyhow::Result<LogApi> {
-    let signer = load_log_key(&settings.key_path, settings.origin.as_deref())?;
+    let signer = load_continuing_key(store, &settings.key_path, settings.origin.as_deref())?;
     let log = LogApi::open(store, signer, settings.witnesses.clone())?;
     let (inner, settings_c, zones, permits) = (
         log.inner.clone(),
@@ -258,6 +268,57 @@ pub fn default_origin() -> String {
         })
         .collect();
     format!("skyfence/{host}")
+}
+
+/// Loads the log's signing key for a store that may already hold checkpoints: key
+/// continuity. A log whose checkpoints were signed by one key and continue under another
+/// cannot be linked to its past by a verifier or witness, so a store with a checkpoint
+/// refuses a missing key file (rather than generating a new key) and a key that did not
+/// sign its latest checkpoint (a swapped file). A store without checkpoints takes
+/// [`load_log_key`] as it is (first start: the key is generated).
+pub fn load_continuing_key(
+    store: &dyn EvidenceLogStore,
+    path: &Path,
+    origin: Option<&str>,
+) -> anyhow::Result<Signer> {
+    let latest = store
+        .latest_checkpoint()
+        .context("reading the store's latest checkpoint")?;
+    let signed_by = |note: &str| {
+        Note::parse(note.as_bytes())
+            .map(|n| {
+                n.signatures
+                    .iter()
+                    .map(|s| format!("{} (key id {:08x})", s.name, s.key_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|e| format!("an unreadable note: {e}"))
+    };
+    if let Some(cp) = &latest
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "the log key {} is missing, but the store {} holds checkpoints (the latest, of size {}, signed by {}):              restore that key file; a new key would start a log nobody can link to the signed one",
+            path.display(),
+            store.log_location(),
+            cp.size,
+            signed_by(&cp.note)
+        );
+    }
+    let signer = load_log_key(path, origin)?;
+    if let Some(cp) = &latest
+        && open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).is_err()
+    {
+        anyhow::bail!(
+            "the log key {} ({}) did not sign the store's latest checkpoint (size {}, signed by {}):              refusing to go on under another key; restore the key file that signed the log",
+            path.display(),
+            signer.verifier_key(),
+            cp.size,
+            signed_by(&cp.note)
+        );
+    }
+    Ok(signer)
 }
 
 /// Loads the log's signing key from `path`, generating it (mode 0600) on first start.
@@ -655,9 +716,19 @@ async fn leaves(
 }
 
 /// `POST /api/log/cosignature`: the body is one of our checkpoints with cosignature lines
-/// appended. Our signature must verify; with configured witness keys, every cosignature
-/// from one of them must verify and at least one must be there.
+/// appended. Our signature must verify, and at least one cosignature by a configured
+/// witness key (`[evidence] witnesses`) must verify; only those are stored, so nothing a
+/// client without a witness's private key can POST reaches the store. Without configured
+/// witness keys the route refuses every request (403): an unverifiable cosignature in the
+/// log's checkpoints would mislead exports, witnesses and `log verify`.
 async fn cosignature(log: LogApi, body: String) -> Response {
+    if log.inner.witnesses.is_empty() {
+        return failure(
+            StatusCode::FORBIDDEN,
+            "cosignatures are refused: no witness keys are configured ([evidence] witnesses)",
+        )
+        .into_response();
+    }
     let inner = log.inner.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<(u64, usize), Failure> {
         let bad = |m: String| failure(StatusCode::BAD_REQUEST, m);
@@ -678,8 +749,7 @@ async fn cosignature(log: LogApi, body: String) -> Response {
             return Err(bad("the note carries no cosignature".into()));
         }
         // tlog-cosignature "Format": a cosignature/v1 signature is an 8-byte timestamp and
-        // a 64-byte Ed25519 signature after the key id. Without configured witness keys
-        // that shape is all that can be checked here.
+        // a 64-byte Ed25519 signature after the key id.
         if let Some(s) = foreign.iter().find(|s| s.signature.len() != 72) {
             return Err(bad(format!(
                 "signature by {:?} is {} bytes after its key id, expected 72 (a cosignature/v1)",
@@ -687,32 +757,28 @@ async fn cosignature(log: LogApi, body: String) -> Response {
                 s.signature.len()
             )));
         }
-        if !inner.witnesses.is_empty() && opened.cosignatures.is_empty() {
+        if opened.cosignatures.is_empty() {
             return Err(failure(
                 StatusCode::FORBIDDEN,
                 "no cosignature from a configured witness ([evidence] witnesses)",
             ));
         }
-        let note = if inner.witnesses.is_empty() {
-            body
-        } else {
-            // Keep only our signature and the verified cosignatures.
-            let mut keep = Note {
-                text: opened.note.text.clone(),
-                signatures: Vec::new(),
-            };
-            for s in &opened.note.signatures {
-                let verified = (s.name == ours.name() && s.key_id == ours.key_id())
-                    || opened
-                        .cosignatures
-                        .iter()
-                        .any(|v| v.name == s.name && v.key_id == s.key_id);
-                if verified {
-                    keep.signatures.push(s.clone());
-                }
-            }
-            keep.to_text()
+        // Keep only our signature and the verified cosignatures.
+        let mut keep = Note {
+            text: opened.note.text.clone(),
+            signatures: Vec::new(),
         };
+        for s in &opened.note.signatures {
+            let verified = (s.name == ours.name() && s.key_id == ours.key_id())
+                || opened
+                    .cosignatures
+                    .iter()
+                    .any(|v| v.name == s.name && v.key_id == s.key_id);
+            if verified {
+                keep.signatures.push(s.clone());
+            }
+        }
+        let note = keep.to_text();
         let size = opened.checkpoint.size;
         let mut store = inner
             .writer
@@ -880,6 +946,65 @@ mod tests {
         assert!(load_log_key(&path, Some("skyfence.example/b")).is_err());
     }
 
+    /// Regression: a deleted log key was silently replaced by a new one, and a swapped key
+    /// file silently used, splitting the log's checkpoints between two keys.
+    #[test]
+    fn a_store_with_checkpoints_keeps_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(dir.path().join("s.db")),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let key = dir.path().join("log.key");
+        // First start: no checkpoint, the key is generated.
+        let signer = load_continuing_key(&*store, &key, Some("skyfence.example/k")).unwrap();
+        store
+            .append_evidence(&EvidenceLeaf::ConfigChanged {
+                at_us: 1,
+                source: "t".into(),
+                config: b"x".to_vec(),
+            })
+            .unwrap();
+        sign_if_grown(&mut *store, &signer, Timestamp::from_secs(1_700_000_000)).unwrap();
+        // The same key: accepted.
+        let again = load_continuing_key(&*store, &key, None).unwrap();
+        assert_eq!(again.verifier_key(), signer.verifier_key());
+
+        // The key file deleted: refused, not regenerated.
+        let saved = std::fs::read(&key).unwrap();
+        std::fs::remove_file(&key).unwrap();
+        let e = load_continuing_key(&*store, &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is missing") && e.contains("skyfence.example/k"),
+            "{e}"
+        );
+        assert!(!key.exists(), "no key was generated");
+
+        // Another key under the same name: refused.
+        let other = dir.path().join("other.key");
+        load_log_key(&other, Some("skyfence.example/k")).unwrap();
+        std::fs::copy(&other, &key).unwrap();
+        let e = load_continuing_key(&*store, &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("did not sign the store's latest checkpoint"),
+            "{e}"
+        );
+
+        // The right key restored: accepted.
+        std::fs::write(&key, saved).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        load_continuing_key(&*store, &key, None).unwrap();
+    }
+
     /// A log of three leaves with a signed checkpoint, and its API.
     async fn log_with_checkpoint(
         dir: &Path,
@@ -962,22 +1087,66 @@ mod tests {
         assert_eq!(opened.cosignatures[0].name, "witness.example/trusted");
     }
 
+    /// Regression: without configured witness keys any well-formed cosignature used to be
+    /// stored, and hundreds of junk ones broke export, the witness and `log verify`.
     #[tokio::test]
-    async fn without_configured_witnesses_only_cosignature_shaped_lines_are_stored() {
+    async fn without_configured_witnesses_no_cosignature_is_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, _signer, note) = log_with_checkpoint(dir.path(), vec![]).await;
-        // A plain Ed25519 note signature (64 bytes) by some other key: not a cosignature.
+        let (log, signer, note) = log_with_checkpoint(dir.path(), vec![]).await;
         let other = Signer::from_seed("someone.example/x", [15; 32]).unwrap();
-        let mut parsed = Note::parse(note.as_bytes()).unwrap();
-        parsed.signatures.push(other.sign_note(&parsed.text));
-        let r = cosignature(log.clone(), parsed.to_text()).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        // A cosignature/v1 by a witness nobody configured: stored (verifiers judge it).
-        let mut parsed = Note::parse(note.as_bytes()).unwrap();
-        parsed
-            .signatures
-            .push(other.cosign(&parsed.text, 1_700_000_000));
-        let r = cosignature(log.clone(), parsed.to_text()).await;
-        assert_eq!(r.status(), StatusCode::OK);
+        for i in 0..20 {
+            let mut parsed = Note::parse(note.as_bytes()).unwrap();
+            parsed
+                .signatures
+                .push(other.cosign(&parsed.text, 1_700_000_000 + i));
+            let r = cosignature(log.clone(), parsed.to_text()).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        let cp = log.read(|s| s.latest_checkpoint()).await.unwrap().unwrap();
+        assert_eq!(cp.cosignatures, 0);
+        assert_eq!(cp.note, note);
+        open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).unwrap();
+    }
+
+    /// Each configured witness is stored once per checkpoint, however often it POSTs;
+    /// junk beside its cosignature is dropped; and a store holds at most
+    /// `MAX_COSIGNATURES` per checkpoint even when written around the route.
+    #[tokio::test]
+    async fn a_checkpoint_keeps_a_bounded_number_of_cosignatures() {
+        let dir = tempfile::tempdir().unwrap();
+        let trusted = Signer::from_seed("witness.example/trusted", [12; 32]).unwrap();
+        let (log, signer, note) =
+            log_with_checkpoint(dir.path(), vec![trusted.cosignature_verifier_key()]).await;
+        let junk = Signer::from_seed("junk.example/x", [16; 32]).unwrap();
+        for i in 0..5 {
+            let mut parsed = Note::parse(note.as_bytes()).unwrap();
+            parsed
+                .signatures
+                .push(trusted.cosign(&parsed.text, 1_700_000_000 + i));
+            parsed
+                .signatures
+                .push(junk.cosign(&parsed.text, 1_700_000_000 + i));
+            let r = cosignature(log.clone(), parsed.to_text()).await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let cp = log.read(|s| s.latest_checkpoint()).await.unwrap().unwrap();
+        assert_eq!(cp.cosignatures, 1);
+        assert!(!cp.note.contains("junk.example"), "{}", cp.note);
+
+        // Written straight into the store (as an older version did): the cap holds.
+        let mut writer = log.inner.writer.lock().unwrap();
+        let mut refused = 0;
+        for i in 0..(skyfence_store::MAX_COSIGNATURES + 4) {
+            let junk = Signer::from_seed(&format!("junk.example/{i}"), [i as u8; 32]).unwrap();
+            let mut parsed = Note::parse(note.as_bytes()).unwrap();
+            parsed.signatures.push(junk.cosign(&parsed.text, 1));
+            if writer.add_cosignature(3, &parsed.to_text()).is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 5);
+        let cp = writer.latest_checkpoint().unwrap().unwrap();
+        assert_eq!(cp.cosignatures, skyfence_store::MAX_COSIGNATURES);
+        open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).unwrap();
     }
 }

@@ -82,6 +82,56 @@ pub fn read_messages(
     })
 }
 
+/// Reads a Remote ID input (`remoteid:PATH`) to its end and calls `on_message` for every
+/// message of every record (a pack's one by one), in input order, with its record.
+/// Messages are decoded alone (no per-drone assembly): `decode` shows what was received.
+pub fn read_remoteid_messages(
+    spec: &InputSpec,
+    clock: ClockOptions,
+    mut on_message: impl FnMut(
+        &skyfence_decode::remoteid::line::Record,
+        &skyfence_decode::remoteid::Decoded,
+    ) -> io::Result<()>,
+) -> anyhow::Result<InputStats> {
+    use skyfence_decode::remoteid::{Message as RidMessage, decode_record};
+    let mut input = open(spec, clock)?;
+    let mut rejected = DropCounts::default();
+    let (mut messages, mut positions) = (0u64, 0u64);
+    while let Some(item) = input.next_item()? {
+        let mut failed = Ok(());
+        let Item::RemoteId(record) = item else {
+            continue;
+        };
+        decode_record(
+            record.data(),
+            &mut |d| {
+                messages += 1;
+                positions += u64::from(matches!(
+                    d.message,
+                    RidMessage::Location(l) if l.position.is_some()
+                ));
+                if failed.is_ok() {
+                    failed = on_message(&record, &d);
+                }
+            },
+            &mut |r| rejected.add(r),
+        );
+        failed?;
+    }
+    let mut drops = input.drops();
+    drops.merge(&rejected);
+    Ok(InputStats {
+        bytes: input.bytes,
+        frames: input.items,
+        messages,
+        positions,
+        drops,
+        clock: input.clock_stats(),
+        corrected: 0,
+        aircraft: 0,
+    })
+}
+
 /// The one-line summary of an input's counts, for stderr.
 pub fn summary(spec: &InputSpec, s: &InputStats) -> String {
     let mut out = format!(

@@ -17,10 +17,12 @@ pub mod ack;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod config_leaf;
 pub mod evidence;
 pub mod exit;
 pub mod input;
 pub mod metrics;
+pub mod netlimits;
 pub mod pipeline;
 pub mod sensors;
 pub mod source;
@@ -65,6 +67,9 @@ pub struct Settings {
     pub permits: Vec<Permit>,
     /// The HTTP API's address.
     pub listen: SocketAddr,
+    /// The HTTP API's connection limits (`[server] max_connections`,
+    /// `header_read_timeout_s`).
+    pub http_limits: netlimits::HttpLimits,
     /// Bearer token for `/api`.
     pub api_token: Option<String>,
     /// The store (`[store] url` or `path`; relative paths resolved).
@@ -92,7 +97,11 @@ impl Settings {
             let id = u16::try_from(i).context("more than 65535 sources")?;
             let kind = match (&s.connect, s.listen, &s.replay) {
                 (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
-                (None, Some(addr), _) => SourceKind::Listen(addr),
+                (None, Some(addr), _) => SourceKind::Listen(
+                    addr,
+                    s.listen_limits()
+                        .map_err(|e| anyhow::anyhow!("source {:?}: {e}", s.name))?,
+                ),
                 (None, None, Some(file)) => SourceKind::Replay {
                     input: InputSpec::new(s.format, Some(config.base_dir.join(file))),
                     speed: s.speed.unwrap_or(1.0),
@@ -117,6 +126,10 @@ impl Settings {
             zones,
             permits: config.permits,
             listen: config.server.listen,
+            http_limits: netlimits::HttpLimits {
+                max_connections: config.server.max_connections,
+                header_read_timeout: Duration::from_secs(config.server.header_read_timeout_s),
+            },
             map: web::MapOptions {
                 tiles: config.server.tiles,
                 tiles_attribution: config.server.tiles_attribution,
@@ -158,6 +171,7 @@ impl Service {
             zones,
             permits,
             listen,
+            http_limits,
             api_token,
             store: store_url,
             sources,
@@ -238,19 +252,13 @@ impl Service {
             ack: ack::AckState::new(ack_writer),
         };
         let app = api::router(state);
-        let mut server_stop = shutdown_rx.clone();
-        let server = tokio::spawn(async move {
-            // Without TCP_NODELAY an SSE event written in two segments waits for the
-            // client's delayed ACK (up to 40 ms on Linux) before its second part leaves.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { source::stopped(&mut server_stop).await });
-            if let Err(e) = serve.await {
-                tracing::error!("http server failed: {e}");
-            }
-        });
+        let server = tokio::spawn(netlimits::serve_http(
+            listener,
+            app,
+            http_limits,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        ));
         tracing::info!("http api listening on http://{api_addr}/");
 
         // Alert delivery reads the store (the outbox); published events only wake it.

@@ -29,6 +29,9 @@ pub struct SourceMetrics {
     pub disconnects: AtomicU64,
     /// Failed connection attempts (client sources).
     pub connect_failures: AtomicU64,
+    /// Receivers refused by a listen source (over `max_connections`, outside
+    /// `allow_from`) or disconnected for idling past `idle_timeout_s`.
+    pub refused: AtomicU64,
     /// Bytes received.
     pub bytes: AtomicU64,
     /// Frames (or SBS lines) delivered by the framing layer.
@@ -117,6 +120,11 @@ pub struct Metrics {
     pub store_commit: Histogram,
     /// Store commits that failed (and were retried).
     pub store_errors: AtomicU64,
+    /// API connections accepted and closed at once: `[server] max_connections` were open.
+    pub http_connections_shed: AtomicU64,
+    /// The store writer's state for `/api/health` ([`Metrics::store_failed`],
+    /// [`Metrics::store_committed`]).
+    pub store_health: Mutex<StoreHealth>,
     /// Raw frames pushed out of the pre-entry ring by its per-target bound.
     pub ring_capped: AtomicU64,
     /// The detector's own counters (positions accepted and discarded, tracks).
@@ -125,6 +133,61 @@ pub struct Metrics {
     pub alert_sinks: Vec<Arc<SinkMetrics>>,
     /// Cursor-on-Target transports (`[[alert]] type = "cot"`; see `service::alerts::cot`).
     pub cot_sinks: Vec<Arc<super::alerts::cot::CotMetrics>>,
+}
+
+/// What `/api/health` says of the store writer.
+#[derive(Debug, Default)]
+pub struct StoreHealth {
+    /// Since when every commit has failed (`None`: the last one succeeded).
+    pub failing_since: Option<std::time::Instant>,
+    /// When a commit last failed, and why.
+    pub last_failure: Option<(std::time::Instant, String)>,
+}
+
+/// How long after a failed commit (followed by successful ones) health says `degraded`.
+pub const STORE_RECOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Metrics {
+    /// The store writer's commit failed with `error` (it retries).
+    pub fn store_failed(&self, error: &str) {
+        let now = std::time::Instant::now();
+        if let Ok(mut h) = self.store_health.lock() {
+            h.failing_since.get_or_insert(now);
+            h.last_failure = Some((now, error.to_owned()));
+        }
+    }
+
+    /// The store writer committed.
+    pub fn store_committed(&self) {
+        if let Ok(mut h) = self.store_health.lock() {
+            h.failing_since = None;
+        }
+    }
+
+    /// The store writer's problems for `/api/health`: whether nothing can be stored now
+    /// (every commit failing), and the reasons for a `degraded` or failing status.
+    pub fn store_problems(&self) -> (bool, Vec<String>) {
+        let Ok(h) = self.store_health.lock() else {
+            return (false, Vec::new());
+        };
+        match (&h.failing_since, &h.last_failure) {
+            (Some(since), Some((_, e))) => (
+                true,
+                vec![format!(
+                    "store: every commit failing for {:.0} s (retried): {e}",
+                    since.elapsed().as_secs_f64()
+                )],
+            ),
+            (None, Some((at, e))) if at.elapsed() < STORE_RECOVERY_WINDOW => (
+                false,
+                vec![format!(
+                    "store: a commit failed {:.0} s ago (since recovered): {e}",
+                    at.elapsed().as_secs_f64()
+                )],
+            ),
+            _ => (false, Vec::new()),
+        }
+    }
 }
 
 /// The event kinds in the order of [`Metrics::events`].
@@ -163,7 +226,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         type Field = fn(&SourceMetrics) -> u64;
-        let per_source: [(&str, &str, &str, Field); 8] = [
+        let per_source: [(&str, &str, &str, Field); 9] = [
             (
                 "skyfence_source_connected",
                 "gauge",
@@ -187,6 +250,12 @@ impl Metrics {
                 "counter",
                 "failed connection attempts",
                 |s| s.connect_failures.load(Relaxed),
+            ),
+            (
+                "skyfence_source_connections_refused_total",
+                "counter",
+                "receivers refused (max_connections, allow_from) or idle past idle_timeout_s",
+                |s| s.refused.load(Relaxed),
             ),
             (
                 "skyfence_source_bytes_total",
@@ -279,6 +348,12 @@ impl Metrics {
                 "counter",
                 "store transactions committed",
                 self.store_batches.load(Relaxed),
+            ),
+            (
+                "skyfence_http_connections_shed_total",
+                "counter",
+                "API connections closed at once because max_connections were open",
+                self.http_connections_shed.load(Relaxed),
             ),
             (
                 "skyfence_store_errors_total",

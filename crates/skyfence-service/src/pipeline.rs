@@ -623,11 +623,13 @@ fn commit(
             Ok(a) => break a,
             Err(e) => {
                 metrics.store_errors.fetch_add(1, Relaxed);
+                metrics.store_failed(&e.to_string());
                 tracing::error!("store commit failed, retrying: {e}");
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
     };
+    metrics.store_committed();
     metrics.store_batches.fetch_add(1, Relaxed);
     metrics.store_commit.observe(started.elapsed());
     if let Some(cut_off) = job.purge_before {

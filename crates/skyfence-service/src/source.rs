@@ -43,7 +43,7 @@ pub enum SourceKind {
     /// Dial `host:port`, reconnecting with backoff.
     Connect(String),
     /// Accept receivers that push on this address.
-    Listen(SocketAddr),
+    Listen(SocketAddr, crate::netlimits::ListenLimits),
     /// Replay a recording, paced by its own times divided by `speed`, once.
     Replay {
         /// The recording (`FMT:PATH`).
@@ -154,7 +154,9 @@ pub async fn run(
 ) {
     match spec.kind.clone() {
         SourceKind::Connect(addr) => run_client(&spec, &addr, out, metrics, shutdown).await,
-        SourceKind::Listen(addr) => run_server(&spec, addr, out, metrics, shutdown).await,
+        SourceKind::Listen(addr, ref limits) => {
+            run_server(&spec, addr, limits, out, metrics, shutdown).await
+        }
         SourceKind::Replay { input, speed } => {
             let name = spec.name.clone();
             let id = spec.id;
@@ -193,7 +195,9 @@ async fn run_client(
             Ok(Ok(stream)) => {
                 backoff.reset();
                 tracing::info!(source = %spec.name, %addr, "connected");
-                let end = read_connection(spec, stream, &out, m, &mut shutdown).await;
+                // A dialed receiver is ours to keep: no idle limit.
+                let end =
+                    read_connection(spec, stream, &out, m, Duration::MAX, &mut shutdown).await;
                 match end {
                     ConnectionEnd::Shutdown => return,
                     ConnectionEnd::Closed(why) => {
@@ -221,6 +225,7 @@ async fn run_client(
 async fn run_server(
     spec: &SourceSpec,
     addr: SocketAddr,
+    limits: &crate::netlimits::ListenLimits,
     out: mpsc::Sender<SourceBatch>,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
@@ -239,6 +244,13 @@ async fn run_server(
         }
     };
     tracing::info!(source = %spec.name, %addr, "listening for receivers");
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let refused = |why: &str, peer: SocketAddr| {
+        if let Some(m) = metrics.sources.get(usize::from(spec.id.0)) {
+            m.refused.fetch_add(1, Relaxed);
+        }
+        tracing::debug!(source = %spec.name, %peer, "receiver refused: {why}");
+    };
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -246,17 +258,34 @@ async fn run_server(
         };
         match accepted {
             Ok((stream, peer)) => {
-                tracing::info!(source = %spec.name, %peer, "receiver connected");
+                if !limits.allows(peer.ip()) {
+                    refused("not in allow_from", peer);
+                    continue;
+                }
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    refused(
+                        &format!(
+                            "{} receivers connected (max_connections)",
+                            limits.max_connections
+                        ),
+                        peer,
+                    );
+                    continue;
+                };
+                // Connection churn is per-peer detail (DEBUG); the counters say how much.
+                tracing::debug!(source = %spec.name, %peer, "receiver connected");
                 let (spec, out, metrics, mut shutdown) =
                     (spec.clone(), out.clone(), metrics.clone(), shutdown.clone());
+                let idle = limits.idle_timeout;
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let Some(m) = metrics.sources.get(usize::from(spec.id.0)) else {
                         return;
                     };
                     if let ConnectionEnd::Closed(why) =
-                        read_connection(&spec, stream, &out, m, &mut shutdown).await
+                        read_connection(&spec, stream, &out, m, idle, &mut shutdown).await
                     {
-                        tracing::warn!(source = %spec.name, %peer, "receiver disconnected: {why}");
+                        tracing::debug!(source = %spec.name, %peer, "receiver disconnected: {why}");
                     }
                 });
             }
@@ -280,6 +309,7 @@ async fn read_connection(
     mut stream: TcpStream,
     out: &mpsc::Sender<SourceBatch>,
     m: &SourceMetrics,
+    idle: Duration,
     shutdown: &mut watch::Receiver<bool>,
 ) -> ConnectionEnd {
     let _ = stream.set_nodelay(true);
@@ -290,7 +320,16 @@ async fn read_connection(
     let mut buf = vec![0u8; 64 * 1024];
     let end = loop {
         let n = tokio::select! {
-            r = stream.read(&mut buf) => r,
+            r = tokio::time::timeout(idle, stream.read(&mut buf)) => match r {
+                Ok(r) => r,
+                Err(_) => {
+                    m.refused.fetch_add(1, Relaxed);
+                    break ConnectionEnd::Closed(format!(
+                        "silent for {} s (idle_timeout_s)",
+                        idle.as_secs_f64()
+                    ));
+                }
+            },
             () = stopped(shutdown) => break ConnectionEnd::Shutdown,
         };
         let n = match n {
@@ -423,7 +462,7 @@ fn send_pending(
 pub fn describe(kind: &SourceKind) -> String {
     match kind {
         SourceKind::Connect(a) => format!("connect {a}"),
-        SourceKind::Listen(a) => format!("listen {a}"),
+        SourceKind::Listen(a, _) => format!("listen {a}"),
         SourceKind::Replay { input, speed } => format!("replay {input} at x{speed}"),
     }
 }
@@ -473,7 +512,7 @@ mod tests {
         let mut f = Framer::new(&skyfence_decode::format::SBS);
         let mut items = Vec::new();
         f.decode(sbs, at, &mut items);
-        let [Item::Decoded(m)] = items[..] else {
+        let [Item::Decoded(m)] = &items[..] else {
             panic!("expected one decoded message, got {items:?}")
         };
         assert_eq!((m.at, m.alt_ft), (at, Some(38000)));
@@ -484,6 +523,26 @@ mod tests {
         f.decode(b"71C32CE0576098;\n", at.add_micros(5), &mut items);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].at(), at.add_micros(5));
+        assert_eq!(f.drops().total_messages(), 0);
+        // A Remote ID line split across two reads: one record, at the receive time, with
+        // its transmitter and RSSI.
+        let mut f = Framer::new(&skyfence_decode::format::REMOTEID);
+        let mut items = Vec::new();
+        let line = "1700000000.5,rx-1,-70,60:60:1f:12:34:56,\
+                    0212313538314635464A443233394330304457323245000000\n";
+        let (a, b) = line.split_at(30);
+        f.decode(a.as_bytes(), at, &mut items);
+        assert!(items.is_empty());
+        f.decode(b.as_bytes(), at.add_micros(7), &mut items);
+        let [Item::RemoteId(r)] = &items[..] else {
+            panic!("expected one Remote ID record, got {items:?}")
+        };
+        assert_eq!(r.at, at.add_micros(7));
+        assert_eq!(
+            (r.rssi_dbm, r.transmitter),
+            (Some(-70), Some([0x60, 0x60, 0x1f, 0x12, 0x34, 0x56]))
+        );
+        assert_eq!(&r.data()[2..22], b"1581F5FJD239C00DW22E");
         assert_eq!(f.drops().total_messages(), 0);
     }
 

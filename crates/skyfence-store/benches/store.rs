@@ -59,6 +59,8 @@ fn incident(k: u32, entered_at: Timestamp, status: IncidentStatus) -> Incident {
         reports: 2,
         cooperative: None,
         sensors: Vec::new(),
+        operator: None,
+        remoteid: None,
     }
 }
 

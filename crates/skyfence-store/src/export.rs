@@ -115,38 +115,7 @@ pub fn gather_incident(
     signer: Option<&Signer>,
     now: Timestamp,
 ) -> Result<IncidentEvidence, GatherError> {
-    let mut leaves = store
-        .incident_evidence(id)?
-        .ok_or(GatherError::UnknownIncident(id))?;
-    // The zone comes from the incident's latest state change.
-    let incident: Incident = leaves
-        .iter()
-        .rev()
-        .filter_map(|(_, b)| EvidenceLeaf::decode(b).ok())
-        .find_map(|l| match l {
-            EvidenceLeaf::IncidentStateChanged {
-                incident_id,
-                incident_json,
-                ..
-            } if incident_id == id.0 => serde_json::from_str(&incident_json).ok(),
-            _ => None,
-        })
-        .ok_or(GatherError::NoStateChange(id))?;
-    let size = store.evidence_size()?;
-    let in_force = leaves
-        .iter()
-        .filter(|(_, b)| b.get(1) == Some(&0x04))
-        .map(|(i, _)| i + 1)
-        .min()
-        .unwrap_or(size);
-    let zone = store
-        .dataset_leaf(DatasetKind::Zones, &incident.zone, in_force)?
-        .ok_or_else(|| GatherError::NoZone(incident.zone.clone()))?;
-    let config = store.config_leaf(in_force)?.ok_or(GatherError::NoConfig)?;
-    leaves.push(zone);
-    leaves.push(config);
-    leaves.sort_by_key(|(i, _)| *i);
-    leaves.dedup_by_key(|(i, _)| *i);
+    let leaves = incident_leaves(store, id, None)?;
     let needed = leaves.last().map_or(0, |(i, _)| i + 1);
 
     let stored = store.latest_checkpoint()?;
@@ -164,10 +133,87 @@ pub fn gather_incident(
         }
         (_, None) => return Err(GatherError::NoCheckpoint),
     };
-    let note = Note::parse(checkpoint_note.as_bytes())
-        .map_err(|e| GatherError::BadCheckpoint(e.to_string()))?;
-    let cp = Checkpoint::parse_body(&note.text)
-        .map_err(|e| GatherError::BadCheckpoint(e.to_string()))?;
+    with_proofs(store, id, leaves, checkpoint_note, log_key)
+}
+
+/// Collects the evidence of incident `id` as the log stood at the given signed checkpoint
+/// (a C2SP signed note of this log, signed by `log_key`): only the leaves the checkpoint
+/// covers, each with its inclusion proof in that tree. Many incidents gathered at one
+/// checkpoint (a dossier) share one tree, so one checkpoint proves them all; leaves the
+/// log gained after it (an incident still open) are left for a later checkpoint.
+pub fn gather_incident_at(
+    store: &mut dyn EvidenceLogStore,
+    id: IncidentId,
+    checkpoint_note: &str,
+    log_key: VerifierKey,
+) -> Result<IncidentEvidence, GatherError> {
+    let cp = parse_checkpoint(checkpoint_note)?;
+    let leaves = incident_leaves(store, id, Some(cp.size))?;
+    with_proofs(store, id, leaves, checkpoint_note.to_owned(), log_key)
+}
+
+fn parse_checkpoint(note: &str) -> Result<Checkpoint, GatherError> {
+    let note =
+        Note::parse(note.as_bytes()).map_err(|e| GatherError::BadCheckpoint(e.to_string()))?;
+    Checkpoint::parse_body(&note.text).map_err(|e| GatherError::BadCheckpoint(e.to_string()))
+}
+
+/// The incident's leaves plus the zone and configuration leaves in force, by index; with
+/// `below`, only leaves of index under it.
+fn incident_leaves(
+    store: &mut dyn EvidenceLogStore,
+    id: IncidentId,
+    below: Option<u64>,
+) -> Result<Vec<IndexedLeaf>, GatherError> {
+    let mut leaves = store
+        .incident_evidence(id)?
+        .ok_or(GatherError::UnknownIncident(id))?;
+    if let Some(size) = below {
+        leaves.retain(|(i, _)| *i < size);
+    }
+    // The zone comes from the incident's latest state change.
+    let incident: Incident = leaves
+        .iter()
+        .rev()
+        .filter_map(|(_, b)| EvidenceLeaf::decode(b).ok())
+        .find_map(|l| match l {
+            EvidenceLeaf::IncidentStateChanged {
+                incident_id,
+                incident_json,
+                ..
+            } if incident_id == id.0 => serde_json::from_str(&incident_json).ok(),
+            _ => None,
+        })
+        .ok_or(GatherError::NoStateChange(id))?;
+    let size = match below {
+        Some(size) => size,
+        None => store.evidence_size()?,
+    };
+    let in_force = leaves
+        .iter()
+        .filter(|(_, b)| b.get(1) == Some(&0x04))
+        .map(|(i, _)| i + 1)
+        .min()
+        .unwrap_or(size);
+    let zone = store
+        .dataset_leaf(DatasetKind::Zones, &incident.zone, in_force)?
+        .ok_or_else(|| GatherError::NoZone(incident.zone.clone()))?;
+    let config = store.config_leaf(in_force)?.ok_or(GatherError::NoConfig)?;
+    leaves.push(zone);
+    leaves.push(config);
+    leaves.sort_by_key(|(i, _)| *i);
+    leaves.dedup_by_key(|(i, _)| *i);
+    Ok(leaves)
+}
+
+fn with_proofs(
+    store: &mut dyn EvidenceLogStore,
+    id: IncidentId,
+    leaves: Vec<IndexedLeaf>,
+    checkpoint_note: String,
+    log_key: VerifierKey,
+) -> Result<IncidentEvidence, GatherError> {
+    let cp = parse_checkpoint(&checkpoint_note)?;
     let proofs = leaves
         .iter()
         .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))

@@ -57,11 +57,17 @@ mod sqlite;
 mod url;
 
 pub use error::StoreError;
+
+/// The most cosignatures one checkpoint keeps. A store holds only cosignatures the service
+/// verified against a configured witness key, so this bounds what readers (export, the
+/// checkpoint route, `log verify`, witnesses) ever see, also in a store written by an
+/// older version that kept unverified ones: readers take the first this many.
+pub const MAX_COSIGNATURES: usize = 16;
 pub use export::{SignError, sign_if_grown};
 pub use model::{
-    Ack, Applied, DeadLetter, DeliveryAttempt, Durability, FrameRecord, IncidentDetail,
-    IncidentFilter, IndexedLeaf, LeafRow, PositionRecord, Purged, ResumePoint, StoreBatch,
-    StoreOptions, StoredCheckpoint, StoredEvent,
+    Ack, Applied, DEFAULT_WAL_LIMIT_BYTES, DeadLetter, DeliveryAttempt, Durability, FrameRecord,
+    IncidentDetail, IncidentFilter, IndexedLeaf, LeafRow, PositionRecord, Purged, ResumePoint,
+    StoreBatch, StoreOptions, StoredCheckpoint, StoredEvent,
 };
 pub use ring::{FrameRing, RingFrame};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
@@ -306,7 +312,8 @@ pub trait EvidenceLogStore: Send {
     /// Stores the signature lines of `signed_note_with_cosig` that the stored checkpoint
     /// of `size` lacks (a witness's cosignatures); returns how many were new. No stored
     /// checkpoint of `size` is [`StoreError::NotFound`]; a note whose text differs is
-    /// [`StoreError::Conflict`]. Verifying a cosignature is the caller's job.
+    /// [`StoreError::Conflict`], and so is a new line beyond [`MAX_COSIGNATURES`] for the
+    /// checkpoint. Verifying a cosignature is the caller's job.
     fn add_cosignature(
         &mut self,
         size: u64,

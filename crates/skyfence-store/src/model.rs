@@ -211,7 +211,15 @@ pub struct StoreOptions {
     /// [`crate::SqliteStore::checkpoint`] from another connection, so no commit waits
     /// for a checkpoint's fsync of the database file.
     pub auto_checkpoint: bool,
+    /// The most bytes the write-ahead log may take on disk: a writer empties it after a
+    /// commit that takes it past half of this (a checkpoint that waits for readers), and
+    /// the file is trimmed back to this after every checkpoint that resets it (SQLite's
+    /// `journal_size_limit`).
+    pub wal_limit_bytes: u64,
 }
+
+/// The default of [`StoreOptions::wal_limit_bytes`].
+pub const DEFAULT_WAL_LIMIT_BYTES: u64 = 64 << 20;
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -220,6 +228,7 @@ impl Default for StoreOptions {
             pre_entry: Duration::from_secs(300),
             busy_timeout: Duration::from_secs(5),
             auto_checkpoint: true,
+            wal_limit_bytes: DEFAULT_WAL_LIMIT_BYTES,
         }
     }
 }

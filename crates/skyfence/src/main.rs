@@ -31,8 +31,10 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Write an incident's evidence bundle (zip): frames, zone, proofs, signed checkpoint, report.
     Export(cmd::export::ExportArgs),
-    /// Check an evidence bundle offline: signatures, proofs, re-decoding and re-detection.
+    /// Check an evidence bundle (or a whole dossier) offline: signatures, proofs, re-decoding and re-detection.
     Verify(cmd::verify::VerifyArgs),
+    /// Write a period's incursions as one verifiable dossier: bundles, tables, map, HTML and PDF.
+    Dossier(cmd::dossier::DossierArgs),
     /// Load-test a live service over loopback: latency, ingest and memory.
     Load(skyfence_load::LoadArgs),
     /// The evidence log: verify it all, sign a checkpoint, print its public key.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Dossier(args) => cmd::dossier::run(args),
         Command::Load(args) => skyfence_load::run(args),
         Command::Log(command) => cmd::log::run(command),
         Command::Witness(args) => cmd::witness::run(args),

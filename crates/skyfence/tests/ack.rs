@@ -126,8 +126,9 @@ impl Service {
         let mut s = TcpStream::connect(self.addr).unwrap();
         write!(
             s,
-            "GET /api/events HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n\
-             Authorization: Bearer {TOKEN}\r\n\r\n"
+            "GET /api/events HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\
+             Authorization: Bearer {TOKEN}\r\n\r\n",
+            self.addr
         )
         .unwrap();
         // The handler subscribes before it answers: once the head is here, no entry

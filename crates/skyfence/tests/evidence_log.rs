@@ -30,15 +30,21 @@ const ZONES: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature"
    [[69.8,33.2],[69.9,33.2],[69.9,33.3],[69.8,33.3],[69.8,33.2]],
    [[69.84,33.24],[69.86,33.24],[69.86,33.26],[69.84,33.24]]]}}]}"#;
 
-/// A service directory: zones, config (token, 1 s checkpoints, fixed origin), store, key.
-fn service_dir(dir: &Path, store: &str) -> PathBuf {
+/// A service directory: zones, config (token, 1 s checkpoints, fixed origin, the witness
+/// keys `witnesses`), store, key.
+fn service_dir(dir: &Path, store: &str, witnesses: &[&str]) -> PathBuf {
+    let witnesses = witnesses
+        .iter()
+        .map(|w| format!("{w:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     std::fs::write(dir.join("zones.geojson"), ZONES).unwrap();
     let config = dir.join("skyfence.toml");
     std::fs::write(
         &config,
         format!(
             "[[zones]]\nfile = \"zones.geojson\"\n\n[server]\nlisten = \"127.0.0.1:0\"\napi_token = \"{TOKEN}\"\n\n\
-             [store]\npath = \"{store}\"\n\n[evidence]\nkey = \"log.key\"\ncheckpoint_every_s = 1\norigin = \"{ORIGIN}\"\n\n\
+             [store]\npath = \"{store}\"\n\n[evidence]\nkey = \"log.key\"\ncheckpoint_every_s = 1\norigin = \"{ORIGIN}\"\nwitnesses = [{witnesses}]\n\n\
              [[allow]]\ncallsign = \"PIA*\"\nreason = \"overflight permit 2023/114\"\n"
         ),
     )
@@ -125,7 +131,21 @@ fn witness(dir: &Path, url: &str, log_key: &str) -> Output {
 fn a_witness_cosigns_an_honest_log_and_refuses_a_fork() {
     let dir = tempfile::tempdir().unwrap();
     let wdir = tempfile::tempdir().unwrap();
-    let config = service_dir(dir.path(), "store.db");
+    // The witness's public key, configured in the service ([evidence] witnesses).
+    let out = Command::new(BIN)
+        .args([
+            "witness",
+            "--print-key",
+            "--name",
+            "witness.test/other-government",
+        ])
+        .arg("--key")
+        .arg(wdir.path().join("witness.key"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let witness_vkey = text(&out.stdout).trim().to_string();
+    let config = service_dir(dir.path(), "store.db", &[&witness_vkey]);
     let service = Service::start(&config);
 
     // The log key: generated at first start, mode 0600, printed by `skyfence log key`.
@@ -149,20 +169,7 @@ fn a_witness_cosigns_an_honest_log_and_refuses_a_fork() {
     // Every /api/log route wants the bearer token.
     assert_eq!(service.get("/api/log/checkpoint", None).0, 401);
 
-    // The witness's public key, and its first cosignature (trust on first use).
-    let out = Command::new(BIN)
-        .args([
-            "witness",
-            "--print-key",
-            "--name",
-            "witness.test/other-government",
-        ])
-        .arg("--key")
-        .arg(wdir.path().join("witness.key"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let witness_vkey = text(&out.stdout).trim().to_string();
+    // The witness's first cosignature (trust on first use).
     let out = witness(wdir.path(), &service.url(), &log_vkey);
     assert!(
         out.status.success(),
@@ -233,7 +240,7 @@ fn a_witness_cosigns_an_honest_log_and_refuses_a_fork() {
     // A fork: a second store under the same key whose history differs (and is longer),
     // served at the same origin. The witness refuses, says why, keeps its state.
     let fork_dir = tempfile::tempdir().unwrap();
-    let fork_config = service_dir(fork_dir.path(), "fork.db");
+    let fork_config = service_dir(fork_dir.path(), "fork.db", &[&witness_vkey]);
     std::fs::copy(&key_file, fork_dir.path().join("log.key")).unwrap();
     {
         let mut store = SqliteStore::open(fork_dir.path().join("fork.db")).unwrap();

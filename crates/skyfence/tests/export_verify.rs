@@ -15,7 +15,7 @@ use std::process::Command;
 
 use common::{Files, read_bundle, write_bundle};
 use serde_json::Value;
-use setup::{ICAO24, exported, verify};
+use setup::{ICAO24, SECRETS, exported, verify};
 use sha2::{Digest, Sha256};
 
 fn hex(bytes: &[u8]) -> String {
@@ -91,6 +91,43 @@ fn flip_hex(hex: &str, at: usize) -> String {
     let mut chars: Vec<char> = hex.chars().collect();
     chars[at] = if chars[at] == '0' { '1' } else { '0' };
     chars.into_iter().collect()
+}
+
+/// The config the service ran with carries an API token, a tile URL with credentials and
+/// a key, and a webhook with credentials, a query token and an HMAC secret: no bundle
+/// file holds any of them, as text or as the hex of a leaf, and `config.toml` says
+/// secrets were removed while keeping the detection settings.
+#[test]
+fn no_secret_of_the_config_reaches_a_bundle() {
+    let e = exported();
+    let config = std::fs::read_to_string(e.dir.path().join("config.toml")).unwrap();
+    for secret in SECRETS {
+        assert!(config.contains(secret), "the test config lacks {secret}");
+    }
+    let bundles = std::iter::once(&e.zip).chain(e.others.iter().map(|(_, zip, _)| zip));
+    for zip in bundles {
+        let files = read_bundle(zip);
+        for (name, bytes) in &files {
+            let text = String::from_utf8_lossy(bytes);
+            for secret in SECRETS {
+                assert!(
+                    !text.contains(secret),
+                    "{secret} in {name} of {}",
+                    zip.display()
+                );
+                assert!(
+                    !text.contains(&hex(secret.as_bytes())),
+                    "{secret} (hex) in {name} of {}",
+                    zip.display()
+                );
+            }
+        }
+        let recorded = String::from_utf8_lossy(&files["config.toml"]);
+        assert!(recorded.starts_with("# skyfence:"), "{recorded}");
+        assert!(recorded.contains("secrets removed"), "{recorded}");
+        assert!(recorded.contains("confirm_s"), "{recorded}");
+        assert!(!recorded.contains("[server]") && !recorded.contains("webhook"));
+    }
 }
 
 #[test]
@@ -736,4 +773,39 @@ fn export_from_the_store_file_alone() {
         err.contains("no-such.db") && err.contains("does not exist"),
         "{err}"
     );
+}
+
+/// The independent verifier (`tools/verify-bundle.py`, written from docs/BUNDLE.md with
+/// the Python standard library and one Ed25519 package) verifies a bundle `skyfence
+/// export` wrote, with the log key the API served pinned.
+#[test]
+fn the_independent_python_verifier_verifies_an_exported_bundle() {
+    let python = std::env::var("SKYFENCE_VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = Command::new(&python)
+        .args(["-c", "import cryptography"])
+        .output()
+        .map_err(|e| format!("{python}: {e}"))
+        .and_then(|o| {
+            o.status.success().then_some(()).ok_or_else(|| {
+                format!("{python} lacks the cryptography package (.ci/run installs it)")
+            })
+        });
+    if !skyfence_testkit::require_tool("independent bundle verifier", available) {
+        return;
+    }
+    let e = exported();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify-bundle.py");
+    for zip in std::iter::once(&e.zip).chain(e.others.iter().map(|(_, z, _)| z)) {
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg(zip)
+            .args(["--key", &e.vkey])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {text}", zip.display());
+        assert!(text.contains("PASS inclusion proofs:"), "{text}");
+        assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+    }
 }

@@ -44,4 +44,10 @@ fn a_small_load_run_accounts_for_every_frame() {
     assert!(s["rss_max_bytes"].as_u64().unwrap() > 0, "{r}");
     assert!(s["hwm_bytes"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["sse"]["confirmed_unmatched"].as_u64(), Some(0), "{r}");
+    // The store's WAL was measured and stayed under its limit (StoreOptions::wal_limit_bytes).
+    let wal = s["wal_max_bytes"].as_u64().expect("the WAL was measured");
+    assert!(
+        wal <= skyfence_store::DEFAULT_WAL_LIMIT_BYTES,
+        "WAL reached {wal} bytes: {r}"
+    );
 }

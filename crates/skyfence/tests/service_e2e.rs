@@ -214,6 +214,22 @@ impl Drop for Service {
 }
 
 /// One HTTP/1.0 GET (the server closes the connection after the response).
+/// One HTTP/1.0 GET with the extra header line `header` (no CRLF): the status and the
+/// whole response.
+fn raw_get(addr: SocketAddr, path: &str, header: &str) -> (u16, String) {
+    use std::io::Read as _;
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{header}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, text)
+}
+
 fn http_get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     common::http(addr, "GET", path, None, token)
 }
@@ -234,7 +250,7 @@ fn sse(
     }
     write!(
         s,
-        "GET /api/events HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n{auth}\r\n"
+        "GET /api/events HTTP/1.0\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{auth}\r\n"
     )
     .unwrap();
     let out = events.clone();
@@ -503,7 +519,18 @@ fn the_bearer_token_guards_every_api_route() {
         (200, "{\"status\":\"ok\"}".to_string())
     );
     assert_eq!(service.get("/api/incidents"), (200, "[]".to_string()));
-    assert_eq!(http_get(service.addr, "/metrics", None).0, 200);
+    // The counters name sources, zones and sinks: behind the token too.
+    assert_eq!(http_get(service.addr, "/metrics", None).0, 401);
+    assert_eq!(service.get("/metrics").0, 200);
+    // RFC 9110: the scheme name is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let (code, _) = raw_get(
+            service.addr,
+            "/api/health",
+            &format!("Authorization: {scheme} s3cret"),
+        );
+        assert_eq!(code, 200, "{scheme}");
+    }
     assert_eq!(http_get(service.addr, "/", None).0, 200);
     service.stop();
 }
@@ -752,5 +779,39 @@ fn retention_purges_closed_incidents_and_keeps_open_ones() {
         service.get("/api/incidents?status=closed"),
         (200, "[]".to_string())
     );
+    service.stop();
+}
+
+/// Without an API token, only requests addressed by IP or `localhost` are served: a page
+/// whose DNS name an attacker points at this machine (DNS rebinding) is refused.
+#[test]
+fn without_a_token_requests_by_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = write_config(dir.path(), nobody, 60.0, None);
+    let service = Service::start(&config, None);
+    let by_ip = format!("Host: 127.0.0.1:{}", service.addr.port());
+    for (host, want) in [
+        (by_ip.as_str(), 200),
+        ("Host: localhost", 200),
+        ("Host: attacker.example", 403),
+        ("Host: attacker.example:8080", 403),
+    ] {
+        // raw_get adds its own Host line; a second one would be ambiguous: send alone.
+        use std::io::Read as _;
+        let mut s = TcpStream::connect(service.addr).unwrap();
+        write!(s, "GET /api/health HTTP/1.0\r\n{host}\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let code: u16 = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(code, want, "{host}: {text}");
+    }
     service.stop();
 }

@@ -127,7 +127,8 @@ impl ZoneFileError {
 /// whose first non-blank character is `{` is GeoJSON).
 pub fn load_zone_file(path: &Path) -> Result<Vec<Zone>, ZoneFileError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ZoneFileError::new(&file, ZoneProblem::Io(e)))?;
+    let bytes = read_bounded(path, MAX_ZONE_FILE_BYTES)
+        .map_err(|e| ZoneFileError::new(&file, ZoneProblem::Io(e)))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         ZoneFileError::new(
             &file,
@@ -151,6 +152,37 @@ pub fn load_zone_file(path: &Path) -> Result<Vec<Zone>, ZoneFileError> {
     } else {
         super::openair::parse_openair(&file, &text)
     }
+}
+
+/// The largest zone file read (a national border in GeoJSON is a few MB).
+pub const MAX_ZONE_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a regular file of at most `limit` bytes: a device (`/dev/zero`), a FIFO or a
+/// directory is refused rather than read until memory runs out, and so is a larger file
+/// (also one that grows while read).
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a device, pipe or directory)",
+        ));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, larger than the limit of {limit}",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than the limit of {limit} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Checks that no zone name repeats across `zones` (several files and countries loaded
@@ -623,5 +655,34 @@ mod tests {
         fn arbitrary_text_never_panics(text in r#"(\{|\}|\[|\]|,|:|"type"|"Feature"|"FeatureCollection"|"features"|"geometry"|"Polygon"|"coordinates"|"properties"|"name"|"floor_ft"|-?[0-9.]{1,4}|null|\n| ){0,80}"#) {
             let _ = parse_geojson("fuzz.geojson", &text);
         }
+    }
+}
+
+#[cfg(test)]
+mod bounded_read_tests {
+    use super::*;
+
+    /// Regression: a zone file `/dev/zero` was read until memory ran out.
+    #[test]
+    fn devices_directories_and_oversized_files_are_refused() {
+        #[cfg(unix)]
+        {
+            let e = load_zone_file(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("/dev/zero") && e.contains("not a regular file"),
+                "{e}"
+            );
+        }
+        let dir = std::env::temp_dir();
+        let e = load_zone_file(&dir).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let path = dir.join(format!("skyfence-bounded-{}.geojson", std::process::id()));
+        std::fs::write(&path, vec![b' '; 100]).unwrap();
+        let e = read_bounded(&path, 99).unwrap_err().to_string();
+        assert!(e.contains("100 bytes, larger than the limit of 99"), "{e}");
+        assert_eq!(read_bounded(&path, 100).unwrap().len(), 100);
+        let _ = std::fs::remove_file(&path);
     }
 }

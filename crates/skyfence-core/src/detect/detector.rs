@@ -2,8 +2,6 @@
 //! invariant 2: one owner per track) and never reads a clock (invariant 1): time comes
 //! from the observations and from [`Detector::tick`].
 
-use std::collections::hash_map::Entry;
-
 use super::config::DetectionConfig;
 use super::event::Event;
 use super::incident::{
@@ -194,19 +192,28 @@ impl<Q: ZoneQueries> Detector<Q> {
             timeout_us: self.timeout_us,
         };
         let stats = &mut self.stats;
-        let track = match self.tracks.map.entry(obs.target) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => {
-                stats.tracks_created += 1;
-                v.insert(Track::new(obs.target, obs.at))
-            }
-        };
+        let track = self
+            .tracks
+            .get_or_insert(obs.target, obs.at, &mut stats.tracks_created);
         track.heard_at = track.heard_at.max(obs.at);
+        // Written only when heard: most observations carry none of these, and reading
+        // the old value would touch a cache line the position path does not need.
         let id = obs.identity;
-        track.callsign = id.callsign.or(track.callsign);
-        track.category = id.category.or(track.category);
-        track.squawk = id.squawk.or(track.squawk);
-        track.nacp = obs.nacp.or(track.nacp);
+        if id.callsign.is_some() {
+            track.callsign = id.callsign;
+        }
+        if id.category.is_some() {
+            track.category = id.category;
+        }
+        if id.squawk.is_some() {
+            track.squawk = id.squawk;
+        }
+        if obs.nacp.is_some() {
+            track.nacp = obs.nacp;
+        }
+        if obs.remoteid.is_some() {
+            track.remoteid.clone_from(&obs.remoteid);
+        }
         if obs.velocity.is_some() {
             track.velocity = obs.velocity;
         }
@@ -293,7 +300,12 @@ impl<Q: ZoneQueries> Detector<Q> {
                 t.slots
                     .iter()
                     .filter(|s| s.phase == Phase::Inside)
-                    .map(move |s| incident(ctx, info, s, IncidentStatus::Open, None))
+                    .map(move |s| {
+                        with_remoteid(
+                            incident(ctx, info, s, IncidentStatus::Open, None),
+                            t.remoteid.as_deref(),
+                        )
+                    })
             })
             .collect();
         v.sort_by(|a, b| (a.entered_at, &a.zone, a.id).cmp(&(b.entered_at, &b.zone, b.id)));
@@ -328,10 +340,9 @@ impl<Q: ZoneQueries> Detector<Q> {
         let zone = ZoneId(z as u32);
         let target = incident.target.id;
         let stats = &mut self.stats;
-        let track = self.tracks.map.entry(target).or_insert_with(|| {
-            stats.tracks_created += 1;
-            Track::new(target, last.at)
-        });
+        let track = self
+            .tracks
+            .get_or_insert(target, last.at, &mut stats.tracks_created);
         track.heard_at = track.heard_at.max(last.at);
         track.callsign = track.callsign.or(incident.target.callsign);
         track.category = track.category.or(incident.target.category);
@@ -378,7 +389,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             timeout_us: self.timeout_us,
         };
         let stats = &mut self.stats;
-        self.tracks.map.retain(|_, t| {
+        self.tracks.retain(|t| {
             if let Some(last) = t.last
                 && now.micros_since(last.at) > ctx.timeout_us
             {
@@ -422,7 +433,10 @@ fn lose_slots<Q: ZoneQueries>(
                 stats.lost += 1;
                 out.push(Event::Lost {
                     at: s.last_seen_at.add_micros(ctx.timeout_us),
-                    incident: incident(ctx, info, s, IncidentStatus::Lost, None),
+                    incident: with_remoteid(
+                        incident(ctx, info, s, IncidentStatus::Lost, None),
+                        track.remoteid.as_deref(),
+                    ),
                 });
             }
             Phase::Entering => stats.unconfirmed_entries += 1,
@@ -431,6 +445,21 @@ fn lose_slots<Q: ZoneQueries>(
     }
     track.slots.clear();
     track.last = None;
+}
+
+/// Adds what a Remote ID drone said about itself: `operator`, `remoteid`, and
+/// `cooperative` (it identified itself).
+fn with_remoteid(mut incident: Incident, remoteid: Option<&crate::RemoteIdInfo>) -> Incident {
+    if let Some(info) = remoteid {
+        incident.cooperative = Some(true);
+        incident.operator.clone_from(&info.operator);
+        incident.remoteid = Some(crate::detect::incident::RemoteIdSummary {
+            ua_type: info.ua_type.clone(),
+            self_id: info.self_id.clone(),
+            authentication: info.authentication,
+        });
+    }
+    incident
 }
 
 /// Builds the incident of `slot` as of now.
@@ -478,14 +507,17 @@ fn incident<Q: ZoneQueries>(
             TargetId::Track { sensor, .. } => vec![sensor.to_string()],
             _ => Vec::new(),
         },
+        operator: None,
+        remoteid: None,
     }
 }
 
 /// Confirms `slot` if it has been inside long enough with enough reports.
-fn try_confirm<Q: ZoneQueries>(
+fn try_confirm<'r, Q: ZoneQueries>(
     ctx: &Ctx<'_, Q>,
     stats: &mut DetectorStats,
-    info: TargetInfo,
+    info: impl FnOnce() -> TargetInfo,
+    remoteid: impl FnOnce() -> Option<&'r crate::RemoteIdInfo>,
     slot: &mut ZoneSlot,
     at: Timestamp,
     out: &mut Vec<Event>,
@@ -498,7 +530,10 @@ fn try_confirm<Q: ZoneQueries>(
         stats.confirmed += 1;
         out.push(Event::Confirmed {
             at,
-            incident: incident(ctx, info, slot, IncidentStatus::Open, None),
+            incident: with_remoteid(
+                incident(ctx, info(), slot, IncidentStatus::Open, None),
+                remoteid(),
+            ),
         });
     }
 }
@@ -529,7 +564,14 @@ fn step_zones<Q: ZoneQueries>(
     }
     let zones = ctx.q.zones();
     let prev = track.last;
-    let info = target_info(track);
+    // Read only when an event is made: the names sit outside the cache lines that the
+    // position path touches (`Track`'s layout).
+    let info = || TargetInfo {
+        id: track.target,
+        callsign: track.callsign,
+        category: track.category,
+    };
+    let remoteid = || track.remoteid.as_deref();
     let approach = |stats: &mut DetectorStats, out: &mut Vec<Event>, zone: ZoneId| {
         stats.approaches += 1;
         out.push(Event::Approach {
@@ -537,7 +579,7 @@ fn step_zones<Q: ZoneQueries>(
             zone: zones
                 .get(zone.0 as usize)
                 .map_or(String::new(), |z| z.name.clone()),
-            target: info,
+            target: info(),
             position: Fix::new(cur.pos, cur.alt_ft),
         });
     };
@@ -563,11 +605,11 @@ fn step_zones<Q: ZoneQueries>(
             (Phase::Near, true) => {
                 let e = entry_fix(ctx.q, slot.zone, zone, prev, cur);
                 slot.enter(ctx.q, e, cur);
-                try_confirm(ctx, stats, info, slot, cur.at, out);
+                try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering | Phase::Inside, true) => {
                 slot.record_inside(ctx.q, cur);
-                try_confirm(ctx, stats, info, slot, cur.at, out);
+                try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering, false) => {
                 stats.unconfirmed_entries += 1;
@@ -586,7 +628,10 @@ fn step_zones<Q: ZoneQueries>(
                 stats.closed += 1;
                 out.push(Event::Closed {
                     at: cur.at,
-                    incident: incident(ctx, info, slot, IncidentStatus::Closed, Some(exit)),
+                    incident: with_remoteid(
+                        incident(ctx, info(), slot, IncidentStatus::Closed, Some(exit)),
+                        remoteid(),
+                    ),
                 });
                 slot.leave(cur.at, in_band(ctx, slot.zone, cur));
             }
@@ -607,7 +652,7 @@ fn step_zones<Q: ZoneQueries>(
         slot.near_at = None;
         let e = entry_fix(ctx.q, z, zone, prev, cur);
         slot.enter(ctx.q, e, cur);
-        try_confirm(ctx, stats, info, &mut slot, cur.at, out);
+        try_confirm(ctx, stats, info, remoteid, &mut slot, cur.at, out);
         push_slot(&mut track.slots, slot);
     }
 

@@ -301,6 +301,26 @@ pub struct Incident {
     /// The sensors whose data contributed, by name; absent when none is known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensors: Vec<String>,
+    /// Where the drone's operator stands (Remote ID System and Operator ID messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<crate::OperatorFix>,
+    /// What a Remote ID drone said about itself: UA type, Self-ID text, whether it sent
+    /// an Authentication message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remoteid: Option<RemoteIdSummary>,
+}
+
+/// Incident key `remoteid`: what a Remote ID drone said about itself.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteIdSummary {
+    /// The UA type from Basic ID, e.g. `helicopter_or_multirotor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ua_type: Option<String>,
+    /// The Self-ID text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_id: Option<String>,
+    /// Whether an Authentication message was heard (its signature is not verified).
+    pub authentication: bool,
 }
 
 mod opt_callsign {
@@ -391,6 +411,8 @@ mod tests {
             reports: 666,
             cooperative: None,
             sensors: Vec::new(),
+            operator: None,
+            remoteid: None,
         }
     }
 

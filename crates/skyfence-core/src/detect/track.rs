@@ -4,8 +4,10 @@
 //! ~230 per zone it is near or in): per-zone state exists only for zones the target is
 //! in or approaching, so a target far from every border costs one map entry.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::incident::Classification;
 use super::incursion::{Phase, ZoneSlot};
@@ -62,23 +64,32 @@ impl From<TrackPoint> for Report {
 }
 
 /// One target.
+///
+/// `repr(C)` with the fields one observation touches first (`target`, compared on every
+/// table probe, then `heard_at`, `last`, `alt` and `slots`): with the 64-byte alignment
+/// they share the entry's first two cache lines, whatever the id's kind. The detector
+/// takes a cache miss per observation on a table of 10 000 tracks, so each line the hot
+/// path touches costs measurably (BENCHMARKS.md, "detect").
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct Track {
     pub(crate) target: TargetId,
-    /// Last accepted position report (cleared when it is older than `track_timeout_s`).
-    pub(crate) last: Option<Report>,
     /// Last observation of any kind.
     pub(crate) heard_at: Timestamp,
+    /// Last accepted position report (cleared when it is older than `track_timeout_s`).
+    pub(crate) last: Option<Report>,
     /// Last altitude heard, with its time.
     pub(crate) alt: Option<(i32, Timestamp)>,
-    pub(crate) callsign: Option<Callsign>,
-    pub(crate) category: Option<EmitterCategory>,
-    pub(crate) squawk: Option<Squawk>,
-    pub(crate) velocity: Option<Velocity>,
-    /// Last NACp announced (ADS-B operational status / target state).
-    pub(crate) nacp: Option<u8>,
+    /// What the drone said over Remote ID, as of its last Remote ID observation.
+    pub(crate) remoteid: Option<std::sync::Arc<crate::RemoteIdInfo>>,
     /// Per-zone state, only for zones the target is near or in.
     pub(crate) slots: Vec<ZoneSlot>,
+    pub(crate) category: Option<EmitterCategory>,
+    pub(crate) callsign: Option<Callsign>,
+    pub(crate) squawk: Option<Squawk>,
+    /// Last NACp announced (ADS-B operational status / target state).
+    pub(crate) nacp: Option<u8>,
+    pub(crate) velocity: Option<Velocity>,
 }
 
 impl Track {
@@ -93,6 +104,7 @@ impl Track {
             squawk: None,
             velocity: None,
             nacp: None,
+            remoteid: None,
             slots: Vec::new(),
         }
     }
@@ -205,10 +217,29 @@ impl Hasher for TargetHasher {
     }
 }
 
+/// The hash of a target id in the track table. ICAO addresses, nearly every lookup,
+/// take an inlined path (the derived `Hash` of the whole enum is not inlined); the table
+/// hashes every key through here, so the two paths never meet.
+#[inline]
+fn hash_target(target: &TargetId) -> u64 {
+    match target {
+        TargetId::Icao(a) => {
+            let mut h = TargetHasher::default();
+            h.write_u32(a.as_u32());
+            h.finish()
+        }
+        other => BuildHasherDefault::<TargetHasher>::default().hash_one(other),
+    }
+}
+
 /// Every live target, keyed by id.
+///
+/// A `hashbrown::HashTable` of tracks rather than a map from id to track: the id is
+/// stored once, inside the track, so an entry is one [`Track`] and its hot fields sit
+/// next to the key the probe compares.
 #[derive(Clone, Debug, Default)]
 pub struct TrackTable {
-    pub(crate) map: HashMap<TargetId, Track, BuildHasherDefault<TargetHasher>>,
+    map: HashTable<Track>,
 }
 
 impl TrackTable {
@@ -226,20 +257,44 @@ impl TrackTable {
     }
     /// The track of `target`, if live.
     pub fn get(&self, target: TargetId) -> Option<&Track> {
-        self.map.get(&target)
+        self.map.find(hash_target(&target), |t| t.target == target)
     }
     /// Every live track, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Track> + '_ {
-        self.map.values()
+        self.map.iter()
+    }
+    /// The track of `target`, created (and `created` counted) when it is new.
+    #[inline]
+    pub(crate) fn get_or_insert(
+        &mut self,
+        target: TargetId,
+        at: Timestamp,
+        created: &mut u64,
+    ) -> &mut Track {
+        match self.map.entry(
+            hash_target(&target),
+            |t| t.target == target,
+            |t| hash_target(&t.target),
+        ) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                *created += 1;
+                v.insert(Track::new(target, at)).into_mut()
+            }
+        }
+    }
+    /// Keeps only the tracks for which `keep` says true.
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&mut Track) -> bool) {
+        self.map.retain(keep);
     }
     /// Bytes held by the table (entries, spare capacity and per-zone state): divide by
     /// [`TrackTable::len`] for the per-track cost.
     pub fn bytes(&self) -> usize {
-        let entry = std::mem::size_of::<(TargetId, Track)>() + 1;
+        let entry = std::mem::size_of::<Track>() + 1;
         self.map.capacity() * entry
             + self
                 .map
-                .values()
+                .iter()
                 .map(|t| t.slots.capacity() * std::mem::size_of::<ZoneSlot>())
                 .sum::<usize>()
     }
@@ -248,7 +303,6 @@ impl TrackTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     #[test]
     fn hasher_spreads_neighbouring_addresses() {
@@ -263,7 +317,7 @@ mod tests {
     #[test]
     fn a_track_fits_the_budget() {
         assert!(
-            std::mem::size_of::<Track>() <= 192,
+            std::mem::size_of::<Track>() <= 192 && std::mem::align_of::<Track>() == 64,
             "{}",
             std::mem::size_of::<Track>()
         );

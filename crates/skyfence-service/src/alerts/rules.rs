@@ -322,6 +322,8 @@ mod tests {
             reports: 666,
             cooperative: None,
             sensors: Vec::new(),
+            operator: None,
+            remoteid: None,
         }
     }
 

@@ -292,6 +292,8 @@ mod tests {
             reports: 3,
             cooperative: None,
             sensors: Vec::new(),
+            operator: None,
+            remoteid: None,
         };
         let a = alert(Event::Confirmed {
             at,

@@ -98,6 +98,8 @@ pub fn open_incident_of(t: TargetId, zone: &str, entered_s: i64) -> Incident {
         reports: 20,
         cooperative: None,
         sensors: Vec::new(),
+        operator: None,
+        remoteid: None,
     }
 }
 

@@ -1359,6 +1359,45 @@ pub fn a_gathered_incident_proves_every_leaf_and_the_log_verifies(b: &dyn Backen
     let other = Signer::from_seed("skyfence.example/test", [9; 32]).unwrap();
     let report = verify_log(&*store, &other.verifier_key(), &[]).unwrap();
     assert_eq!(report.failed, 1, "{report:?}");
+
+    // Gathered at that checkpoint after the log grew (another frame of A, leaf 9): the
+    // same leaves, the new one left out, every proof in the old tree.
+    let mut later = batch
+        .frames
+        .iter()
+        .find(|f| f.target == a.target.id)
+        .expect("a frame of A")
+        .clone();
+    later.at = later.at.add_micros(1);
+    store
+        .apply(&StoreBatch {
+            frames: vec![later],
+            ..StoreBatch::default()
+        })
+        .unwrap();
+    assert_eq!(store.evidence_size().unwrap(), 10);
+    assert!(
+        store
+            .incident_evidence(a.id)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .any(|(i, _)| *i == 9),
+        "the new frame is A's evidence"
+    );
+    let at = crate::export::gather_incident_at(
+        &mut *store,
+        a.id,
+        &got.checkpoint_note,
+        signer.verifier_key(),
+    )
+    .unwrap();
+    let at_indexes: Vec<u64> = at.leaves.iter().map(|(i, _)| *i).collect();
+    assert_eq!(at_indexes, indexes);
+    for ((i, bytes), (j, proof)) in at.leaves.iter().zip(&at.proofs) {
+        assert_eq!(i, j);
+        verify_inclusion(&leaf_hash(bytes), *i, cp.size, proof, &cp.root).unwrap();
+    }
 }
 
 /// However appends are split into transactions and connections (`(connection, leaves)`

@@ -55,7 +55,8 @@ use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal, Note};
 
 use super::{sql_err, target_key};
 use crate::{
-    EvidenceLogStore, FrameRecord, IndexedLeaf, LeafRow, SqliteStore, StoreError, StoredCheckpoint,
+    EvidenceLogStore, FrameRecord, IndexedLeaf, LeafRow, MAX_COSIGNATURES, SqliteStore, StoreError,
+    StoredCheckpoint,
 };
 
 /// The stored code of a dataset kind (the leaf encoding's byte).
@@ -414,10 +415,15 @@ impl SqliteStore {
         let err = self.ev_err("read cosignatures");
         let mut st = self
             .conn
-            .prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY at, rowid")
+            .prepare_cached(
+                "SELECT line FROM cosignatures WHERE size = ?1 ORDER BY at, rowid LIMIT ?2",
+            )
             .map_err(&err)?;
         let lines = st
-            .query_map([to_i64(size)], |r| r.get::<_, String>(0))
+            .query_map(
+                params![to_i64(size), to_i64(MAX_COSIGNATURES as u64)],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(&err)?;
         let mut cosignatures = 0;
         for line in lines {
@@ -629,6 +635,7 @@ impl EvidenceLogStore for SqliteStore {
             .map_err(err)?;
         let index = Appender::new(&tx, &path).append(leaf, None)?;
         tx.commit().map_err(err)?;
+        self.bound_wal();
         Ok(index)
     }
 
@@ -687,6 +694,7 @@ impl EvidenceLogStore for SqliteStore {
         }
         let index = Appender::new(&tx, &path).append(leaf, None)?;
         tx.commit().map_err(err)?;
+        self.bound_wal();
         Ok(Some(index))
     }
 
@@ -750,6 +758,12 @@ impl EvidenceLogStore for SqliteStore {
         let now = skyfence_core::time::wall_clock();
         let mut added = 0;
         let err = self.ev_err("add cosignature");
+        let held: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM cosignatures WHERE size = ?1")
+            .and_then(|mut st| st.query_row([to_i64(size)], |r| r.get(0)))
+            .map_err(&err)?;
+        let mut room = (MAX_COSIGNATURES as u64).saturating_sub(to_u64(held));
         let mut st = self
             .conn
             .prepare_cached(
@@ -761,7 +775,15 @@ impl EvidenceLogStore for SqliteStore {
             if stored.signatures.contains(sig) {
                 continue;
             }
-            added += st
+            if room == 0 {
+                return Err(self.ev_fail(
+                    "add cosignature",
+                    format!(
+                        "the checkpoint of size {size} already holds {MAX_COSIGNATURES} cosignatures, the most one keeps"
+                    ),
+                ));
+            }
+            let n = st
                 .execute(params![
                     to_i64(size),
                     sig.name,
@@ -770,6 +792,8 @@ impl EvidenceLogStore for SqliteStore {
                     now.as_micros()
                 ])
                 .map_err(&err)?;
+            room -= n as u64;
+            added += n;
         }
         Ok(added)
     }

@@ -6,7 +6,8 @@ mod delivery;
 mod evidence;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
@@ -45,7 +46,18 @@ pub struct SqliteStore {
     pub(crate) conn: Connection,
     pub(crate) path: Arc<Path>,
     options: StoreOptions,
+    /// When emptying the WAL last failed (a reader held an old snapshot past the busy
+    /// timeout): not tried again for [`WAL_RETRY_AFTER`].
+    wal_failed_at: Mutex<Option<Instant>>,
 }
+
+/// How long a writer waits before trying again to empty a WAL it could not, after an
+/// attempt that waited for readers.
+pub const WAL_RETRY_AFTER: Duration = Duration::from_millis(200);
+/// How long a writer emptying the WAL waits for readers of older snapshots.
+pub const WAL_READER_WAIT: Duration = Duration::from_millis(250);
+/// An attempt to empty the WAL that fails faster than this did not wait for readers.
+const WAL_FAST_FAILURE: Duration = Duration::from_millis(20);
 
 /// Incident update: insert, or replace the stored version unless it is final (closed or
 /// lost) or newer than this one. Re-applying an old batch therefore never moves an
@@ -97,11 +109,24 @@ impl SqliteStore {
             conn.pragma_update(None, "wal_autocheckpoint", 0)
                 .map_err(open_err)?;
         }
+        // After a checkpoint that resets the WAL, its file is truncated to this size
+        // rather than kept at its high-water mark.
+        let _: i64 = conn
+            .query_row(
+                &format!(
+                    "PRAGMA journal_size_limit = {}",
+                    i64::try_from(options.wal_limit_bytes).unwrap_or(i64::MAX)
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(open_err)?;
         migrate(&mut conn, &path)?;
         Ok(SqliteStore {
             conn,
             path,
             options,
+            wal_failed_at: Mutex::new(None),
         })
     }
 
@@ -124,6 +149,7 @@ impl SqliteStore {
             conn,
             path,
             options: self.options,
+            wal_failed_at: Mutex::new(None),
         })
     }
 
@@ -149,6 +175,68 @@ impl SqliteStore {
             })
             .map_err(self.err("checkpoint"))?;
         Ok((to_u64(log), to_u64(done)))
+    }
+
+    /// Copies the whole WAL into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`): waits (up to the busy timeout) for the writer's
+    /// current transaction and for readers of older snapshots, and holds new writers off
+    /// meanwhile, so a stream of commits cannot starve it. Returns whether it completed
+    /// (false: a reader still used the WAL when the busy timeout ran out; tried again at
+    /// the next call).
+    pub fn checkpoint_truncate(&self) -> Result<bool, StoreError> {
+        let (busy, _log, _done): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(self.err("checkpoint"))?;
+        Ok(busy == 0)
+    }
+
+    /// The writer's half of the WAL policy, run after each of its commits: once the WAL
+    /// passes half of [`StoreOptions::wal_limit_bytes`], empty it (and past three
+    /// quarters, wait for it)
+    /// ([`SqliteStore::checkpoint_truncate`]). Done by the writer between its own
+    /// transactions, because a checkpoint on another connection must win the write lock
+    /// from a writer that takes it again at once, and under heavy ingest it never does;
+    /// passive checkpoints (housekeeping, [`Store::maintain`]) copy the WAL without waiting
+    /// but cannot restart it while readers overlap. A failure (a reader held an old
+    /// snapshot past the busy timeout) is not the commit's: it is tried again after
+    /// [`WAL_RETRY_AFTER`], or at the next commit when it met another connection's
+    /// checkpoint.
+    pub(crate) fn bound_wal(&self) {
+        let (wal, limit) = (self.wal_bytes(), self.options.wal_limit_bytes);
+        if wal <= limit / 2 {
+            return;
+        }
+        // Past three quarters of the limit the writer stops until the WAL is emptied:
+        // it waits for readers as long as any statement waits for a lock, and tries
+        // again at every commit, so the WAL cannot outgrow its limit by more than the
+        // commits readers hold up.
+        let hard = wal > limit / 4 * 3;
+        let mut failed_at = self
+            .wal_failed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !hard && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
+            return;
+        }
+        let started = Instant::now();
+        // Below the hard mark, wait for readers a short while only: a commit is held up
+        // meanwhile.
+        if !hard {
+            let _ = self.conn.busy_timeout(WAL_READER_WAIT);
+        }
+        let done = self.checkpoint_truncate().unwrap_or(false);
+        let _ = self.conn.busy_timeout(self.options.busy_timeout);
+        *failed_at = (!done && started.elapsed() >= WAL_FAST_FAILURE).then(Instant::now);
+    }
+
+    /// The size of the WAL file on disk, bytes (0 when there is none).
+    pub fn wal_bytes(&self) -> u64 {
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(&wal).map_or(0, |m| m.len())
     }
 
     /// The database file.
@@ -517,6 +605,7 @@ impl IncidentStore for SqliteStore {
             }
         }
         tx.commit().map_err(err)?;
+        self.bound_wal();
         Ok(applied)
     }
 
@@ -963,6 +1052,8 @@ mod tests {
             reports: 3,
             cooperative: None,
             sensors: Vec::new(),
+            operator: None,
+            remoteid: None,
         }
     }
 

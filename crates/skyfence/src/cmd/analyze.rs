@@ -21,7 +21,7 @@ use skyfence_service::input::{self, ClockOptions, InputSpec};
 /// Arguments of `skyfence analyze`.
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Input as FMT:PATH[@SENSOR] (raw, beast, avr, sbs, asterix, pcap; `-` for stdin). Repeat for several
+    /// Input as FMT:PATH[@SENSOR] (raw, beast, avr, sbs, asterix, pcap, remoteid; `-` for stdin). Repeat for several
     /// receivers: inputs are merged in time order and duplicate receptions removed.
     #[arg(long, value_name = "FMT:PATH", required = true)]
     pub input: Vec<InputSpec>,

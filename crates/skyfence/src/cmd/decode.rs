@@ -4,10 +4,15 @@
 use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use skyfence_core::{GeoPoint, Protocol, Timestamp};
 use skyfence_decode::Message;
 use skyfence_decode::asterix::AsterixItem;
 use skyfence_decode::decoder::DecoderConfig;
+use skyfence_decode::remoteid::line::{Record, mac_string};
+use skyfence_decode::remoteid::message::{
+    Decoded, EPOCH_2019_UNIX_S, Message as RidMessage, speed_accuracy_ms, vertical_accuracy_m,
+};
 
 use skyfence_service::exit::input_error;
 use skyfence_service::input::{self, ClockOptions, InputSpec, Item};
@@ -15,7 +20,7 @@ use skyfence_service::input::{self, ClockOptions, InputSpec, Item};
 /// Arguments of `skyfence decode`.
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
-    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs, asterix, pcap (the format
+    /// Input as FMT:PATH[@SENSOR]: FMT one of raw, beast, avr, sbs, asterix, pcap, remoteid (the format
     /// registry); PATH `-` for standard input.
     #[arg(long, value_name = "FMT:PATH")]
     pub input: InputSpec,
@@ -268,6 +273,95 @@ fn run_asterix(args: &DecodeArgs, clock: ClockOptions) -> anyhow::Result<()> {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A System or Authentication time (seconds since 2019-01-01) as RFC 3339.
+fn time_2019(seconds: Option<u32>) -> Option<String> {
+    seconds.map(|s| Timestamp::from_secs(EPOCH_2019_UNIX_S + i64::from(s)).to_rfc3339_millis())
+}
+
+/// The JSON of one Remote ID message (docs/INTERFACES.md, "Decoded message"): `proto`
+/// `remoteid`, the record's time, receiver, RSSI and transmitter, the message's protocol
+/// version and type, and its fields; keys absent when unknown.
+fn remoteid_json(record: &Record, d: &Decoded) -> Value {
+    let mut v = json!({
+        "proto": "remoteid",
+        "at": record.at.to_rfc3339_micros(),
+        "receiver": record.receiver.map(|r| r.to_string()),
+        "rssi_dbm": record.rssi_dbm,
+        "transmitter": record.transmitter.map(mac_string),
+        "version": d.version,
+        "type": d.message.message_type().as_str(),
+    });
+    let fields = match &d.message {
+        RidMessage::BasicId(b) => json!({
+            "id_type": b.id_type.as_str(),
+            "ua_type": b.ua_type.as_str(),
+            "uas_id": if b.id_type.is_text() {
+                String::from_utf8_lossy(b.id_bytes()).into_owned()
+            } else {
+                hex(b.id_bytes())
+            },
+            "target": b.target_name().map(|n| n.as_str().to_string()),
+        }),
+        RidMessage::Location(l) => json!({
+            "status": l.status.as_str(),
+            "lat": l.position.map(|p| round_deg(p.lat)),
+            "lon": l.position.map(|p| round_deg(p.lon)),
+            "accuracy_m": l.accuracy_m(),
+            "alt_baro_m": l.alt_baro_m,
+            "alt_geo_m": l.alt_geo_m,
+            "height_m": l.height_m,
+            "height_ref": l.height_ref.as_str(),
+            "v_accuracy_m": vertical_accuracy_m(l.v_accuracy),
+            "baro_accuracy_m": vertical_accuracy_m(l.baro_accuracy),
+            "direction_deg": l.direction_deg,
+            "speed_ms": l.speed_ms,
+            "vspeed_ms": l.vspeed_ms,
+            "speed_accuracy_ms": speed_accuracy_ms(l.speed_accuracy),
+            "time_after_hour_s": l.tenths_after_hour.map(|t| f64::from(t) / 10.0),
+            "time_accuracy_s": l.time_accuracy_tenths.map(|t| f64::from(t) / 10.0),
+        }),
+        RidMessage::Auth(a) => json!({
+            "auth_type": a.auth_type.as_str(),
+            "page": a.page,
+            "last_page": a.last_page,
+            "length": a.length,
+            "timestamp": time_2019(a.timestamp_s),
+            "data": hex(a.data()),
+        }),
+        RidMessage::SelfId(s) => json!({
+            "desc_type": s.desc_type,
+            "text": s.text(),
+        }),
+        RidMessage::System(s) => json!({
+            "operator_location_type": s.operator_location_type.as_str(),
+            "classification_type": s.classification_type,
+            "operator_lat": s.operator.map(|p| round_deg(p.lat)),
+            "operator_lon": s.operator.map(|p| round_deg(p.lon)),
+            "operator_alt_geo_m": s.operator_alt_geo_m,
+            "area_count": s.area_count,
+            "area_radius_m": s.area_radius_m,
+            "area_ceiling_m": s.area_ceiling_m,
+            "area_floor_m": s.area_floor_m,
+            "category_eu": s.category_eu,
+            "class_eu": s.class_eu,
+            "timestamp": time_2019(s.timestamp_s),
+        }),
+        RidMessage::OperatorId(o) => json!({
+            "operator_id_type": o.id_type,
+            "operator_id": o.id(),
+        }),
+    };
+    if let (Value::Object(all), Value::Object(fields)) = (&mut v, fields) {
+        all.extend(fields);
+        all.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
 /// Runs `skyfence decode`.
 pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     if args.input.format.receiver_clock && args.start.is_none() {
@@ -296,10 +390,17 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     };
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    let result = input::read_messages(&args.input, clock, config, |m| {
-        serde_json::to_writer(&mut out, &DecodedJson::from(m))?;
-        out.write_all(b"\n")
-    });
+    let result = if args.input.format.protocol == Protocol::RemoteId {
+        input::read_remoteid_messages(&args.input, clock, |record, message| {
+            serde_json::to_writer(&mut out, &remoteid_json(record, message))?;
+            out.write_all(b"\n")
+        })
+    } else {
+        input::read_messages(&args.input, clock, config, |m| {
+            serde_json::to_writer(&mut out, &DecodedJson::from(m))?;
+            out.write_all(b"\n")
+        })
+    };
     let flushed = out.flush();
     match result.and_then(|stats| flushed.map(|()| stats).map_err(Into::into)) {
         Ok(stats) => {

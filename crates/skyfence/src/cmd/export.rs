@@ -46,7 +46,7 @@ pub struct ExportArgs {
 
 /// The log's signing key (`[evidence] key`, by default beside the store), if the file
 /// exists: export never generates a key, only the service does.
-fn log_signer(config: &Config, store_path: &Path) -> anyhow::Result<Option<Signer>> {
+pub(crate) fn log_signer(config: &Config, store_path: &Path) -> anyhow::Result<Option<Signer>> {
     let path = evidence::key_path(&config.evidence, &config.base_dir, store_path);
     if !path.exists() {
         return Ok(None);
@@ -57,7 +57,7 @@ fn log_signer(config: &Config, store_path: &Path) -> anyhow::Result<Option<Signe
 }
 
 /// The witness keys `[evidence] witnesses` names (already validated with the config).
-fn witness_keys(config: &Config) -> Vec<VerifierKey> {
+pub(crate) fn witness_keys(config: &Config) -> Vec<VerifierKey> {
     config
         .evidence
         .witnesses
@@ -72,25 +72,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         .incident
         .parse()
         .map_err(|e| input_error(format!("{e}")))?;
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    if let Some(store) = &args.store {
-        config.store.set_file(store.clone());
-    }
-    let url = config.store.location(&config.base_dir)?;
-    if !url.exists() {
-        return Err(input_error(format!(
-            "store {url} does not exist (give the service's --config, or --store FILE)"
-        )));
-    }
-    let mut store = skyfence_store::open(&url, StoreOptions::default())
-        .with_context(|| format!("cannot open store {url}"))?;
-    let signer = match url.file() {
-        Some(file) => log_signer(&config, file)?,
-        None => None,
-    };
+    let (config, mut store, signer) = open_store(args.config.as_deref(), args.store.as_deref())?;
     let gathered =
         gather_incident(&mut *store, id, signer.as_ref(), wall_clock()).map_err(|e| match e {
             GatherError::UnknownIncident(_) => input_error(e.to_string()),
@@ -125,6 +107,34 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         evidence.log_key
     );
     Ok(())
+}
+
+/// The config (or the default), the store it names (or `--store FILE`), and the log's
+/// signing key when its file exists: what `export` and `dossier` read.
+pub(crate) fn open_store(
+    config_path: Option<&Path>,
+    store_path: Option<&Path>,
+) -> anyhow::Result<(Config, Box<dyn skyfence_store::Store>, Option<Signer>)> {
+    let mut config = match config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(store) = store_path {
+        config.store.set_file(store.to_path_buf());
+    }
+    let url = config.store.location(&config.base_dir)?;
+    if !url.exists() {
+        return Err(input_error(format!(
+            "store {url} does not exist (give the service's --config, or --store FILE)"
+        )));
+    }
+    let store = skyfence_store::open(&url, StoreOptions::default())
+        .with_context(|| format!("cannot open store {url}"))?;
+    let signer = match url.file() {
+        Some(file) => log_signer(&config, file)?,
+        None => None,
+    };
+    Ok((config, store, signer))
 }
 
 /// Writes `path` through a temporary file in the same directory, renamed into place once

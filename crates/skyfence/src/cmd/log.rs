@@ -98,7 +98,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<()> {
         LogCommand::Checkpoint(args) => {
             let (store_path, key_path, origin) = locate(&args)?;
             let mut store = open_store(&store_path)?;
-            let signer = load_log_key(&key_path, origin.as_deref())?;
+            let signer = log_service::load_continuing_key(&*store, &key_path, origin.as_deref())?;
             let now = skyfence_core::time::wall_clock();
             match log_service::sign_if_grown(&mut *store, &signer, now)? {
                 Some(size) => println!("signed checkpoint of size {size}"),

@@ -4,6 +4,7 @@ pub mod airspace;
 pub mod analyze;
 pub mod decode;
 pub mod demo;
+pub mod dossier;
 pub mod export;
 pub mod log;
 pub mod run;

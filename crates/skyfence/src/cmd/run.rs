@@ -16,7 +16,7 @@ pub struct RunArgs {
     /// Config file: [[source]] inputs, [[zones]], [detection], [server], [store], [[allow]].
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Also replay a recording as a source (FMT:PATH; any format of the registry: raw, beast, avr, sbs), stamped
+    /// Also replay a recording as a source (FMT:PATH; any format of the registry: raw, beast, avr, sbs, remoteid), stamped
     /// with the time each item is sent. Repeatable.
     #[arg(long, value_name = "FMT:PATH")]
     pub replay: Vec<InputSpec>,

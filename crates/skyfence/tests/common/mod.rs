@@ -56,7 +56,7 @@ pub fn http(
     token: Option<&str>,
 ) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the service");
-    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: test\r\n");
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }

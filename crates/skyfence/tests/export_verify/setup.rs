@@ -58,8 +58,22 @@ const OTHERS: [(&str, &str, &str); 3] = [
 ];
 
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    crate::common::http(addr, "GET", path, None, None)
+    crate::common::http(addr, "GET", path, None, Some(API_TOKEN))
 }
+
+/// The config's API token: one of [`SECRETS`].
+pub const API_TOKEN: &str = "tok-3c1f9a77e2b4";
+/// Secrets the config carries (the API token, a tile URL's credentials and key, a webhook's
+/// credentials, query token and HMAC secret): none may reach the evidence log or a bundle.
+pub const SECRETS: [&str; 7] = [
+    API_TOKEN,
+    "tilepass-51d0",
+    "tilekey-8e2a",
+    "hookuser-77",
+    "hookpass-a9c4",
+    "hookquery-0b6e",
+    "hooksecret-f3d2",
+];
 
 /// The scenario window as a Beast recording.
 fn write_window(sim: &Path, out: &Path) {
@@ -102,7 +116,10 @@ fn make() -> Exported {
         &config,
         format!(
             "[detection]\nconfirm_s = {}\ntrack_timeout_s = {}\nmax_speed_mps = {}\n\n\
-             [[zones]]\nfile = \"sim/zones.geojson\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n\
+             [[zones]]\nfile = \"sim/zones.geojson\"\n\n[server]\nlisten = \"127.0.0.1:0\"\napi_token = \"{API_TOKEN}\"\n\
+             tiles = \"https://tileuser:tilepass-51d0@127.0.0.1:9/{{z}}/{{x}}/{{y}}.png?key=tilekey-8e2a\"\n\n\
+             [[alert]]\ntype = \"webhook\"\nurl = \"http://hookuser-77:hookpass-a9c4@127.0.0.1:9/in?token=hookquery-0b6e\"\n\
+             secret = \"hooksecret-f3d2\"\nevents = [\"closed\"]\nmin_duration_s = 1e9\n\n\
              [store]\npath = \"skyfence.db\"\n\n[evidence]\norigin = \"skyfence.test/export-e2e\"\ncheckpoint_every_s = 1\n\n\
              [[source]]\nname = \"rx-replay\"\ntype = \"beast\"\nreplay = \"window.bin\"\nspeed = {SPEED}\n\n{permits}",
             5.0 / SPEED,

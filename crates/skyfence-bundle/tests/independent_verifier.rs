@@ -1,0 +1,127 @@
+//! `tools/verify-bundle.py`, a verifier written from docs/BUNDLE.md alone (Python standard
+//! library and the `cryptography` package's Ed25519), accepts a bundle this crate builds
+//! and the legacy format-1 bundle, and refuses a forged leaf (manifest corrected, as a
+//! careful forger would) and a wrong pinned key: the other side
+//! need not trust our verifier to check our evidence.
+//!
+//! The Python comes from `SKYFENCE_VERIFY_PYTHON` (`.ci/run` sets it to a cached virtual
+//! environment) or `python3`; without `cryptography` the test skips locally and fails in
+//! CI (`skyfence_testkit::require_tool`).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+use skyfence_bundle::archive::Bundle;
+
+const LEGACY_KEY: &str =
+    "skyfence.test/legacy-bundle-v1+24e0799d+Afj8otRZYDDXtD3Sxza62ODOOd2+6WkL8AJYunQidyvs";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> String {
+    std::env::var("SKYFENCE_VERIFY_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn available() -> Result<(), String> {
+    let out = Command::new(python())
+        .args(["-c", "import cryptography"])
+        .output()
+        .map_err(|e| format!("{}: {e}", python()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} lacks the cryptography package (pip install cryptography, or run .ci/run)",
+            python()
+        ))
+    }
+}
+
+/// Runs the Python verifier: exit code and stdout + stderr.
+fn verify_py(zip: &Path, keys: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo().join("tools/verify-bundle.py")).arg(zip);
+    for k in keys {
+        cmd.args(["--key", k]);
+    }
+    let out = cmd.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("--- {}:\n{text}", zip.display());
+    (out.status.code(), text)
+}
+
+fn write(bundle: &Bundle, path: &Path) {
+    let zip = bundle.write_zip(Cursor::new(Vec::new())).unwrap();
+    std::fs::write(path, zip.into_inner()).unwrap();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_independent_python_verifier_agrees() {
+    if !skyfence_testkit::require_tool("independent bundle verifier", available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
+    let (code, text) = verify_py(&legacy, &[LEGACY_KEY]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root"),
+        "{text}"
+    );
+    assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+
+    // A leaf changed by one hex digit, the manifest corrected: the proof fails.
+    let mut bundle = Bundle::read_zip(std::fs::File::open(&legacy).unwrap()).unwrap();
+    let leaves = String::from_utf8(bundle.files["leaves.txt"].clone()).unwrap();
+    let line = leaves
+        .lines()
+        .find(|l| l.starts_with("5 "))
+        .unwrap()
+        .to_string();
+    let last = line.chars().last().unwrap();
+    let flipped = format!(
+        "{}{}",
+        &line[..line.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let forged = leaves.replacen(&line, &flipped, 1).into_bytes();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&bundle.files["bundle.json"]).unwrap();
+    for f in manifest["files"].as_array_mut().unwrap() {
+        if f["path"] == "leaves.txt" {
+            f["sha256"] = hex(&Sha256::digest(&forged)).into();
+            f["bytes"] = forged.len().into();
+        }
+    }
+    bundle.files.insert("leaves.txt".into(), forged);
+    bundle.files.insert(
+        "bundle.json".into(),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    );
+    let path = dir.path().join("forged.zip");
+    write(&bundle, &path);
+    let (code, text) = verify_py(&path, &[LEGACY_KEY]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("FAIL inclusion proofs: leaf 5 does not lead to the signed root"),
+        "{text}"
+    );
+
+    // Another key of the same name pinned: refused.
+    let other = skyfence_evidence::Signer::from_seed("skyfence.test/legacy-bundle-v1", [7; 32])
+        .unwrap()
+        .verifier_key()
+        .to_string();
+    let (code, text) = verify_py(&legacy, &[&other]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL log key:"), "{text}");
+}
