@@ -9,6 +9,7 @@ mod common;
 #[path = "export_verify/setup.rs"]
 mod setup;
 
+use common::browser::{self, target_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -490,24 +491,6 @@ fn the_zone_filter_keeps_authorised_incidents() {
     assert_eq!(row[8], qtr["permit"].as_str().unwrap());
 }
 
-/// `target/NAME` (the screenshots are kept there).
-fn target_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join(name)
-}
-
-fn chromium() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("SKYFENCE_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-    )
-}
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
 fn tool_runs(cmd: &str, arg: &str) -> bool {
     Command::new(cmd)
         .arg(arg)
@@ -581,51 +564,17 @@ fn the_pdf_renders_with_poppler() {
 #[test]
 fn the_html_renders_offline_in_chromium() {
     let m = made();
-    let mut missing = Vec::new();
-    if !chromium().exists() {
-        missing.push(format!("chromium at {}", chromium().display()));
-    }
-    if !tool_runs("node", "--version") {
-        missing.push("node".to_owned());
-    }
-    if !browser_dir()
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push("playwright-core (run `npm ci` in crates/skyfence/tests/browser)".into());
-    }
-    let available = if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("it needs {}", missing.join(", ")))
-    };
-    if !skyfence_testkit::require_tool("dossier browser test", available) {
+    if !browser::tools_ready("dossier browser test") {
         return;
     }
+    let index = m.dir.join("index.html");
     let screenshot = target_file("dossier-html.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let out = Command::new("node")
-        .arg("dossier_test.mjs")
-        .arg(m.dir.join("index.html"))
-        .arg(&screenshot)
-        .arg(chromium())
-        .current_dir(browser_dir())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no report from dossier_test.mjs; stdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    assert!(
-        out.status.success() && report["ok"] == true,
-        "browser checks failed: {report:#}"
+    let report = browser::run_script(
+        "dossier_test.mjs",
+        index.to_str().unwrap(),
+        &screenshot,
+        &[],
+        String::new,
     );
     let n = incident_ids().len() as u64;
     assert_eq!(report["entries"].as_u64(), Some(n), "{report}");
@@ -634,7 +583,4 @@ fn the_html_renders_offline_in_chromium() {
     let text = report["text"].as_str().unwrap();
     assert!(text.contains(&format!("{n} incidents")), "{text}");
     assert!(text.contains("Evidence log"), "{text}");
-    let png = std::fs::read(&screenshot).expect("screenshot written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    eprintln!("dossier HTML screenshot: {}", screenshot.display());
 }

@@ -10,9 +10,12 @@
 //! three. Without them the test says so and passes, except in CI, where a missing tool
 //! fails it (`skyfence_testkit::require_tool`).
 
+mod common;
+
+use common::browser::{self, target_file};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,33 +27,6 @@ impl Drop for Service {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-/// The missing prerequisites, if any.
-fn missing_tools(chromium: &Path) -> Vec<String> {
-    let mut missing = Vec::new();
-    if !chromium.exists() {
-        missing.push(format!("chromium at {}", chromium.display()));
-    }
-    if Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .map_or(true, |s| !s.success())
-    {
-        missing.push("node".into());
-    }
-    if !browser_dir()
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push("playwright-core (run `npm ci` in crates/skyfence/tests/browser)".into());
-    }
-    missing
 }
 
 fn free_port() -> u16 {
@@ -93,23 +69,6 @@ fn http_get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
-/// Whether the browser tools are there; `false` (after saying why) means skip, which
-/// CI forbids (`skyfence_testkit::require_tool`).
-fn tools_ready(chromium: &Path) -> bool {
-    let missing = missing_tools(chromium);
-    let available = match missing.is_empty() {
-        true => Ok(()),
-        false => Err(format!("it needs {}", missing.join(", "))),
-    };
-    skyfence_testkit::require_tool("map browser test", available)
-}
-
-fn chromium() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("SKYFENCE_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-    )
-}
-
 /// Starts `skyfence ARGS` in `work` and waits until `/` answers on `addr` (readiness,
 /// not a speed check).
 fn start(work: &Path, addr: SocketAddr, args: &[&str]) -> Service {
@@ -138,56 +97,18 @@ fn start(work: &Path, addr: SocketAddr, args: &[&str]) -> Service {
 
 /// Runs `map_test.mjs` against `url`; its JSON report, after asserting it passed.
 fn browse(url: &str, screenshot: &Path, env: &[(&str, &str)], work: &Path) -> serde_json::Value {
-    let _ = std::fs::remove_file(screenshot);
-    let out = Command::new("node")
-        .arg("map_test.mjs")
-        .arg(url)
-        .arg(screenshot)
-        .arg(chromium())
-        .envs(env.iter().copied())
-        .current_dir(browser_dir())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no report from map_test.mjs; stdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    let service_log = std::fs::read_to_string(work.join("service.log")).unwrap_or_default();
-    assert!(
-        out.status.success() && report["ok"] == true,
-        "browser checks failed: {report:#}\nstderr:\n{}\nservice log (tail):\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        service_log
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let png = std::fs::read(screenshot).expect("screenshot written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "screenshot is a PNG");
-    eprintln!("map screenshot: {}; {report}", screenshot.display());
+    let report = browser::run_script("map_test.mjs", url, screenshot, env, || {
+        let log = std::fs::read_to_string(work.join("service.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        format!("service log (tail):\n{}", tail.join("\n"))
+    });
+    eprintln!("{report}");
     report
-}
-
-/// `target/NAME`: where the screenshots of the map are kept for a person to look at.
-fn target_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join(name)
 }
 
 #[test]
 fn live_map_in_headless_chromium() {
-    if !tools_ready(&chromium()) {
+    if !browser::tools_ready("map browser test") {
         return;
     }
     let work = tempfile::tempdir().expect("temp dir");
@@ -264,7 +185,7 @@ fn live_map_in_headless_chromium() {
 /// sends it: the zones arrive and the live feed connects.
 #[test]
 fn live_map_asks_for_the_api_token() {
-    if !tools_ready(&chromium()) {
+    if !browser::tools_ready("map browser test") {
         return;
     }
     let work = tempfile::tempdir().expect("temp dir");
@@ -307,7 +228,7 @@ fn live_map_asks_for_the_api_token() {
 /// scaled to match).
 #[test]
 fn live_map_shows_undelivered_alerts() {
-    if !tools_ready(&chromium()) {
+    if !browser::tools_ready("map browser test") {
         return;
     }
     let work = tempfile::tempdir().expect("temp dir");

@@ -14,55 +14,9 @@ mod common;
 #[path = "export_verify/setup.rs"]
 mod setup;
 
+use common::browser::{self, target_file};
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn chromium() -> PathBuf {
-    PathBuf::from(
-        std::env::var_os("SKYFENCE_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-    )
-}
-
-/// Whether the browser tools are there; `false` (after saying why) means skip, which
-/// CI forbids (`skyfence_testkit::require_tool`).
-fn tools_ready() -> bool {
-    let mut missing = Vec::new();
-    if !chromium().exists() {
-        missing.push(format!("chromium at {}", chromium().display()));
-    }
-    if !Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        missing.push("node".to_string());
-    }
-    if !browser_dir()
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push("playwright-core (run `npm ci` in crates/skyfence/tests/browser)".into());
-    }
-    let available = match missing.is_empty() {
-        true => Ok(()),
-        false => Err(format!("it needs {}", missing.join(", "))),
-    };
-    skyfence_testkit::require_tool("report browser test", available)
-}
-
-/// `target/NAME`.
-fn target_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join(name)
-}
+use std::path::Path;
 
 fn report_html(zip: &Path) -> String {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).expect("bundle")).expect("zip");
@@ -117,37 +71,19 @@ fn the_report_is_self_contained_and_renders_offline() {
         assert!(html.contains(needle), "report.html lacks {needle:?}");
     }
 
-    if !tools_ready() {
+    if !browser::tools_ready("report browser test") {
         return;
     }
     let work = tempfile::tempdir().expect("temp dir");
     let file = work.path().join("report.html");
     std::fs::write(&file, &html).expect("write report");
     let screenshot = target_file("report.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let out = Command::new("node")
-        .arg("report_test.mjs")
-        .arg(&file)
-        .arg(&screenshot)
-        .arg(chromium())
-        .current_dir(browser_dir())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no report from report_test.mjs; stdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    assert!(
-        out.status.success() && report["ok"] == true,
-        "browser checks failed: {report:#}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = browser::run_script(
+        "report_test.mjs",
+        file.to_str().unwrap(),
+        &screenshot,
+        &[],
+        String::new,
     );
     assert_eq!(report["requests"], serde_json::json!([]));
     assert_eq!(report["consoleErrors"], serde_json::json!([]));
@@ -157,7 +93,4 @@ fn the_report_is_self_contained_and_renders_offline() {
     assert!(text.to_lowercase().contains("timeline (utc)"), "{text}");
     assert!(text.contains("entered zone"), "{text}");
     assert!(text.contains("closed"), "{text}");
-    let png = std::fs::read(&screenshot).expect("screenshot written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "screenshot is a PNG");
-    eprintln!("report screenshot: {}", screenshot.display());
 }
