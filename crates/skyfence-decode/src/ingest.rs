@@ -79,6 +79,24 @@ pub struct IngestCounts {
     pub positions: u64,
 }
 
+impl IngestCounts {
+    /// Counts one item and what became of it (a service message, such as a radar's
+    /// north marker, is an item and nothing more).
+    #[inline]
+    fn tally<T>(&mut self, result: &Ingested<T>, has_position: impl FnOnce(&T) -> bool) {
+        self.items += 1;
+        match result {
+            Ingested::Accepted(x) => {
+                self.messages += 1;
+                self.positions += u64::from(has_position(x));
+            }
+            Ingested::Duplicate => self.duplicates += 1,
+            Ingested::Rejected => self.rejected += 1,
+            Ingested::Service => {}
+        }
+    }
+}
+
 /// What became of one item.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ingested<T> {
@@ -176,16 +194,8 @@ impl Ingest {
             // `observe`.
             Item::Asterix(_) | Item::RemoteId(_) => Ingested::Rejected,
         };
-        let c = self.counts_mut(source);
-        c.items += 1;
-        match &result {
-            Ingested::Accepted(m) => {
-                c.messages += 1;
-                c.positions += u64::from(m.position.is_some());
-            }
-            Ingested::Duplicate => c.duplicates += 1,
-            Ingested::Rejected | Ingested::Service => c.rejected += 1,
-        }
+        self.counts_mut(source)
+            .tally(&result, |m| m.position.is_some());
         result
     }
 
@@ -200,16 +210,8 @@ impl Ingest {
                 Ingested::Rejected
             }
         };
-        let c = self.counts_mut(source);
-        c.items += 1;
-        match &result {
-            Ingested::Accepted(o) => {
-                c.messages += 1;
-                c.positions += u64::from(o.position.is_some());
-            }
-            Ingested::Rejected => c.rejected += 1,
-            Ingested::Duplicate | Ingested::Service => {}
-        }
+        self.counts_mut(source)
+            .tally(&result, |o| o.position.is_some());
         result
     }
 
@@ -224,15 +226,8 @@ impl Ingest {
                 Some(o) => Ingested::Accepted(o),
                 None => Ingested::Rejected,
             };
-            let c = self.counts_mut(source);
-            c.items += 1;
-            match &result {
-                Ingested::Accepted(o) => {
-                    c.messages += 1;
-                    c.positions += u64::from(o.position.is_some());
-                }
-                _ => c.rejected += 1,
-            }
+            self.counts_mut(source)
+                .tally(&result, |o| o.position.is_some());
             return result;
         }
         match self.message(source, item) {

@@ -172,9 +172,12 @@ pub struct Row {
 
 impl Row {
     /// True for a cooperative target: one that announced itself (a transponder or Remote
-    /// ID), not a sensor track of a silent target.
+    /// ID), not a sensor track of a silent target. The incident says so itself; one
+    /// written before it did is cooperative unless its target is a sensor's track.
     pub fn cooperative(&self) -> bool {
-        self.incident.target.id.kind().as_str() != "track"
+        self.incident
+            .cooperative
+            .unwrap_or_else(|| self.incident.target.id.kind().as_str() != "track")
     }
 }
 
@@ -355,4 +358,38 @@ pub struct Model<'a> {
     pub rows: &'a [Row],
     /// The zones the incidents are in, by name.
     pub zones: &'a BTreeMap<String, Zone>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skyfence_store::conformance::fixtures::{open_incident, open_incident_of, track};
+
+    fn row(incident: Incident) -> Row {
+        Row {
+            incident,
+            bundle: String::new(),
+            sha256: String::new(),
+            map_track: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_incident_says_whether_it_was_cooperative() {
+        // Older incidents do not say: the target's kind decides.
+        let mut icao = open_incident(0x4b1805, "AF", 0);
+        let mut radar = open_incident_of(track("kabul-psr", 417), "AF", 0);
+        icao.cooperative = None;
+        radar.cooperative = None;
+        assert!(row(icao.clone()).cooperative());
+        assert!(!row(radar.clone()).cooperative());
+        // A sensor track of a target that answered (an SSR reply) is cooperative, and an
+        // incident that says otherwise is believed.
+        radar.cooperative = Some(true);
+        icao.cooperative = Some(false);
+        assert!(row(radar.clone()).cooperative());
+        assert!(!row(icao.clone()).cooperative());
+        let c = Counts::of(&[row(radar), row(icao)]);
+        assert_eq!(c.cooperative, [1, 1]);
+    }
 }

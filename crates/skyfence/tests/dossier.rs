@@ -60,25 +60,30 @@ fn period() -> (String, String) {
     )
 }
 
+/// `skyfence dossier --config CONFIG --from --to (the run's period) --out OUT EXTRA...`.
+fn dossier(out: &Path, extra: &[&str]) -> (i32, String) {
+    let (from, to) = period();
+    let config = config();
+    let mut args = vec![
+        "dossier",
+        "--config",
+        &config,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 fn made() -> &'static Made {
     static M: OnceLock<Made> = OnceLock::new();
     M.get_or_init(|| {
         let dir = exported().dir.path().join("dossier");
-        let (from, to) = period();
-        let (code, text) = run(&[
-            "dossier",
-            "--config",
-            &config(),
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--zone",
-            "PK",
-            "--unauthorised-only",
-            "--out",
-            dir.to_str().unwrap(),
-        ]);
+        let (code, text) = dossier(&dir, &["--zone", "PK", "--unauthorised-only"]);
         assert_eq!(code, 0, "dossier failed:\n{text}");
         assert!(
             text.contains("incidents"),
@@ -237,19 +242,8 @@ fn the_dossier_holds_every_incident_and_verifies() {
 
 #[test]
 fn every_zone_in_one_dossier() {
-    let (from, to) = period();
     let out = exported().dir.path().join("dossier-all");
-    let (code, text) = run(&[
-        "dossier",
-        "--config",
-        &config(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, text) = dossier(&out, &[]);
     assert_eq!(code, 0, "{text}");
     let rows = csv_rows(&out);
     let zones: std::collections::BTreeSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
@@ -452,21 +446,8 @@ fn an_empty_period_says_so_and_verifies() {
 
 #[test]
 fn the_zone_filter_keeps_authorised_incidents() {
-    let (from, to) = period();
     let out = exported().dir.path().join("dossier-pk");
-    let (code, text) = run(&[
-        "dossier",
-        "--config",
-        &config(),
-        "--from",
-        &from,
-        "--to",
-        &to,
-        "--zone",
-        "PK",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, text) = dossier(&out, &["--zone", "PK"]);
     assert_eq!(code, 0, "{text}");
     let rows = csv_rows(&out);
     assert!(

@@ -45,18 +45,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let run =
         skyfence_bundle::run::verify_file(&args.bundle, &args.key).map_err(|e| input_error(e.0))?;
-    for line in &run.lines {
-        println!("{line}");
-    }
-    if run.passed {
-        Ok(())
-    } else {
-        anyhow::bail!(
-            "bundle {} failed verification: {}",
-            args.bundle.display(),
-            run.failed.join(", ")
-        )
-    }
+    print_verdict("bundle", &args.bundle, &run.lines, run.passed, &run.failed)
 }
 
 fn run_dossier(args: VerifyArgs) -> anyhow::Result<()> {
@@ -78,16 +67,27 @@ fn run_dossier(args: VerifyArgs) -> anyhow::Result<()> {
     };
     let run = skyfence_dossier::verify::verify_dir(&args.bundle, &args.key, store.as_deref())
         .map_err(|e| input_error(e.0))?;
-    for line in &run.lines {
+    print_verdict("dossier", &args.bundle, &run.lines, run.passed, &run.failed)
+}
+
+/// Prints a verification's lines; an error naming what failed unless it passed.
+fn print_verdict(
+    what: &str,
+    path: &std::path::Path,
+    lines: &[String],
+    passed: bool,
+    failed: &[String],
+) -> anyhow::Result<()> {
+    for line in lines {
         println!("{line}");
     }
-    if run.passed {
+    if passed {
         Ok(())
     } else {
         anyhow::bail!(
-            "dossier {} failed verification: {}",
-            args.bundle.display(),
-            run.failed.join(", ")
+            "{what} {} failed verification: {}",
+            path.display(),
+            failed.join(", ")
         )
     }
 }
