@@ -212,16 +212,16 @@ impl<Q: ZoneQueries> Detector<Q> {
             track.nacp = obs.nacp;
         }
         if obs.remoteid.is_some() {
-            track.remoteid.clone_from(&obs.remoteid);
+            track.set_remoteid(&obs.remoteid);
         }
         if obs.velocity.is_some() {
             track.velocity = obs.velocity;
         }
         let Some(pos) = obs.position else {
             if let Some(a) = obs.altitude
-                && track.alt.is_none_or(|(_, t)| obs.at >= t)
+                && track.alt().is_none_or(|(_, t)| obs.at >= t)
             {
-                track.alt = Some((a.feet, obs.at));
+                track.set_alt(a.feet, obs.at);
             }
             return;
         };
@@ -252,12 +252,12 @@ impl<Q: ZoneQueries> Detector<Q> {
             }
         }
         if let Some(a) = obs.altitude {
-            track.alt = Some((a.feet, obs.at));
+            track.set_alt(a.feet, obs.at);
         }
         let alt_ft = match obs.altitude {
             Some(a) => Some(a.feet),
             None => track
-                .alt
+                .alt()
                 .filter(|(_, t)| obs.at.micros_since(*t) <= ALTITUDE_HOLD_US)
                 .map(|(a, _)| a),
         };
@@ -303,7 +303,7 @@ impl<Q: ZoneQueries> Detector<Q> {
                     .map(move |s| {
                         with_remoteid(
                             incident(ctx, info, s, IncidentStatus::Open, None),
-                            t.remoteid.as_deref(),
+                            t.remoteid(),
                         )
                     })
             })
@@ -412,7 +412,7 @@ impl<Q: ZoneQueries> Detector<Q> {
 /// The target's identity as incidents print it.
 fn target_info(t: &Track) -> TargetInfo {
     TargetInfo {
-        id: t.target,
+        id: t.target(),
         callsign: t.callsign,
         category: t.category,
     }
@@ -435,7 +435,7 @@ fn lose_slots<Q: ZoneQueries>(
                     at: s.last_seen_at.add_micros(ctx.timeout_us),
                     incident: with_remoteid(
                         incident(ctx, info, s, IncidentStatus::Lost, None),
-                        track.remoteid.as_deref(),
+                        track.remoteid(),
                     ),
                 });
             }
@@ -566,12 +566,13 @@ fn step_zones<Q: ZoneQueries>(
     let prev = track.last;
     // Read only when an event is made: the names sit outside the cache lines that the
     // position path touches (`Track`'s layout).
+    let (key, callsign, category) = (&track.key, &track.callsign, &track.category);
     let info = || TargetInfo {
-        id: track.target,
-        callsign: track.callsign,
-        category: track.category,
+        id: key.id(),
+        callsign: *callsign,
+        category: *category,
     };
-    let remoteid = || track.remoteid.as_deref();
+    let remoteid = || key.remoteid();
     let approach = |stats: &mut DetectorStats, out: &mut Vec<Event>, zone: ZoneId| {
         stats.approaches += 1;
         out.push(Event::Approach {
@@ -676,7 +677,7 @@ fn step_zones<Q: ZoneQueries>(
 
 /// Appends a slot growing the vector one element at a time: targets are near or in one
 /// or two zones, and `Vec`'s default growth (4 at once) would triple a track's size.
-fn push_slot(slots: &mut Vec<ZoneSlot>, slot: ZoneSlot) {
+fn push_slot(slots: &mut thin_vec::ThinVec<ZoneSlot>, slot: ZoneSlot) {
     if slots.len() == slots.capacity() {
         slots.reserve_exact(1);
     }

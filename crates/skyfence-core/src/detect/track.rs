@@ -1,6 +1,6 @@
 //! `TrackTable`: what the detector remembers about each target.
 //!
-//! Compact by design (at most 1 KB per live track; a track is ~140 bytes plus
+//! Compact by design (at most 1 KB per live track; a track is 128 bytes plus
 //! ~230 per zone it is near or in): per-zone state exists only for zones the target is
 //! in or approaching, so a target far from every border costs one map entry.
 
@@ -63,55 +63,126 @@ impl From<TrackPoint> for Report {
     }
 }
 
+/// A track's key. ICAO addresses, nearly every target, are stored inline; any other id
+/// (a Remote ID, a sensor's track) is boxed with what only such targets carry, so that
+/// the key costs 16 bytes instead of a whole 32-byte [`TargetId`] in every entry.
+#[derive(Clone, Debug)]
+pub(crate) enum TrackKey {
+    Icao(crate::Icao24),
+    Other(Box<OtherTarget>),
+}
+
+/// The part of a non-ICAO track kept out of line.
+#[derive(Clone, Debug)]
+pub(crate) struct OtherTarget {
+    id: TargetId,
+    /// What the drone said over Remote ID, as of its last Remote ID observation.
+    remoteid: Option<std::sync::Arc<crate::RemoteIdInfo>>,
+}
+
+impl TrackKey {
+    fn new(target: TargetId) -> Self {
+        match target {
+            TargetId::Icao(a) => TrackKey::Icao(a),
+            id => TrackKey::Other(Box::new(OtherTarget { id, remoteid: None })),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> TargetId {
+        match self {
+            TrackKey::Icao(a) => TargetId::Icao(*a),
+            TrackKey::Other(o) => o.id,
+        }
+    }
+
+    pub(crate) fn remoteid(&self) -> Option<&crate::RemoteIdInfo> {
+        match self {
+            TrackKey::Other(o) => o.remoteid.as_deref(),
+            TrackKey::Icao(_) => None,
+        }
+    }
+
+    #[inline]
+    fn is(&self, target: &TargetId) -> bool {
+        match (self, target) {
+            (TrackKey::Icao(a), TargetId::Icao(b)) => a == b,
+            (TrackKey::Other(o), t) => o.id == *t,
+            _ => false,
+        }
+    }
+}
+
 /// One target.
 ///
-/// `repr(C)` with the fields one observation touches first (`target`, compared on every
-/// table probe, then `heard_at`, `last`, `alt` and `slots`): with the 64-byte alignment
-/// they share the entry's first two cache lines, whatever the id's kind. The detector
-/// takes a cache miss per observation on a table of 10 000 tracks, so each line the hot
-/// path touches costs measurably (BENCHMARKS.md, "detect").
+/// `repr(C)` with the fields one observation touches first (`key`, compared on every
+/// table probe, then `heard_at`, `last`, the altitude and `slots`); 64-byte aligned and
+/// at most 128 bytes, so an entry is exactly two cache lines. The detector takes a cache
+/// miss per observation on a table of 10 000 tracks, so each line the hot path touches
+/// costs measurably (BENCHMARKS.md, "detect").
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct Track {
-    pub(crate) target: TargetId,
+    pub(crate) key: TrackKey,
     /// Last observation of any kind.
     pub(crate) heard_at: Timestamp,
     /// Last accepted position report (cleared when it is older than `track_timeout_s`).
     pub(crate) last: Option<Report>,
-    /// Last altitude heard, with its time.
-    pub(crate) alt: Option<(i32, Timestamp)>,
-    /// What the drone said over Remote ID, as of its last Remote ID observation.
-    pub(crate) remoteid: Option<std::sync::Arc<crate::RemoteIdInfo>>,
+    /// Last altitude heard (feet), and when (meaningless while `alt_ft` is `None`).
+    pub(crate) alt_ft: Option<i32>,
+    pub(crate) alt_at: Timestamp,
     /// Per-zone state, only for zones the target is near or in.
-    pub(crate) slots: Vec<ZoneSlot>,
-    pub(crate) category: Option<EmitterCategory>,
+    pub(crate) slots: thin_vec::ThinVec<ZoneSlot>,
+    pub(crate) velocity: Option<Velocity>,
     pub(crate) callsign: Option<Callsign>,
     pub(crate) squawk: Option<Squawk>,
+    pub(crate) category: Option<EmitterCategory>,
     /// Last NACp announced (ADS-B operational status / target state).
     pub(crate) nacp: Option<u8>,
-    pub(crate) velocity: Option<Velocity>,
 }
 
 impl Track {
     pub(crate) fn new(target: TargetId, at: Timestamp) -> Self {
         Track {
-            target,
+            key: TrackKey::new(target),
             last: None,
             heard_at: at,
-            alt: None,
+            alt_ft: None,
+            alt_at: at,
             callsign: None,
             category: None,
             squawk: None,
             velocity: None,
             nacp: None,
-            remoteid: None,
-            slots: Vec::new(),
+            slots: thin_vec::ThinVec::new(),
         }
     }
 
     /// Who.
+    #[inline]
     pub fn target(&self) -> TargetId {
-        self.target
+        self.key.id()
+    }
+    /// Last altitude heard (feet) and its time.
+    #[inline]
+    pub(crate) fn alt(&self) -> Option<(i32, Timestamp)> {
+        self.alt_ft.map(|a| (a, self.alt_at))
+    }
+    #[inline]
+    pub(crate) fn set_alt(&mut self, feet: i32, at: Timestamp) {
+        self.alt_ft = Some(feet);
+        self.alt_at = at;
+    }
+    /// What the drone last said over Remote ID (Remote ID targets only).
+    pub fn remoteid(&self) -> Option<&crate::RemoteIdInfo> {
+        self.key.remoteid()
+    }
+    /// Keeps what a Remote ID observation said. Remote ID is only ever heard from Remote
+    /// ID targets, never ICAO ones, whose key has no room for it.
+    pub(crate) fn set_remoteid(&mut self, info: &Option<std::sync::Arc<crate::RemoteIdInfo>>) {
+        if let TrackKey::Other(o) = &mut self.key {
+            o.remoteid.clone_from(info);
+        }
     }
     /// Last accepted position report, if it is recent (within `track_timeout_s` of the
     /// detector's last sweep).
@@ -124,7 +195,7 @@ impl Track {
     }
     /// Last altitude heard (feet).
     pub fn altitude_ft(&self) -> Option<i32> {
-        self.alt.map(|(a, _)| a)
+        self.alt_ft
     }
     /// Last callsign heard.
     pub fn callsign(&self) -> Option<Callsign> {
@@ -149,7 +220,7 @@ impl Track {
     }
     /// From the emitter category.
     pub fn classification(&self) -> Classification {
-        Classification::of(self.target, self.category)
+        Classification::of(self.target(), self.category)
     }
     /// Zones the target is inside (confirmed or not yet).
     pub fn zones_inside(&self) -> impl Iterator<Item = ZoneId> + '_ {
@@ -167,7 +238,20 @@ impl Track {
     }
     /// Bytes this track holds (inline and on the heap), for the memory budget.
     pub fn bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.slots.capacity() * std::mem::size_of::<ZoneSlot>()
+        std::mem::size_of::<Self>() + self.heap_bytes()
+    }
+    /// Bytes this track holds on the heap: its zone slots (behind a two-word header) and,
+    /// for a target other than an ICAO address, its boxed id.
+    fn heap_bytes(&self) -> usize {
+        let slots = match self.slots.capacity() {
+            0 => 0,
+            n => 2 * std::mem::size_of::<usize>() + n * std::mem::size_of::<ZoneSlot>(),
+        };
+        let key = match self.key {
+            TrackKey::Icao(_) => 0,
+            TrackKey::Other(_) => std::mem::size_of::<OtherTarget>(),
+        };
+        slots + key
     }
 }
 
@@ -257,7 +341,7 @@ impl TrackTable {
     }
     /// The track of `target`, if live.
     pub fn get(&self, target: TargetId) -> Option<&Track> {
-        self.map.find(hash_target(&target), |t| t.target == target)
+        self.map.find(hash_target(&target), |t| t.key.is(&target))
     }
     /// Every live track, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Track> + '_ {
@@ -273,8 +357,8 @@ impl TrackTable {
     ) -> &mut Track {
         match self.map.entry(
             hash_target(&target),
-            |t| t.target == target,
-            |t| hash_target(&t.target),
+            |t| t.key.is(&target),
+            |t| hash_target(&t.target()),
         ) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
@@ -291,12 +375,7 @@ impl TrackTable {
     /// [`TrackTable::len`] for the per-track cost.
     pub fn bytes(&self) -> usize {
         let entry = std::mem::size_of::<Track>() + 1;
-        self.map.capacity() * entry
-            + self
-                .map
-                .iter()
-                .map(|t| t.slots.capacity() * std::mem::size_of::<ZoneSlot>())
-                .sum::<usize>()
+        self.map.capacity() * entry + self.map.iter().map(Track::heap_bytes).sum::<usize>()
     }
 }
 
@@ -317,7 +396,7 @@ mod tests {
     #[test]
     fn a_track_fits_the_budget() {
         assert!(
-            std::mem::size_of::<Track>() <= 192 && std::mem::align_of::<Track>() == 64,
+            std::mem::size_of::<Track>() <= 128 && std::mem::align_of::<Track>() == 64,
             "{}",
             std::mem::size_of::<Track>()
         );
