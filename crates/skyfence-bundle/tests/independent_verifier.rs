@@ -64,23 +64,10 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn the_independent_python_verifier_agrees() {
-    if !skyfence_testkit::require_tool("independent bundle verifier", available()) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
-    let (code, text) = verify_py(&legacy, &[LEGACY_KEY]);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(
-        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root"),
-        "{text}"
-    );
-    assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
-
-    // A leaf changed by one hex digit, the manifest corrected: the proof fails.
-    let mut bundle = Bundle::read_zip(std::fs::File::open(&legacy).unwrap()).unwrap();
+/// The legacy bundle with leaf 5 changed by one hex digit and the manifest corrected, as
+/// a careful forger would.
+fn forged_legacy(legacy: &Path, dir: &Path) -> PathBuf {
+    let mut bundle = Bundle::read_zip(std::fs::File::open(legacy).unwrap()).unwrap();
     let leaves = String::from_utf8(bundle.files["leaves.txt"].clone()).unwrap();
     let line = leaves
         .lines()
@@ -107,9 +94,36 @@ fn the_independent_python_verifier_agrees() {
         "bundle.json".into(),
         serde_json::to_vec_pretty(&manifest).unwrap(),
     );
-    let path = dir.path().join("forged.zip");
+    let path = dir.join("forged.zip");
     write(&bundle, &path);
-    let (code, text) = verify_py(&path, &[LEGACY_KEY]);
+    path
+}
+
+/// Another key of the legacy log's name.
+fn other_key() -> String {
+    skyfence_evidence::Signer::from_seed("skyfence.test/legacy-bundle-v1", [7; 32])
+        .unwrap()
+        .verifier_key()
+        .to_string()
+}
+
+#[test]
+fn the_independent_python_verifier_agrees() {
+    if !skyfence_testkit::require_tool("independent bundle verifier", available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
+    let (code, text) = verify_py(&legacy, &[LEGACY_KEY]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root"),
+        "{text}"
+    );
+    assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+
+    // A forged leaf: the proof fails.
+    let (code, text) = verify_py(&forged_legacy(&legacy, dir.path()), &[LEGACY_KEY]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("FAIL inclusion proofs: leaf 5 does not lead to the signed root"),
@@ -117,11 +131,49 @@ fn the_independent_python_verifier_agrees() {
     );
 
     // Another key of the same name pinned: refused.
-    let other = skyfence_evidence::Signer::from_seed("skyfence.test/legacy-bundle-v1", [7; 32])
-        .unwrap()
-        .verifier_key()
-        .to_string();
-    let (code, text) = verify_py(&legacy, &[&other]);
+    let (code, text) = verify_py(&legacy, &[&other_key()]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("FAIL log key:"), "{text}");
+}
+
+/// Runs `tools/go-note-tlog` (built with the Go checksum database's `note` and `tlog`
+/// packages): exit code and stdout + stderr.
+fn verify_go(program: &Path, zip: &Path, key: &str) -> (Option<i32>, String) {
+    let out = Command::new(program).arg(zip).arg(key).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("--- go-note-tlog {}:\n{text}", zip.display());
+    (out.status.code(), text)
+}
+
+/// The checkpoint and every inclusion proof verify with Go's
+/// `golang.org/x/mod/sumdb/note` and `sumdb/tlog`, the packages of the Go checksum
+/// database (an implementation of signed notes and RFC 6962 proofs by others); a forged
+/// leaf and another key are refused by them too.
+#[test]
+fn the_go_checksum_database_packages_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = match skyfence_testkit::build_go_note_tlog(dir.path()) {
+        Ok(p) => p,
+        Err(why) => {
+            skyfence_testkit::require_tool("Go note/tlog oracle", Err(why));
+            return;
+        }
+    };
+    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
+    let (code, text) = verify_go(&program, &legacy, LEGACY_KEY);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root (tlog)"),
+        "{text}"
+    );
+    assert!(text.contains("size 828"), "{text}");
+
+    let (code, text) = verify_go(&program, &forged_legacy(&legacy, dir.path()), LEGACY_KEY);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL inclusion proofs: leaf 5:"), "{text}");
+
+    let (code, text) = verify_go(&program, &legacy, &other_key());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL checkpoint signature:"), "{text}");
 }

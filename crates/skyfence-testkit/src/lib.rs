@@ -43,6 +43,47 @@ fn decide(what: &str, available: Result<(), String>, ci: bool) -> bool {
     false
 }
 
+/// Builds `tools/go-note-tlog` (a bundle checker written with the Go checksum
+/// database's own `note` and `tlog` packages) into `out_dir`, in GOPATH mode against
+/// Debian's `golang-golang-x-mod-dev`, and returns the program's path; `Err` says what is
+/// missing (for [`require_tool`]); a failed build panics.
+pub fn build_go_note_tlog(out_dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    const GOPATH: &str = "/usr/share/gocode";
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/go-note-tlog/main.go");
+    let go = std::process::Command::new("go").arg("version").output();
+    if !go.is_ok_and(|o| o.status.success()) {
+        return Err("it needs the Go toolchain (Debian golang-go)".into());
+    }
+    if !std::path::Path::new(GOPATH)
+        .join("src/golang.org/x/mod/sumdb/note")
+        .is_dir()
+    {
+        return Err(format!(
+            "it needs golang.org/x/mod in {GOPATH} (Debian golang-golang-x-mod-dev)"
+        ));
+    }
+    let program = out_dir.join("go-note-tlog");
+    let out = std::process::Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&program)
+        .arg(&source)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOPATH)
+        .env("GOCACHE", out_dir.join("go-cache"))
+        .env("GOFLAGS", "")
+        .output()
+        .map_err(|e| format!("go build: {e}"))?;
+    assert!(
+        out.status.success(),
+        "go build {} failed: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(program)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -809,3 +809,31 @@ fn the_independent_python_verifier_verifies_an_exported_bundle() {
         assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
     }
 }
+
+/// The checkpoint and inclusion proofs of every bundle `skyfence export` wrote verify
+/// with the Go checksum database's own `note` and `tlog` packages
+/// (`tools/go-note-tlog`), with the log key the API served pinned.
+#[test]
+fn the_go_checksum_database_packages_verify_exported_bundles() {
+    let build = tempfile::tempdir().unwrap();
+    let program = match skyfence_testkit::build_go_note_tlog(build.path()) {
+        Ok(p) => p,
+        Err(why) => {
+            skyfence_testkit::require_tool("Go note/tlog oracle", Err(why));
+            return;
+        }
+    };
+    let e = exported();
+    for zip in std::iter::once(&e.zip).chain(e.others.iter().map(|(_, z, _)| z)) {
+        let out = Command::new(&program)
+            .arg(zip)
+            .arg(&e.vkey)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{}: {text}", zip.display());
+        assert!(text.contains("PASS inclusion proofs:"), "{text}");
+        assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+    }
+}
