@@ -212,6 +212,7 @@ pub async fn start(
     permits: &[Permit],
 ) -> anyhow::Result<LogApi> {
     let signer = load_continuing_key(store, &settings.key_path, settings.origin.as_deref())?;
+    check_tree(store, &signer)?;
     let log = LogApi::open(store, signer, settings.witnesses.clone())?;
     let (inner, settings_c, zones, permits) = (
         log.inner.clone(),
@@ -299,7 +300,7 @@ pub fn load_continuing_key(
         && !path.exists()
     {
         anyhow::bail!(
-            "the log key {} is missing, but the store {} holds checkpoints (the latest, of size {}, signed by {}):              restore that key file; a new key would start a log nobody can link to the signed one",
+            "the log key {} is missing, but the store {} holds checkpoints (the latest, of size {}, signed by {}): restore that key file; a new key would start a log nobody can link to the signed one",
             path.display(),
             store.log_location(),
             cp.size,
@@ -311,7 +312,7 @@ pub fn load_continuing_key(
         && open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).is_err()
     {
         anyhow::bail!(
-            "the log key {} ({}) did not sign the store's latest checkpoint (size {}, signed by {}):              refusing to go on under another key; restore the key file that signed the log",
+            "the log key {} ({}) did not sign the store's latest checkpoint (size {}, signed by {}): refusing to go on under another key; restore the key file that signed the log",
             path.display(),
             signer.verifier_key(),
             cp.size,
@@ -319,6 +320,37 @@ pub fn load_continuing_key(
         );
     }
     Ok(signer)
+}
+
+/// The start's check of the evidence tree: the stored tree must still have the root the
+/// latest checkpoint signed (cheap: the root is read from stored nodes). A mismatch means
+/// the store was changed outside skyfence; signing on would extend a history the signed
+/// checkpoints contradict.
+pub fn check_tree(store: &dyn EvidenceLogStore, signer: &Signer) -> anyhow::Result<()> {
+    let Some(cp) = store
+        .latest_checkpoint()
+        .context("reading the store's latest checkpoint")?
+    else {
+        return Ok(());
+    };
+    let opened = open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[])
+        .map_err(|e| anyhow::anyhow!("the store's latest checkpoint (size {}): {e}", cp.size))?;
+    let root = store
+        .evidence_root(cp.size)
+        .with_context(|| format!("computing the evidence tree's root at size {}", cp.size))?;
+    if root != opened.checkpoint.root {
+        anyhow::bail!(
+            "the evidence log in {} does not match its latest signed checkpoint: at size {} \
+             the tree's root is {} but the checkpoint signed {}; the store was changed \
+             outside skyfence. Restore it from a backup or a witness's mirror and run \
+             `skyfence log verify`",
+            store.log_location(),
+            cp.size,
+            skyfence_evidence::to_hex(&root),
+            skyfence_evidence::to_hex(&opened.checkpoint.root)
+        );
+    }
+    Ok(())
 }
 
 /// Loads the log's signing key from `path`, generating it (mode 0600) on first start.
@@ -944,6 +976,53 @@ mod tests {
         assert_eq!(b.verifier_key(), a.verifier_key());
         // A different configured origin is refused rather than silently re-keyed.
         assert!(load_log_key(&path, Some("skyfence.example/b")).is_err());
+    }
+
+    /// A store whose evidence tree was changed behind the log's back (a leaf's stored
+    /// hash rewritten) is refused at start: its root no longer matches the signed checkpoint.
+    #[test]
+    fn a_changed_tree_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let mut store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(db.clone()),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let key = dir.path().join("log.key");
+        let signer = load_continuing_key(&*store, &key, Some("skyfence.example/k")).unwrap();
+        // Nothing signed yet: nothing to compare.
+        check_tree(&*store, &signer).unwrap();
+        for at_us in 1..=5 {
+            store
+                .append_evidence(&EvidenceLeaf::ConfigChanged {
+                    at_us,
+                    source: "t".into(),
+                    config: format!("x{at_us}").into_bytes(),
+                })
+                .unwrap();
+        }
+        sign_if_grown(&mut *store, &signer, Timestamp::from_secs(1_700_000_000)).unwrap();
+        check_tree(&*store, &signer).unwrap();
+        drop(store);
+
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER evidence_leaves_only_clear;
+             UPDATE evidence_leaves SET hash = zeroblob(32) WHERE idx = 4;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = skyfence_store::open(
+            &skyfence_store::StoreUrl::sqlite(db),
+            skyfence_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let e = check_tree(&*store, &signer).unwrap_err().to_string();
+        assert!(
+            e.contains("does not match its latest signed checkpoint") && e.contains("size 5"),
+            "{e}"
+        );
     }
 
     /// Regression: a deleted log key was silently replaced by a new one, and a swapped key

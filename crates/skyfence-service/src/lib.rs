@@ -190,13 +190,18 @@ impl Service {
         };
         let url = store_url.clone();
         let (store, resumed) = tokio::task::spawn_blocking(move || {
-            skyfence_store::open(&url, options).and_then(|s| {
-                let open = s.open_incidents()?;
-                Ok((s, open))
-            })
+            let s = skyfence_store::open(&url, options)?;
+            let started = std::time::Instant::now();
+            let problems = s.quick_check()?;
+            let open = s.open_incidents()?;
+            Ok::<_, skyfence_store::StoreError>((s, open, problems, started.elapsed()))
         })
         .await?
-        .with_context(|| format!("cannot open store {store_url}"))?;
+        .with_context(|| format!("cannot open store {store_url}"))
+        .and_then(|(s, open, problems, took)| {
+            check_store(&store_url.to_string(), &problems, took)?;
+            Ok((s, open))
+        })?;
         let log = evidence::start(&evidence_settings, &*store, &zones, &permits).await?;
         let map = web::MapData::new(&zones, map);
         // The CoT live target feed tests positions against the zones' approach buffers
@@ -399,4 +404,25 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .thread_name("skyfence")
         .build()
         .context("cannot start the async runtime")
+}
+
+/// Refuses a store that failed its quick integrity check at start: going on would sign
+/// new evidence on top of damaged data.
+fn check_store(
+    location: &str,
+    problems: &[String],
+    took: std::time::Duration,
+) -> anyhow::Result<()> {
+    if problems.is_empty() {
+        tracing::info!(store = %location, took_ms = took.as_millis() as u64, "store integrity check passed");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "store {location} failed its integrity check at start ({} problem{}: {}); \
+         restore it from a backup (or a witness's mirror of the evidence log) and check \
+         the restored log with `skyfence log verify`",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.join("; ")
+    )
 }

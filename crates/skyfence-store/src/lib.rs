@@ -109,6 +109,14 @@ pub trait Store: IncidentStore + DeliveryStore + EvidenceLogStore {
     /// Where the store is, as messages name it (a file path, a URL without password).
     fn location(&self) -> String;
 
+    /// A quick check of the store's own structure at start (SQLite: `PRAGMA
+    /// quick_check`, which reads every page but skips the slower index-content checks):
+    /// the problems found, none when it is sound. Backends with nothing cheaper than a
+    /// full check report none.
+    fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Closes the connection, reporting a failure to flush. Dropping it closes it too,
     /// silently.
     fn close(self: Box<Self>) -> Result<(), StoreError>;

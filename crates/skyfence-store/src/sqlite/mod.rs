@@ -1007,6 +1007,35 @@ impl Store for SqliteStore {
         self.path.display().to_string()
     }
 
+    fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        // At most 20 problems: enough to say what is wrong, never a flood.
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare("PRAGMA quick_check(20)")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut problems = Vec::new();
+            for row in rows {
+                let line = row?;
+                if line != "ok" {
+                    problems.push(line);
+                }
+            }
+            Ok(problems)
+        };
+        match run() {
+            Ok(problems) => Ok(problems),
+            // Damage bad enough to stop the check is its finding, not a failure to check.
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+                ) =>
+            {
+                Ok(vec![e.to_string()])
+            }
+            Err(e) => Err(self.err("quick check")(e)),
+        }
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         SqliteStore::close(*self)
     }
@@ -1055,6 +1084,37 @@ mod tests {
             operator: None,
             remoteid: None,
         }
+    }
+
+    /// The start's quick check finds a damaged page and says where; a sound store passes.
+    #[test]
+    fn quick_check_finds_a_damaged_page() {
+        use crate::Store as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        for k in 0..400u32 {
+            store
+                .append_evidence(&skyfence_evidence::EvidenceLeaf::ConfigChanged {
+                    at_us: i64::from(k),
+                    source: "t".into(),
+                    config: vec![b'x'; 200],
+                })
+                .unwrap();
+        }
+        assert_eq!(store.quick_check().unwrap(), Vec::<String>::new());
+        store.close().unwrap();
+
+        // Overwrite the middle of the file (past the header page) with garbage.
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() > 16 * 4096, "{}", bytes.len());
+        let mid = bytes.len() / 2 / 4096 * 4096;
+        bytes[mid..mid + 4096].fill(0xA5);
+        std::fs::write(&path, &bytes).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
+        let problems = store.quick_check().unwrap();
+        assert!(!problems.is_empty(), "the damage went unnoticed");
+        assert!(problems.len() <= 20, "{problems:?}");
     }
 
     /// A file written by schema version 3 (Mode S frames only, `RawFrame` leaves of kind
