@@ -255,18 +255,25 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
 /// can be stored.
 async fn health(State(state): State<AppState>) -> Response {
     let read = state.readers.with(|s| s.last_seq()).await;
-    health_report(&state.metrics, read.err().map(|e| e.message)).into_response()
+    health_report(
+        &state.metrics,
+        read.err().map(|e| e.message),
+        skyfence_core::time::wall_clock(),
+    )
+    .into_response()
 }
 
 /// The status and body of `/api/health` (see [`health`]).
 fn health_report(
     metrics: &Metrics,
     read_error: Option<String>,
+    now: Timestamp,
 ) -> (StatusCode, Json<serde_json::Value>) {
     let (failing, mut reasons) = metrics.store_problems();
     if let Some(e) = read_error {
         reasons.push(format!("store: cannot be read: {e}"));
     }
+    reasons.extend(metrics.source_problems(now));
     if failing {
         let body = serde_json::json!({ "status": "failing", "reasons": reasons });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
@@ -617,16 +624,51 @@ mod tests {
 
     /// Regression: health said ok while nothing could be stored.
     #[test]
+    fn health_names_silent_sources() {
+        let metrics = Metrics::new(["radar".to_owned(), "site-1".to_owned()]);
+        let start = metrics
+            .started_us
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let at = |s: i64| Timestamp::from_micros(start + s * 1_000_000);
+        assert!(metrics.source_problems(at(59)).is_empty());
+        metrics.sources[1]
+            .last_data_us
+            .store(at(50).as_micros(), std::sync::atomic::Ordering::Relaxed);
+        metrics.sources[1]
+            .connected
+            .store(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.sources[0]
+            .connect_failures
+            .store(3, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            metrics.source_problems(at(100)),
+            ["source radar: no data for 100 s since start, no connection up (3 attempts failed)"]
+        );
+        assert_eq!(
+            metrics.source_problems(at(111)),
+            [
+                "source radar: no data for 111 s since start, no connection up (3 attempts failed)",
+                "source site-1: no data for 61 s, 1 connection up"
+            ]
+        );
+        // Degraded, still 200: the service works, a source does not.
+        let (status, Json(body)) = health_report(&metrics, None, at(111));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded", "{body}");
+        assert_eq!(body["reasons"].as_array().unwrap().len(), 2, "{body}");
+    }
+
+    #[test]
     fn health_follows_the_store_writer() {
         let metrics = Metrics::default();
-        let (status, Json(body)) = health_report(&metrics, None);
+        let (status, Json(body)) = health_report(&metrics, None, Timestamp::EPOCH);
         assert_eq!(
             (status, body),
             (StatusCode::OK, serde_json::json!({"status": "ok"}))
         );
 
         metrics.store_failed("database or disk is full");
-        let (status, Json(body)) = health_report(&metrics, None);
+        let (status, Json(body)) = health_report(&metrics, None, Timestamp::EPOCH);
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["status"], "failing");
         let reason = body["reasons"][0].as_str().unwrap();
@@ -636,7 +678,7 @@ mod tests {
         );
 
         metrics.store_committed();
-        let (status, Json(body)) = health_report(&metrics, None);
+        let (status, Json(body)) = health_report(&metrics, None, Timestamp::EPOCH);
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["status"], "degraded");
         assert!(
@@ -647,8 +689,11 @@ mod tests {
             "{body}"
         );
 
-        let (status, Json(body)) =
-            health_report(&Metrics::default(), Some("disk I/O error".into()));
+        let (status, Json(body)) = health_report(
+            &Metrics::default(),
+            Some("disk I/O error".into()),
+            Timestamp::EPOCH,
+        );
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["status"], "degraded");
         assert_eq!(body["reasons"][0], "store: cannot be read: disk I/O error");

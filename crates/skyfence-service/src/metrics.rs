@@ -47,6 +47,9 @@ pub struct SourceMetrics {
     /// Dropped by the framing layer (source task) and the decoder (detector task), by
     /// reason.
     pub drops: Mutex<DropCounts>,
+    /// When bytes last arrived (microseconds since the Unix epoch; 0: never), for
+    /// `/api/health`.
+    pub last_data_us: AtomicI64,
 }
 
 impl SourceMetrics {
@@ -133,7 +136,12 @@ pub struct Metrics {
     pub alert_sinks: Vec<Arc<SinkMetrics>>,
     /// Cursor-on-Target transports (`[[alert]] type = "cot"`; see `service::alerts::cot`).
     pub cot_sinks: Vec<Arc<super::alerts::cot::CotMetrics>>,
+    /// When the service started (microseconds since the Unix epoch), for `/api/health`.
+    pub started_us: AtomicI64,
 }
+
+/// A source silent for longer than this makes `/api/health` say `degraded`.
+pub const SOURCE_SILENCE_US: i64 = 60_000_000;
 
 /// What `/api/health` says of the store writer.
 #[derive(Debug, Default)]
@@ -211,8 +219,39 @@ impl Metrics {
                     ..SourceMetrics::default()
                 })
                 .collect(),
+            started_us: AtomicI64::new(skyfence_core::time::wall_clock().as_micros()),
             ..Metrics::default()
         }
+    }
+
+    /// The sources' problems for `/api/health` at `now`: each source that received
+    /// nothing for more than [`SOURCE_SILENCE_US`] (since start, when it never did), and
+    /// whether it is connected at all.
+    pub fn source_problems(&self, now: skyfence_core::Timestamp) -> Vec<String> {
+        let started = self.started_us.load(Relaxed);
+        self.sources
+            .iter()
+            .filter_map(|s| {
+                let last = s.last_data_us.load(Relaxed);
+                let silent_us = now.as_micros() - if last == 0 { started } else { last };
+                if silent_us <= SOURCE_SILENCE_US {
+                    return None;
+                }
+                let since = if last == 0 { " since start" } else { "" };
+                let connected = match s.connected.load(Relaxed) {
+                    0 => match s.connect_failures.load(Relaxed) {
+                        0 => ", no connection up".to_owned(),
+                        n => format!(", no connection up ({n} attempts failed)"),
+                    },
+                    n => format!(", {n} connection{} up", if n == 1 { "" } else { "s" }),
+                };
+                Some(format!(
+                    "source {}: no data for {} s{since}{connected}",
+                    s.name,
+                    silent_us / 1_000_000
+                ))
+            })
+            .collect()
     }
 
     /// Counts one published event of `kind` (as [`skyfence_core::detect::Event::kind`]).

@@ -338,9 +338,11 @@ async fn read_connection(
             Err(e) => break ConnectionEnd::Closed(e.to_string()),
         };
         let received = Instant::now();
+        let now = wall_clock();
         m.bytes.fetch_add(n as u64, Relaxed);
+        m.last_data_us.store(now.as_micros(), Relaxed);
         let mut items = Vec::new();
-        framer.decode(&buf[..n], wall_clock(), &mut items);
+        framer.decode(&buf[..n], now, &mut items);
         let drops = framer.drops();
         m.add_drops(&drops_since(&drops, &reported));
         reported = drops;
