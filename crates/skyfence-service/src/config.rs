@@ -97,6 +97,15 @@ pub struct ServerConfig {
     /// connection waits for its next request).
     #[serde(default = "default_header_read_timeout_s")]
     pub header_read_timeout_s: u64,
+    /// Seconds a client may leave a response unread (a write to it making no progress)
+    /// before its connection is closed: bounds what a slow reader holds, live event
+    /// streams included.
+    #[serde(default = "default_send_timeout_s")]
+    pub send_timeout_s: u64,
+}
+
+fn default_send_timeout_s() -> u64 {
+    crate::netlimits::DEFAULT_SEND_TIMEOUT_S
 }
 
 fn default_http_max_connections() -> usize {
@@ -120,6 +129,7 @@ impl Default for ServerConfig {
             tiles_attribution: None,
             max_connections: default_http_max_connections(),
             header_read_timeout_s: default_header_read_timeout_s(),
+            send_timeout_s: default_send_timeout_s(),
         }
     }
 }
@@ -551,6 +561,13 @@ impl Config {
                 "{}[server] header_read_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
                 at_in("[server]", "header_read_timeout_s"),
                 self.server.header_read_timeout_s
+            ));
+        }
+        if !(1..=3600).contains(&self.server.send_timeout_s) {
+            return Err(format!(
+                "{}[server] send_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
+                at_in("[server]", "send_timeout_s"),
+                self.server.send_timeout_s
             ));
         }
         self.evidence

@@ -125,6 +125,9 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     /// API connections accepted and closed at once: `[server] max_connections` were open.
     pub http_connections_shed: AtomicU64,
+    /// API connections closed because the client read nothing of a response for
+    /// `[server] send_timeout_s`.
+    pub http_send_timeouts: AtomicU64,
     /// The store writer's state for `/api/health` ([`Metrics::store_failed`],
     /// [`Metrics::store_committed`]).
     pub store_health: Mutex<StoreHealth>,
@@ -393,6 +396,12 @@ impl Metrics {
                 "counter",
                 "API connections closed at once because max_connections were open",
                 self.http_connections_shed.load(Relaxed),
+            ),
+            (
+                "skyfence_http_send_timeouts_total",
+                "counter",
+                "API connections closed because the client stopped reading for send_timeout_s",
+                self.http_send_timeouts.load(Relaxed),
             ),
             (
                 "skyfence_store_errors_total",

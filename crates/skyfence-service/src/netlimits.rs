@@ -5,19 +5,26 @@
 //!   accepted and closed at once (shed, counted in
 //!   `skyfence_http_connections_shed_total`), and a client that does not send a whole
 //!   request head within `[server] header_read_timeout_s` (also while a kept-alive
-//!   connection waits for its next request) is disconnected;
+//!   connection waits for its next request) is disconnected, as is one that leaves a
+//!   response unread for `[server] send_timeout_s` (a slow reader; counted in
+//!   `skyfence_http_send_timeouts_total`);
 //! - a `listen` source serves at most its `max_connections` receivers, closes one silent
 //!   for `idle_timeout_s`, and refuses peers outside its `allow_from` networks (each
 //!   refusal counted in `skyfence_source_connections_refused_total`).
 
+use std::io;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -28,6 +35,8 @@ use super::source::stopped;
 pub const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 256;
 /// The default of `[server] header_read_timeout_s`.
 pub const DEFAULT_HEADER_READ_TIMEOUT_S: u64 = 10;
+/// The default of `[server] send_timeout_s`.
+pub const DEFAULT_SEND_TIMEOUT_S: u64 = 30;
 /// The default of a `listen` source's `max_connections`.
 pub const DEFAULT_LISTEN_MAX_CONNECTIONS: usize = 16;
 /// The default of a `listen` source's `idle_timeout_s`.
@@ -42,6 +51,8 @@ pub struct HttpLimits {
     pub max_connections: usize,
     /// Time to receive a whole request head.
     pub header_read_timeout: Duration,
+    /// Time a write to the client may wait for it to read.
+    pub send_timeout: Duration,
 }
 
 impl Default for HttpLimits {
@@ -49,6 +60,7 @@ impl Default for HttpLimits {
         HttpLimits {
             max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_S),
+            send_timeout: Duration::from_secs(DEFAULT_SEND_TIMEOUT_S),
         }
     }
 }
@@ -195,10 +207,29 @@ pub async fn serve_http(
         // client's delayed ACK (up to 40 ms on Linux) before its second part leaves.
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
+        let (stream, stalled) = Watched::new(stream);
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let metrics = metrics.clone();
+        let send_timeout = limits.send_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, "http connection ended: {e}");
+            tokio::pin!(conn);
+            let mut check = tokio::time::interval(send_timeout / 4);
+            loop {
+                tokio::select! {
+                    ended = &mut conn => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, "http connection ended: {e}");
+                        }
+                        break;
+                    }
+                    _ = check.tick() => {
+                        if stalled.longer_than(send_timeout) {
+                            metrics.http_send_timeouts.fetch_add(1, Relaxed);
+                            tracing::debug!(%peer, "http connection closed: the client read nothing for {send_timeout:?}");
+                            break;
+                        }
+                    }
+                }
             }
             drop(permit);
         });
@@ -208,6 +239,102 @@ pub async fn serve_http(
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("http connections still open at shutdown were dropped");
         }
+    }
+}
+
+/// Since when a connection's writes have been waiting for the client to read.
+struct Stall {
+    /// Milliseconds since `base`, plus one, of the first write still waiting; 0: none.
+    since_ms: AtomicU64,
+    base: Instant,
+}
+
+impl Stall {
+    fn longer_than(&self, limit: Duration) -> bool {
+        match self.since_ms.load(Relaxed) {
+            0 => false,
+            since => self.base.elapsed().as_millis() as u64 + 1 - since > limit.as_millis() as u64,
+        }
+    }
+
+    fn note<T>(&self, poll: &Poll<T>) {
+        match poll {
+            Poll::Pending => {
+                if self.since_ms.load(Relaxed) == 0 {
+                    let now = self.base.elapsed().as_millis() as u64 + 1;
+                    self.since_ms.store(now, Relaxed);
+                }
+            }
+            Poll::Ready(_) => self.since_ms.store(0, Relaxed),
+        }
+    }
+}
+
+/// A connection's stream that notes in its [`Stall`] whether a write is waiting on the
+/// client: the send timeout's watch. Reads pass through untouched.
+struct Watched<S> {
+    inner: S,
+    stall: Arc<Stall>,
+}
+
+impl<S> Watched<S> {
+    fn new(inner: S) -> (Self, Arc<Stall>) {
+        let stall = Arc::new(Stall {
+            since_ms: AtomicU64::new(0),
+            base: Instant::now(),
+        });
+        (
+            Watched {
+                inner,
+                stall: stall.clone(),
+            },
+            stall,
+        )
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.stall.note(&poll);
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.stall.note(&poll);
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    // Not a sign of progress: a TCP stream's flush is ready at once, whatever waits.
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -200,7 +200,7 @@ fn connections_are_limited_and_the_api_stays_reachable() {
     );
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "listen = \"127.0.0.1:0\"",
-        "listen = \"127.0.0.1:0\"\nmax_connections = 8\nheader_read_timeout_s = 1",
+        "listen = \"127.0.0.1:0\"\nmax_connections = 8\nheader_read_timeout_s = 1\nsend_timeout_s = 2",
     );
     std::fs::write(&config, text).unwrap();
     let (mut child, addr) = common::spawn_service(
@@ -236,6 +236,39 @@ fn connections_are_limited_and_the_api_stays_reachable() {
     assert!(
         closed_by_server(&mut slow),
         "a half-sent request head kept its connection"
+    );
+
+    // A slow reader: a few hundred pipelined requests for the border map, and nothing
+    // read. Once the socket buffers are full the server's writes wait on the client;
+    // after `send_timeout_s` the connection is closed, well before every response left.
+    let mut reader = TcpStream::connect(addr).unwrap();
+    let one = format!(
+        "GET /map/borders.geojson HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    );
+    reader.write_all(one.repeat(400).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let mut received = Vec::new();
+    {
+        use std::io::Read as _;
+        reader
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    let responses = received
+        .windows(15)
+        .filter(|w| w == b"HTTP/1.1 200 OK")
+        .count();
+    assert!(
+        (1..400).contains(&responses),
+        "{responses} of 400 responses ({} bytes) reached a reader that read nothing for 6 s",
+        received.len()
     );
 
     // Eight idle connections fill the API; the ninth is closed at once.
@@ -294,6 +327,7 @@ fn connections_are_limited_and_the_api_stays_reachable() {
         0.0
     );
     assert!(metric(&metrics, "skyfence_http_connections_shed_total") >= 1.0);
+    assert_eq!(metric(&metrics, "skyfence_http_send_timeouts_total"), 1.0);
     drop(flood);
     common::stop_gracefully(&mut child);
 }
