@@ -3,9 +3,10 @@
 //! of `skyfence decode` (the shared [`Ingest`] step, without duplicate removal) and its
 //! summary line.
 
+use std::collections::HashSet;
 use std::io;
 
-use skyfence_core::SourceId;
+use skyfence_core::{Icao24, SourceId};
 use skyfence_decode::beast::ClockStats;
 use skyfence_decode::decoder::DecoderConfig;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
@@ -41,7 +42,8 @@ pub struct InputStats {
     pub clock: ClockStats,
     /// DF17 frames repaired by single-bit correction.
     pub corrected: u64,
-    /// Aircraft the decoder still tracks at the end.
+    /// Distinct targets heard: Mode S addresses of accepted messages (SBS lines
+    /// included), Remote ID transmitters; not only those still tracked at the end.
     pub aircraft: usize,
 }
 
@@ -62,8 +64,10 @@ pub fn read_messages(
         ..IngestConfig::default()
     });
     let source = SourceId(0);
+    let mut heard: HashSet<Icao24> = HashSet::new();
     while let Some(item) = input.next_item()? {
         if let Ingested::Accepted(message) = ingest.message(source, &item) {
+            heard.insert(message.icao24);
             on_message(&message)?;
         }
     }
@@ -78,7 +82,7 @@ pub fn read_messages(
         drops,
         clock: input.clock_stats(),
         corrected: ingest.corrected(),
-        aircraft: ingest.aircraft(),
+        aircraft: heard.len(),
     })
 }
 
@@ -97,11 +101,15 @@ pub fn read_remoteid_messages(
     let mut input = open(spec, clock)?;
     let mut rejected = DropCounts::default();
     let (mut messages, mut positions) = (0u64, 0u64);
+    let mut transmitters = HashSet::new();
     while let Some(item) = input.next_item()? {
         let mut failed = Ok(());
         let Item::RemoteId(record) = item else {
             continue;
         };
+        if let Some(t) = record.transmitter {
+            transmitters.insert(t);
+        }
         decode_record(
             record.data(),
             &mut |d| {
@@ -128,7 +136,7 @@ pub fn read_remoteid_messages(
         drops,
         clock: input.clock_stats(),
         corrected: 0,
-        aircraft: 0,
+        aircraft: transmitters.len(),
     })
 }
 

@@ -57,7 +57,7 @@ pub enum ZoneProblem {
         ceiling_ft: i32,
     },
     /// Two zones with one name: incidents name their zone, so names must be unique.
-    #[error("duplicate zone name {name:?}, already used by {first}")]
+    #[error("duplicate zone name {:?}, already used by {first}", Excerpt(name))]
     DuplicateName {
         /// The repeated name.
         name: String,
@@ -68,6 +68,37 @@ pub enum ZoneProblem {
     #[error("no zones in the file, expected at least one")]
     NoZones,
 }
+
+/// The longest piece of input text an error message quotes, in characters.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// Input text quoted in an error message, bounded: its `Debug` form is the text's first
+/// [`EXCERPT_CHARS`] characters, quoted, then `…(N bytes)` when the text was longer, so a
+/// 100 MB line gives a one-line message.
+#[derive(Clone, Copy)]
+pub struct Excerpt<'a>(pub &'a str);
+
+impl fmt::Debug for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(EXCERPT_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((end, _)) => write!(f, "{:?}…({} bytes)", &self.0[..end], self.0.len()),
+        }
+    }
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(EXCERPT_CHARS) {
+            None => f.write_str(self.0),
+            Some((end, _)) => write!(f, "{}…({} bytes)", &self.0[..end], self.0.len()),
+        }
+    }
+}
+
+/// The longest problem text [`ZoneFileError`] displays, in characters: a backstop for
+/// messages of other libraries (a JSON error quoting a huge string).
+const MAX_PROBLEM_CHARS: usize = 400;
 
 /// A zone file that cannot be loaded: names the file, the line (and column) and the
 /// feature where there is one. Displays as
@@ -100,11 +131,15 @@ impl fmt::Display for ZoneFileError {
         if let Some(feature) = &self.feature {
             write!(f, "feature {}", feature.index)?;
             if let Some(name) = &feature.name {
-                write!(f, " {name:?}")?;
+                write!(f, " {:?}", Excerpt(name))?;
             }
             f.write_str(": ")?;
         }
-        write!(f, "{}", self.problem)
+        let problem = self.problem.to_string();
+        match problem.char_indices().nth(MAX_PROBLEM_CHARS) {
+            None => f.write_str(&problem),
+            Some((end, _)) => write!(f, "{}…({} bytes)", &problem[..end], problem.len()),
+        }
     }
 }
 
@@ -268,7 +303,8 @@ pub fn parse_geojson(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
         Some("FeatureCollection") => {}
         Some(other) => {
             return Err(schema(format!(
-                "GeoJSON type is {other:?}, expected \"FeatureCollection\""
+                "GeoJSON type is {:?}, expected \"FeatureCollection\"",
+                Excerpt(other)
             )));
         }
         None => {
@@ -431,7 +467,8 @@ fn parse_feature(
         }
         Some(other) => {
             return Err(schema(format!(
-                "geometry type is {other:?}, expected \"Polygon\" or \"MultiPolygon\""
+                "geometry type is {:?}, expected \"Polygon\" or \"MultiPolygon\"",
+                Excerpt(other)
             )));
         }
         None => return Err(schema("geometry has no \"type\" string".into())),

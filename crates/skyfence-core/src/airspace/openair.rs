@@ -44,7 +44,7 @@
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
-use super::load::{FeatureRef, ZoneFileError, ZoneProblem, finish_zone};
+use super::load::{Excerpt, FeatureRef, ZoneFileError, ZoneProblem, finish_zone};
 use super::zone::{Zone, ZoneKind};
 
 /// Largest allowed distance between a densified arc's chord and the true arc, metres.
@@ -175,9 +175,12 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             continue;
         }
         if record == "V" {
-            let (var, value) = rest
-                .split_once('=')
-                .ok_or_else(|| fail(format!("V record {rest:?}, expected V X=coord or V D=+/-")))?;
+            let (var, value) = rest.split_once('=').ok_or_else(|| {
+                fail(format!(
+                    "V record {:?}, expected V X=coord or V D=+/-",
+                    Excerpt(rest)
+                ))
+            })?;
             match var.trim().to_ascii_uppercase().as_str() {
                 "X" => centre = Some(parse_coord(value).map_err(&fail)?),
                 "D" => {
@@ -185,14 +188,18 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
                         "+" => true,
                         "-" => false,
                         other => {
-                            return Err(fail(format!("V D={other}, expected V D=+ or V D=-")));
+                            return Err(fail(format!(
+                                "V D={}, expected V D=+ or V D=-",
+                                Excerpt(other)
+                            )));
                         }
                     }
                 }
                 "Z" | "W" => {}
                 other => {
                     return Err(fail(format!(
-                        "unknown variable V {other}=, expected X, D, Z or W"
+                        "unknown variable V {}=, expected X, D, Z or W",
+                        Excerpt(other)
                     )));
                 }
             }
@@ -208,7 +215,8 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
                     Altitude::Surface => None,
                     Altitude::Unlimited => {
                         return Err(fail(format!(
-                            "floor AL {rest}, expected an altitude below unlimited"
+                            "floor AL {}, expected an altitude below unlimited",
+                            Excerpt(rest)
                         )));
                     }
                     // AGL floors read as MSL: see the module documentation.
@@ -220,12 +228,14 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
                     Altitude::Unlimited => None,
                     Altitude::Surface => {
                         return Err(fail(format!(
-                            "ceiling AH {rest} is the surface, expected an altitude above it"
+                            "ceiling AH {} is the surface, expected an altitude above it",
+                            Excerpt(rest)
                         )));
                     }
                     Altitude::Feet { agl: true, .. } => {
                         return Err(fail(format!(
-                            "ceiling AH {rest} is above ground level; skyfence has no terrain model, give the ceiling in ft MSL or as a flight level"
+                            "ceiling AH {} is above ground level; skyfence has no terrain model, give the ceiling in ft MSL or as a flight level",
+                            Excerpt(rest)
                         )));
                     }
                     Altitude::Feet { high, .. } => Some(high),
@@ -255,7 +265,8 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
                 let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
                 let [r, a1, a2] = parts.as_slice() else {
                     return Err(fail(format!(
-                        "DA {rest:?}, expected DA radius_nm, start_deg, end_deg"
+                        "DA {:?}, expected DA radius_nm, start_deg, end_deg",
+                        Excerpt(rest)
                     )));
                 };
                 let r_nm = parse_radius(r).map_err(&fail)?;
@@ -263,7 +274,9 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
                     s.parse::<f64>()
                         .ok()
                         .filter(|a| a.is_finite())
-                        .ok_or_else(|| fail(format!("DA bearing {s:?}, expected degrees")))
+                        .ok_or_else(|| {
+                            fail(format!("DA bearing {:?}, expected degrees", Excerpt(s)))
+                        })
                 };
                 let (a1, a2) = (bearing(a1)?, bearing(a2)?);
                 let r_m = r_nm * METRES_PER_NM;
@@ -272,9 +285,12 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             "DB" => {
                 let c = centre
                     .ok_or_else(|| fail("DB without a centre, expected V X= before it".into()))?;
-                let (p1, p2) = rest
-                    .split_once(',')
-                    .ok_or_else(|| fail(format!("DB {rest:?}, expected DB coord1, coord2")))?;
+                let (p1, p2) = rest.split_once(',').ok_or_else(|| {
+                    fail(format!(
+                        "DB {:?}, expected DB coord1, coord2",
+                        Excerpt(rest)
+                    ))
+                })?;
                 let p1 = parse_coord(p1).map_err(&fail)?;
                 let p2 = parse_coord(p2).map_err(&fail)?;
                 let sphere = Sphere::at(c.y);
@@ -308,7 +324,8 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             }
             other => {
                 return Err(fail(format!(
-                    "unknown record {other:?}, expected AC, AN, AL, AH, V, DP, DC, DA or DB"
+                    "unknown record {:?}, expected AC, AN, AL, AH, V, DP, DC, DA or DB",
+                    Excerpt(other)
                 )));
             }
         }
@@ -339,7 +356,8 @@ fn parse_altitude(text: &str) -> Result<Altitude, String> {
     let upper = text.trim().to_ascii_uppercase();
     let bad = || {
         format!(
-            "altitude {text:?}, expected GND, SFC, UNL, FLnnn or a number with ft/m and MSL/AGL"
+            "altitude {:?}, expected GND, SFC, UNL, FLnnn or a number with ft/m and MSL/AGL",
+            Excerpt(text)
         )
     };
     match upper.as_str() {
@@ -412,7 +430,12 @@ fn parse_radius(text: &str) -> Result<f64, String> {
         .parse::<f64>()
         .ok()
         .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1000.0)
-        .ok_or_else(|| format!("radius {text:?}, expected nautical miles in (0, 1000]"))
+        .ok_or_else(|| {
+            format!(
+                "radius {:?}, expected nautical miles in (0, 1000]",
+                Excerpt(text)
+            )
+        })
 }
 
 /// Parses `DD:MM[:SS] N DDD:MM[:SS] E` (or decimal degrees with hemisphere letters).
@@ -420,7 +443,7 @@ pub fn parse_coord(text: &str) -> Result<Coord<f64>, String> {
     let bad = || {
         format!(
             "coordinate {:?}, expected DD:MM:SS N DDD:MM:SS E",
-            text.trim()
+            Excerpt(text.trim())
         )
     };
     let upper = text.trim().to_ascii_uppercase();
