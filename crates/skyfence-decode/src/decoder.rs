@@ -189,6 +189,14 @@ pub struct Decoder {
     accepted: u64,
     corrected: u64,
     next_expiry: Option<Timestamp>,
+    /// Input time of the previous frame: a frame with the same one is untimed.
+    last_input: Option<Timestamp>,
+    /// The paced clock (tracker.rs, "Frames without their own time").
+    paced: Timestamp,
+    /// Whether the frame being decoded is untimed.
+    untimed_now: bool,
+    /// Untimed frames so far.
+    untimed: u64,
 }
 
 impl Decoder {
@@ -201,6 +209,10 @@ impl Decoder {
             accepted: 0,
             corrected: 0,
             next_expiry: None,
+            last_input: None,
+            paced: Timestamp::EPOCH,
+            untimed_now: false,
+            untimed: 0,
         }
     }
 
@@ -209,7 +221,7 @@ impl Decoder {
     /// `ImplausibleMotion`) is still returned, without `position`, and the rejection is
     /// counted too.
     pub fn decode(&mut self, frame: &Frame) -> Option<Message> {
-        let at = frame.at;
+        let at = self.pace(frame.at);
         self.expire_due(at);
         let data = frame.raw.bytes.get(..usize::from(frame.raw.len));
         let checked = data
@@ -320,6 +332,22 @@ impl Decoder {
         }
     }
 
+    /// The time of a frame received at `input`: `input`, or for an untimed frame (the
+    /// same input time as the previous frame) the paced clock (tracker.rs, "Frames
+    /// without their own time").
+    #[inline]
+    fn pace(&mut self, input: Timestamp) -> Timestamp {
+        self.untimed_now = self.last_input == Some(input);
+        self.last_input = Some(input);
+        if self.untimed_now {
+            self.untimed += 1;
+            self.paced = self.paced.max(input);
+        } else {
+            self.paced = input;
+        }
+        self.paced
+    }
+
     /// Asks the tracker for a position; counts a rejection.
     fn resolve(&mut self, m: &mut Message, cpr: crate::cpr::CprPosition) {
         m.cpr = Some(if cpr.odd {
@@ -327,6 +355,16 @@ impl Decoder {
         } else {
             CprFormat::Even
         });
+        // An untimed DF17 position squitter was broadcast at least 0.4 s after its
+        // aircraft's previous one: the paced clock moves on to that.
+        if self.untimed_now
+            && m.df == Some(17)
+            && let Some(earliest) = self.tracker.earliest_broadcast(m.icao24, cpr)
+            && earliest > m.at
+        {
+            m.at = earliest;
+            self.paced = earliest;
+        }
         match self.tracker.resolve_position(m.icao24, m.at, cpr) {
             Ok(p) => m.position = p,
             Err(reason) => self.drops.add(reason),
@@ -361,6 +399,12 @@ impl Decoder {
     /// Frames accepted (messages returned) so far.
     pub fn accepted(&self) -> u64 {
         self.accepted
+    }
+
+    /// Frames received with the same input time as the frame before them (no time of
+    /// their own), whose times were paced (tracker.rs, "Frames without their own time").
+    pub fn untimed(&self) -> u64 {
+        self.untimed
     }
 
     /// Accepted frames that needed single-bit correction.

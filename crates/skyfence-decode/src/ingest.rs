@@ -312,6 +312,13 @@ impl Ingest {
         self.decoders.iter().map(Decoder::corrected).sum()
     }
 
+    /// Frames without a time of their own (the same input time as the frame before),
+    /// whose times were paced, over every lane (tracker.rs, "Frames without their own
+    /// time").
+    pub fn untimed(&self) -> u64 {
+        self.decoders.iter().map(Decoder::untimed).sum()
+    }
+
     /// Aircraft the decoders track now, over every lane, and drones being assembled.
     pub fn aircraft(&self) -> usize {
         self.decoders

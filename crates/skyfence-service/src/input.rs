@@ -42,6 +42,8 @@ pub struct InputStats {
     pub clock: ClockStats,
     /// DF17 frames repaired by single-bit correction.
     pub corrected: u64,
+    /// Frames without a time of their own, their times paced (lower bounds).
+    pub untimed: u64,
     /// Distinct targets heard: Mode S addresses of accepted messages (SBS lines
     /// included), Remote ID transmitters; not only those still tracked at the end.
     pub aircraft: usize,
@@ -82,6 +84,7 @@ pub fn read_messages(
         drops,
         clock: input.clock_stats(),
         corrected: ingest.corrected(),
+        untimed: ingest.untimed(),
         aircraft: heard.len(),
     })
 }
@@ -136,7 +139,20 @@ pub fn read_remoteid_messages(
         drops,
         clock: input.clock_stats(),
         corrected: 0,
+        untimed: 0,
         aircraft: transmitters.len(),
+    })
+}
+
+/// The warning for frames without a time of their own, or `None` when there were none.
+pub fn untimed_warning(untimed: u64, frames: u64) -> Option<String> {
+    (untimed > 0).then(|| {
+        format!(
+            "warning: {untimed} of {frames} frames had no time of their own (the same timestamp as the frame before, \
+             as in AVR without timestamps): their times were paced from ADS-B's shortest position broadcast interval \
+             (0.4 s), so they lag the true times and durations come out short (about 0.8 of the true ones); \
+             record with timestamps (Beast, or AVR with @ timestamps) for measured times"
+        )
     })
 }
 
@@ -155,6 +171,9 @@ pub fn summary(spec: &InputSpec, s: &InputStats) -> String {
     }
     if s.corrected > 0 {
         out.push_str(&format!("; single-bit corrected: {}", s.corrected));
+    }
+    if s.untimed > 0 {
+        out.push_str(&format!("; untimed frames: {}", s.untimed));
     }
     if s.clock.wraps + s.clock.restarts > 0 {
         out.push_str(&format!(

@@ -209,6 +209,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         inputs.len(),
         ingest.duplicates()
     );
+    if let Some(w) = input::untimed_warning(ingest.untimed(), frames) {
+        eprintln!("skyfence analyze: {w}");
+    }
     let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
     eprintln!(
         "  dropped: {}",

@@ -404,6 +404,9 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     let flushed = out.flush();
     match result.and_then(|stats| flushed.map(|()| stats).map_err(Into::into)) {
         Ok(stats) => {
+            if let Some(w) = input::untimed_warning(stats.untimed, stats.frames) {
+                eprintln!("skyfence decode: {w}");
+            }
             eprintln!("skyfence decode: {}", input::summary(&args.input, &stats));
             Ok(())
         }
