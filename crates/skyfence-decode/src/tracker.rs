@@ -400,7 +400,7 @@ fn same_point(a: GeoPoint, b: GeoPoint) -> bool {
 /// able to forge thousands of CRC-valid colliding addresses could flood the table
 /// anyway. Hand-written (a dozen lines) rather than adding `rustc-hash` for it.
 #[derive(Clone, Copy, Default)]
-struct IcaoHasher(u64);
+pub(crate) struct IcaoHasher(u64);
 
 const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
 

@@ -8,7 +8,7 @@ use std::io;
 
 use skyfence_core::{Icao24, SourceId};
 use skyfence_decode::beast::ClockStats;
-use skyfence_decode::decoder::DecoderConfig;
+use skyfence_decode::decoder::{CommBCounts, DecoderConfig};
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_decode::{DropCounts, Message};
 
@@ -42,8 +42,10 @@ pub struct InputStats {
     pub clock: ClockStats,
     /// DF17 frames repaired by single-bit correction.
     pub corrected: u64,
-    /// Frames without a time of their own, their times paced (lower bounds).
+    /// Frames without a time of their own, their times paced.
     pub untimed: u64,
+    /// DF20/21 replies by inferred Comm-B register.
+    pub commb: CommBCounts,
     /// Distinct targets heard: Mode S addresses of accepted messages (SBS lines
     /// included), Remote ID transmitters; not only those still tracked at the end.
     pub aircraft: usize,
@@ -85,6 +87,7 @@ pub fn read_messages(
         clock: input.clock_stats(),
         corrected: ingest.corrected(),
         untimed: ingest.untimed(),
+        commb: ingest.commb(),
         aircraft: heard.len(),
     })
 }
@@ -140,6 +143,7 @@ pub fn read_remoteid_messages(
         clock: input.clock_stats(),
         corrected: 0,
         untimed: 0,
+        commb: CommBCounts::default(),
         aircraft: transmitters.len(),
     })
 }
@@ -171,6 +175,20 @@ pub fn summary(spec: &InputSpec, s: &InputStats) -> String {
     }
     if s.corrected > 0 {
         out.push_str(&format!("; single-bit corrected: {}", s.corrected));
+    }
+    let commb: Vec<String> = s
+        .commb
+        .nonzero()
+        .map(|(b, n)| format!("{}={n}", b.as_str()))
+        .collect();
+    if !commb.is_empty() || s.commb.unknown + s.commb.ambiguous > 0 {
+        out.push_str(&format!(
+            "; Comm-B: {}{}unknown={} ambiguous={}",
+            commb.join(" "),
+            if commb.is_empty() { "" } else { " " },
+            s.commb.unknown,
+            s.commb.ambiguous
+        ));
     }
     if s.untimed > 0 {
         out.push_str(&format!("; untimed frames: {}", s.untimed));

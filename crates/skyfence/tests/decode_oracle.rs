@@ -86,3 +86,39 @@ fn decode_agrees_with_pymodes_and_rs1090_on_long_flight() {
         "the comparison script printed no verdict"
     );
 }
+
+/// Comm-B (DF20/21): skyfence's register inference and every decoded field against
+/// pyModeS's Comm-B decoders on the same real recording (`tests/oracle/compare_commb.py`):
+/// no field disagrees, no register skyfence infers is one pyModeS's checks reject, and
+/// 1,0, 1,7, 2,0, 4,0, 5,0 and 6,0 are each compared.
+#[test]
+fn commb_agrees_with_pymodes_on_long_flight() {
+    let python = python();
+    if !skyfence_testkit::require_tool("differential Comm-B test", oracles_available(&python)) {
+        return;
+    }
+    let root = repo_root();
+    let out = Command::new(&python)
+        .arg(root.join("tests/oracle/compare_commb.py"))
+        .arg("--skyfence")
+        .arg(env!("CARGO_BIN_EXE_skyfence"))
+        .arg("--input")
+        .arg(root.join("testdata/long_flight.csv"))
+        .current_dir(&root)
+        .output()
+        .expect("run tests/oracle/compare_commb.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    show(&format!(
+        "---- differential Comm-B: skyfence vs pyModeS ----\n{stdout}{stderr}"
+    ));
+    assert!(
+        out.status.success(),
+        "skyfence's Comm-B disagrees with pyModeS (exit status {:?}); figures above",
+        out.status.code()
+    );
+    assert!(
+        stdout.contains("PASS:"),
+        "the comparison script printed no verdict"
+    );
+}
