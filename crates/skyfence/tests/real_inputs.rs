@@ -124,3 +124,139 @@ fn a_zone_error_quotes_a_bounded_excerpt() {
         );
     }
 }
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A real-world OpenAir file (`testdata/zones/quirks.air`): strict refuses it naming
+/// every problem (file, line, zone); `--lenient` (and `[[zones]] lenient = true`) loads
+/// the readable zones and names each skipped one.
+#[test]
+fn quirky_openair_is_refused_with_every_problem_or_loaded_leniently() {
+    let zones = repo_root().join("testdata/zones/quirks.air");
+    let zones = zones.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.csv");
+    std::fs::write(&input, "").unwrap();
+    let spec = format!("raw:{}", input.display());
+    let strict = skyfence(&["analyze", "--input", &spec, "--zones", zones]);
+    assert_eq!(strict.status.code(), Some(2), "{}", stderr(&strict));
+    let err = stderr(&strict);
+    for needle in [
+        "quirks.air:15: feature 1 \"ALPHA\": duplicate zone name",
+        "quirks.air:28: feature 2 \"BRAVO\": ceiling AH 2000ft AGL",
+        "quirks.air:42: feature 4 \"TIE\": self-intersection",
+        "quirks.air:50: feature 5 \"SLIVER\"",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let lenient = skyfence(&["analyze", "--input", &spec, "--zones", zones, "--lenient"]);
+    assert!(lenient.status.success(), "{}", stderr(&lenient));
+    let err = stderr(&lenient);
+    assert!(
+        err.contains("zone skipped (lenient)") && err.contains("\"TIE\""),
+        "{err}"
+    );
+    assert!(err.contains("\"SLIVER\""), "{err}");
+    assert!(err.contains("ALPHA (2)"), "{err}");
+    // The same from a config file.
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[[zones]]\nfile = {zones:?}\nlenient = true\n"),
+    )
+    .unwrap();
+    let from_config = skyfence(&[
+        "analyze",
+        "--input",
+        &spec,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(from_config.status.success(), "{}", stderr(&from_config));
+    assert!(stderr(&from_config).contains("\"SLIVER\""));
+}
+
+/// `airspace locate --points FILE` answers every point from one index build, in order.
+#[test]
+fn locate_answers_many_points() {
+    let zones = repo_root().join("testdata/zones/quirks.air");
+    let dir = tempfile::tempdir().unwrap();
+    let pts = dir.path().join("points.txt");
+    std::fs::write(
+        &pts,
+        "# lat,lon[,alt]\n45.05,6.05\n45.05,6.05,12000\n\n10,10\n",
+    )
+    .unwrap();
+    let out = skyfence(&[
+        "airspace",
+        "locate",
+        "--lenient",
+        "--zones",
+        zones.to_str().unwrap(),
+        "--points",
+        pts.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["zone"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Inside ALPHA, and inside France (a built-in country whose box holds the point).
+    assert_eq!(names(&lines[0]), ["ALPHA", "FR"]);
+    assert_eq!(names(&lines[1]), ["FR"], "above ALPHA's FL95");
+    assert_eq!(lines[2]["lat"], 10.0);
+    std::fs::write(&pts, "45.05;6.05\n").unwrap();
+    let bad = skyfence(&["airspace", "locate", "--points", pts.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("points.txt:1:"), "{}", stderr(&bad));
+}
+
+/// Point-in-zone answers on the leniently loaded real-world quirks agree with shapely
+/// on the same polygons (`tests/oracle/compare_zones_shapely.py`).
+#[test]
+fn lenient_zones_agree_with_shapely() {
+    let python = std::env::var("SKYFENCE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = Command::new(&python)
+        .args(["-c", "import shapely"])
+        .output()
+        .map_err(|e| e.to_string())
+        .and_then(|o| {
+            if o.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{python} cannot import shapely; run: pip install shapely"
+                ))
+            }
+        });
+    if !skyfence_testkit::require_tool("shapely zone comparison", available) {
+        return;
+    }
+    let root = repo_root();
+    let out = Command::new(&python)
+        .arg(root.join("tests/oracle/compare_zones_shapely.py"))
+        .arg("--skyfence")
+        .arg(BIN)
+        .arg("--zones")
+        .arg(root.join("testdata/zones/quirks.air"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success() && text.contains("PASS:"), "{text}");
+}
