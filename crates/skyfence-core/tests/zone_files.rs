@@ -91,3 +91,62 @@ fn bad_files_name_file_line_and_feature() {
     );
     assert!(error("does-not-exist.geojson").starts_with(": cannot read the file: "));
 }
+
+/// `testdata/zones/quirks.air` reproduces what real OpenAir files hold (inline comments,
+/// 60 seconds, a repeated name, `AL 0ft AMSL`, an AGL ceiling, a Latin-1 name, a
+/// self-intersecting zone, a three-point sliver). Strict: refused with every problem,
+/// each naming file, line and zone. Lenient: every readable zone loaded, every skipped
+/// one named.
+#[test]
+fn real_openair_quirks_strict_and_lenient() {
+    use skyfence_core::airspace::load::load_zone_file_with;
+    let p = path("quirks.air");
+    let shown = p.display().to_string();
+    let errors = load_zone_file_with(&p, false).expect_err("strict refuses");
+    let lines: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    for l in &lines {
+        assert!(l.starts_with(&format!("{shown}:")), "{l}");
+    }
+    assert!(
+        lines[0].contains("duplicate zone name \"ALPHA\""),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("\"BRAVO\": ceiling AH 2000ft AGL is above ground level"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].contains("\"TIE\": self-intersection"),
+        "{lines:#?}"
+    );
+    assert!(lines[3].contains("\"SLIVER\""), "{lines:#?}");
+
+    let loaded = load_zone_file_with(&p, true).expect("lenient loads");
+    let names: Vec<&str> = loaded.zones.iter().map(|z| z.name.as_str()).collect();
+    assert_eq!(names, ["ALPHA", "ALPHA (2)", "BRAVO", "CH\u{e9}RY"]);
+    let skipped: Vec<String> = loaded.skipped.iter().map(|e| e.to_string()).collect();
+    assert_eq!(skipped.len(), 2, "{skipped:#?}");
+    assert!(skipped[0].contains("feature 4 \"TIE\""), "{skipped:#?}");
+    assert!(skipped[1].contains("feature 5 \"SLIVER\""), "{skipped:#?}");
+    let warnings: Vec<String> = loaded.warnings.iter().map(|e| e.to_string()).collect();
+    assert!(warnings[0].contains("read as Latin-1"), "{warnings:#?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("loaded as \"ALPHA (2)\"")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("ceiling unknown")),
+        "{warnings:#?}"
+    );
+    let z = |i: usize| &loaded.zones[i];
+    // Inline comment read away, FL95; 60 seconds is the next minute.
+    assert_eq!((z(0).floor_ft, z(0).ceiling_ft), (None, Some(9500)));
+    assert!(shape_contains(&z(0).shape, 6.05, 45.005));
+    // AL 0ft AMSL is 0 ft, not the surface.
+    assert_eq!((z(1).floor_ft, z(1).ceiling_ft), (Some(0), Some(5000)));
+    // AGL floor read as MSL, AGL ceiling unknown: up to unlimited.
+    assert_eq!((z(2).floor_ft, z(2).ceiling_ft), (Some(500), None));
+}

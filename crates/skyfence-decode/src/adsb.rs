@@ -214,7 +214,7 @@ pub fn me_field(frame: &[u8; 14]) -> u64 {
 
 /// `len` bits of `me` starting at ME bit `start` (1-based, most significant first).
 #[inline]
-const fn bits(me: u64, start: u32, len: u32) -> u32 {
+pub(crate) const fn bits(me: u64, start: u32, len: u32) -> u32 {
     ((me >> (57 - start - len)) & ((1u64 << len) - 1)) as u32
 }
 
@@ -258,7 +258,8 @@ pub fn decode_me(me: u64) -> Adsb {
 }
 
 /// The ADS-B 6-bit character set (DO-260B Table 2-67): `#` marks unused codes.
-const CHARSET: &[u8; 64] = b"#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######";
+pub(crate) const CHARSET: &[u8; 64] =
+    b"#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######";
 
 fn decode_identification(me: u64, tc: u8) -> Identification {
     let mut text = [b' '; 8];

@@ -8,14 +8,18 @@
 //! address. Then the fields are decoded ([`modes`], [`adsb`]) and CPR positions are
 //! resolved by the tracker. Nothing here allocates per frame.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
 use skyfence_core::{
     Altitude, AltitudeDatum, Callsign, EmitterCategory, GeoPoint, Icao24, Observation,
     PositionKind, RawFrame, RawRecord, SourceId, Squawk, Timestamp, Velocity, nacp_epu95_m,
 };
 
 use crate::adsb::{self, Adsb, Emergency};
+use crate::commb::{self, Bds, CommB, Inferred};
 use crate::modes::{self, AddressSource};
-use crate::tracker::{Tracker, TrackerConfig};
+use crate::tracker::{IcaoHasher, Tracker, TrackerConfig};
 use crate::{DropCounts, DropReason, Frame};
 
 /// The CPR format of a position message.
@@ -92,6 +96,8 @@ pub struct Message {
     pub nacp: Option<u8>,
     /// ADS-B version of the transmitter (TC 31): 0 DO-260, 1 DO-260A, 2 DO-260B.
     pub adsb_version: Option<u8>,
+    /// The Comm-B register of a DF20/21 reply, when exactly one fits (`commb.rs`).
+    pub commb: Option<CommB>,
 }
 
 impl Message {
@@ -121,6 +127,7 @@ impl Message {
             corrected_bit: None,
             nacp: None,
             adsb_version: None,
+            commb: None,
         }
     }
 
@@ -189,6 +196,57 @@ pub struct Decoder {
     accepted: u64,
     corrected: u64,
     next_expiry: Option<Timestamp>,
+    /// Input time of the previous frame: a frame with the same one is untimed.
+    last_input: Option<Timestamp>,
+    /// The paced clock (tracker.rs, "Frames without their own time").
+    paced: Timestamp,
+    /// Whether the frame being decoded is untimed.
+    untimed_now: bool,
+    /// Untimed frames so far.
+    untimed: u64,
+    /// Each aircraft's latest ADS-B airborne velocity: the Comm-B reference.
+    velocities: HashMap<u32, AdsbVelocity, BuildHasherDefault<IcaoHasher>>,
+    /// Comm-B replies by outcome.
+    commb: CommBCounts,
+}
+
+/// What a DF17/18 airborne velocity said, and when.
+#[derive(Clone, Copy, Debug)]
+struct AdsbVelocity {
+    gs_kt: f32,
+    track_deg: f32,
+    vrate_fpm: Option<i32>,
+    at: Timestamp,
+}
+
+/// DF20/21 replies by what their MB field was inferred to hold (`commb.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommBCounts {
+    /// Replies per inferred register, in [`Bds::ALL`] order.
+    pub inferred: [u64; 7],
+    /// Replies whose MB fits no register (or is all zero).
+    pub unknown: u64,
+    /// Replies whose MB fits several registers, none contradicted.
+    pub ambiguous: u64,
+}
+
+impl CommBCounts {
+    /// `(register, count)` for the registers inferred at least once.
+    pub fn nonzero(&self) -> impl Iterator<Item = (Bds, u64)> + '_ {
+        Bds::ALL
+            .into_iter()
+            .zip(self.inferred)
+            .filter(|(_, n)| *n > 0)
+    }
+
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &CommBCounts) {
+        for (a, b) in self.inferred.iter_mut().zip(other.inferred) {
+            *a += b;
+        }
+        self.unknown += other.unknown;
+        self.ambiguous += other.ambiguous;
+    }
 }
 
 impl Decoder {
@@ -201,6 +259,12 @@ impl Decoder {
             accepted: 0,
             corrected: 0,
             next_expiry: None,
+            last_input: None,
+            paced: Timestamp::EPOCH,
+            untimed_now: false,
+            untimed: 0,
+            velocities: HashMap::default(),
+            commb: CommBCounts::default(),
         }
     }
 
@@ -209,7 +273,7 @@ impl Decoder {
     /// `ImplausibleMotion`) is still returned, without `position`, and the rejection is
     /// counted too.
     pub fn decode(&mut self, frame: &Frame) -> Option<Message> {
-        let at = frame.at;
+        let at = self.pace(frame.at);
         self.expire_due(at);
         let data = frame.raw.bytes.get(..usize::from(frame.raw.len));
         let checked = data
@@ -254,10 +318,16 @@ impl Decoder {
             4 | 20 => {
                 m.alt_ft = modes::decode_ac13(modes::field13(f));
                 m.on_ground = on_ground_from_fs(modes::flight_status(f));
+                if c.df == 20 {
+                    self.decode_commb(&c.bytes, &mut m);
+                }
             }
             5 | 21 => {
                 m.squawk = modes::decode_id13(modes::field13(f));
                 m.on_ground = on_ground_from_fs(modes::flight_status(f));
+                if c.df == 21 {
+                    self.decode_commb(&c.bytes, &mut m);
+                }
             }
             11 => m.on_ground = on_ground_from_ca(c.bytes[0] & 7),
             _ => {
@@ -306,6 +376,17 @@ impl Decoder {
                 }
                 m.vrate_fpm = v.vrate_fpm;
                 m.on_ground = Some(false);
+                if let (Some(gs_kt), Some(track_deg)) = (v.gs_kt, v.track_deg) {
+                    self.velocities.insert(
+                        m.icao24.as_u32(),
+                        AdsbVelocity {
+                            gs_kt,
+                            track_deg,
+                            vrate_fpm: v.vrate_fpm,
+                            at: m.at,
+                        },
+                    );
+                }
             }
             Adsb::Status(s) => {
                 m.emergency = Some(s.emergency);
@@ -320,6 +401,60 @@ impl Decoder {
         }
     }
 
+    /// Infers the Comm-B register of a DF20/21 reply (`commb.rs`) and copies its fields
+    /// onto the message: a BDS 2,0 callsign, BDS 5,0 ground speed, track and true
+    /// airspeed, BDS 6,0 heading, airspeeds and barometric vertical rate, where the
+    /// message has no value of its own.
+    fn decode_commb(&mut self, bytes: &[u8; 14], m: &mut Message) {
+        let mb = adsb::me_field(bytes);
+        let adsb = self.velocities.get(&m.icao24.as_u32()).filter(|v| {
+            m.at.micros_since(v.at).unsigned_abs() <= commb::REFERENCE_MAX_AGE_US as u64
+        });
+        let reference = commb::Reference {
+            gs_track: adsb.map(|v| (v.gs_kt, v.track_deg)),
+            vrate_fpm: adsb.and_then(|v| v.vrate_fpm),
+            alt_ft: m.alt_ft,
+        };
+        match commb::infer(mb, &reference) {
+            Inferred::One(c) => {
+                self.commb.inferred[c.bds() as usize] += 1;
+                m.commb = Some(c);
+                match c {
+                    CommB::Identification(cs) => m.callsign = Some(cs),
+                    CommB::TrackTurn(t) => {
+                        m.gs_kt = m.gs_kt.or(t.gs_kt.map(f32::from));
+                        m.track_deg = m.track_deg.or(t.track_deg);
+                        m.tas_kt = m.tas_kt.or(t.tas_kt);
+                    }
+                    CommB::HeadingSpeed(h) => {
+                        m.heading_deg = m.heading_deg.or(h.heading_deg);
+                        m.ias_kt = m.ias_kt.or(h.ias_kt);
+                        m.vrate_fpm = m.vrate_fpm.or(h.baro_vrate_fpm);
+                    }
+                    CommB::DataLink(_) | CommB::Gicb(_) | CommB::Ra(_) | CommB::Vertical(_) => {}
+                }
+            }
+            Inferred::Unknown => self.commb.unknown += 1,
+            Inferred::Ambiguous(_) => self.commb.ambiguous += 1,
+        }
+    }
+
+    /// The time of a frame received at `input`: `input`, or for an untimed frame (the
+    /// same input time as the previous frame) the paced clock (tracker.rs, "Frames
+    /// without their own time").
+    #[inline]
+    fn pace(&mut self, input: Timestamp) -> Timestamp {
+        self.untimed_now = self.last_input == Some(input);
+        self.last_input = Some(input);
+        if self.untimed_now {
+            self.untimed += 1;
+            self.paced = self.paced.max(input);
+        } else {
+            self.paced = input;
+        }
+        self.paced
+    }
+
     /// Asks the tracker for a position; counts a rejection.
     fn resolve(&mut self, m: &mut Message, cpr: crate::cpr::CprPosition) {
         m.cpr = Some(if cpr.odd {
@@ -327,6 +462,16 @@ impl Decoder {
         } else {
             CprFormat::Even
         });
+        // An untimed DF17 position squitter was broadcast at least 0.4 s after its
+        // aircraft's previous one: the paced clock moves on to that.
+        if self.untimed_now
+            && m.df == Some(17)
+            && let Some(earliest) = self.tracker.earliest_broadcast(m.icao24, cpr)
+            && earliest > m.at
+        {
+            m.at = earliest;
+            self.paced = earliest;
+        }
         match self.tracker.resolve_position(m.icao24, m.at, cpr) {
             Ok(p) => m.position = p,
             Err(reason) => self.drops.add(reason),
@@ -340,6 +485,9 @@ impl Decoder {
             Some(due) if at < due && due.micros_since(at) <= EXPIRE_EVERY_US => {}
             Some(due) if at >= due => {
                 self.tracker.expire(at);
+                let keep = commb::REFERENCE_MAX_AGE_US;
+                self.velocities
+                    .retain(|_, v| at.micros_since(v.at).abs() <= keep);
                 self.next_expiry = Some(at.add_micros(EXPIRE_EVERY_US));
             }
             // First frame, or the data clock went backwards (a new recording): restart.
@@ -361,6 +509,17 @@ impl Decoder {
     /// Frames accepted (messages returned) so far.
     pub fn accepted(&self) -> u64 {
         self.accepted
+    }
+
+    /// Frames received with the same input time as the frame before them (no time of
+    /// their own), whose times were paced (tracker.rs, "Frames without their own time").
+    pub fn untimed(&self) -> u64 {
+        self.untimed
+    }
+
+    /// DF20/21 replies by what their MB field was inferred to hold.
+    pub fn commb(&self) -> &CommBCounts {
+        &self.commb
     }
 
     /// Accepted frames that needed single-bit correction.

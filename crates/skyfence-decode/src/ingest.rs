@@ -307,6 +307,22 @@ impl Ingest {
         self.decoders.iter().map(Decoder::corrected).sum()
     }
 
+    /// Frames without a time of their own (the same input time as the frame before),
+    /// whose times were paced, over every lane (tracker.rs, "Frames without their own
+    /// time").
+    pub fn untimed(&self) -> u64 {
+        self.decoders.iter().map(Decoder::untimed).sum()
+    }
+
+    /// DF20/21 replies by inferred Comm-B register, over every lane.
+    pub fn commb(&self) -> crate::decoder::CommBCounts {
+        let mut all = crate::decoder::CommBCounts::default();
+        for d in &self.decoders {
+            all.merge(d.commb());
+        }
+        all
+    }
+
     /// Aircraft the decoders track now, over every lane, and drones being assembled.
     pub fn aircraft(&self) -> usize {
         self.decoders
@@ -379,6 +395,49 @@ mod tests {
         }
         assert_eq!(ingest.duplicates(), 0);
         assert_eq!(ingest.counts(SourceId(1)).messages, 2);
+    }
+
+    /// A Comm-B identification (DF20, BDS 2,0) names an aircraft that never sent an
+    /// ADS-B identification: the callsign is on its observations, so incidents name it.
+    #[test]
+    fn a_commb_callsign_names_the_target() {
+        let callsign = b"PAF1234 ";
+        let mut mb: u64 = 0x20;
+        for &c in callsign {
+            let i = crate::adsb::CHARSET.iter().position(|&x| x == c).unwrap() as u64;
+            mb = (mb << 6) | i;
+        }
+        let mut f = [0u8; 14];
+        f[0] = 20 << 3;
+        f[2] = 0x18;
+        f[3] = 0x38;
+        f[4..11].copy_from_slice(&mb.to_be_bytes()[1..]);
+        let ap = crate::crc::parity(&f[..11]) ^ 0x4840d6;
+        f[11..14].copy_from_slice(&ap.to_be_bytes()[1..]);
+        let df20: String = f.iter().map(|b| format!("{b:02X}")).collect();
+        let mut ingest = Ingest::new(IngestConfig::default());
+        // An all-call reply (DF11) announces the address; no ADS-B identification.
+        let df11 = {
+            let mut g = [11 << 3 | 5, 0x48, 0x40, 0xd6, 0, 0, 0];
+            let p = crate::crc::parity(&g[..4]);
+            g[4..7].copy_from_slice(&p.to_be_bytes()[1..]);
+            g.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        };
+        assert!(
+            ingest
+                .observe(SourceId(0), &item(0, &df11))
+                .accepted()
+                .is_some()
+        );
+        let obs = ingest
+            .observe(SourceId(0), &item(50, &df20))
+            .accepted()
+            .expect("a DF20 from a heard address");
+        assert_eq!(
+            obs.identity.callsign.map(|c| c.to_string()).as_deref(),
+            Some("PAF1234")
+        );
+        assert_eq!(ingest.commb().inferred[2], 1);
     }
 
     /// A DF4 reply's address comes from its parity: accepted only for an address its

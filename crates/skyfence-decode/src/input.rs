@@ -188,10 +188,22 @@ impl InputReader {
     pub fn open(spec: &InputSpec, clock: ClockOptions) -> Result<Self, InputError> {
         let reader: Box<dyn Read> = match &spec.path {
             None => Box::new(io::stdin().lock()),
-            Some(path) => Box::new(File::open(path).map_err(|source| InputError::Open {
-                path: path.clone(),
-                source,
-            })?),
+            Some(path) => {
+                let open_error = |source| InputError::Open {
+                    path: path.clone(),
+                    source,
+                };
+                let file = File::open(path).map_err(open_error)?;
+                // A directory opens on Unix and fails only at the first read, which
+                // would look like an I/O failure rather than the user's mistake.
+                if file.metadata().map_err(open_error)?.is_dir() {
+                    return Err(open_error(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "it is a directory, expected a recording file",
+                    )));
+                }
+                Box::new(file)
+            }
         };
         Ok(Self::from_reader(spec, clock, reader))
     }

@@ -27,6 +27,7 @@ pub mod avr;
 pub mod beast;
 pub mod capture;
 pub mod codec;
+pub mod commb;
 pub mod cpr;
 pub mod crc;
 pub mod decoder;

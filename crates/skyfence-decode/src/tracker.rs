@@ -55,6 +55,42 @@
 //! the weaker one-confirmation rule (first output with the third message), for
 //! comparisons only; the tests show a case it lets through.
 //!
+//! # Frames without their own time
+//!
+//! AVR `*HEX;` lines (dump1090's port 30002, `rtl_adsb`) carry no time: every frame takes
+//! the last timestamped line's time or `--start`; raw files with coarse or repeated
+//! timestamps, and live feeds stamped once per network read, give runs of frames one
+//! timestamp. The [`crate::decoder::Decoder`] *paces* such runs: a frame whose input time
+//! equals the previous frame's is *untimed* and gets the decoder's paced clock (the
+//! previous frame's time, never less than its input time); a DF17 position squitter
+//! among them that is not a copy of its aircraft's stored message of its format is put
+//! [`MIN_POSITION_INTERVAL_US`] (0.4 s, DO-260B's shortest broadcast interval) after the
+//! aircraft's newest stored position message when that is later, and the clock moves on
+//! to it. By induction every paced time is at most the true time of its frame (measured
+//! from the last timed frame): the clock never runs ahead of real time, it lags it,
+//! since each 0.4–0.6 s broadcast interval is counted as 0.4 s. In practice durations
+//! come out at about 0.8 of the true ones (0.84 on the simulator's border scenario, whose
+//! Beast and plain AVR copies give the same incidents) and speeds look up to 1.5 times
+//! higher, which the speed gates tolerate (an airliner is far below 1000 m/s). Frames with
+//! their own times are never changed (their input time differs from the previous
+//! frame's).
+//!
+//! The position rule above is then applied unchanged. Its safety never rested on time: a
+//! bad frame is caught by a message *of the other format* decoding away from the
+//! tentative fix, whatever the clock says; time only tells a copy from the next message
+//! and scales the speed gate. For what pacing does not reach (DF18 TIS-B/ADS-R, whose
+//! rebroadcast rates are the ground station's), a message at **exactly** the time of the
+//! one already counted for its format is new evidence when its CPR bits differ from the
+//! stored message of that format (a copy has the same bits; an aircraft moving at all
+//! changes them at 5 m resolution): pairing goes by arrival order, with the speed gate
+//! reduced to `position_slack_m`. After a gap the aircraft is beyond the gate, its
+//! positions are rejected (`implausible_motion`) and after `max_rejections` it is
+//! re-acquired from a fresh pair; a stale pair across a gap gives a wrong tentative fix
+//! that the next message of the other format contradicts, as for a bad frame.
+//!
+//! Untimed frames are counted ([`crate::decoder::Decoder::untimed`]); `decode` and
+//! `analyze` print the count with a warning that their times are paced, not measured.
+//!
 //! # Time going backwards
 //!
 //! Merged receivers deliver frames slightly out of order; a replay may jump. Every time
@@ -104,6 +140,12 @@ pub const SURFACE_ALIAS_GUARD_M: f64 = 2_500.0;
 /// format repeats after ≥ 0.8 s, while the same frame from two receivers arrives within
 /// milliseconds.
 const DUPLICATE_US: i64 = 200_000;
+
+/// The shortest interval between two position squitters of one aircraft: DO-260B
+/// broadcasts airborne (and high-rate surface) positions at random intervals of 0.4 to
+/// 0.6 s, low-rate surface positions every 4.8 to 5.2 s. Paces frames without a time of
+/// their own (module docs).
+pub const MIN_POSITION_INTERVAL_US: i64 = 400_000;
 
 /// Sentinel time for "never".
 const NEVER: i64 = i64::MIN;
@@ -358,7 +400,7 @@ fn same_point(a: GeoPoint, b: GeoPoint) -> bool {
 /// able to forge thousands of CRC-valid colliding addresses could flood the table
 /// anyway. Hand-written (a dozen lines) rather than adding `rustc-hash` for it.
 #[derive(Clone, Copy, Default)]
-struct IcaoHasher(u64);
+pub(crate) struct IcaoHasher(u64);
 
 const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -546,8 +588,12 @@ impl Aircraft {
             _ => {}
         }
         let pair = self.pair(lim, t, cpr);
-        self.store(lim, t, cpr);
         let f = usize::from(cpr.odd);
+        // Another reception of the stored message of this format (same CPR bits), as
+        // against a new message: what tells new evidence from a copy when the input
+        // gives both the same time (module docs, "Frames without their own time").
+        let copy = self.frames[f].lat == cpr.lat && self.frames[f].lon == cpr.lon;
+        self.store(lim, t, cpr);
         match self.phase {
             Phase::Unplaced => match pair {
                 Pair::Fix(p, partner_at) => {
@@ -557,7 +603,7 @@ impl Aircraft {
                 Pair::Bad => Err(DropReason::BadCpr),
                 Pair::None => Ok(None),
             },
-            Phase::Tentative => self.confirm(lim, t, cpr, pair),
+            Phase::Tentative => self.confirm(lim, t, cpr, pair, copy),
             Phase::Placed => self.track(lim, t, cpr, pair),
         }
     }
@@ -569,9 +615,13 @@ impl Aircraft {
         t: i64,
         cpr: CprPosition,
         pair: Pair,
+        copy: bool,
     ) -> Result<Option<GeoPoint>, DropReason> {
         let f = usize::from(cpr.odd);
-        if t < self.basis_at[f].saturating_add(DUPLICATE_US) {
+        // Frames without their own time share one timestamp: a message with new bits at
+        // exactly the counted one's time is the next message, in arrival order.
+        let untimed_new = t == self.basis_at[f] && !copy;
+        if t < self.basis_at[f].saturating_add(DUPLICATE_US) && !untimed_new {
             // The same frame again (another receiver), or an older one: no evidence.
             return Ok(None);
         }
@@ -741,6 +791,22 @@ impl Tracker {
             .entry(icao.as_u32())
             .or_insert_with(Aircraft::new)
             .resolve(limits, at.as_micros(), cpr)
+    }
+
+    /// The earliest time `cpr`, a DF17 position squitter of `icao` received without a
+    /// time of its own, can have been broadcast: [`MIN_POSITION_INTERVAL_US`] after the
+    /// aircraft's newest stored position message. `None` when nothing is stored or `cpr`
+    /// repeats the stored message of its format bit for bit (a copy, not a new
+    /// broadcast). See the module docs, "Frames without their own time".
+    pub fn earliest_broadcast(&self, icao: Icao24, cpr: CprPosition) -> Option<Timestamp> {
+        let ac = self.aircraft.get(&icao.as_u32())?;
+        let stored = ac.frames[usize::from(cpr.odd)];
+        if stored.at != NEVER && stored.lat == cpr.lat && stored.lon == cpr.lon {
+            return None;
+        }
+        let newest = ac.frames[0].at.max(ac.frames[1].at);
+        (newest != NEVER)
+            .then(|| Timestamp::from_micros(newest.saturating_add(MIN_POSITION_INTERVAL_US)))
     }
 
     /// The last accepted position of a placed aircraft and when it was received;

@@ -504,3 +504,83 @@ fn antimeridian_crossing_is_tracked() {
     }
     assert!(tr.position(icao()).unwrap().0.lon < -179.0);
 }
+
+/// Frames without their own time (plain AVR): every message at one timestamp. The
+/// stream is placed by arrival order, from the fourth message as with times; copies
+/// (the same bits again) never count.
+#[test]
+fn untimed_frames_are_placed_by_arrival_order_and_copies_do_not_count() {
+    let f = Flight::airliner();
+    let mut tr = Tracker::default();
+    let same = at(0.0);
+    // E1, O1, then each again (a copy: same bits, same time): nothing.
+    for (sent, odd) in [(0.0, false), (0.5, true), (0.0, false), (0.5, true)] {
+        assert_eq!(
+            tr.resolve_position(icao(), same, f.msg(sent, odd)),
+            Ok(None)
+        );
+    }
+    // E2 confirms even; O2 confirms odd: placed, then every message.
+    assert_eq!(
+        tr.resolve_position(icao(), same, f.msg(1.0, false)),
+        Ok(None)
+    );
+    for k in 3..40 {
+        let (sent, odd) = slot(k);
+        let p = tr
+            .resolve_position(icao(), same, f.msg(sent, odd))
+            .expect("accepted")
+            .expect("resolved");
+        assert_near(p, f.truth(sent), 6.0);
+    }
+}
+
+/// The safety of the rule does not rest on time: without any, a corrupted odd frame in
+/// the first pair still never yields a position, and the track still comes.
+#[test]
+fn untimed_bad_frame_in_the_first_pair_yields_no_position() {
+    let f = Flight::airliner();
+    let bad_odd = flip_lat_bit(f.msg(0.5, true), 11);
+    let mut tr = Tracker::default();
+    let mut outputs = Vec::new();
+    for k in 0..20 {
+        let (t, odd) = slot(k);
+        let msg = if k == 1 { bad_odd } else { f.msg(t, odd) };
+        if let Ok(Some(p)) = tr.resolve_position(icao(), at(0.0), msg) {
+            assert_near(p, f.truth(t), 6.0);
+            outputs.push(k);
+        }
+    }
+    assert_eq!(outputs, (5..20).collect::<Vec<_>>());
+}
+
+/// Without time, a gap cannot be seen: after one, the aircraft is far beyond the slack
+/// of its last position; it is rejected a few times, then re-acquired by arrival order,
+/// never placed between the two places.
+#[test]
+fn untimed_gap_is_reacquired_without_a_position_in_between() {
+    let f = Flight::airliner();
+    let mut tr = Tracker::default();
+    for k in 0..10 {
+        let (t, odd) = slot(k);
+        let _ = tr.resolve_position(icao(), at(0.0), f.msg(t, odd));
+    }
+    assert!(tr.position(icao()).is_some());
+    // Ten minutes later (≈ 140 km on): the same timestamp.
+    let mut placed_after = None;
+    for k in 1200..1240 {
+        let (t, odd) = slot(k);
+        match tr.resolve_position(icao(), at(0.0), f.msg(t, odd)) {
+            Ok(Some(p)) => {
+                assert_near(p, f.truth(t), 6.0);
+                placed_after.get_or_insert(k);
+            }
+            Ok(None) | Err(DropReason::ImplausibleMotion) => {
+                assert!(placed_after.is_none(), "message {k} dropped after placing");
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    let first = placed_after.expect("re-acquired");
+    assert!(first < 1200 + 10, "re-acquired at message {first}");
+}

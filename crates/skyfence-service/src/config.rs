@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use skyfence_core::airspace::Zone;
 use skyfence_core::airspace::builtin;
-use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
+use skyfence_core::airspace::load::{check_unique_names, load_zone_file_with};
 use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit, PermitError};
 
 use skyfence_decode::format::{self, Format};
@@ -71,6 +71,10 @@ pub struct ZoneSource {
     pub file: Option<PathBuf>,
     /// An ISO 3166 alpha-2 or alpha-3 country code of the built-in boundaries.
     pub country: Option<String>,
+    /// Load `file` leniently: bad zones skipped with a warning each, repeated names
+    /// numbered, AGL ceilings loaded as unknown (default: refuse the file).
+    #[serde(default)]
+    pub lenient: bool,
 }
 
 /// `[server]`.
@@ -733,24 +737,53 @@ impl Config {
         extra_files: &[PathBuf],
         extra_countries: &[String],
     ) -> anyhow::Result<Vec<Zone>> {
+        self.load_zones_with(extra_files, extra_countries, false)
+    }
+
+    /// [`Config::load_zones`], with the files of the command line (`extra_files`) loaded
+    /// leniently when `lenient` (as `[[zones]] lenient = true` does for a config's file).
+    /// Every problem of a refused file is in the error, one per line; warnings and the
+    /// zones skipped leniently are logged, one line each.
+    pub fn load_zones_with(
+        &self,
+        extra_files: &[PathBuf],
+        extra_countries: &[String],
+        lenient: bool,
+    ) -> anyhow::Result<Vec<Zone>> {
         let mut zones = Vec::new();
-        let mut files: Vec<PathBuf> = Vec::new();
+        let mut files: Vec<(PathBuf, bool)> = Vec::new();
         let mut countries: Vec<String> = Vec::new();
         for z in &self.zones {
             if let Some(f) = &z.file {
-                files.push(self.base_dir.join(f));
+                files.push((self.base_dir.join(f), z.lenient));
             }
             if let Some(c) = &z.country {
                 countries.push(c.clone());
             }
         }
-        files.extend(extra_files.iter().cloned());
+        files.extend(extra_files.iter().map(|f| (f.clone(), lenient)));
         countries.extend(extra_countries.iter().cloned());
         // The same file named twice (config and flag) is loaded once.
         let mut seen = std::collections::HashSet::new();
-        files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
-        for f in &files {
-            zones.extend(load_zone_file(f).map_err(|e| input_error(e.to_string()))?);
+        files.retain(|(f, _)| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+        for (f, lenient) in &files {
+            let loaded =
+                load_zone_file_with(f, *lenient).map_err(|e| input_error(e.to_string()))?;
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            for s in &loaded.skipped {
+                tracing::warn!("zone skipped (lenient): {s}");
+            }
+            if !loaded.skipped.is_empty() {
+                tracing::warn!(
+                    file = %f.display(),
+                    loaded = loaded.zones.len(),
+                    skipped = loaded.skipped.len(),
+                    "zone file loaded leniently"
+                );
+            }
+            zones.extend(loaded.zones);
         }
         for c in &countries {
             let zone =

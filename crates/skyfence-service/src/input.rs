@@ -3,11 +3,12 @@
 //! of `skyfence decode` (the shared [`Ingest`] step, without duplicate removal) and its
 //! summary line.
 
+use std::collections::HashSet;
 use std::io;
 
-use skyfence_core::SourceId;
+use skyfence_core::{Icao24, SourceId};
 use skyfence_decode::beast::ClockStats;
-use skyfence_decode::decoder::DecoderConfig;
+use skyfence_decode::decoder::{CommBCounts, DecoderConfig};
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_decode::{DropCounts, Message};
 
@@ -41,7 +42,12 @@ pub struct InputStats {
     pub clock: ClockStats,
     /// DF17 frames repaired by single-bit correction.
     pub corrected: u64,
-    /// Aircraft the decoder still tracks at the end.
+    /// Frames without a time of their own, their times paced.
+    pub untimed: u64,
+    /// DF20/21 replies by inferred Comm-B register.
+    pub commb: CommBCounts,
+    /// Distinct targets heard: Mode S addresses of accepted messages (SBS lines
+    /// included), Remote ID transmitters; not only those still tracked at the end.
     pub aircraft: usize,
 }
 
@@ -62,8 +68,10 @@ pub fn read_messages(
         ..IngestConfig::default()
     });
     let source = SourceId(0);
+    let mut heard: HashSet<Icao24> = HashSet::new();
     while let Some(item) = input.next_item()? {
         if let Ingested::Accepted(message) = ingest.message(source, &item) {
+            heard.insert(message.icao24);
             on_message(&message)?;
         }
     }
@@ -78,7 +86,9 @@ pub fn read_messages(
         drops,
         clock: input.clock_stats(),
         corrected: ingest.corrected(),
-        aircraft: ingest.aircraft(),
+        untimed: ingest.untimed(),
+        commb: ingest.commb(),
+        aircraft: heard.len(),
     })
 }
 
@@ -97,11 +107,15 @@ pub fn read_remoteid_messages(
     let mut input = open(spec, clock)?;
     let mut rejected = DropCounts::default();
     let (mut messages, mut positions) = (0u64, 0u64);
+    let mut transmitters = HashSet::new();
     while let Some(item) = input.next_item()? {
         let mut failed = Ok(());
         let Item::RemoteId(record) = item else {
             continue;
         };
+        if let Some(t) = record.transmitter {
+            transmitters.insert(t);
+        }
         decode_record(
             record.data(),
             &mut |d| {
@@ -128,7 +142,21 @@ pub fn read_remoteid_messages(
         drops,
         clock: input.clock_stats(),
         corrected: 0,
-        aircraft: 0,
+        untimed: 0,
+        commb: CommBCounts::default(),
+        aircraft: transmitters.len(),
+    })
+}
+
+/// The warning for frames without a time of their own, or `None` when there were none.
+pub fn untimed_warning(untimed: u64, frames: u64) -> Option<String> {
+    (untimed > 0).then(|| {
+        format!(
+            "warning: {untimed} of {frames} frames had no time of their own (the same timestamp as the frame before, \
+             as in AVR without timestamps): their times were paced from ADS-B's shortest position broadcast interval \
+             (0.4 s), so they lag the true times and durations come out short (about 0.8 of the true ones); \
+             record with timestamps (Beast, or AVR with @ timestamps) for measured times"
+        )
     })
 }
 
@@ -147,6 +175,23 @@ pub fn summary(spec: &InputSpec, s: &InputStats) -> String {
     }
     if s.corrected > 0 {
         out.push_str(&format!("; single-bit corrected: {}", s.corrected));
+    }
+    let commb: Vec<String> = s
+        .commb
+        .nonzero()
+        .map(|(b, n)| format!("{}={n}", b.as_str()))
+        .collect();
+    if !commb.is_empty() || s.commb.unknown + s.commb.ambiguous > 0 {
+        out.push_str(&format!(
+            "; Comm-B: {}{}unknown={} ambiguous={}",
+            commb.join(" "),
+            if commb.is_empty() { "" } else { " " },
+            s.commb.unknown,
+            s.commb.ambiguous
+        ));
+    }
+    if s.untimed > 0 {
+        out.push_str(&format!("; untimed frames: {}", s.untimed));
     }
     if s.clock.wraps + s.clock.restarts > 0 {
         out.push_str(&format!(

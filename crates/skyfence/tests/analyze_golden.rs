@@ -281,3 +281,82 @@ fn scale_matches_truth() {
         report.join("\n")
     );
 }
+
+/// The same capture as Beast and as plain AVR (`*HEX;` lines without any time, as
+/// dump1090's port 30002 writes them): the same incidents (target, zone, status), their
+/// paced times never later than the true ones and their durations a little shorter
+/// (tracker.rs, "Frames without their own time"), and a warning that says so.
+#[test]
+fn af_pk_border_as_plain_avr_gives_the_beast_incidents() {
+    let dir = temp_dir("af-pk-plain-avr");
+    let d = dir.to_str().unwrap();
+    run(&[
+        "simulate",
+        "--scenario",
+        "af-pk-border",
+        "--out-dir",
+        d,
+        "--seed",
+        "7",
+    ]);
+    let start = start_of(&dir);
+    // `@` + 12 hex digits of counter → `*`: the same frames in the same order, no time.
+    let timed = std::fs::read_to_string(dir.join("avr.txt")).unwrap();
+    let plain: String = timed
+        .lines()
+        .map(|l| {
+            assert!(l.starts_with('@') && l.len() > 13, "{l}");
+            format!("*{}\n", &l[13..])
+        })
+        .collect();
+    std::fs::write(dir.join("plain.avr"), plain).unwrap();
+    let beast = analyze(&dir, "beast", "beast.bin", Some(&start));
+    let out = dir.join("incidents-plain.jsonl");
+    let spec = format!("avr:{}", dir.join("plain.avr").display());
+    let config = dir.join("config.toml");
+    let result = run(&[
+        "analyze",
+        "--input",
+        &spec,
+        "--config",
+        config.to_str().unwrap(),
+        "--start",
+        &start,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("had no time of their own"), "{stderr}");
+    let plain = lines(&out);
+    assert!(beast.len() >= 10, "{}", beast.len());
+    let by_key = |v: &[Value]| {
+        let mut s: Vec<_> = v
+            .iter()
+            .map(|i| ((key(i), i["status"].to_string()), i.clone()))
+            .collect();
+        s.sort_by(|a, b| a.0.cmp(&b.0));
+        s
+    };
+    let (b, p) = (by_key(&beast), by_key(&plain));
+    assert_eq!(
+        b.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        p.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        "plain AVR vs Beast"
+    );
+    for ((k, bi), (_, pi)) in b.iter().zip(&p) {
+        assert!(
+            secs(&pi["entered_at"]) <= secs(&bi["entered_at"]) + 1e-3,
+            "{k:?}: paced entry {} after the true {}",
+            pi["entered_at"],
+            bi["entered_at"]
+        );
+        let (bd, pd) = (
+            bi["duration_s"].as_f64().unwrap(),
+            pi["duration_s"].as_f64().unwrap(),
+        );
+        assert!(
+            (0.6 * bd..=bd + 1.0).contains(&pd),
+            "{k:?}: paced duration {pd} vs true {bd}"
+        );
+    }
+}

@@ -57,7 +57,7 @@ pub enum ZoneProblem {
         ceiling_ft: i32,
     },
     /// Two zones with one name: incidents name their zone, so names must be unique.
-    #[error("duplicate zone name {name:?}, already used by {first}")]
+    #[error("duplicate zone name {:?}, already used by {first}", Excerpt(name))]
     DuplicateName {
         /// The repeated name.
         name: String,
@@ -68,6 +68,37 @@ pub enum ZoneProblem {
     #[error("no zones in the file, expected at least one")]
     NoZones,
 }
+
+/// The longest piece of input text an error message quotes, in characters.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// Input text quoted in an error message, bounded: its `Debug` form is the text's first
+/// [`EXCERPT_CHARS`] characters, quoted, then `…(N bytes)` when the text was longer, so a
+/// 100 MB line gives a one-line message.
+#[derive(Clone, Copy)]
+pub struct Excerpt<'a>(pub &'a str);
+
+impl fmt::Debug for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(EXCERPT_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((end, _)) => write!(f, "{:?}…({} bytes)", &self.0[..end], self.0.len()),
+        }
+    }
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(EXCERPT_CHARS) {
+            None => f.write_str(self.0),
+            Some((end, _)) => write!(f, "{}…({} bytes)", &self.0[..end], self.0.len()),
+        }
+    }
+}
+
+/// The longest problem text [`ZoneFileError`] displays, in characters: a backstop for
+/// messages of other libraries (a JSON error quoting a huge string).
+const MAX_PROBLEM_CHARS: usize = 400;
 
 /// A zone file that cannot be loaded: names the file, the line (and column) and the
 /// feature where there is one. Displays as
@@ -100,15 +131,85 @@ impl fmt::Display for ZoneFileError {
         if let Some(feature) = &self.feature {
             write!(f, "feature {}", feature.index)?;
             if let Some(name) = &feature.name {
-                write!(f, " {name:?}")?;
+                write!(f, " {:?}", Excerpt(name))?;
             }
             f.write_str(": ")?;
         }
-        write!(f, "{}", self.problem)
+        let problem = self.problem.to_string();
+        match problem.char_indices().nth(MAX_PROBLEM_CHARS) {
+            None => f.write_str(&problem),
+            Some((end, _)) => write!(f, "{}…({} bytes)", &problem[..end], problem.len()),
+        }
     }
 }
 
 impl std::error::Error for ZoneFileError {}
+
+/// Every problem of a zone file that was refused (at least one), in file order.
+#[derive(Debug)]
+pub struct ZoneFileErrors(pub Vec<ZoneFileError>);
+
+impl ZoneFileErrors {
+    /// The first problem (what a strict loader that stops at the first one reports).
+    pub fn into_first(self) -> ZoneFileError {
+        self.0
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| ZoneFileError::new("", ZoneProblem::NoZones))
+    }
+}
+
+impl fmt::Display for ZoneFileErrors {
+    /// One problem per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ZoneFileErrors {}
+
+/// A zone file as loaded: its zones, what was read with a warning (in both modes), and,
+/// in lenient mode, the zones or records skipped (each with its problem).
+#[derive(Debug, Default)]
+pub struct LoadedZones {
+    /// The zones.
+    pub zones: Vec<Zone>,
+    /// Quirks read safely: a Latin-1 file, a repeated name numbered, an AGL ceiling
+    /// loaded as unknown (unlimited).
+    pub warnings: Vec<ZoneFileError>,
+    /// Lenient mode: what was skipped and why.
+    pub skipped: Vec<ZoneFileError>,
+}
+
+/// The end of every loader: strict refuses the file when anything is wrong (with every
+/// problem); lenient keeps the good zones and lists the skipped ones. No zone at all is
+/// always an error.
+pub(crate) fn conclude(
+    file: &str,
+    zones: Vec<Zone>,
+    mut problems: Vec<ZoneFileError>,
+    notes: Vec<ZoneFileError>,
+    lenient: bool,
+) -> Result<LoadedZones, ZoneFileErrors> {
+    if zones.is_empty() {
+        problems.push(ZoneFileError::new(file, ZoneProblem::NoZones));
+        return Err(ZoneFileErrors(problems));
+    }
+    if !lenient && !problems.is_empty() {
+        return Err(ZoneFileErrors(problems));
+    }
+    Ok(LoadedZones {
+        zones,
+        warnings: notes,
+        skipped: problems,
+    })
+}
 
 impl ZoneFileError {
     pub(crate) fn new(file: &str, problem: ZoneProblem) -> Self {
@@ -126,32 +227,67 @@ impl ZoneFileError {
 /// `.txt`, `.air`, `.openair` → OpenAir) or, for any other name, by content (a file
 /// whose first non-blank character is `{` is GeoJSON).
 pub fn load_zone_file(path: &Path) -> Result<Vec<Zone>, ZoneFileError> {
+    load_zone_file_with(path, false)
+        .map(|l| l.zones)
+        .map_err(ZoneFileErrors::into_first)
+}
+
+/// Reads a zone file as [`load_zone_file`] does, reporting every problem rather than the
+/// first; `lenient` skips bad zones (each reported) and loads the rest (OpenAir: repeated
+/// names numbered, AGL ceilings loaded as unknown). An OpenAir file that is not UTF-8 is
+/// read as Latin-1 (ISO 8859-1, what older files use), with a warning.
+pub fn load_zone_file_with(path: &Path, lenient: bool) -> Result<LoadedZones, ZoneFileErrors> {
     let file = path.display().to_string();
-    let bytes = read_bounded(path, MAX_ZONE_FILE_BYTES)
-        .map_err(|e| ZoneFileError::new(&file, ZoneProblem::Io(e)))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        ZoneFileError::new(
-            &file,
-            ZoneProblem::Schema(format!(
-                "not UTF-8 text (invalid byte at offset {}), expected a GeoJSON or OpenAir text file",
-                e.utf8_error().valid_up_to()
-            )),
-        )
-    })?;
+    let one = |problem| ZoneFileErrors(vec![ZoneFileError::new(&file, problem)]);
+    let bytes = read_bounded(path, MAX_ZONE_FILE_BYTES).map_err(|e| one(ZoneProblem::Io(e)))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
+    let (text, latin1) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let json = matches!(ext.as_deref(), Some("geojson" | "json"))
+                || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if json {
+                return Err(one(ZoneProblem::Schema(format!(
+                    "not UTF-8 text (invalid byte at offset {offset}), expected a GeoJSON file in UTF-8"
+                ))));
+            }
+            // Every byte is a Latin-1 character: U+0000 to U+00FF.
+            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            (text, Some(offset))
+        }
+    };
     let geojson = match ext.as_deref() {
         Some("geojson" | "json") => true,
         Some("txt" | "air" | "openair") => false,
         _ => text.trim_start().starts_with('{'),
     };
-    if geojson {
-        parse_geojson(&file, &text)
+    let mut loaded = if geojson {
+        parse_geojson_with(&file, &text, lenient)?
     } else {
-        super::openair::parse_openair(&file, &text)
+        super::openair::parse_openair_with(&file, &text, lenient)?
+    };
+    if let Some(offset) = latin1 {
+        let line = 1 + text[..text
+            .char_indices()
+            .nth(offset)
+            .map_or(text.len(), |(i, _)| i)]
+            .matches('\n')
+            .count();
+        let mut w = ZoneFileError::new(
+            &file,
+            ZoneProblem::OpenAir(format!(
+                "not UTF-8 (first invalid byte at offset {offset}): read as Latin-1 (ISO 8859-1)"
+            )),
+        );
+        w.line = Some(line);
+        loaded.warnings.insert(0, w);
     }
+    Ok(loaded)
 }
 
 /// The largest zone file read (a national border in GeoJSON is a few MB).
@@ -257,29 +393,46 @@ struct FeatureCollection<'a> {
 /// (whole feet, absent or `null` = surface / unlimited), `buffer_m` (metres ≥ 0, default
 /// 0). A third coordinate (altitude) in positions is allowed and ignored.
 pub fn parse_geojson(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError> {
+    parse_geojson_with(file, text, false)
+        .map(|l| l.zones)
+        .map_err(ZoneFileErrors::into_first)
+}
+
+/// Parses a GeoJSON FeatureCollection as [`parse_geojson`] does, reporting every bad
+/// feature; `lenient` skips them (each reported) and loads the rest.
+pub fn parse_geojson_with(
+    file: &str,
+    text: &str,
+    lenient: bool,
+) -> Result<LoadedZones, ZoneFileErrors> {
+    let one = |e: ZoneFileError| ZoneFileErrors(vec![e]);
     let collection: FeatureCollection<'_> = serde_json::from_str(text).map_err(|e| {
         let mut err = ZoneFileError::new(file, ZoneProblem::Json(strip_position(&e)));
         err.line = Some(e.line()).filter(|l| *l > 0);
         err.column = Some(e.column()).filter(|_| e.line() > 0);
-        err
+        one(err)
     })?;
     let schema = |msg: String| ZoneFileError::new(file, ZoneProblem::Schema(msg));
     match collection.kind.as_deref() {
         Some("FeatureCollection") => {}
         Some(other) => {
-            return Err(schema(format!(
-                "GeoJSON type is {other:?}, expected \"FeatureCollection\""
-            )));
+            return Err(one(schema(format!(
+                "GeoJSON type is {:?}, expected \"FeatureCollection\"",
+                Excerpt(other)
+            ))));
         }
         None => {
-            return Err(schema(
+            return Err(one(schema(
                 "no \"type\" member, expected a GeoJSON FeatureCollection".into(),
-            ));
+            )));
         }
     }
-    let features = collection
-        .features
-        .ok_or_else(|| schema("no \"features\" array in the FeatureCollection".into()))?;
+    let features = collection.features.ok_or_else(|| {
+        one(schema(
+            "no \"features\" array in the FeatureCollection".into(),
+        ))
+    })?;
+    let mut problems = Vec::new();
     let mut zones = Vec::with_capacity(features.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     for (index, raw) in features.iter().enumerate() {
@@ -292,25 +445,34 @@ pub fn parse_geojson(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             feature: Some(feature_ref.clone()),
             problem,
         };
-        let value: Value = serde_json::from_str(raw.get())
-            .map_err(|e| at(&feature_ref, ZoneProblem::Json(strip_position(&e))))?;
-        let zone =
-            parse_feature(&value, &mut feature_ref, file).map_err(|p| at(&feature_ref, p))?;
-        if let Some(first) = names.insert(zone.name.clone(), index) {
-            return Err(at(
+        let value: Value = match serde_json::from_str(raw.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(at(&feature_ref, ZoneProblem::Json(strip_position(&e))));
+                continue;
+            }
+        };
+        let zone = match parse_feature(&value, &mut feature_ref, file) {
+            Ok(z) => z,
+            Err(p) => {
+                problems.push(at(&feature_ref, p));
+                continue;
+            }
+        };
+        if let Some(&first) = names.get(&zone.name) {
+            problems.push(at(
                 &feature_ref,
                 ZoneProblem::DuplicateName {
                     name: zone.name,
                     first: format!("feature {first}"),
                 },
             ));
+            continue;
         }
+        names.insert(zone.name.clone(), index);
         zones.push(zone);
     }
-    if zones.is_empty() {
-        return Err(ZoneFileError::new(file, ZoneProblem::NoZones));
-    }
-    Ok(zones)
+    conclude(file, zones, problems, Vec::new(), lenient)
 }
 
 /// serde_json appends " at line L column C" to its messages; we report those separately.
@@ -431,7 +593,8 @@ fn parse_feature(
         }
         Some(other) => {
             return Err(schema(format!(
-                "geometry type is {other:?}, expected \"Polygon\" or \"MultiPolygon\""
+                "geometry type is {:?}, expected \"Polygon\" or \"MultiPolygon\"",
+                Excerpt(other)
             )));
         }
         None => return Err(schema("geometry has no \"type\" string".into())),

@@ -44,7 +44,10 @@
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
-use super::load::{FeatureRef, ZoneFileError, ZoneProblem, finish_zone};
+use super::load::{
+    Excerpt, FeatureRef, LoadedZones, ZoneFileError, ZoneFileErrors, ZoneProblem, conclude,
+    finish_zone,
+};
 use super::zone::{Zone, ZoneKind};
 
 /// Largest allowed distance between a densified arc's chord and the true arc, metres.
@@ -70,21 +73,51 @@ struct Builder {
     ceiling_ft: Option<i32>,
     points: Vec<Coord<f64>>,
     circle: bool,
+    /// A record of this zone could not be read (already reported): the zone is skipped.
+    broken: bool,
 }
 
-/// Parses an OpenAir file; `file` names the source in errors and provenance.
+/// Parses an OpenAir file strictly; `file` names the source in errors and provenance.
+/// The first problem is the error; [`parse_openair_with`] reports them all.
 pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError> {
+    parse_openair_with(file, text, false)
+        .map(|l| l.zones)
+        .map_err(ZoneFileErrors::into_first)
+}
+
+/// Strips an inline comment (`*` after the data, as real files write
+/// `DP 45:00:00 N 006:00:00 E * corner`) from a record's argument.
+fn strip_comment(rest: &str) -> &str {
+    rest.split_once('*').map_or(rest, |(data, _)| data).trim()
+}
+
+/// Parses an OpenAir file, reporting every problem (module docs, "Real files"): strict
+/// (`lenient` false) refuses the file with all of them; lenient skips each bad zone with
+/// a warning, numbers repeated names and loads the rest.
+pub fn parse_openair_with(
+    file: &str,
+    text: &str,
+    lenient: bool,
+) -> Result<LoadedZones, ZoneFileErrors> {
     let mut zones: Vec<Zone> = Vec::new();
     let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut current: Option<Builder> = None;
     let mut centre: Option<Coord<f64>> = None;
     let mut clockwise = true;
     let mut count = 0usize;
+    // Problems that make the file or a zone unusable (strict: errors; lenient: the zone
+    // is skipped, a warning each), and quirks read safely (warnings in both modes).
+    let mut problems: Vec<ZoneFileError> = Vec::new();
+    let mut notes: Vec<ZoneFileError> = Vec::new();
 
     let finish = |b: Builder,
                   zones: &mut Vec<Zone>,
-                  names: &mut std::collections::HashMap<String, usize>|
-     -> Result<(), ZoneFileError> {
+                  names: &mut std::collections::HashMap<String, usize>,
+                  problems: &mut Vec<ZoneFileError>,
+                  notes: &mut Vec<ZoneFileError>| {
+        if b.broken {
+            return;
+        }
         let feature = FeatureRef {
             index: b.index,
             name: b.name.clone(),
@@ -96,18 +129,32 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             feature: Some(feature.clone()),
             problem,
         };
-        let name = b.name.clone().ok_or_else(|| {
-            err(ZoneProblem::OpenAir(
+        let Some(mut name) = b.name.clone() else {
+            problems.push(err(ZoneProblem::OpenAir(
                 "no AN record, expected a zone name".into(),
-            ))
-        })?;
+            )));
+            return;
+        };
         if let Some(first) = names.get(&name) {
-            return Err(err(ZoneProblem::DuplicateName {
-                name,
+            let duplicate = ZoneProblem::DuplicateName {
+                name: name.clone(),
                 first: format!("feature {first}"),
-            }));
+            };
+            if !lenient {
+                problems.push(err(duplicate));
+                return;
+            }
+            let mut n = 2;
+            while names.contains_key(&format!("{name} ({n})")) {
+                n += 1;
+            }
+            let renamed = format!("{name} ({n})");
+            notes.push(err(ZoneProblem::OpenAir(format!(
+                "{duplicate}: loaded as {:?}",
+                Excerpt(&renamed)
+            ))));
+            name = renamed;
         }
-        names.insert(name.clone(), b.index);
         let mut ring = b.points;
         if ring.first() != ring.last()
             && let Some(&first) = ring.first()
@@ -115,20 +162,32 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             ring.push(first);
         }
         if let Some(w) = ring.windows(2).find(|w| (w[0].x - w[1].x).abs() > 180.0) {
-            return Err(err(ZoneProblem::OpenAir(format!(
+            problems.push(err(ZoneProblem::OpenAir(format!(
                 "the zone crosses the antimeridian between longitudes {} and {}; split it into two zones",
                 w[0].x, w[1].x
             ))));
+            return;
         }
         let kind = match b.class.as_str() {
             "R" | "P" | "Q" => ZoneKind::Restricted,
             _ => ZoneKind::Custom,
         };
         let shape = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
-        let zone =
-            finish_zone(name, kind, shape, b.floor_ft, b.ceiling_ft, 0.0, file).map_err(err)?;
-        zones.push(zone);
-        Ok(())
+        match finish_zone(
+            name.clone(),
+            kind,
+            shape,
+            b.floor_ft,
+            b.ceiling_ft,
+            0.0,
+            file,
+        ) {
+            Ok(zone) => {
+                names.insert(name, b.index);
+                zones.push(zone);
+            }
+            Err(problem) => problems.push(err(problem)),
+        }
     };
 
     for (n, raw) in text.lines().enumerate() {
@@ -142,6 +201,31 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             None => (line, ""),
         };
         let record = record.to_ascii_uppercase();
+        // Names keep a `*` (a name may hold one); every other record's data ends there.
+        let rest = if record == "AN" {
+            rest
+        } else {
+            strip_comment(rest)
+        };
+        if record == "AC" {
+            if let Some(b) = current.take() {
+                finish(b, &mut zones, &mut names, &mut problems, &mut notes);
+            }
+            current = Some(Builder {
+                index: count,
+                line: line_no,
+                class: rest.to_ascii_uppercase(),
+                name: None,
+                floor_ft: None,
+                ceiling_ft: None,
+                points: Vec::new(),
+                circle: false,
+                broken: false,
+            });
+            count += 1;
+            clockwise = true;
+            continue;
+        }
         let feature = current.as_ref().map(|b| FeatureRef {
             index: b.index,
             name: b.name.clone(),
@@ -153,173 +237,191 @@ pub fn parse_openair(file: &str, text: &str) -> Result<Vec<Zone>, ZoneFileError>
             feature: feature.clone(),
             problem: ZoneProblem::OpenAir(msg),
         };
-        if record == "AC" {
-            if let Some(b) = current.take() {
-                finish(b, &mut zones, &mut names)?;
+        let result = (|| -> Result<(), ZoneFileError> {
+            if matches!(record.as_str(), "SP" | "SB" | "AT" | "AY" | "AF" | "AG") {
+                return Ok(());
             }
-            current = Some(Builder {
-                index: count,
-                line: line_no,
-                class: rest.to_ascii_uppercase(),
-                name: None,
-                floor_ft: None,
-                ceiling_ft: None,
-                points: Vec::new(),
-                circle: false,
-            });
-            count += 1;
-            clockwise = true;
-            continue;
-        }
-        if matches!(record.as_str(), "SP" | "SB" | "AT" | "AY" | "AF" | "AG") {
-            continue;
-        }
-        if record == "V" {
-            let (var, value) = rest
-                .split_once('=')
-                .ok_or_else(|| fail(format!("V record {rest:?}, expected V X=coord or V D=+/-")))?;
-            match var.trim().to_ascii_uppercase().as_str() {
-                "X" => centre = Some(parse_coord(value).map_err(&fail)?),
-                "D" => {
-                    clockwise = match value.trim() {
-                        "+" => true,
-                        "-" => false,
-                        other => {
-                            return Err(fail(format!("V D={other}, expected V D=+ or V D=-")));
+            if record == "V" {
+                let (var, value) = rest.split_once('=').ok_or_else(|| {
+                    fail(format!(
+                        "V record {:?}, expected V X=coord or V D=+/-",
+                        Excerpt(rest)
+                    ))
+                })?;
+                match var.trim().to_ascii_uppercase().as_str() {
+                    "X" => centre = Some(parse_coord(value).map_err(&fail)?),
+                    "D" => {
+                        clockwise = match value.trim() {
+                            "+" => true,
+                            "-" => false,
+                            other => {
+                                return Err(fail(format!(
+                                    "V D={}, expected V D=+ or V D=-",
+                                    Excerpt(other)
+                                )));
+                            }
                         }
                     }
+                    "Z" | "W" => {}
+                    other => {
+                        return Err(fail(format!(
+                            "unknown variable V {}=, expected X, D, Z or W",
+                            Excerpt(other)
+                        )));
+                    }
                 }
-                "Z" | "W" => {}
+                return Ok(());
+            }
+            let Some(b) = current.as_mut() else {
+                return Err(fail(format!("{record} record before the first AC record")));
+            };
+            match record.as_str() {
+                "AN" => b.name = Some(rest.to_owned()).filter(|s| !s.is_empty()),
+                "AL" => {
+                    b.floor_ft = match parse_altitude(rest).map_err(&fail)? {
+                        Altitude::Surface => None,
+                        Altitude::Unlimited => {
+                            return Err(fail(format!(
+                                "floor AL {}, expected an altitude below unlimited",
+                                Excerpt(rest)
+                            )));
+                        }
+                        // AGL floors read as MSL: see the module documentation.
+                        Altitude::Feet { low, .. } => Some(low),
+                    };
+                }
+                "AH" => {
+                    b.ceiling_ft = match parse_altitude(rest).map_err(&fail)? {
+                        Altitude::Unlimited => None,
+                        Altitude::Surface => {
+                            return Err(fail(format!(
+                                "ceiling AH {} is the surface, expected an altitude above it",
+                                Excerpt(rest)
+                            )));
+                        }
+                        Altitude::Feet { agl: true, .. } if lenient => {
+                            notes.push(fail(format!(
+                                "ceiling AH {} is above ground level and skyfence has no terrain model: ceiling unknown, the zone is loaded up to unlimited",
+                                Excerpt(rest)
+                            )));
+                            None
+                        }
+                        Altitude::Feet { agl: true, .. } => {
+                            return Err(fail(format!(
+                                "ceiling AH {} is above ground level; skyfence has no terrain model, give the ceiling in ft MSL or as a flight level",
+                                Excerpt(rest)
+                            )));
+                        }
+                        Altitude::Feet { high, .. } => Some(high),
+                    };
+                }
+                "DP" | "DA" | "DB" | "DC" if b.circle => {
+                    return Err(fail(format!(
+                        "{record} after DC: a DC circle is the whole zone"
+                    )));
+                }
+                "DP" => b.points.push(parse_coord(rest).map_err(&fail)?),
+                "DC" => {
+                    let c = centre.ok_or_else(|| {
+                        fail("DC without a centre, expected V X= before it".into())
+                    })?;
+                    let r_nm = parse_radius(rest).map_err(&fail)?;
+                    if !b.points.is_empty() {
+                        return Err(fail(
+                            "DC after polygon points: a DC circle is the whole zone".into(),
+                        ));
+                    }
+                    b.points = circle(c, r_nm * METRES_PER_NM);
+                    b.circle = true;
+                }
+                "DA" => {
+                    let c = centre.ok_or_else(|| {
+                        fail("DA without a centre, expected V X= before it".into())
+                    })?;
+                    let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
+                    let [r, a1, a2] = parts.as_slice() else {
+                        return Err(fail(format!(
+                            "DA {:?}, expected DA radius_nm, start_deg, end_deg",
+                            Excerpt(rest)
+                        )));
+                    };
+                    let r_nm = parse_radius(r).map_err(&fail)?;
+                    let bearing = |s: &str| {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|a| a.is_finite())
+                            .ok_or_else(|| {
+                                fail(format!("DA bearing {:?}, expected degrees", Excerpt(s)))
+                            })
+                    };
+                    let (a1, a2) = (bearing(a1)?, bearing(a2)?);
+                    let r_m = r_nm * METRES_PER_NM;
+                    b.points.extend(arc(c, r_m, r_m, a1, a2, clockwise));
+                }
+                "DB" => {
+                    let c = centre.ok_or_else(|| {
+                        fail("DB without a centre, expected V X= before it".into())
+                    })?;
+                    let (p1, p2) = rest.split_once(',').ok_or_else(|| {
+                        fail(format!(
+                            "DB {:?}, expected DB coord1, coord2",
+                            Excerpt(rest)
+                        ))
+                    })?;
+                    let p1 = parse_coord(p1).map_err(&fail)?;
+                    let p2 = parse_coord(p2).map_err(&fail)?;
+                    let sphere = Sphere::at(c.y);
+                    let (r1, r2) = (sphere.distance(c, p1), sphere.distance(c, p2));
+                    if r1 < 1.0 {
+                        return Err(fail(
+                            "DB start point is the centre, expected a point on the arc".into(),
+                        ));
+                    }
+                    let mut pts = arc(
+                        c,
+                        r1,
+                        r2,
+                        sphere.bearing(c, p1),
+                        sphere.bearing(c, p2),
+                        clockwise,
+                    );
+                    // The arc's ends are the given points exactly.
+                    if let Some(first) = pts.first_mut() {
+                        *first = p1;
+                    }
+                    if let Some(last) = pts.last_mut() {
+                        *last = p2;
+                    }
+                    b.points.extend(pts);
+                }
+                "DY" => {
+                    return Err(fail(
+                        "DY airway records are not supported, expected a polygon, arc or circle"
+                            .into(),
+                    ));
+                }
                 other => {
                     return Err(fail(format!(
-                        "unknown variable V {other}=, expected X, D, Z or W"
+                        "unknown record {:?}, expected AC, AN, AL, AH, V, DP, DC, DA or DB",
+                        Excerpt(other)
                     )));
                 }
             }
-            continue;
-        }
-        let Some(b) = current.as_mut() else {
-            return Err(fail(format!("{record} record before the first AC record")));
-        };
-        match record.as_str() {
-            "AN" => b.name = Some(rest.to_owned()).filter(|s| !s.is_empty()),
-            "AL" => {
-                b.floor_ft = match parse_altitude(rest).map_err(&fail)? {
-                    Altitude::Surface => None,
-                    Altitude::Unlimited => {
-                        return Err(fail(format!(
-                            "floor AL {rest}, expected an altitude below unlimited"
-                        )));
-                    }
-                    // AGL floors read as MSL: see the module documentation.
-                    Altitude::Feet { low, .. } => Some(low),
-                };
-            }
-            "AH" => {
-                b.ceiling_ft = match parse_altitude(rest).map_err(&fail)? {
-                    Altitude::Unlimited => None,
-                    Altitude::Surface => {
-                        return Err(fail(format!(
-                            "ceiling AH {rest} is the surface, expected an altitude above it"
-                        )));
-                    }
-                    Altitude::Feet { agl: true, .. } => {
-                        return Err(fail(format!(
-                            "ceiling AH {rest} is above ground level; skyfence has no terrain model, give the ceiling in ft MSL or as a flight level"
-                        )));
-                    }
-                    Altitude::Feet { high, .. } => Some(high),
-                };
-            }
-            "DP" | "DA" | "DB" | "DC" if b.circle => {
-                return Err(fail(format!(
-                    "{record} after DC: a DC circle is the whole zone"
-                )));
-            }
-            "DP" => b.points.push(parse_coord(rest).map_err(&fail)?),
-            "DC" => {
-                let c = centre
-                    .ok_or_else(|| fail("DC without a centre, expected V X= before it".into()))?;
-                let r_nm = parse_radius(rest).map_err(&fail)?;
-                if !b.points.is_empty() {
-                    return Err(fail(
-                        "DC after polygon points: a DC circle is the whole zone".into(),
-                    ));
-                }
-                b.points = circle(c, r_nm * METRES_PER_NM);
-                b.circle = true;
-            }
-            "DA" => {
-                let c = centre
-                    .ok_or_else(|| fail("DA without a centre, expected V X= before it".into()))?;
-                let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
-                let [r, a1, a2] = parts.as_slice() else {
-                    return Err(fail(format!(
-                        "DA {rest:?}, expected DA radius_nm, start_deg, end_deg"
-                    )));
-                };
-                let r_nm = parse_radius(r).map_err(&fail)?;
-                let bearing = |s: &str| {
-                    s.parse::<f64>()
-                        .ok()
-                        .filter(|a| a.is_finite())
-                        .ok_or_else(|| fail(format!("DA bearing {s:?}, expected degrees")))
-                };
-                let (a1, a2) = (bearing(a1)?, bearing(a2)?);
-                let r_m = r_nm * METRES_PER_NM;
-                b.points.extend(arc(c, r_m, r_m, a1, a2, clockwise));
-            }
-            "DB" => {
-                let c = centre
-                    .ok_or_else(|| fail("DB without a centre, expected V X= before it".into()))?;
-                let (p1, p2) = rest
-                    .split_once(',')
-                    .ok_or_else(|| fail(format!("DB {rest:?}, expected DB coord1, coord2")))?;
-                let p1 = parse_coord(p1).map_err(&fail)?;
-                let p2 = parse_coord(p2).map_err(&fail)?;
-                let sphere = Sphere::at(c.y);
-                let (r1, r2) = (sphere.distance(c, p1), sphere.distance(c, p2));
-                if r1 < 1.0 {
-                    return Err(fail(
-                        "DB start point is the centre, expected a point on the arc".into(),
-                    ));
-                }
-                let mut pts = arc(
-                    c,
-                    r1,
-                    r2,
-                    sphere.bearing(c, p1),
-                    sphere.bearing(c, p2),
-                    clockwise,
-                );
-                // The arc's ends are the given points exactly.
-                if let Some(first) = pts.first_mut() {
-                    *first = p1;
-                }
-                if let Some(last) = pts.last_mut() {
-                    *last = p2;
-                }
-                b.points.extend(pts);
-            }
-            "DY" => {
-                return Err(fail(
-                    "DY airway records are not supported, expected a polygon, arc or circle".into(),
-                ));
-            }
-            other => {
-                return Err(fail(format!(
-                    "unknown record {other:?}, expected AC, AN, AL, AH, V, DP, DC, DA or DB"
-                )));
+
+            Ok(())
+        })();
+        if let Err(e) = result {
+            problems.push(e);
+            // The rest of this zone cannot be trusted: skip it (reported once).
+            if let Some(b) = current.as_mut() {
+                b.broken = true;
             }
         }
     }
     if let Some(b) = current.take() {
-        finish(b, &mut zones, &mut names)?;
+        finish(b, &mut zones, &mut names, &mut problems, &mut notes);
     }
-    if zones.is_empty() {
-        return Err(ZoneFileError::new(file, ZoneProblem::NoZones));
-    }
-    Ok(zones)
+    conclude(file, zones, problems, notes, lenient)
 }
 
 /// A parsed `AL`/`AH` value.
@@ -339,7 +441,8 @@ fn parse_altitude(text: &str) -> Result<Altitude, String> {
     let upper = text.trim().to_ascii_uppercase();
     let bad = || {
         format!(
-            "altitude {text:?}, expected GND, SFC, UNL, FLnnn or a number with ft/m and MSL/AGL"
+            "altitude {:?}, expected GND, SFC, UNL, FLnnn or a number with ft/m and MSL/AGL",
+            Excerpt(text)
         )
     };
     match upper.as_str() {
@@ -396,7 +499,9 @@ fn parse_altitude(text: &str) -> Result<Altitude, String> {
     if !(0.0..=f64::from(i32::MAX)).contains(&ft) {
         return Err(bad());
     }
-    if ft == 0.0 {
+    // "0 ft AGL" is the surface; "0 ft AMSL" is sea level, a floor of 0 ft (not the
+    // surface: terrain below sea level exists).
+    if ft == 0.0 && (agl || tokens.is_empty()) {
         return Ok(Altitude::Surface);
     }
     // In range (checked above), so the casts are exact after rounding.
@@ -412,7 +517,12 @@ fn parse_radius(text: &str) -> Result<f64, String> {
         .parse::<f64>()
         .ok()
         .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1000.0)
-        .ok_or_else(|| format!("radius {text:?}, expected nautical miles in (0, 1000]"))
+        .ok_or_else(|| {
+            format!(
+                "radius {:?}, expected nautical miles in (0, 1000]",
+                Excerpt(text)
+            )
+        })
 }
 
 /// Parses `DD:MM[:SS] N DDD:MM[:SS] E` (or decimal degrees with hemisphere letters).
@@ -420,7 +530,7 @@ pub fn parse_coord(text: &str) -> Result<Coord<f64>, String> {
     let bad = || {
         format!(
             "coordinate {:?}, expected DD:MM:SS N DDD:MM:SS E",
-            text.trim()
+            Excerpt(text.trim())
         )
     };
     let upper = text.trim().to_ascii_uppercase();
@@ -459,7 +569,8 @@ fn parse_dms(text: &str) -> Option<f64> {
     match parts.as_slice() {
         [d] => Some(*d),
         [d, m] if *m < 60.0 => Some(d + m / 60.0),
-        [d, m, s] if *m < 60.0 && *s < 60.0 => Some(d + m / 60.0 + s / 3600.0),
+        // Real files write 60 seconds for the next minute ("45:29:60"): the same point.
+        [d, m, s] if *m < 60.0 && *s <= 60.0 => Some(d + m / 60.0 + s / 3600.0),
         _ => None,
     }
 }

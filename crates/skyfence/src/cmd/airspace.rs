@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 use skyfence_core::GeoPoint;
 use skyfence_core::airspace::builtin::{self, ATTRIBUTION, Country};
-use skyfence_core::airspace::load::{check_unique_names, load_zone_file};
+use skyfence_core::airspace::load::{check_unique_names, load_zone_file_with};
 use skyfence_core::airspace::{AirspaceIndex, Zone, ZoneId, ZoneKind};
 
 use skyfence_service::exit::input_error;
@@ -43,6 +43,10 @@ pub struct ZoneSources {
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Load --zones files leniently: bad zones skipped (a warning each, naming file,
+    /// line and zone), repeated names numbered, AGL ceilings loaded as unknown.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 /// `skyfence airspace list`.
@@ -65,11 +69,15 @@ pub struct ShowArgs {
 #[derive(clap::Args, Debug)]
 pub struct LocateArgs {
     /// Latitude, degrees north (WGS-84), in [-90, 90].
-    #[arg(long, allow_hyphen_values = true)]
-    lat: f64,
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "points")]
+    lat: Option<f64>,
     /// Longitude, degrees east (WGS-84), in [-180, 180].
-    #[arg(long, allow_hyphen_values = true)]
-    lon: f64,
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "points")]
+    lon: Option<f64>,
+    /// Many points from one index build: a file of `LAT,LON[,ALT_FT]` lines (`#`
+    /// comments and blank lines skipped), answered as JSON lines in file order.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lat", "lon", "alt_ft"])]
+    points: Option<PathBuf>,
     /// Altitude, feet (pressure altitude, as Mode S reports it); unknown when absent,
     /// which counts as inside every zone's altitude band.
     #[arg(long = "alt-ft", allow_hyphen_values = true)]
@@ -91,7 +99,23 @@ pub fn run(command: AirspaceCommand) -> anyhow::Result<()> {
 fn load_sources(sources: &ZoneSources) -> anyhow::Result<Vec<Zone>> {
     let mut zones = Vec::new();
     for path in &sources.zones {
-        zones.extend(load_zone_file(path).map_err(|e| input_error(e.to_string()))?);
+        let loaded =
+            load_zone_file_with(path, sources.lenient).map_err(|e| input_error(e.to_string()))?;
+        for w in &loaded.warnings {
+            eprintln!("skyfence airspace: warning: {w}");
+        }
+        for s in &loaded.skipped {
+            eprintln!("skyfence airspace: zone skipped: {s}");
+        }
+        if !loaded.skipped.is_empty() {
+            eprintln!(
+                "skyfence airspace: {}: {} zones loaded, {} skipped (lenient)",
+                path.display(),
+                loaded.zones.len(),
+                loaded.skipped.len()
+            );
+        }
+        zones.extend(loaded.zones);
     }
     for code in &sources.countries {
         zones.push(load_builtin(code)?);
@@ -218,102 +242,162 @@ fn show(name: &str, sources: &ZoneSources) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One point of `locate`: latitude, longitude, altitude (feet, unknown when absent).
+type Query = (f64, f64, Option<i32>);
+
+fn check_point(lat: f64, lon: f64, at: &str) -> anyhow::Result<()> {
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(input_error(format!(
+            "{at}--lat {lat}: expected degrees in [-90, 90]"
+        )));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(input_error(format!(
+            "{at}--lon {lon}: expected degrees in [-180, 180]"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a `--points` file: `LAT,LON[,ALT_FT]` per line.
+fn read_points(path: &std::path::Path) -> anyhow::Result<Vec<Query>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input_error(format!("--points {}: {e}", path.display())))?;
+    let mut points = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = format!("{}:{}: ", path.display(), n + 1);
+        let bad = || {
+            input_error(format!(
+                "{at}{:?}: expected LAT,LON or LAT,LON,ALT_FT",
+                skyfence_core::airspace::load::Excerpt(line)
+            ))
+        };
+        let mut fields = line.split(',').map(str::trim);
+        let lat: f64 = fields.next().and_then(|f| f.parse().ok()).ok_or_else(bad)?;
+        let lon: f64 = fields.next().and_then(|f| f.parse().ok()).ok_or_else(bad)?;
+        let alt = match fields.next() {
+            None | Some("") => None,
+            Some(f) => Some(f.parse::<i32>().map_err(|_| bad())?),
+        };
+        if fields.next().is_some() {
+            return Err(bad());
+        }
+        check_point(lat, lon, &at)?;
+        points.push((lat, lon, alt));
+    }
+    Ok(points)
+}
+
 fn locate(args: &LocateArgs) -> anyhow::Result<()> {
-    if !(-90.0..=90.0).contains(&args.lat) {
-        return Err(input_error(format!(
-            "--lat {}: expected degrees in [-90, 90]",
-            args.lat
-        )));
-    }
-    if !(-180.0..=180.0).contains(&args.lon) {
-        return Err(input_error(format!(
-            "--lon {}: expected degrees in [-180, 180]",
-            args.lon
-        )));
-    }
+    let points = match (&args.points, args.lat, args.lon) {
+        (Some(path), _, _) => read_points(path)?,
+        (None, Some(lat), Some(lon)) => {
+            check_point(lat, lon, "")?;
+            vec![(lat, lon, args.alt_ft)]
+        }
+        _ => {
+            return Err(input_error(
+                "locate needs --lat and --lon, or --points FILE",
+            ));
+        }
+    };
     let sources = &args.sources;
     let mut zones = load_sources(sources)?;
     if sources.countries.is_empty() {
-        // Every built-in country whose bounding box holds the point (the rest cannot
-        // contain it), skipping any already loaded under the same name.
+        // Every built-in country whose bounding box holds a point (the rest cannot
+        // contain one), skipping any already loaded under the same name.
         let file = builtin::borders().context("reading the built-in borders")?;
         for e in &file.entries {
             let (x0, y0, x1, y1) = e.bbox;
-            let inside_box = args.lon >= x0 && args.lon <= x1 && args.lat >= y0 && args.lat <= y1;
+            let inside_box = points
+                .iter()
+                .any(|&(lat, lon, _)| lon >= x0 && lon <= x1 && lat >= y0 && lat <= y1);
             if inside_box && !zones.iter().any(|z| z.name == e.country.alpha2) {
                 zones.push(load_builtin(e.country.alpha3)?);
             }
         }
     }
-    let p = GeoPoint {
-        lat: args.lat,
-        lon: args.lon,
-    };
+    // One index for every point.
     let index = AirspaceIndex::new(zones);
+    let json = sources.json || args.points.is_some();
+    let mut out = String::new();
     let mut ids = Vec::new();
-    index.locate(p, args.alt_ft, &mut ids);
-    // (zone, distance to its lateral border in metres)
-    let found: Vec<(&Zone, f64)> = ids
-        .iter()
-        .filter_map(|&id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
-        .collect();
-    // Zones whose approach-warning band holds the point (outside, within buffer_m).
-    let near: Vec<(&Zone, f64)> = (0..index.zones().len())
-        .filter_map(|i| u32::try_from(i).ok().map(ZoneId))
-        .filter(|&id| index.in_buffer(id, p))
-        .filter_map(|id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
-        .filter(|(z, _)| z.contains_altitude(args.alt_ft))
-        .collect();
-    if sources.json {
-        let entry = |z: &Zone, d: f64| {
-            let mut v = json!({"zone": z.name, "kind": kind_name(z.kind),
-                               "floor_ft": z.floor_ft, "ceiling_ft": z.ceiling_ft,
-                               "distance_to_border_m": round_m(d)});
-            if let Some(c) = country_of(z) {
-                v["country"] = json!(c.name);
-            }
-            v
-        };
-        let list: Vec<_> = found.iter().map(|(z, d)| entry(z, *d)).collect();
-        let near: Vec<_> = near.iter().map(|(z, d)| entry(z, *d)).collect();
-        println!(
-            "{}",
-            json!({"lat": args.lat, "lon": args.lon, "alt_ft": args.alt_ft, "zones": list,
-                   "in_buffer": near})
-        );
-        return Ok(());
-    }
-    let alt = args
-        .alt_ft
-        .map_or_else(|| "altitude unknown".to_owned(), |a| format!("{a} ft"));
-    let mut out = format!(
-        "{:.5}, {:.5} ({alt}): inside {} zone{}\n",
-        args.lat,
-        args.lon,
-        found.len(),
-        if found.len() == 1 { "" } else { "s" }
-    );
-    for (z, d) in &found {
-        let label = country_of(z).map_or_else(String::new, |c| format!(" ({})", c.name));
+    for &(lat, lon, alt_ft) in &points {
+        let p = GeoPoint { lat, lon };
+        ids.clear();
+        index.locate(p, alt_ft, &mut ids);
+        // (zone, distance to its lateral border in metres)
+        let found: Vec<(&Zone, f64)> = ids
+            .iter()
+            .filter_map(|&id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
+            .collect();
+        // Zones whose approach-warning band holds the point (outside, within buffer_m).
+        let near: Vec<(&Zone, f64)> = (0..index.zones().len())
+            .filter_map(|i| u32::try_from(i).ok().map(ZoneId))
+            .filter(|&id| index.in_buffer(id, p))
+            .filter_map(|id| Some((index.zone(id)?, index.distance_to_boundary_m(id, p))))
+            .filter(|(z, _)| z.contains_altitude(alt_ft))
+            .collect();
+        if json {
+            let entry = |z: &Zone, d: f64| {
+                let mut v = json!({"zone": z.name, "kind": kind_name(z.kind),
+                                   "floor_ft": z.floor_ft, "ceiling_ft": z.ceiling_ft,
+                                   "distance_to_border_m": round_m(d)});
+                if let Some(c) = country_of(z) {
+                    v["country"] = json!(c.name);
+                }
+                v
+            };
+            let list: Vec<_> = found.iter().map(|(z, d)| entry(z, *d)).collect();
+            let near: Vec<_> = near.iter().map(|(z, d)| entry(z, *d)).collect();
+            out.push_str(&format!(
+                "{}\n",
+                json!({"lat": lat, "lon": lon, "alt_ft": alt_ft, "zones": list,
+                       "in_buffer": near})
+            ));
+            continue;
+        }
+        let alt = alt_ft.map_or_else(|| "altitude unknown".to_owned(), |a| format!("{a} ft"));
         out.push_str(&format!(
-            "  {}{label}  {}  {} .. {}  {} to the border\n",
-            z.name,
-            kind_name(z.kind),
-            altitude_text(z.floor_ft, "SFC"),
-            altitude_text(z.ceiling_ft, "UNL"),
-            distance_text(*d)
+            "{:.5}, {:.5} ({alt}): inside {} zone{}\n",
+            lat,
+            lon,
+            found.len(),
+            if found.len() == 1 { "" } else { "s" }
         ));
+        for (z, d) in &found {
+            let label = country_of(z).map_or_else(String::new, |c| format!(" ({})", c.name));
+            out.push_str(&format!(
+                "  {}{label}  {}  {} .. {}  {} to the border\n",
+                z.name,
+                kind_name(z.kind),
+                altitude_text(z.floor_ft, "SFC"),
+                altitude_text(z.ceiling_ft, "UNL"),
+                distance_text(*d)
+            ));
+        }
+        for (z, d) in &near {
+            out.push_str(&format!(
+                "  approaching {}: {} outside (warning band {} m)\n",
+                z.name,
+                distance_text(*d),
+                z.buffer_m
+            ));
+        }
     }
-    for (z, d) in &near {
-        out.push_str(&format!(
-            "  approaching {}: {} outside (warning band {} m)\n",
-            z.name,
-            distance_text(*d),
-            z.buffer_m
-        ));
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    print!("{out}");
-    Ok(())
 }
 
 /// The ISO country of a built-in zone.

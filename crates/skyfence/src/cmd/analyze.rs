@@ -32,6 +32,10 @@ pub struct AnalyzeArgs {
     /// alpha-3, e.g. AF or AFG). Repeatable.
     #[arg(long, value_name = "CODE")]
     pub country: Vec<String>,
+    /// Load --zones files leniently: bad zones skipped (a warning each, naming file,
+    /// line and zone), repeated names numbered, AGL ceilings loaded as unknown.
+    #[arg(long)]
+    pub lenient: bool,
     /// Config file: [detection] thresholds, [[zones]], [[allow]] permits and [[sensor]]s.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -99,7 +103,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let zones = config.load_zones(&args.zones, &args.country)?;
+    let zones = config.load_zones_with(&args.zones, &args.country, args.lenient)?;
     if zones.is_empty() {
         return Err(input_error(
             "no zones to watch: give --zones FILE, --country CODE or [[zones]] in --config",
@@ -209,6 +213,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         inputs.len(),
         ingest.duplicates()
     );
+    if let Some(w) = input::untimed_warning(ingest.untimed(), frames) {
+        eprintln!("skyfence analyze: {w}");
+    }
     let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
     eprintln!(
         "  dropped: {}",

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use skyfence_core::{GeoPoint, Protocol, Timestamp};
 use skyfence_decode::Message;
 use skyfence_decode::asterix::AsterixItem;
+use skyfence_decode::commb::CommB;
 use skyfence_decode::decoder::DecoderConfig;
 use skyfence_decode::remoteid::line::{Record, mac_string};
 use skyfence_decode::remoteid::message::{
@@ -97,6 +98,72 @@ struct DecodedJson {
     /// Extension key: ADS-B version from operational status (TC 31).
     #[serde(skip_serializing_if = "Option::is_none")]
     adsb_version: Option<u8>,
+    /// Extension keys: magnetic heading and air speeds (ADS-B velocity subtypes 3–4,
+    /// Comm-B 5,0 and 6,0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heading_deg: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ias_kt: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tas_kt: Option<u16>,
+    /// Extension keys of a DF20/21 reply whose Comm-B register was inferred: `bds` and
+    /// that register's fields (docs/INTERFACES.md, "Extensions: decoding").
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    commb: Option<Value>,
+}
+
+/// The Comm-B registers a BDS 1,7 capability map can announce, bit 1 first (ICAO Doc
+/// 9871 Table A-2-23).
+const GICB_REGISTERS: [&str; 24] = [
+    "0,5", "0,6", "0,7", "0,8", "0,9", "0,A", "2,0", "2,1", "4,0", "4,1", "4,2", "4,3", "4,4",
+    "4,5", "4,8", "5,0", "5,1", "5,2", "5,3", "5,4", "5,5", "5,6", "5,F", "6,0",
+];
+
+/// The keys of a decoded Comm-B register (fields also copied onto the message, such as
+/// a 2,0 callsign or 5,0 ground speed, appear once, under their usual keys).
+fn commb_json(c: &CommB) -> Value {
+    let mut v = match c {
+        CommB::DataLink(d) => json!({
+            "subnet_version": d.subnet_version,
+            "acas_operational": d.acas_operational,
+            "squitter_capable": d.squitter,
+            "ident_capable": d.identification,
+        }),
+        CommB::Gicb(map) => json!({
+            "gicb": GICB_REGISTERS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| map >> (23 - i) & 1 == 1)
+                .map(|(_, r)| *r)
+                .collect::<Vec<_>>(),
+        }),
+        CommB::Identification(_) => json!({}),
+        CommB::Ra(r) => json!({
+            "ra_ara": r.ara,
+            "ra_rac": r.rac,
+            "ra_terminated": r.terminated,
+            "ra_multiple_threats": r.multiple_threats,
+            "ra_threat": r.threat.map(|t| t.to_string()),
+        }),
+        CommB::Vertical(v) => json!({
+            "selected_alt_ft": v.mcp_alt_ft,
+            "fms_alt_ft": v.fms_alt_ft,
+            "baro_setting_hpa": v.baro_hpa.map(|p| (f64::from(p) * 10.0).round() / 10.0),
+        }),
+        CommB::TrackTurn(t) => json!({
+            "roll_deg": t.roll_deg,
+            "track_rate_dps": t.track_rate_dps,
+        }),
+        CommB::HeadingSpeed(h) => json!({
+            "mach": h.mach,
+            "ivrate_fpm": h.inertial_vrate_fpm,
+        }),
+    };
+    if let Value::Object(o) = &mut v {
+        o.retain(|_, x| !x.is_null());
+        o.insert("bds".into(), c.bds().as_str().into());
+    }
+    v
 }
 
 /// Rounds degrees to 1e-6° (≈ 0.1 m), far below the 17-bit CPR resolution (≈ 5 m), so
@@ -125,6 +192,10 @@ impl From<&Message> for DecodedJson {
             cpr: m.cpr.map(|c| c.as_str()),
             nacp: m.nacp,
             adsb_version: m.adsb_version,
+            heading_deg: m.heading_deg,
+            ias_kt: m.ias_kt,
+            tas_kt: m.tas_kt,
+            commb: m.commb.as_ref().map(commb_json),
         }
     }
 }
@@ -404,6 +475,9 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     let flushed = out.flush();
     match result.and_then(|stats| flushed.map(|()| stats).map_err(Into::into)) {
         Ok(stats) => {
+            if let Some(w) = input::untimed_warning(stats.untimed, stats.frames) {
+                eprintln!("skyfence decode: {w}");
+            }
             eprintln!("skyfence decode: {}", input::summary(&args.input, &stats));
             Ok(())
         }
