@@ -1,0 +1,5 @@
+//! Multilateration (TDOA) of Mode S transponders.
+pub mod geo;
+pub mod solve;
+#[cfg(test)]
+mod testgeo;
