@@ -61,6 +61,9 @@ pub struct SolveLimits {
     /// redundancy: above it the copies do not describe one transmission seen by
     /// synchronised clocks.
     pub max_chi2_per_dof: f64,
+    /// Without redundancy, the farthest the chosen solution may be from the prior,
+    /// metres (an aircraft covers ~5 km in the 20 s a prior is kept).
+    pub max_prior_distance_m: f64,
 }
 
 impl Default for SolveLimits {
@@ -71,6 +74,7 @@ impl Default for SolveLimits {
             max_range_m: 600_000.0,
             height_m: (-1_500.0, 25_000.0),
             max_chi2_per_dof: 50.0,
+            max_prior_distance_m: 10_000.0,
         }
     }
 }
@@ -89,16 +93,19 @@ pub enum NoFix {
     OutOfRange,
     /// The residuals are far larger than the noise allows.
     Inconsistent,
+    /// Without redundancy, two places fit and no prior tells which.
+    Ambiguous,
 }
 
 impl NoFix {
     /// Every reason, in the order counters list them.
-    pub const ALL: [NoFix; 5] = [
+    pub const ALL: [NoFix; 6] = [
         NoFix::TooFewReceivers,
         NoFix::NotConverged,
         NoFix::PoorGeometry,
         NoFix::OutOfRange,
         NoFix::Inconsistent,
+        NoFix::Ambiguous,
     ];
 
     /// The name in counters and metrics.
@@ -109,6 +116,7 @@ impl NoFix {
             NoFix::PoorGeometry => "poor_geometry",
             NoFix::OutOfRange => "out_of_range",
             NoFix::Inconsistent => "inconsistent",
+            NoFix::Ambiguous => "ambiguous",
         }
     }
 }
@@ -141,6 +149,10 @@ pub struct Fix {
 /// The 95 % quantile of the χ² distribution with 2 degrees of freedom is 5.991; its
 /// square root scales a 2-D standard ellipse to the 95 % one.
 const K95_2D: f64 = 2.447_746_830_680_816;
+
+/// Two solutions further apart than this (horizontally) are two places, metres; the
+/// mirror solutions of receivers at one height differ mostly in height.
+const AMBIGUITY_M: f64 = 300.0;
 
 /// Levenberg–Marquardt state for one start.
 struct Problem<'a> {
@@ -251,44 +263,123 @@ pub fn solve(
     alt: Option<AltitudeConstraint>,
     limits: &SolveLimits,
 ) -> Result<Fix, NoFix> {
+    solve_near(meas, alt, None, limits)
+}
+
+/// Horizontal distance between two ECEF points, metres (in the local plane of `a`).
+pub fn horizontal_distance_m(a: &Ecef, b: &Ecef) -> f64 {
+    let (lat, lon, _) = geo::from_ecef(a);
+    let d = geo::enu_rotation(lat, lon) * (b - a);
+    d.x.hypot(d.y)
+}
+
+/// As [`solve`], with the transmitter's previous position as a prior: without
+/// redundancy (4 receivers, or 3 and the altitude) the equations have two solutions in
+/// general (Schau & Robinson, IEEE Trans. ASSP 35(8), 1987), and the prior chooses
+/// between them: the one nearest it, and within [`SolveLimits::max_prior_distance_m`].
+/// Without a prior such a fix is refused as [`NoFix::Ambiguous`]: a fix from redundant
+/// copies starts the track, exactly determined ones continue it.
+///
+/// # Errors
+/// [`NoFix`] says why there is no position.
+pub fn solve_near(
+    meas: &[Measurement],
+    alt: Option<AltitudeConstraint>,
+    prior: Option<Ecef>,
+    limits: &SolveLimits,
+) -> Result<Fix, NoFix> {
     let equations = meas.len() + usize::from(alt.is_some());
     if meas.len() < 3 || equations < 4 {
         return Err(NoFix::TooFewReceivers);
     }
+    let exact = equations == 4;
     let t_ref = meas.iter().map(|m| m.t_s).fold(f64::INFINITY, f64::min);
     let problem = Problem { meas, alt, t_ref };
-    // Starts: the receivers' centroid, then the first receiver to hear it, each at the
-    // reported height (or a typical cruising one).
+    // Starts: the prior, the receivers' centroid, the first receiver to hear it, each at
+    // the reported height (or a typical cruising one); without redundancy every
+    // receiver too, to find the other solution if there is one.
     let h0 = alt.map_or(9_000.0, |a| a.h_m);
     let centroid = meas.iter().map(|m| m.receiver).sum::<Ecef>() / meas.len() as f64;
     let first = meas
         .iter()
         .min_by(|a, b| a.t_s.total_cmp(&b.t_s))
         .map_or(centroid, |m| m.receiver);
-    let mut best: Option<(Ecef, f64, f64)> = None;
-    for start in [centroid, first] {
-        let (lat, lon, _) = geo::from_ecef(&start);
-        let x0 = geo::to_ecef(lat, lon, h0);
-        if let Some(s) = problem.minimise(x0, limits.max_iterations)
-            && best.is_none_or(|b| s.2 < b.2)
-        {
-            best = Some(s);
+    let mut starts: Vec<Ecef> = prior.into_iter().chain([centroid, first]).collect();
+    if exact {
+        starts.extend(meas.iter().map(|m| m.receiver));
+    }
+    let plausible = |x: &Ecef| {
+        let h = geo::from_ecef(x).2;
+        (limits.height_m.0..=limits.height_m.1).contains(&h)
+            && meas
+                .iter()
+                .all(|m| (x - m.receiver).norm() <= limits.max_range_m)
+    };
+    // What fits within the noise: χ² of a few per equation.
+    let fits = |cost: f64| cost <= equations as f64 * 4.0;
+    let mut found: Vec<(Ecef, f64, f64)> = Vec::new();
+    let mut implausible = false;
+    for (k, start) in starts.iter().enumerate() {
+        let x0 = if prior.is_some() && k == 0 {
+            *start
+        } else {
+            let (lat, lon, _) = geo::from_ecef(start);
+            geo::to_ecef(lat, lon, h0)
+        };
+        match problem.minimise(x0, limits.max_iterations) {
+            Some(s) if plausible(&s.0) => found.push(s),
+            Some(_) => implausible = true,
+            None => {}
         }
-        // A start that fits within the noise is the answer; the second start is only
-        // for the iterations that went astray.
-        if best.is_some_and(|b| b.2 <= equations as f64 * 4.0) {
+        // With redundancy a start that fits within the noise is the answer; the other
+        // starts are only for the iterations that went astray.
+        if !exact && found.iter().any(|s| fits(s.2)) {
             break;
         }
     }
-    let (x, b, cost) = best.ok_or(NoFix::NotConverged)?;
-    let (lat, lon, h_m) = geo::from_ecef(&x);
-    if !(limits.height_m.0..=limits.height_m.1).contains(&h_m)
-        || meas
+    let best = found
+        .iter()
+        .copied()
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .ok_or(if implausible {
+            NoFix::OutOfRange
+        } else {
+            NoFix::NotConverged
+        })?;
+    let (x, b, cost) = if exact && fits(best.2) {
+        // Every solution that fits; more than one place (horizontally) is ambiguous.
+        let fitting: Vec<_> = found.iter().copied().filter(|s| fits(s.2)).collect();
+        let distinct = fitting
             .iter()
-            .any(|m| (x - m.receiver).norm() > limits.max_range_m)
-    {
-        return Err(NoFix::OutOfRange);
-    }
+            .any(|s| horizontal_distance_m(&s.0, &best.0) > AMBIGUITY_M);
+        match (distinct, prior) {
+            // Starts that all end in one place do not prove there is no other: without
+            // a prior an exactly determined fix is never reported.
+            (_, None) => return Err(NoFix::Ambiguous),
+            (false, Some(p)) => {
+                if horizontal_distance_m(&p, &best.0) > limits.max_prior_distance_m {
+                    return Err(NoFix::Ambiguous);
+                }
+                best
+            }
+            (true, Some(p)) => {
+                let near = fitting
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        horizontal_distance_m(&p, &a.0).total_cmp(&horizontal_distance_m(&p, &b.0))
+                    })
+                    .unwrap_or(best);
+                if horizontal_distance_m(&p, &near.0) > limits.max_prior_distance_m {
+                    return Err(NoFix::Ambiguous);
+                }
+                near
+            }
+        }
+    } else {
+        best
+    };
+    let (lat, lon, h_m) = geo::from_ecef(&x);
     let dof = equations.saturating_sub(4);
     let chi2_per_dof = if dof > 0 { cost / dof as f64 } else { 0.0 };
     if chi2_per_dof > limits.max_chi2_per_dof {
@@ -377,24 +468,28 @@ mod tests {
             let truth = geo::to_ecef(lat, lon, h);
             for n in [4, 5, 6] {
                 let m = measurements(&rx[..n], &times(&rx[..n], &truth, 100.0), SIGMA_BEAST_S);
-                let fix = solve(&m, None, &SolveLimits::default()).unwrap();
-                // With receivers all near one height, four of them leave the height
-                // two-valued (the mirror solution about their plane, a metre or so away
-                // horizontally); five pin it down, as does the reported altitude.
-                if n >= 5 {
-                    assert!((fix.ecef - truth).norm() < 1.0, "{n} rx: {fix:?}");
-                } else {
+                // Four receivers alone are exactly determined: two solutions in general,
+                // so no fix without a prior; with one (the aircraft 3 km back), the
+                // nearer. Receivers all near one height leave the mirror solution a
+                // metre or so away horizontally and mostly differing in height: five
+                // receivers, or the altitude, pin it down.
+                let fix = if n == 4 {
+                    assert_eq!(
+                        solve(&m, None, &SolveLimits::default()),
+                        Err(NoFix::Ambiguous)
+                    );
+                    let prior = geo::to_ecef(lat - 0.027, lon, h);
+                    let fix = solve_near(&m, None, Some(prior), &SolveLimits::default()).unwrap();
                     assert!(horizontal_m(&fix.ecef, &truth) < 5.0, "{n} rx: {fix:?}");
                     let alt = AltitudeConstraint {
                         h_m: h,
                         sigma_m: 30.0,
                     };
-                    let fix = solve(&m, Some(alt), &SolveLimits::default()).unwrap();
-                    assert!(
-                        (fix.ecef - truth).norm() < 1.0,
-                        "{n} rx + altitude: {fix:?}"
-                    );
-                }
+                    solve(&m, Some(alt), &SolveLimits::default()).unwrap()
+                } else {
+                    solve(&m, None, &SolveLimits::default()).unwrap()
+                };
+                assert!((fix.ecef - truth).norm() < 1.0, "{n} rx: {fix:?}");
                 assert!((fix.emitted_s - 100.0).abs() < 1e-5);
                 assert_eq!(fix.receivers, n);
             }
@@ -410,11 +505,23 @@ mod tests {
             h_m: 10_000.0,
             sigma_m: 50.0,
         };
-        let fix = solve(&m, Some(alt), &SolveLimits::default()).unwrap();
+        // Exactly determined: only with a prior (the aircraft 2 km back).
+        assert_eq!(
+            solve(&m, Some(alt), &SolveLimits::default()),
+            Err(NoFix::Ambiguous)
+        );
+        let prior = geo::to_ecef(34.6, 69.278, 10_000.0);
+        let fix = solve_near(&m, Some(alt), Some(prior), &SolveLimits::default()).unwrap();
         assert!(
             (fix.ecef - truth).norm() < 1.0,
             "{}",
             (fix.ecef - truth).norm()
+        );
+        // A prior far from any solution: refused.
+        let far = geo::to_ecef(35.6, 69.3, 10_000.0);
+        assert_eq!(
+            solve_near(&m, Some(alt), Some(far), &SolveLimits::default()),
+            Err(NoFix::Ambiguous)
         );
         // Without it, or with only two receivers: no fix.
         assert_eq!(
