@@ -15,7 +15,8 @@
 //! Outliers: a point further from the line than [`OUTLIER_FLOOR_S`] or eight standard
 //! errors is not added (a spoofed or stale position, a false pairing). A receiver whose
 //! counter jumps (lost USB samples: some tens of milliseconds) makes every pair it is in
-//! an outlier while the other pairs of the same message agree; it is excluded from fixes
+//! an outlier, by one shift, while the pairs of three or more others agree; it is
+//! excluded from fixes
 //! at once, its pairs are cleared, and it comes back when one of its pairs has
 //! [`MIN_POINTS`] new points. A pair with [`RESET_AFTER`] outliers in a row is
 //! restarted (when the other receivers of the messages did not tell which of the two
@@ -39,6 +40,18 @@ pub const STALE_S: f64 = 30.0;
 pub const OUTLIER_FLOOR_S: f64 = 1e-6;
 /// Outliers in a row after which a pair is restarted.
 pub const RESET_AFTER: u32 = 3;
+/// Receivers judged for counter jumps (the first ones of a network; more is unusual
+/// for one site's coverage).
+pub const MAX_JUDGED: usize = 64;
+/// The smallest counter jump detected as such, seconds (3 km of range; smaller steps
+/// restart the pairs instead).
+pub const MIN_JUMP_S: f64 = 10e-6;
+/// Receivers that must agree among themselves, and disagree with a receiver by one
+/// shift, for that receiver to be judged to have jumped: with two, a wrong position
+/// seen from two receivers in about the same direction looks the same.
+pub const MIN_WITNESSES: usize = 3;
+/// How closely the pairs of a jumping receiver agree on its jump, seconds.
+pub const JUMP_AGREEMENT_S: f64 = 2e-6;
 /// The largest standard error of a pair's line accepted, seconds.
 pub const MAX_PAIR_RMS_S: f64 = 2e-6;
 
@@ -67,14 +80,30 @@ pub const fn jitter_s(clock: ReceiverClock) -> f64 {
 }
 
 /// What became of one sync point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PointOutcome {
-    /// Added to the line.
+    /// Added to an established line.
     Accepted,
-    /// Too far from the line: not added.
-    Outlier,
-    /// The pair was restarted from this point.
-    Restarted,
+    /// Added to a line still being built.
+    Building,
+    /// Too far from the established line (by this many seconds, point less line): not
+    /// added.
+    Outlier(f64),
+    /// The established line was restarted from this point after [`RESET_AFTER`]
+    /// outliers in a row (the last one off by this many seconds).
+    Restarted(f64),
+    /// A line being built disagreed with this point and was started again from it.
+    Rebuilt,
+}
+
+impl PointOutcome {
+    /// The point's disagreement with an established line, when it disagreed.
+    pub fn disagreement(self) -> Option<f64> {
+        match self {
+            PointOutcome::Outlier(d) | PointOutcome::Restarted(d) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 /// The clock relation of one pair of receivers (a, b), a before b in the receiver order.
@@ -166,25 +195,29 @@ impl PairSync {
 
     /// Adds the point `(x, y)` unless it is an outlier of the current line.
     pub fn add(&mut self, x: f64, y: f64) -> PointOutcome {
-        let outlier = if self.points.len() >= MIN_POINTS {
+        let established = self.points.len() >= MIN_POINTS;
+        if established {
             let (p, _) = self.predict(x);
-            (y - p).abs() > OUTLIER_FLOOR_S.max(8.0 * self.rms)
-        } else {
-            // Building: the point must agree with the newest one within what 50 ppm of
-            // drift and the floor allow.
-            self.points.back().is_some_and(|&(px, py)| {
-                (y - py).abs() > OUTLIER_FLOOR_S * 4.0 + 50e-6 * (x - px).abs()
-            })
-        };
-        if outlier {
-            self.outliers_in_row += 1;
-            if self.outliers_in_row >= RESET_AFTER || self.points.len() < MIN_POINTS {
+            let d = y - p;
+            if d.abs() > OUTLIER_FLOOR_S.max(8.0 * self.rms) {
+                self.outliers_in_row += 1;
+                if self.outliers_in_row < RESET_AFTER {
+                    return PointOutcome::Outlier(d);
+                }
                 self.clear();
                 self.points.push_back((x, y));
                 self.refit();
-                return PointOutcome::Restarted;
+                return PointOutcome::Restarted(d);
             }
-            return PointOutcome::Outlier;
+        } else if self.points.back().is_some_and(|&(px, py)| {
+            // Building: the point must agree with the newest one within what 50 ppm of
+            // drift and four times the floor allow.
+            (y - py).abs() > OUTLIER_FLOOR_S * 4.0 + 50e-6 * (x - px).abs()
+        }) {
+            self.clear();
+            self.points.push_back((x, y));
+            self.refit();
+            return PointOutcome::Rebuilt;
         }
         self.outliers_in_row = 0;
         self.points.push_back((x, y));
@@ -194,7 +227,11 @@ impl PairSync {
             self.points.pop_front();
         }
         self.refit();
-        PointOutcome::Accepted
+        if established {
+            PointOutcome::Accepted
+        } else {
+            PointOutcome::Building
+        }
     }
 }
 
@@ -245,6 +282,8 @@ pub struct ClockSync {
     excluded: Vec<bool>,
     /// Newest sync time seen per receiver (own clock), for staleness.
     last: Vec<Option<f64>>,
+    /// Counter jumps detected per receiver.
+    jumps: Vec<u64>,
     counts: SyncCounts,
 }
 
@@ -256,6 +295,7 @@ impl ClockSync {
             pairs: vec![PairSync::default(); n * n],
             excluded: vec![false; n],
             last: vec![None; n],
+            jumps: vec![0; n],
             counts: SyncCounts::default(),
         }
     }
@@ -272,6 +312,11 @@ impl ClockSync {
 
     fn pair_mut(&mut self, a: usize, b: usize) -> &mut PairSync {
         &mut self.pairs[a * self.n + b]
+    }
+
+    /// Counter jumps detected on receiver `r`.
+    pub fn jumps(&self, r: usize) -> u64 {
+        self.jumps[r]
     }
 
     /// Receiver `r`'s state.
@@ -326,9 +371,11 @@ impl ClockSync {
             return;
         }
         self.counts.messages += 1;
-        // Per receiver: pairs that agreed, pairs that did not.
-        let mut good = [0u16; 64];
-        let mut bad = [0u16; 64];
+        // Per receiver: established pairs that agreed, and the jump each established
+        // pair that disagreed implies for it (b's clock ahead by d makes the pair's
+        // point d above its line; a's, d below).
+        let mut good = [0u16; MAX_JUDGED];
+        let mut shifts: [Vec<f64>; MAX_JUDGED] = std::array::from_fn(|_| Vec::new());
         for (i, &(ra, ea)) in copies.iter().enumerate() {
             for &(rb, eb) in &copies[i + 1..] {
                 let ((a, xa), (b, xb)) = if ra < rb {
@@ -338,49 +385,49 @@ impl ClockSync {
                 };
                 let outcome = self.pair_mut(a, b).add(xa, xb - xa);
                 match outcome {
-                    PointOutcome::Accepted => {
-                        self.counts.points += 1;
-                        if a < 64 && b < 64 {
-                            good[a] += 1;
-                            good[b] += 1;
-                        }
+                    PointOutcome::Accepted | PointOutcome::Building => self.counts.points += 1,
+                    PointOutcome::Outlier(_) => self.counts.outliers += 1,
+                    PointOutcome::Restarted(_) | PointOutcome::Rebuilt => {
+                        self.counts.restarts += 1;
                     }
-                    PointOutcome::Outlier | PointOutcome::Restarted => {
-                        if outcome == PointOutcome::Restarted {
-                            self.counts.restarts += 1;
-                        } else {
-                            self.counts.outliers += 1;
-                        }
-                        if a < 64 && b < 64 {
-                            bad[a] += 1;
-                            bad[b] += 1;
-                        }
-                    }
+                }
+                if a >= MAX_JUDGED || b >= MAX_JUDGED {
+                    continue;
+                }
+                if outcome == PointOutcome::Accepted {
+                    good[a] += 1;
+                    good[b] += 1;
+                } else if let Some(d) = outcome.disagreement() {
+                    shifts[b].push(d);
+                    shifts[a].push(-d);
                 }
             }
         }
         for &(r, e) in copies {
             self.last[r] = Some(e);
         }
-        // A receiver at odds with two or more others that agree among themselves has
-        // jumped: exclude it and forget its pairs.
+        // A receiver at odds with two or more others that agree among themselves, all
+        // seeing it shifted by the same large amount, has jumped: exclude it and forget
+        // its pairs. (A wrong position shifts each pair differently; noise is small.)
         for &(r, _) in copies {
-            if r >= 64 {
+            if r >= MAX_JUDGED || self.excluded[r] || good[r] > 0 || shifts[r].len() < 2 {
                 continue;
             }
-            if bad[r] >= 2 && good[r] == 0 {
-                let partners_fine = copies
-                    .iter()
-                    .filter(|&&(o, _)| o != r && o < 64 && good[o] > 0)
-                    .count();
-                if partners_fine >= 2 && !self.excluded[r] {
-                    self.excluded[r] = true;
-                    self.counts.jumps += 1;
-                    for o in 0..self.n {
-                        if o != r {
-                            let (a, b) = (r.min(o), r.max(o));
-                            self.pair_mut(a, b).clear();
-                        }
+            let s = &shifts[r];
+            let mean = s.iter().sum::<f64>() / s.len() as f64;
+            let same = s.iter().all(|d| (d - mean).abs() <= JUMP_AGREEMENT_S);
+            let partners_fine = copies
+                .iter()
+                .filter(|&&(o, _)| o != r && o < MAX_JUDGED && good[o] > 0)
+                .count();
+            if same && mean.abs() >= MIN_JUMP_S && partners_fine >= MIN_WITNESSES {
+                self.excluded[r] = true;
+                self.counts.jumps += 1;
+                self.jumps[r] += 1;
+                for o in 0..self.n {
+                    if o != r {
+                        let (a, b) = (r.min(o), r.max(o));
+                        self.pair_mut(a, b).clear();
                     }
                 }
             }
@@ -430,7 +477,11 @@ mod tests {
             let t = 100.0 + f64::from(k) * 0.5;
             let ea = clock(oa, da, t) + 83e-9 * gauss(&mut rng);
             let eb = clock(ob, db, t) + 83e-9 * gauss(&mut rng);
-            assert_ne!(p.add(ea, eb - ea), PointOutcome::Restarted, "point {k}");
+            let o = p.add(ea, eb - ea);
+            assert!(
+                matches!(o, PointOutcome::Accepted | PointOutcome::Building),
+                "point {k}: {o:?}"
+            );
         }
         assert!(p.is_valid_at(clock(oa, da, 120.0)));
         // Prediction at a later time: within 100 ns of the truth.
@@ -446,7 +497,9 @@ mod tests {
             p.drift()
         );
         // A point 20 µs off (a spoofed position 6 km away) is rejected, the line kept.
-        assert_eq!(p.add(xa, truth + 20e-6), PointOutcome::Outlier);
+        assert!(
+            matches!(p.add(xa, truth + 20e-6), PointOutcome::Outlier(d) if (d - 20e-6).abs() < 1e-7)
+        );
         assert_eq!(
             p.add(xa + 0.5, clock(ob, db, t + 0.5) - clock(oa, da, t + 0.5)),
             PointOutcome::Accepted

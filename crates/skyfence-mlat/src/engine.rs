@@ -236,6 +236,8 @@ pub struct Engine {
     /// Each aircraft's latest fix: the prior that picks one of two solutions when there
     /// is no redundancy.
     last_fix: FxHashMap<Icao24, (Ecef, Timestamp)>,
+    /// Per aircraft: claims checked, claims the times contradicted.
+    checks: FxHashMap<Icao24, (u64, u64)>,
     stats: MlatStats,
 }
 
@@ -269,6 +271,7 @@ impl Engine {
             last_alt: FxHashMap::default(),
             verification: FxHashMap::default(),
             last_fix: FxHashMap::default(),
+            checks: FxHashMap::default(),
             stats: MlatStats::default(),
         }
     }
@@ -303,6 +306,11 @@ impl Engine {
         self.sync.counts()
     }
 
+    /// Counter jumps detected on receiver `rx`.
+    pub fn jumps(&self, rx: usize) -> u64 {
+        self.sync.jumps(rx)
+    }
+
     /// Receiver `rx`'s synchronisation state.
     pub fn sync_state(&self, rx: usize) -> SyncState {
         self.sync.state(rx)
@@ -311,6 +319,12 @@ impl Engine {
     /// The latest verification of `icao`'s broadcast positions.
     pub fn verification(&self, icao: Icao24) -> Option<Verification> {
         self.verification.get(&icao).copied()
+    }
+
+    /// Every aircraft whose broadcast positions were checked: (address, claims checked,
+    /// claims the times contradicted).
+    pub fn checks(&self) -> impl Iterator<Item = (Icao24, u64, u64)> + '_ {
+        self.checks.iter().map(|(i, c)| (*i, c.0, c.1))
     }
 
     /// One frame as received by `source`, before duplicate removal.
@@ -339,14 +353,18 @@ impl Engine {
         // by this receiver and, where the clocks are synchronised, within the largest
         // time difference two receivers can see (2 ms: 600 km).
         let sync = &self.sync;
+        // ADS-B positions change with every message: their bytes alone pair the copies
+        // (and a receiver whose counter jumped must still meet the others in a sync
+        // message, for the jump to be seen).
+        let position = matches!(df, 17 | 18) && matches!(data[4] >> 3, 9..=18 | 20..=22);
         let found = groups.iter_mut().find(|g| {
             (copy.at.micros_since(g.first_at)).abs() <= window_us
                 && g.copies.iter().all(|c| c.rx != rx)
-                && {
+                && (position || {
                     let c0 = g.copies[0];
                     sync.offset(c0.rx, rx, c0.t)
                         .is_none_or(|(off, _)| (copy.t - off - c0.t).abs() < 2e-3)
-                }
+                })
         });
         match found {
             Some(g) => g.copies.push(copy),
@@ -493,33 +511,27 @@ impl Engine {
         Some((base, meas))
     }
 
-    /// A sync message: check the claim where possible, then feed the clock relations.
+    /// A sync message: check the claim where the clocks allow, then feed the clock
+    /// relations with it unless the times contradict it.
+    ///
+    /// A receiver whose counter jumped and is not yet excluded would make an honest
+    /// claim look false: with a receiver to spare the claim is judged by its best subset
+    /// without one, and the message, added, excludes the receiver (its pairs disagree
+    /// while the others agree). A false claim is kept out of the relations: some of its
+    /// pairs can fall within the outlier bound, and those would both bend the lines and
+    /// make the receivers of the others look as if they had jumped.
     fn sync_message(&mut self, icao: Icao24, g: &Group, claim: &Ecef) {
-        let mut suspect = false;
-        if let Some((_, meas)) = self.measurements(g)
-            && meas.len() >= self.config.verify_min_receivers
-            && let Some(residual_m) = solve::residual_at(&meas, claim)
-        {
+        if let Some(v) = self.verify(g, claim) {
             self.stats.verified += 1;
-            suspect = residual_m > self.config.spoof_residual_m;
-            let verdict = if suspect {
-                self.stats.spoof_suspected += 1;
-                Verdict::SpoofSuspected
-            } else {
-                Verdict::Consistent
-            };
-            self.verification.insert(
-                icao,
-                Verification {
-                    verdict,
-                    receivers: meas.len(),
-                    residual_m,
-                    at: g.first_at,
-                },
-            );
-        }
-        if suspect {
-            return;
+            let suspect = v.verdict == Verdict::SpoofSuspected;
+            self.stats.spoof_suspected += u64::from(suspect);
+            let c = self.checks.entry(icao).or_default();
+            c.0 += 1;
+            c.1 += u64::from(suspect);
+            self.verification.insert(icao, v);
+            if suspect {
+                return;
+            }
         }
         let emissions: Vec<(usize, f64)> = g
             .copies
@@ -527,6 +539,43 @@ impl Engine {
             .map(|c| (c.rx, c.t - (claim - self.sites[c.rx].ecef).norm() / C_MPS))
             .collect();
         self.sync.add_message(&emissions);
+    }
+
+    /// The verdict on a claimed position, when enough synchronised receivers heard it.
+    fn verify(&mut self, g: &Group, claim: &Ecef) -> Option<Verification> {
+        let (_, meas) = self.measurements(g)?;
+        if meas.len() < self.config.verify_min_receivers {
+            return None;
+        }
+        let mut residual_m = solve::residual_at(&meas, claim)?;
+        if residual_m > self.config.spoof_residual_m
+            && meas.len() > self.config.verify_min_receivers
+        {
+            let mut subset = Vec::with_capacity(meas.len() - 1);
+            for leave in 0..meas.len() {
+                subset.clear();
+                subset.extend(
+                    meas.iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != leave)
+                        .map(|(_, m)| *m),
+                );
+                if let Some(r) = solve::residual_at(&subset, claim) {
+                    residual_m = residual_m.min(r);
+                }
+            }
+        }
+        let verdict = if residual_m > self.config.spoof_residual_m {
+            Verdict::SpoofSuspected
+        } else {
+            Verdict::Consistent
+        };
+        Some(Verification {
+            verdict,
+            receivers: meas.len(),
+            residual_m,
+            at: g.first_at,
+        })
     }
 
     /// Solves one group; its observation, or `None` (counted).
