@@ -154,6 +154,10 @@ const K95_2D: f64 = 2.447_746_830_680_816;
 /// mirror solutions of receivers at one height differ mostly in height.
 const AMBIGUITY_M: f64 = 300.0;
 
+/// A fit this close to the prior (horizontally) is taken without looking for the other
+/// solution, metres.
+const PRIOR_NEAR_M: f64 = 2_000.0;
+
 /// Levenberg–Marquardt state for one start.
 struct Problem<'a> {
     meas: &'a [Measurement],
@@ -334,6 +338,17 @@ pub fn solve_near(
         // With redundancy a start that fits within the noise is the answer; the other
         // starts are only for the iterations that went astray.
         if !exact && found.iter().any(|s| fits(s.2)) {
+            break;
+        }
+        // Without, the prior's own start ending in a fit close to it is the solution
+        // the prior would choose: the other one lies tens of kilometres away.
+        if exact
+            && k == 0
+            && let Some(p) = prior
+            && found
+                .iter()
+                .any(|s| fits(s.2) && horizontal_distance_m(&p, &s.0) <= PRIOR_NEAR_M)
+        {
             break;
         }
     }
