@@ -258,3 +258,54 @@ fn transponder_only_aircraft_is_multilaterated_and_its_crossing_is_an_incident()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_input_naming_an_undeclared_sensor_is_refused() {
+    let dir = temp_dir("undeclared");
+    std::fs::write(
+        dir.join("config.toml"),
+        "[[zones]]\nfile = \"z.geojson\"\n\n[[sensor]]\nname = \"kabul\"\ntype = \"modes\"\nlat = 34.5\nlon = 69.2\nalt_m = 1800\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("z.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Z"},"geometry":{"type":"Polygon","coordinates":[[[69,34],[70,34],[70,35],[69,35],[69,34]]]}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("a.beast"), b"").unwrap();
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "analyze",
+            "--config",
+            "config.toml",
+            "--input",
+            "beast:a.beast@gardez",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"gardez\" is not a [[sensor]]"),
+        "{stderr}"
+    );
+    // The declared one is accepted (an empty recording: no fix, no incident).
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "analyze",
+            "--config",
+            "config.toml",
+            "--input",
+            "beast:a.beast@kabul",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
