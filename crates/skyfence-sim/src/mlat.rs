@@ -320,9 +320,11 @@ pub fn simulate(scenario: &MlatScenario, seed: u64, out_dir: &Path) -> anyhow::R
                 let counter = match site.clock {
                     ReceiverClock::Beast | ReceiverClock::Dump1090 => (own * 12e6).round() as u64,
                     ReceiverClock::RadarcapeGps => {
-                        let abs_ns =
-                            ((scenario.start.as_micros() as f64 * 1e-6 + own) * 1e9).round() as u64;
-                        let day_ns = abs_ns % 86_400_000_000_000;
+                        // Seconds of the day first: nanoseconds since 1970 are beyond
+                        // the precision of an f64 (256 ns steps).
+                        let day_s =
+                            (scenario.start.as_micros() / 1_000_000).rem_euclid(86_400) as f64;
+                        let day_ns = ((day_s + own) * 1e9).round() as u64 % 86_400_000_000_000;
                         ((day_ns / 1_000_000_000) << 30) | (day_ns % 1_000_000_000)
                     }
                 };

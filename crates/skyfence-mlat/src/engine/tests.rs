@@ -57,6 +57,7 @@ impl Flight {
 
 struct Network {
     sites: Vec<ReceiverSite>,
+    clock: ReceiverClock,
     offsets: Vec<f64>,
     drifts: Vec<f64>,
     start: Timestamp,
@@ -64,7 +65,21 @@ struct Network {
 
 impl Network {
     fn new(n: usize, rng: &mut ChaCha8Rng) -> Self {
+        Self::with_clock(n, ReceiverClock::Beast, rng)
+    }
+
+    /// GNSS-disciplined Radarcapes: UTC time of day in nanoseconds, 15 ns jitter, the
+    /// clocks agreeing within 20 ns.
+    fn gnss(n: usize, rng: &mut ChaCha8Rng) -> Self {
+        let mut net = Self::with_clock(n, ReceiverClock::RadarcapeGps, rng);
+        net.offsets = (0..n).map(|_| rng.random_range(-20e-9..20e-9)).collect();
+        net.drifts = vec![0.0; n];
+        net
+    }
+
+    fn with_clock(n: usize, clock: ReceiverClock, rng: &mut ChaCha8Rng) -> Self {
         Network {
+            clock,
             sites: SITES[..n]
                 .iter()
                 .enumerate()
@@ -74,7 +89,7 @@ impl Network {
                         lat,
                         lon,
                         1_800.0,
-                        ReceiverClock::Beast,
+                        clock,
                     )
                 })
                 .collect(),
@@ -91,14 +106,20 @@ impl Network {
         let mut out = Vec::new();
         for (r, s) in self.sites.iter().enumerate() {
             let arrival = t + (x - s.ecef).norm() / C_MPS;
-            let own =
-                100.0 + arrival + self.offsets[r] + self.drifts[r] * arrival + 83e-9 * gauss(rng);
-            let counter = (own * 12e6).round() as u64;
+            let jitter = clock::jitter_s(self.clock) * gauss(rng);
+            let own = arrival + self.offsets[r] + self.drifts[r] * arrival + jitter;
             let mut f = Frame::new(self.start, data).unwrap();
-            f.at = self
-                .start
-                .add_micros((counter as f64 / 12.0) as i64 - 100_000_000);
-            f.counter = Some(counter);
+            f.at = self.start.add_micros((own * 1e6).floor() as i64);
+            f.counter = Some(match self.clock {
+                ReceiverClock::RadarcapeGps => {
+                    // Seconds of the day first: nanoseconds since 1970 are beyond the
+                    // precision of an f64 (256 ns steps).
+                    let day_s = (self.start.as_micros() / 1_000_000).rem_euclid(86_400) as f64;
+                    let ns = ((day_s + own) * 1e9).round() as u64 % 86_400_000_000_000;
+                    ((ns / 1_000_000_000) << 30) | (ns % 1_000_000_000)
+                }
+                _ => ((100.0 + own) * 12e6).round() as u64,
+            });
             out.push((r, f));
         }
         out
@@ -407,4 +428,35 @@ fn spoofers_are_flagged_and_honest_aircraft_are_not() {
         assert_eq!(v.verdict, Verdict::Consistent, "{:06x}: {v:?}", f.icao);
         assert!(v.residual_m < 100.0, "{v:?}");
     }
+}
+
+#[test]
+fn gnss_clocks_locate_within_thirty_metres() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let net = Network::gnss(6, &mut rng);
+    let mut flights = sync_flights();
+    flights.push(Flight {
+        icao: 0x7abcde,
+        lat: 34.4,
+        lon: 69.0,
+        alt_m: 7_000.0,
+        dlat: 0.001,
+        dlon: 0.002,
+        kind: Kind::TransponderOnly,
+    });
+    let r = run(&net, &flights, 60.0, &|_| 6, 8);
+    assert!(r.fixes.len() > 90, "{:?}", r.engine.stats());
+    let mut errors: Vec<f64> = r.fixes.iter().map(|f| f.1).collect();
+    let median = percentile(&mut errors, 0.5);
+    assert!(median <= 30.0, "median {median} m");
+    // Better than the Beast clocks of the same geometry.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let beast = Network::new(6, &mut rng);
+    let rb = run(&beast, &flights, 60.0, &|_| 6, 8);
+    let mut eb: Vec<f64> = rb.fixes.iter().map(|f| f.1).collect();
+    assert!(
+        median < percentile(&mut eb, 0.5),
+        "gnss {median} m, beast {} m",
+        percentile(&mut eb, 0.5)
+    );
 }
