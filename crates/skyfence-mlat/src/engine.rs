@@ -238,8 +238,13 @@ pub struct Engine {
     last_fix: FxHashMap<Icao24, (Ecef, Timestamp)>,
     /// Per aircraft: claims checked, claims the times contradicted.
     checks: FxHashMap<Icao24, (u64, u64)>,
+    /// Aircraft that broadcast ADS-B positions.
+    claimants: rustc_hash::FxHashSet<Icao24>,
     stats: MlatStats,
 }
+
+/// Claims checked before an aircraft gets a verdict other than `unverified`.
+pub const VERDICT_MIN_CHECKS: u64 = 3;
 
 /// A previous fix older than this is no prior, seconds.
 const PRIOR_MAX_AGE_S: f64 = 20.0;
@@ -272,6 +277,7 @@ impl Engine {
             verification: FxHashMap::default(),
             last_fix: FxHashMap::default(),
             checks: FxHashMap::default(),
+            claimants: rustc_hash::FxHashSet::default(),
             stats: MlatStats::default(),
         }
     }
@@ -319,6 +325,31 @@ impl Engine {
     /// The latest verification of `icao`'s broadcast positions.
     pub fn verification(&self, icao: Icao24) -> Option<Verification> {
         self.verification.get(&icao).copied()
+    }
+
+    /// The verdict on everything `icao` broadcast so far; `None` when it broadcast no
+    /// position. `unverified` until [`VERDICT_MIN_CHECKS`] claims were checked;
+    /// `spoof_suspected` when more than half of them were contradicted by the times of
+    /// arrival; else `consistent`. Receivers and residual are the latest check's.
+    pub fn verdict(&self, icao: Icao24) -> Option<Verification> {
+        if !self.claimants.contains(&icao) {
+            return None;
+        }
+        let (n, suspect) = self.checks.get(&icao).copied().unwrap_or((0, 0));
+        let latest = self.verification.get(&icao).copied();
+        let verdict = if n < VERDICT_MIN_CHECKS {
+            Verdict::Unverified
+        } else if suspect * 2 > n {
+            Verdict::SpoofSuspected
+        } else {
+            Verdict::Consistent
+        };
+        Some(Verification {
+            verdict,
+            receivers: latest.map_or(0, |v| v.receivers),
+            residual_m: latest.map_or(0.0, |v| v.residual_m),
+            at: latest.map_or(Timestamp::EPOCH, |v| v.at),
+        })
     }
 
     /// Every aircraft whose broadcast positions were checked: (address, claims checked,
@@ -401,6 +432,7 @@ impl Engine {
         let claim = match (obs.position, obs.position_kind) {
             (Some(p), PositionKind::Adsb) => {
                 self.last_adsb.insert(icao, obs.at);
+                self.claimants.insert(icao);
                 let h = alt_m.or_else(|| self.last_alt.get(&icao).map(|a| a.0));
                 h.map(|h| (geo::to_ecef(p.lat, p.lon, h), p))
             }

@@ -236,6 +236,24 @@ fn transponder_only_aircraft_is_multilaterated_and_its_crossing_is_an_incident()
             .unwrap(),
     )
     .unwrap();
+    // Broadcast positions carry their verdict; the transponder-only aircraft none.
+    assert!(incident.get("verification").is_none(), "{incident}");
+    for line in incidents.lines() {
+        let i: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = i["target"]["id"].as_str().unwrap();
+        if id == TARGET {
+            continue;
+        }
+        let v = &i["verification"];
+        assert_eq!(v["method"], "tdoa", "{i}");
+        assert!(v["receivers"].as_u64().unwrap() >= 4, "{i}");
+        let expect = if id == "700bad" {
+            "spoof_suspected"
+        } else {
+            "consistent"
+        };
+        assert_eq!(v["verdict"], expect, "{i}");
+    }
     assert_eq!(incident["zone"], "AF");
     assert_eq!(incident["entry_observed"], true);
     let entry = geo::to_ecef(

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::detect::{Detector, Event, IncidentLog};
-use skyfence_core::{SourceId, Timestamp};
+use skyfence_core::{SourceId, TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::Item;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
@@ -208,7 +208,18 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let incidents = log.finish(open);
     let write_result = (|| -> io::Result<()> {
         for incident in &incidents {
-            serde_json::to_writer(&mut out, incident)?;
+            match mlat.as_ref().and_then(|m| verification_json(m, incident)) {
+                // The incident's own keys in their order, then `verification`.
+                Some(v) => {
+                    let mut text = serde_json::to_string(incident)?;
+                    text.pop();
+                    text.push_str(",\"verification\":");
+                    text.push_str(&v);
+                    text.push('}');
+                    out.write_all(text.as_bytes())?;
+                }
+                None => serde_json::to_writer(&mut out, incident)?,
+            }
             out.write_all(b"\n")?;
         }
         out.flush()?;
@@ -304,6 +315,24 @@ fn mlat_engine(inputs: &[InputSpec], config: &Config) -> anyhow::Result<Option<M
         engine.bind(SourceId(u16::try_from(i).unwrap_or(u16::MAX)), rx);
     }
     Ok(Some(engine))
+}
+
+/// The `verification` object of an incident whose target broadcast ADS-B positions
+/// while multilateration ran: `{"method":"tdoa","receivers","residual_m","verdict"}`.
+fn verification_json(m: &Mlat, incident: &skyfence_core::detect::Incident) -> Option<String> {
+    let TargetId::Icao(icao) = incident.target.id else {
+        return None;
+    };
+    let v = m.verdict(icao)?;
+    Some(
+        serde_json::json!({
+            "method": "tdoa",
+            "receivers": v.receivers,
+            "residual_m": (v.residual_m * 10.0).round() / 10.0,
+            "verdict": v.verdict.as_str(),
+        })
+        .to_string(),
+    )
 }
 
 fn print_mlat_summary(m: &Mlat) {
