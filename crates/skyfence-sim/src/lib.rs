@@ -19,6 +19,7 @@ pub mod builtin;
 pub mod engine;
 pub mod geometry;
 pub mod kinematics;
+pub mod mlat;
 pub mod scenario;
 pub mod surveillance;
 pub mod truth;

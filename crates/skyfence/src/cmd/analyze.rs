@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use skyfence_core::airspace::AirspaceIndex;
 use skyfence_core::detect::{Detector, Event, IncidentLog};
-use skyfence_core::{SourceId, Timestamp};
+use skyfence_core::{SourceId, TargetId, Timestamp};
 use skyfence_decode::DropCounts;
+use skyfence_decode::Item;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+use skyfence_mlat::{Engine as Mlat, MlatConfig, ReceiverSite};
 
 use crate::cmd::decode::parse_time;
 use skyfence_service::config::Config;
@@ -124,6 +126,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         start: args.start,
         gps: false,
     };
+    let mut mlat = mlat_engine(&args.input, &config)?;
     let mut inputs = args
         .input
         .iter()
@@ -148,6 +151,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let (mut messages, mut last_at) = (0u64, None::<Timestamp>);
     let mut counts = EventCounts::default();
     let mut next_progress = 0u64;
+    let mut fixes = Vec::new();
     loop {
         // The input whose next item is earliest (ties: the first input). Each input is
         // in time order on its own; a k-way merge keeps the whole stream so.
@@ -164,7 +168,24 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             continue;
         };
         let source = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
-        let Ingested::Accepted(obs) = ingest.observe(source, &item) else {
+        // Multilateration sees every copy, before duplicate removal.
+        if let (Some(m), Item::Frame(f)) = (mlat.as_mut(), &item) {
+            m.frame(source, f);
+        }
+        let accepted = ingest.observe(source, &item);
+        if let Some(m) = mlat.as_mut() {
+            if let Ingested::Accepted(obs) = &accepted {
+                m.decoded(obs);
+            }
+            m.poll(item.at(), &mut fixes);
+            for fix in fixes.drain(..) {
+                detector.observe(&fix, &mut events);
+            }
+        }
+        let Ingested::Accepted(obs) = accepted else {
+            if !events.is_empty() {
+                flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
+            }
             continue;
         };
         messages += 1;
@@ -179,12 +200,30 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         }
     }
     progress.finish();
+    if let Some(m) = mlat.as_mut() {
+        m.finish(&mut fixes);
+        for fix in fixes.drain(..) {
+            last_at = Some(last_at.map_or(fix.at, |t| t.max(fix.at)));
+            detector.observe(&fix, &mut events);
+        }
+    }
     let open = detector.finish(last_at.unwrap_or(Timestamp::EPOCH), &mut events);
     flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
     let incidents = log.finish(open);
     let write_result = (|| -> io::Result<()> {
         for incident in &incidents {
-            serde_json::to_writer(&mut out, incident)?;
+            match mlat.as_ref().and_then(|m| verification_json(m, incident)) {
+                // The incident's own keys in their order, then `verification`.
+                Some(v) => {
+                    let mut text = serde_json::to_string(incident)?;
+                    text.pop();
+                    text.push_str(",\"verification\":");
+                    text.push_str(&v);
+                    text.push('}');
+                    out.write_all(text.as_bytes())?;
+                }
+                None => serde_json::to_writer(&mut out, incident)?,
+            }
             out.write_all(b"\n")?;
         }
         out.flush()?;
@@ -216,6 +255,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     if let Some(w) = input::untimed_warning(ingest.untimed(), frames) {
         eprintln!("skyfence analyze: {w}");
     }
+    if let Some(m) = &mlat {
+        print_mlat_summary(m);
+    }
     let dropped: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
     eprintln!(
         "  dropped: {}",
@@ -246,6 +288,101 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         incidents.len() - authorised
     );
     Ok(())
+}
+
+/// The multilateration engine when inputs name Mode S receivers (`beast:PATH@RECEIVER`
+/// with `[[sensor]] type = "modes"`); every `@SENSOR` must be a declared sensor.
+fn mlat_engine(inputs: &[InputSpec], config: &Config) -> anyhow::Result<Option<Mlat>> {
+    for spec in inputs {
+        if let Some(name) = &spec.sensor
+            && !config.sensors.iter().any(|s| s.name == *name)
+        {
+            return Err(input_error(format!(
+                "input {spec}: sensor {:?} is not a [[sensor]] of the config",
+                name.as_str()
+            )));
+        }
+    }
+    let sites = ReceiverSite::from_sensors(&config.sensors);
+    let bound: Vec<(usize, usize)> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| spec.format.receiver_clock)
+        .filter_map(|(i, spec)| {
+            let name = spec.sensor.as_ref()?;
+            let rx = sites.iter().position(|s| s.name == *name)?;
+            Some((i, rx))
+        })
+        .collect();
+    if bound.is_empty() {
+        return Ok(None);
+    }
+    let mut engine = Mlat::new(sites, MlatConfig::default());
+    for (i, rx) in bound {
+        engine.bind(SourceId(u16::try_from(i).unwrap_or(u16::MAX)), rx);
+    }
+    Ok(Some(engine))
+}
+
+/// The `verification` object of an incident whose target broadcast ADS-B positions
+/// while multilateration ran: `{"method":"tdoa","receivers","residual_m","verdict"}`.
+fn verification_json(m: &Mlat, incident: &skyfence_core::detect::Incident) -> Option<String> {
+    let TargetId::Icao(icao) = incident.target.id else {
+        return None;
+    };
+    let v = m.verdict(icao)?;
+    Some(
+        serde_json::json!({
+            "method": "tdoa",
+            "receivers": v.receivers,
+            "residual_m": (v.residual_m * 10.0).round() / 10.0,
+            "verdict": v.verdict.as_str(),
+        })
+        .to_string(),
+    )
+}
+
+fn print_mlat_summary(m: &Mlat) {
+    let s = m.stats();
+    let sync = m.sync_counts();
+    let no_fix: Vec<String> = s
+        .no_fix_reasons()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{}={n}", r.as_str()))
+        .collect();
+    let states: Vec<String> = (0..m.sites().len())
+        .map(|r| {
+            format!(
+                "{}={} ({} jumps)",
+                m.sites()[r].name.as_str(),
+                m.sync_state(r).as_str(),
+                m.jumps(r)
+            )
+        })
+        .collect();
+    eprintln!(
+        "  mlat: {} frames in {} groups; {} fixes; no fix: {}; {} broadcast positions checked, {} spoof suspected",
+        s.frames,
+        s.groups,
+        s.fixes,
+        if no_fix.is_empty() {
+            "none".to_string()
+        } else {
+            no_fix.join(" ")
+        },
+        s.verified,
+        s.spoof_suspected
+    );
+    eprintln!(
+        "  clock sync: {} messages, {} points, {} outliers, {} restarts, {} counter jumps, {} resyncs; {}",
+        sync.messages,
+        sync.points,
+        sync.outliers,
+        sync.restarts,
+        sync.jumps,
+        sync.resyncs,
+        states.join(" ")
+    );
 }
 
 #[derive(Default)]

@@ -11,7 +11,7 @@ use skyfence_sim as sim;
 /// Arguments of `skyfence simulate`.
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
-    /// A built-in scenario (`af-pk-border`, `scale`) or a scenario TOML file.
+    /// A built-in scenario (`af-pk-border`, `scale`, `mlat-border`) or a scenario TOML file.
     #[arg(long)]
     pub scenario: String,
     /// Directory for the outputs (created if needed).
@@ -82,6 +82,20 @@ pub fn load(args: &SimulateArgs) -> anyhow::Result<sim::scenario::Scenario> {
 
 /// Runs `skyfence simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    if args.scenario == "mlat-border" {
+        // Per-receiver Beast recordings for multilateration (their own writer: every
+        // receiver's clock is simulated, so `--formats` does not apply).
+        let scenario = sim::mlat::mlat_border();
+        let summary = sim::mlat::simulate(&scenario, args.seed, &args.out_dir)?;
+        tracing::info!(
+            scenario = scenario.name,
+            frames = summary.frames,
+            receivers = summary.recordings.len(),
+            "simulation written to {}",
+            args.out_dir.display()
+        );
+        return Ok(());
+    }
     let formats = formats(&args.formats)?;
     let scenario = load(&args)?;
     let started = Instant::now();
