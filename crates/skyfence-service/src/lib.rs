@@ -76,6 +76,9 @@ pub struct Settings {
     pub store: StoreUrl,
     /// The sources, in order (their index is their `SourceId`).
     pub sources: Vec<SourceSpec>,
+    /// The declared sensors (`[[sensor]]`): ASTERIX records are matched to them by
+    /// SAC/SIC and radar plots placed from their sites.
+    pub sensors: Vec<skyfence_decode::sensor::Sensor>,
     /// How long closed and lost incidents are kept; `None`: for ever.
     pub retention: Option<Duration>,
     /// Commit durability of the store (`[store] durability`).
@@ -95,13 +98,25 @@ impl Settings {
         let mut sources = Vec::new();
         for (i, s) in config.sources.iter().enumerate() {
             let id = u16::try_from(i).context("more than 65535 sources")?;
+            let limits = s
+                .listen_limits()
+                .map_err(|e| anyhow::anyhow!("source {:?}: {e}", s.name))?;
             let kind = match (&s.connect, s.listen, &s.replay) {
+                (None, Some(addr), _) if s.transport() == config::Transport::Udp => {
+                    SourceKind::Udp {
+                        addr,
+                        multicast: s.multicast_group.map(|g| {
+                            (
+                                g,
+                                s.multicast_interface
+                                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                            )
+                        }),
+                        limits,
+                    }
+                }
                 (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
-                (None, Some(addr), _) => SourceKind::Listen(
-                    addr,
-                    s.listen_limits()
-                        .map_err(|e| anyhow::anyhow!("source {:?}: {e}", s.name))?,
-                ),
+                (None, Some(addr), _) => SourceKind::Listen(addr, limits),
                 (None, None, Some(file)) => SourceKind::Replay {
                     input: InputSpec::new(s.format, Some(config.base_dir.join(file))),
                     speed: s.speed.unwrap_or(1.0),
@@ -137,6 +152,7 @@ impl Settings {
             api_token: config.server.api_token,
             store: config.store.location(&config.base_dir)?,
             sources,
+            sensors: config.sensors.clone(),
             retention: config
                 .store
                 .retention_days
@@ -175,6 +191,7 @@ impl Service {
             api_token,
             store: store_url,
             sources,
+            sensors,
             map,
             retention,
             alerts: alert_specs,
@@ -297,7 +314,8 @@ impl Service {
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
-            .with_retention(retention);
+            .with_retention(retention)
+            .with_sensors(sensors);
         for r in &resumed {
             task.resumed(&r.incident);
         }

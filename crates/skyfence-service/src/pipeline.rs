@@ -257,6 +257,17 @@ impl DetectorTask {
         }
     }
 
+    /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
+    /// radar plots are placed from their sites and named after them.
+    pub fn with_sensors(mut self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
+        self.ingest = Ingest::new(IngestConfig {
+            lanes: Lanes::PerSource,
+            sensors,
+            ..IngestConfig::default()
+        });
+        self
+    }
+
     /// Keeps closed and lost incidents (with their evidence) for `retention`: once at
     /// start and then hourly, the store purges what ended longer ago.
     pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
