@@ -17,6 +17,7 @@
 pub mod borders;
 pub mod builtin;
 pub mod engine;
+pub mod feed;
 pub mod geometry;
 pub mod kinematics;
 pub mod radar;
