@@ -177,6 +177,7 @@ pub struct Service {
     server: JoinHandle<()>,
     alerts: Vec<JoinHandle<()>>,
     evidence: (evidence::LogApi, JoinHandle<()>),
+    events: broadcast::Sender<Arc<pipeline::Published>>,
 }
 
 impl Service {
@@ -308,6 +309,7 @@ impl Service {
         let checkpointer = tokio::task::spawn_blocking(move || {
             pipeline::checkpoint_store(wal_conn, checkpoint_stop);
         });
+        let published = events_tx.clone();
         let writer = tokio::task::spawn_blocking(move || {
             pipeline::write_store(store, store_rx, events_tx, writer_metrics);
         });
@@ -340,12 +342,20 @@ impl Service {
             server,
             alerts: alert_tasks,
             evidence: (log, checkpoints),
+            events: published,
         })
+    }
+
+    /// The events as they are published (after the store committed them), as SSE
+    /// clients receive them.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<pipeline::Published>> {
+        self.events.subscribe()
     }
 
     /// Stops the sources and the API, and returns once the store has committed
     /// everything the detector saw.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        drop(self.events);
         let _ = self.shutdown.send(true);
         for h in self.sources {
             let _ = h.await;

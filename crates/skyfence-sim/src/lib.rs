@@ -244,18 +244,7 @@ pub fn config_toml(scenario: &Scenario) -> String {
         d.track_timeout_s,
         d.max_speed_mps
     );
-    for r in &scenario.radars {
-        let _ = write!(
-            s,
-            "\n[[sensor]]\nname = {}\ntype = \"radar\"\nsac = {}\nsic = {}\nlat = {}\nlon = {}\nalt_m = {}\n",
-            toml_str(&r.name),
-            r.sac,
-            r.sic,
-            r.lat,
-            r.lon,
-            r.alt_m
-        );
-    }
+    s.push_str(&sensors_toml(scenario));
     for p in &scenario.permits {
         s.push_str("\n[[allow]]\n");
         for (key, v) in [
@@ -275,6 +264,24 @@ pub fn config_toml(scenario: &Scenario) -> String {
                 let _ = writeln!(s, "{key} = {}", toml_str(v));
             }
         }
+    }
+    s
+}
+
+/// The scenario's radar sites as `[[sensor]]` entries (docs/INTERFACES.md, "Sensors").
+pub fn sensors_toml(scenario: &Scenario) -> String {
+    let mut s = String::new();
+    for r in &scenario.radars {
+        let _ = write!(
+            s,
+            "\n[[sensor]]\nname = {}\ntype = \"radar\"\nsac = {}\nsic = {}\nlat = {}\nlon = {}\nalt_m = {}\n",
+            toml_str(&r.name),
+            r.sac,
+            r.sic,
+            r.lat,
+            r.lon,
+            r.alt_m
+        );
     }
     s
 }
