@@ -24,6 +24,7 @@ pub mod input;
 pub mod metrics;
 pub mod netlimits;
 pub mod pipeline;
+pub mod sensor_state;
 pub mod sensors;
 pub mod source;
 pub mod web;
@@ -239,6 +240,7 @@ impl Service {
         let alert_metrics = alerts::sink_metrics(&alert_specs);
         let cot_sinks = alerts::cot::sinks(&alert_specs);
         let metrics = Arc::new(Metrics {
+            sensors: sensor_state::SensorBoard::new(&sensors),
             alert_sinks: alert_metrics.clone(),
             cot_sinks: cot_sinks.iter().map(|s| s.metrics()).collect(),
             ..Metrics::new(sources.iter().map(|s| s.name.clone()))

@@ -384,6 +384,7 @@ impl DetectorTask {
         let (mut accepted, mut duplicates, mut future) = (0u64, 0u64, 0u64);
         let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
         for item in &batch.items {
+            self.metrics.sensors.heard(item);
             let mut obs = match self.ingest.observe(batch.source, item) {
                 Ingested::Accepted(obs) => obs,
                 Ingested::Duplicate => {

@@ -160,6 +160,32 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
         socket.send_to(bytes, ("127.0.0.1", *port)).unwrap();
     }
 
+    // Both radars are turning (CAT034 at their rotation rate), with their sites.
+    let (status, body) = common::http(addr, "GET", "/api/sensors", None, None);
+    assert_eq!(status, 200, "{body}");
+    let sensors: Value = serde_json::from_str(&body).unwrap();
+    let psr = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "peshawar-psr")
+        .unwrap_or_else(|| panic!("{sensors}"));
+    assert_eq!(psr["state"], "up", "{psr}");
+    assert_eq!(psr["type"], "radar");
+    assert_eq!(psr["rotation_period_s"], 5.0);
+    assert_eq!(psr["position"]["lat"], 34.01);
+    assert!(psr["last_heard"].is_string());
+    let kabul = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "kabul-psr")
+        .unwrap();
+    assert_eq!(
+        (&kabul["state"], &kabul["rotation_period_s"]),
+        (&serde_json::json!("up"), &serde_json::json!(10.0))
+    );
+
     // Both incursions are closed once the drones are back and seen outside.
     let deadline = Instant::now() + Duration::from_secs(20);
     let list = loop {
@@ -210,6 +236,25 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
     assert_eq!(r["operator"]["id"], "AFG-OP-0042");
     assert!(metres(&r["operator"], 30.94, 66.37) < 1.0, "{r}");
     assert!(metres(&r["entry"], 30.9296, 66.3888) < 300.0, "{r}");
+
+    // The feed has stopped: three rotations (at least 15 s) after its last north
+    // marker, a radar is down, in the API and the metrics.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (_, body) = common::http(addr, "GET", "/api/sensors", None, None);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if v.as_array().unwrap().iter().all(|s| s["state"] == "down") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "radars still up: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (_, metrics) = common::http(addr, "GET", "/metrics", None, None);
+    assert!(
+        metrics.contains("skyfence_sensor_up{sensor=\"peshawar-psr\",type=\"radar\"} 0\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("skyfence_sensor_last_heard_seconds{sensor=\"peshawar-psr\"} "));
 
     common::stop_gracefully(&mut child);
     // The store holds the same incidents, with their raw records.
