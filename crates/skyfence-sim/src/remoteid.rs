@@ -162,7 +162,7 @@ impl Broadcaster {
             self.next_static_s = tt + STATIC_S + rng.random_range(-0.05..0.05);
             let st = lerp(tt);
             let at = start.add_micros((tt * 1e6).round() as i64);
-            let basic_id = self.static_index % 4 == 0;
+            let basic_id = self.static_index.is_multiple_of(4);
             let message = match self.static_index % 4 {
                 0 => Message::BasicId(BasicId {
                     id_type: IdType::SerialNumber,
