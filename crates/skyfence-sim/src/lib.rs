@@ -363,6 +363,39 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::F
             .collect::<Vec<_>>()
             .join(", "),
     );
+    if !scenario.radars.is_empty() {
+        let sites: Vec<String> = scenario
+            .radars
+            .iter()
+            .map(|r| {
+                format!(
+                    "`{}` (SAC {}, SIC {}; {} s per revolution, {} km)",
+                    r.name, r.sac, r.sic, r.rotation_s, r.range_km
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "Radar sites: {}. A target with a transponder answers with its Mode S address \
+             (its plots belong to its ICAO target); one without is seen by the primary \
+             radar alone: the site's track `SITE/NUMBER`, numbered in the order the site \
+             first saw its targets.\n\n",
+            sites.join(", ")
+        );
+    }
+    if !scenario.remoteid_receivers.is_empty() {
+        let names: Vec<&str> = scenario
+            .remoteid_receivers
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        let _ = write!(
+            s,
+            "Remote ID receivers: {}; each drone broadcasting Remote ID is the target named \
+             by its serial number.\n\n",
+            names.join(", ")
+        );
+    }
     if scenario.truth {
         let _ = write!(
             s,
