@@ -50,7 +50,8 @@ pub struct Format {
     /// The protocol of its records.
     pub protocol: Protocol,
     /// Whether it can be a live `[[source]]` (`connect` or `listen`): receivers serve
-    /// or push it over TCP. Any format can be replayed from a file.
+    /// or push it over TCP, or send it in UDP datagrams (ASTERIX, Remote ID lines). Any
+    /// format can be replayed from a file.
     pub live: bool,
     /// Builds a codec at the start of a stream.
     pub codec: fn(ClockOptions) -> Box<dyn Codec>,
@@ -152,7 +153,8 @@ pub static ASTERIX: Format = Format {
     description: "ASTERIX data blocks (CAT 021, 034, 048, 062) as recorded from a feed; times of day on the date of --start",
     receiver_clock: true,
     protocol: Protocol::Asterix,
-    live: false,
+    // Radar feeds are UDP datagrams of whole data blocks (`[[source]] listen`).
+    live: true,
     codec: |clock| {
         Box::new(asterix::AsterixDecoder::new(
             clock.start.unwrap_or(Timestamp::EPOCH),
@@ -179,7 +181,7 @@ pub static REMOTEID: Format = Format {
     description: "TIMESTAMP,RECEIVER,RSSI,TRANSMITTER,HEX lines (Remote ID message or message pack)",
     receiver_clock: false,
     protocol: Protocol::RemoteId,
-    // Receivers that forward Remote ID as text lines over TCP (UDP is not read yet).
+    // Receivers that forward Remote ID as text lines, over TCP or UDP.
     live: true,
     codec: |_| Box::new(remoteid::line::RemoteIdLineDecoder::new()),
     writer: None,
@@ -229,7 +231,10 @@ mod tests {
             assert_eq!(lookup(&f.name.to_ascii_uppercase()), Some(*f));
         }
         assert_eq!(names(), "raw, beast, avr, sbs, asterix, pcap or remoteid");
-        assert_eq!(names_where(|f| f.live), "beast, avr, sbs or remoteid");
+        assert_eq!(
+            names_where(|f| f.live),
+            "beast, avr, sbs, asterix or remoteid"
+        );
         assert_eq!(lookup("mlat"), None);
     }
 

@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents", get(incidents))
         .route("/incidents/{id}", get(incident))
         .route("/tracks", get(tracks))
+        .route("/sensors", get(sensors))
         .route("/events", get(events))
         .merge(web::api_routes(state.map.clone()))
         .merge(super::evidence::routes(state.evidence.clone()))
@@ -399,14 +400,30 @@ async fn tracks(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = state.metrics.render();
+    state
+        .metrics
+        .sensors
+        .render(skyfence_core::time::wall_clock(), &mut text);
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
+}
+
+/// `GET /api/sensors`: every declared sensor with its state as of now.
+async fn sensors(State(state): State<AppState>) -> Response {
+    Json(
+        state
+            .metrics
+            .sensors
+            .views(skyfence_core::time::wall_clock()),
+    )
+    .into_response()
 }
 
 /// An SSE stream's state: live events after `last`, with a backlog read from the store

@@ -11,6 +11,7 @@ use skyfence_core::airspace::builtin;
 use skyfence_core::airspace::load::{check_unique_names, load_zone_file_with};
 use skyfence_core::detect::{Classification, DetectionConfig, Glob, Permit, PermitError};
 
+use skyfence_core::Protocol;
 use skyfence_decode::format::{self, Format};
 
 use skyfence_store::StoreUrl;
@@ -244,9 +245,44 @@ pub struct SourceConfig {
     /// default: any.
     #[serde(default)]
     pub allow_from: Vec<String>,
+    /// `listen` only: `udp` (one datagram holds whole records: ASTERIX data blocks,
+    /// Remote ID lines) or `tcp`; default `udp` for ASTERIX, `tcp` otherwise.
+    pub transport: Option<Transport>,
+    /// `udp` only: the IPv4 multicast group to join (listen on `0.0.0.0:PORT`).
+    pub multicast_group: Option<std::net::Ipv4Addr>,
+    /// `udp` only, with `multicast_group`: the address of the interface to join it on
+    /// (default: the system's choice).
+    pub multicast_interface: Option<std::net::Ipv4Addr>,
+}
+
+/// How a `listen` source receives (`[[source]] transport`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Datagrams, each holding whole records.
+    Udp,
+    /// A byte stream per receiver.
+    Tcp,
+}
+
+/// Whether `format` can arrive in UDP datagrams (each holding whole records): ASTERIX
+/// feeds and Remote ID lines.
+pub fn datagram_format(format: &Format) -> bool {
+    format.live && matches!(format.protocol, Protocol::Asterix | Protocol::RemoteId)
 }
 
 impl SourceConfig {
+    /// How this source receives: its `transport`, else `udp` for ASTERIX and `tcp` for
+    /// the rest.
+    pub fn transport(&self) -> Transport {
+        self.transport
+            .unwrap_or(if self.format.protocol == Protocol::Asterix {
+                Transport::Udp
+            } else {
+                Transport::Tcp
+            })
+    }
+
     /// The limits of a `listen` source (validated with the config).
     pub fn listen_limits(&self) -> Result<crate::netlimits::ListenLimits, String> {
         let d = crate::netlimits::ListenLimits::default();
@@ -658,6 +694,63 @@ impl Config {
                 }
                 _ => {}
             }
+            let udp = s.listen.is_some() && s.transport() == Transport::Udp;
+            if s.transport.is_some() && s.listen.is_none() {
+                return Err(format!(
+                    "{}[[source]] {:?}: transport is only for listen sources",
+                    at("transport"),
+                    s.name
+                ));
+            }
+            if udp && !datagram_format(s.format) {
+                return Err(format!(
+                    "{}[[source]] {:?}: type = {:?} does not come in datagrams; transport = \"udp\" takes {}",
+                    at("transport"),
+                    s.name,
+                    s.format.name,
+                    format::names_where(datagram_format)
+                ));
+            }
+            if !udp && s.format.protocol == Protocol::Asterix && s.format.live && s.replay.is_none()
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: type = \"asterix\" is received over UDP: listen = \"addr:port\" (transport = \"udp\")",
+                    at("type"),
+                    s.name
+                ));
+            }
+            if (s.multicast_group.is_some() || s.multicast_interface.is_some())
+                && !(udp && s.listen.is_some())
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: multicast_group and multicast_interface are only for transport = \"udp\" listen sources",
+                    at("multicast_group"),
+                    s.name
+                ));
+            }
+            if let Some(g) = s.multicast_group
+                && !g.is_multicast()
+            {
+                return Err(format!(
+                    "{}[[source]] {:?}: multicast_group = \"{g}\" is not a multicast address (expected 224.0.0.0 to 239.255.255.255)",
+                    at("multicast_group"),
+                    s.name
+                ));
+            }
+            if s.multicast_interface.is_some() && s.multicast_group.is_none() {
+                return Err(format!(
+                    "{}[[source]] {:?}: multicast_interface needs multicast_group",
+                    at("multicast_interface"),
+                    s.name
+                ));
+            }
+            if udp && (s.max_connections.is_some() || s.idle_timeout_s.is_some()) {
+                return Err(format!(
+                    "{}[[source]] {:?}: max_connections and idle_timeout_s are for TCP; a UDP source has no connections",
+                    at("name"),
+                    s.name
+                ));
+            }
             let limits_given = s.max_connections.is_some()
                 || s.idle_timeout_s.is_some()
                 || !s.allow_from.is_empty();
@@ -959,7 +1052,7 @@ until = "2023-11-30T00:00:00Z"
         assert!(
             e.contains("line 3")
                 && e.contains("\"raw\" can only be replayed")
-                && e.contains("beast, avr, sbs or remoteid"),
+                && e.contains("beast, avr, sbs, asterix or remoteid"),
             "{e}"
         );
         let c = Config::parse("[[source]]\nname = \"a\"\ntype = \"RAW\"\nreplay = \"x.csv\"\n")
@@ -1039,6 +1132,67 @@ until = "2023-11-30T00:00:00Z"
         assert!(
             e.starts_with("line 2:") && e.contains("not built in this version"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn asterix_and_remoteid_listen_on_udp() {
+        let c = Config::parse(
+            "[[source]]\nname = \"radar-feed\"\ntype = \"asterix\"\nlisten = \"127.0.0.1:8600\"\n\n\
+             [[source]]\nname = \"rid\"\ntype = \"remoteid\"\nlisten = \"127.0.0.1:8601\"\ntransport = \"udp\"\n\n\
+             [[source]]\nname = \"rid-tcp\"\ntype = \"remoteid\"\nlisten = \"127.0.0.1:8602\"\n\n\
+             [[source]]\nname = \"mc\"\ntype = \"asterix\"\nlisten = \"0.0.0.0:8603\"\nmulticast_group = \"239.1.2.3\"\n",
+        )
+        .unwrap();
+        let t: Vec<Transport> = c.sources.iter().map(SourceConfig::transport).collect();
+        assert_eq!(
+            t,
+            [
+                Transport::Udp,
+                Transport::Udp,
+                Transport::Tcp,
+                Transport::Udp
+            ]
+        );
+        assert_eq!(
+            c.sources[3].multicast_group,
+            Some("239.1.2.3".parse().unwrap())
+        );
+        let err = |text: &str| Config::parse(text).unwrap_err();
+        let e = err(
+            "[[source]]\nname = \"b\"\ntype = \"beast\"\nlisten = \"127.0.0.1:1\"\ntransport = \"udp\"\n",
+        );
+        assert!(
+            e.starts_with("line 5:")
+                && e.contains("does not come in datagrams")
+                && e.contains("asterix or remoteid"),
+            "{e}"
+        );
+        let e = err(
+            "[[source]]\nname = \"a\"\ntype = \"asterix\"\nlisten = \"127.0.0.1:1\"\ntransport = \"tcp\"\n",
+        );
+        assert!(e.contains("received over UDP"), "{e}");
+        let e = err("[[source]]\nname = \"a\"\ntype = \"asterix\"\nconnect = \"127.0.0.1:1\"\n");
+        assert!(e.contains("received over UDP"), "{e}");
+        let e = err(
+            "[[source]]\nname = \"a\"\ntype = \"asterix\"\nlisten = \"0.0.0.0:1\"\nmulticast_group = \"10.0.0.1\"\n",
+        );
+        assert!(
+            e.starts_with("line 5:") && e.contains("not a multicast address"),
+            "{e}"
+        );
+        let e = err(
+            "[[source]]\nname = \"a\"\ntype = \"asterix\"\nlisten = \"0.0.0.0:1\"\nmax_connections = 3\n",
+        );
+        assert!(e.contains("a UDP source has no connections"), "{e}");
+        let e = err(
+            "[[source]]\nname = \"a\"\ntype = \"remoteid\"\nlisten = \"0.0.0.0:1\"\nmulticast_group = \"239.1.1.1\"\n",
+        );
+        assert!(e.contains("only for transport = \"udp\""), "{e}");
+        // A recording of a feed is replayed like any other.
+        assert!(
+            Config::parse("[[source]]\nname = \"r\"\ntype = \"pcap\"\nreplay = \"feed.pcap\"\n")
+                .is_ok()
         );
     }
 

@@ -24,6 +24,7 @@ pub mod input;
 pub mod metrics;
 pub mod netlimits;
 pub mod pipeline;
+pub mod sensor_state;
 pub mod sensors;
 pub mod source;
 pub mod web;
@@ -76,6 +77,9 @@ pub struct Settings {
     pub store: StoreUrl,
     /// The sources, in order (their index is their `SourceId`).
     pub sources: Vec<SourceSpec>,
+    /// The declared sensors (`[[sensor]]`): ASTERIX records are matched to them by
+    /// SAC/SIC and radar plots placed from their sites.
+    pub sensors: Vec<skyfence_decode::sensor::Sensor>,
     /// How long closed and lost incidents are kept; `None`: for ever.
     pub retention: Option<Duration>,
     /// Commit durability of the store (`[store] durability`).
@@ -95,13 +99,25 @@ impl Settings {
         let mut sources = Vec::new();
         for (i, s) in config.sources.iter().enumerate() {
             let id = u16::try_from(i).context("more than 65535 sources")?;
+            let limits = s
+                .listen_limits()
+                .map_err(|e| anyhow::anyhow!("source {:?}: {e}", s.name))?;
             let kind = match (&s.connect, s.listen, &s.replay) {
+                (None, Some(addr), _) if s.transport() == config::Transport::Udp => {
+                    SourceKind::Udp {
+                        addr,
+                        multicast: s.multicast_group.map(|g| {
+                            (
+                                g,
+                                s.multicast_interface
+                                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                            )
+                        }),
+                        limits,
+                    }
+                }
                 (Some(addr), _, _) => SourceKind::Connect(addr.clone()),
-                (None, Some(addr), _) => SourceKind::Listen(
-                    addr,
-                    s.listen_limits()
-                        .map_err(|e| anyhow::anyhow!("source {:?}: {e}", s.name))?,
-                ),
+                (None, Some(addr), _) => SourceKind::Listen(addr, limits),
                 (None, None, Some(file)) => SourceKind::Replay {
                     input: InputSpec::new(s.format, Some(config.base_dir.join(file))),
                     speed: s.speed.unwrap_or(1.0),
@@ -138,6 +154,7 @@ impl Settings {
             api_token: config.server.api_token,
             store: config.store.location(&config.base_dir)?,
             sources,
+            sensors: config.sensors.clone(),
             retention: config
                 .store
                 .retention_days
@@ -162,6 +179,7 @@ pub struct Service {
     server: JoinHandle<()>,
     alerts: Vec<JoinHandle<()>>,
     evidence: (evidence::LogApi, JoinHandle<()>),
+    events: broadcast::Sender<Arc<pipeline::Published>>,
 }
 
 impl Service {
@@ -176,6 +194,7 @@ impl Service {
             api_token,
             store: store_url,
             sources,
+            sensors,
             map,
             retention,
             alerts: alert_specs,
@@ -227,6 +246,7 @@ impl Service {
         let alert_metrics = alerts::sink_metrics(&alert_specs);
         let cot_sinks = alerts::cot::sinks(&alert_specs);
         let metrics = Arc::new(Metrics {
+            sensors: sensor_state::SensorBoard::new(&sensors),
             alert_sinks: alert_metrics.clone(),
             cot_sinks: cot_sinks.iter().map(|s| s.metrics()).collect(),
             ..Metrics::new(sources.iter().map(|s| s.name.clone()))
@@ -297,13 +317,15 @@ impl Service {
         let checkpointer = tokio::task::spawn_blocking(move || {
             pipeline::checkpoint_store(wal_conn, checkpoint_stop);
         });
+        let published = events_tx.clone();
         let writer = tokio::task::spawn_blocking(move || {
             pipeline::write_store(store, store_rx, events_tx, writer_metrics);
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
-            .with_retention(retention);
+            .with_retention(retention)
+            .with_sensors(sensors);
         for r in &resumed {
             task.resumed(&r.incident);
         }
@@ -328,12 +350,20 @@ impl Service {
             server,
             alerts: alert_tasks,
             evidence: (log, checkpoints),
+            events: published,
         })
+    }
+
+    /// The events as they are published (after the store committed them), as SSE
+    /// clients receive them.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<pipeline::Published>> {
+        self.events.subscribe()
     }
 
     /// Stops the sources and the API, and returns once the store has committed
     /// everything the detector saw.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        drop(self.events);
         let _ = self.shutdown.send(true);
         for h in self.sources {
             let _ = h.await;

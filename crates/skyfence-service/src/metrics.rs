@@ -107,6 +107,8 @@ impl Histogram {
 pub struct Metrics {
     /// By `SourceId` (the index in the config's `[[source]]` list).
     pub sources: Vec<SourceMetrics>,
+    /// The declared sensors and when each was last heard (`GET /api/sensors`).
+    pub sensors: crate::sensor_state::SensorBoard,
     /// Live tracks (set by the detector task each tick).
     pub tracks: AtomicU64,
     /// Open incidents (set by the detector task each tick).

@@ -257,6 +257,17 @@ impl DetectorTask {
         }
     }
 
+    /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
+    /// radar plots are placed from their sites and named after them.
+    pub fn with_sensors(mut self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
+        self.ingest = Ingest::new(IngestConfig {
+            lanes: Lanes::PerSource,
+            sensors,
+            ..IngestConfig::default()
+        });
+        self
+    }
+
     /// Keeps closed and lost incidents (with their evidence) for `retention`: once at
     /// start and then hourly, the store purges what ended longer ago.
     pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
@@ -373,6 +384,7 @@ impl DetectorTask {
         let (mut accepted, mut duplicates, mut future) = (0u64, 0u64, 0u64);
         let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
         for item in &batch.items {
+            self.metrics.sensors.heard(item);
             let mut obs = match self.ingest.observe(batch.source, item) {
                 Ingested::Accepted(obs) => obs,
                 Ingested::Duplicate => {

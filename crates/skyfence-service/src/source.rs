@@ -1,6 +1,7 @@
 //! Live sources ("Service"): a TCP client dialling a receiver (Beast 30005, SBS
-//! 30003, AVR 30002), a TCP server for receivers that push (Beast 30104), and file replay
-//! at real or accelerated speed.
+//! 30003, AVR 30002), a TCP server for receivers that push (Beast 30104), a UDP
+//! receiver for datagram feeds (ASTERIX from radars, Remote ID lines; unicast or a
+//! joined multicast group), and file replay at real or accelerated speed.
 //!
 //! Each source frames bytes with the pure codecs of `skyfence-decode`, stamps every frame
 //! with its receive time (the machine clock, read here at the edge: the detection core
@@ -44,6 +45,16 @@ pub enum SourceKind {
     Connect(String),
     /// Accept receivers that push on this address.
     Listen(SocketAddr, crate::netlimits::ListenLimits),
+    /// Receive UDP datagrams (each holding whole records) on this address, from the
+    /// senders `allow_from` admits; join a multicast group first when one is given.
+    Udp {
+        /// The address to bind.
+        addr: SocketAddr,
+        /// The IPv4 multicast group to join, and the interface to join it on.
+        multicast: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+        /// Who may send (only `allow_from` is used).
+        limits: crate::netlimits::ListenLimits,
+    },
     /// Replay a recording, paced by its own times divided by `speed`, once.
     Replay {
         /// The recording (`FMT:PATH`).
@@ -131,6 +142,17 @@ impl Framer {
         });
     }
 
+    /// Frames one datagram, stamping each item with `at`: the datagram's end ends its
+    /// records (a partial one is counted by the codec, never carried over).
+    fn datagram(&mut self, datagram: &[u8], at: Timestamp, out: &mut Vec<Item>) {
+        let mut push = |mut item: Item| {
+            item.set_at(at);
+            out.push(item);
+        };
+        self.codec.decode(datagram, &mut push);
+        self.codec.finish(&mut push);
+    }
+
     fn drops(&self) -> DropCounts {
         *self.codec.drops()
     }
@@ -157,6 +179,11 @@ pub async fn run(
         SourceKind::Listen(addr, ref limits) => {
             run_server(&spec, addr, limits, out, metrics, shutdown).await
         }
+        SourceKind::Udp {
+            addr,
+            multicast,
+            ref limits,
+        } => run_udp(&spec, addr, multicast, limits, out, metrics, shutdown).await,
         SourceKind::Replay { input, speed } => {
             let name = spec.name.clone();
             let id = spec.id;
@@ -296,6 +323,96 @@ async fn run_server(
             }
         }
     }
+}
+
+/// Binds a UDP socket on `addr`, joining `multicast` (group, interface) if given.
+fn bind_udp(
+    addr: SocketAddr,
+    multicast: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+) -> std::io::Result<tokio::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    if let Some((group, interface)) = multicast {
+        socket.join_multicast_v4(&group, &interface)?;
+    }
+    socket.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(socket)
+}
+
+/// Receives datagrams until shutdown: each is framed on its own (a record cut by the
+/// datagram's end is counted, never joined with the next datagram's bytes), stamped
+/// with its receive time and forwarded.
+async fn run_udp(
+    spec: &SourceSpec,
+    addr: SocketAddr,
+    multicast: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    limits: &crate::netlimits::ListenLimits,
+    out: mpsc::Sender<SourceBatch>,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(m) = metrics.sources.get(usize::from(spec.id.0)) else {
+        return;
+    };
+    let mut backoff = Backoff::new();
+    let socket = loop {
+        match bind_udp(addr, multicast) {
+            Ok(s) => break s,
+            Err(e) => {
+                tracing::error!(source = %spec.name, %addr, "cannot receive UDP: {e}; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
+                    () = stopped(&mut shutdown) => return,
+                }
+            }
+        }
+    };
+    tracing::info!(source = %spec.name, %addr, ?multicast, "receiving UDP datagrams");
+    m.connects.fetch_add(1, Relaxed);
+    m.connected.fetch_add(1, Relaxed);
+    let mut framer = Framer::new(spec.format);
+    let mut reported = DropCounts::default();
+    // The largest UDP payload.
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let received = tokio::select! {
+            r = socket.recv_from(&mut buf) => r,
+            () = stopped(&mut shutdown) => break,
+        };
+        let (n, peer) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                // ICMP errors and the like: wait a moment rather than spin.
+                tracing::debug!(source = %spec.name, "recv failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if !limits.allows(peer.ip()) {
+            m.refused.fetch_add(1, Relaxed);
+            continue;
+        }
+        let arrived = Instant::now();
+        m.bytes.fetch_add(n as u64, Relaxed);
+        let mut items = Vec::new();
+        framer.datagram(&buf[..n], wall_clock(), &mut items);
+        let drops = framer.drops();
+        m.add_drops(&drops_since(&drops, &reported));
+        reported = drops;
+        if items.is_empty() {
+            continue;
+        }
+        m.frames.fetch_add(items.len() as u64, Relaxed);
+        let batch = SourceBatch {
+            source: spec.id,
+            received: arrived,
+            items,
+        };
+        tokio::select! {
+            r = out.send(batch) => if r.is_err() { break },
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+    m.connected.fetch_sub(1, Relaxed);
 }
 
 enum ConnectionEnd {
@@ -465,6 +582,16 @@ pub fn describe(kind: &SourceKind) -> String {
     match kind {
         SourceKind::Connect(a) => format!("connect {a}"),
         SourceKind::Listen(a, _) => format!("listen {a}"),
+        SourceKind::Udp {
+            addr,
+            multicast: None,
+            ..
+        } => format!("udp {addr}"),
+        SourceKind::Udp {
+            addr,
+            multicast: Some((group, interface)),
+            ..
+        } => format!("udp {addr}, multicast group {group} on {interface}"),
         SourceKind::Replay { input, speed } => format!("replay {input} at x{speed}"),
     }
 }
@@ -545,6 +672,47 @@ mod tests {
             (Some(-70), Some([0x60, 0x60, 0x1f, 0x12, 0x34, 0x56]))
         );
         assert_eq!(&r.data()[2..22], b"1581F5FJD239C00DW22E");
+        assert_eq!(f.drops().total_messages(), 0);
+    }
+
+    /// Each datagram ends its records: an ASTERIX block cut by the datagram's end is
+    /// counted as truncated and its bytes never joined with the next datagram's.
+    #[test]
+    fn datagrams_are_framed_one_by_one() {
+        use skyfence_decode::asterix::{Report, encode};
+        let report = Report {
+            category: 48,
+            sac: 2,
+            sic: 1,
+            time_of_day: Some(128 * 3600),
+            track_number: Some(4),
+            ..Report::default()
+        };
+        let mut block = Vec::new();
+        encode::block(48, &[encode::cat048(&report)], &mut block);
+        let mut f = Framer::new(&skyfence_decode::format::ASTERIX);
+        let at = Timestamp::from_secs(1_700_000_000);
+        let mut items = Vec::new();
+        f.datagram(&block[..block.len() - 1], at, &mut items);
+        assert!(items.is_empty());
+        assert_eq!(f.drops().get(DropReason::Truncated), 1);
+        let mut two = block.clone();
+        two.extend_from_slice(&block);
+        f.datagram(&two, at, &mut items);
+        assert_eq!(items.len(), 2);
+        let Item::Asterix(a) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!((a.at, a.report.track_number), (at, Some(4)));
+        // A Remote ID line in a datagram needs no newline.
+        let mut f = Framer::new(&skyfence_decode::format::REMOTEID);
+        let mut items = Vec::new();
+        f.datagram(
+            b"1700000000.5,rx-1,-70,60:60:1f:12:34:56,0212313538314635464A443233394330304457323245000000",
+            at,
+            &mut items,
+        );
+        assert_eq!(items.len(), 1);
         assert_eq!(f.drops().total_messages(), 0);
     }
 

@@ -20,6 +20,9 @@
     aircraft: '#e9f1f7',
     uav: '#c38bff',
     unknown: '#9fb2c2',
+    // A sensor's own track of a target that did not identify itself (radar only).
+    radar: '#ffa94d',
+    operator: '#5ee0c5',
     alert: '#ff4d3d',
     accent: '#4fb3ff',
     exit: '#3ecf8e',
@@ -143,6 +146,9 @@
     } else if (shape === 'uav') {
       g.moveTo(0, -10); g.lineTo(7, 0); g.lineTo(0, 10); g.lineTo(-7, 0); g.closePath();
       g.moveTo(0, -10); g.lineTo(0, -13);
+    } else if (shape === 'radar') {
+      // A square: a radar plot, no identity of its own.
+      g.rect(-6, -6, 12, 12);
     } else {
       g.arc(0, 0, 6, 0, Math.PI * 2);
       g.moveTo(0, -6); g.lineTo(0, -12);
@@ -165,7 +171,7 @@
   }
 
   function addIcons(map) {
-    for (const cls of ['aircraft', 'uav', 'unknown']) {
+    for (const cls of ['aircraft', 'uav', 'unknown', 'radar']) {
       const normal = icon(cls, COLORS[cls], false);
       map.addImage(cls, normal.img, { pixelRatio: normal.ratio });
       const alert = icon(cls, COLORS.alert, true);
@@ -210,18 +216,25 @@
         } },
       { id: 'trails', type: 'line', source: 'trails',
         paint: {
-          'line-color': ['case', ['get', 'inside'], COLORS.alert, ['==', ['get', 'cls'], 'uav'], COLORS.uav, '#6f8aa0'],
+          'line-color': ['case', ['get', 'inside'], COLORS.alert, ['==', ['get', 'cls'], 'uav'], COLORS.uav,
+            ['==', ['get', 'cls'], 'radar'], COLORS.radar, '#6f8aa0'],
           'line-width': 1.4, 'line-opacity': 0.6,
         } },
       { id: 'track-line', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        filter: ['!=', ['get', 'role'], 'operator'],
         paint: {
           'line-color': ['case', ['get', 'inside'], COLORS.alert, COLORS.accent],
           'line-width': ['case', ['get', 'inside'], 3.5, 2.5],
         } },
+      // A Remote ID drone's operator, joined to where the drone entered the zone.
+      { id: 'operator-line', type: 'line', source: 'track',
+        filter: ['==', ['get', 'role'], 'operator'],
+        paint: { 'line-color': COLORS.operator, 'line-width': 2, 'line-dasharray': [2, 2] } },
       { id: 'track-pts', type: 'circle', source: 'trackpts',
         paint: {
           'circle-radius': ['match', ['get', 'role'], 'cursor', 7, 6],
-          'circle-color': ['match', ['get', 'role'], 'entry', COLORS.alert, 'exit', COLORS.exit, '#ffffff'],
+          'circle-color': ['match', ['get', 'role'], 'entry', COLORS.alert, 'exit', COLORS.exit,
+            'operator', COLORS.operator, '#ffffff'],
           'circle-stroke-color': '#081019', 'circle-stroke-width': 2,
         } },
       { id: 'targets', type: 'symbol', source: 'targets',
@@ -348,7 +361,11 @@
     const positions = {};
     let uav = 0, inside = 0;
     for (const t of live) {
-      const cls = t.classification === 'uav' || t.classification === 'aircraft' ? t.classification : 'unknown';
+      // A radar's own track (no transponder, no Remote ID) is drawn apart from those that
+      // identified themselves, whatever its class.
+      const cls = t.kind === 'track' && t.classification !== 'uav' && t.classification !== 'aircraft'
+        ? 'radar'
+        : t.classification === 'uav' || t.classification === 'aircraft' ? t.classification : 'unknown';
       const isInside = Array.isArray(t.zones) && t.zones.length > 0;
       if (cls === 'uav') uav++;
       if (isInside) inside++;
@@ -424,7 +441,8 @@
       taken.push(box);
       g.lineWidth = 3;
       g.strokeStyle = 'rgba(8,16,25,0.85)';
-      g.fillStyle = inside ? COLORS.alert : (t.classification === 'uav' ? COLORS.uav : '#dfe8ef');
+      g.fillStyle = inside ? COLORS.alert
+        : (t.classification === 'uav' ? COLORS.uav : (t.kind === 'track' ? COLORS.radar : '#dfe8ef'));
       g.strokeText(line1, x, y); g.fillText(line1, x, y);
       g.fillStyle = inside ? '#ff9a8f' : '#8ea4b6';
       g.font = fontPx - 1 + 'px system-ui, "DejaVu Sans", sans-serif';
@@ -489,7 +507,16 @@
       const auth = inc.authorised
         ? '<span class="badge auth">authorised</span>'
         : '<span class="badge unauth">unauthorised</span>';
-      const uav = inc.classification === 'uav' ? '<span class="badge uav">UAV</span>' : '';
+      let uav = inc.classification === 'uav' ? '<span class="badge uav">UAV</span>' : '';
+      // Who saw it: a radar alone (no transponder, no Remote ID), or a drone naming its operator.
+      if (inc.cooperative === false) {
+        uav += '<span class="badge radar" title="' + esc('seen by ' + (inc.sensors || []).join(', ')) +
+          '">radar only</span>';
+      }
+      if (inc.operator && inc.operator.lat != null) {
+        uav += '<span class="badge operator" title="' + esc('operator ' + (inc.operator.id || '') + ' at ' +
+          inc.operator.lat.toFixed(4) + ', ' + inc.operator.lon.toFixed(4)) + '">operator</span>';
+      }
       // Acknowledged (extension field `acknowledged`): a marker naming who.
       const acks = Array.isArray(inc.acks) ? inc.acks : [];
       li.dataset.acked = inc.acknowledged ? '1' : '0';
@@ -552,10 +579,20 @@
         type: 'Feature', geometry: { type: 'LineString', coordinates: r.coords }, properties: { inside: r.inside },
       })),
     };
+    const op = inc.operator;
+    if (op && op.lat != null && op.lon != null && inc.entry) {
+      track.features.push({
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: [[op.lon, op.lat], [inc.entry.lon, inc.entry.lat]] },
+        properties: { inside: false, role: 'operator' },
+      });
+    }
+    probe.operator = op && op.lat != null ? [op.lon, op.lat] : null;
     map.getSource('track').setData(track);
     state.replay = { inc, positions, pts: [], idx: 0, playing: false, t: positions.length ? positions[0].t : 0 };
     if (inc.entry) state.replay.pts.push(point(inc.entry.lon, inc.entry.lat, 'entry'));
     if (inc.exit) state.replay.pts.push(point(inc.exit.lon, inc.exit.lat, 'exit'));
+    if (op && op.lat != null && op.lon != null) state.replay.pts.push(point(op.lon, op.lat, 'operator'));
     probe.trackFeatures = track.features.length;
     probe.selectedIncident = id;
     const b = bbox(track.features.concat(state.replay.pts));

@@ -46,7 +46,8 @@ use super::borders;
 use super::geometry::Shape;
 use super::kinematics::{AircraftKind, Leg, bearing_deg};
 use super::scenario::{
-    Detection, Flight, Jitter, Permit, Receiver, Scenario, Spoof, Surveillance, Window,
+    Detection, Flight, Jitter, Permit, RadarSite, Receiver, RemoteIdSpec, Scenario, Spoof,
+    Surveillance, Window,
 };
 
 /// The story of `af-pk-border`, written into the output README (the same as the module
@@ -77,8 +78,25 @@ several times.
 
 Exact times and positions are in `truth.jsonl`, computed from the trajectories."#;
 
+/// What `af-pk-border-radar` adds to the story (written into the output README after it).
+const RADAR_STORY: &str = r#"This variant adds the sensors that see what Mode S does not. Two radar sites report
+in ASTERIX (`asterix.ast`): `peshawar-psr` (SAC 2, SIC 1; 5 s per scan, 150 km) and
+`kabul-psr` (SAC 1, SIC 2; 10 s per scan, 150 km, on the Kabul plateau, so it sees
+nothing low over the Khyber). A Remote ID receiver at the Chaman border post
+(`chaman-rid`, 5 km) hears drones' Bluetooth broadcasts (`remoteid.csv`). Aircraft with
+transponders answer the radars with their Mode S address: their plots belong to their
+ICAO targets. Two more drones:
+
+| target | what it does | expected incidents |
+|---|---|---|
+| silent drone (no transponder, no Remote ID) | from Nangarhar across the Khyber border south of Torkham (34.08 N), orbits 4 km inside Pakistan, returns; seen by `peshawar-psr` alone | **PK unauthorised, closed: target `track` `peshawar-psr/N`, `cooperative` false, `sensors` ["peshawar-psr"]**; AF authorised (permit for radar tracks over Afghanistan) |
+| Remote ID drone `AF1581RID0000001` | from Afghanistan across the Chaman border (30.93 N), orbits inside Pakistan, returns; its operator stands in Afghanistan at (30.94, 66.37) | **PK unauthorised, closed: target `remoteid`, `operator` at the operator's position**; AF authorised (Afghan registration) |
+
+Track numbers: each site numbers the targets it sees in the order it first sees them;
+the truth names the number the site gave."#;
+
 /// Names of the built-in scenarios.
-pub const NAMES: [&str; 2] = ["af-pk-border", "scale"];
+pub const NAMES: [&str; 3] = ["af-pk-border", "af-pk-border-radar", "scale"];
 
 /// 2023-11-14T22:00:00Z.
 const START_UNIX_S: i64 = 1_699_999_200;
@@ -133,6 +151,8 @@ fn permit(
 ) -> Permit {
     Permit {
         icao24: icao24.map(Into::into),
+        id: None,
+        kind: None,
         callsign: callsign.map(Into::into),
         zone: zone.map(Into::into),
         reason: reason.into(),
@@ -400,11 +420,138 @@ pub fn af_pk_border() -> anyhow::Result<Scenario> {
         surveillance: Surveillance::default(),
         zones: vec![af, pk],
         receivers: receivers(),
+        radars: Vec::new(),
+        remoteid_receivers: Vec::new(),
         permits,
         flights,
         truth: true,
         step_s: super::truth::SAMPLE_S,
     })
+}
+
+fn radar(
+    name: &str,
+    (sac, sic): (u8, u8),
+    lat: f64,
+    lon: f64,
+    alt_m: f64,
+    rotation_s: f64,
+) -> RadarSite {
+    RadarSite {
+        name: name.into(),
+        sac,
+        sic,
+        lat,
+        lon,
+        alt_m,
+        height_m: 20.0,
+        rotation_s,
+        range_km: 150.0,
+        pd: 0.9,
+        range_sigma_m: 40.0,
+        azimuth_sigma_deg: 0.08,
+        false_plots_per_scan: 0.5,
+    }
+}
+
+/// The `af-pk-border-radar` scenario: `af-pk-border` (its Mode S frames byte for byte)
+/// with two radar sites, a Remote ID receiver, a drone without transponder and a
+/// Remote ID drone (see [`RADAR_STORY`]).
+pub fn af_pk_border_radar() -> anyhow::Result<Scenario> {
+    let mut s = af_pk_border()?;
+    s.name = "af-pk-border-radar".into();
+    s.description = format!("{AF_PK_STORY}\n\n{RADAR_STORY}");
+    s.radars = vec![
+        radar("peshawar-psr", (2, 1), 34.01, 71.58, 380.0, 5.0),
+        radar("kabul-psr", (1, 2), 34.566, 69.212, 1791.0, 10.0),
+    ];
+    s.remoteid_receivers = vec![Receiver {
+        name: "chaman-rid".into(),
+        lat: 30.92,
+        lon: 66.40,
+        height_m: 5.0,
+        range_km: 5.0,
+    }];
+    // The silent drone: no transponder, no Remote ID. Its address is an internal key.
+    let mut f = Flight::new(
+        Icao24::from_u32_masked(0xfff0a1),
+        AircraftKind::SmallDrone,
+        34.08,
+        71.062,
+        90.0,
+    );
+    f.callsign = None;
+    f.category = None;
+    f.transponder = false;
+    f.initial.alt_ft = 2_500.0;
+    f.start_s = 250.0;
+    f.legs = vec![
+        fly(34.075, 71.12),
+        Leg::Orbit {
+            lat: 34.075,
+            lon: 71.12,
+            radius_m: 400.0,
+            duration_s: 120.0,
+            clockwise: true,
+        },
+        fly(34.08, 71.04),
+    ];
+    head_for_first_leg(&mut f);
+    s.flights.push(f);
+    // The Remote ID drone across the Chaman border, its operator in Afghanistan.
+    let mut f = Flight::new(
+        Icao24::from_u32_masked(0xfff0a2),
+        AircraftKind::SmallDrone,
+        30.93,
+        66.385,
+        90.0,
+    );
+    f.callsign = None;
+    f.category = None;
+    f.transponder = false;
+    f.initial.alt_ft = 4_500.0;
+    f.start_s = 280.0;
+    f.remote_id = Some(RemoteIdSpec {
+        serial: "AF1581RID0000001".into(),
+        mac: [0x60, 0x60, 0x1f, 0xaf, 0x00, 0x01],
+        operator: [30.94, 66.37],
+        operator_id: "AFG-OP-0042".into(),
+        self_id: "Border survey".into(),
+    });
+    f.legs = vec![
+        fly(30.925, 66.43),
+        Leg::Orbit {
+            lat: 30.925,
+            lon: 66.43,
+            radius_m: 300.0,
+            duration_s: 120.0,
+            clockwise: false,
+        },
+        fly(30.935, 66.37),
+    ];
+    head_for_first_leg(&mut f);
+    s.flights.push(f);
+    s.permits.push(Permit {
+        kind: Some("track".into()),
+        zone: Some("AF".into()),
+        ..permit(
+            None,
+            None,
+            None,
+            "primary radar tracks over Afghanistan: reported to Kabul, not contested",
+        )
+    });
+    s.permits.push(Permit {
+        id: Some("AF1581*".into()),
+        zone: Some("AF".into()),
+        ..permit(
+            None,
+            None,
+            None,
+            "Remote ID serial registered in Afghanistan, own airspace",
+        )
+    });
+    Ok(s)
 }
 
 /// The largest `scale` run (targets × seconds) whose truth is computed.
@@ -456,6 +603,8 @@ pub fn scale(targets: usize, duration_s: f64, seed: u64) -> anyhow::Result<Scena
             .filter_map(|c| borders::country(c))
             .collect(),
         receivers,
+        radars: Vec::new(),
+        remoteid_receivers: Vec::new(),
         permits: Vec::new(),
         flights,
         // The truth samples every trajectory each 0.1 s and keeps the samples: 24 bytes

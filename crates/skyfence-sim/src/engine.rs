@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use skyfence_core::Timestamp;
 
 use super::kinematics::{Pilot, State};
+use super::radar::{Plot, RadarRecord, RadarState, Seen};
+use super::remoteid::{Broadcaster, Heard, Sent};
 use super::scenario::Scenario;
 use super::surveillance::{self, Reception, SQUITTERS, Squitter, Transponder};
 use super::truth::{FlightLog, SAMPLE_S};
@@ -42,6 +44,27 @@ pub struct Simulator<'a> {
     last_at: Timestamp,
     tracks_csv: Option<Box<dyn Write + 'a>>,
     line: String,
+    /// The radar stream of the seed (stream 2) and each site's state.
+    radar_rng: ChaCha8Rng,
+    radars: Vec<RadarState>,
+    /// ASTERIX records of the steps not yet taken ([`Simulator::take_asterix`]).
+    asterix: Vec<RadarRecord>,
+    plots: Vec<Plot>,
+    /// The Remote ID stream of the seed (stream 3) and each drone's schedule.
+    rid_rng: ChaCha8Rng,
+    broadcasters: Vec<Option<Broadcaster>>,
+    /// Remote ID receptions not yet taken ([`Simulator::take_remoteid`]).
+    remoteid: Vec<Heard>,
+    sent: Vec<Sent>,
+    /// Per flight, whether a receiver has heard its Basic ID (before that, its Remote
+    /// ID messages name no target).
+    rid_named: Vec<bool>,
+    /// Truth logs of the targets other than Mode S: per site and flight, the plots
+    /// without address (a radar's own track); per flight, its Remote ID.
+    radar_logs: Vec<Vec<FlightLog>>,
+    rid_logs: Vec<FlightLog>,
+    /// Each active flight's state at the start and end of the current step.
+    step_states: Vec<Option<(State, State)>>,
 }
 
 impl<'a> Simulator<'a> {
@@ -51,6 +74,28 @@ impl<'a> Simulator<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut status_rng = ChaCha8Rng::seed_from_u64(seed);
         status_rng.set_stream(1);
+        let mut radar_rng = ChaCha8Rng::seed_from_u64(seed);
+        radar_rng.set_stream(2);
+        let mut rid_rng = ChaCha8Rng::seed_from_u64(seed);
+        rid_rng.set_stream(3);
+        // A flight without transponder draws its (unused) schedule from a generator of
+        // its own, so the Mode S frames of the others stay what they were.
+        let mut unused = ChaCha8Rng::seed_from_u64(0);
+        let n = scenario.flights.len();
+        let radars = scenario
+            .radars
+            .iter()
+            .map(|_| RadarState::new(n, &mut radar_rng))
+            .collect();
+        let broadcasters = scenario
+            .flights
+            .iter()
+            .map(|f| {
+                f.remote_id
+                    .as_ref()
+                    .map(|_| Broadcaster::new(f.start_s, &mut rid_rng))
+            })
+            .collect();
         let aircraft: Vec<Aircraft> = scenario
             .flights
             .iter()
@@ -62,7 +107,11 @@ impl<'a> Simulator<'a> {
                     f.initial.alt_ft,
                     f.initial.gs_mps,
                 ),
-                transponder: Transponder::new(f.start_s, &mut rng, &mut status_rng),
+                transponder: if f.transponder {
+                    Transponder::new(f.start_s, &mut rng, &mut status_rng)
+                } else {
+                    Transponder::new(f.start_s, &mut unused.clone(), &mut unused)
+                },
                 active: false,
                 ended: false,
             })
@@ -91,7 +140,33 @@ impl<'a> Simulator<'a> {
             last_at: scenario.start,
             tracks_csv: None,
             line: String::new(),
+            radar_rng,
+            radars,
+            asterix: Vec::new(),
+            plots: Vec::new(),
+            rid_rng,
+            broadcasters,
+            remoteid: Vec::new(),
+            sent: Vec::new(),
+            rid_named: vec![false; n],
+            radar_logs: if scenario.truth {
+                vec![vec![FlightLog::default(); n]; scenario.radars.len()]
+            } else {
+                Vec::new()
+            },
+            rid_logs: vec![FlightLog::default(); n],
+            step_states: vec![None; n],
         }
+    }
+
+    /// Hands out the ASTERIX records of the steps taken so far, in time order.
+    pub fn take_asterix(&mut self, out: &mut Vec<RadarRecord>) {
+        out.append(&mut self.asterix);
+    }
+
+    /// Hands out the Remote ID receptions of the steps taken so far, in time order.
+    pub fn take_remoteid(&mut self, out: &mut Vec<Heard>) {
+        out.append(&mut self.remoteid);
     }
 
     /// Also writes one `truth-tracks.csv` row (after [`TRACKS_CSV_HEADER`], which the
@@ -123,6 +198,7 @@ impl<'a> Simulator<'a> {
         // Receptions carried over from the previous step (heard after it ended).
         let written = out.len();
         out.append(&mut self.carry);
+        self.step_states.iter_mut().for_each(|s| *s = None);
         for (i, (ac, f)) in self.aircraft.iter_mut().zip(&scenario.flights).enumerate() {
             if ac.ended || t1 <= f.start_s {
                 continue;
@@ -146,7 +222,9 @@ impl<'a> Simulator<'a> {
             if scenario.truth {
                 self.logs[i].samples.push([s1.lat, s1.lon, s1.alt_ft]);
             }
-            for (slot, kind) in SQUITTERS.iter().enumerate() {
+            self.step_states[i] = Some((s0, s1));
+            // A flight without transponder sends nothing (and draws nothing).
+            for (slot, kind) in SQUITTERS.iter().enumerate().filter(|_| f.transponder) {
                 while ac.transponder.next_s[slot] < t1 {
                     let tt = ac.transponder.next_s[slot].max(t);
                     let rng = if kind.own_stream() {
@@ -228,6 +306,7 @@ impl<'a> Simulator<'a> {
                 ac.ended = true;
             }
         }
+        self.other_sensors(t, t1);
         out[written..].sort_by_key(|r| (r.at, r.receiver));
         // A frame sent just before the step's end may be heard just after it: keep those
         // for the next step so that the output stays in time order.
@@ -239,6 +318,97 @@ impl<'a> Simulator<'a> {
             self.last_at = self.last_at.max(r.at);
         }
         Ok(true)
+    }
+
+    /// The radars' and Remote ID receivers' share of the step `[t, t1)`.
+    fn other_sensors(&mut self, t: f64, t1: f64) {
+        let scenario = self.scenario;
+        if !scenario.radars.is_empty() {
+            let seen: Vec<Seen> = self
+                .step_states
+                .iter()
+                .enumerate()
+                .filter_map(|(index, s)| {
+                    let (s0, s1) = (*s)?;
+                    let f = &scenario.flights[index];
+                    let answers = f.transmitting(t);
+                    Some(Seen {
+                        index,
+                        s0,
+                        s1,
+                        address: answers.then_some(f.icao24),
+                        callsign: f.callsign.filter(|_| answers),
+                        squawk: f.squawk.filter(|_| answers),
+                        altitude: answers && !f.no_altitude,
+                    })
+                })
+                .collect();
+            let first = self.asterix.len();
+            for (ri, (state, site)) in self.radars.iter_mut().zip(&scenario.radars).enumerate() {
+                state.step(
+                    ri,
+                    site,
+                    scenario.start,
+                    t,
+                    t1,
+                    &seen,
+                    &mut self.radar_rng,
+                    &mut self.asterix,
+                    &mut self.plots,
+                );
+            }
+            self.asterix[first..].sort_by_key(|r| (r.at, r.radar));
+            for p in self.plots.drain(..) {
+                if p.addressed || !scenario.truth {
+                    continue;
+                }
+                let log = &mut self.radar_logs[p.radar][p.index];
+                log.track = p.track;
+                let s = p.state;
+                log.reports
+                    .push((p.t_s, [s.lat, s.lon, s.alt_ft], p.measured));
+                log.heard.push(p.t_s);
+            }
+        }
+        if !scenario.remoteid_receivers.is_empty() {
+            let first = self.remoteid.len();
+            for (i, b) in self.broadcasters.iter_mut().enumerate() {
+                let (Some(b), Some((s0, s1))) = (b.as_mut(), self.step_states[i]) else {
+                    continue;
+                };
+                let Some(spec) = scenario.flights[i].remote_id.as_ref() else {
+                    continue;
+                };
+                b.step(
+                    spec,
+                    scenario.start,
+                    (t, t1),
+                    (&s0, &s1),
+                    &scenario.remoteid_receivers,
+                    &scenario.surveillance,
+                    &mut self.rid_rng,
+                    &mut self.remoteid,
+                    &mut self.sent,
+                );
+                for sent in self.sent.drain(..) {
+                    if !sent.heard {
+                        continue;
+                    }
+                    self.rid_named[i] |= sent.basic_id;
+                    if !self.rid_named[i] || !scenario.truth {
+                        continue;
+                    }
+                    let log = &mut self.rid_logs[i];
+                    log.heard.push(sent.t_s);
+                    if sent.location {
+                        let s = sent.state;
+                        log.reports
+                            .push((sent.t_s, [s.lat, s.lon, s.alt_ft], sent.broadcast));
+                    }
+                }
+            }
+            self.remoteid[first..].sort_by_key(|h| h.record.at);
+        }
     }
 
     /// Flushes the tracks CSV, if any.
@@ -258,7 +428,11 @@ impl<'a> Simulator<'a> {
         }
         super::truth::truth_lines(
             self.scenario,
-            &self.logs,
+            &super::truth::Logs {
+                modes: &self.logs,
+                radar: &self.radar_logs,
+                remoteid: &self.rid_logs,
+            },
             self.last_at.secs_since(self.scenario.start),
         )
     }

@@ -17,9 +17,12 @@
 pub mod borders;
 pub mod builtin;
 pub mod engine;
+pub mod feed;
 pub mod geometry;
 pub mod kinematics;
 pub mod mlat;
+pub mod radar;
+pub mod remoteid;
 pub mod scenario;
 pub mod surveillance;
 pub mod truth;
@@ -47,6 +50,89 @@ pub struct Summary {
     pub incidents: usize,
     /// Approach warnings in truth.jsonl.
     pub approaches: usize,
+    /// ASTERIX records written to `asterix.ast` (radar sites).
+    pub asterix_records: u64,
+    /// Remote ID receptions written to `remoteid.csv`.
+    pub remoteid_messages: u64,
+}
+
+/// Header of `remoteid.csv`.
+pub const REMOTEID_CSV_HEADER: &str = "timestamp,receiver,rssi,transmitter,hex\n";
+
+/// The recordings of the sensors other than Mode S receivers: radar sites' ASTERIX
+/// (`asterix.ast`) and Remote ID receivers' lines (`remoteid.csv`), streamed.
+struct OtherRecordings {
+    asterix: Option<BufWriter<fs::File>>,
+    remoteid: Option<BufWriter<fs::File>>,
+    records: Vec<radar::RadarRecord>,
+    heard: Vec<remoteid::Heard>,
+    bytes: Vec<u8>,
+    text: String,
+    asterix_records: u64,
+    remoteid_messages: u64,
+}
+
+impl OtherRecordings {
+    fn create(dir: &Path, scenario: &Scenario) -> anyhow::Result<Self> {
+        let open = |name: &str| -> anyhow::Result<BufWriter<fs::File>> {
+            let path = dir.join(name);
+            let f = fs::File::create(&path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            Ok(BufWriter::new(f))
+        };
+        let asterix = if scenario.radars.is_empty() {
+            None
+        } else {
+            Some(open("asterix.ast")?)
+        };
+        let remoteid = if scenario.remoteid_receivers.is_empty() {
+            None
+        } else {
+            let mut w = open("remoteid.csv")?;
+            w.write_all(REMOTEID_CSV_HEADER.as_bytes())?;
+            Some(w)
+        };
+        Ok(OtherRecordings {
+            asterix,
+            remoteid,
+            records: Vec::new(),
+            heard: Vec::new(),
+            bytes: Vec::new(),
+            text: String::new(),
+            asterix_records: 0,
+            remoteid_messages: 0,
+        })
+    }
+
+    fn write(&mut self, sim: &mut Simulator<'_>) -> anyhow::Result<()> {
+        sim.take_asterix(&mut self.records);
+        sim.take_remoteid(&mut self.heard);
+        if let Some(w) = &mut self.asterix {
+            self.bytes.clear();
+            radar::blocks(&self.records, &mut self.bytes, |_, _| {});
+            w.write_all(&self.bytes)?;
+            self.asterix_records += self.records.len() as u64;
+        }
+        if let Some(w) = &mut self.remoteid {
+            self.text.clear();
+            for h in &self.heard {
+                remoteid::write_line(h, &mut self.text);
+            }
+            w.write_all(self.text.as_bytes())?;
+            self.remoteid_messages += self.heard.len() as u64;
+        }
+        self.records.clear();
+        self.heard.clear();
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<(u64, u64)> {
+        for w in [self.asterix, self.remoteid].into_iter().flatten() {
+            w.into_inner()
+                .map_err(|e| anyhow::anyhow!("cannot write a recording: {}", e.error()))?;
+        }
+        Ok((self.asterix_records, self.remoteid_messages))
+    }
 }
 
 /// Runs `scenario` with `seed`, writing the recordings of `formats` and everything else
@@ -69,8 +155,10 @@ pub fn simulate(
         w.write_all(engine::TRACKS_CSV_HEADER.as_bytes())?;
         sim = sim.with_tracks_csv(Box::new(w));
     }
+    let mut others = OtherRecordings::create(out_dir, scenario)?;
     let mut batch: Vec<Reception> = Vec::with_capacity(1 << 15);
     while sim.step(&mut batch)? {
+        others.write(&mut sim)?;
         // Hand full batches to the writer threads.
         if batch.len() >= 1 << 14 {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(1 << 15));
@@ -78,11 +166,15 @@ pub fn simulate(
         }
     }
     recordings.write(batch)?;
+    others.write(&mut sim)?;
     let frames = recordings.finish()?;
+    let (asterix_records, remoteid_messages) = others.finish()?;
     sim.flush()?;
     let mut summary = Summary {
         frames,
         flights: scenario.flights.len(),
+        asterix_records,
+        remoteid_messages,
         ..Summary::default()
     };
     let truth_lines = sim.truth_lines();
@@ -153,10 +245,13 @@ pub fn config_toml(scenario: &Scenario) -> String {
         d.track_timeout_s,
         d.max_speed_mps
     );
+    s.push_str(&sensors_toml(scenario));
     for p in &scenario.permits {
         s.push_str("\n[[allow]]\n");
         for (key, v) in [
             ("icao24", &p.icao24),
+            ("id", &p.id),
+            ("kind", &p.kind),
             ("callsign", &p.callsign),
             ("zone", &p.zone),
         ] {
@@ -170,6 +265,24 @@ pub fn config_toml(scenario: &Scenario) -> String {
                 let _ = writeln!(s, "{key} = {}", toml_str(v));
             }
         }
+    }
+    s
+}
+
+/// The scenario's radar sites as `[[sensor]]` entries (docs/INTERFACES.md, "Sensors").
+pub fn sensors_toml(scenario: &Scenario) -> String {
+    let mut s = String::new();
+    for r in &scenario.radars {
+        let _ = write!(
+            s,
+            "\n[[sensor]]\nname = {}\ntype = \"radar\"\nsac = {}\nsic = {}\nlat = {}\nlon = {}\nalt_m = {}\n",
+            toml_str(&r.name),
+            r.sac,
+            r.sic,
+            r.lat,
+            r.lon,
+            r.alt_m
+        );
     }
     s
 }
@@ -194,6 +307,23 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::F
             _ => f.description.to_owned(),
         };
         let _ = writeln!(rows, "| `{}` | {what} |", writer.file_name);
+    }
+    if !scenario.radars.is_empty() {
+        let _ = writeln!(
+            rows,
+            "| `asterix.ast` | {} ASTERIX records of the radar sites (CAT048 plots and tracks, CAT034 \
+             north markers and sector crossings), concatenated data blocks; times of day: \
+             `skyfence analyze --config config.toml --input asterix:asterix.ast --start {start}` |",
+            summary.asterix_records
+        );
+    }
+    if !scenario.remoteid_receivers.is_empty() {
+        let _ = writeln!(
+            rows,
+            "| `remoteid.csv` | {} Remote ID messages as the receivers heard them (`remoteid` \
+             lines: time, receiver, RSSI, advertiser address, message) |",
+            summary.remoteid_messages
+        );
     }
     rows.push_str(
         "| `zones.geojson` | the zones guarded |\n\
@@ -234,6 +364,39 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::F
             .collect::<Vec<_>>()
             .join(", "),
     );
+    if !scenario.radars.is_empty() {
+        let sites: Vec<String> = scenario
+            .radars
+            .iter()
+            .map(|r| {
+                format!(
+                    "`{}` (SAC {}, SIC {}; {} s per revolution, {} km)",
+                    r.name, r.sac, r.sic, r.rotation_s, r.range_km
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "Radar sites: {}. A target with a transponder answers with its Mode S address \
+             (its plots belong to its ICAO target); one without is seen by the primary \
+             radar alone: the site's track `SITE/NUMBER`, numbered in the order the site \
+             first saw its targets.\n\n",
+            sites.join(", ")
+        );
+    }
+    if !scenario.remoteid_receivers.is_empty() {
+        let names: Vec<&str> = scenario
+            .remoteid_receivers
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        let _ = write!(
+            s,
+            "Remote ID receivers: {}; each drone broadcasting Remote ID is the target named \
+             by its serial number.\n\n",
+            names.join(", ")
+        );
+    }
     if scenario.truth {
         let _ = write!(
             s,

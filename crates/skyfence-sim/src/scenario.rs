@@ -144,6 +144,96 @@ fn default_range() -> f64 {
     400.0
 }
 
+/// A radar site ([`super::radar`]): a rotating primary and secondary surveillance radar
+/// reporting in ASTERIX (CAT048 plots and tracks, CAT034 service messages).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadarSite {
+    /// Site name (the `[[sensor]]` name in the written config).
+    pub name: String,
+    /// ASTERIX system area code.
+    pub sac: u8,
+    /// ASTERIX system identification code.
+    pub sic: u8,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Antenna height above the WGS-84 ellipsoid, metres.
+    pub alt_m: f64,
+    /// Antenna height above the ground, metres (line of sight).
+    #[serde(default = "default_radar_mast")]
+    pub height_m: f64,
+    /// Seconds per antenna revolution (4 to 12).
+    #[serde(default = "default_rotation")]
+    pub rotation_s: f64,
+    /// Largest range, kilometres.
+    #[serde(default = "default_radar_range")]
+    pub range_km: f64,
+    /// Probability of detection per scan of a target in coverage.
+    #[serde(default = "default_pd")]
+    pub pd: f64,
+    /// Standard deviation of the slant range, metres.
+    #[serde(default = "default_range_sigma")]
+    pub range_sigma_m: f64,
+    /// Standard deviation of the azimuth, degrees.
+    #[serde(default = "default_azimuth_sigma")]
+    pub azimuth_sigma_deg: f64,
+    /// Mean number of false plots per scan.
+    #[serde(default = "default_false_plots")]
+    pub false_plots_per_scan: f64,
+}
+
+fn default_radar_mast() -> f64 {
+    20.0
+}
+fn default_rotation() -> f64 {
+    5.0
+}
+fn default_radar_range() -> f64 {
+    150.0
+}
+fn default_pd() -> f64 {
+    0.9
+}
+fn default_range_sigma() -> f64 {
+    40.0
+}
+fn default_azimuth_sigma() -> f64 {
+    0.08
+}
+fn default_false_plots() -> f64 {
+    0.5
+}
+
+/// What a drone broadcasts over Remote ID ([`super::remoteid`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteIdSpec {
+    /// UAS serial number (ANSI/CTA-2063-A, up to 20 characters): its target id.
+    pub serial: String,
+    /// Bluetooth advertiser address.
+    pub mac: [u8; 6],
+    /// Where its operator stands: latitude, longitude.
+    pub operator: [f64; 2],
+    /// Operator registration (up to 20 characters).
+    pub operator_id: String,
+    /// Self-ID text (up to 23 characters).
+    pub self_id: String,
+}
+
+/// `remote_id` of a flight in a scenario file.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteIdToml {
+    serial: String,
+    mac: String,
+    operator: [f64; 2],
+    #[serde(default)]
+    operator_id: String,
+    #[serde(default)]
+    self_id: String,
+}
+
 /// A permit (docs/INTERFACES.md, "Config", `[[allow]]`): copied into `config.toml` and applied
 /// by the truth. Globs use `*` and `?`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -151,6 +241,10 @@ fn default_range() -> f64 {
 pub struct Permit {
     /// Address glob (6 lowercase hex digits).
     pub icao24: Option<String>,
+    /// Target id glob (the address, `RADAR/NUMBER` or the Remote ID serial number).
+    pub id: Option<String>,
+    /// Target kind: `icao`, `track` or `remoteid`.
+    pub kind: Option<String>,
     /// Callsign glob.
     pub callsign: Option<String>,
     /// Zone name glob.
@@ -262,6 +356,9 @@ struct FlightToml {
     jitter: Vec<Jitter>,
     #[serde(default)]
     spoof: Vec<Spoof>,
+    #[serde(default = "default_true")]
+    transponder: bool,
+    remote_id: Option<RemoteIdToml>,
 }
 
 /// A scenario file.
@@ -280,6 +377,10 @@ struct ScenarioToml {
     #[serde(default)]
     zones: Vec<ZoneSpec>,
     receivers: Vec<Receiver>,
+    #[serde(default)]
+    radars: Vec<RadarSite>,
+    #[serde(default)]
+    remoteid_receivers: Vec<Receiver>,
     #[serde(default)]
     allow: Vec<Permit>,
     flights: Vec<FlightToml>,
@@ -317,6 +418,11 @@ pub struct Flight {
     pub jitter: Vec<Jitter>,
     /// Spoofed position episodes.
     pub spoof: Vec<Spoof>,
+    /// Carries a Mode S transponder (ADS-B squitters, radar replies). Without one, only
+    /// a primary radar sees it; its `icao24` is then an internal key, never sent.
+    pub transponder: bool,
+    /// Broadcasts Remote ID.
+    pub remote_id: Option<RemoteIdSpec>,
 }
 
 impl Flight {
@@ -347,12 +453,15 @@ impl Flight {
             transponder_off: Vec::new(),
             jitter: Vec::new(),
             spoof: Vec::new(),
+            transponder: true,
+            remote_id: None,
         }
     }
 
     /// Whether the transponder transmits at `t_s`.
     pub fn transmitting(&self, t_s: f64) -> bool {
-        t_s >= self.start_s
+        self.transponder
+            && t_s >= self.start_s
             && t_s < self.end_s
             && !self
                 .transponder_off
@@ -380,6 +489,10 @@ pub struct Scenario {
     pub zones: Vec<Zone>,
     /// Receiver sites.
     pub receivers: Vec<Receiver>,
+    /// Radar sites (ASTERIX recording `asterix.ast`).
+    pub radars: Vec<RadarSite>,
+    /// Remote ID receivers (recording `remoteid.csv`).
+    pub remoteid_receivers: Vec<Receiver>,
     /// Permits.
     pub permits: Vec<Permit>,
     /// Flights.
@@ -453,6 +566,40 @@ pub fn parse_scenario(
             ));
         }
     }
+    let mut sac_sic = BTreeSet::new();
+    for (i, r) in raw.radars.iter().enumerate() {
+        check_lat_lon(r.lat, r.lon).map_err(|w| err(format!("radars[{i}]"), w))?;
+        let ok = (4.0..=12.0).contains(&r.rotation_s)
+            && r.range_km > 0.0
+            && r.range_km <= 500.0
+            && (0.0..=1.0).contains(&r.pd)
+            && (0.0..=1000.0).contains(&r.range_sigma_m)
+            && (0.0..=5.0).contains(&r.azimuth_sigma_deg)
+            && (0.0..=100.0).contains(&r.false_plots_per_scan)
+            && (-1000.0..=9000.0).contains(&r.alt_m)
+            && (0.0..=1000.0).contains(&r.height_m);
+        if !ok {
+            return Err(err(
+                format!("radars[{i}]"),
+                "rotation_s (4 to 12), range_km (above 0 to 500), pd (0 to 1), range_sigma_m (0 to 1000), azimuth_sigma_deg (0 to 5), false_plots_per_scan (0 to 100), alt_m (-1000 to 9000) or height_m (0 to 1000) is out of range".into(),
+            ));
+        }
+        if !sac_sic.insert((r.sac, r.sic)) {
+            return Err(err(
+                format!("radars[{i}]"),
+                format!("sac {} sic {} is used by an earlier radar", r.sac, r.sic),
+            ));
+        }
+    }
+    for (i, r) in raw.remoteid_receivers.iter().enumerate() {
+        check_lat_lon(r.lat, r.lon).map_err(|w| err(format!("remoteid_receivers[{i}]"), w))?;
+        if !(r.range_km > 0.0 && r.range_km <= 100.0) {
+            return Err(err(
+                format!("remoteid_receivers[{i}]"),
+                format!("range_km {} is out of range (above 0 to 100)", r.range_km),
+            ));
+        }
+    }
     let s = &raw.surveillance;
     if !((0.0..=1.0).contains(&s.loss) && (0.0..=1.0).contains(&s.corrupt)) {
         return Err(err(
@@ -523,6 +670,8 @@ pub fn parse_scenario(
         surveillance: raw.surveillance,
         zones,
         receivers: raw.receivers,
+        radars: raw.radars,
+        remoteid_receivers: raw.remoteid_receivers,
         permits: raw.allow,
         flights,
         truth: true,
@@ -701,6 +850,43 @@ fn flight_from_toml(f: &FlightToml) -> Result<Flight, (String, String)> {
         && let Some(Leg::Fly { lat, lon, .. }) = flight.legs.first()
     {
         flight.initial.track_deg = super::kinematics::bearing_deg(f.lat, f.lon, *lat, *lon);
+    }
+    flight.transponder = f.transponder;
+    if let Some(r) = &f.remote_id {
+        let mac =
+            skyfence_decode::remoteid::line::parse_mac(r.mac.as_bytes()).ok_or_else(|| {
+                (
+                    ".remote_id.mac".to_string(),
+                    format!("{:?} is not an address (expected aa:bb:cc:dd:ee:ff)", r.mac),
+                )
+            })?;
+        check_lat_lon(r.operator[0], r.operator[1])
+            .map_err(|w| (".remote_id.operator".to_string(), w))?;
+        let printable = |t: &str, max: usize| {
+            t.len() <= max && t.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        };
+        if r.serial.is_empty() || !printable(&r.serial, 20) {
+            return Err((
+                ".remote_id.serial".into(),
+                format!(
+                    "{:?} is not a serial number (1 to 20 printable ASCII characters)",
+                    r.serial
+                ),
+            ));
+        }
+        if !printable(&r.operator_id, 20) || !printable(&r.self_id, 23) {
+            return Err((
+                ".remote_id".into(),
+                "operator_id (up to 20) or self_id (up to 23 printable ASCII characters) is too long or not ASCII".into(),
+            ));
+        }
+        flight.remote_id = Some(RemoteIdSpec {
+            serial: r.serial.clone(),
+            mac,
+            operator: r.operator,
+            operator_id: r.operator_id.clone(),
+            self_id: r.self_id.clone(),
+        });
     }
     flight.transponder_off = f.transponder_off.clone();
     flight.jitter = f.jitter.clone();

@@ -56,6 +56,8 @@ pub struct FlightLog {
     pub reports: Vec<Report>,
     /// Times of every intact message heard.
     pub heard: Vec<f64>,
+    /// A radar site's track number of the flight (radar logs only).
+    pub track: u32,
 }
 
 impl FlightLog {
@@ -106,20 +108,23 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-/// The first permit covering a flight's incident in `zone` entered at `at`.
+/// The first permit covering `target`'s incident in `zone` entered at `at`. An address
+/// pattern covers ICAO targets only; a callsign pattern, targets that broadcast one.
 pub fn permit_for<'a>(
     permits: &'a [Permit],
-    flight: &Flight,
+    target: &Target,
     zone: &str,
     at: Timestamp,
 ) -> Option<&'a Permit> {
-    let icao = format!("{:06x}", flight.icao24.as_u32());
-    let callsign = flight.callsign.map(|c| c.as_str().to_owned());
     permits.iter().find(|p| {
-        p.icao24.as_deref().is_none_or(|g| glob(g, &icao))
+        p.icao24
+            .as_deref()
+            .is_none_or(|g| target.icao24.as_deref().is_some_and(|a| glob(g, a)))
+            && p.id.as_deref().is_none_or(|g| glob(g, &target.id))
+            && p.kind.as_deref().is_none_or(|k| k == target.kind)
             && p.callsign
                 .as_deref()
-                .is_none_or(|g| callsign.as_deref().is_some_and(|c| glob(g, c)))
+                .is_none_or(|g| target.callsign.as_deref().is_some_and(|c| glob(g, c)))
             && p.zone.as_deref().is_none_or(|g| glob(g, zone))
             && p.from
                 .as_deref()
@@ -270,12 +275,14 @@ fn point(p: [f64; 3], flight: &Flight) -> Point {
 /// The target of an incident (docs/INTERFACES.md, "Incident").
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Target {
-    /// `icao`: every simulated flight has a Mode S transponder.
+    /// `icao` (a Mode S transponder), `track` (a radar's own track of a target without
+    /// one) or `remoteid` (a drone's Remote ID serial number).
     pub kind: &'static str,
-    /// The target id: its ICAO address.
+    /// The target id: its ICAO address, `RADAR/NUMBER` or the serial number.
     pub id: String,
-    /// 6 lowercase hex digits.
-    pub icao24: String,
+    /// 6 lowercase hex digits (ICAO targets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icao24: Option<String>,
     /// Flight identification, when broadcast.
     pub callsign: Option<String>,
     /// Emitter category, when broadcast.
@@ -295,12 +302,139 @@ fn target(flight: &Flight) -> (Target, &'static str) {
         Target {
             kind: "icao",
             id: format!("{:06x}", flight.icao24.as_u32()),
-            icao24: format!("{:06x}", flight.icao24.as_u32()),
+            icao24: Some(format!("{:06x}", flight.icao24.as_u32())),
             callsign: flight.callsign.map(|c| c.as_str().to_owned()),
             category: category.map(|c| c.to_string()),
         },
         classification,
     )
+}
+
+/// The operator of a Remote ID drone, as its System and Operator ID messages say.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Operator {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Operator registration.
+    pub id: Option<String>,
+}
+
+/// The truth's logs: per flight for its Mode S transponder, per radar site and flight
+/// for the site's own tracks (plots without address), per flight for its Remote ID.
+pub struct Logs<'a> {
+    /// Mode S (indexed like the scenario's flights).
+    pub modes: &'a [FlightLog],
+    /// Radar tracks, `[site][flight]` (empty when there are no radars).
+    pub radar: &'a [Vec<FlightLog>],
+    /// Remote ID, per flight.
+    pub remoteid: &'a [FlightLog],
+}
+
+/// One target of the truth: a flight as one sensor's target.
+struct Subject<'a> {
+    flight: std::borrow::Cow<'a, Flight>,
+    target: Target,
+    classification: &'static str,
+    cooperative: bool,
+    sensors: Vec<String>,
+    operator: Option<Operator>,
+    log: std::borrow::Cow<'a, FlightLog>,
+}
+
+/// Every target of the truth: each transponder's ICAO target; each radar site's track
+/// of a flight it saw without address (no altitude: a primary radar measures none);
+/// each Remote ID drone.
+fn subjects<'a>(scenario: &'a Scenario, logs: &Logs<'a>) -> Vec<Subject<'a>> {
+    let mut out = Vec::new();
+    for (i, flight) in scenario.flights.iter().enumerate() {
+        let Some(modes) = logs.modes.get(i) else {
+            continue;
+        };
+        if flight.transponder {
+            let (target, classification) = target(flight);
+            out.push(Subject {
+                flight: std::borrow::Cow::Borrowed(flight),
+                target,
+                classification,
+                cooperative: true,
+                sensors: Vec::new(),
+                operator: None,
+                log: std::borrow::Cow::Borrowed(modes),
+            });
+        }
+        for (ri, site) in scenario.radars.iter().enumerate() {
+            let Some(log) = logs.radar.get(ri).and_then(|l| l.get(i)) else {
+                continue;
+            };
+            if log.reports.is_empty() {
+                continue;
+            }
+            // The site numbers tracks in the order it first sees them: recover the
+            // number from the plots of every flight (the first plot of each).
+            let number = track_number(logs.radar[ri].as_slice(), i);
+            let mut f = flight.clone();
+            f.no_altitude = true;
+            out.push(Subject {
+                flight: std::borrow::Cow::Owned(f),
+                target: Target {
+                    kind: "track",
+                    id: format!("{}/{number}", site.name),
+                    icao24: None,
+                    callsign: None,
+                    category: None,
+                },
+                classification: "unknown",
+                cooperative: false,
+                sensors: vec![site.name.clone()],
+                operator: None,
+                log: std::borrow::Cow::Owned(FlightLog {
+                    t0_s: modes.t0_s,
+                    samples: modes.samples.clone(),
+                    reports: log.reports.clone(),
+                    heard: log.heard.clone(),
+                    track: log.track,
+                }),
+            });
+        }
+        if let (Some(rid), Some(log)) = (&flight.remote_id, logs.remoteid.get(i))
+            && !log.heard.is_empty()
+        {
+            out.push(Subject {
+                flight: std::borrow::Cow::Borrowed(flight),
+                target: Target {
+                    kind: "remoteid",
+                    id: rid.serial.clone(),
+                    icao24: None,
+                    callsign: None,
+                    category: None,
+                },
+                classification: "uav",
+                cooperative: true,
+                sensors: Vec::new(),
+                operator: Some(Operator {
+                    lat: rid.operator[0],
+                    lon: rid.operator[1],
+                    id: (!rid.operator_id.is_empty()).then(|| rid.operator_id.clone()),
+                }),
+                log: std::borrow::Cow::Owned(FlightLog {
+                    t0_s: modes.t0_s,
+                    samples: modes.samples.clone(),
+                    reports: log.reports.clone(),
+                    heard: log.heard.clone(),
+                    track: log.track,
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// The track number site logs `logs` gave flight `i` (the simulator records it with
+/// the plots: sites number targets from 1 in the order they first see them).
+fn track_number(logs: &[FlightLog], i: usize) -> u32 {
+    logs.get(i).map_or(0, |l| l.track)
 }
 
 /// One incident, in the docs/INTERFACES.md shape and key order.
@@ -323,6 +457,11 @@ struct Incident<'a> {
     max_depth_m: f64,
     max_alt_ft: Option<i64>,
     reports: usize,
+    cooperative: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    sensors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operator: Option<&'a Operator>,
 }
 
 /// One approach warning: a target entered a zone's buffer band from outside.
@@ -340,14 +479,16 @@ struct Approach<'a> {
 /// The truth lines, sorted by time: incidents (the docs/INTERFACES.md Incident shape) and
 /// approach warnings (`{"event": "approach", ...}`). `recording_end_s` is the time of
 /// the last frame written.
-pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64) -> Vec<String> {
+pub fn truth_lines(scenario: &Scenario, logs: &Logs<'_>, recording_end_s: f64) -> Vec<String> {
     let det = &scenario.detection;
     let start = scenario.start;
     let mut lines: Vec<(i64, String)> = Vec::new();
+    let subjects = subjects(scenario, logs);
     for zone in &scenario.zones {
         let shape = Shape::new(zone);
-        for (flight, log) in scenario.flights.iter().zip(logs) {
-            let (tgt, classification) = target(flight);
+        for subject in &subjects {
+            let (flight, log) = (subject.flight.as_ref(), subject.log.as_ref());
+            let (tgt, classification) = (&subject.target, subject.classification);
             let tracks = tracks(&log.heard, det.track_timeout_s);
             let track_of = |t: f64| tracks.iter().position(|&(a, b)| t >= a && t <= b);
             for iv in observable(&shape, intervals(&shape, zone, flight, log), &log.reports) {
@@ -418,17 +559,12 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                     let max_depth = max_depth_m(&shape, &reps);
                     let max_alt = reps.iter().map(|(_, p, _)| p[2]).fold(f64::MIN, f64::max);
                     let entered_at = ts(start, since);
-                    let permit = permit_for(&scenario.permits, flight, &zone.name, entered_at);
-                    let id = format!(
-                        "truth-{}-{:06x}-{}",
-                        zone.name,
-                        flight.icao24.as_u32(),
-                        entered_at.as_micros()
-                    );
+                    let permit = permit_for(&scenario.permits, tgt, &zone.name, entered_at);
+                    let id = format!("truth-{}-{}-{}", zone.name, tgt.id, entered_at.as_micros());
                     let incident = Incident {
                         id,
                         zone: &zone.name,
-                        target: &tgt,
+                        target: tgt,
                         classification,
                         authorised: permit.is_some(),
                         permit: permit.map(|p| p.reason.as_str()),
@@ -443,6 +579,9 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                         max_depth_m: max_depth.round(),
                         max_alt_ft: (!flight.no_altitude).then(|| max_alt.round() as i64),
                         reports: reps.len(),
+                        cooperative: subject.cooperative,
+                        sensors: &subject.sensors,
+                        operator: subject.operator.as_ref(),
                     };
                     let text = serde_json::to_string(&incident).unwrap_or_default();
                     lines.push((entered_at.as_micros(), text));
@@ -454,7 +593,7 @@ pub fn truth_lines(scenario: &Scenario, logs: &[FlightLog], recording_end_s: f64
                     let line = Approach {
                         event: "approach",
                         zone: &zone.name,
-                        target: &tgt,
+                        target: tgt,
                         classification,
                         at: at.to_rfc3339_millis(),
                         position: point(p, flight),
@@ -594,6 +733,14 @@ mod tests {
         (f, log)
     }
 
+    fn modes_only(logs: &[FlightLog]) -> Logs<'_> {
+        Logs {
+            modes: logs,
+            radar: &[],
+            remoteid: &[],
+        }
+    }
+
     fn scenario(flights: Vec<Flight>) -> Scenario {
         Scenario {
             name: "t".into(),
@@ -604,6 +751,8 @@ mod tests {
             surveillance: Surveillance::default(),
             zones: vec![square_zone()],
             receivers: Vec::new(),
+            radars: Vec::new(),
+            remoteid_receivers: Vec::new(),
             permits: Vec::new(),
             flights,
             truth: true,
@@ -616,7 +765,7 @@ mod tests {
         let (low, low_log) = eastbound(0x700001, 1_000.0);
         let (high, high_log) = eastbound(0x700002, 10_000.0);
         let s = scenario(vec![low, high]);
-        let lines = truth_lines(&s, &[low_log, high_log], 368.5);
+        let lines = truth_lines(&s, &modes_only(&[low_log, high_log]), 368.5);
         let v: Vec<serde_json::Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -655,7 +804,7 @@ mod tests {
         log.reports.retain(|(t, ..)| !(150.0..230.0).contains(t));
         log.heard.retain(|t| !(150.0..230.0).contains(t));
         let s = scenario(vec![f]);
-        let lines = truth_lines(&s, &[log], 368.5);
+        let lines = truth_lines(&s, &modes_only(&[log]), 368.5);
         let v: Vec<serde_json::Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())

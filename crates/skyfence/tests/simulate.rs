@@ -298,7 +298,9 @@ fn unknown_scenario_is_a_usage_error() {
     let dir = temp_dir("unknown");
     let out = simulate("no-such-scenario", &dir, 1);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("af-pk-border, scale"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("af-pk-border, af-pk-border-radar, scale")
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
