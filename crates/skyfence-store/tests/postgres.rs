@@ -79,6 +79,22 @@ fn geometry_a_server_restart_and_clear_errors() {
         })
         .unwrap();
     assert_eq!(line(&b.id.to_string()).unwrap(), "3");
+    // Later positions extend the line (in time order within a batch).
+    store
+        .apply(&StoreBatch {
+            positions: vec![position(0x484fde, 25), position(0x484fde, 24)],
+            ..StoreBatch::default()
+        })
+        .unwrap();
+    assert_eq!(line(&b.id.to_string()).unwrap(), "5");
+    assert_eq!(
+        q(&format!(
+            "SELECT ST_AsText(ST_EndPoint(track), 6) FROM incidents WHERE id = '{}'",
+            b.id
+        ))
+        .unwrap(),
+        "POINT(69.8813 33.225)"
+    );
 
     // The server restarts (a crash: immediate stop) under the writer: the write in
     // between fails as transient, the next one reconnects and stores; nothing is lost.

@@ -673,8 +673,10 @@ async fn apply_in(
         event_seqs: Vec::with_capacity(batch.events.len()),
         ..Applied::default()
     };
-    // Incidents whose stored track line may have changed.
+    // Incidents whose stored track line is recomputed (an event changed their window).
     let mut touched: Vec<IncidentId> = Vec::new();
+    // Positions this batch stored: target, time, lat, lon.
+    let mut new_positions: (Vec<String>, Vec<i64>, Vec<f64>, Vec<f64>) = Default::default();
     let mut last_seq: Option<i64> = None;
     for (e, (json, incident_json)) in batch.events.iter().zip(&encoded.events) {
         let dedup = dedup_key(e);
@@ -757,29 +759,17 @@ async fn apply_in(
                 c,
                 "INSERT INTO positions (target, at, lat, lon, alt_ft)
                  SELECT * FROM unnest($1::text[], $2::int8[], $3::float8[], $4::float8[], $5::int4[])
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT DO NOTHING
+                 RETURNING target, at, lat, lon",
             )
             .await?;
-        applied.positions = c.execute(&st, &[&targets, &at, &lat, &lon, &alt]).await? as usize;
-        // Open incidents of these targets: their track lines grew.
-        let distinct: Vec<String> = {
-            let mut seen = HashSet::new();
-            targets
-                .into_iter()
-                .filter(|t| seen.insert(t.clone()))
-                .collect()
-        };
-        let st = stmts
-            .get(
-                c,
-                "SELECT id FROM incidents WHERE status = 'open' AND target = ANY($1)",
-            )
-            .await?;
-        for row in c.query(&st, &[&distinct]).await? {
-            let id: &str = row.get(0);
-            if let Ok(id) = id.parse::<IncidentId>() {
-                touched.push(id);
-            }
+        let rows = c.query(&st, &[&targets, &at, &lat, &lon, &alt]).await?;
+        applied.positions = rows.len();
+        for r in &rows {
+            new_positions.0.push(r.get(0));
+            new_positions.1.push(r.get(1));
+            new_positions.2.push(r.get(2));
+            new_positions.3.push(r.get(3));
         }
     }
     if !batch.frames.is_empty() {
@@ -848,10 +838,57 @@ async fn apply_in(
     appender.flush(c, stmts).await?;
     touched.sort_unstable();
     touched.dedup();
-    for id in touched {
-        update_track(c, stmts, id, pre_us).await?;
+    for id in &touched {
+        update_track(c, stmts, *id, pre_us).await?;
+    }
+    if !new_positions.0.is_empty() {
+        extend_tracks(c, stmts, &new_positions, &touched, pre_us).await?;
     }
     Ok(applied)
+}
+
+/// Appends the batch's new positions to the track lines of the open incidents of their
+/// targets (in time order, from the incident's window), without reading the whole track
+/// again: the cost of a batch does not grow with the length of an incursion. A line not
+/// yet made (fewer than two points so far) is computed whole. Positions that arrive out
+/// of time order stay where they arrived in the line until the incident's next event
+/// recomputes it ([`update_track`]).
+async fn extend_tracks(
+    c: &Client,
+    stmts: &Statements,
+    new: &(Vec<String>, Vec<i64>, Vec<f64>, Vec<f64>),
+    recomputed: &[IncidentId],
+    pre_us: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let skip: Vec<String> = recomputed.iter().map(ToString::to_string).collect();
+    let st = stmts
+        .get(
+            c,
+            "WITH p AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::float8[], $4::float8[])
+                        AS p(target, at, lat, lon))
+             UPDATE incidents i SET track = coalesce(ST_MakeLine(i.track, (
+                     SELECT ST_SetSRID(ST_MakeLine(ST_MakePoint(p.lon, p.lat) ORDER BY p.at), 4326)
+                     FROM p WHERE p.target = i.target AND p.at >= i.entered_at - $5)), i.track)
+             WHERE i.status = 'open' AND i.track IS NOT NULL AND i.target = ANY($1)
+               AND NOT (i.id = ANY($6))",
+        )
+        .await?;
+    c.execute(&st, &[&new.0, &new.1, &new.2, &new.3, &pre_us, &skip])
+        .await?;
+    let st = stmts
+        .get(
+            c,
+            "SELECT id FROM incidents
+             WHERE status = 'open' AND track IS NULL AND target = ANY($1) AND NOT (id = ANY($2))",
+        )
+        .await?;
+    for row in c.query(&st, &[&new.0, &skip]).await? {
+        let id: &str = row.get(0);
+        if let Ok(id) = id.parse::<IncidentId>() {
+            update_track(c, stmts, id, pre_us).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Recomputes an incident's track line from its positions over its window.
