@@ -9,6 +9,7 @@
 
 use std::io::Write as _;
 
+pub mod nats;
 pub mod postgres;
 
 /// Whether a `CI` environment value means "running in CI": set, not empty, and neither
