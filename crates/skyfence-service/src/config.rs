@@ -59,6 +59,12 @@ pub struct Config {
     /// `[evidence]`: the evidence log's key and checkpoints.
     #[serde(default)]
     pub evidence: crate::evidence::EvidenceConfig,
+    /// `[cluster]`: the NATS JetStream cluster (`skyfence relay`).
+    #[serde(default)]
+    pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// `[relay]`: the site relay's spool.
+    #[serde(default)]
+    pub relay: crate::cluster::RelayConfig,
     /// The file and text it was loaded from (not in the file): recorded in the evidence log.
     #[serde(skip)]
     pub loaded_from: Option<(PathBuf, String)>,
@@ -613,6 +619,13 @@ impl Config {
         self.evidence
             .validate()
             .map_err(|e| format!("{}{e}", at("[evidence]")))?;
+        if let Some(c) = &self.cluster {
+            c.validate()
+                .map_err(|(key, e)| format!("{}{e}", at_in("[cluster]", key)))?;
+        }
+        self.relay
+            .validate()
+            .map_err(|(key, e)| format!("{}{e}", at_in("[relay]", key)))?;
         for z in &self.zones {
             match (&z.file, &z.country) {
                 (Some(_), None) => {}
@@ -1127,10 +1140,19 @@ until = "2023-11-30T00:00:00Z"
     }
 
     #[test]
-    fn a_postgres_store_is_not_built_in_this_version() {
-        let e = Config::parse("[store]\nurl = \"postgres://sf@127.0.0.1/skyfence\"\n").unwrap_err();
+    fn a_postgres_store_url_is_checked_when_the_config_loads() {
+        let c =
+            Config::parse("[store]\nurl = \"postgres://sf:pw@127.0.0.1:5433/skyfence\"\n").unwrap();
+        assert_eq!(
+            c.store.location(Path::new("/etc")).unwrap().to_string(),
+            "postgres://sf@127.0.0.1:5433/skyfence"
+        );
+        let e =
+            Config::parse("[store]\nurl = \"postgres://sf:pw@db:nope/skyfence\"\n").unwrap_err();
         assert!(
-            e.starts_with("line 2:") && e.contains("not built in this version"),
+            e.starts_with("line 2:")
+                && e.contains("postgres://sf@db:nope/skyfence")
+                && !e.contains("pw"),
             "{e}"
         );
     }
@@ -1194,6 +1216,32 @@ until = "2023-11-30T00:00:00Z"
             Config::parse("[[source]]\nname = \"r\"\ntype = \"pcap\"\nreplay = \"feed.pcap\"\n")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn cluster_and_relay_sections_are_checked_naming_the_key() {
+        let c = Config::parse(
+            "[cluster]\nnats = [\"nats://10.0.0.1:4222\", \"nats://10.0.0.2:4222\"]\nnode = \"kabul-1\"\n",
+        )
+        .unwrap();
+        let cluster = c.cluster.unwrap();
+        assert_eq!(cluster.nats.urls().len(), 2);
+        assert_eq!(cluster.partitions, 32);
+        let e = Config::parse("[cluster]\nnats = \"nats://h:4222\"\nnode = \"kabul site\"\n")
+            .unwrap_err();
+        assert!(e.starts_with("line 3:") && e.contains("node"), "{e}");
+        let e = Config::parse("[cluster]\nnats = \"http://h:4222\"\nnode = \"k\"\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2:") && e.contains("nats://HOST:PORT"),
+            "{e}"
+        );
+        let e = Config::parse("[relay]\nspool_max_mb = 0\n").unwrap_err();
+        assert!(
+            e.starts_with("line 2:") && e.contains("spool_max_mb"),
+            "{e}"
+        );
+        let e = Config::parse("[relay]\nspool_dir = \"x\"\n").unwrap_err();
+        assert!(e.contains("spool_dir"), "{e}");
     }
 
     #[test]

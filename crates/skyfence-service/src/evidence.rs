@@ -179,15 +179,19 @@ impl EvidenceSettings {
             None => ("config".to_owned(), ""),
         };
         let store = config.store.location(&config.base_dir)?;
-        let store_file = store.file().ok_or_else(|| {
-            anyhow::anyhow!(
+        // The key defaults to a file beside an SQLite store; a server's store (PostgreSQL)
+        // has no such place, so its key must be named.
+        let store_file = match (store.file(), &config.evidence.key) {
+            (Some(file), _) => file.to_path_buf(),
+            (None, Some(_)) => PathBuf::new(), // unused: `key_path` takes the named key
+            (None, None) => anyhow::bail!(
                 "store {store} is not a file: give [evidence] key = \"FILE\" for the log's signing key"
-            )
-        })?;
+            ),
+        };
         Self::from_config(
             &config.evidence,
             &config.base_dir,
-            store_file,
+            &store_file,
             &source,
             text,
         )

@@ -16,6 +16,7 @@
 pub mod ack;
 pub mod alerts;
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod config_leaf;
 pub mod evidence;
@@ -24,6 +25,7 @@ pub mod input;
 pub mod metrics;
 pub mod netlimits;
 pub mod pipeline;
+pub mod relay;
 pub mod sensor_state;
 pub mod sensors;
 pub mod source;

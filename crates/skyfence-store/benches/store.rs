@@ -7,6 +7,12 @@
 //! frames stored per second, to compare with the ingest rate; a batch's time is to be
 //! compared with its 100 ms period. Each batch has new keys
 //! (later times), so every iteration really inserts.
+//!
+//! The same batches go to both backends in the same run: SQLite (`apply/sqlite_…`) and
+//! PostgreSQL with PostGIS (`apply/postgres_…`, a real local server started by
+//! `skyfence_testkit::postgres` on loopback with `fsync` off, so `full` measures
+//! PostgreSQL's commit path without the disk's flush; SQLite's `full` does flush). Without
+//! the server the PostgreSQL peer is skipped with a message.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -16,8 +22,9 @@ use skyfence_core::detect::{
     Classification, Event, Fix, Incident, IncidentId, IncidentStatus, TargetInfo,
 };
 use skyfence_core::{GeoPoint, Icao24, RawFrame, TargetId, Timestamp};
+use skyfence_store::pg::PgStore;
 use skyfence_store::{
-    Durability, FrameRecord, IncidentFilter, IncidentStore, PositionRecord, SqliteStore,
+    Durability, FrameRecord, IncidentFilter, IncidentStore, PositionRecord, SqliteStore, Store,
     StoreBatch, StoreOptions, TrackPoint,
 };
 
@@ -115,29 +122,43 @@ fn batch(n: u64, frames: usize, source: &Arc<str>) -> StoreBatch {
 fn bench_apply(c: &mut Criterion) {
     let source: Arc<str> = Arc::from("kabul-1");
     let mut g = c.benchmark_group("apply");
-    for (name, durability) in [("full", Durability::Full), ("normal", Durability::Normal)] {
-        for frames in [1000usize, 10_000] {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let mut store = SqliteStore::open_with(
-                dir.path().join("bench.db"),
-                StoreOptions {
+    let pg = skyfence_testkit::postgres::server()
+        .map_err(|why| eprintln!("skipping the PostgreSQL peer: {why}"))
+        .ok();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut k = 0;
+    for backend in ["sqlite", "postgres"] {
+        for (name, durability) in [("full", Durability::Full), ("normal", Durability::Normal)] {
+            for frames in [1000usize, 10_000] {
+                let options = StoreOptions {
                     durability,
                     ..StoreOptions::default()
-                },
-            )
-            .expect("open store");
-            let n = Cell::new(0u64);
-            g.throughput(Throughput::Elements(frames as u64));
-            g.bench_function(format!("frames_{frames}_sync_{name}"), |b| {
-                b.iter_batched(
-                    || {
-                        n.set(n.get() + 1);
-                        batch(n.get(), frames, &source)
-                    },
-                    |batch| store.apply(&batch).expect("apply"),
-                    BatchSize::SmallInput,
-                )
-            });
+                };
+                k += 1;
+                let mut store: Box<dyn Store> = match (backend, pg) {
+                    ("sqlite", _) => Box::new(
+                        SqliteStore::open_with(dir.path().join(format!("bench{k}.db")), options)
+                            .expect("open store"),
+                    ),
+                    (_, Some(pg)) => {
+                        let url = pg.schema_url(&format!("bench{k}")).expect("schema");
+                        Box::new(PgStore::open_with(&url, options).expect("open store"))
+                    }
+                    (_, None) => continue,
+                };
+                let n = Cell::new(0u64);
+                g.throughput(Throughput::Elements(frames as u64));
+                g.bench_function(format!("{backend}_frames_{frames}_sync_{name}"), |b| {
+                    b.iter_batched(
+                        || {
+                            n.set(n.get() + 1);
+                            batch(n.get(), frames, &source)
+                        },
+                        |batch| store.apply(&batch).expect("apply"),
+                        BatchSize::SmallInput,
+                    )
+                });
+            }
         }
     }
     g.finish();

@@ -9,9 +9,11 @@
 //! [`DeliveryStore`] (alert cursors, attempts, dead letters) and [`EvidenceLogStore`] (the
 //! RFC 6962 evidence log: leaves, tree nodes, checkpoints, cosignatures). [`Store`] is all
 //! three plus opening more connections to the same store. Only [`open`] names a backend,
-//! chosen by a [`StoreUrl`] (`sqlite:PATH`; `postgres://` is not built in this version).
+//! chosen by a [`StoreUrl`] (`sqlite:PATH`, or `postgres://…` for [`pg::PgStore`], cargo
+//! feature `postgres`, on by default).
 //! The `conformance` suite (cargo feature `conformance`) states what every backend
-//! promises, using only the traits; `cargo test -p skyfence-store` runs it against SQLite.
+//! promises, using only the traits; `cargo test -p skyfence-store` runs it against SQLite
+//! and against a PostgreSQL server the test starts (`tests/conformance_pg.rs`).
 //! The calls are synchronous: the service runs them on blocking threads.
 //!
 //! The runtime writes from one blocking task in batches ([`StoreBatch`], about every
@@ -51,6 +53,8 @@ pub mod conformance;
 mod error;
 pub mod export;
 mod model;
+#[cfg(feature = "postgres")]
+pub mod pg;
 mod ring;
 mod schema;
 mod sqlite;
@@ -85,6 +89,13 @@ use skyfence_evidence::{DatasetKind, EvidenceLeaf};
 pub fn open(url: &StoreUrl, options: StoreOptions) -> Result<Box<dyn Store>, StoreError> {
     match url {
         StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open_with(path, options)?)),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(url) => Ok(Box::new(pg::PgStore::open_with(url, options)?)),
+        #[cfg(not(feature = "postgres"))]
+        StoreUrl::Postgres(_) => Err(StoreError::Url {
+            url: url.to_string(),
+            reason: "the PostgreSQL backend is not built in (cargo feature `postgres`)".into(),
+        }),
     }
 }
 

@@ -9,6 +9,9 @@
 
 use std::io::Write as _;
 
+pub mod nats;
+pub mod postgres;
+
 /// Whether a `CI` environment value means "running in CI": set, not empty, and neither
 /// `0` nor `false` (`.ci/run` exports `CI=true`, as do the common CI services).
 pub fn ci_value_means_ci(value: Option<&str>) -> bool {

@@ -27,6 +27,8 @@ enum Command {
     Simulate(cmd::simulate::SimulateArgs),
     /// The live service: sources, detection, store, HTTP API and live events.
     Run(cmd::run::RunArgs),
+    /// A site's relay: its [[source]]s published into the cluster's NATS JetStream.
+    Relay(cmd::relay::RelayArgs),
     /// Simulated border traffic streamed into the live service (prints the URL).
     Demo(cmd::demo::DemoArgs),
     /// Write an incident's evidence bundle (zip): frames, zone, proofs, signed checkpoint, report.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Airspace(command) => cmd::airspace::run(command),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Relay(args) => cmd::relay::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -60,7 +60,7 @@ use crate::{
 };
 
 /// The stored code of a dataset kind (the leaf encoding's byte).
-fn dataset_code(kind: DatasetKind) -> i64 {
+pub(crate) fn dataset_code(kind: DatasetKind) -> i64 {
     match kind {
         DatasetKind::Zones => 1,
         DatasetKind::Dataset => 2,
@@ -170,15 +170,15 @@ fn to_u64(v: i64) -> u64 {
 
 /// The columns a leaf is found by.
 #[derive(Default)]
-struct LeafColumns<'a> {
-    at: i64,
-    target: Option<String>,
-    incident_id: Option<String>,
-    name: Option<&'a str>,
-    dataset_kind: Option<i64>,
+pub(crate) struct LeafColumns<'a> {
+    pub(crate) at: i64,
+    pub(crate) target: Option<String>,
+    pub(crate) incident_id: Option<String>,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) dataset_kind: Option<i64>,
 }
 
-fn columns_of(leaf: &EvidenceLeaf) -> LeafColumns<'_> {
+pub(crate) fn columns_of(leaf: &EvidenceLeaf) -> LeafColumns<'_> {
     match leaf {
         EvidenceLeaf::DatasetLoaded {
             kind,
@@ -367,7 +367,7 @@ pub(crate) fn purge(conn: &Connection, cut_us: i64, lead_us: i64) -> rusqlite::R
 }
 
 /// The fields of a dataset or config leaf that say whether it changed (its time does not).
-fn same_content(a: &EvidenceLeaf, b: &EvidenceLeaf) -> bool {
+pub(crate) fn same_content(a: &EvidenceLeaf, b: &EvidenceLeaf) -> bool {
     match (a, b) {
         (
             EvidenceLeaf::DatasetLoaded {

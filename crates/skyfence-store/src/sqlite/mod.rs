@@ -3,7 +3,7 @@
 //! become backend-neutral [`StoreError`]s in [`sql_err`].
 
 mod delivery;
-mod evidence;
+pub(crate) mod evidence;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -392,7 +392,7 @@ fn track_point(r: &rusqlite::Row<'_>) -> rusqlite::Result<TrackPoint> {
     })
 }
 
-fn status_str(s: IncidentStatus) -> &'static str {
+pub(crate) fn status_str(s: IncidentStatus) -> &'static str {
     match s {
         IncidentStatus::Open => "open",
         IncidentStatus::Closed => "closed",
@@ -400,7 +400,7 @@ fn status_str(s: IncidentStatus) -> &'static str {
     }
 }
 
-fn classification_str(c: Classification) -> &'static str {
+pub(crate) fn classification_str(c: Classification) -> &'static str {
     match c {
         Classification::Uav => "uav",
         Classification::Aircraft => "aircraft",
@@ -415,7 +415,7 @@ pub(crate) fn target_key(t: TargetId) -> String {
 }
 
 /// The columns `signal` (a receiver's 0-255 level) and `dbm` of a record's signal.
-fn signal_columns(s: Option<Signal>) -> (Option<u8>, Option<i8>) {
+pub(crate) fn signal_columns(s: Option<Signal>) -> (Option<u8>, Option<i8>) {
     match s {
         Some(Signal::Level(l)) => (Some(l), None),
         Some(Signal::Dbm(d)) => (None, Some(d)),
@@ -440,7 +440,7 @@ fn upsert_incident(tx: &Transaction<'_>, i: &Incident, json: &str) -> rusqlite::
 }
 
 /// The key that makes an event unique (see the `events` table).
-fn dedup_key(e: &Event) -> String {
+pub(crate) fn dedup_key(e: &Event) -> String {
     match e {
         Event::Approach {
             at, zone, target, ..
@@ -456,7 +456,7 @@ fn dedup_key(e: &Event) -> String {
     }
 }
 
-fn event_target(e: &Event) -> TargetId {
+pub(crate) fn event_target(e: &Event) -> TargetId {
     match e {
         Event::Approach { target, .. } => target.id,
         Event::Confirmed { incident, .. }

@@ -132,6 +132,8 @@ pub(crate) fn open_store(
         .with_context(|| format!("cannot open store {url}"))?;
     let signer = match url.file() {
         Some(file) => log_signer(&config, file)?,
+        // A server's store: only a named `[evidence] key` (the path is not used then).
+        None if config.evidence.key.is_some() => log_signer(&config, Path::new(""))?,
         None => None,
     };
     Ok((config, store, signer))

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dossier;
 pub mod export;
 pub mod log;
+pub mod relay;
 pub mod run;
 pub mod simulate;
 pub mod verify;

@@ -33,6 +33,12 @@ pub struct RunArgs {
 /// Runs the service until SIGINT or SIGTERM, then flushes the store and returns.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
+    if config.cluster.is_some() {
+        return Err(input_error(format!(
+            "config {}: [cluster]: detector nodes are not built yet; `skyfence relay` reads [cluster], `skyfence run` runs without it",
+            args.config.display()
+        )));
+    }
     let zones = config.load_zones(&[], &[])?;
     if zones.is_empty() {
         return Err(input_error(format!(

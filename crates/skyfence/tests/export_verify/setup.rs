@@ -76,7 +76,7 @@ pub const SECRETS: [&str; 7] = [
 ];
 
 /// The scenario window as a Beast recording.
-fn write_window(sim: &Path, out: &Path) {
+pub fn write_window(sim: &Path, out: &Path) {
     let bytes = std::fs::read(sim.join("beast.bin")).expect("beast.bin");
     let start = Timestamp::parse_rfc3339("2023-11-14T22:00:00Z").expect("start");
     let (mut frames, _) = BeastDecoder::decode_all(BeastClock::Counter12Mhz { start }, &bytes);
