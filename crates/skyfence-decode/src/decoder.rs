@@ -96,8 +96,10 @@ pub struct Message {
     pub nacp: Option<u8>,
     /// ADS-B version of the transmitter (TC 31): 0 DO-260, 1 DO-260A, 2 DO-260B.
     pub adsb_version: Option<u8>,
-    /// The Comm-B register of a DF20/21 reply, when exactly one fits (`commb.rs`).
-    pub commb: Option<CommB>,
+    /// The Comm-B register of a DF20/21 reply, when exactly one fits (`commb.rs`), with
+    /// the MB field it was inferred from; [`Message::commb`] decodes its fields. Kept as
+    /// 16 bytes rather than decoded: every message is returned by value.
+    pub commb_mb: Option<(Bds, u64)>,
 }
 
 impl Message {
@@ -127,8 +129,13 @@ impl Message {
             corrected_bit: None,
             nacp: None,
             adsb_version: None,
-            commb: None,
+            commb_mb: None,
         }
+    }
+
+    /// The decoded Comm-B register of a DF20/21 reply, when one was inferred.
+    pub fn commb(&self) -> Option<CommB> {
+        self.commb_mb.and_then(|(bds, mb)| commb::decode(bds, mb))
     }
 
     /// The normalised observation for the detection core. Barometric altitude is
@@ -418,7 +425,7 @@ impl Decoder {
         match commb::infer(mb, &reference) {
             Inferred::One(c) => {
                 self.commb.inferred[c.bds() as usize] += 1;
-                m.commb = Some(c);
+                m.commb_mb = Some((c.bds(), mb));
                 match c {
                     CommB::Identification(cs) => m.callsign = Some(cs),
                     CommB::TrackTurn(t) => {
