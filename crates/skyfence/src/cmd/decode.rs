@@ -457,6 +457,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     }
     let config = DecoderConfig {
         correct_single_bit: args.correct_single_bit,
+        pace_untimed: true,
         ..Default::default()
     };
     let stdout = io::stdout().lock();
