@@ -96,8 +96,10 @@ pub struct Message {
     pub nacp: Option<u8>,
     /// ADS-B version of the transmitter (TC 31): 0 DO-260, 1 DO-260A, 2 DO-260B.
     pub adsb_version: Option<u8>,
-    /// The Comm-B register of a DF20/21 reply, when exactly one fits (`commb.rs`).
-    pub commb: Option<CommB>,
+    /// The Comm-B register of a DF20/21 reply, when exactly one fits (`commb.rs`), with
+    /// the MB field it was inferred from; [`Message::commb`] decodes its fields. Kept as
+    /// 16 bytes rather than decoded: every message is returned by value.
+    pub commb_mb: Option<(Bds, u64)>,
 }
 
 impl Message {
@@ -127,8 +129,13 @@ impl Message {
             corrected_bit: None,
             nacp: None,
             adsb_version: None,
-            commb: None,
+            commb_mb: None,
         }
+    }
+
+    /// The decoded Comm-B register of a DF20/21 reply, when one was inferred.
+    pub fn commb(&self) -> Option<CommB> {
+        self.commb_mb.and_then(|(bds, mb)| commb::decode(bds, mb))
     }
 
     /// The normalised observation for the detection core. Barometric altitude is
@@ -181,6 +188,11 @@ pub struct DecoderConfig {
     pub correct_single_bit: bool,
     /// Address expiry, CPR pairing window and speed gate of the per-aircraft state.
     pub tracker: TrackerConfig,
+    /// Pace the times of frames without their own time (tracker.rs, "Frames without
+    /// their own time"). On for recordings (`decode`, `analyze`); off for the live
+    /// service and bundle re-detection, whose frames carry their receive time (a replay
+    /// played faster than real time breaks the 0.4 s rule in wall-clock terms).
+    pub pace_untimed: bool,
 }
 
 /// How often, in data time, the decoder forgets silent aircraft.
@@ -191,6 +203,7 @@ const EXPIRE_EVERY_US: i64 = 10_000_000;
 /// windows between frames).
 pub struct Decoder {
     correct_single_bit: bool,
+    pace_untimed: bool,
     tracker: Tracker,
     drops: DropCounts,
     accepted: u64,
@@ -254,6 +267,7 @@ impl Decoder {
     pub fn new(config: DecoderConfig) -> Self {
         Decoder {
             correct_single_bit: config.correct_single_bit,
+            pace_untimed: config.pace_untimed,
             tracker: Tracker::new(config.tracker),
             drops: DropCounts::default(),
             accepted: 0,
@@ -418,7 +432,7 @@ impl Decoder {
         match commb::infer(mb, &reference) {
             Inferred::One(c) => {
                 self.commb.inferred[c.bds() as usize] += 1;
-                m.commb = Some(c);
+                m.commb_mb = Some((c.bds(), mb));
                 match c {
                     CommB::Identification(cs) => m.callsign = Some(cs),
                     CommB::TrackTurn(t) => {
@@ -446,7 +460,7 @@ impl Decoder {
     fn pace(&mut self, input: Timestamp) -> Timestamp {
         self.untimed_now = self.last_input == Some(input);
         self.last_input = Some(input);
-        if self.untimed_now {
+        if self.untimed_now && self.pace_untimed {
             self.untimed += 1;
             self.paced = self.paced.max(input);
         } else {
@@ -465,6 +479,7 @@ impl Decoder {
         // An untimed DF17 position squitter was broadcast at least 0.4 s after its
         // aircraft's previous one: the paced clock moves on to that.
         if self.untimed_now
+            && self.pace_untimed
             && m.df == Some(17)
             && let Some(earliest) = self.tracker.earliest_broadcast(m.icao24, cpr)
             && earliest > m.at

@@ -59,8 +59,10 @@
 //!
 //! AVR `*HEX;` lines (dump1090's port 30002, `rtl_adsb`) carry no time: every frame takes
 //! the last timestamped line's time or `--start`; raw files with coarse or repeated
-//! timestamps, and live feeds stamped once per network read, give runs of frames one
-//! timestamp. The [`crate::decoder::Decoder`] *paces* such runs: a frame whose input time
+//! timestamps give runs of frames one timestamp. With `DecoderConfig::pace_untimed`
+//! (`decode` and `analyze`; not the live service, whose receive times a replay played
+//! faster than real time compresses) the [`crate::decoder::Decoder`] *paces* such runs: a
+//! frame whose input time
 //! equals the previous frame's is *untimed* and gets the decoder's paced clock (the
 //! previous frame's time, never less than its input time); a DF17 position squitter
 //! among them that is not a copy of its aircraft's stored message of its format is put

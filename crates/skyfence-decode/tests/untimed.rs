@@ -43,7 +43,10 @@ fn positions(
     });
     let (items, drops) = decode_all(&mut *codec, bytes);
     assert_eq!(drops.total_messages(), 0, "{format}: {drops:?}");
-    let mut d = Decoder::new(DecoderConfig::default());
+    let mut d = Decoder::new(DecoderConfig {
+        pace_untimed: true,
+        ..DecoderConfig::default()
+    });
     let (mut out, mut times) = (Vec::new(), Vec::new());
     for i in &items {
         let Item::Frame(f) = i else { panic!("{i:?}") };

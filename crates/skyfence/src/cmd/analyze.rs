@@ -141,6 +141,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     // The inputs are merged in time order into one stream: one decoder for all of them.
     // ASTERIX records are matched to the config's [[sensor]]s by SAC/SIC.
     let mut ingest = Ingest::new(IngestConfig {
+        // Recordings: frames without their own time are paced.
+        decoder: skyfence_decode::decoder::DecoderConfig {
+            pace_untimed: true,
+            ..Default::default()
+        },
         lanes: Lanes::Shared,
         sensors: config.sensors.clone(),
         ..IngestConfig::default()

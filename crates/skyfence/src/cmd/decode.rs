@@ -195,7 +195,7 @@ impl From<&Message> for DecodedJson {
             heading_deg: m.heading_deg,
             ias_kt: m.ias_kt,
             tas_kt: m.tas_kt,
-            commb: m.commb.as_ref().map(commb_json),
+            commb: m.commb().as_ref().map(commb_json),
         }
     }
 }
@@ -457,6 +457,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     }
     let config = DecoderConfig {
         correct_single_bit: args.correct_single_bit,
+        pace_untimed: true,
         ..Default::default()
     };
     let stdout = io::stdout().lock();
