@@ -65,7 +65,7 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 /// The recordings through codec, ingest and multilateration, merged in time order as
 /// `analyze` merges them: the engine and the fixes.
-fn run_pipeline(dir: &Path) -> (Engine, Vec<skyfence_core::Observation>) {
+fn run_pipeline(dir: &Path, gps: bool) -> (Engine, Vec<skyfence_core::Observation>) {
     let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
     let sensors = skyfence_decode::sensor::config::from_config_text(&config).unwrap();
     let sites = ReceiverSite::from_sensors(&sensors);
@@ -73,7 +73,7 @@ fn run_pipeline(dir: &Path) -> (Engine, Vec<skyfence_core::Observation>) {
     let mut engine = Engine::new(sites, MlatConfig::default());
     let clock = ClockOptions {
         start: Some(Timestamp::parse_rfc3339(START).unwrap()),
-        gps: false,
+        gps,
     };
     let beast = format::lookup("beast").unwrap();
     let mut inputs: Vec<InputReader> = RECEIVERS
@@ -139,7 +139,7 @@ fn transponder_only_aircraft_is_multilaterated_and_its_crossing_is_an_incident()
         })
         .collect();
 
-    let (engine, fixes) = run_pipeline(&dir);
+    let (engine, fixes) = run_pipeline(&dir, false);
     let target = TargetId::Icao(Icao24::new(0x7a5c01).unwrap());
     assert!(
         fixes.iter().all(|f| f.target == target),
@@ -274,6 +274,84 @@ fn transponder_only_aircraft_is_multilaterated_and_its_crossing_is_an_incident()
         entered.secs_since(true_entered).abs() < 2.0,
         "entered {entered:?} vs {true_entered:?}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same network with GNSS-disciplined Radarcapes (GPS time of day, 15 ns): fixes
+/// within 30 m median, through `analyze` too (its inputs read as GPS time).
+#[test]
+fn gnss_receivers_locate_within_thirty_metres() {
+    let dir = temp_dir("gnss");
+    let mut scenario = skyfence_sim::mlat::mlat_border();
+    scenario.duration_s = 240.0;
+    for site in &mut scenario.sites {
+        site.clock = skyfence_decode::sensor::ReceiverClock::RadarcapeGps;
+        site.jump = None;
+    }
+    // Every aircraft 200 s further along: the crossing (at 364 s) falls in the shorter run.
+    for f in &mut scenario.flights {
+        let (lat, lon) = f.at(200.0);
+        (f.lat, f.lon) = (lat, lon);
+    }
+    skyfence_sim::mlat::simulate(&scenario, 5, &dir).unwrap();
+    let start = Timestamp::parse_rfc3339(START).unwrap();
+    let truth: Vec<(f64, f64, f64, f64)> = std::fs::read_to_string(dir.join("truth-mlat.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            let t = Timestamp::parse_rfc3339(v[1]).unwrap().secs_since(start);
+            (
+                t,
+                v[2].parse().unwrap(),
+                v[3].parse().unwrap(),
+                v[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    let (engine, fixes) = run_pipeline(&dir, true);
+    assert!(
+        fixes.len() > 300,
+        "{} fixes; {:?}",
+        fixes.len(),
+        engine.stats()
+    );
+    let mut errors: Vec<f64> = fixes
+        .iter()
+        .map(|f| {
+            // GNSS clocks: fix times are true times.
+            let t = f.at.secs_since(start);
+            let (_, lat, lon, h) = *truth
+                .iter()
+                .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
+                .unwrap();
+            let p = f.position.unwrap();
+            horizontal_distance_m(&geo::to_ecef(lat, lon, h), &geo::to_ecef(p.lat, p.lon, h))
+        })
+        .collect();
+    let median = percentile(&mut errors, 0.5);
+    let p95 = percentile(&mut errors, 0.95);
+    eprintln!(
+        "mlat-border, GNSS clocks: {} fixes, median {median:.1} m, 95th percentile {p95:.1} m",
+        fixes.len()
+    );
+    assert!(median <= 30.0, "median {median} m");
+    // `analyze` reads the receivers' timestamps as GPS time: the crossing is an incident.
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(&dir)
+        .args(["analyze", "--config", "config.toml", "--start", START]);
+    for name in RECEIVERS {
+        cmd.args(["--input", &format!("beast:rx-{name}.beast@{name}")]);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("\"id\":\"{TARGET}\"")), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -130,7 +130,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut inputs = args
         .input
         .iter()
-        .map(|spec| input::open(spec, clock))
+        .map(|spec| input::open(spec, receiver_clock(spec, &config, clock)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut out: BufWriter<Box<dyn Write>> = match &args.out {
         Some(path) => create(path)?,
@@ -293,6 +293,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         incidents.len() - authorised
     );
     Ok(())
+}
+
+/// How an input's timestamps read: Radarcape GPS time of day when it names a Mode S
+/// receiver declared with `clock = "radarcape_gps"`, else the 12 MHz counter.
+fn receiver_clock(spec: &InputSpec, config: &Config, clock: ClockOptions) -> ClockOptions {
+    let gps = spec.sensor.as_ref().is_some_and(|name| {
+        config.sensors.iter().any(|s| {
+            s.name == *name && s.clock == Some(skyfence_decode::sensor::ReceiverClock::RadarcapeGps)
+        })
+    });
+    ClockOptions { gps, ..clock }
 }
 
 /// The multilateration engine when inputs name Mode S receivers (`beast:PATH@RECEIVER`
