@@ -140,6 +140,9 @@ async function liveChecks(page) {
     await op.click();
     await page.waitForFunction(() => Array.isArray(window.skyfence.operator), null, { timeout: 15000 });
     report.operator = await page.evaluate(() => window.skyfence.operator);
+    // The map loads source data asynchronously: poll until the line is in.
+    await page.waitForFunction(() => window.skyfenceMap.querySourceFeatures('track')
+      .some((f) => f.properties.role === 'operator'), null, { timeout: 15000, polling: 250 }).catch(() => {});
     report.operatorLines = await page.evaluate(() =>
       window.skyfenceMap.querySourceFeatures('track').filter((f) => f.properties.role === 'operator').length);
     check(report.radarSymbols > 0, 'a radar-only target drawn as such');
