@@ -273,4 +273,40 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
             "{proto}"
         );
     }
+    drop(store);
+    // Each incident exports as a bundle that verifies offline: the verifier re-decodes
+    // the ASTERIX (with the logged config's sensors) and Remote ID records and re-runs
+    // detection to the same incident.
+    for (incident, name) in [(t, "track"), (r, "remoteid")] {
+        let zip = dir.path().join(format!("{name}.zip"));
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["export", incident["id"].as_str().unwrap(), "--out"])
+            .arg(&zip)
+            .args(["--store", "live.db"])
+            .env("SKYFENCE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "export {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(BIN)
+            .arg("verify")
+            .arg(&zip)
+            .env("SKYFENCE_LOG", "warn")
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "verify {name}: {report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!report.contains("FAIL"), "{name}: {report}");
+        for check in ["PASS decode", "PASS detection"] {
+            assert!(report.contains(check), "{name}: no {check:?}: {report}");
+        }
+    }
 }

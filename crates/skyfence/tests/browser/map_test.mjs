@@ -125,6 +125,29 @@ async function liveChecks(page) {
       .waitFor({ state: 'visible', timeout: 15000 });
     report.ackMarker = true;
   }
+  // Sensors beyond Mode S (the demo declares radar sites): a radar-only track is drawn
+  // with its own symbol and its incident badged; a Remote ID drone's incident shows its
+  // operator, joined to the drone's entry.
+  report.sensors = await page.evaluate(async () => (await (await fetch('/api/sensors')).json()).length);
+  if (report.sensors > 0) {
+    await page.waitForFunction(() => Object.keys(window.skyfence.targets).some((k) => k.startsWith('track:')),
+      null, { timeout: 60000, polling: 250 });
+    report.radarSymbols = await page.evaluate(() =>
+      window.skyfenceMap.querySourceFeatures('targets').filter((f) => f.properties.cls === 'radar').length);
+    await page.locator('#incidents li.inc .badge.radar').first().waitFor({ state: 'attached', timeout: 90000 });
+    const op = page.locator('#incidents li.inc:has(.badge.operator)').first();
+    await op.waitFor({ state: 'attached', timeout: 90000 });
+    await op.click();
+    await page.waitForFunction(() => Array.isArray(window.skyfence.operator), null, { timeout: 15000 });
+    report.operator = await page.evaluate(() => window.skyfence.operator);
+    // The map loads source data asynchronously: poll until the line is in.
+    await page.waitForFunction(() => window.skyfenceMap.querySourceFeatures('track')
+      .some((f) => f.properties.role === 'operator'), null, { timeout: 15000, polling: 250 }).catch(() => {});
+    report.operatorLines = await page.evaluate(() =>
+      window.skyfenceMap.querySourceFeatures('track').filter((f) => f.properties.role === 'operator').length);
+    check(report.radarSymbols > 0, 'a radar-only target drawn as such');
+    check(report.operatorLines > 0, "the operator joined to the drone's entry");
+  }
   await page.waitForTimeout(1200); // let the fly-to animation settle for the screenshot
   report.events = await page.evaluate(() => window.skyfence.events);
   report.alertsPanelHidden = await page.locator('#alerts-panel').isHidden();
