@@ -275,6 +275,7 @@ fn health_report(
         reasons.push(format!("store: cannot be read: {e}"));
     }
     reasons.extend(metrics.source_problems(now));
+    reasons.extend(metrics.sensor_problems(now));
     if failing {
         let body = serde_json::json!({ "status": "failing", "reasons": reasons });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
@@ -673,6 +674,32 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["status"], "degraded", "{body}");
         assert_eq!(body["reasons"].as_array().unwrap().len(), 2, "{body}");
+    }
+
+    #[test]
+    fn health_names_sensors_that_are_down() {
+        let config = crate::config::Config::parse(
+            "[[sensor]]\nname = \"kabul-psr\"\ntype = \"radar\"\nsac = 1\nsic = 2\nlat = 34.5\nlon = 69.2\nalt_m = 1800\n\n\
+             [[sensor]]\nname = \"kabul-1\"\ntype = \"modes\"\nlat = 34.5\nlon = 69.1\nalt_m = 1800\n",
+        )
+        .unwrap();
+        let metrics = Metrics {
+            sensors: crate::sensor_state::SensorBoard::new(&config.sensors),
+            ..Metrics::new([])
+        };
+        let start = metrics
+            .started_us
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let at = |s: i64| Timestamp::from_micros(start + s * 1_000_000);
+        // Within the first minute a radar may not have sent its first service message.
+        assert!(metrics.sensor_problems(at(30)).is_empty());
+        assert_eq!(
+            metrics.sensor_problems(at(90)),
+            ["sensor kabul-psr (radar): down, never heard"]
+        );
+        let (status, Json(body)) = health_report(&metrics, None, at(90));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "degraded", "{body}");
     }
 
     #[test]

@@ -229,6 +229,27 @@ impl Metrics {
         }
     }
 
+    /// The sensors' problems for `/api/health` at `now`: each declared radar, tracker
+    /// or ADS-B station that is down (`GET /api/sensors`), once the service has run for
+    /// [`SOURCE_SILENCE_US`] (a radar's first service message may take a rotation). Mode S
+    /// receivers are left out: the live service does not take their data yet.
+    pub fn sensor_problems(&self, now: skyfence_core::Timestamp) -> Vec<String> {
+        if now.as_micros() - self.started_us.load(Relaxed) <= SOURCE_SILENCE_US {
+            return Vec::new();
+        }
+        self.sensors
+            .views(now)
+            .into_iter()
+            .filter(|v| v.state != "up" && v.kind != "modes")
+            .map(|v| {
+                let heard = v
+                    .last_heard
+                    .map_or_else(|| "never heard".to_owned(), |t| format!("last heard {t}"));
+                format!("sensor {} ({}): down, {heard}", v.name, v.kind)
+            })
+            .collect()
+    }
+
     /// The sources' problems for `/api/health` at `now`: each source that received
     /// nothing for more than [`SOURCE_SILENCE_US`] (since start, when it never did), and
     /// whether it is connected at all.
