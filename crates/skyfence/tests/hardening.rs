@@ -106,11 +106,12 @@ fn sse_replay_pages_through_every_stored_event() {
         assert_eq!(store.last_seq().unwrap(), STORED);
     }
     let config = config(dir.path(), "store.db", "");
-    let (mut child, addr) = common::spawn_service(
+    let (child, addr) = common::spawn_service(
         Command::new(BIN).args(["run", "--config"]).arg(&config),
         DEADLINE,
         |_| {},
     );
+    let mut child = Killed(child);
 
     let events = sse(addr, 0, |e| e.len() as u64 >= STORED);
     let ids: Vec<u64> = events.iter().filter_map(|(_, id, _)| *id).collect();
@@ -139,7 +140,7 @@ fn sse_replay_pages_through_every_stored_event() {
     assert_eq!(v["last_event_id"], 99_999);
     assert_eq!(v["newest"], STORED);
 
-    common::stop_gracefully(&mut child);
+    common::stop_gracefully(&mut child.0);
 }
 
 /// A loopback port nothing listens on now (bound and released).
@@ -149,6 +150,17 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The service under test, killed when the test ends however it ends: a failed assertion
+/// must not leave it running.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Whether the server closes `s` (EOF or reset) before the deadline; false when it is
@@ -203,11 +215,12 @@ fn connections_are_limited_and_the_api_stays_reachable() {
         "listen = \"127.0.0.1:0\"\nmax_connections = 8\nheader_read_timeout_s = 1\nsend_timeout_s = 2",
     );
     std::fs::write(&config, text).unwrap();
-    let (mut child, addr) = common::spawn_service(
+    let (child, addr) = common::spawn_service(
         Command::new(BIN).args(["run", "--config"]).arg(&config),
         DEADLINE,
         |_| {},
     );
+    let mut child = Killed(child);
     // The status of GET /api/health, 0 when the connection is refused or cut.
     let health = || {
         use std::io::Read as _;
@@ -329,5 +342,5 @@ fn connections_are_limited_and_the_api_stays_reachable() {
     assert!(metric(&metrics, "skyfence_http_connections_shed_total") >= 1.0);
     assert_eq!(metric(&metrics, "skyfence_http_send_timeouts_total"), 1.0);
     drop(flood);
-    common::stop_gracefully(&mut child);
+    common::stop_gracefully(&mut child.0);
 }
