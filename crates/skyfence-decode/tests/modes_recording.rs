@@ -5,29 +5,13 @@
 //! truncates to whole knots and one callsign with characters outside the 6-bit set
 //! (pyModeS prints `Q#Z08#IT`, skyfence reports no callsign).
 
-use skyfence_core::{Icao24, Timestamp};
-use skyfence_decode::decoder::{Decoder, DecoderConfig};
-use skyfence_decode::{DropReason, Frame};
+#[path = "common/long_flight.rs"]
+mod long_flight;
 
-fn recording() -> Vec<Frame> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/long_flight.csv"
-    );
-    let text = std::fs::read_to_string(path).expect("testdata/long_flight.csv");
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let (t, hex) = line.split_once(',').expect("TIMESTAMP,HEX");
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-                .collect();
-            let at = Timestamp::from_secs_f64(t.parse().expect("seconds")).expect("time");
-            Frame::new(at, &bytes).expect("7 or 14 bytes")
-        })
-        .collect()
-}
+use long_flight::recording;
+use skyfence_core::Icao24;
+use skyfence_decode::DropReason;
+use skyfence_decode::decoder::{Decoder, DecoderConfig};
 
 #[test]
 fn long_flight_is_decoded_and_accounted() {

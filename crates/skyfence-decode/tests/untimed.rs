@@ -4,30 +4,14 @@
 //! testdata/long_flight.csv (rs1090 0.7.0, MIT; see testdata/README.md), written as a
 //! Beast stream with its receiver counter and as plain AVR without any time.
 
+#[path = "common/long_flight.rs"]
+mod long_flight;
+
+use long_flight::recording;
 use skyfence_core::{GeoPoint, Timestamp};
 use skyfence_decode::codec::{ClockOptions, Item, decode_all};
 use skyfence_decode::decoder::{Decoder, DecoderConfig};
-use skyfence_decode::{Frame, format};
-
-fn recording() -> Vec<Frame> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/long_flight.csv"
-    );
-    let text = std::fs::read_to_string(path).expect("testdata/long_flight.csv");
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let (t, hex) = line.split_once(',').expect("TIMESTAMP,HEX");
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-                .collect();
-            let at = Timestamp::from_secs_f64(t.parse().expect("seconds")).expect("time");
-            Frame::new(at, &bytes).expect("7 or 14 bytes")
-        })
-        .collect()
-}
+use skyfence_decode::format;
 
 /// Every frame's position (`None` where the decoder gave none) and message time, in
 /// input order; the count of untimed frames.
