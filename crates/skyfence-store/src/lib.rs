@@ -50,6 +50,7 @@
 pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod cosign;
 mod error;
 pub mod export;
 mod model;

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use skyfence_core::detect::{Event, Incident, IncidentId};
 use skyfence_core::{Signal, Timestamp};
 use skyfence_evidence::merkle::{self, Hash, HashStore, MerkleLog, StoredNode, leaf_hash};
-use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal, Note};
+use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal};
 use tokio_postgres::Client;
 
 use super::{PgStore, Statements, TxError, begin_write, pg_err, to_i64, to_u64, wait};
@@ -624,16 +624,13 @@ impl EvidenceLogStore for PgStore {
                 what: format!("no checkpoint of size {size} is stored"),
             });
         };
-        let stored =
-            Note::parse(stored.as_bytes()).map_err(|e| self.corrupt("checkpoints", size, e))?;
-        let given = Note::parse(signed_note_with_cosig.as_bytes())
-            .map_err(|e| self.ev_fail("add cosignature", e))?;
-        if given.text != stored.text {
-            return Err(self.ev_fail(
-                "add cosignature",
-                format!("the note's text is not that of the stored checkpoint of size {size}"),
-            ));
-        }
+        let new =
+            crate::cosign::new_signatures(&stored, signed_note_with_cosig, size).map_err(|r| {
+                match r {
+                    crate::cosign::Refused::Stored(e) => self.corrupt("checkpoints", size, e),
+                    crate::cosign::Refused::Given(e) => self.ev_fail("add cosignature", e),
+                }
+            })?;
         let now = skyfence_core::time::wall_clock();
         let held = self.query(
             "add cosignature",
@@ -643,17 +640,9 @@ impl EvidenceLogStore for PgStore {
         let held = held.first().map_or(0, |r| to_u64(r.get(0)));
         let mut room = (MAX_COSIGNATURES as u64).saturating_sub(held);
         let mut added = 0;
-        for sig in &given.signatures {
-            if stored.signatures.contains(sig) {
-                continue;
-            }
+        for sig in &new {
             if room == 0 {
-                return Err(self.ev_fail(
-                    "add cosignature",
-                    format!(
-                        "the checkpoint of size {size} already holds {MAX_COSIGNATURES} cosignatures, the most one keeps"
-                    ),
-                ));
+                return Err(self.ev_fail("add cosignature", crate::cosign::full(size)));
             }
             let n = self.execute(
                 "add cosignature",

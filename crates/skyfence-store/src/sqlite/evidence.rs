@@ -51,7 +51,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use skyfence_core::detect::{Event, Incident, IncidentId};
 use skyfence_core::{Signal, Timestamp};
 use skyfence_evidence::merkle::{self, Hash, HashStore, MerkleLog, StoredNode, leaf_hash};
-use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal, Note};
+use skyfence_evidence::{DatasetKind, EvidenceLeaf, LeafSignal};
 
 use super::{sql_err, target_key};
 use crate::{
@@ -745,16 +745,13 @@ impl EvidenceLogStore for SqliteStore {
                 what: format!("no checkpoint of size {size} is stored"),
             });
         };
-        let stored =
-            Note::parse(stored.as_bytes()).map_err(|e| self.corrupt("checkpoints", size, e))?;
-        let given = Note::parse(signed_note_with_cosig.as_bytes())
-            .map_err(|e| self.ev_fail("add cosignature", e))?;
-        if given.text != stored.text {
-            return Err(self.ev_fail(
-                "add cosignature",
-                format!("the note's text is not that of the stored checkpoint of size {size}"),
-            ));
-        }
+        let new =
+            crate::cosign::new_signatures(&stored, signed_note_with_cosig, size).map_err(|r| {
+                match r {
+                    crate::cosign::Refused::Stored(e) => self.corrupt("checkpoints", size, e),
+                    crate::cosign::Refused::Given(e) => self.ev_fail("add cosignature", e),
+                }
+            })?;
         let now = skyfence_core::time::wall_clock();
         let mut added = 0;
         let err = self.ev_err("add cosignature");
@@ -771,17 +768,9 @@ impl EvidenceLogStore for SqliteStore {
                  ON CONFLICT (size, name, key_id) DO NOTHING",
             )
             .map_err(&err)?;
-        for sig in &given.signatures {
-            if stored.signatures.contains(sig) {
-                continue;
-            }
+        for sig in &new {
             if room == 0 {
-                return Err(self.ev_fail(
-                    "add cosignature",
-                    format!(
-                        "the checkpoint of size {size} already holds {MAX_COSIGNATURES} cosignatures, the most one keeps"
-                    ),
-                ));
+                return Err(self.ev_fail("add cosignature", crate::cosign::full(size)));
             }
             let n = st
                 .execute(params![
