@@ -113,14 +113,18 @@ fn relayed_frames_arrive_in_order_once_across_a_nats_restart() {
     let mut conn = TcpStream::connect(listen).unwrap();
     // That probe was connection 0 (no bytes); this one is connection 1.
 
-    // NATS up: published directly.
+    // NATS up: published (directly, or through the spool at once).
     let a = beast(0, 3000);
     push(&mut conn, &a, 700);
+    // (A message read before the client finished connecting, or whose acknowledgement
+    // was slow on a loaded machine, is spooled and drained at once: that is the relay
+    // working, so the test waits for an empty spool instead of asserting none was used.)
     wait_for("the first part published", || {
         metrics.bytes.load(Relaxed) == a.len() as u64
-            && metrics.published.load(Relaxed) == metrics.messages.load(Relaxed)
+            && metrics.published.load(Relaxed) >= metrics.messages.load(Relaxed)
+            && metrics.spool_bytes.load(Relaxed) == 0
     });
-    assert_eq!(metrics.spooled.load(Relaxed), 0);
+    let spooled_while_up = metrics.spooled.load(Relaxed);
 
     // NATS killed: the relay goes on reading and spools.
     nats.stop();
@@ -130,7 +134,7 @@ fn relayed_frames_arrive_in_order_once_across_a_nats_restart() {
         metrics.bytes.load(Relaxed) == (a.len() + b.len()) as u64
             && metrics.spool_bytes.load(Relaxed) > 0
     });
-    assert!(metrics.spooled.load(Relaxed) > 0);
+    assert!(metrics.spooled.load(Relaxed) > spooled_while_up);
 
     // NATS back: the spool drains, then new bytes are published directly again.
     nats.start().unwrap();
