@@ -1,10 +1,11 @@
 //! Signed notes, checkpoints and `vkey`s on arbitrary bytes: parsing never panics; a
 //! note that parses writes back to text that parses to the same note; a checkpoint text
-//! that parses renders back to itself; `open_checkpoint` with a fixed key never panics.
+//! that parses renders back to itself; `open_checkpoint` with a fixed key and
+//! `open_rotation` (a key-rotation statement) never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyfence_evidence::{Checkpoint, Note, Signer, VerifierKey, open_checkpoint};
+use skyfence_evidence::{Checkpoint, Note, Signer, VerifierKey, open_checkpoint, open_rotation};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(note) = Note::parse(data) {
@@ -16,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(Checkpoint::parse_body(&cp.body()).unwrap(), cp);
         }
         let _ = VerifierKey::parse(text);
+        let _ = open_rotation(text);
     }
     let key = Signer::from_seed("fuzz.example/log", [3; 32])
         .expect("a valid key name")

@@ -682,6 +682,10 @@ fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {
         }
         Some(EvidenceLeaf::DatasetLoaded { name, .. }) => format!("dataset {name:?}"),
         Some(EvidenceLeaf::ConfigChanged { source, .. }) => format!("config from {source}"),
+        Some(EvidenceLeaf::KeyRotated { at_us, .. }) => format!(
+            "log key rotation at {}",
+            Timestamp::from_micros(*at_us).to_rfc3339_micros()
+        ),
         None => "undecodable leaf".into(),
     }
 }

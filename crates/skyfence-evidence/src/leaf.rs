@@ -7,10 +7,11 @@
 //!
 //! ```text
 //! leaf      = version kind body
-//! version   = 0x01 for kinds 0x01 to 0x05 | 0x02 for kind 0x06 (each kind has exactly
-//!             one version, so one value still has one encoding; version 2 added the
-//!             protocol-tagged raw record, and left the bytes of every other kind as they
-//!             were, so logs and bundles written before it verify unchanged)
+//! version   = 0x01 for kinds 0x01 to 0x05 | 0x02 for kinds 0x06 and 0x08 (each kind
+//!             has exactly one version, so one value still has one encoding; version 2
+//!             added the protocol-tagged raw record and the key rotation, and left the
+//!             bytes of every other kind as they were, so logs and bundles written before
+//!             it verify unchanged)
 //! u8        = 1 byte
 //! i64, u64  = 8 bytes, big-endian (i64 in two's complement)
 //! bool      = 0x00 (false) | 0x01 (true)
@@ -32,6 +33,9 @@
 //! kind 0x05 operator ack:     incident operator:string note:string at:time
 //! kind 0x06 raw record:       sensor:string received_at:time protocol:u8 signal mlat:bool
 //!                             record:bytes
+//! kind 0x08 key rotation:     at:time note:string
+//!                             -- a signed note (crate::rotation) naming the old and the
+//!                             -- new log key, signed by both
 //! protocol  = 0x01 Mode S frame | 0x02 ASTERIX record | 0x03 Remote ID message or pack
 //! signal    = 0x00 (none) | 0x01 u8 (the receiver's 0-255 level) | 0x02 i8 (dBm)
 //! ```
@@ -171,6 +175,15 @@ pub enum EvidenceLeaf {
         /// The incident as JSON, exactly as stored.
         incident_json: String,
     },
+    /// The log's signing key was replaced (kind 0x08, version 2): checkpoints of the
+    /// log from this leaf on are signed by the new key. `note` is a signed note naming
+    /// both keys, signed by both ([`crate::rotation`]).
+    KeyRotated {
+        /// When, µs since the Unix epoch.
+        at_us: i64,
+        /// The rotation statement as a signed note (text, blank line, two signatures).
+        note: String,
+    },
     /// An operator acknowledged an incident (kind 0x05).
     OperatorAck {
         /// The incident id.
@@ -207,7 +220,7 @@ pub enum LeafError {
     #[error("unknown signal tag {0:#04x}: expected 0x00 none, 0x01 level or 0x02 dBm")]
     UnknownSignalTag(u8),
     /// A kind this code does not know.
-    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x06")]
+    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x06 or 0x08")]
     UnknownKind(u8),
     /// An unknown dataset kind.
     #[error("unknown dataset kind {0:#04x}: expected 0x01 zones, 0x02 dataset or 0x03 permits")]
@@ -338,6 +351,7 @@ impl EvidenceLeaf {
             EvidenceLeaf::IncidentStateChanged { .. } => 0x04,
             EvidenceLeaf::OperatorAck { .. } => 0x05,
             EvidenceLeaf::RawRecord { .. } => 0x06,
+            EvidenceLeaf::KeyRotated { .. } => 0x08,
         }
     }
 
@@ -450,6 +464,10 @@ impl EvidenceLeaf {
                 w.bytes("note", note.as_bytes())?;
                 w.i64(*at_us);
             }
+            EvidenceLeaf::KeyRotated { at_us, note } => {
+                w.i64(*at_us);
+                w.bytes("note", note.as_bytes())?;
+            }
         }
         Ok(w.0)
     }
@@ -463,7 +481,7 @@ impl EvidenceLeaf {
             return Err(LeafError::UnknownVersion(version));
         }
         let kind = r.u8("kind")?;
-        if (0x01..=0x06).contains(&kind) && version_of(kind) != version {
+        if KNOWN_KINDS.contains(&kind) && version_of(kind) != version {
             return Err(LeafError::VersionMismatch {
                 kind,
                 expected: version_of(kind),
@@ -540,6 +558,10 @@ impl EvidenceLeaf {
                     record: r.bytes("record")?.to_vec(),
                 }
             }
+            0x08 => EvidenceLeaf::KeyRotated {
+                at_us: r.i64("at")?,
+                note: r.string("note")?,
+            },
             other => return Err(LeafError::UnknownKind(other)),
         };
         if !r.0.is_empty() {
@@ -554,9 +576,12 @@ impl EvidenceLeaf {
     }
 }
 
+/// The kinds this code reads.
+const KNOWN_KINDS: [u8; 7] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08];
+
 /// The one version each kind is written in.
 fn version_of(kind: u8) -> u8 {
-    if kind == 0x06 {
+    if kind == 0x06 || kind == 0x08 {
         LEAF_VERSION_RAW_RECORD
     } else {
         LEAF_VERSION
@@ -831,6 +856,7 @@ mod tests {
                     at_us
                 }
             ),
+            (any::<i64>(), ".*").prop_map(|(at_us, note)| EvidenceLeaf::KeyRotated { at_us, note }),
         ]
     }
 
@@ -838,8 +864,9 @@ mod tests {
         #[test]
         fn every_leaf_round_trips(leaf in any_leaf()) {
             let bytes = leaf.encode().unwrap();
-            // Each kind has exactly one version byte: 0x02 for the raw record, else 0x01.
-            let version = if leaf.kind_code() == 0x06 { LEAF_VERSION_RAW_RECORD } else { LEAF_VERSION };
+            // Each kind has exactly one version byte: 0x02 for the raw record and the key
+            // rotation, else 0x01.
+            let version = if matches!(leaf.kind_code(), 0x06 | 0x08) { LEAF_VERSION_RAW_RECORD } else { LEAF_VERSION };
             prop_assert_eq!(bytes[..2].to_vec(), vec![version, leaf.kind_code()]);
             prop_assert_eq!(EvidenceLeaf::decode(&bytes).unwrap(), leaf);
         }

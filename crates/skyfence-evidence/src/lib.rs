@@ -20,6 +20,7 @@ pub mod keyfile;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod rotation;
 pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint, open_checkpoint};
@@ -32,4 +33,5 @@ pub use merkle::{
 pub use note::{
     Note, NoteError, NoteSignature, Signer, SignerError, VerifiedSignature, VerifierKey,
 };
+pub use rotation::{KeyRotation, RotationError, open_rotation, sign_rotation};
 pub use witness::{Cosigned, Witness, WitnessError, WitnessedHead};

@@ -311,6 +311,15 @@ pub fn load_continuing_key(
             signed_by(&cp.note)
         );
     }
+    if let Some((leaf, rotation)) = crate::key_rotation::pending(store)? {
+        anyhow::bail!(
+            "the store {} holds a key rotation (leaf {leaf}, from {} to {}) that no checkpoint includes yet: run `skyfence log rotate-key` again to finish it (it needs the new key {})",
+            store.log_location(),
+            rotation.old,
+            rotation.new,
+            crate::key_rotation::staged_path(path).display()
+        );
+    }
     let signer = load_log_key(path, origin)?;
     if let Some(cp) = &latest
         && open_checkpoint(cp.note.as_bytes(), &signer.verifier_key(), &[]).is_err()

@@ -22,6 +22,7 @@ pub mod config_leaf;
 pub mod evidence;
 pub mod exit;
 pub mod input;
+pub mod key_rotation;
 pub mod metrics;
 pub mod netlimits;
 pub mod pipeline;

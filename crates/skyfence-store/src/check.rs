@@ -2,14 +2,15 @@
 //!
 //! It trusts nothing in the store: it recomputes every leaf hash from the leaf bytes,
 //! rebuilds the RFC 6962 tree from them and compares every stored node, opens every stored
-//! checkpoint with the log's public key (and the cosignatures with the witness keys given),
+//! checkpoint with the key in force at its size (the log's key, followed along its chain of
+//! key rotations) and the cosignatures with the witness keys given,
 //! compares each checkpoint's root with the rebuilt tree's, and checks an RFC 6962
 //! consistency proof between each pair of consecutive checkpoints. The result is a
 //! [`Report`] of lines the command prints; the log is valid only if no check failed.
 
 use skyfence_evidence::{
-    EvidenceLeaf, Hash, HashStore as _, MerkleLog, VerifierKey, leaf_hash, open_checkpoint, to_hex,
-    verify_consistency,
+    EvidenceLeaf, Hash, HashStore as _, KeyRotation, MerkleLog, VerifierKey, leaf_hash,
+    open_checkpoint, open_rotation, to_hex, verify_consistency,
 };
 
 use crate::{EvidenceLogStore, StoreError};
@@ -74,6 +75,12 @@ const CHUNK: u64 = 10_000;
 /// Checks the whole evidence log of `store` against `log_key` (and the witnesses'
 /// cosignatures against `witness_keys`). A store that fails to answer is an error; a log
 /// that answers but is wrong is a [`Report`] with failed checks.
+///
+/// A log whose key was rotated (kind-0x08 leaves, each signed by the key it retires and
+/// the key it brings in) is checked along that chain: each checkpoint must be signed by
+/// the key in force at its size (the new key of the last rotation it includes, else the
+/// first key). `log_key` is the trust anchor: it must be one of the chain's keys (the
+/// first, the current one, or any between), since every link is signed by both ends.
 pub fn verify_log(
     store: &dyn EvidenceLogStore,
     log_key: &VerifierKey,
@@ -89,7 +96,8 @@ pub fn verify_log(
 
     // 1. Leaves: each row decodes and hashes to the stored leaf hash; none missing.
     let mut rebuilt = MerkleLog::in_memory();
-    let (mut bad_leaves, mut cleared, mut by_kind) = (0usize, 0u64, [0u64; 7]);
+    let (mut bad_leaves, mut cleared, mut by_kind) = (0usize, 0u64, [0u64; 9]);
+    let mut rotations: Vec<(u64, KeyRotation)> = Vec::new();
     let mut start = 0;
     while start < size {
         let end = (start + CHUNK).min(size);
@@ -124,7 +132,16 @@ pub fn verify_log(
                     Some(bytes) => {
                         match EvidenceLeaf::decode(bytes) {
                             Ok(leaf) if leaf.kind_code() == r.kind => {
-                                by_kind[usize::from(r.kind).min(6)] += 1;
+                                by_kind[usize::from(r.kind).min(8)] += 1;
+                                if let EvidenceLeaf::KeyRotated { note, .. } = &leaf {
+                                    match open_rotation(note) {
+                                        Ok(rot) => rotations.push((index, rot)),
+                                        Err(e) => {
+                                            bad_leaves += 1;
+                                            report.fail(format!("leaf {index}: key rotation: {e}"));
+                                        }
+                                    }
+                                }
                             }
                             Ok(leaf) => {
                                 bad_leaves += 1;
@@ -186,12 +203,16 @@ pub fn verify_log(
     if bad_leaves == 0 {
         report.ok(format!(
             "{size} leaves: every leaf decodes and hashes to its tree leaf \
-             ({} datasets, {} config changes, {} raw frames, {} incident changes, {} acknowledgements)",
+             ({} datasets, {} config changes, {} raw frames, {} incident changes, {} acknowledgements{})",
             by_kind[1],
             by_kind[2],
             by_kind[3] + by_kind[6],
             by_kind[4],
-            by_kind[5]
+            by_kind[5],
+            match by_kind[8] {
+                0 => String::new(),
+                n => format!(", {n} key rotations"),
+            }
         ));
     }
     if cleared > 0 {
@@ -247,13 +268,54 @@ pub fn verify_log(
         report.fail(format!("... {} more tree nodes differ", bad_nodes - 10));
     }
 
-    // 3. Checkpoints: signature, cosignatures, root against the rebuilt tree.
+    // 3. The key chain: each rotation retires the key the previous one brought in, and
+    // the key given is one of the chain's.
+    let mut chain_ok = true;
+    for pair in rotations.windows(2) {
+        let ((_, a), (i, b)) = (&pair[0], &pair[1]);
+        if b.old != a.new {
+            chain_ok = false;
+            report.fail(format!(
+                "leaf {i}: key rotation retires {} but the key in force is {}",
+                b.old, a.new
+            ));
+        }
+    }
+    let first_key = rotations.first().map_or(log_key, |(_, r)| &r.old);
+    if !rotations.is_empty() {
+        let in_chain = *first_key == *log_key || rotations.iter().any(|(_, r)| r.new == *log_key);
+        if !in_chain {
+            chain_ok = false;
+            report.fail(format!(
+                "the log key {log_key} is none of the keys the log's rotations name"
+            ));
+        }
+        if chain_ok {
+            for (i, r) in &rotations {
+                report.ok(format!(
+                    "leaf {i}: key rotation from {} to {}, signed by both",
+                    r.old, r.new
+                ));
+            }
+        }
+    }
+    // The key that must have signed a checkpoint of `size` leaves.
+    let key_at = |size: u64| -> &VerifierKey {
+        rotations
+            .iter()
+            .rev()
+            .find(|(i, _)| *i < size)
+            .map_or(first_key, |(_, r)| &r.new)
+    };
+
+    // 4. Checkpoints: signature, cosignatures, root against the rebuilt tree.
     let checkpoints = store.checkpoints()?;
     if checkpoints.is_empty() {
         report.fail("no signed checkpoint: nothing vouches for this log");
     }
     let mut previous: Option<(u64, Hash)> = None;
     for cp in &checkpoints {
+        let log_key = key_at(cp.size);
         let opened = match open_checkpoint(cp.note.as_bytes(), log_key, witness_keys) {
             Ok(o) => o,
             Err(e) => {
@@ -329,7 +391,7 @@ pub fn verify_log(
                 ));
             }
         }
-        // 4. Consistency with the previous checkpoint, by an RFC 6962 proof.
+        // 5. Consistency with the previous checkpoint, by an RFC 6962 proof.
         if let Some((old_size, old_root)) = previous
             && c.size <= size
         {

@@ -506,3 +506,119 @@ fn closing_an_incident_signs_a_checkpoint_that_covers_it() {
     assert!(out.status.success(), "{report}{}", text(&out.stderr));
     assert!(report.contains("verdict: VALID"), "{report}");
 }
+
+/// `log rotate-key`: the retired key is kept, the new one installed, the log records the
+/// rotation signed by both, `log verify` passes from either key, and the service's key
+/// checks then accept the new key only. A rotation stopped before its checkpoint blocks
+/// the old key and is finished by running the command again.
+#[test]
+fn rotating_the_log_key_keeps_the_chain_of_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = honest_store(dir.path());
+    let s = store.to_str().unwrap();
+    let key = store.with_extension("key");
+    let vkey = |args: &[&str]| {
+        let out = skyfence(args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    let old = vkey(&["log", "key", "--store", s]);
+
+    let out = skyfence(&["log", "rotate-key", "--store", s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("rotated the log key of"), "{said}");
+    assert!(said.contains(&format!("retired:   {old}")), "{said}");
+    assert!(
+        said.contains("rotation leaf 6, signed by both keys; checkpoint of size 7"),
+        "{said}"
+    );
+    let new = vkey(&["log", "key", "--store", s]);
+    assert_ne!(new, old);
+    let retired: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("honest.key.retired-"))
+        .collect();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&dir.path().join(&retired[0])), 0o600);
+    }
+
+    // The whole log verifies from the new key (default) and from the old one.
+    let (code, report) = verify(&store);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("leaf 6: key rotation from"), "{report}");
+    for anchor in [&old, &new] {
+        let out = skyfence(&["log", "verify", "--store", s, "--log-key", anchor]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+    }
+    // The new key signs on; the retired key is refused.
+    let mut db = SqliteStore::open(&store).unwrap();
+    db.append_evidence(&EvidenceLeaf::ConfigChanged {
+        at_us: 1_700_000_000_100_000,
+        source: "test".into(),
+        config: b"#".to_vec(),
+    })
+    .unwrap();
+    db.close().unwrap();
+    let out = skyfence(&["log", "checkpoint", "--store", s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::copy(dir.path().join(&retired[0]), dir.path().join("old.key")).unwrap();
+    let swapped = dir.path().join("swapped.db");
+    std::fs::copy(&store, &swapped).unwrap();
+    std::fs::copy(dir.path().join("old.key"), swapped.with_extension("key")).unwrap();
+    let out = skyfence(&["log", "checkpoint", "--store", swapped.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("did not sign the store's latest checkpoint"));
+
+    // A rotation stopped after its leaf (the new key staged, no checkpoint yet).
+    let mut db = SqliteStore::open(&store).unwrap();
+    let current = skyfence_evidence::Signer::from_private_key_text(
+        std::fs::read_to_string(&key).unwrap().trim_end(),
+    )
+    .unwrap();
+    let next = skyfence_evidence::Signer::generate(current.name()).unwrap();
+    let staged = dir.path().join("honest.key.next");
+    std::fs::write(&staged, next.to_private_key_text() + "\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    db.append_evidence(&EvidenceLeaf::KeyRotated {
+        at_us: 1_700_000_000_200_000,
+        note: skyfence_evidence::sign_rotation(&current, &next, 1_700_000_000_200_000).unwrap(),
+    })
+    .unwrap();
+    db.close().unwrap();
+    let out = skyfence(&["log", "checkpoint", "--store", s]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("that no checkpoint includes yet: run `skyfence log rotate-key` again"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = skyfence(&["log", "rotate-key", "--store", s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("finished rotating"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        vkey(&["log", "key", "--store", s]),
+        next.verifier_key().to_string()
+    );
+    let (code, report) = verify(&store);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("2 key rotations"), "{report}");
+    // Still anchored by the very first key.
+    let out = skyfence(&["log", "verify", "--store", s, "--log-key", &old]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}

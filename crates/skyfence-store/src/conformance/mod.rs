@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
             dataset_and_config_leaves_are_appended_only_when_they_change,
             checkpoints_keep_their_note_and_gather_cosignatures,
             a_gathered_incident_proves_every_leaf_and_the_log_verifies,
+            a_rotated_key_verifies_along_its_chain_and_nowhere_else,
         );
         proptest::proptest! {
             #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
@@ -1439,4 +1440,88 @@ pub fn any_split_into_transactions_gives_the_rfc6962_tree(
             root_from_leaf_hashes(&hashes[..size])
         );
     }
+}
+
+/// A key rotation (kind 0x08, signed by both keys) moves the whole-log check from one
+/// key to the next: checkpoints before it verify with the old key, after it with the new
+/// one, from either key as the anchor; a checkpoint signed by the retired key after the
+/// rotation, a key outside the chain and a rotation signed by one key only all fail.
+pub fn a_rotated_key_verifies_along_its_chain_and_nowhere_else(b: &dyn Backend) {
+    use crate::export::sign_if_grown;
+    let old = Signer::from_seed("skyfence.example/test", [5; 32]).unwrap();
+    let new = Signer::from_seed("skyfence.example/test", [6; 32]).unwrap();
+    let stranger = Signer::from_seed("skyfence.example/test", [7; 32]).unwrap();
+    let config = |n: u8| EvidenceLeaf::ConfigChanged {
+        at_us: ts(i64::from(n)).as_micros(),
+        source: "skyfence.toml".into(),
+        config: vec![b'#', n],
+    };
+    let rotation = |by: &Signer| EvidenceLeaf::KeyRotated {
+        at_us: ts(10).as_micros(),
+        note: skyfence_evidence::sign_rotation(&old, by, ts(10).as_micros()).unwrap(),
+    };
+    let build = |name: &str, rotated: &EvidenceLeaf, after: &Signer| {
+        let mut store = b.open_default(name);
+        store.append_evidence(&config(1)).unwrap();
+        sign_if_grown(&mut *store, &old, ts(1)).unwrap().unwrap();
+        store.append_evidence(rotated).unwrap();
+        sign_if_grown(&mut *store, after, ts(11)).unwrap().unwrap();
+        store.append_evidence(&config(2)).unwrap();
+        sign_if_grown(&mut *store, after, ts(12)).unwrap().unwrap();
+        store
+    };
+
+    let store = build("rotated", &rotation(&new), &new);
+    for anchor in [&old, &new] {
+        let report = verify_log(&*store, &anchor.verifier_key(), &[]).unwrap();
+        assert!(report.is_valid(), "{report:?}");
+        assert!(
+            report.lines.iter().any(|(v, l)| *v == Verdict::Ok
+                && l.starts_with("leaf 1: key rotation from")
+                && l.ends_with("signed by both")),
+            "{report:?}"
+        );
+        assert!(
+            report
+                .lines
+                .iter()
+                .any(|(_, l)| l.contains("1 key rotations")),
+            "{report:?}"
+        );
+    }
+    let report = verify_log(&*store, &stranger.verifier_key(), &[]).unwrap();
+    assert!(!report.is_valid(), "{report:?}");
+    assert!(
+        report
+            .lines
+            .iter()
+            .any(|(v, l)| *v == Verdict::Fail && l.contains("none of the keys")),
+        "{report:?}"
+    );
+
+    // The retired key goes on signing after the rotation: those checkpoints fail.
+    let store = build("retired", &rotation(&new), &old);
+    let report = verify_log(&*store, &new.verifier_key(), &[]).unwrap();
+    assert_eq!(report.failed, 2, "{report:?}");
+
+    // A rotation the old key never signed (the new key alone claims the log).
+    let mut note = skyfence_evidence::Note::parse(
+        skyfence_evidence::sign_rotation(&old, &new, ts(10).as_micros())
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    note.signatures.remove(0);
+    let unsigned = EvidenceLeaf::KeyRotated {
+        at_us: ts(10).as_micros(),
+        note: note.to_text(),
+    };
+    let store = build("unsigned", &unsigned, &new);
+    let report = verify_log(&*store, &old.verifier_key(), &[]).unwrap();
+    assert!(!report.is_valid(), "{report:?}");
+    assert!(
+        report.lines.iter().any(|(v, l)| *v == Verdict::Fail
+            && l.contains("leaf 1: key rotation: the rotation note is not signed by the old key")),
+        "{report:?}"
+    );
 }

@@ -45,13 +45,19 @@ pub struct ExportArgs {
 }
 
 /// The log's signing key (`[evidence] key`, by default beside the store), if the file
-/// exists: export never generates a key, only the service does.
-pub(crate) fn log_signer(config: &Config, store_path: &Path) -> anyhow::Result<Option<Signer>> {
+/// exists: export never generates a key, only the service does. The key must be the one
+/// that signed the store's latest checkpoint (as for `run`): export may sign a
+/// checkpoint, and one signed by another key would break the log's chain.
+pub(crate) fn log_signer(
+    config: &Config,
+    store: &dyn skyfence_store::Store,
+    store_path: &Path,
+) -> anyhow::Result<Option<Signer>> {
     let path = evidence::key_path(&config.evidence, &config.base_dir, store_path);
     if !path.exists() {
         return Ok(None);
     }
-    evidence::load_log_key(&path, config.evidence.origin.as_deref())
+    evidence::load_continuing_key(store, &path, config.evidence.origin.as_deref())
         .map(Some)
         .map_err(|e| input_error(format!("{e:#}")))
 }
@@ -131,9 +137,9 @@ pub(crate) fn open_store(
     let store = skyfence_store::open(&url, StoreOptions::default())
         .with_context(|| format!("cannot open store {url}"))?;
     let signer = match url.file() {
-        Some(file) => log_signer(&config, file)?,
+        Some(file) => log_signer(&config, &*store, file)?,
         // A server's store: only a named `[evidence] key` (the path is not used then).
-        None if config.evidence.key.is_some() => log_signer(&config, Path::new(""))?,
+        None if config.evidence.key.is_some() => log_signer(&config, &*store, Path::new(""))?,
         None => None,
     };
     Ok((config, store, signer))

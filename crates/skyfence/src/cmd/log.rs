@@ -1,5 +1,6 @@
-//! `skyfence log verify` and `skyfence log checkpoint`: check the whole evidence
-//! log kept in a store, and sign a checkpoint by hand.
+//! `skyfence log verify`, `checkpoint`, `key` and `rotate-key`: check the whole evidence
+//! log kept in a store, sign a checkpoint by hand, print the log's public key, and
+//! replace the signing key (recorded in the log, signed by both keys).
 //!
 //! `verify` prints the report of `skyfence_store::check::verify_log`, which trusts nothing
 //! in the store: it recomputes every leaf hash from the leaf bytes, rebuilds the RFC 6962
@@ -29,6 +30,20 @@ pub enum LogCommand {
     Checkpoint(StoreArgs),
     /// Print the log's public key (the `vkey` verifiers and witnesses need).
     Key(StoreArgs),
+    /// Replace the log's signing key: the log records the change, signed by the old and
+    /// the new key, and the new key signs from then on. Stop the service first.
+    RotateKey(RotateArgs),
+}
+
+/// Arguments of `skyfence log rotate-key`.
+#[derive(clap::Args, Debug)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The new key file (a private key of the log's name, mode 0600). Default: a new
+    /// key is generated.
+    #[arg(long, value_name = "FILE")]
+    pub new_key: Option<PathBuf>,
 }
 
 /// Which store, and which key.
@@ -109,6 +124,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        LogCommand::RotateKey(args) => rotate_key(&args),
         LogCommand::Key(args) => {
             let (_, key_path, origin) = locate(&args)?;
             if !key_path.exists() {
@@ -122,6 +138,45 @@ pub fn run(command: LogCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn rotate_key(args: &RotateArgs) -> anyhow::Result<()> {
+    let (store_path, key_path, origin) = locate(&args.store)?;
+    let mut store = open_store(&store_path)?;
+    let current = match skyfence_service::key_rotation::pending(&*store)? {
+        Some(_) => None,
+        None => Some(log_service::load_continuing_key(
+            &*store,
+            &key_path,
+            origin.as_deref(),
+        )?),
+    };
+    let now = skyfence_core::time::wall_clock();
+    let r = skyfence_service::key_rotation::rotate(
+        &mut *store,
+        &key_path,
+        current.as_ref(),
+        args.new_key.as_deref(),
+        now,
+    )?;
+    println!(
+        "{} the log key of {store_path}",
+        if r.resumed {
+            "finished rotating"
+        } else {
+            "rotated"
+        }
+    );
+    println!("retired:   {} (kept at {})", r.old, r.retired.display());
+    println!("in force:  {} ({})", r.new, key_path.display());
+    println!(
+        "rotation leaf {}, signed by both keys; checkpoint of size {} signed by the new key",
+        r.leaf, r.checkpoint
+    );
+    println!(
+        "give the new public key to verifiers and witnesses; `skyfence log verify` follows the chain from either key"
+    );
+    Ok(())
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
