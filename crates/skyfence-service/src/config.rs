@@ -113,6 +113,14 @@ pub struct ServerConfig {
     /// streams included.
     #[serde(default = "default_send_timeout_s")]
     pub send_timeout_s: u64,
+    /// Seconds a request's handler has to answer (its response head; a live event
+    /// stream's body is not limited) before the client gets 503.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: u64,
+}
+
+fn default_request_timeout_s() -> u64 {
+    crate::netlimits::DEFAULT_REQUEST_TIMEOUT_S
 }
 
 fn default_send_timeout_s() -> u64 {
@@ -141,6 +149,7 @@ impl Default for ServerConfig {
             max_connections: default_http_max_connections(),
             header_read_timeout_s: default_header_read_timeout_s(),
             send_timeout_s: default_send_timeout_s(),
+            request_timeout_s: default_request_timeout_s(),
         }
     }
 }
@@ -616,6 +625,13 @@ impl Config {
                 self.server.send_timeout_s
             ));
         }
+        if !(1..=3600).contains(&self.server.request_timeout_s) {
+            return Err(format!(
+                "{}[server] request_timeout_s = {} is out of range (expected 1 to 3600 seconds)",
+                at_in("[server]", "request_timeout_s"),
+                self.server.request_timeout_s
+            ));
+        }
         self.evidence
             .validate()
             .map_err(|e| format!("{}{e}", at("[evidence]")))?;
@@ -1089,6 +1105,18 @@ until = "2023-11-30T00:00:00Z"
         );
         let e = Config::parse("[store]\ndurability = \"off\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("off"), "{e}");
+        let e = Config::parse("[server]\n\nrequest_timeout_s = 0\n").unwrap_err();
+        assert!(
+            e.starts_with("line 3:") && e.contains("request_timeout_s = 0 is out of range"),
+            "{e}"
+        );
+        assert_eq!(
+            Config::parse("[server]\nrequest_timeout_s = 5\n")
+                .unwrap()
+                .server
+                .request_timeout_s,
+            5
+        );
     }
 
     #[test]

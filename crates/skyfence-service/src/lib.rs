@@ -72,7 +72,7 @@ pub struct Settings {
     /// The HTTP API's address.
     pub listen: SocketAddr,
     /// The HTTP API's connection limits (`[server] max_connections`,
-    /// `header_read_timeout_s`, `send_timeout_s`).
+    /// `header_read_timeout_s`, `send_timeout_s`, `request_timeout_s`).
     pub http_limits: netlimits::HttpLimits,
     /// Bearer token for `/api`.
     pub api_token: Option<String>,
@@ -149,6 +149,7 @@ impl Settings {
                 max_connections: config.server.max_connections,
                 header_read_timeout: Duration::from_secs(config.server.header_read_timeout_s),
                 send_timeout: Duration::from_secs(config.server.send_timeout_s),
+                request_timeout: Duration::from_secs(config.server.request_timeout_s),
             },
             map: web::MapOptions {
                 tiles: config.server.tiles,

@@ -130,6 +130,9 @@ pub struct Metrics {
     /// API connections closed because the client read nothing of a response for
     /// `[server] send_timeout_s`.
     pub http_send_timeouts: AtomicU64,
+    /// API requests answered 503 because their handler took longer than
+    /// `[server] request_timeout_s`.
+    pub http_request_timeouts: AtomicU64,
     /// The store writer's state for `/api/health` ([`Metrics::store_failed`],
     /// [`Metrics::store_committed`]).
     pub store_health: Mutex<StoreHealth>,
@@ -425,6 +428,12 @@ impl Metrics {
                 "counter",
                 "API connections closed because the client stopped reading for send_timeout_s",
                 self.http_send_timeouts.load(Relaxed),
+            ),
+            (
+                "skyfence_http_request_timeouts_total",
+                "counter",
+                "API requests answered 503 because the handler took longer than request_timeout_s",
+                self.http_request_timeouts.load(Relaxed),
             ),
             (
                 "skyfence_store_errors_total",

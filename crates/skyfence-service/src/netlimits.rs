@@ -53,6 +53,9 @@ pub struct HttpLimits {
     pub header_read_timeout: Duration,
     /// Time a write to the client may wait for it to read.
     pub send_timeout: Duration,
+    /// Time a handler has to produce a response's head (`[server] request_timeout_s`);
+    /// a streamed body (the live event stream) is not limited by it.
+    pub request_timeout: Duration,
 }
 
 impl Default for HttpLimits {
@@ -61,8 +64,43 @@ impl Default for HttpLimits {
             max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_S),
             send_timeout: Duration::from_secs(DEFAULT_SEND_TIMEOUT_S),
+            request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_S),
         }
     }
+}
+
+/// The default of `[server] request_timeout_s`.
+pub const DEFAULT_REQUEST_TIMEOUT_S: u64 = 30;
+
+/// Bounds the time each request's handler takes to answer (its response head): past
+/// `limit`, the client gets `503` with a JSON error and the handler is dropped, so a
+/// request stuck on a slow store cannot hold its connection and a worker forever.
+fn limit_handler_time(app: Router, limit: Duration, metrics: Arc<Metrics>) -> Router {
+    app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let metrics = metrics.clone();
+            async move {
+                let path = req.uri().path().to_owned();
+                match tokio::time::timeout(limit, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        metrics.http_request_timeouts.fetch_add(1, Relaxed);
+                        tracing::warn!(%path, "request took longer than request_timeout_s ({} s): answered 503", limit.as_secs());
+                        let body = serde_json::json!({
+                            "error": format!(
+                                "the request took longer than the server's request_timeout_s ({} s)",
+                                limit.as_secs()
+                            )
+                        });
+                        axum::response::IntoResponse::into_response((
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(body),
+                        ))
+                    }
+                }
+            }
+        },
+    ))
 }
 
 /// A `listen` source's limits (`[[source]]`).
@@ -176,6 +214,7 @@ pub async fn serve_http(
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let app = limit_handler_time(app, limits.request_timeout, metrics.clone());
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -364,6 +403,78 @@ mod tests {
         for bad in ["10.0.0.0/33", "10.1.0.0/8", "ten/8", "10.0.0.0/x", ""] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// One HTTP/1.1 request on a fresh connection; the whole answer as text.
+    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A handler slower than `request_timeout` is answered 503 (and counted) while the
+    /// server stays responsive; a streamed body longer than the limit is not cut.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slow_handler_is_answered_503_and_a_long_stream_is_not_cut() {
+        use axum::routing::get as route;
+        let stream = || async {
+            let chunks = futures_util::stream::unfold(0u8, |i| async move {
+                if i == 3 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                Some((Ok::<_, std::io::Error>(format!("chunk{i};")), i + 1))
+            });
+            axum::body::Body::from_stream(chunks)
+        };
+        let app = Router::new()
+            .route(
+                "/slow",
+                route(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "never"
+                }),
+            )
+            .route("/fast", route(|| async { "fast" }))
+            .route("/stream", route(stream));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (_stop, stopped) = watch::channel(false);
+        let limits = HttpLimits {
+            request_timeout: Duration::from_secs(1),
+            ..HttpLimits::default()
+        };
+        tokio::spawn(serve_http(listener, app, limits, metrics.clone(), stopped));
+
+        let slow = tokio::spawn(get(addr, "/slow"));
+        // Meanwhile other requests are served.
+        assert!(get(addr, "/fast").await.ends_with("fast"));
+        let slow = slow.await.unwrap();
+        assert!(slow.starts_with("HTTP/1.1 503"), "{slow}");
+        assert!(slow.contains("request_timeout_s (1 s)"), "{slow}");
+        assert_eq!(metrics.http_request_timeouts.load(Relaxed), 1);
+        // 1.8 s of body after a prompt head: delivered whole.
+        let streamed = get(addr, "/stream").await;
+        assert!(streamed.starts_with("HTTP/1.1 200"), "{streamed}");
+        assert!(
+            streamed.contains("chunk0;") && streamed.contains("chunk2;"),
+            "{streamed}"
+        );
+        assert_eq!(metrics.http_request_timeouts.load(Relaxed), 1);
+        assert!(
+            metrics
+                .render()
+                .contains("skyfence_http_request_timeouts_total 1")
+        );
     }
 
     #[test]
