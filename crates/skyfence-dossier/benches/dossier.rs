@@ -1,14 +1,13 @@
-//! Dossier throughput: `make` over a store of N incidents, bundles included.
+//! Dossier throughput: `make` over a store of the incidents of N simulated aircraft,
+//! bundles included.
 //!
-//! The store is filled the way the service fills it: the zone (Pakistan's built-in
-//! border) and configuration leaves first, then per incident its confirmed and closed
-//! events with the raw Mode S frames of its target, stored with `apply` (which appends
-//! the evidence leaves). The frames are real: the `scale` simulator scenario's
-//! transmissions, one simulated aircraft per incident, so each bundle re-decodes and
-//! re-runs detection on a real track as `export` does.
+//! The store is `skyfence_dossier::fixture::store`: filled the way the service fills it,
+//! with the real Mode S frames of the `scale` scenario's aircraft and the incidents the
+//! detector finds in them (only aircraft that enter PK give one), so each bundle
+//! re-decodes and re-runs detection on a real track as `export` does.
 //!
-//! `dossier/make/10` is the criterion measurement; after it, one measured run of 1 000
-//! incidents prints its wall time and the process's peak resident memory (BENCHMARKS.md).
+//! `dossier/make/10` is the criterion measurement (10 aircraft); after it, one measured run
+//! of 1 000 aircraft prints its wall time and the process's peak resident memory (BENCHMARKS.md).
 //! `SKYFENCE_DOSSIER_BENCH_N` changes the measured run's size.
 
 use std::time::Instant;

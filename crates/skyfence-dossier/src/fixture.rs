@@ -106,11 +106,8 @@ pub fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
             lanes: Lanes::PerSource,
             ..IngestConfig::default()
         });
-        let mut detector = Detector::new(
-            AirspaceIndex::new(vec![zone.clone()]),
-            config,
-            Vec::new(),
-        );
+        let mut detector =
+            Detector::new(AirspaceIndex::new(vec![zone.clone()]), config, Vec::new());
         let mut events = Vec::new();
         for (at, bytes, len) in &frames {
             let item = Item::Frame(Frame {
