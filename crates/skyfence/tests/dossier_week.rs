@@ -55,7 +55,7 @@ fn day(d: i64) -> Scenario {
         let mut i = 0;
         s.flights.retain(|_| {
             i += 1;
-            (i - 1 + d as usize) % 2 == 0
+            (i - 1 + d as usize).is_multiple_of(2)
         });
     }
     s
@@ -124,7 +124,7 @@ fn simulate_week() -> Week {
 
     let detector = Detector::new(
         AirspaceIndex::new(zones),
-        config.detection.clone(),
+        config.detection,
         config.permits.clone(),
     );
     let (tracks, _) = tokio::sync::watch::channel(Arc::new(Vec::new()));
