@@ -24,7 +24,8 @@ use skyfence_bundle::archive::Bundle;
 use skyfence_bundle::run::{UsageError, parse_keys};
 use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
-use skyfence_evidence::{Checkpoint, EvidenceLeaf, Note, VerifierKey, open_checkpoint};
+use skyfence_evidence::{Checkpoint, Note, VerifierKey, open_checkpoint};
+#[cfg(feature = "store")]
 use skyfence_store::Store;
 
 use crate::model::{self, Manifest, Meta, Model, Row};
@@ -118,12 +119,31 @@ fn files_on_disk(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The completeness check given to [`verify_dir_with`]: the ids of the incidents of a
+/// manifest's period, zones and selection that the log holds and the dossier lacks.
+pub type Completeness<'a> = &'a dyn Fn(&Manifest) -> Result<Vec<String>, String>;
+
 /// Verifies the dossier in `dir` against the keys in `key_args` (as for a bundle), and,
 /// with `store`, its completeness against the log.
+#[cfg(feature = "store")]
 pub fn verify_dir(
     dir: &Path,
     key_args: &[String],
     store: Option<&dyn Store>,
+) -> Result<DossierRun, UsageError> {
+    match store {
+        Some(store) => verify_dir_with(dir, key_args, Some(&|m: &Manifest| completeness(m, store))),
+        None => verify_dir_with(dir, key_args, None),
+    }
+}
+
+/// Verifies the dossier in `dir` against the keys in `key_args` (as for a bundle), and,
+/// with `completeness`, that no incident is missing from it. Needs no store: the
+/// standalone verifier calls it without.
+pub fn verify_dir_with(
+    dir: &Path,
+    key_args: &[String],
+    completeness: Option<Completeness<'_>>,
 ) -> Result<DossierRun, UsageError> {
     let pins = parse_keys(key_args)?;
     let m = read_manifest(dir)?;
@@ -483,8 +503,8 @@ pub fn verify_dir(
     }
 
     // 6: completeness.
-    if let Some(store) = store {
-        match completeness(&m, store) {
+    if let Some(completeness) = completeness {
+        match completeness(&m) {
             Ok(missing) if missing.is_empty() => r.pass(
                 "completeness",
                 format!(
@@ -524,6 +544,7 @@ fn finish(r: Report) -> DossierRun {
 /// The incidents of the dossier's period, zones and selection that the log holds at the
 /// dossier's checkpoint (their first state change is among its leaves) and that the
 /// dossier lacks, by id.
+#[cfg(feature = "store")]
 pub fn completeness(m: &Manifest, store: &dyn Store) -> Result<Vec<String>, String> {
     let from = Timestamp::parse_rfc3339(&m.period.from).map_err(|e| e.to_string())?;
     let to = Timestamp::parse_rfc3339(&m.period.to).map_err(|e| e.to_string())?;
@@ -543,8 +564,8 @@ pub fn completeness(m: &Manifest, store: &dyn Store) -> Result<Vec<String>, Stri
             .unwrap_or_default();
         let covered = leaves.iter().any(|(index, bytes)| {
             *index < m.log.checkpoint_size
-                && matches!(EvidenceLeaf::decode(bytes),
-                    Ok(EvidenceLeaf::IncidentStateChanged { incident_id, .. }) if incident_id == i.id.0)
+                && matches!(skyfence_evidence::EvidenceLeaf::decode(bytes),
+                    Ok(skyfence_evidence::EvidenceLeaf::IncidentStateChanged { incident_id, .. }) if incident_id == i.id.0)
         });
         if covered {
             missing.push(id);

@@ -364,6 +364,17 @@ impl DetectorTask {
         }
     }
 
+    /// Everything waiting for the store writer (the steady stream, then the events with
+    /// their evidence), for a caller that drives the task with a clock of its own
+    /// ([`DetectorTask::process`] and [`DetectorTask::tick`]) instead of [`DetectorTask::run`]:
+    /// a recording replayed at its own times (the dossier's simulated-week test).
+    /// Apply the job's batch to the store before taking the next.
+    pub fn take_job(&mut self) -> WriteJob {
+        let mut job = std::mem::take(&mut self.job);
+        job.merge(std::mem::take(&mut self.urgent));
+        job
+    }
+
     async fn send(&mut self, store: &mpsc::Sender<WriteJob>) -> bool {
         let job = std::mem::take(&mut self.job);
         store.send(job).await.is_ok()
