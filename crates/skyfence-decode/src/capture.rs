@@ -2,19 +2,23 @@
 //! `pcap-file` crate, which yields each packet's capture time, link type and bytes;
 //! [`udp_payload`] (with `etherparse`) takes a UDP datagram's payload out of an
 //! Ethernet, Linux cooked, loopback or raw IP frame. What the payload carries is the
-//! caller's business: [`PcapAsterixDecoder`] reads ASTERIX data blocks from it, and
-//! other protocols (Remote ID over Bluetooth LE or 802.11) can take the same
-//! [`CaptureReader`] packets.
+//! caller's business: [`PcapDecoder`] reads ASTERIX data blocks from UDP payloads and
+//! Remote ID from Bluetooth LE and 802.11 frames, choosing by link type.
 
 use std::time::Duration;
 
+/// The link types of captured packets (re-exported: callers of [`CaptureReader`] and of
+/// [`crate::remoteid::radio`] name them).
+pub use pcap_file::DataLink;
+use pcap_file::PcapError;
 use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgParser};
-use pcap_file::{DataLink, PcapError};
 use skyfence_core::Timestamp;
 
 use crate::asterix::{self, Report};
-use crate::{DropCounts, DropReason};
+use crate::codec::Item;
+use crate::{DropCounts, DropReason, remoteid};
 
 /// The file's container, once its first bytes are known.
 enum Container {
@@ -48,6 +52,42 @@ pub struct CaptureReader {
 
 fn timestamp(d: Duration) -> Timestamp {
     Timestamp::from_micros(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// An Enhanced Packet Block's time in the units its interface declares: `pcap-file`
+/// hands out the 64-bit count as nanoseconds whatever the interface's `if_tsresol`
+/// (pcapng, IETF draft §4.2: 10^-N s, or 2^-N s with the high bit set; 10^-6 s when the
+/// option is absent) and without its `if_tsoffset` (seconds).
+fn pcapng_time(raw: Duration, options: &[InterfaceDescriptionOption<'_>]) -> Timestamp {
+    let count = raw.as_nanos();
+    let mut resol = 6u8;
+    let mut offset_s = 0i64;
+    for o in options {
+        match o {
+            InterfaceDescriptionOption::IfTsResol(r) => resol = *r,
+            InterfaceDescriptionOption::IfTsOffset(s) => {
+                offset_s = i64::try_from(*s).unwrap_or(i64::MAX);
+            }
+            _ => {}
+        }
+    }
+    let micros = if resol & 0x80 == 0 {
+        let exp = u32::from(resol);
+        if exp >= 6 {
+            10u128.checked_pow(exp - 6).map_or(0, |d| count / d)
+        } else {
+            count.saturating_mul(10u128.pow(6 - exp))
+        }
+    } else {
+        // A power of two: count × 10^6 / 2^N.
+        let exp = u32::from(resol & 0x7f);
+        count
+            .saturating_mul(1_000_000)
+            .checked_shr(exp)
+            .unwrap_or(0)
+    };
+    Timestamp::from_micros(i64::try_from(micros).unwrap_or(i64::MAX))
+        .add_micros(offset_s.saturating_mul(1_000_000))
 }
 
 impl CaptureReader {
@@ -144,7 +184,11 @@ impl CaptureReader {
                     Ok((rem, block)) => {
                         if let Block::EnhancedPacket(epb) = &block {
                             match p.packet_interface(epb) {
-                                Some(idb) => out(timestamp(epb.timestamp), idb.linktype, &epb.data),
+                                Some(idb) => out(
+                                    pcapng_time(epb.timestamp, &idb.options),
+                                    idb.linktype,
+                                    &epb.data,
+                                ),
                                 None => self.drops.add(DropReason::Unparsable),
                             }
                         } else if let Block::SimplePacket(_) = &block {
@@ -188,9 +232,14 @@ pub fn udp_payload(link: DataLink, frame: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// `pcap`: ASTERIX data blocks in the UDP payloads of a capture, each record stamped
-/// with its packet's capture time.
-pub struct PcapAsterixDecoder {
+/// `pcap`: the records a capture carries, each stamped with its packet's capture time.
+/// Where to look is decided by the packet's link type, here and only here:
+///
+/// - radio links (802.11 with or without radiotap, Bluetooth LE link layer, nRF
+///   Sniffer; [`remoteid::radio::is_radio_link`]): the Remote ID message or pack of a
+///   Wi-Fi beacon, NAN frame or Bluetooth advertisement ([`remoteid::radio`]);
+/// - every other link: ASTERIX data blocks in UDP payloads ([`udp_payload`]).
+pub struct PcapDecoder {
     capture: CaptureReader,
     /// Dropped while decoding payloads.
     payload_drops: DropCounts,
@@ -198,27 +247,27 @@ pub struct PcapAsterixDecoder {
     drops: DropCounts,
 }
 
-impl PcapAsterixDecoder {
+impl PcapDecoder {
     /// A decoder at the start of a capture.
     pub fn new() -> Self {
-        PcapAsterixDecoder {
+        PcapDecoder {
             capture: CaptureReader::new(),
             payload_drops: DropCounts::default(),
             drops: DropCounts::default(),
         }
     }
 
-    /// Reads the next chunk, calling `out` with each record's capture time, report and
-    /// bytes.
-    pub fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Timestamp, &Report, &[u8])) {
+    /// Reads the next chunk, calling `out` with every ASTERIX record and Remote ID record.
+    pub fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
         let drops = &mut self.payload_drops;
         self.capture.feed(chunk, &mut |at, link, frame| {
-            let Some(payload) = udp_payload(link, frame) else {
-                // Not UDP (ARP, TCP, ICMP…): not a radar feed.
-                drops.add(DropReason::SkippedRecord);
-                return;
-            };
-            asterix::decode_datagram(payload, drops, &mut |r, rec| out(at, r, rec));
+            if remoteid::radio::is_radio_link(link) {
+                remoteid::radio::records(at, link, frame, drops, &mut |r| {
+                    out(Item::RemoteId(Box::new(r)));
+                });
+            } else {
+                udp_asterix(at, link, frame, drops, out);
+            }
         });
         self.merge_drops();
     }
@@ -234,33 +283,91 @@ impl PcapAsterixDecoder {
         self.drops.merge(self.capture.drops());
     }
 
-    /// What was dropped so far: the container's and the ASTERIX decoding's.
+    /// What was dropped so far: the container's and the payloads' decoding.
     pub fn drops(&self) -> &DropCounts {
         &self.drops
     }
 }
 
-impl Default for PcapAsterixDecoder {
+/// The ASTERIX records in the UDP payload of one captured frame.
+fn udp_asterix(
+    at: Timestamp,
+    link: DataLink,
+    frame: &[u8],
+    drops: &mut DropCounts,
+    out: &mut dyn FnMut(Item),
+) {
+    let Some(payload) = udp_payload(link, frame) else {
+        // Not UDP (ARP, TCP, ICMP…): not a radar feed.
+        drops.add(DropReason::SkippedRecord);
+        return;
+    };
+    asterix::decode_datagram(payload, drops, &mut |report: &Report, record: &[u8]| {
+        out(Item::Asterix(Box::new(asterix::item(at, report, record))));
+    });
+}
+
+impl Default for PcapDecoder {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl crate::codec::Codec for PcapAsterixDecoder {
-    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(crate::codec::Item)) {
-        PcapAsterixDecoder::decode(self, chunk, &mut |at, report, record| {
-            out(crate::codec::Item::Asterix(Box::new(asterix::item(
-                at, report, record,
-            ))));
-        });
+impl crate::codec::Codec for PcapDecoder {
+    fn decode(&mut self, chunk: &[u8], out: &mut dyn FnMut(Item)) {
+        PcapDecoder::decode(self, chunk, out);
     }
 
-    fn finish(&mut self, _out: &mut dyn FnMut(crate::codec::Item)) {
+    fn finish(&mut self, _out: &mut dyn FnMut(Item)) {
         // A packet is complete or counted as truncated: nothing to hand out.
-        PcapAsterixDecoder::finish(self);
+        PcapDecoder::finish(self);
     }
 
     fn drops(&self) -> &DropCounts {
-        PcapAsterixDecoder::drops(self)
+        PcapDecoder::drops(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcapng_times_follow_the_interface_resolution_and_offset() {
+        use InterfaceDescriptionOption::{IfTsOffset, IfTsResol};
+        // pcap-file hands the raw 64-bit count out as nanoseconds.
+        let raw = Duration::from_nanos(1_700_000_000_123_456);
+        // No option: microseconds.
+        assert_eq!(
+            pcapng_time(raw, &[]),
+            Timestamp::from_micros(1_700_000_000_123_456)
+        );
+        assert_eq!(
+            pcapng_time(raw, &[IfTsResol(9)]),
+            Timestamp::from_micros(1_700_000_000_123)
+        );
+        assert_eq!(
+            pcapng_time(Duration::from_nanos(1_700_000_000_123), &[IfTsResol(3)]),
+            Timestamp::from_micros(1_700_000_000_123_000)
+        );
+        // 2^-10 s: 1024 counts a second.
+        assert_eq!(
+            pcapng_time(
+                Duration::from_nanos(1024 * 5 + 512),
+                &[IfTsResol(0x80 | 10)]
+            ),
+            Timestamp::from_micros(5_500_000)
+        );
+        assert_eq!(
+            pcapng_time(
+                Duration::from_nanos(1_000_000),
+                &[IfTsResol(6), IfTsOffset(100)]
+            ),
+            Timestamp::from_micros(101_000_000)
+        );
+        // Absurd resolutions give a time, not a panic.
+        let _ = pcapng_time(raw, &[IfTsResol(127)]);
+        let _ = pcapng_time(raw, &[IfTsResol(0xff)]);
+        let _ = pcapng_time(raw, &[IfTsResol(0), IfTsOffset(u64::MAX)]);
     }
 }

@@ -164,14 +164,15 @@ pub static ASTERIX: Format = Format {
 };
 
 /// `pcap`: pcap or pcapng captures ([`crate::capture`]) of UDP datagrams carrying
-/// ASTERIX; each record's time is its packet's capture time.
+/// ASTERIX, or of Bluetooth LE / 802.11 frames carrying Remote ID; each record's time is
+/// its packet's capture time. Its `protocol` names the UDP case; records say their own.
 pub static PCAP: Format = Format {
     name: "pcap",
-    description: "pcap or pcapng capture: ASTERIX in UDP payloads; times are the packets' capture times",
+    description: "pcap or pcapng capture: ASTERIX in UDP payloads, Remote ID in Bluetooth LE or 802.11 frames; times are the packets' capture times",
     receiver_clock: false,
     protocol: Protocol::Asterix,
     live: false,
-    codec: |_| Box::new(capture::PcapAsterixDecoder::new()),
+    codec: |_| Box::new(capture::PcapDecoder::new()),
     writer: None,
 };
 

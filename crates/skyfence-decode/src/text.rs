@@ -14,7 +14,7 @@ pub(crate) const MAX_LINE: usize = 512;
 pub(crate) enum Line<'a> {
     /// A line without its terminator (`\n` or `\r\n`).
     Text(&'a [u8]),
-    /// A line longer than [`MAX_LINE`]; its content is dropped, only its length in bytes
+    /// A line longer than the splitter's limit ([`MAX_LINE`] by default); its content is dropped, only its length in bytes
     /// (without the terminator) is kept so that it can be counted as garbage.
     Overlong(usize),
 }
@@ -30,9 +30,24 @@ pub(crate) struct LineSplitter {
     partial_len: usize,
     /// Its last byte, to strip a `\r` even when the stored copy was cut off.
     partial_last: u8,
+    /// The longest line accepted; 0 for [`MAX_LINE`].
+    max: usize,
 }
 
 impl LineSplitter {
+    /// A splitter accepting lines up to `max` bytes (formats whose lines are longer than
+    /// [`MAX_LINE`], such as receivers' JSON documents).
+    pub(crate) fn with_max(max: usize) -> Self {
+        LineSplitter {
+            max,
+            ..LineSplitter::default()
+        }
+    }
+
+    fn max(&self) -> usize {
+        if self.max == 0 { MAX_LINE } else { self.max }
+    }
+
     /// Feeds `chunk`, calling `on_line` for every line it completes.
     pub(crate) fn feed(&mut self, chunk: &[u8], mut on_line: impl FnMut(Line<'_>)) {
         let mut rest = chunk;
@@ -50,7 +65,7 @@ impl LineSplitter {
             }
         }
         while let Some(i) = find_byte(rest, b'\n') {
-            on_line(classify(&rest[..i]));
+            on_line(classify(&rest[..i], self.max()));
             rest = &rest[i + 1..];
         }
         self.push_partial(rest);
@@ -68,7 +83,7 @@ impl LineSplitter {
         let Some(&last) = bytes.last() else {
             return;
         };
-        let room = (MAX_LINE + 1).saturating_sub(self.partial.len());
+        let room = (self.max() + 1).saturating_sub(self.partial.len());
         self.partial
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
         self.partial_len += bytes.len();
@@ -77,7 +92,7 @@ impl LineSplitter {
 
     fn emit_partial(&mut self, on_line: &mut impl FnMut(Line<'_>)) {
         let len = self.partial_len - usize::from(self.partial_last == b'\r');
-        if len > MAX_LINE {
+        if len > self.max() {
             on_line(Line::Overlong(len));
         } else {
             on_line(Line::Text(&self.partial[..len]));
@@ -89,9 +104,9 @@ impl LineSplitter {
 }
 
 /// A complete line from inside one chunk: strips a trailing `\r`, checks the length.
-fn classify(line: &[u8]) -> Line<'_> {
+fn classify(line: &[u8], max: usize) -> Line<'_> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.len() > MAX_LINE {
+    if line.len() > max {
         Line::Overlong(line.len())
     } else {
         Line::Text(line)

@@ -11,7 +11,9 @@ use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
-use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
 use skyfence_core::Timestamp;
 use skyfence_decode::DropReason;
 use skyfence_decode::asterix::{Detection, Polar, Report, encode};
@@ -96,7 +98,8 @@ fn pcapng_file() -> Vec<u8> {
     let idb = InterfaceDescriptionBlock {
         linktype: DataLink::ETHERNET,
         snaplen: 0xffff,
-        options: vec![],
+        // The writer stores nanoseconds: say so (the default resolution is microseconds).
+        options: vec![InterfaceDescriptionOption::IfTsResol(9)],
     };
     w.write_pcapng_block(idb).unwrap();
     for (at, frame) in packets() {

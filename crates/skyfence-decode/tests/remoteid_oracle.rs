@@ -306,3 +306,47 @@ fn message_packs_both_ways() {
     assert_eq!(theirs.operator_id().unwrap().operator_id(), "PAK-OP-12345");
     assert_eq!(theirs.self_id().unwrap().desc(), "Survey");
 }
+
+/// Every message of the opendroneid sample captures (testdata/remoteid: Wi-Fi beacon,
+/// Wi-Fi NAN, Bluetooth 5 long range), as skyfence reads them through `pcap:`, decodes
+/// with the reference to the same values.
+#[test]
+fn sample_captures_agree_with_the_reference() {
+    use skyfence_decode::codec::{ClockOptions, Item, decode_all};
+    let mut checked = 0;
+    for name in [
+        "odid_wifi_bcn_sample.pcap",
+        "odid_wifi_sample.pcap",
+        "odid_bt5_lr_sample.pcapng",
+    ] {
+        let path = format!(
+            "{}/../../testdata/remoteid/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        let (items, _) = decode_all(
+            &mut *skyfence_decode::format::PCAP.codec(ClockOptions::default()),
+            &bytes,
+        );
+        for item in items {
+            let Item::RemoteId(r) = item else {
+                panic!("{name}: {item:?}")
+            };
+            let data = r.data();
+            let messages: &[u8] = if r.is_pack() {
+                rid::pack_messages(data).unwrap_or(&[])
+            } else {
+                data
+            };
+            for m in messages.chunks_exact(25) {
+                // Messages of a reserved type or version are counted, not decoded.
+                if let Ok(mine) = rid::decode_message(m) {
+                    assert_reference_agrees(m, &mine);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // 21 beacon packs, 42 NAN packs and the Bluetooth packs: well over a thousand.
+    assert!(checked > 1000, "{checked}");
+}

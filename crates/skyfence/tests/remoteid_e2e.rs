@@ -259,4 +259,90 @@ fn analyze_opens_the_incident_of_a_drone_crossing_with_its_operator() {
     assert_eq!(i["remoteid"]["ua_type"], "helicopter_or_multirotor");
     assert_eq!(i["remoteid"]["self_id"], "Pipeline survey");
     assert_eq!(i["remoteid"]["authentication"], true);
+    // Page 0 alone, announcing 17 bytes: its 17 data bytes.
+    assert_eq!(i["remoteid"]["authentication_type"], "uas_id_signature");
+    assert_eq!(i["remoteid"]["authentication_data"], "5a".repeat(17));
+}
+
+/// The same drone as DragonSync JSON documents (one per second: Basic ID with the MAC,
+/// Location, System, Operator ID, Self-ID, a receive time): the same incident.
+#[test]
+fn analyze_reads_a_receivers_json_alike() {
+    let dir = temp_dir("json");
+    let mut text = String::new();
+    for s in 0..120i64 {
+        let doc = serde_json::json!([
+            {"timestamp": T0 + s, "receiver": "wardragon-1"},
+            {"Basic ID": {"id_type": "Serial Number (ANSI/CTA-2063-A)", "id": SERIAL,
+                "ua_type": "Helicopter (or Multirotor)", "MAC": "60:60:1f:12:34:56", "RSSI": -71}},
+            {"Location/Vector Message": {"latitude": 34.1, "longitude": 70.97 + 0.0005 * s as f64,
+                "geodetic_altitude": "1200.0 m", "speed": 46.0, "direction": 90}},
+            {"Self-ID Message": {"text": "Pipeline survey"}},
+            {"System Message": {"latitude": 34.1, "longitude": 70.95}},
+            {"Operator ID Message": {"operator_id_type": "Operator ID", "operator_id": "PAK-OP-12345"}}
+        ]);
+        text.push_str(&doc.to_string());
+        text.push('\n');
+    }
+    text.push_str("{\"Basic ID\": 3\n[not json\n");
+    std::fs::write(dir.join("rid.jsonl"), text).unwrap();
+    std::fs::write(dir.join("zone.geojson"), ZONE).unwrap();
+    let (_, stderr) = run(
+        &[
+            "analyze",
+            "--input",
+            "remoteid:rid.jsonl",
+            "--zones",
+            "zone.geojson",
+            "--out",
+            "incidents.jsonl",
+        ],
+        &dir,
+    );
+    assert_eq!(count(&stderr, "unparsable="), 2, "{stderr}");
+    let incidents: Vec<Value> = std::fs::read_to_string(dir.join("incidents.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(incidents.len(), 1, "{incidents:?} {stderr}");
+    let i = &incidents[0];
+    assert_eq!(i["target"]["id"], SERIAL);
+    assert_eq!(i["classification"], "uav");
+    let entry_lon = i["entry"]["lon"].as_f64().unwrap();
+    assert!((entry_lon - 71.0).abs() < 0.001, "{entry_lon}");
+    assert_eq!(i["entry"]["alt_ft"], 3937);
+    assert_eq!(i["operator"]["id"], "PAK-OP-12345");
+    assert_eq!(i["operator"]["lon"], 70.95);
+    assert_eq!(i["remoteid"]["self_id"], "Pipeline survey");
+}
+
+/// `decode pcap:` of the opendroneid Wi-Fi beacon sample (testdata/remoteid): every
+/// pack's messages, with the radiotap RSSI and the beacon's source address.
+#[test]
+fn decode_reads_remote_id_from_a_wifi_capture() {
+    let dir = temp_dir("pcap");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/remoteid/odid_wifi_bcn_sample.pcap");
+    let sample = sample.to_str().unwrap();
+    let input = format!("pcap:{sample}");
+    let (stdout, stderr) = run(&["decode", "--input", &input], &dir);
+    let objects: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(objects.iter().all(|o| o["proto"] == "remoteid"));
+    let of_type = |t: &str| objects.iter().filter(|o| o["type"] == t).count();
+    // 21 beacons, each a pack with one of each message.
+    assert_eq!(of_type("basic_id"), 21, "{stderr}");
+    assert_eq!(of_type("location"), 21);
+    assert_eq!((of_type("system"), of_type("operator_id")), (21, 21));
+    let loc = objects.iter().find(|o| o["type"] == "location").unwrap();
+    assert_eq!(loc["transmitter"], "84:cc:a8:60:43:24");
+    assert_eq!(loc["rssi_dbm"], -33);
+    assert_eq!(loc["at"], "2021-05-21T21:52:11.161999Z");
+    assert!((loc["lat"].as_f64().unwrap() - 45.545747).abs() < 1e-6);
+    let op = objects.iter().find(|o| o["type"] == "operator_id").unwrap();
+    assert_eq!(op["operator_id"], "GBR-OP-123ABCD");
+    assert!(stderr.contains("21 frames"), "{stderr}");
 }

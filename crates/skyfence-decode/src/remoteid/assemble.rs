@@ -16,13 +16,15 @@
 //! - carrying the raw record ([`Protocol::RemoteId`], [`Record::evidence_bytes`]) and the
 //!   RSSI ([`Signal::Dbm`]), so every record of a drone is evidence;
 //! - and [`RemoteIdInfo`]: UA type, Self-ID, operator position and id, whether an
-//!   Authentication message was heard (its pages are assembled and kept).
+//!   Authentication message was heard, its type and, once every page announced is in,
+//!   the assembled data (hex).
 //!
 //! A record from a transmitter whose Basic ID was not heard yet names no target: it is
 //! counted as [`DropReason::UnknownAddress`]. Messages the decoder rejects are counted
 //! by their reason.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use skyfence_core::{
@@ -48,7 +50,9 @@ const M_TO_FT: f32 = 3.280_84;
 /// The pages of one authentication, as they arrive.
 #[derive(Clone, Debug, Default)]
 pub struct AuthPages {
-    pages: [Option<[u8; AUTH_PAGE_DATA]>; AUTH_MAX_PAGES],
+    /// The pages heard, by page number: a drone that sends no Authentication costs
+    /// nothing here (most do not; an inline array of 16 pages was 384 bytes per drone).
+    pages: Vec<(u8, [u8; AUTH_PAGE_DATA])>,
     last_page: Option<u8>,
     length: Option<u8>,
 }
@@ -66,7 +70,17 @@ impl AuthPages {
         }
         let mut data = [0u8; AUTH_PAGE_DATA];
         data[..page.data().len()].copy_from_slice(page.data());
-        self.pages[usize::from(page.page)] = Some(data);
+        if usize::from(page.page) >= AUTH_MAX_PAGES {
+            return;
+        }
+        match self.pages.iter_mut().find(|(n, _)| *n == page.page) {
+            Some((_, d)) => *d = data,
+            None => {
+                // Most drones that authenticate send one or two pages: grow one at a time.
+                self.pages.reserve_exact(1);
+                self.pages.push((page.page, data));
+            }
+        }
     }
 
     /// The authentication data once page 0 and every page it announces are in: page 0's
@@ -74,8 +88,8 @@ impl AuthPages {
     pub fn assembled(&self) -> Option<Vec<u8>> {
         let last = usize::from(self.last_page?);
         let mut out = Vec::with_capacity(AUTH_PAGE0_DATA + last * AUTH_PAGE_DATA);
-        for (i, p) in self.pages[..=last].iter().enumerate() {
-            let p = p.as_ref()?;
+        for i in 0..=last {
+            let (_, p) = self.pages.iter().find(|(n, _)| usize::from(*n) == i)?;
             out.extend_from_slice(if i == 0 { &p[..AUTH_PAGE0_DATA] } else { p });
         }
         out.truncate(usize::from(self.length?));
@@ -87,27 +101,28 @@ impl AuthPages {
 #[derive(Clone, Debug, Default)]
 struct Drone {
     name: Option<(IdType, ShortName)>,
-    info: RemoteIdInfo,
-    /// The shared copy of `info` handed to observations; rebuilt when `info` changes.
-    shared: Option<Arc<RemoteIdInfo>>,
+    /// What observations carry, shared with them (and the detector's track): copied
+    /// only when a message changes it while shared.
+    info: Arc<RemoteIdInfo>,
     operator_id: Option<String>,
     auth: AuthPages,
     heard_at: Timestamp,
 }
 
 impl Drone {
-    fn set_info(&mut self, f: impl FnOnce(&mut RemoteIdInfo)) {
-        let before = self.info.clone();
-        f(&mut self.info);
-        if self.info != before {
-            self.shared = None;
+    /// Applies `f` when `changes` says it would change the info.
+    fn set_info(
+        &mut self,
+        changes: impl FnOnce(&RemoteIdInfo) -> bool,
+        f: impl FnOnce(&mut RemoteIdInfo),
+    ) {
+        if changes(&self.info) {
+            f(Arc::make_mut(&mut self.info));
         }
     }
 
     fn shared_info(&mut self) -> Arc<RemoteIdInfo> {
-        self.shared
-            .get_or_insert_with(|| Arc::new(self.info.clone()))
-            .clone()
+        self.info.clone()
     }
 }
 
@@ -121,7 +136,9 @@ enum Key {
 /// Per-drone assembly of Remote ID records into observations (see the module docs).
 #[derive(Default)]
 pub struct Assembler {
-    drones: HashMap<Key, Drone>,
+    /// Boxed: the map's empty slots (up to half of them after a resize) then cost a
+    /// pointer each rather than a whole drone (measured in tests/remoteid_memory.rs).
+    drones: HashMap<Key, Box<Drone>>,
     drops: Vec<DropCounts>,
 }
 
@@ -194,24 +211,39 @@ impl Assembler {
                         drone.name = Some((b.id_type, name));
                     }
                     let ua = b.ua_type.as_str();
-                    drone.set_info(|i| {
-                        if i.ua_type.as_deref() != Some(ua) {
-                            i.ua_type = Some(ua.to_string());
-                        }
-                    });
+                    drone.set_info(
+                        |i| i.ua_type.as_deref() != Some(ua),
+                        |i| i.ua_type = Some(ua.to_string()),
+                    );
                 }
                 Message::Location(l) => location = Some(*l),
                 Message::Auth(page) => {
                     drone.auth.add(page);
-                    drone.set_info(|i| i.authentication = true);
+                    let kind = page.auth_type.as_str();
+                    drone.set_info(
+                        |i| !i.authentication || i.authentication_type.as_deref() != Some(kind),
+                        |i| {
+                            i.authentication = true;
+                            i.authentication_type = Some(kind.to_string());
+                        },
+                    );
+                    if let Some(data) = drone.auth.assembled() {
+                        let mut hex = String::with_capacity(2 * data.len());
+                        for b in &data {
+                            let _ = write!(hex, "{b:02x}");
+                        }
+                        drone.set_info(
+                            |i| i.authentication_data.as_deref() != Some(hex.as_str()),
+                            |i| i.authentication_data = Some(hex.clone()),
+                        );
+                    }
                 }
                 Message::SelfId(s) => {
                     if let Some(text) = s.text().filter(|t| !t.is_empty()) {
-                        drone.set_info(|i| {
-                            if i.self_id.as_deref() != Some(text) {
-                                i.self_id = Some(text.to_string());
-                            }
-                        });
+                        drone.set_info(
+                            |i| i.self_id.as_deref() != Some(text),
+                            |i| i.self_id = Some(text.to_string()),
+                        );
                     }
                 }
                 Message::System(s) => {
@@ -219,15 +251,15 @@ impl Assembler {
                         let at = s.timestamp_s.map_or(record.at, |t| {
                             Timestamp::from_secs(EPOCH_2019_UNIX_S + i64::from(t))
                         });
-                        let id = drone.operator_id.clone();
-                        drone.set_info(|i| {
-                            i.operator = Some(OperatorFix {
-                                lat: p.lat,
-                                lon: p.lon,
-                                id,
-                                at,
-                            });
-                        });
+                        let fix = OperatorFix {
+                            lat: p.lat,
+                            lon: p.lon,
+                            id: drone.operator_id.clone(),
+                            at,
+                        };
+                        if drone.info.operator.as_ref() != Some(&fix) {
+                            Arc::make_mut(&mut drone.info).operator = Some(fix);
+                        }
                     }
                 }
                 Message::OperatorId(o) => {
@@ -235,12 +267,13 @@ impl Assembler {
                         if drone.operator_id.as_deref() != Some(id) {
                             drone.operator_id = Some(id.to_string());
                         }
-                        let id = drone.operator_id.clone();
-                        drone.set_info(|i| {
-                            if let Some(op) = &mut i.operator {
+                        let id = &drone.operator_id;
+                        if drone.info.operator.as_ref().is_some_and(|op| op.id != *id) {
+                            let id = id.clone();
+                            if let Some(op) = &mut Arc::make_mut(&mut drone.info).operator {
                                 op.id = id;
                             }
-                        });
+                        }
                     }
                 }
             }

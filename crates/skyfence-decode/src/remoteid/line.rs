@@ -11,6 +11,9 @@
 //!   its own Basic ID);
 //! - `HEX`: one 25-byte message (50 digits) or a message pack (3 + 25 × count bytes).
 //!
+//! A line starting with `[` or `{` is a receiver's JSON document instead (DragonSync,
+//! DroneID; [`super::json`]).
+//!
 //! Skipped silently: blank lines, `#` comments and the header
 //! `timestamp,receiver,rssi,transmitter,hex`. Spaces around fields and `\r\n` are
 //! accepted.
@@ -154,10 +157,23 @@ pub fn parse_mac(text: &[u8]) -> Option<[u8; 6]> {
 
 /// A streaming `remoteid` decoder: feed it chunks of any size; it keeps at most one
 /// partial line between calls.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RemoteIdLineDecoder {
     lines: LineSplitter,
     drops: DropCounts,
+}
+
+/// The longest line: a receiver's JSON document with every message spelled out is a
+/// few kilobytes.
+pub const MAX_LINE: usize = 16 * 1024;
+
+impl Default for RemoteIdLineDecoder {
+    fn default() -> Self {
+        RemoteIdLineDecoder {
+            lines: LineSplitter::with_max(MAX_LINE),
+            drops: DropCounts::default(),
+        }
+    }
 }
 
 impl RemoteIdLineDecoder {
@@ -203,6 +219,14 @@ fn handle_line(drops: &mut DropCounts, line: Line<'_>, out: &mut impl FnMut(Reco
         }
     };
     if text.is_empty() || text[0] == b'#' {
+        return;
+    }
+    if matches!(text[0], b'[' | b'{') {
+        // A receiver's JSON document (DragonSync, DroneID): see `super::json`.
+        match super::json::record(text) {
+            Ok(r) => out(r),
+            Err(reason) => drops.add(reason),
+        }
         return;
     }
     if !text.contains(&b',') {

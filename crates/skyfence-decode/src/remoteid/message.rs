@@ -682,7 +682,7 @@ pub fn decode_message(bytes: &[u8]) -> Result<Decoded, DropReason> {
                 text,
             })
         }
-        Some(MessageType::System) => Message::System(decode_system(b, version)?),
+        Some(MessageType::System) => Message::System(decode_system(b)?),
         Some(MessageType::OperatorId) => {
             let mut id = [0u8; 20];
             id.copy_from_slice(&b[2..22]);
@@ -732,7 +732,7 @@ fn decode_location(b: &[u8; MESSAGE_LEN]) -> Result<Location, DropReason> {
     })
 }
 
-fn decode_system(b: &[u8; MESSAGE_LEN], version: u8) -> Result<System, DropReason> {
+fn decode_system(b: &[u8; MESSAGE_LEN]) -> Result<System, DropReason> {
     let mut s = System {
         operator_location_type: OperatorLocationType(b[1] & 0x03),
         classification_type: (b[1] >> 2) & 0x07,
@@ -743,14 +743,15 @@ fn decode_system(b: &[u8; MESSAGE_LEN], version: u8) -> Result<System, DropReaso
         area_floor_m: altitude_m(u16_le(b, 15)),
         ..System::default()
     };
-    // F3411-19 (version 0) leaves bytes 17–24 reserved.
-    if version >= 1 {
-        s.category_eu = b[17] >> 4;
-        s.class_eu = b[17] & 0x0f;
-        s.operator_alt_geo_m = altitude_m(u16_le(b, 18));
-        let t = u32_le(b, 20);
-        s.timestamp_s = (t != 0).then_some(t);
-    }
+    // F3411-19 (version 0) leaves bytes 17–24 reserved, but transmitters following
+    // EN 4709-002 fill them in version 0 messages too (the opendroneid sample captures
+    // in testdata/remoteid do), and the reference decoder reads them whatever the
+    // version: a strict F3411-19 sender's zeros read as undeclared and unknown.
+    s.category_eu = b[17] >> 4;
+    s.class_eu = b[17] & 0x0f;
+    s.operator_alt_geo_m = altitude_m(u16_le(b, 18));
+    let t = u32_le(b, 20);
+    s.timestamp_s = (t != 0).then_some(t);
     Ok(s)
 }
 
@@ -881,11 +882,10 @@ pub fn encode_message(d: &Decoded) -> [u8; MESSAGE_LEN] {
             b[12] = (m.area_radius_m / 10).min(255) as u8;
             put_u16(&mut b, 13, altitude_code(m.area_ceiling_m));
             put_u16(&mut b, 15, altitude_code(m.area_floor_m));
-            if d.version >= 1 {
-                b[17] = ((m.category_eu & 0x0f) << 4) | (m.class_eu & 0x0f);
-                put_u16(&mut b, 18, altitude_code(m.operator_alt_geo_m));
-                b[20..24].copy_from_slice(&m.timestamp_s.unwrap_or(0).to_le_bytes());
-            }
+            // In every version, as the decoder reads them (EN 4709-002 in version 0).
+            b[17] = ((m.category_eu & 0x0f) << 4) | (m.class_eu & 0x0f);
+            put_u16(&mut b, 18, altitude_code(m.operator_alt_geo_m));
+            b[20..24].copy_from_slice(&m.timestamp_s.unwrap_or(0).to_le_bytes());
         }
         Message::OperatorId(m) => {
             b[1] = m.id_type;

@@ -162,14 +162,29 @@ fn system_operator_area_and_eu_classification() {
     assert_eq!(s.operator_alt_geo_m, Some(350.0));
     assert_eq!(s.timestamp_s, Some(153_800_000));
     assert_eq!(encode_message(&d), b);
-    // F3411-19 (version 0): bytes 17–24 are reserved and ignored.
+    // F3411-19 (version 0) reserves bytes 17–24; EN 4709-002 senders fill them in
+    // version 0 too, and they are read alike. A strict F3411-19 sender's zeros read as
+    // undeclared and unknown.
     b[0] = 0x40;
     let Message::System(s) = decode(&b).unwrap().message else {
         panic!()
     };
     assert_eq!(
         (s.category_eu, s.operator_alt_geo_m, s.timestamp_s),
-        (0, None, None)
+        (1, Some(350.0), Some(153_800_000))
+    );
+    b[17..].fill(0);
+    let Message::System(s) = decode(&b).unwrap().message else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            s.category_eu,
+            s.class_eu,
+            s.operator_alt_geo_m,
+            s.timestamp_s
+        ),
+        (0, 0, None, None)
     );
     assert!(s.operator.is_some());
 }

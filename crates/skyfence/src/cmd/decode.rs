@@ -311,17 +311,38 @@ impl From<&AsterixItem> for AsterixJson {
 
 /// `skyfence decode` of an ASTERIX input: every record as it arrived (polar plots stay
 /// polar: placing them needs the radar's `[[sensor]]`, which `analyze --config` reads).
+/// A capture (`pcap`) may also carry Remote ID: each of its messages as with `remoteid`.
 fn run_asterix(args: &DecodeArgs, clock: ClockOptions) -> anyhow::Result<()> {
     let mut input = input::open(&args.input, clock)?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut records = 0u64;
+    let mut rejected = skyfence_decode::DropCounts::default();
     let result = (|| -> anyhow::Result<()> {
         while let Some(item) = input.next_item()? {
-            if let Item::Asterix(a) = &item {
-                records += 1;
-                serde_json::to_writer(&mut out, &AsterixJson::from(&**a))?;
-                out.write_all(b"\n")?;
+            match &item {
+                Item::Asterix(a) => {
+                    records += 1;
+                    serde_json::to_writer(&mut out, &AsterixJson::from(&**a))?;
+                    out.write_all(b"\n")?;
+                }
+                Item::RemoteId(r) => {
+                    let mut failed = Ok(());
+                    skyfence_decode::remoteid::decode_record(
+                        r.data(),
+                        &mut |d| {
+                            records += 1;
+                            if failed.is_ok() {
+                                failed = serde_json::to_writer(&mut out, &remoteid_json(r, &d))
+                                    .map_err(io::Error::from)
+                                    .and_then(|()| out.write_all(b"\n"));
+                            }
+                        },
+                        &mut |reason| rejected.add(reason),
+                    );
+                    failed?;
+                }
+                _ => {}
             }
         }
         out.flush()?;
@@ -329,11 +350,13 @@ fn run_asterix(args: &DecodeArgs, clock: ClockOptions) -> anyhow::Result<()> {
     })();
     match result {
         Ok(()) => {
+            let mut drops = input.drops();
+            drops.merge(&rejected);
             let stats = input::InputStats {
                 bytes: input.bytes,
                 frames: input.items,
                 messages: records,
-                drops: input.drops(),
+                drops,
                 ..Default::default()
             };
             eprintln!("skyfence decode: {}", input::summary(&args.input, &stats));
