@@ -139,3 +139,85 @@ impl TrackerState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use skyfence_core::Icao24;
+    use skyfence_decode::asterix::decode_record;
+
+    use super::*;
+
+    fn site() -> TrackerSite {
+        TrackerSite {
+            name: "sdps".into(),
+            sac: 2,
+            sic: 100,
+            period_s: 4.0,
+            sigma_m: 30.0,
+            coast_s: 10.0,
+        }
+    }
+
+    /// A flight at 34 N 71 E flying east, plotted at 1 s and 5 s, then no more; a second
+    /// flight never plotted.
+    #[test]
+    fn tracks_open_on_plots_update_periodically_and_close_once() {
+        let s = State {
+            lat: 34.0,
+            lon: 71.0,
+            alt_ft: 5000.0,
+            track_deg: 90.0,
+            gs_mps: 50.0,
+            vrate_fpm: 0.0,
+        };
+        let seen = |index| Seen {
+            index,
+            s0: s,
+            s1: s,
+            address: Some(Icao24::new(0x700a01).unwrap()),
+            callsign: None,
+            squawk: None,
+            altitude: true,
+        };
+        let mut t = TrackerState::new(2);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut out = Vec::new();
+        let start = Timestamp::from_secs(1_700_000_000);
+        for k in 0..300 {
+            let t0 = f64::from(k) * 0.1;
+            if k == 10 || k == 50 {
+                t.plotted(0, t0);
+            }
+            t.step(
+                &site(),
+                start,
+                t0,
+                t0 + 0.1,
+                &[seen(0), seen(1)],
+                &mut rng,
+                &mut out,
+            );
+        }
+        let reports: Vec<_> = out
+            .iter()
+            .map(|r| (r.at, decode_record(62, &r.record).unwrap().0))
+            .collect();
+        // Updates at 4, 8, 12 s (plots at 1 and 5 s, held 10 s), the close at 16 s.
+        let times: Vec<i64> = reports
+            .iter()
+            .map(|(at, _)| at.micros_since(start) / 1_000_000)
+            .collect();
+        assert_eq!(times, [4, 8, 12, 16]);
+        for (i, (_, r)) in reports.iter().enumerate() {
+            assert_eq!((r.sac, r.sic, r.track_number), (2, 100, Some(1)));
+            assert_eq!(r.track_ended, Some(i == 3));
+            assert_eq!(r.address.map(|a| a.as_u32()), Some(0x700a01));
+            assert_eq!(r.flight_level, Some(50.0));
+            let p = r.position.unwrap();
+            // Within 5 σ of the truth.
+            assert!(((p.lat - 34.0) * M_PER_DEG).abs() < 150.0, "{p:?}");
+            assert!((r.ground_speed_kt.unwrap() - 97.19).abs() < 0.5);
+        }
+    }
+}
