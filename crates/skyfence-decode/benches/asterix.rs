@@ -5,8 +5,12 @@
 //! 042 200 170, a tenth of the plots primary-only without address. Target: ≥ 5 M
 //! records/s (BENCHMARKS.md).
 //!
-//! No peer runs in this bench: the C++ `asterix_decoder` is a Python extension, measured
-//! (when installed) by hand on the same buffer, see BENCHMARKS.md.
+//! The peer, in the same run: the C++ `asterix_decoder` (a Python extension) parsing the
+//! same buffer, timed inside its Python process around `asterix.parse` alone (process
+//! start and file read excluded; the conversion of its results into Python objects is
+//! part of its parse and cannot be taken out). Its interpreter is
+//! `SKYFENCE_ASTERIX_DECODER_PYTHON`, else `$HOME/.cache/skyfence/venvs/asterix_decoder`
+//! (as `.ci/run` installs it); without it that bench is skipped with a note.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use skyfence_core::{Callsign, Icao24, Squawk, Timestamp};
@@ -75,6 +79,73 @@ fn cat048(c: &mut Criterion) {
         });
     });
     g.finish();
+    asterix_decoder_peer(c, &bytes);
+}
+
+/// The peer's interpreter, when asterix_decoder is installed there.
+fn peer_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("SKYFENCE_ASTERIX_DECODER_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            std::path::PathBuf::from(home).join(".cache/skyfence/venvs/asterix_decoder/bin/python")
+        });
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import asterix"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// Times `iters` parses of the file at `path` inside one Python process (after one
+/// untimed parse that checks the record count).
+const PEER_SCRIPT: &str = r#"
+import sys, time, asterix
+data = open(sys.argv[1], "rb").read()
+iters, want = int(sys.argv[2]), int(sys.argv[3])
+n = len(asterix.parse(data))
+assert n == want, (n, want)
+t = time.perf_counter_ns()
+for _ in range(iters):
+    asterix.parse(data)
+print(time.perf_counter_ns() - t)
+"#;
+
+fn asterix_decoder_peer(c: &mut Criterion, bytes: &[u8]) {
+    let Some(python) = peer_python() else {
+        eprintln!(
+            "asterix/asterix_decoder_parse_100k_records: skipped, asterix_decoder not installed"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("skyfence-bench-asterix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cat048.ast");
+    std::fs::write(&path, bytes).unwrap();
+    let mut g = c.benchmark_group("asterix");
+    g.throughput(Throughput::Elements(RECORDS as u64));
+    g.sample_size(10);
+    g.bench_function("asterix_decoder_parse_100k_records", |b| {
+        b.iter_custom(|iters| {
+            let out = std::process::Command::new(&python)
+                .arg("-c")
+                .arg(PEER_SCRIPT)
+                .arg(&path)
+                .arg(iters.to_string())
+                .arg(RECORDS.to_string())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let ns: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            std::time::Duration::from_nanos(ns)
+        });
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, cat048);

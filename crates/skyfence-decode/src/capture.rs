@@ -232,6 +232,62 @@ pub fn udp_payload(link: DataLink, frame: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// What a captured frame holds, for a UDP feed ([`checked_udp_payload`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UdpFrame<'a> {
+    /// A UDP datagram's payload, its checksum verified (or absent: 0 over IPv4).
+    Payload(&'a [u8]),
+    /// A UDP datagram whose checksum does not match its bytes (RFC 768; RFC 8200 §8.1
+    /// for IPv6, where it is mandatory): damaged, so not read.
+    BadChecksum,
+    /// Not a UDP datagram.
+    NotUdp,
+}
+
+/// The UDP payload of a captured frame, as [`udp_payload`], once its checksum is
+/// verified over the pseudo-header (RFC 768). A datagram cut by the capture's snapshot
+/// length cannot be verified; it is handed out as captured. A capture taken on the
+/// sending host with checksum offload shows checksums the card had not yet filled in:
+/// those datagrams count as bad, and a feed recorded that way must be recorded again
+/// on the receiving side.
+pub fn checked_udp_payload(link: DataLink, frame: &[u8]) -> UdpFrame<'_> {
+    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+    let sliced = match link {
+        DataLink::ETHERNET => SlicedPacket::from_ethernet(frame).ok(),
+        DataLink::LINUX_SLL => SlicedPacket::from_linux_sll(frame).ok(),
+        DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => SlicedPacket::from_ip(frame).ok(),
+        DataLink::NULL | DataLink::LOOP => {
+            frame.get(4..).and_then(|f| SlicedPacket::from_ip(f).ok())
+        }
+        _ => None,
+    };
+    let Some(sliced) = sliced else {
+        return UdpFrame::NotUdp;
+    };
+    let Some(TransportSlice::Udp(udp)) = &sliced.transport else {
+        return UdpFrame::NotUdp;
+    };
+    let payload = udp.payload();
+    let sent = udp.checksum();
+    let whole = usize::from(udp.length()) == payload.len() + 8;
+    let header = udp.to_header();
+    let computed = match &sliced.net {
+        Some(NetSlice::Ipv4(ip)) if sent != 0 && whole => {
+            let h = ip.header();
+            header.calc_checksum_ipv4_raw(h.source(), h.destination(), payload)
+        }
+        Some(NetSlice::Ipv6(ip)) if whole => {
+            let h = ip.header();
+            header.calc_checksum_ipv6_raw(h.source(), h.destination(), payload)
+        }
+        _ => return UdpFrame::Payload(payload),
+    };
+    match computed {
+        Ok(c) if c == sent => UdpFrame::Payload(payload),
+        _ => UdpFrame::BadChecksum,
+    }
+}
+
 /// `pcap`: the records a capture carries, each stamped with its packet's capture time.
 /// Where to look is decided by the packet's link type, here and only here:
 ///
@@ -297,10 +353,18 @@ fn udp_asterix(
     drops: &mut DropCounts,
     out: &mut dyn FnMut(Item),
 ) {
-    let Some(payload) = udp_payload(link, frame) else {
+    let payload = match checked_udp_payload(link, frame) {
+        UdpFrame::Payload(p) => p,
+        // Damaged in transit or on disk: its bytes cannot be trusted.
+        UdpFrame::BadChecksum => {
+            drops.add(DropReason::BadChecksum);
+            return;
+        }
         // Not UDP (ARP, TCP, ICMP…): not a radar feed.
-        drops.add(DropReason::SkippedRecord);
-        return;
+        UdpFrame::NotUdp => {
+            drops.add(DropReason::SkippedRecord);
+            return;
+        }
     };
     asterix::decode_datagram(payload, drops, &mut |report: &Report, record: &[u8]| {
         out(Item::Asterix(Box::new(asterix::item(at, report, record))));

@@ -47,11 +47,13 @@ pub enum DropReason {
     /// An ASTERIX plot with neither track number nor Mode S address: nothing to follow
     /// it by.
     Untracked,
+    /// A captured UDP datagram whose checksum does not match its bytes (pcap input).
+    BadChecksum,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::Garbage,
         DropReason::Truncated,
         DropReason::BadLength,
@@ -69,6 +71,7 @@ impl DropReason {
         DropReason::UnknownItem,
         DropReason::UnknownSensor,
         DropReason::Untracked,
+        DropReason::BadChecksum,
     ];
 
     /// The snake_case name used on stderr, in JSON and as a Prometheus label.
@@ -91,6 +94,7 @@ impl DropReason {
             DropReason::UnknownItem => "unknown_item",
             DropReason::UnknownSensor => "unknown_sensor",
             DropReason::Untracked => "untracked",
+            DropReason::BadChecksum => "bad_checksum",
         }
     }
 }

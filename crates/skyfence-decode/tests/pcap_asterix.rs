@@ -203,3 +203,31 @@ fn damaged_captures_never_panic_and_read_the_same_however_cut() {
         }
     }
 }
+
+#[test]
+fn a_datagram_whose_checksum_fails_is_counted_and_skipped() {
+    // Ethernet (14) + IPv4 (20): the UDP header at 34, its checksum at 40..42, the
+    // payload from 42.
+    let mut frames = packets();
+    // Packet 2: a payload byte flipped after the checksum was computed (the range of
+    // the first plot's record); packet 3: no checksum (0, allowed over IPv4).
+    frames[2].1[50] ^= 0x10;
+    frames[3].1[40..42].copy_from_slice(&[0, 0]);
+    let header = PcapHeader {
+        datalink: DataLink::ETHERNET,
+        ..PcapHeader::default()
+    };
+    let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
+    for (at, frame) in &frames {
+        w.write_packet(&PcapPacket::new(*at, frame.len() as u32, frame))
+            .unwrap();
+    }
+    let bytes = w.into_writer();
+    let (got, drops) = read(&bytes, bytes.len());
+    assert_eq!(drops.get(DropReason::BadChecksum), 1);
+    assert_eq!(drops.get(DropReason::SkippedRecord), 1);
+    // Packets 0, 1, 3 and 5–9, two records each; nothing of packet 2.
+    assert_eq!(got.len(), 16);
+    assert!(got.iter().all(|(_, _, range)| *range != 12.0), "{got:?}");
+    assert!(got.iter().any(|(_, _, range)| *range == 13.0), "{got:?}");
+}

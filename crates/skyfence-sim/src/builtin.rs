@@ -47,7 +47,7 @@ use super::geometry::Shape;
 use super::kinematics::{AircraftKind, Leg, bearing_deg};
 use super::scenario::{
     Detection, Flight, Jitter, Permit, RadarSite, Receiver, RemoteIdSpec, Scenario, Spoof,
-    Surveillance, Window,
+    Surveillance, TrackerSite, Window,
 };
 
 /// The story of `af-pk-border`, written into the output README (the same as the module
@@ -421,6 +421,7 @@ pub fn af_pk_border() -> anyhow::Result<Scenario> {
         zones: vec![af, pk],
         receivers: receivers(),
         radars: Vec::new(),
+        tracker: None,
         remoteid_receivers: Vec::new(),
         permits,
         flights,
@@ -465,6 +466,14 @@ pub fn af_pk_border_radar() -> anyhow::Result<Scenario> {
         radar("peshawar-psr", (2, 1), 34.01, 71.58, 380.0, 5.0),
         radar("kabul-psr", (1, 2), 34.566, 69.212, 1791.0, 10.0),
     ];
+    s.tracker = Some(TrackerSite {
+        name: "pk-sdps".into(),
+        sac: 2,
+        sic: 100,
+        period_s: 4.0,
+        sigma_m: 30.0,
+        coast_s: 25.0,
+    });
     s.remoteid_receivers = vec![Receiver {
         name: "chaman-rid".into(),
         lat: 30.92,
@@ -604,6 +613,7 @@ pub fn scale(targets: usize, duration_s: f64, seed: u64) -> anyhow::Result<Scena
             .collect(),
         receivers,
         radars: Vec::new(),
+        tracker: None,
         remoteid_receivers: Vec::new(),
         permits: Vec::new(),
         flights,

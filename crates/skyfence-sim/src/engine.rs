@@ -14,6 +14,7 @@ use super::radar::{Plot, RadarRecord, RadarState, Seen};
 use super::remoteid::{Broadcaster, Heard, Sent};
 use super::scenario::Scenario;
 use super::surveillance::{self, Reception, SQUITTERS, Squitter, Transponder};
+use super::tracker::TrackerState;
 use super::truth::{FlightLog, SAMPLE_S};
 
 /// Header of `truth-tracks.csv`.
@@ -47,6 +48,11 @@ pub struct Simulator<'a> {
     /// The radar stream of the seed (stream 2) and each site's state.
     radar_rng: ChaCha8Rng,
     radars: Vec<RadarState>,
+    /// The tracker's stream of the seed (stream 4) and its state.
+    tracker_rng: ChaCha8Rng,
+    tracker: Option<TrackerState>,
+    /// Its CAT062 records not yet taken ([`Simulator::take_tracker`]).
+    tracker_records: Vec<RadarRecord>,
     /// ASTERIX records of the steps not yet taken ([`Simulator::take_asterix`]).
     asterix: Vec<RadarRecord>,
     plots: Vec<Plot>,
@@ -78,6 +84,8 @@ impl<'a> Simulator<'a> {
         radar_rng.set_stream(2);
         let mut rid_rng = ChaCha8Rng::seed_from_u64(seed);
         rid_rng.set_stream(3);
+        let mut tracker_rng = ChaCha8Rng::seed_from_u64(seed);
+        tracker_rng.set_stream(4);
         // A flight without transponder draws its (unused) schedule from a generator of
         // its own, so the Mode S frames of the others stay what they were.
         let mut unused = ChaCha8Rng::seed_from_u64(0);
@@ -142,6 +150,9 @@ impl<'a> Simulator<'a> {
             line: String::new(),
             radar_rng,
             radars,
+            tracker_rng,
+            tracker: scenario.tracker.as_ref().map(|_| TrackerState::new(n)),
+            tracker_records: Vec::new(),
             asterix: Vec::new(),
             plots: Vec::new(),
             rid_rng,
@@ -162,6 +173,11 @@ impl<'a> Simulator<'a> {
     /// Hands out the ASTERIX records of the steps taken so far, in time order.
     pub fn take_asterix(&mut self, out: &mut Vec<RadarRecord>) {
         out.append(&mut self.asterix);
+    }
+
+    /// Hands out the tracker's CAT062 records of the steps taken so far, in time order.
+    pub fn take_tracker(&mut self, out: &mut Vec<RadarRecord>) {
+        out.append(&mut self.tracker_records);
     }
 
     /// Hands out the Remote ID receptions of the steps taken so far, in time order.
@@ -358,6 +374,20 @@ impl<'a> Simulator<'a> {
                 );
             }
             self.asterix[first..].sort_by_key(|r| (r.at, r.radar));
+            if let (Some(tracker), Some(site)) = (self.tracker.as_mut(), &scenario.tracker) {
+                for p in &self.plots {
+                    tracker.plotted(p.index, p.t_s);
+                }
+                tracker.step(
+                    site,
+                    scenario.start,
+                    t,
+                    t1,
+                    &seen,
+                    &mut self.tracker_rng,
+                    &mut self.tracker_records,
+                );
+            }
             for p in self.plots.drain(..) {
                 if p.addressed || !scenario.truth {
                     continue;

@@ -25,6 +25,7 @@ pub mod radar;
 pub mod remoteid;
 pub mod scenario;
 pub mod surveillance;
+pub mod tracker;
 pub mod truth;
 pub mod write;
 
@@ -54,6 +55,8 @@ pub struct Summary {
     pub asterix_records: u64,
     /// Remote ID receptions written to `remoteid.csv`.
     pub remoteid_messages: u64,
+    /// CAT062 system tracks written to `tracker.ast`.
+    pub tracker_records: u64,
 }
 
 /// Header of `remoteid.csv`.
@@ -63,6 +66,7 @@ pub const REMOTEID_CSV_HEADER: &str = "timestamp,receiver,rssi,transmitter,hex\n
 /// (`asterix.ast`) and Remote ID receivers' lines (`remoteid.csv`), streamed.
 struct OtherRecordings {
     asterix: Option<BufWriter<fs::File>>,
+    tracker: Option<BufWriter<fs::File>>,
     remoteid: Option<BufWriter<fs::File>>,
     records: Vec<radar::RadarRecord>,
     heard: Vec<remoteid::Heard>,
@@ -70,6 +74,7 @@ struct OtherRecordings {
     text: String,
     asterix_records: u64,
     remoteid_messages: u64,
+    tracker_records: u64,
 }
 
 impl OtherRecordings {
@@ -85,6 +90,10 @@ impl OtherRecordings {
         } else {
             Some(open("asterix.ast")?)
         };
+        let tracker = match &scenario.tracker {
+            Some(_) if !scenario.radars.is_empty() => Some(open("tracker.ast")?),
+            _ => None,
+        };
         let remoteid = if scenario.remoteid_receivers.is_empty() {
             None
         } else {
@@ -94,6 +103,7 @@ impl OtherRecordings {
         };
         Ok(OtherRecordings {
             asterix,
+            tracker,
             remoteid,
             records: Vec::new(),
             heard: Vec::new(),
@@ -101,6 +111,7 @@ impl OtherRecordings {
             text: String::new(),
             asterix_records: 0,
             remoteid_messages: 0,
+            tracker_records: 0,
         })
     }
 
@@ -112,6 +123,14 @@ impl OtherRecordings {
             radar::blocks(&self.records, &mut self.bytes, |_, _| {});
             w.write_all(&self.bytes)?;
             self.asterix_records += self.records.len() as u64;
+        }
+        if let Some(w) = &mut self.tracker {
+            self.records.clear();
+            sim.take_tracker(&mut self.records);
+            self.bytes.clear();
+            radar::blocks(&self.records, &mut self.bytes, |_, _| {});
+            w.write_all(&self.bytes)?;
+            self.tracker_records += self.records.len() as u64;
         }
         if let Some(w) = &mut self.remoteid {
             self.text.clear();
@@ -126,12 +145,19 @@ impl OtherRecordings {
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<(u64, u64)> {
-        for w in [self.asterix, self.remoteid].into_iter().flatten() {
+    fn finish(self) -> anyhow::Result<(u64, u64, u64)> {
+        for w in [self.asterix, self.remoteid, self.tracker]
+            .into_iter()
+            .flatten()
+        {
             w.into_inner()
                 .map_err(|e| anyhow::anyhow!("cannot write a recording: {}", e.error()))?;
         }
-        Ok((self.asterix_records, self.remoteid_messages))
+        Ok((
+            self.asterix_records,
+            self.remoteid_messages,
+            self.tracker_records,
+        ))
     }
 }
 
@@ -168,13 +194,14 @@ pub fn simulate(
     recordings.write(batch)?;
     others.write(&mut sim)?;
     let frames = recordings.finish()?;
-    let (asterix_records, remoteid_messages) = others.finish()?;
+    let (asterix_records, remoteid_messages, tracker_records) = others.finish()?;
     sim.flush()?;
     let mut summary = Summary {
         frames,
         flights: scenario.flights.len(),
         asterix_records,
         remoteid_messages,
+        tracker_records,
         ..Summary::default()
     };
     let truth_lines = sim.truth_lines();
@@ -284,6 +311,15 @@ pub fn sensors_toml(scenario: &Scenario) -> String {
             r.alt_m
         );
     }
+    if let Some(t) = &scenario.tracker {
+        let _ = write!(
+            s,
+            "\n[[sensor]]\nname = {}\ntype = \"tracker\"\nsac = {}\nsic = {}\n",
+            toml_str(&t.name),
+            t.sac,
+            t.sic
+        );
+    }
     s
 }
 
@@ -315,6 +351,21 @@ fn readme(scenario: &Scenario, seed: u64, summary: &Summary, formats: &[write::F
              north markers and sector crossings), concatenated data blocks; times of day: \
              `skyfence analyze --config config.toml --input asterix:asterix.ast --start {start}` |",
             summary.asterix_records
+        );
+    }
+    if let Some(t) = scenario
+        .tracker
+        .as_ref()
+        .filter(|_| summary.tracker_records > 0)
+    {
+        let _ = writeln!(
+            rows,
+            "| `tracker.ast` | {} CAT062 system tracks of the radar network's tracker `{}` \
+             (SAC {}, SIC {}; every {} s, WGS-84 positions), concatenated data blocks: \
+             `skyfence analyze --config config.toml --input asterix:tracker.ast --start {start}`; \
+             it reports the targets the radars see, so analyse it instead of `asterix.ast`, \
+             not beside it (its tracks are targets of their own) |",
+            summary.tracker_records, t.name, t.sac, t.sic, t.period_s
         );
     }
     if !scenario.remoteid_receivers.is_empty() {

@@ -122,14 +122,14 @@ pub fn slant_range_m(r: f64, h_a: f64, h_t: f64, ground_m: f64) -> f64 {
 }
 
 /// A standard normal deviate (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// 1/128 s since midnight UTC of `at`.
-fn time_of_day(at: Timestamp) -> u32 {
+pub(crate) fn time_of_day(at: Timestamp) -> u32 {
     let us = at.as_micros().rem_euclid(86_400_000_000);
     ((us * 128 + 500_000) / 1_000_000) as u32 % (86_400 * 128)
 }

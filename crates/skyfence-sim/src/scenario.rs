@@ -184,6 +184,38 @@ pub struct RadarSite {
     pub false_plots_per_scan: f64,
 }
 
+/// A surveillance data processing system fed by the radar sites: it sends system tracks
+/// in CAT062 ([`super::tracker`]).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackerSite {
+    /// Its name (the `[[sensor]]` name in the written config).
+    pub name: String,
+    /// ASTERIX system area code.
+    pub sac: u8,
+    /// ASTERIX system identification code.
+    pub sic: u8,
+    /// Seconds between updates.
+    #[serde(default = "default_tracker_period")]
+    pub period_s: f64,
+    /// Standard deviation of its position error, north and east, metres.
+    #[serde(default = "default_tracker_sigma")]
+    pub sigma_m: f64,
+    /// How long a track is held without a plot, seconds.
+    #[serde(default = "default_tracker_coast")]
+    pub coast_s: f64,
+}
+
+fn default_tracker_period() -> f64 {
+    4.0
+}
+fn default_tracker_sigma() -> f64 {
+    30.0
+}
+fn default_tracker_coast() -> f64 {
+    25.0
+}
+
 fn default_radar_mast() -> f64 {
     20.0
 }
@@ -380,6 +412,8 @@ struct ScenarioToml {
     #[serde(default)]
     radars: Vec<RadarSite>,
     #[serde(default)]
+    tracker: Option<TrackerSite>,
+    #[serde(default)]
     remoteid_receivers: Vec<Receiver>,
     #[serde(default)]
     allow: Vec<Permit>,
@@ -491,6 +525,9 @@ pub struct Scenario {
     pub receivers: Vec<Receiver>,
     /// Radar sites (ASTERIX recording `asterix.ast`).
     pub radars: Vec<RadarSite>,
+    /// The radar network's tracker (ASTERIX CAT062 recording `tracker.ast`), fed by
+    /// the radar sites.
+    pub tracker: Option<TrackerSite>,
     /// Remote ID receivers (recording `remoteid.csv`).
     pub remoteid_receivers: Vec<Receiver>,
     /// Permits.
@@ -671,6 +708,7 @@ pub fn parse_scenario(
         zones,
         receivers: raw.receivers,
         radars: raw.radars,
+        tracker: raw.tracker,
         remoteid_receivers: raw.remoteid_receivers,
         permits: raw.allow,
         flights,

@@ -752,6 +752,7 @@ mod tests {
             zones: vec![square_zone()],
             receivers: Vec::new(),
             radars: Vec::new(),
+            tracker: None,
             remoteid_receivers: Vec::new(),
             permits: Vec::new(),
             flights,

@@ -247,7 +247,9 @@ pub(crate) fn be_i32(b: [u8; 4]) -> i32 {
 }
 
 /// 8 characters of 6 bits (ICAO Annex 10 Vol IV, Table 3-9: A–Z 1–26, space 32, digits
-/// 48–57); `None` when a code is outside that set.
+/// 48–57); `None` when a code is outside that set, and for eight spaces (no
+/// identification: the item is present but blank, as radars send for aircraft that have
+/// not announced one).
 pub(crate) fn callsign_6bit(b: [u8; 6]) -> Option<Callsign> {
     let bits = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]);
     let mut text = [b' '; 8];
@@ -259,6 +261,9 @@ pub(crate) fn callsign_6bit(b: [u8; 6]) -> Option<Callsign> {
             48..=57 => code,
             _ => return None,
         };
+    }
+    if text == [b' '; 8] {
+        return None;
     }
     Callsign::new(&text)
 }

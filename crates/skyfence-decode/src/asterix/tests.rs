@@ -77,6 +77,18 @@ fn cat048_primary_only_track_and_invalid_codes() {
 }
 
 #[test]
+fn a_blank_identification_is_no_callsign() {
+    // I048/240 of eight spaces (code 32 each): present but saying nothing; decoded as
+    // no callsign, as asterix_decoder and Wireshark print none.
+    let mut rec = hex(CAT048_PLOT);
+    let at = rec.len() - 1 - 4 - 2 - 6; // I240, then I161, I200, I170
+    rec[at..at + 6].copy_from_slice(&hex("82 08 20 82 08 20"));
+    let (r, _) = decode_record(48, &rec).unwrap();
+    assert_eq!(r.callsign, None);
+    assert_eq!(r.address.map(|a| a.as_u32()), Some(0x4840D6));
+}
+
+#[test]
 fn cat034_north_marker_and_status() {
     let rec = hex(concat!(
         "F4",       // FRN 1 2 3 4 (no 5) 6: 010 000 030 020 050
