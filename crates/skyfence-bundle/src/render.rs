@@ -712,18 +712,6 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
             })
             .into(),
         ));
-        if let Some(kind) = &r.authentication_type {
-            let data = r
-                .authentication_data
-                .as_deref()
-                .map_or("not all pages heard".to_string(), |d| {
-                    format!("<code>{}</code>", escape(d))
-                });
-            remoteid_rows.push_str(&row(
-                "Authentication data",
-                format!("{}: {data}", escape(kind)),
-            ));
-        }
     }
     if let Some(op) = &inc.operator {
         remoteid_rows.push_str(&row(

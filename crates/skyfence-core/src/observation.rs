@@ -446,13 +446,6 @@ pub struct RemoteIdInfo {
     /// Whether an Authentication message was heard from the drone (not verified).
     #[serde(default)]
     pub authentication: bool,
-    /// The authentication type of its pages, e.g. `uas_id_signature`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication_type: Option<String>,
-    /// The authentication data assembled from its pages (lowercase hex), once page 0
-    /// and every page it announces were heard.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication_data: Option<String>,
     /// The operator's position and id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<OperatorFix>,

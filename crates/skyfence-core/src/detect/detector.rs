@@ -457,8 +457,6 @@ fn with_remoteid(mut incident: Incident, remoteid: Option<&crate::RemoteIdInfo>)
             ua_type: info.ua_type.clone(),
             self_id: info.self_id.clone(),
             authentication: info.authentication,
-            authentication_type: info.authentication_type.clone(),
-            authentication_data: info.authentication_data.clone(),
         });
     }
     incident

@@ -321,12 +321,6 @@ pub struct RemoteIdSummary {
     pub self_id: Option<String>,
     /// Whether an Authentication message was heard (its signature is not verified).
     pub authentication: bool,
-    /// The authentication type, e.g. `uas_id_signature`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication_type: Option<String>,
-    /// The assembled authentication data, lowercase hex (every page heard).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication_data: Option<String>,
 }
 
 mod opt_callsign {

@@ -16,15 +16,13 @@
 //! - carrying the raw record ([`Protocol::RemoteId`], [`Record::evidence_bytes`]) and the
 //!   RSSI ([`Signal::Dbm`]), so every record of a drone is evidence;
 //! - and [`RemoteIdInfo`]: UA type, Self-ID, operator position and id, whether an
-//!   Authentication message was heard, its type and, once every page announced is in,
-//!   the assembled data (hex).
+//!   Authentication message was heard (its pages are assembled and kept).
 //!
 //! A record from a transmitter whose Basic ID was not heard yet names no target: it is
 //! counted as [`DropReason::UnknownAddress`]. Messages the decoder rejects are counted
 //! by their reason.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use skyfence_core::{
@@ -219,24 +217,7 @@ impl Assembler {
                 Message::Location(l) => location = Some(*l),
                 Message::Auth(page) => {
                     drone.auth.add(page);
-                    let kind = page.auth_type.as_str();
-                    drone.set_info(
-                        |i| !i.authentication || i.authentication_type.as_deref() != Some(kind),
-                        |i| {
-                            i.authentication = true;
-                            i.authentication_type = Some(kind.to_string());
-                        },
-                    );
-                    if let Some(data) = drone.auth.assembled() {
-                        let mut hex = String::with_capacity(2 * data.len());
-                        for b in &data {
-                            let _ = write!(hex, "{b:02x}");
-                        }
-                        drone.set_info(
-                            |i| i.authentication_data.as_deref() != Some(hex.as_str()),
-                            |i| i.authentication_data = Some(hex.clone()),
-                        );
-                    }
+                    drone.set_info(|i| !i.authentication, |i| i.authentication = true);
                 }
                 Message::SelfId(s) => {
                     if let Some(text) = s.text().filter(|t| !t.is_empty()) {
