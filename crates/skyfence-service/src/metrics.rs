@@ -109,6 +109,8 @@ pub struct Metrics {
     pub sources: Vec<SourceMetrics>,
     /// The declared sensors and when each was last heard (`GET /api/sensors`).
     pub sensors: crate::sensor_state::SensorBoard,
+    /// The multilateration network's clock sync and counters (`crate::mlat_state`).
+    pub mlat: crate::mlat_state::MlatBoard,
     /// Live tracks (set by the detector task each tick).
     pub tracks: AtomicU64,
     /// Open incidents (set by the detector task each tick).
