@@ -789,6 +789,7 @@ mod tests {
             classification: skyfence_core::detect::Classification::Uav,
             zones: vec!["HELD-A".into()],
             nacp: None,
+            verification: None,
         }
     }
 

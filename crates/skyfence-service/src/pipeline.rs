@@ -107,6 +107,24 @@ pub struct TrackView {
     /// Extension field: last NACp the target announced (0–11, DO-260B Table 2-70);
     /// the Cursor-on-Target feed derives `ce` from it.
     pub nacp: Option<u8>,
+    /// Extension field: the multilateration verdict on the positions it broadcast
+    /// (`method`, `receivers`, `residual_m`, `verdict`), when the service multilaterates
+    /// and it broadcast ADS-B positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationView>,
+}
+
+/// A track's `verification` (the incident key's shape).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct VerificationView {
+    /// `tdoa`.
+    pub method: &'static str,
+    /// Receivers whose times the latest check used.
+    pub receivers: usize,
+    /// RMS range residual of the latest checked claim, metres (0.1 m).
+    pub residual_m: f64,
+    /// `consistent`, `spoof_suspected` or `unverified`.
+    pub verdict: &'static str,
 }
 
 /// What the detector task sends the store writer.
@@ -571,6 +589,7 @@ impl DetectorTask {
             self.next_purge = arrived + PURGE_EVERY;
         }
         let detector = &self.detector;
+        let mlat = self.mlat.as_ref();
         let tracks: Vec<TrackView> = detector
             .tracks()
             .iter()
@@ -592,6 +611,17 @@ impl DetectorTask {
                         .filter_map(|z| detector.zone_name(z).map(str::to_string))
                         .collect(),
                     nacp: t.nacp(),
+                    verification: match (t.target(), mlat) {
+                        (TargetId::Icao(icao), Some(m)) => {
+                            m.verdict(icao).map(|v| VerificationView {
+                                method: "tdoa",
+                                receivers: v.receivers,
+                                residual_m: (v.residual_m * 10.0).round() / 10.0,
+                                verdict: v.verdict.as_str(),
+                            })
+                        }
+                        _ => None,
+                    },
                 }
             })
             .collect();

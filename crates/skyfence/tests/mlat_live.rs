@@ -183,6 +183,30 @@ fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_th
         c.write_all(p).unwrap();
     }
 
+    // Tracks of aircraft that broadcast positions carry the verdict on them: the
+    // spoofer's are contradicted by the times of arrival, the others' are not.
+    let (status, body) = common::http(addr, "GET", "/api/tracks", None, None);
+    assert_eq!(status, 200, "{body}");
+    let tracks: Value = serde_json::from_str(&body).unwrap();
+    let verdict = |id: &str| -> Value {
+        tracks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["verification"].clone())
+            .unwrap_or_else(|| panic!("no track {id}: {tracks}"))
+    };
+    let spoofer = verdict("700bad");
+    assert_eq!(spoofer["verdict"], "spoof_suspected", "{spoofer}");
+    assert_eq!(spoofer["method"], "tdoa");
+    assert!(
+        spoofer["residual_m"].as_f64().unwrap() > 1_000.0,
+        "{spoofer}"
+    );
+    assert_eq!(verdict("700001")["verdict"], "consistent", "{tracks}");
+    assert!(verdict(TARGET).is_null(), "{tracks}");
+
     // The crossing is an incident of the transponder-only aircraft.
     let deadline = Instant::now() + Duration::from_secs(30);
     let incident = loop {
