@@ -2,7 +2,9 @@
 //! leaves (kind 0x03 Mode S frames and kind 0x06 protocol-tagged records), the zone of its
 //! dataset leaf and the `[detection]` and `[[allow]]` settings of its config leaf.
 //! Re-decoding covers Mode S, ASTERIX (with the config leaf's `[[sensor]]`s) and Remote
-//! ID; records of other protocols are counted in [`Replay::unsupported`] (the verifier
+//! ID; a multilateration fix record (protocol `mlat`) is solved again from its copies'
+//! times, receivers' positions and clock offsets (`skyfence_mlat::evidence`) and
+//! observed only when it gives the recorded fix; records of other protocols are counted in [`Replay::unsupported`] (the verifier
 //! says it cannot re-decode them yet) and not replayed. The same code draws the bundle's
 //! track at export and checks the incident
 //! at verification, so both see exactly the same positions.
@@ -28,6 +30,7 @@ use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_decode::remoteid::line::Record as RemoteIdRecord;
 use skyfence_decode::sensor::Sensor;
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
+use skyfence_mlat::FixEvidence;
 
 /// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
 /// protocol-tagged record (format 2).
@@ -132,6 +135,8 @@ impl RecordLeaf {
                 };
                 Some(Item::RemoteId(Box::new(record)))
             }
+            // Fixes are not decoded but recomputed ([`replay`]).
+            Protocol::Mlat => None,
             Protocol::Asterix => {
                 let report = asterix::decode_raw(&self.record).ok()?;
                 Some(Item::Asterix(Box::new(AsterixItem {
@@ -222,6 +227,14 @@ pub struct Replay {
     pub events: Vec<Event>,
     /// The target's incursions still open at the end.
     pub open: Vec<Incident>,
+    /// Multilateration fix records recomputed from their copies' times (and then
+    /// observed), and the receivers they used in all.
+    pub mlat_fixes: usize,
+    /// The receivers of those fixes, by name.
+    pub mlat_receivers: std::collections::BTreeSet<String>,
+    /// Leaf indexes of multilateration records that do not decode or whose fix the
+    /// recorded times do not reproduce, with why (not observed).
+    pub mlat_refused: Vec<(u64, String)>,
 }
 
 impl Replay {
@@ -261,7 +274,9 @@ pub fn replay(
     let mut replayable: Vec<&RecordLeaf> = Vec::with_capacity(records.len());
     for r in records {
         match r.known_protocol() {
-            Some(Protocol::ModeS | Protocol::Asterix | Protocol::RemoteId) => replayable.push(r),
+            Some(Protocol::ModeS | Protocol::Asterix | Protocol::RemoteId | Protocol::Mlat) => {
+                replayable.push(r)
+            }
             _ => out.unsupported.push((r.index, r.protocol_name())),
         }
     }
@@ -281,6 +296,30 @@ pub fn replay(
             take_snapshot(&mut detector, target, until, &mut events, &mut out);
             snapshot_taken = true;
         }
+        if r.known_protocol() == Some(Protocol::Mlat) {
+            // A fix: computed again from the receivers' times, and observed only when it
+            // is the recorded one.
+            let fix = FixEvidence::decode(&r.record)
+                .map_err(|e| e.to_string())
+                .and_then(|e| e.recompute().map(|_| e).map_err(|m| m.to_string()));
+            let e = match fix {
+                Ok(e) => e,
+                Err(why) => {
+                    out.mlat_refused.push((r.index, why));
+                    continue;
+                }
+            };
+            let obs = e.observation();
+            if obs.target != target {
+                out.other_targets.push((r.index, obs.target.to_string()));
+                continue;
+            }
+            out.mlat_fixes += 1;
+            out.mlat_receivers
+                .extend(e.copies.iter().map(|c| c.receiver.clone()));
+            observe(&mut detector, &obs, target, &mut events, &mut out);
+            continue;
+        }
         out.frames += 1;
         let next_id = SourceId(u16::try_from(lanes.len()).unwrap_or(u16::MAX));
         let source = *lanes.entry(r.sensor.as_str()).or_insert(next_id);
@@ -297,21 +336,32 @@ pub fn replay(
             continue;
         }
         out.decoded += 1;
-        detector.observe(&obs, &mut events);
-        if obs.position.is_some()
-            && let Some(report) = detector
-                .tracks()
-                .get(target)
-                .and_then(|t| t.last_report())
-                .filter(|p| p.at == obs.at)
-        {
-            out.track.push(TrackPoint::from(report));
-        }
+        observe(&mut detector, &obs, target, &mut events, &mut out);
     }
     if !snapshot_taken {
         take_snapshot(&mut detector, target, until, &mut events, &mut out);
     }
     out
+}
+
+/// Detects one observation of the target, its accepted position added to the track.
+fn observe(
+    detector: &mut Detector,
+    obs: &skyfence_core::Observation,
+    target: TargetId,
+    events: &mut Vec<Event>,
+    out: &mut Replay,
+) {
+    detector.observe(obs, events);
+    if obs.position.is_some()
+        && let Some(report) = detector
+            .tracks()
+            .get(target)
+            .and_then(|t| t.last_report())
+            .filter(|p| p.at == obs.at)
+    {
+        out.track.push(TrackPoint::from(report));
+    }
 }
 
 /// The incidents of `target` at `until`: its closed and lost events so far and its

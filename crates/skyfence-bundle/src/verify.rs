@@ -432,6 +432,9 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         until,
     );
     v.checks.push(decode_check(&replayed, &incident));
+    if let Some(c) = mlat_check(&replayed) {
+        v.checks.push(c);
+    }
     v.checks.push(detection_check(&replayed, &incident));
 
     // The renderings, drawn again from the verified content by the same renderer.
@@ -875,6 +878,34 @@ fn unsupported_text(r: &replay::Replay) -> Option<String> {
         r.unsupported.len(),
         protocols.into_iter().collect::<Vec<_>>().join(", "),
     ))
+}
+
+/// The `mlat` check, when the bundle holds multilateration fixes: every fix solved again
+/// from its receivers' raw timestamps, positions and clock offsets gives the recorded
+/// position and time; the first one that does not is named with why.
+fn mlat_check(r: &replay::Replay) -> Option<Check> {
+    let name = "mlat";
+    if let Some((leaf, why)) = r.mlat_refused.first() {
+        return Some(Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!(
+                "{} of {} multilateration fix(es) not reproduced (first: leaf {leaf}: {why})",
+                r.mlat_refused.len(),
+                r.mlat_refused.len() + r.mlat_fixes
+            ),
+        });
+    }
+    (r.mlat_fixes > 0).then(|| Check {
+        name,
+        outcome: Outcome::Pass,
+        detail: format!(
+            "{} multilateration fixes recomputed from the raw timestamps of {} receivers ({}) give the recorded positions",
+            r.mlat_fixes,
+            r.mlat_receivers.len(),
+            r.mlat_receivers.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 /// The `decode` check: [`check_decode`] on the Mode S frames; records of other protocols

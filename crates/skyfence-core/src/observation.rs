@@ -223,6 +223,9 @@ pub enum Protocol {
     Asterix,
     /// One ASTM F3411 Remote ID message or message pack: `remoteid`.
     RemoteId,
+    /// A multilateration fix with the copies it was computed from (each receiver's
+    /// position, raw timestamp and clock offset; `skyfence_mlat::evidence`): `mlat`.
+    Mlat,
 }
 
 impl Protocol {
@@ -232,6 +235,7 @@ impl Protocol {
             Protocol::ModeS => "modes",
             Protocol::Asterix => "asterix",
             Protocol::RemoteId => "remoteid",
+            Protocol::Mlat => "mlat",
         }
     }
 
@@ -241,6 +245,7 @@ impl Protocol {
             Protocol::ModeS => 0x01,
             Protocol::Asterix => 0x02,
             Protocol::RemoteId => 0x03,
+            Protocol::Mlat => 0x04,
         }
     }
 
@@ -250,6 +255,7 @@ impl Protocol {
             0x01 => Some(Protocol::ModeS),
             0x02 => Some(Protocol::Asterix),
             0x03 => Some(Protocol::RemoteId),
+            0x04 => Some(Protocol::Mlat),
             _ => None,
         }
     }
@@ -262,8 +268,9 @@ impl std::str::FromStr for Protocol {
             "modes" => Ok(Protocol::ModeS),
             "asterix" => Ok(Protocol::Asterix),
             "remoteid" => Ok(Protocol::RemoteId),
+            "mlat" => Ok(Protocol::Mlat),
             other => Err(format!(
-                "unknown protocol {other:?}: expected modes, asterix or remoteid"
+                "unknown protocol {other:?}: expected modes, asterix, remoteid or mlat"
             )),
         }
     }

@@ -37,6 +37,7 @@
 //!                             -- a signed note (crate::rotation) naming the old and the
 //!                             -- new log key, signed by both
 //! protocol  = 0x01 Mode S frame | 0x02 ASTERIX record | 0x03 Remote ID message or pack
+//!             | 0x04 multilateration fix with its copies (skyfence_mlat::evidence)
 //! signal    = 0x00 (none) | 0x01 u8 (the receiver's 0-255 level) | 0x02 i8 (dBm)
 //! ```
 //!
@@ -155,7 +156,8 @@ pub enum EvidenceLeaf {
         sensor: String,
         /// Receive time, µs since the Unix epoch.
         received_at_us: i64,
-        /// The protocol code: 0x01 Mode S, 0x02 ASTERIX, 0x03 Remote ID.
+        /// The protocol code: 0x01 Mode S, 0x02 ASTERIX, 0x03 Remote ID, 0x04 a
+        /// multilateration fix.
         protocol: u8,
         /// The receiver's signal.
         signal: LeafSignal,

@@ -115,8 +115,15 @@ fn traffic(secs: f64) -> (Vec<ReceiverSite>, Stream) {
 
 fn bench(c: &mut Criterion) {
     let (sites, stream) = traffic(30.0);
-    let run = || {
-        let mut engine = Engine::new(sites.clone(), MlatConfig::default());
+    // `live`: the live service's settings (fix times on receive times, each fix with its
+    // evidence record encoded).
+    let run = |live: bool| {
+        let config = MlatConfig {
+            evidence: live,
+            anchor_to_reference: !live,
+            ..MlatConfig::default()
+        };
+        let mut engine = Engine::new(sites.clone(), config);
         for r in 0..8 {
             engine.bind(SourceId(r), usize::from(r));
         }
@@ -132,7 +139,7 @@ fn bench(c: &mut Criterion) {
         (engine.stats().fixes, engine.stats().verified)
     };
     // The traffic must exercise both halves, or the bench would time nothing.
-    let (fixes, verified) = run();
+    let (fixes, verified) = run(false);
     assert!(
         fixes > 400 && verified > 1_500,
         "{fixes} fixes, {verified} checks"
@@ -140,7 +147,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(stream.len() as u64));
     g.sample_size(10);
-    g.bench_function("8rx", |b| b.iter(|| black_box(run())));
+    g.bench_function("8rx", |b| b.iter(|| black_box(run(false))));
+    g.bench_function("8rx_evidence", |b| b.iter(|| black_box(run(true))));
     g.finish();
 }
 

@@ -150,6 +150,11 @@ impl PairSync {
         self.points.back().map(|p| p.0)
     }
 
+    /// The offset of b's clock from a's at the newest point (a's clock), seconds.
+    pub fn latest_offset(&self) -> Option<f64> {
+        self.newest_x().map(|x| self.predict(x).0)
+    }
+
     /// Whether the line predicts offsets at `x` (a's clock).
     pub fn is_valid_at(&self, x: f64) -> bool {
         self.points.len() >= MIN_POINTS
@@ -312,6 +317,14 @@ impl ClockSync {
 
     fn pair_mut(&mut self, a: usize, b: usize) -> &mut PairSync {
         &mut self.pairs[a * self.n + b]
+    }
+
+    /// Whether the pair (a, b), a < b, predicts offsets now (at a's newest sync time)
+    /// and neither receiver is excluded.
+    pub fn pair_synced(&self, a: usize, b: usize) -> bool {
+        !self.excluded[a]
+            && !self.excluded[b]
+            && self.last[a].is_some_and(|t| self.pair(a, b).is_valid_at(t))
     }
 
     /// Counter jumps detected on receiver `r`.

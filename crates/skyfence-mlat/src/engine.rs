@@ -30,13 +30,14 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 use skyfence_core::{
-    Altitude, AltitudeDatum, GeoPoint, Icao24, Observation, PositionKind, ShortName, SourceId,
-    TargetId, Timestamp,
+    Altitude, AltitudeDatum, GeoPoint, Icao24, Observation, PositionKind, Protocol, RawRecord,
+    ShortName, SourceId, TargetId, Timestamp,
 };
 use skyfence_decode::Frame;
 use skyfence_decode::sensor::{ReceiverClock, Sensor, SensorType};
 
 use crate::clock::{self, ClockSync, SyncCounts, SyncState};
+use crate::evidence::{CopyEvidence, FixEvidence};
 use crate::geo::{self, C_MPS, Ecef};
 use crate::solve::{self, AltitudeConstraint, Measurement, NoFix, SolveLimits};
 
@@ -110,6 +111,13 @@ pub struct MlatConfig {
     pub spoof_residual_m: f64,
     /// The solver's limits.
     pub limits: SolveLimits,
+    /// Fix times on the first declared receiver's anchored clock (recordings, whose
+    /// frame times are `--start` plus counter); when false, on the base receiver's
+    /// receive time (the live service, whose frame times are the machine clock).
+    pub anchor_to_reference: bool,
+    /// Attach to each fix its [`FixEvidence`] as the observation's raw record
+    /// (protocol `mlat`), for the evidence log.
+    pub evidence: bool,
 }
 
 impl Default for MlatConfig {
@@ -122,6 +130,8 @@ impl Default for MlatConfig {
             verify_min_receivers: 4,
             spoof_residual_m: 1_000.0,
             limits: SolveLimits::default(),
+            anchor_to_reference: true,
+            evidence: false,
         }
     }
 }
@@ -159,6 +169,25 @@ pub struct Verification {
     pub residual_m: f64,
     /// When (the message's time).
     pub at: Timestamp,
+}
+
+/// One pair of receivers' clock relation ([`Engine::pair_clocks`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairClock {
+    /// The first receiver (config order).
+    pub a: ShortName,
+    /// The second.
+    pub b: ShortName,
+    /// b's clock less a's at the pair's newest sync point, seconds.
+    pub offset_s: f64,
+    /// b's rate against a's, parts per million.
+    pub drift_ppm: f64,
+    /// Residual standard error of the pair's line, nanoseconds.
+    pub rms_ns: f64,
+    /// Sync points on the line.
+    pub points: usize,
+    /// Whether the pair predicts offsets now.
+    pub synced: bool,
 }
 
 /// What the engine counted.
@@ -201,6 +230,7 @@ impl MlatStats {
 #[derive(Clone, Copy, Debug)]
 struct Copy {
     rx: usize,
+    counter: u64,
     t: f64,
     at: Timestamp,
 }
@@ -219,6 +249,15 @@ struct Group {
 
 /// Frame bytes as a map key.
 type Key = (u8, [u8; 14]);
+
+/// A copy used in a fix: its index in the group, its receiver's clock offset from the
+/// base receiver's and that offset's standard error (seconds).
+#[derive(Clone, Copy, Debug)]
+struct Used {
+    copy: usize,
+    offset_s: f64,
+    se_s: f64,
+}
 
 /// The engine (see the module documentation).
 pub struct Engine {
@@ -240,11 +279,19 @@ pub struct Engine {
     checks: FxHashMap<Icao24, (u64, u64)>,
     /// Aircraft that broadcast ADS-B positions.
     claimants: rustc_hash::FxHashSet<Icao24>,
+    /// The address and altitude of frames decoded before (not position messages): the
+    /// same bytes again, a later transmission whose first copy duplicate removal kept
+    /// from the ingest step (identical squitters a second apart), are the same aircraft.
+    known: FxHashMap<Key, (Icao24, Option<f64>)>,
     stats: MlatStats,
 }
 
 /// Claims checked before an aircraft gets a verdict other than `unverified`.
 pub const VERDICT_MIN_CHECKS: u64 = 3;
+
+/// Frames remembered by their bytes (about 100 bytes each); the memory is cleared when
+/// full.
+const MAX_KNOWN: usize = 100_000;
 
 /// A previous fix older than this is no prior, seconds.
 const PRIOR_MAX_AGE_S: f64 = 20.0;
@@ -278,6 +325,7 @@ impl Engine {
             last_fix: FxHashMap::default(),
             checks: FxHashMap::default(),
             claimants: rustc_hash::FxHashSet::default(),
+            known: FxHashMap::default(),
             stats: MlatStats::default(),
         }
     }
@@ -302,6 +350,11 @@ impl Engine {
         self.source_of[rx] = source;
     }
 
+    /// The receiver whose frames `source` carries, when bound.
+    pub fn receiver_of(&self, source: SourceId) -> Option<usize> {
+        self.by_source.get(usize::from(source.0)).copied().flatten()
+    }
+
     /// The counters.
     pub fn stats(&self) -> &MlatStats {
         &self.stats
@@ -320,6 +373,32 @@ impl Engine {
     /// Receiver `rx`'s synchronisation state.
     pub fn sync_state(&self, rx: usize) -> SyncState {
         self.sync.state(rx)
+    }
+
+    /// Every pair of receivers with a clock relation: offset (b's clock less a's at
+    /// the pair's newest sync point), relative drift, scatter, points, and whether it
+    /// predicts now.
+    pub fn pair_clocks(&self) -> Vec<PairClock> {
+        let n = self.sites.len();
+        let mut v = Vec::new();
+        for a in 0..n {
+            for b in a + 1..n {
+                let p = self.sync.pair(a, b);
+                let Some(offset_s) = p.latest_offset() else {
+                    continue;
+                };
+                v.push(PairClock {
+                    a: self.sites[a].name,
+                    b: self.sites[b].name,
+                    offset_s,
+                    drift_ppm: p.drift() * 1e6,
+                    rms_ns: p.rms_s() * 1e9,
+                    points: p.len(),
+                    synced: self.sync.pair_synced(a, b),
+                });
+            }
+        }
+        v
     }
 
     /// The latest verification of `icao`'s broadcast positions.
@@ -374,6 +453,7 @@ impl Engine {
         self.stats.frames += 1;
         let copy = Copy {
             rx,
+            counter,
             t: clock::counter_seconds(self.sites[rx].clock, counter),
             at: frame.at,
         };
@@ -438,7 +518,14 @@ impl Engine {
             }
             _ => None,
         };
-        let Some(groups) = self.groups.get_mut(&key_of(raw.data())) else {
+        let key = key_of(raw.data());
+        if claim.is_none() {
+            if self.known.len() >= MAX_KNOWN {
+                self.known.clear();
+            }
+            self.known.insert(key, (icao, alt_m));
+        }
+        let Some(groups) = self.groups.get_mut(&key) else {
             return;
         };
         if let Some(g) = groups.last_mut() {
@@ -473,9 +560,14 @@ impl Engine {
         if groups.is_empty() {
             return;
         }
-        let g = groups.remove(0);
+        let mut g = groups.remove(0);
         if groups.is_empty() {
             self.groups.remove(&key);
+        }
+        if g.icao.is_none()
+            && let Some(&(icao, alt_m)) = self.known.get(&key)
+        {
+            (g.icao, g.alt_m) = (Some(icao), alt_m);
         }
         self.stats.groups += 1;
         if g.copies.len() < 2 {
@@ -498,14 +590,15 @@ impl Engine {
             self.stats.adsb_targets += 1;
             return;
         }
-        if let Some(obs) = self.multilaterate(icao, &g) {
+        if let Some(obs) = self.multilaterate(icao, &g, &key) {
             out.push(obs);
         }
     }
 
     /// The copies of `g` on the clock of its best-connected receiver: (base copy index,
-    /// measurements, base receiver).
-    fn measurements(&mut self, g: &Group) -> Option<(usize, Vec<Measurement>)> {
+    /// measurements, and for each measurement its copy's index with the offset of its
+    /// receiver's clock from the base's and the offset's standard error).
+    fn measurements(&mut self, g: &Group) -> Option<(usize, Vec<Measurement>, Vec<Used>)> {
         let copies = &g.copies;
         let linked = |i: usize| -> usize {
             copies
@@ -519,13 +612,19 @@ impl Engine {
             .max_by_key(|&i| (linked(i), usize::MAX - i))?;
         let b = copies[base];
         let mut meas = Vec::with_capacity(copies.len());
-        for c in copies {
+        let mut used = Vec::with_capacity(copies.len());
+        for (i, c) in copies.iter().enumerate() {
             let jitter = clock::jitter_s(self.sites[c.rx].clock);
             if c.rx == b.rx {
                 meas.push(Measurement {
                     receiver: self.sites[c.rx].ecef,
                     t_s: c.t,
                     sigma_s: jitter,
+                });
+                used.push(Used {
+                    copy: i,
+                    offset_s: 0.0,
+                    se_s: 0.0,
                 });
                 continue;
             }
@@ -536,11 +635,16 @@ impl Engine {
                         t_s: c.t - off,
                         sigma_s: (jitter * jitter + se * se).sqrt(),
                     });
+                    used.push(Used {
+                        copy: i,
+                        offset_s: off,
+                        se_s: se,
+                    });
                 }
                 None => self.stats.unsynced_copies += 1,
             }
         }
-        Some((base, meas))
+        Some((base, meas, used))
     }
 
     /// A sync message: check the claim where the clocks allow, then feed the clock
@@ -575,7 +679,7 @@ impl Engine {
 
     /// The verdict on a claimed position, when enough synchronised receivers heard it.
     fn verify(&mut self, g: &Group, claim: &Ecef) -> Option<Verification> {
-        let (_, meas) = self.measurements(g)?;
+        let (_, meas, _) = self.measurements(g)?;
         if meas.len() < self.config.verify_min_receivers {
             return None;
         }
@@ -611,8 +715,8 @@ impl Engine {
     }
 
     /// Solves one group; its observation, or `None` (counted).
-    fn multilaterate(&mut self, icao: Icao24, g: &Group) -> Option<Observation> {
-        let (base, meas) = self.measurements(g)?;
+    fn multilaterate(&mut self, icao: Icao24, g: &Group, key: &Key) -> Option<Observation> {
+        let (base, meas, used) = self.measurements(g)?;
         let alt = g
             .alt_m
             .or_else(|| {
@@ -645,12 +749,52 @@ impl Engine {
         let b = g.copies[base];
         // `off`: the base receiver's clock less the reference's.
         let off = match self.sync.offset(0, b.rx, fix.emitted_s) {
-            Some((off, _)) if b.rx != 0 => off,
+            Some((off, _)) if b.rx != 0 && self.config.anchor_to_reference => off,
             _ => 0.0,
         };
         let at =
             b.at.add_micros(((fix.emitted_s - b.t - off) * 1e6).round() as i64);
-        Some(self.observation(icao, g, &fix, at, b.rx))
+        let mut obs = self.observation(icao, g, &fix, at, b.rx);
+        if self.config.evidence {
+            let e = FixEvidence {
+                icao,
+                at,
+                frame: key.1[..usize::from(key.0)].to_vec(),
+                copies: used
+                    .iter()
+                    .map(|u| {
+                        let c = g.copies[u.copy];
+                        let site = &self.sites[c.rx];
+                        CopyEvidence {
+                            receiver: site.name.as_str().to_owned(),
+                            lat: site.lat,
+                            lon: site.lon,
+                            alt_m: site.alt_m,
+                            clock: site.clock,
+                            counter: c.counter,
+                            received_at: c.at,
+                            offset_s: u.offset_s,
+                            offset_se_s: u.se_s,
+                        }
+                    })
+                    .collect(),
+                base: used.iter().position(|u| u.copy == base).unwrap_or(0),
+                altitude: alt,
+                altitude_reported: g.alt_m.is_some(),
+                prior,
+                lat: fix.lat,
+                lon: fix.lon,
+                h_m: fix.h_m,
+                accuracy_m: fix.horizontal_95_m,
+            };
+            // The observation made from the record, as a bundle's re-detection makes it.
+            obs = Observation {
+                source: obs.source,
+                raw: Some(RawRecord::new(Protocol::Mlat, &e.encode())),
+                ..e.observation()
+            };
+        }
+        Some(obs)
     }
 
     fn observation(

@@ -406,6 +406,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .metrics
         .sensors
         .render(skyfence_core::time::wall_clock(), &mut text);
+    state.metrics.mlat.render(&mut text);
     (
         [(
             header::CONTENT_TYPE,
@@ -418,13 +419,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /api/sensors`: every declared sensor with its state as of now.
 async fn sensors(State(state): State<AppState>) -> Response {
-    Json(
-        state
-            .metrics
-            .sensors
-            .views(skyfence_core::time::wall_clock()),
-    )
-    .into_response()
+    let mut views = state
+        .metrics
+        .sensors
+        .views(skyfence_core::time::wall_clock());
+    state.metrics.mlat.annotate(&mut views);
+    Json(views).into_response()
 }
 
 /// An SSE stream's state: live events after `last`, with a backlog read from the store
@@ -789,6 +789,7 @@ mod tests {
             classification: skyfence_core::detect::Classification::Uav,
             zones: vec!["HELD-A".into()],
             nacp: None,
+            verification: None,
         }
     }
 

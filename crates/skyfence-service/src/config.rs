@@ -268,6 +268,10 @@ pub struct SourceConfig {
     /// `udp` only, with `multicast_group`: the address of the interface to join it on
     /// (default: the system's choice).
     pub multicast_interface: Option<std::net::Ipv4Addr>,
+    /// The `[[sensor]]` that receives this feed: a Beast (or AVR) source naming a
+    /// `type = "modes"` sensor is a receiver of the multilateration network.
+    #[serde(default)]
+    pub sensor: Option<String>,
 }
 
 /// How a `listen` source receives (`[[source]] transport`).
@@ -579,7 +583,32 @@ impl Config {
         })?;
         config.validate(text)?;
         config.sensors = crate::sensors::resolve(&config.sensor_entries, text)?;
+        config.validate_source_sensors(text)?;
         Ok(config)
+    }
+
+    /// Every `[[source]] sensor` names a declared `[[sensor]]`; a `type = "modes"` one
+    /// only for formats carrying receiver timestamps (Beast, AVR).
+    fn validate_source_sensors(&self, text: &str) -> Result<(), String> {
+        for s in &self.sources {
+            let Some(name) = &s.sensor else { continue };
+            let line = find_key_line_in(text, "[[source]]", "sensor")
+                .map_or_else(String::new, |l| format!("line {l}: "));
+            let Some(sensor) = self.sensors.iter().find(|x| x.name.as_str() == name) else {
+                return Err(format!(
+                    "{line}[[source]] {:?}: sensor = {name:?} is not a [[sensor]] of the config",
+                    s.name
+                ));
+            };
+            if sensor.kind == skyfence_decode::sensor::SensorType::ModeS && !s.format.receiver_clock
+            {
+                return Err(format!(
+                    "{line}[[source]] {:?}: sensor {name:?} is a Mode S receiver, but type = {:?} carries no receiver timestamps (use beast or avr)",
+                    s.name, s.format.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self, text: &str) -> Result<(), String> {

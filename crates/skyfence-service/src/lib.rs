@@ -24,6 +24,7 @@ pub mod exit;
 pub mod input;
 pub mod key_rotation;
 pub mod metrics;
+pub mod mlat_state;
 pub mod netlimits;
 pub mod pipeline;
 pub mod relay;
@@ -93,6 +94,9 @@ pub struct Settings {
     pub alerts: Vec<alerts::AlertSpec>,
     /// The evidence log's key, checkpoints and the configuration recorded (`[evidence]`).
     pub evidence: evidence::EvidenceSettings,
+    /// Sources that name a Mode S receiver (`[[source]] sensor` of a `[[sensor]] type =
+    /// "modes"`): their frames are multilaterated.
+    pub receivers: Vec<(SourceId, String)>,
 }
 
 impl Settings {
@@ -100,6 +104,7 @@ impl Settings {
     /// config file, like its zone files.
     pub fn from_config(config: Config, zones: Vec<Zone>) -> anyhow::Result<Settings> {
         let mut sources = Vec::new();
+        let mut receivers = Vec::new();
         for (i, s) in config.sources.iter().enumerate() {
             let id = u16::try_from(i).context("more than 65535 sources")?;
             let limits = s
@@ -129,6 +134,14 @@ impl Settings {
                     anyhow::bail!("source {:?} has none of connect, listen or replay", s.name)
                 }
             };
+            if let Some(sensor) = &s.sensor
+                && config.sensors.iter().any(|x| {
+                    x.name.as_str() == sensor
+                        && x.kind == skyfence_decode::sensor::SensorType::ModeS
+                })
+            {
+                receivers.push((SourceId(id), sensor.clone()));
+            }
             sources.push(SourceSpec {
                 id: SourceId(id),
                 name: s.name.clone(),
@@ -139,6 +152,7 @@ impl Settings {
         let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
         let evidence = evidence::EvidenceSettings::for_config(&config)?;
         Ok(Settings {
+            receivers,
             evidence,
             detection: config.detection,
             alerts: alert_specs,
@@ -204,6 +218,7 @@ impl Service {
             alerts: alert_specs,
             durability,
             evidence: evidence_settings,
+            receivers,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -327,9 +342,11 @@ impl Service {
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
+        let mlat = pipeline::mlat_engine(&sensors, &receivers);
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
             .with_retention(retention)
-            .with_sensors(sensors);
+            .with_sensors(sensors)
+            .with_mlat(mlat);
         for r in &resumed {
             task.resumed(&r.incident);
         }

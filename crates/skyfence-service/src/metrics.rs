@@ -109,6 +109,8 @@ pub struct Metrics {
     pub sources: Vec<SourceMetrics>,
     /// The declared sensors and when each was last heard (`GET /api/sensors`).
     pub sensors: crate::sensor_state::SensorBoard,
+    /// The multilateration network's clock sync and counters (`crate::mlat_state`).
+    pub mlat: crate::mlat_state::MlatBoard,
     /// Live tracks (set by the detector task each tick).
     pub tracks: AtomicU64,
     /// Open incidents (set by the detector task each tick).
@@ -235,7 +237,7 @@ impl Metrics {
     /// The sensors' problems for `/api/health` at `now`: each declared radar, tracker
     /// or ADS-B station that is down (`GET /api/sensors`), once the service has run for
     /// [`SOURCE_SILENCE_US`] (a radar's first service message may take a rotation). Mode S
-    /// receivers are left out: the live service does not take their data yet.
+    /// receivers are left out: the sources that feed them are checked already.
     pub fn sensor_problems(&self, now: skyfence_core::Timestamp) -> Vec<String> {
         if now.as_micros() - self.started_us.load(Relaxed) <= SOURCE_SILENCE_US {
             return Vec::new();

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use skyfence_core::detect::{Classification, Detector, Event, Incident, IncidentId};
-use skyfence_core::{TargetId, Timestamp};
+use skyfence_core::{SourceId, TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_store::{
@@ -107,6 +107,24 @@ pub struct TrackView {
     /// Extension field: last NACp the target announced (0–11, DO-260B Table 2-70);
     /// the Cursor-on-Target feed derives `ce` from it.
     pub nacp: Option<u8>,
+    /// Extension field: the multilateration verdict on the positions it broadcast
+    /// (`method`, `receivers`, `residual_m`, `verdict`), when the service multilaterates
+    /// and it broadcast ADS-B positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationView>,
+}
+
+/// A track's `verification` (the incident key's shape).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct VerificationView {
+    /// `tdoa`.
+    pub method: &'static str,
+    /// Receivers whose times the latest check used.
+    pub receivers: usize,
+    /// RMS range residual of the latest checked claim, metres (0.1 m).
+    pub residual_m: f64,
+    /// `consistent`, `spoof_suspected` or `unverified`.
+    pub verdict: &'static str,
 }
 
 /// What the detector task sends the store writer.
@@ -226,6 +244,10 @@ pub struct DetectorTask {
     /// How long closed and lost incidents are kept; `None`: for ever.
     retention: Option<Duration>,
     next_purge: Instant,
+    /// Multilateration over the Mode S receivers' sources, when any is declared.
+    mlat: Option<skyfence_mlat::Engine>,
+    /// Fixes waiting to be observed.
+    fixes: Vec<skyfence_core::Observation>,
 }
 
 impl DetectorTask {
@@ -254,7 +276,16 @@ impl DetectorTask {
             resumed_ids: HashMap::new(),
             retention: None,
             next_purge: Instant::now(),
+            mlat: None,
+            fixes: Vec::new(),
         }
+    }
+
+    /// Multilaterates the frames of the sources bound to Mode S receivers
+    /// (`[[source]] sensor` naming a `[[sensor]] type = "modes"`).
+    pub fn with_mlat(mut self, engine: Option<skyfence_mlat::Engine>) -> Self {
+        self.mlat = engine;
+        self
     }
 
     /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
@@ -386,7 +417,8 @@ impl DetectorTask {
     }
 
     /// Decodes and detects one batch, sorting its evidence into the rings or the store
-    /// batch.
+    /// batch. Multilateration sees every frame of a receiver before duplicate removal;
+    /// its fixes are observations like the others.
     pub fn process(&mut self, batch: SourceBatch) {
         let src = usize::from(batch.source.0);
         if src >= self.source_names.len() {
@@ -396,7 +428,18 @@ impl DetectorTask {
         let latest = wall_clock().add_micros(MAX_AHEAD.as_micros() as i64);
         for item in &batch.items {
             self.metrics.sensors.heard(item);
-            let mut obs = match self.ingest.observe(batch.source, item) {
+            if let (Some(m), skyfence_decode::Item::Frame(f)) = (self.mlat.as_mut(), item) {
+                m.frame(batch.source, f);
+            }
+            let ingested = self.ingest.observe(batch.source, item);
+            if let Some(m) = self.mlat.as_mut() {
+                if let Ingested::Accepted(obs) = &ingested {
+                    m.decoded(obs);
+                }
+                m.poll(item.at(), &mut self.fixes);
+            }
+            self.observe_fixes(batch.received);
+            let obs = match ingested {
                 Ingested::Accepted(obs) => obs,
                 Ingested::Duplicate => {
                     duplicates += 1;
@@ -410,68 +453,15 @@ impl DetectorTask {
                 continue;
             }
             accepted += 1;
-            let target = obs.target;
-            self.detector.observe(&obs, &mut self.events);
-            let mut fired = false;
-            let mut events = std::mem::take(&mut self.events);
-            for event in events.drain(..) {
-                if let Event::Confirmed { incident, .. } = &event {
-                    let t = incident.target.id;
-                    self.urgent.batch.positions.extend(
-                        self.positions
-                            .take(t)
-                            .into_iter()
-                            .map(|point| PositionRecord { target: t, point }),
-                    );
-                    let names = &self.source_names;
-                    self.urgent.batch.frames.extend(
-                        self.frames
-                            .take(t)
-                            .into_iter()
-                            .map(|f| frame_record(names, t, f)),
-                    );
-                }
-                fired |= event.incident().is_some_and(|i| i.target.id == target);
-                self.push_event(event, batch.received);
-            }
-            self.events = events;
-            let track = self.detector.tracks().get(target);
-            let with_incident =
-                fired || track.is_some_and(|t| t.zones_confirmed().next().is_some());
-            let point = track
-                .and_then(|t| t.last_report())
-                .filter(|r| obs.position.is_some() && r.at == obs.at)
-                .map(TrackPoint::from);
-            // The raw evidence of any protocol, as received (a Mode S frame stays inline:
-            // no allocation on the Mode S path).
-            let raw = obs.raw.take().map(|record| RingFrame {
-                at: obs.at,
-                source: batch.source,
-                record,
-            });
-            if with_incident {
-                // The report that fired an event is stored with it.
-                let job = if fired {
-                    &mut self.urgent
-                } else {
-                    &mut self.job
-                };
-                if let Some(point) = point {
-                    job.batch.positions.push(PositionRecord { target, point });
-                }
-                if let Some(f) = raw {
-                    job.batch
-                        .frames
-                        .push(frame_record(&self.source_names, target, f));
-                }
-            } else {
-                if let Some(point) = point {
-                    self.positions.push(target, point);
-                }
-                if let Some(f) = raw {
-                    self.frames.push(target, f);
-                }
-            }
+            self.observe(obs, batch.source, batch.received);
+        }
+        // A Mode S receiver is heard when its source's frames arrive.
+        if let (Some(m), Some(last)) = (self.mlat.as_ref(), batch.items.last())
+            && let Some(rx) = m.receiver_of(batch.source)
+        {
+            self.metrics
+                .sensors
+                .heard_named(m.sites()[rx].name.as_str(), last.at());
         }
         if let Some(m) = self.metrics.sources.get(src) {
             m.messages.fetch_add(accepted, Relaxed);
@@ -488,10 +478,99 @@ impl DetectorTask {
         }
     }
 
+    /// The multilateration fixes made so far, observed (their evidence, the fix with
+    /// the copies it was computed from, goes where a frame's would).
+    fn observe_fixes(&mut self, received: Instant) {
+        if self.fixes.is_empty() {
+            return;
+        }
+        let mut fixes = std::mem::take(&mut self.fixes);
+        for fix in fixes.drain(..) {
+            let source = fix.source;
+            self.observe(fix, source, received);
+        }
+        self.fixes = fixes;
+    }
+
+    /// Detects one observation and sorts its evidence into the rings or the store batch.
+    fn observe(
+        &mut self,
+        mut obs: skyfence_core::Observation,
+        source: SourceId,
+        received: Instant,
+    ) {
+        let target = obs.target;
+        self.detector.observe(&obs, &mut self.events);
+        let mut fired = false;
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
+            if let Event::Confirmed { incident, .. } = &event {
+                let t = incident.target.id;
+                self.urgent.batch.positions.extend(
+                    self.positions
+                        .take(t)
+                        .into_iter()
+                        .map(|point| PositionRecord { target: t, point }),
+                );
+                let names = &self.source_names;
+                self.urgent.batch.frames.extend(
+                    self.frames
+                        .take(t)
+                        .into_iter()
+                        .map(|f| frame_record(names, t, f)),
+                );
+            }
+            fired |= event.incident().is_some_and(|i| i.target.id == target);
+            self.push_event(event, received);
+        }
+        self.events = events;
+        let track = self.detector.tracks().get(target);
+        let with_incident = fired || track.is_some_and(|t| t.zones_confirmed().next().is_some());
+        let point = track
+            .and_then(|t| t.last_report())
+            .filter(|r| obs.position.is_some() && r.at == obs.at)
+            .map(TrackPoint::from);
+        // The raw evidence of any protocol, as received (a Mode S frame stays inline:
+        // no allocation on the Mode S path).
+        let raw = obs.raw.take().map(|record| RingFrame {
+            at: obs.at,
+            source,
+            record,
+        });
+        if with_incident {
+            // The report that fired an event is stored with it.
+            let job = if fired {
+                &mut self.urgent
+            } else {
+                &mut self.job
+            };
+            if let Some(point) = point {
+                job.batch.positions.push(PositionRecord { target, point });
+            }
+            if let Some(f) = raw {
+                job.batch
+                    .frames
+                    .push(frame_record(&self.source_names, target, f));
+            }
+        } else {
+            if let Some(point) = point {
+                self.positions.push(target, point);
+            }
+            if let Some(f) = raw {
+                self.frames.push(target, f);
+            }
+        }
+    }
+
     /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
     /// and the gauges.
     pub fn tick(&mut self, now: Timestamp) {
         let arrived = Instant::now();
+        if let Some(m) = self.mlat.as_mut() {
+            m.poll(now, &mut self.fixes);
+            self.metrics.mlat.update(m);
+        }
+        self.observe_fixes(arrived);
         self.detector.tick(now, &mut self.events);
         let mut events = std::mem::take(&mut self.events);
         for event in events.drain(..) {
@@ -521,6 +600,7 @@ impl DetectorTask {
             self.next_purge = arrived + PURGE_EVERY;
         }
         let detector = &self.detector;
+        let mlat = self.mlat.as_ref();
         let tracks: Vec<TrackView> = detector
             .tracks()
             .iter()
@@ -542,11 +622,50 @@ impl DetectorTask {
                         .filter_map(|z| detector.zone_name(z).map(str::to_string))
                         .collect(),
                     nacp: t.nacp(),
+                    verification: match (t.target(), mlat) {
+                        (TargetId::Icao(icao), Some(m)) => {
+                            m.verdict(icao).map(|v| VerificationView {
+                                method: "tdoa",
+                                receivers: v.receivers,
+                                residual_m: (v.residual_m * 10.0).round() / 10.0,
+                                verdict: v.verdict.as_str(),
+                            })
+                        }
+                        _ => None,
+                    },
                 }
             })
             .collect();
         self.tracks_out.send_replace(Arc::new(tracks));
     }
+}
+
+/// The multilateration engine of the live service: the declared Mode S receivers, each
+/// source of `receivers` bound to its receiver; `None` when no source names one. Fix
+/// times are the base receiver's receive times (the machine clock, like every frame's),
+/// and each fix carries its evidence (the copies it was computed from).
+pub fn mlat_engine(
+    sensors: &[skyfence_decode::sensor::Sensor],
+    receivers: &[(SourceId, String)],
+) -> Option<skyfence_mlat::Engine> {
+    if receivers.is_empty() {
+        return None;
+    }
+    let sites = skyfence_mlat::ReceiverSite::from_sensors(sensors);
+    let mut engine = skyfence_mlat::Engine::new(
+        sites,
+        skyfence_mlat::MlatConfig {
+            anchor_to_reference: false,
+            evidence: true,
+            ..skyfence_mlat::MlatConfig::default()
+        },
+    );
+    for (source, name) in receivers {
+        if let Some(rx) = engine.receiver(name) {
+            engine.bind(*source, rx);
+        }
+    }
+    Some(engine)
 }
 
 fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameRecord {

@@ -72,6 +72,10 @@ pub struct SensorView {
     /// The rotation period the radar announced, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_period_s: Option<f64>,
+    /// A Mode S receiver's clock synchronisation (`crate::mlat_state`), when the
+    /// service multilaterates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_sync: Option<crate::mlat_state::ClockSyncView>,
 }
 
 /// A sensor's position.
@@ -127,6 +131,14 @@ impl SensorBoard {
         }
     }
 
+    /// Notes the sensor named `name` as heard at `at` (a Mode S receiver's frames,
+    /// matched to it by the source that names it).
+    pub fn heard_named(&self, name: &str, at: Timestamp) {
+        if let Some(s) = self.sensors.iter().find(|s| s.sensor.name.as_str() == name) {
+            s.last_heard_us.fetch_max(at.as_micros(), Relaxed);
+        }
+    }
+
     fn is_up(s: &Status, now: Timestamp) -> bool {
         let since = |us: i64| at(us).map(|t| now.secs_since(t));
         match (s.sensor.kind, since(s.last_service_us.load(Relaxed))) {
@@ -162,6 +174,7 @@ impl SensorBoard {
                     last_service: at(s.last_service_us.load(Relaxed))
                         .map(|t| t.to_rfc3339_millis()),
                     rotation_period_s: (rotation > 0).then(|| rotation as f64 / 1e6),
+                    clock_sync: None,
                 }
             })
             .collect()

@@ -131,4 +131,23 @@ clock = "beast"
             "{e}"
         );
     }
+
+    /// `[[source]] sensor` names a declared sensor; a Mode S receiver only for a format
+    /// with receiver timestamps.
+    #[test]
+    fn a_source_names_its_receiver() {
+        let rx = "[[sensor]]\nname = \"kabul-1\"\ntype = \"modes\"\nlat = 34.52\nlon = 69.18\nalt_m = 1800\n";
+        let ok = format!(
+            "{rx}\n[[source]]\nname = \"feed\"\ntype = \"beast\"\nlisten = \"127.0.0.1:30104\"\nsensor = \"kabul-1\"\n"
+        );
+        let c = Config::parse(&ok).unwrap();
+        assert_eq!(c.sources[0].sensor.as_deref(), Some("kabul-1"));
+        let e = err(&ok.replace("sensor = \"kabul-1\"", "sensor = \"kabul-2\""));
+        assert!(
+            e.starts_with("line 12:") && e.contains("\"kabul-2\" is not a [[sensor]]"),
+            "{e}"
+        );
+        let e = err(&ok.replace("type = \"beast\"", "type = \"sbs\""));
+        assert!(e.contains("carries no receiver timestamps"), "{e}");
+    }
 }

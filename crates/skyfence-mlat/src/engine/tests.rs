@@ -140,8 +140,19 @@ fn run(
     heard_by: &dyn Fn(f64) -> usize,
     seed: u64,
 ) -> Run {
+    run_with(MlatConfig::default(), net, flights, secs, heard_by, seed)
+}
+
+fn run_with(
+    config: MlatConfig,
+    net: &Network,
+    flights: &[Flight],
+    secs: f64,
+    heard_by: &dyn Fn(f64) -> usize,
+    seed: u64,
+) -> Run {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut engine = Engine::new(net.sites.clone(), MlatConfig::default());
+    let mut engine = Engine::new(net.sites.clone(), config);
     for r in 0..net.sites.len() {
         engine.bind(SourceId(r as u16), r);
     }
@@ -338,6 +349,61 @@ fn a_transponder_only_aircraft_is_located_within_beast_accuracy() {
         let t = o.at.secs_since(net.start);
         assert!(t > 0.0 && t < 121.0);
     }
+}
+
+/// With evidence on (the live service), every fix carries the record it was computed
+/// from: the record recomputes to the same fix, makes the same observation, and a
+/// changed timestamp of one copy is caught.
+#[test]
+fn every_fix_carries_evidence_that_recomputes_it() {
+    use crate::evidence::{FixEvidence, Mismatch};
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let net = Network::new(6, &mut rng);
+    let mut flights = sync_flights();
+    flights.push(Flight {
+        icao: 0x7abcde,
+        lat: 34.4,
+        lon: 69.0,
+        alt_m: 7_000.0,
+        dlat: 0.001,
+        dlon: 0.002,
+        kind: Kind::TransponderOnly,
+    });
+    let config = MlatConfig {
+        evidence: true,
+        anchor_to_reference: false,
+        ..MlatConfig::default()
+    };
+    let r = run_with(config, &net, &flights, 60.0, &|_| 6, 5);
+    assert!(r.fixes.len() > 60, "{}", r.fixes.len());
+    let mut reported = 0;
+    for (o, _) in &r.fixes {
+        let raw = o.raw.as_ref().expect("evidence");
+        assert_eq!(raw.proto, skyfence_core::Protocol::Mlat);
+        let e = FixEvidence::decode(raw.data()).unwrap();
+        assert!(e.copies.len() >= 3);
+        reported += usize::from(e.altitude_reported);
+        e.recompute().unwrap_or_else(|m| panic!("{m}"));
+        let again = e.observation();
+        assert_eq!(
+            (
+                again.at,
+                again.position,
+                again.altitude,
+                again.accuracy_m,
+                again.target
+            ),
+            (o.at, o.position, o.altitude, o.accuracy_m, o.target)
+        );
+        let mut t = e.clone();
+        t.copies[1].counter += 120;
+        assert!(matches!(
+            t.recompute(),
+            Err(Mismatch::Moved { .. } | Mismatch::NoFix(_))
+        ));
+    }
+    // DF4 replies carry their altitude, DF11 squitters do not: both kinds were fixed.
+    assert!(reported > 0 && reported < r.fixes.len(), "{reported}");
 }
 
 #[test]

@@ -948,6 +948,7 @@ mod tests {
             classification: Classification::Unknown,
             zones: zones.iter().map(|z| z.to_string()).collect(),
             nacp: None,
+            verification: None,
         }
     }
 

@@ -680,6 +680,7 @@ mod tests {
             classification: Classification::Aircraft,
             zones: vec!["NL".into()],
             nacp: None,
+            verification: None,
         }
     }
 
