@@ -191,6 +191,17 @@ impl<Q: ZoneQueries> Detector<Q> {
             confirm_us: self.confirm_us,
             timeout_us: self.timeout_us,
         };
+        // The track's entry is the one cache miss of most observations: start loading it,
+        // and place the position in the zones (which does not need the track) meanwhile.
+        self.tracks.prefetch(&obs.target);
+        let located = match obs.position {
+            Some(p) if valid(p) => {
+                ctx.q
+                    .locate_lateral(GeoPoint::new(p.lat, p.lon), &mut self.scratch);
+                true
+            }
+            _ => false,
+        };
         let stats = &mut self.stats;
         let track = self
             .tracks
@@ -226,11 +237,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             return;
         };
         stats.positions += 1;
-        if !(pos.lat.is_finite()
-            && pos.lon.is_finite()
-            && pos.lat.abs() <= 90.0
-            && pos.lon.abs() <= 180.0)
-        {
+        if !located {
             stats.invalid_position += 1;
             return;
         }
@@ -554,7 +561,8 @@ fn step_zones<Q: ZoneQueries>(
     cur: Report,
     out: &mut Vec<Event>,
 ) {
-    ctx.q.locate_lateral(cur.pos, scratch);
+    // `scratch` holds the zones whose lateral shape contains `cur.pos` (`observe` located
+    // it before touching the track).
     // The common case: far from every zone and band.
     if scratch.is_empty()
         && track.slots.is_empty()
@@ -682,4 +690,10 @@ fn push_slot(slots: &mut thin_vec::ThinVec<ZoneSlot>, slot: ZoneSlot) {
         slots.reserve_exact(1);
     }
     slots.push(slot);
+}
+
+/// A position the detector can place: finite, within ±90° and ±180°.
+#[inline]
+fn valid(p: GeoPoint) -> bool {
+    p.lat.is_finite() && p.lon.is_finite() && p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0
 }
