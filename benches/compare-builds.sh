@@ -11,7 +11,7 @@
 # --targets 1000 --duration 300 --formats beast`.
 set -u
 : "${OLD:?old checkout}" "${NEW:?new checkout}" "${SCALE:?scale recording dir}"
-pick() { ls "$1"/target/release/deps/"$2"-* | grep -v '\.d$' | head -1; }
+pick() { ls -t "$1"/target/release/deps/"$2"-* | grep -v '\.d$' | head -1; }  # the newest build
 for round in 1 2; do
     for side in old new; do
         W=$OLD; [ "$side" = new ] && W=$NEW
