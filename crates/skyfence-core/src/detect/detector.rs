@@ -274,7 +274,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             pos,
             alt_ft,
         };
-        step_zones(&ctx, &mut self.scratch, stats, track, cur, out);
+        step_zones(&ctx, &self.scratch, stats, track, cur, out);
         track.last = Some(cur);
     }
 
@@ -555,7 +555,7 @@ fn in_band<Q: ZoneQueries>(ctx: &Ctx<'_, Q>, zone: ZoneId, cur: Report) -> bool 
 /// Steps every (target, zone) state of `track` with the accepted report `cur`.
 fn step_zones<Q: ZoneQueries>(
     ctx: &Ctx<'_, Q>,
-    scratch: &mut Vec<ZoneId>,
+    scratch: &[ZoneId],
     stats: &mut DetectorStats,
     track: &mut Track,
     cur: Report,
