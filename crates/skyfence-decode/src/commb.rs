@@ -397,21 +397,34 @@ pub fn decode(bds: Bds, mb: u64) -> Option<CommB> {
 }
 
 /// Every register whose content checks `mb` passes (step 1), decoded.
+///
+/// A format-identified register (1,0, 2,0, 3,0) that passes is the only candidate: it
+/// cannot also pass 1,7 (its bit 7 is clear) nor the 4,0/5,0/6,0 checks (module
+/// documentation), so those decoders, the costly part, are not run for it.
 pub fn candidates(mb: u64, mut each: impl FnMut(CommB)) {
     if mb == 0 {
         return;
     }
-    if let Some(d) = bds10(mb) {
-        each(CommB::DataLink(d));
+    match b(mb, 1, 8) {
+        0x10 => {
+            if let Some(d) = bds10(mb) {
+                return each(CommB::DataLink(d));
+            }
+        }
+        0x20 => {
+            if let Some(c) = bds20(mb) {
+                return each(CommB::Identification(c));
+            }
+        }
+        0x30 => {
+            if let Some(r) = bds30(mb) {
+                return each(CommB::Ra(r));
+            }
+        }
+        _ => {}
     }
     if let Some(m) = bds17(mb) {
         each(CommB::Gicb(m));
-    }
-    if let Some(c) = bds20(mb) {
-        each(CommB::Identification(c));
-    }
-    if let Some(r) = bds30(mb) {
-        each(CommB::Ra(r));
     }
     if let Some(v) = bds40(mb) {
         each(CommB::Vertical(v));
@@ -549,6 +562,24 @@ pub fn registers(set: u8) -> impl Iterator<Item = Bds> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The shortcut in `candidates` is exact: a field that passes 1,0, 2,0 or 3,0
+        /// passes none of 1,7, 4,0, 5,0, 6,0.
+        #[test]
+        fn a_format_identified_register_excludes_the_others(
+            first in proptest::sample::select(vec![0x10u64, 0x20, 0x30]),
+            rest in 0u64..(1 << 48),
+        ) {
+            let mb = first << 48 | rest;
+            if bds10(mb).is_some() || bds20(mb).is_some() || bds30(mb).is_some() {
+                proptest::prop_assert!(bds17(mb).is_none());
+                proptest::prop_assert!(bds40(mb).is_none());
+                proptest::prop_assert!(bds50(mb).is_none());
+                proptest::prop_assert!(bds60(mb).is_none());
+            }
+        }
+    }
 
     fn mb(hex: &str) -> u64 {
         u64::from_str_radix(hex, 16).unwrap()
