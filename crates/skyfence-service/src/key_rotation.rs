@@ -90,8 +90,12 @@ pub fn rotate(
     now: Timestamp,
 ) -> anyhow::Result<Rotated> {
     let staged = staged_path(key);
-    let (leaf, rotation, resumed) = match pending(store)? {
-        Some((leaf, rotation)) => (leaf, rotation, true),
+    // A rotation started here already holds its new key; a pending one reads it back.
+    let (leaf, rotation, next, resumed) = match pending(store)? {
+        Some((leaf, rotation)) => {
+            let next = staged_key(&staged, leaf, &rotation)?;
+            (leaf, rotation, next, true)
+        }
         None => {
             let Some(current) = current else {
                 anyhow::bail!("no current log key to rotate from");
@@ -120,26 +124,9 @@ pub fn rotate(
                     note,
                 })
                 .context("appending the key rotation to the log")?;
-            (leaf, rotation, false)
+            (leaf, rotation, next, false)
         }
     };
-    if !staged.exists() {
-        anyhow::bail!(
-            "a key rotation to {} was started (leaf {leaf}) but its new key {} is gone: restore that file and run `skyfence log rotate-key` again",
-            rotation.new,
-            staged.display()
-        );
-    }
-    let (next, _) = keyfile::load_or_generate(&staged, rotation.new.name())
-        .with_context(|| format!("the new key {}", staged.display()))?;
-    if next.verifier_key() != rotation.new {
-        anyhow::bail!(
-            "the key rotation in leaf {leaf} is to {}, but {} holds {}: restore the file that rotation made",
-            rotation.new,
-            staged.display(),
-            next.verifier_key()
-        );
-    }
     let checkpoint = match sign_if_grown(store, &next, now)? {
         Some(size) => size,
         None => store.evidence_size()?,
@@ -207,4 +194,27 @@ fn copy_private(from: &Path, to: &Path) -> anyhow::Result<()> {
     file.write_all(&text)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", to.display()))
+}
+
+/// The new key a pending rotation (leaf `leaf`) staged at `staged`: it must still be
+/// there, and be the key the rotation names.
+fn staged_key(staged: &Path, leaf: u64, rotation: &KeyRotation) -> anyhow::Result<Signer> {
+    if !staged.exists() {
+        anyhow::bail!(
+            "a key rotation to {} was started (leaf {leaf}) but its new key {} is gone: restore that file and run `skyfence log rotate-key` again",
+            rotation.new,
+            staged.display()
+        );
+    }
+    let (next, _) = keyfile::load_or_generate(staged, rotation.new.name())
+        .with_context(|| format!("the new key {}", staged.display()))?;
+    if next.verifier_key() != rotation.new {
+        anyhow::bail!(
+            "the key rotation in leaf {leaf} is to {}, but {} holds {}: restore the file that rotation made",
+            rotation.new,
+            staged.display(),
+            next.verifier_key()
+        );
+    }
+    Ok(next)
 }
