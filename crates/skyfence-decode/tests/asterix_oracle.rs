@@ -16,27 +16,16 @@ use serde_json::Value;
 use skyfence_decode::asterix::decode_raw;
 
 fn python() -> PathBuf {
-    std::env::var_os("SKYFENCE_LIBASTERIX_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/skyfence/venvs/libasterix/bin/python")
-        })
+    skyfence_testkit::venv_python("SKYFENCE_LIBASTERIX_PYTHON", "libasterix")
 }
 
-fn available(python: &PathBuf) -> Result<(), String> {
-    let ok = Command::new(python)
-        .args(["-c", "import asterix.generated"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "no libasterix at {} (python3 -m venv DIR && DIR/bin/pip install libasterix==0.36.3; set SKYFENCE_LIBASTERIX_PYTHON=DIR/bin/python)",
-            python.display()
-        ))
-    }
+fn available(python: &std::path::Path) -> Result<(), String> {
+    skyfence_testkit::python_runs(
+        python,
+        "import asterix.generated",
+        "libasterix",
+        "python3 -m venv DIR && DIR/bin/pip install libasterix==0.36.3; set SKYFENCE_LIBASTERIX_PYTHON=DIR/bin/python",
+    )
 }
 
 fn hex(s: &str) -> Vec<u8> {

@@ -46,6 +46,40 @@ fn decide(what: &str, available: Result<(), String>, ci: bool) -> bool {
     false
 }
 
+/// The Python of an oracle kept in its own virtual environment (two oracles install a
+/// module of the same name): `$ENV_VAR` when set (`.ci/run` exports it), else
+/// `$HOME/.cache/skyfence/venvs/VENV/bin/python`, where `.ci/run` creates it.
+pub fn venv_python(env_var: &str, venv: &str) -> std::path::PathBuf {
+    std::env::var_os(env_var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            std::path::PathBuf::from(home)
+                .join(".cache/skyfence/venvs")
+                .join(venv)
+                .join("bin/python")
+        })
+}
+
+/// Whether `python` runs `check` (a line importing the oracle): for [`require_tool`],
+/// with `what` and `install` (how to get it) in the reason when it does not.
+pub fn python_runs(
+    python: &std::path::Path,
+    check: &str,
+    what: &str,
+    install: &str,
+) -> Result<(), String> {
+    let ok = std::process::Command::new(python)
+        .args(["-c", check])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("no {what} at {} ({install})", python.display()))
+    }
+}
+
 /// Builds `tools/go-note-tlog` (a bundle checker written with the Go checksum
 /// database's own `note` and `tlog` packages) into `out_dir`, in GOPATH mode against
 /// Debian's `golang-golang-x-mod-dev`, and returns the program's path; `Err` says what is

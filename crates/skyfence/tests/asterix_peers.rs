@@ -27,34 +27,24 @@ use std::process::Command;
 use serde_json::{Map, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
+/// asterix_decoder's Python and whether it imports.
+fn python() -> PathBuf {
+    skyfence_testkit::venv_python("SKYFENCE_ASTERIX_DECODER_PYTHON", "asterix_decoder")
+}
+
+fn asterix_decoder_available(python: &Path) -> Result<(), String> {
+    skyfence_testkit::python_runs(
+        python,
+        "import asterix; asterix.parse(b'')",
+        "asterix_decoder",
+        "python3 -m venv DIR && DIR/bin/pip install asterix_decoder==0.7.11; set SKYFENCE_ASTERIX_DECODER_PYTHON=DIR/bin/python",
+    )
+}
+
 const ORACLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/oracle/asterix_decoder_fields.py"
 );
-
-fn python() -> PathBuf {
-    std::env::var_os("SKYFENCE_ASTERIX_DECODER_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/skyfence/venvs/asterix_decoder/bin/python")
-        })
-}
-
-fn asterix_decoder_available(python: &Path) -> Result<(), String> {
-    let ok = Command::new(python)
-        .args(["-c", "import asterix; asterix.parse(b'')"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "no asterix_decoder at {} (python3 -m venv DIR && DIR/bin/pip install asterix_decoder==0.7.11; set SKYFENCE_ASTERIX_DECODER_PYTHON=DIR/bin/python)",
-            python.display()
-        ))
-    }
-}
 
 fn tshark_available() -> Result<(), String> {
     let ok = Command::new("tshark")
