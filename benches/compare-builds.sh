@@ -8,7 +8,8 @@
 # Each checkout must have run `cargo bench --no-run -p skyfence-decode --bench decode`,
 # `cargo bench --no-run -p skyfence-core --bench detect --bench index` and
 # `cargo build --release --bin skyfence`. SCALE holds `skyfence simulate --scenario scale
-# --targets 1000 --duration 300 --formats beast`.
+# --targets 1000 --duration 300 --formats beast`. A build older than the Comm-B inference
+# has no `skyfence/frames-commb-off` row: its `skyfence/frames` did that same work.
 set -u
 : "${OLD:?old checkout}" "${NEW:?new checkout}" "${SCALE:?scale recording dir}"
 pick() { ls -t "$1"/target/release/deps/"$2"-* | grep -v '\.d$' | head -1; }  # the newest build

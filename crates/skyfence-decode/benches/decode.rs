@@ -17,6 +17,8 @@
 //!   live feed takes;
 //! - `skyfence/frames`: the same `Decoder` on frames already split out, the work the
 //!   rs1090 row does;
+//! - `skyfence/frames-commb-off`: the same without Comm-B inference
+//!   (`CommBInference::Off`), the decoder's work before it inferred DF20/21 registers;
 //! - `rs1090/frames`: rs1090 0.7 on the same frame bytes: `Message::from_bytes` (its
 //!   CRC and field decoding) and, for DF17/18, `cpr::decode_position` with its
 //!   per-aircraft state, i.e. what its own offline `decode_positions` does. rs1090's
@@ -37,7 +39,7 @@ use skyfence_core::{SourceId, Timestamp};
 use skyfence_decode::Frame;
 use skyfence_decode::beast::{BeastClock, BeastDecoder, encode_beast_since};
 use skyfence_decode::codec::ClockOptions;
-use skyfence_decode::decoder::{Decoder, DecoderConfig};
+use skyfence_decode::decoder::{CommBInference, Decoder, DecoderConfig};
 use skyfence_decode::format;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested};
 use skyfence_decode::raw::RawDecoder;
@@ -114,8 +116,11 @@ fn skyfence_ingest(rec: &Recording, start: Timestamp) -> (u64, u64) {
 }
 
 /// skyfence on frames already split out of their framing.
-fn skyfence_frames(frames: &[Frame]) -> (u64, u64) {
-    let mut decoder = Decoder::new(DecoderConfig::default());
+fn skyfence_frames(frames: &[Frame], commb: CommBInference) -> (u64, u64) {
+    let mut decoder = Decoder::new(DecoderConfig {
+        commb,
+        ..DecoderConfig::default()
+    });
     let (mut messages, mut positions) = (0u64, 0u64);
     for frame in frames {
         if let Some(m) = decoder.decode(frame) {
@@ -163,7 +168,7 @@ fn bench_set(c: &mut Criterion, name: &str, rec: &Recording) {
 
     // One pass of each outside the timing, to print what the runs decode.
     let (sm, sp) = skyfence_beast(rec);
-    let (fm, fp) = skyfence_frames(&rec.frames);
+    let (fm, fp) = skyfence_frames(&rec.frames, CommBInference::Infer);
     let start = rec.frames[0].at;
     let (im, ip) = skyfence_ingest(rec, start);
     let (rm, rp) = rs1090_frames(&rs_frames);
@@ -183,7 +188,12 @@ fn bench_set(c: &mut Criterion, name: &str, rec: &Recording) {
         b.iter(|| skyfence_beast(black_box(rec)))
     });
     group.bench_function("skyfence/frames", |b| {
-        b.iter(|| skyfence_frames(black_box(&rec.frames)))
+        b.iter(|| skyfence_frames(black_box(&rec.frames), CommBInference::Infer))
+    });
+    // The same without Comm-B inference: the work builds before the inference did, for
+    // comparisons with them (`benches/compare-builds.sh`).
+    group.bench_function("skyfence/frames-commb-off", |b| {
+        b.iter(|| skyfence_frames(black_box(&rec.frames), CommBInference::Off))
     });
     group.bench_function("skyfence/ingest", |b| {
         b.iter(|| skyfence_ingest(black_box(rec), start))

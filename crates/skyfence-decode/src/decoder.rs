@@ -193,6 +193,22 @@ pub struct DecoderConfig {
     /// service and bundle re-detection, whose frames carry their receive time (a replay
     /// played faster than real time breaks the 0.4 s rule in wall-clock terms).
     pub pace_untimed: bool,
+    /// Whether DF20/21 MB fields are inferred (`commb.rs`). On by default.
+    pub commb: CommBInference,
+}
+
+/// Whether the decoder infers the register of Comm-B replies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommBInference {
+    /// Infer each DF20/21 reply's register and copy its fields onto the message (and
+    /// keep each aircraft's last ADS-B velocity as the reference for the consistency
+    /// checks).
+    #[default]
+    Infer,
+    /// Leave MB fields undecoded: the decoder does only what the aircraft states about
+    /// itself. The benches use it to measure the rest of the decoder against builds that
+    /// had no inference.
+    Off,
 }
 
 /// How often, in data time, the decoder forgets silent aircraft.
@@ -204,6 +220,7 @@ const EXPIRE_EVERY_US: i64 = 10_000_000;
 pub struct Decoder {
     correct_single_bit: bool,
     pace_untimed: bool,
+    infer_commb: bool,
     tracker: Tracker,
     drops: DropCounts,
     accepted: u64,
@@ -268,6 +285,7 @@ impl Decoder {
         Decoder {
             correct_single_bit: config.correct_single_bit,
             pace_untimed: config.pace_untimed,
+            infer_commb: config.commb == CommBInference::Infer,
             tracker: Tracker::new(config.tracker),
             drops: DropCounts::default(),
             accepted: 0,
@@ -332,14 +350,14 @@ impl Decoder {
             4 | 20 => {
                 m.alt_ft = modes::decode_ac13(modes::field13(f));
                 m.on_ground = on_ground_from_fs(modes::flight_status(f));
-                if c.df == 20 {
+                if c.df == 20 && self.infer_commb {
                     self.decode_commb(&c.bytes, &mut m);
                 }
             }
             5 | 21 => {
                 m.squawk = modes::decode_id13(modes::field13(f));
                 m.on_ground = on_ground_from_fs(modes::flight_status(f));
-                if c.df == 21 {
+                if c.df == 21 && self.infer_commb {
                     self.decode_commb(&c.bytes, &mut m);
                 }
             }
@@ -390,7 +408,9 @@ impl Decoder {
                 }
                 m.vrate_fpm = v.vrate_fpm;
                 m.on_ground = Some(false);
-                if let (Some(gs_kt), Some(track_deg)) = (v.gs_kt, v.track_deg) {
+                if let (true, Some(gs_kt), Some(track_deg)) =
+                    (self.infer_commb, v.gs_kt, v.track_deg)
+                {
                     self.velocities.insert(
                         m.icao24.as_u32(),
                         AdsbVelocity {

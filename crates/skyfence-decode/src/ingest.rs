@@ -337,6 +337,7 @@ impl Ingest {
 mod tests {
     use super::*;
     use crate::Frame;
+    use crate::decoder::CommBInference;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -415,7 +416,6 @@ mod tests {
         let ap = crate::crc::parity(&f[..11]) ^ 0x4840d6;
         f[11..14].copy_from_slice(&ap.to_be_bytes()[1..]);
         let df20: String = f.iter().map(|b| format!("{b:02X}")).collect();
-        let mut ingest = Ingest::new(IngestConfig::default());
         // An all-call reply (DF11) announces the address; no ADS-B identification.
         let df11 = {
             let mut g = [11 << 3 | 5, 0x48, 0x40, 0xd6, 0, 0, 0];
@@ -423,21 +423,34 @@ mod tests {
             g[4..7].copy_from_slice(&p.to_be_bytes()[1..]);
             g.iter().map(|b| format!("{b:02X}")).collect::<String>()
         };
-        assert!(
-            ingest
-                .observe(SourceId(0), &item(0, &df11))
+        for commb in [CommBInference::Infer, CommBInference::Off] {
+            let mut ingest = Ingest::new(IngestConfig {
+                decoder: DecoderConfig {
+                    commb,
+                    ..DecoderConfig::default()
+                },
+                ..IngestConfig::default()
+            });
+            assert!(
+                ingest
+                    .observe(SourceId(0), &item(0, &df11))
+                    .accepted()
+                    .is_some()
+            );
+            let obs = ingest
+                .observe(SourceId(0), &item(50, &df20))
                 .accepted()
-                .is_some()
-        );
-        let obs = ingest
-            .observe(SourceId(0), &item(50, &df20))
-            .accepted()
-            .expect("a DF20 from a heard address");
-        assert_eq!(
-            obs.identity.callsign.map(|c| c.to_string()).as_deref(),
-            Some("PAF1234")
-        );
-        assert_eq!(ingest.commb().inferred[2], 1);
+                .expect("a DF20 from a heard address");
+            let named = obs.identity.callsign.map(|c| c.to_string());
+            if commb == CommBInference::Infer {
+                assert_eq!(named.as_deref(), Some("PAF1234"));
+                assert_eq!(ingest.commb().inferred[2], 1);
+            } else {
+                // Without inference the reply is still accepted, its MB left alone.
+                assert_eq!(named, None);
+                assert_eq!(ingest.commb().inferred, [0; 7]);
+            }
+        }
     }
 
     /// A DF4 reply's address comes from its parity: accepted only for an address its
