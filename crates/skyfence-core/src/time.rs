@@ -97,6 +97,33 @@ impl Timestamp {
         s
     }
 
+    /// RFC 3339 UTC with microseconds as ASCII bytes (`2023-11-14T22:21:03.120500Z`),
+    /// when the year is 0–9999 (four digits): the digits are placed directly, without
+    /// the formatting machinery, for writers of millions of lines (`skyfence decode`).
+    /// Identical to [`Timestamp::to_rfc3339_micros`] where it answers.
+    pub fn rfc3339_micros_ascii(self) -> Option<[u8; 27]> {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
+        let sod = secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod / 60 % 60);
+        put(17, 2, sod % 60);
+        put(20, 6, micros);
+        Some(b)
+    }
+
     /// Writes RFC 3339 UTC with `digits` (3 or 6) fractional digits. Written by hand
     /// because decoders print millions of these: it allocates nothing and needs no
     /// calendar tables (Howard Hinnant's days-to-civil algorithm).
@@ -221,5 +248,41 @@ mod tests {
             let t = Timestamp::from_micros(micros);
             proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339_micros()).unwrap(), t);
         }
+
+        /// The ASCII fast path writes what the formatter writes, for every four-digit
+        /// year, and declines the others.
+        #[test]
+        fn ascii_micros_is_the_formatted_text(micros in i64::MIN / 2..i64::MAX / 2) {
+            let t = Timestamp::from_micros(micros);
+            let text = t.to_rfc3339_micros();
+            match t.rfc3339_micros_ascii() {
+                Some(b) => proptest::prop_assert_eq!(std::str::from_utf8(&b).unwrap(), text),
+                None => proptest::prop_assert!(!text.as_bytes()[..4].iter().all(u8::is_ascii_digit) || text.len() != 27),
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_micros_edges() {
+        for text in [
+            "0000-01-01T00:00:00.000000Z",
+            "1970-01-01T00:00:00.000000Z",
+            "2023-11-14T22:21:03.120500Z",
+            "9999-12-31T23:59:59.999999Z",
+        ] {
+            let t = Timestamp::parse_rfc3339(text).unwrap();
+            assert_eq!(
+                t.rfc3339_micros_ascii().map(|b| b.to_vec()),
+                Some(text.as_bytes().to_vec())
+            );
+        }
+        let after = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999Z")
+            .unwrap()
+            .add_micros(1);
+        assert_eq!(after.rfc3339_micros_ascii(), None);
+        assert_eq!(
+            Timestamp::from_micros(-62_167_219_200_000_001).rfc3339_micros_ascii(),
+            None
+        );
     }
 }

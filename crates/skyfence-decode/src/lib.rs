@@ -36,6 +36,7 @@ pub mod format;
 pub mod frame;
 pub mod ingest;
 pub mod input;
+pub mod json;
 pub mod modes;
 pub mod raw;
 pub mod remoteid;

@@ -402,7 +402,10 @@ fn same_point(a: GeoPoint, b: GeoPoint) -> bool {
 /// able to forge thousands of CRC-valid colliding addresses could flood the table
 /// anyway. Hand-written (a dozen lines) rather than adding `rustc-hash` for it.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct IcaoHasher(u64);
+pub struct IcaoHasher(u64);
+
+/// Builds [`IcaoHasher`]s: for maps and sets keyed by 24-bit addresses (as `u32`).
+pub type IcaoBuildHasher = std::hash::BuildHasherDefault<IcaoHasher>;
 
 const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
 

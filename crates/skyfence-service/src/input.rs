@@ -6,10 +6,11 @@
 use std::collections::HashSet;
 use std::io;
 
-use skyfence_core::{Icao24, SourceId};
+use skyfence_core::SourceId;
 use skyfence_decode::beast::ClockStats;
 use skyfence_decode::decoder::{CommBCounts, DecoderConfig};
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
+use skyfence_decode::tracker::IcaoBuildHasher;
 use skyfence_decode::{DropCounts, Message};
 
 pub use skyfence_decode::codec::{ClockOptions, Item};
@@ -68,10 +69,10 @@ pub fn read_messages(
         ..IngestConfig::default()
     });
     let source = SourceId(0);
-    let mut heard: HashSet<Icao24> = HashSet::new();
+    let mut heard: HashSet<u32, IcaoBuildHasher> = HashSet::default();
     while let Some(item) = input.next_item()? {
         if let Ingested::Accepted(message) = ingest.message(source, &item) {
-            heard.insert(message.icao24);
+            heard.insert(message.icao24.as_u32());
             on_message(&message)?;
         }
     }

@@ -6,10 +6,9 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde_json::{Value, json};
 use skyfence_core::{GeoPoint, Protocol, Timestamp};
-use skyfence_decode::Message;
 use skyfence_decode::asterix::AsterixItem;
-use skyfence_decode::commb::CommB;
 use skyfence_decode::decoder::DecoderConfig;
+use skyfence_decode::json::round_deg;
 use skyfence_decode::remoteid::line::{Record, mac_string};
 use skyfence_decode::remoteid::message::{
     Decoded, EPOCH_2019_UNIX_S, Message as RidMessage, speed_accuracy_ms, vertical_accuracy_m,
@@ -58,146 +57,6 @@ pub fn parse_lat_lon(text: &str) -> Result<GeoPoint, String> {
 /// clap value parser for RFC 3339 times.
 pub fn parse_time(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(text).map_err(|e| e.to_string())
-}
-
-/// The JSON shape of one decoded message: keys absent when unknown.
-#[derive(Serialize)]
-struct DecodedJson {
-    at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    df: Option<u8>,
-    icao24: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tc: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    callsign: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lat: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lon: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alt_ft: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alt_geom_ft: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gs_kt: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    track_deg: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vrate_fpm: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    squawk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpr: Option<&'static str>,
-    /// Extension key (docs/INTERFACES.md allows new keys): NACp 0–11 from ADS-B operational
-    /// status (TC 31, version ≥ 1) or target state and status (TC 29 subtype 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nacp: Option<u8>,
-    /// Extension key: ADS-B version from operational status (TC 31).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    adsb_version: Option<u8>,
-    /// Extension keys: magnetic heading and air speeds (ADS-B velocity subtypes 3–4,
-    /// Comm-B 5,0 and 6,0).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    heading_deg: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ias_kt: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tas_kt: Option<u16>,
-    /// Extension keys of a DF20/21 reply whose Comm-B register was inferred: `bds` and
-    /// that register's fields (docs/INTERFACES.md, "Extensions: decoding").
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    commb: Option<Value>,
-}
-
-/// The Comm-B registers a BDS 1,7 capability map can announce, bit 1 first (ICAO Doc
-/// 9871 Table A-2-23).
-const GICB_REGISTERS: [&str; 24] = [
-    "0,5", "0,6", "0,7", "0,8", "0,9", "0,A", "2,0", "2,1", "4,0", "4,1", "4,2", "4,3", "4,4",
-    "4,5", "4,8", "5,0", "5,1", "5,2", "5,3", "5,4", "5,5", "5,6", "5,F", "6,0",
-];
-
-/// The keys of a decoded Comm-B register (fields also copied onto the message, such as
-/// a 2,0 callsign or 5,0 ground speed, appear once, under their usual keys).
-fn commb_json(c: &CommB) -> Value {
-    let mut v = match c {
-        CommB::DataLink(d) => json!({
-            "subnet_version": d.subnet_version,
-            "acas_operational": d.acas_operational,
-            "squitter_capable": d.squitter,
-            "ident_capable": d.identification,
-        }),
-        CommB::Gicb(map) => json!({
-            "gicb": GICB_REGISTERS
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| map >> (23 - i) & 1 == 1)
-                .map(|(_, r)| *r)
-                .collect::<Vec<_>>(),
-        }),
-        CommB::Identification(_) => json!({}),
-        CommB::Ra(r) => json!({
-            "ra_ara": r.ara,
-            "ra_rac": r.rac,
-            "ra_terminated": r.terminated,
-            "ra_multiple_threats": r.multiple_threats,
-            "ra_threat": r.threat.map(|t| t.to_string()),
-        }),
-        CommB::Vertical(v) => json!({
-            "selected_alt_ft": v.mcp_alt_ft,
-            "fms_alt_ft": v.fms_alt_ft,
-            "baro_setting_hpa": v.baro_hpa.map(|p| (f64::from(p) * 10.0).round() / 10.0),
-        }),
-        CommB::TrackTurn(t) => json!({
-            "roll_deg": t.roll_deg,
-            "track_rate_dps": t.track_rate_dps,
-        }),
-        CommB::HeadingSpeed(h) => json!({
-            "mach": h.mach,
-            "ivrate_fpm": h.inertial_vrate_fpm,
-        }),
-    };
-    if let Value::Object(o) = &mut v {
-        o.retain(|_, x| !x.is_null());
-        o.insert("bds".into(), c.bds().as_str().into());
-    }
-    v
-}
-
-/// Rounds degrees to 1e-6° (≈ 0.1 m), far below the 17-bit CPR resolution (≈ 5 m), so
-/// the output is short and stable across platforms.
-fn round_deg(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
-impl From<&Message> for DecodedJson {
-    fn from(m: &Message) -> Self {
-        DecodedJson {
-            at: m.at.to_rfc3339_micros(),
-            df: m.df,
-            icao24: m.icao24.to_string(),
-            tc: m.tc,
-            callsign: m.callsign.map(|c| c.to_string()),
-            category: m.category.map(|c| c.to_string()),
-            lat: m.position.map(|p| round_deg(p.lat)),
-            lon: m.position.map(|p| round_deg(p.lon)),
-            alt_ft: m.alt_ft,
-            alt_geom_ft: m.alt_geom_ft,
-            gs_kt: m.gs_kt,
-            track_deg: m.track_deg,
-            vrate_fpm: m.vrate_fpm,
-            squawk: m.squawk.map(|s| s.to_string()),
-            cpr: m.cpr.map(|c| c.as_str()),
-            nacp: m.nacp,
-            adsb_version: m.adsb_version,
-            heading_deg: m.heading_deg,
-            ias_kt: m.ias_kt,
-            tas_kt: m.tas_kt,
-            commb: m.commb().as_ref().map(commb_json),
-        }
-    }
 }
 
 /// The JSON shape of one ASTERIX record (`proto: "asterix"`): keys absent when the
@@ -491,9 +350,22 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
             out.write_all(b"\n")
         })
     } else {
+        // Lines are written into one buffer (skyfence_decode::json, no allocation per
+        // message) and handed to stdout 64 KiB at a time.
+        let mut line = Vec::with_capacity(1 << 16);
+        let mut writer = skyfence_decode::json::LineWriter::default();
         input::read_messages(&args.input, clock, config, |m| {
-            serde_json::to_writer(&mut out, &DecodedJson::from(m))?;
-            out.write_all(b"\n")
+            writer.write(&mut line, m);
+            line.push(b'\n');
+            if line.len() >= 1 << 16 {
+                out.write_all(&line)?;
+                line.clear();
+            }
+            Ok(())
+        })
+        .and_then(|stats| {
+            out.write_all(&line)?;
+            Ok(stats)
         })
     };
     let flushed = out.flush();
