@@ -171,6 +171,19 @@ pub struct Verification {
     pub at: Timestamp,
 }
 
+impl Verification {
+    /// The incident key `verification` (method `tdoa`, residual rounded to 0.1 m).
+    pub fn incident(&self) -> skyfence_core::detect::IncidentVerification {
+        use skyfence_core::detect::{IncidentVerification, SpoofVerdict};
+        let verdict = match self.verdict {
+            Verdict::Consistent => SpoofVerdict::Consistent,
+            Verdict::SpoofSuspected => SpoofVerdict::SpoofSuspected,
+            Verdict::Unverified => SpoofVerdict::Unverified,
+        };
+        IncidentVerification::tdoa(self.receivers, self.residual_m, verdict)
+    }
+}
+
 /// One pair of receivers' clock relation ([`Engine::pair_clocks`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PairClock {

@@ -114,18 +114,8 @@ pub struct TrackView {
     pub verification: Option<VerificationView>,
 }
 
-/// A track's `verification` (the incident key's shape).
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct VerificationView {
-    /// `tdoa`.
-    pub method: &'static str,
-    /// Receivers whose times the latest check used.
-    pub receivers: usize,
-    /// RMS range residual of the latest checked claim, metres (0.1 m).
-    pub residual_m: f64,
-    /// `consistent`, `spoof_suspected` or `unverified`.
-    pub verdict: &'static str,
-}
+/// A track's `verification`: the incident key's shape.
+pub type VerificationView = skyfence_core::detect::IncidentVerification;
 
 /// What the detector task sends the store writer.
 #[derive(Debug, Default)]
@@ -331,12 +321,36 @@ impl DetectorTask {
         }
     }
 
+    /// Gives `incident` the multilateration verdict on its target's broadcast positions
+    /// (incident key `verification`), when the service multilaterates and the target
+    /// broadcast positions; leaves it without the key otherwise.
+    fn verify(&self, incident: &mut Incident) {
+        incident.verification = self
+            .mlat
+            .as_ref()
+            .and_then(|m| verification(m, incident.target.id));
+    }
+
+    /// The open incidents as the store snapshots them: stored ids, with their verdicts.
+    fn open_incidents(&mut self) -> Vec<Incident> {
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+            self.verify(incident);
+        }
+        open
+    }
+
     fn push_event(&mut self, mut event: Event, arrived: Instant) {
         match &mut event {
             Event::Approach { .. } => {}
-            Event::Confirmed { incident, .. } => self.restore_id(incident, false),
+            Event::Confirmed { incident, .. } => {
+                self.restore_id(incident, false);
+                self.verify(incident);
+            }
             Event::Closed { incident, .. } | Event::Lost { incident, .. } => {
-                self.restore_id(incident, true)
+                self.restore_id(incident, true);
+                self.verify(incident);
             }
         }
         self.urgent.batch.events.push(event);
@@ -383,11 +397,7 @@ impl DetectorTask {
         while let Some(batch) = input.recv().await {
             self.process(batch);
         }
-        let mut open = self.detector.open_incidents();
-        for incident in &mut open {
-            self.restore_id(incident, false);
-        }
-        self.job.batch.snapshots = open;
+        self.job.batch.snapshots = self.open_incidents();
         let urgent = std::mem::take(&mut self.urgent);
         self.job.merge(urgent);
         if !self.job.is_empty() {
@@ -580,10 +590,7 @@ impl DetectorTask {
         self.ingest.expire(now);
         self.frames.expire(now);
         self.positions.expire(now);
-        let mut open = self.detector.open_incidents();
-        for incident in &mut open {
-            self.restore_id(incident, false);
-        }
+        let open = self.open_incidents();
         let m = &self.metrics;
         m.incidents_open.store(open.len() as u64, Relaxed);
         m.tracks.store(self.detector.tracks().len() as u64, Relaxed);
@@ -622,22 +629,21 @@ impl DetectorTask {
                         .filter_map(|z| detector.zone_name(z).map(str::to_string))
                         .collect(),
                     nacp: t.nacp(),
-                    verification: match (t.target(), mlat) {
-                        (TargetId::Icao(icao), Some(m)) => {
-                            m.verdict(icao).map(|v| VerificationView {
-                                method: "tdoa",
-                                receivers: v.receivers,
-                                residual_m: (v.residual_m * 10.0).round() / 10.0,
-                                verdict: v.verdict.as_str(),
-                            })
-                        }
-                        _ => None,
-                    },
+                    verification: mlat.and_then(|m| verification(m, t.target())),
                 }
             })
             .collect();
         self.tracks_out.send_replace(Arc::new(tracks));
     }
+}
+
+/// The multilateration verdict on the positions `target` broadcast (the incident and
+/// track key `verification`); `None` when it is not a transponder or broadcast none.
+fn verification(m: &skyfence_mlat::Engine, target: TargetId) -> Option<VerificationView> {
+    let TargetId::Icao(icao) = target else {
+        return None;
+    };
+    Some(m.verdict(icao)?.incident())
 }
 
 /// The multilateration engine of the live service: the declared Mode S receivers, each
