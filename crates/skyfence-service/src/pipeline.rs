@@ -220,6 +220,9 @@ pub struct DetectorTask {
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
     frames: FrameRing,
+    /// The checks of targets' broadcast positions (multilateration evidence) before an
+    /// incident, apart so they never push a target's own frames out of `frames`.
+    checks: FrameRing,
     positions: PositionRing,
     /// The steady stream: positions and frames of targets with an incident, snapshots.
     job: WriteJob,
@@ -257,6 +260,7 @@ impl DetectorTask {
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
+            checks: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
             positions: PositionRing::default(),
             job: WriteJob::default(),
             urgent: WriteJob::default(),
@@ -497,9 +501,42 @@ impl DetectorTask {
         let mut fixes = std::mem::take(&mut self.fixes);
         for fix in fixes.drain(..) {
             let source = fix.source;
-            self.observe(fix, source, received);
+            if fix.position.is_some() {
+                self.observe(fix, source, received);
+            } else {
+                // A check of a broadcast position: evidence of its target, not detected.
+                self.keep_evidence(fix, source);
+            }
         }
         self.fixes = fixes;
+    }
+
+    /// Keeps an observation's raw record as evidence of its target, as [`Self::observe`]
+    /// does, without detecting it: with the target's incident when it has one, else in
+    /// the pre-entry ring.
+    fn keep_evidence(&mut self, mut obs: skyfence_core::Observation, source: SourceId) {
+        let Some(record) = obs.raw.take() else {
+            return;
+        };
+        let target = obs.target;
+        let f = RingFrame {
+            at: obs.at,
+            source,
+            record,
+        };
+        let with_incident = self
+            .detector
+            .tracks()
+            .get(target)
+            .is_some_and(|t| t.zones_confirmed().next().is_some());
+        if with_incident {
+            self.job
+                .batch
+                .frames
+                .push(frame_record(&self.source_names, target, f));
+        } else {
+            self.checks.push(target, f);
+        }
     }
 
     /// Detects one observation and sorts its evidence into the rings or the store batch.
@@ -527,6 +564,7 @@ impl DetectorTask {
                     self.frames
                         .take(t)
                         .into_iter()
+                        .chain(self.checks.take(t))
                         .map(|f| frame_record(names, t, f)),
                 );
             }
@@ -589,6 +627,7 @@ impl DetectorTask {
         self.events = events;
         self.ingest.expire(now);
         self.frames.expire(now);
+        self.checks.expire(now);
         self.positions.expire(now);
         let open = self.open_incidents();
         let m = &self.metrics;

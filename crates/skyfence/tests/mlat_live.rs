@@ -455,8 +455,70 @@ fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
     let logged: Value = serde_json::from_slice(&files["incident.json"]).unwrap();
     assert_eq!(logged["status"], "lost", "{logged}");
     assert_eq!(logged["verification"], spoofed["verification"], "{logged}");
+    // `verify` recomputes every check of its broadcast positions from the receivers'
+    // raw timestamps, and the verdict from them.
     let (ok, report) = run(Command::new(BIN).arg("verify").arg(&zip));
     assert!(ok && !report.contains("FAIL"), "verify: {report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("PASS verdict:"))
+        .unwrap_or_else(|| panic!("no PASS verdict line: {report}"));
+    assert!(
+        line.contains("spoof_suspected") && line.contains("as the incident states"),
+        "{line}"
+    );
+
+    // One check whose record says the claim was consistent: the leaf's proof fails, and
+    // the verdict check names the leaf and why.
+    let mut files = common::read_bundle(&zip);
+    let leaves = String::from_utf8(files["leaves.txt"].clone()).unwrap();
+    let (index, hex) = leaves
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .find_map(|(i, h)| match EvidenceLeaf::decode(&unhex(h)).ok()? {
+            EvidenceLeaf::RawRecord {
+                protocol: 0x04,
+                record,
+                ..
+            } if record.first() == Some(&0x02) => Some((i.to_string(), h.to_string())),
+            _ => None,
+        })
+        .expect("a check leaf");
+    let mut leaf = EvidenceLeaf::decode(&unhex(&hex)).unwrap();
+    let EvidenceLeaf::RawRecord { record, .. } = &mut leaf else {
+        unreachable!()
+    };
+    let mut check = skyfence_mlat::evidence::CheckEvidence::decode(record).unwrap();
+    assert!(check.suspect, "{check:?}");
+    check.suspect = false;
+    check.suspected -= 1;
+    *record = check.encode();
+    let tampered: String = leaf
+        .encode()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    files.insert(
+        "leaves.txt".into(),
+        leaves
+            .replacen(&format!("{index} {hex}"), &format!("{index} {tampered}"), 1)
+            .into_bytes(),
+    );
+    fix_manifest(&mut files, "leaves.txt");
+    let bad = dir.path().join("tampered-check.zip");
+    common::write_bundle(&files, &bad);
+    let (ok, report) = run(Command::new(BIN).arg("verify").arg(&bad));
+    assert!(!ok, "a changed check verified: {report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("FAIL verdict:"))
+        .unwrap_or_else(|| panic!("no FAIL verdict line: {report}"));
+    assert!(
+        line.contains(&format!("leaf {index}:")) && line.contains("contradicted"),
+        "{line}"
+    );
 }
 
 fn unhex(h: &str) -> Vec<u8> {
