@@ -146,6 +146,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     let log_key = text(files::LOG_KEY).and_then(|t| {
         VerifierKey::parse(t.trim_end()).map_err(|e| format!("{}: {e}", files::LOG_KEY))
     });
+    let mut rotated_to: Option<VerifierKey> = None;
     let log_key = match log_key {
         Ok(k) if k.to_string() != manifest.log.key => {
             v.push(
@@ -174,13 +175,9 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                     Ok(format!("{k} is one of the --key keys (pinned)")),
                 );
             } else {
-                v.push(
-                    "log key",
-                    Err(format!(
-                        "{k} is not among the {} --key key(s) given",
-                        pins.len()
-                    )),
-                );
+                // Perhaps a key the pinned one rotated to: decided once the bundle's
+                // rotation leaves are proven included (below).
+                rotated_to = Some(k.clone());
             }
             Some(k)
         }
@@ -284,15 +281,14 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         Err(e) => v.push("leaves", Err(e.clone())),
     }
     let by_index: BTreeMap<u64, &EvidenceLeaf> = decoded.iter().map(|(i, l)| (*i, l)).collect();
-    match (&checkpoint, &leaves) {
-        (Some(cp), Ok(lines)) => v.push(
-            "inclusion proofs",
-            check_proofs(bundle, cp, lines, &by_index),
-        ),
-        _ => v.push(
-            "inclusion proofs",
-            Err("not checked: no verified checkpoint or no readable leaves".into()),
-        ),
+    let proofs = match (&checkpoint, &leaves) {
+        (Some(cp), Ok(lines)) => check_proofs(bundle, cp, lines, &by_index),
+        _ => Err("not checked: no verified checkpoint or no readable leaves".into()),
+    };
+    let proven = proofs.is_ok();
+    v.push("inclusion proofs", proofs);
+    if let Some(k) = rotated_to {
+        v.push("log key", follow_rotations(&decoded, pins, &k, proven));
     }
 
     // What the readable files say against what the leaves say.
@@ -491,6 +487,58 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         },
     );
     Ok(v)
+}
+
+/// The `log key` check of a bundle signed by a key that is not pinned: it passes when
+/// the bundle's key rotation leaves (kind 0x08, included in the signed tree: `proven`)
+/// lead from a pinned key to it, each statement signed by both the key it retires and
+/// the key it installs, in log order. A statement that does not verify is named.
+fn follow_rotations(
+    decoded: &[(u64, EvidenceLeaf)],
+    pins: &[VerifierKey],
+    key: &VerifierKey,
+    proven: bool,
+) -> Result<String, String> {
+    let not_pinned = format!("{key} is not among the {} --key key(s) given", pins.len());
+    let mut rotations = Vec::new();
+    for (index, leaf) in decoded {
+        if let EvidenceLeaf::KeyRotated { note, .. } = leaf {
+            match skyfence_evidence::open_rotation(note) {
+                Ok(r) => rotations.push((*index, r)),
+                Err(e) => return Err(format!("{not_pinned}, and leaf {index}: key rotation: {e}")),
+            }
+        }
+    }
+    if rotations.is_empty() {
+        return Err(not_pinned);
+    }
+    if !proven {
+        return Err(format!(
+            "{not_pinned}; the bundle's {} key rotation leaf(s) are not proven to be in the log",
+            rotations.len()
+        ));
+    }
+    rotations.sort_by_key(|(i, _)| *i);
+    for start in pins {
+        let mut current = start;
+        let mut path = Vec::new();
+        for (index, r) in &rotations {
+            if r.old == *current {
+                current = &r.new;
+                path.push(format!("leaf {index}"));
+            }
+        }
+        if current == key && !path.is_empty() {
+            return Ok(format!(
+                "{key} is the pinned key {start} rotated by {} (each statement signed by the retiring and the new key, included in the signed log)",
+                path.join(", ")
+            ));
+        }
+    }
+    Err(format!(
+        "{not_pinned}, and the bundle's {} key rotation(s) lead from none of them to it",
+        rotations.len()
+    ))
 }
 
 fn check_manifest(bundle: &Bundle, manifest: &Manifest) -> Result<String, String> {
