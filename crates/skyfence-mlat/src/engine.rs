@@ -243,6 +243,8 @@ pub struct MlatStats {
     pub verified: u64,
     /// Broadcast positions the times contradict.
     pub spoof_suspected: u64,
+    /// Fixes dropped because they were earlier than the aircraft's previous fix.
+    pub late_fixes: u64,
 }
 
 impl MlatStats {
@@ -301,6 +303,8 @@ pub struct Engine {
     /// Each aircraft's latest fix: the prior that picks one of two solutions when there
     /// is no redundancy.
     last_fix: FxHashMap<Icao24, (Ecef, Timestamp)>,
+    /// Per aircraft, the time of its latest fix given out.
+    last_emitted: FxHashMap<Icao24, Timestamp>,
     /// Per aircraft: claims checked, claims the times contradicted.
     checks: FxHashMap<Icao24, (u64, u64)>,
     /// Aircraft that broadcast ADS-B positions.
@@ -351,6 +355,7 @@ impl Engine {
             last_alt: FxHashMap::default(),
             verification: FxHashMap::default(),
             last_fix: FxHashMap::default(),
+            last_emitted: FxHashMap::default(),
             checks: FxHashMap::default(),
             claimants: rustc_hash::FxHashSet::default(),
             known: FxHashMap::default(),
@@ -824,7 +829,6 @@ impl Engine {
                 return None;
             }
         };
-        self.stats.fixes += 1;
         self.last_fix.insert(icao, (fix.ecef, g.first_at));
         // The emission time on the base receiver's clock, then on the reference's (the
         // first receiver) when their pair is synchronised.
@@ -836,6 +840,17 @@ impl Engine {
         };
         let at =
             b.at.add_micros(((fix.emitted_s - b.t - off) * 1e6).round() as i64);
+        // Groups complete in the order of their first copy's receive time, and fix times
+        // are emission times on the base receiver's clock (which differs from group to
+        // group): a fix can come out earlier than the aircraft's previous one. It is
+        // dropped (counted), so every aircraft's fixes leave in time order, the order a
+        // bundle's re-detection sorts them in: both see the same sequence.
+        if self.last_emitted.get(&icao).is_some_and(|prev| at < *prev) {
+            self.stats.late_fixes += 1;
+            return None;
+        }
+        self.last_emitted.insert(icao, at);
+        self.stats.fixes += 1;
         let mut obs = self.observation(icao, g, &fix, at, b.rx);
         if self.config.evidence {
             let e = FixEvidence {

@@ -403,9 +403,9 @@ fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
     // Incidents of aircraft that broadcast positions carry the verdict too: the
     // spoofer's, once its track is lost (the feed has ended) and the loss is logged with
     // the verdict over everything it broadcast; an honest aircraft's is consistent; the
-    // transponder-only aircraft's has none.
+    // transponder-only aircraft's (lost as well) has none.
     let deadline = Instant::now() + Duration::from_secs(40);
-    let (spoofed, honest) = loop {
+    let (spoofed, honest, located) = loop {
         let (status, body) = common::http(addr, "GET", "/api/incidents?zone=AF", None, None);
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
@@ -415,11 +415,12 @@ fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
             .or_else(|| v["incidents"].as_array().cloned())
             .unwrap_or_default();
         let of = |id: &str| list.iter().find(|i| i["target"]["id"] == id).cloned();
-        if let (Some(s), Some(h)) = (of("700bad"), of("700001"))
+        if let (Some(s), Some(h), Some(t)) = (of("700bad"), of("700001"), of(TARGET))
             && s["status"] == "lost"
+            && t["status"] == "lost"
         {
-            assert!(of(TARGET).unwrap()["verification"].is_null(), "{v}");
-            break (s, h);
+            assert!(t["verification"].is_null(), "{v}");
+            break (s, h, t);
         }
         assert!(
             Instant::now() < deadline,
@@ -459,6 +460,21 @@ fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
     // raw timestamps, and the verdict from them.
     let (ok, report) = run(Command::new(BIN).arg("verify").arg(&zip));
     assert!(ok && !report.contains("FAIL"), "verify: {report}");
+
+    // The transponder-only aircraft's incident, lost too: detection re-run on its
+    // recomputed fixes gives the logged loss (the engine gives every aircraft's fixes
+    // out in time order, the order the re-detection reads them in).
+    let lost = dir.path().join("located.zip");
+    let (ok, text) = run(Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["export", located["id"].as_str().unwrap(), "--out"])
+        .arg(&lost)
+        .args(["--store", "live.db"]));
+    assert!(ok, "export: {text}");
+    let (ok, lost_report) = run(Command::new(BIN).arg("verify").arg(&lost));
+    assert!(ok && !lost_report.contains("FAIL"), "verify: {lost_report}");
+    assert!(lost_report.contains("PASS detection"), "{lost_report}");
+
     let line = report
         .lines()
         .find(|l| l.starts_with("PASS verdict:"))
