@@ -8,7 +8,9 @@ own verifier. It checks what makes a bundle evidence:
   container     the zip holds no name twice and no entry whose local header disagrees
                 with the central directory; at most 64 files, 256 MiB in all
   manifest      every file matches its SHA-256 and length in bundle.json, none unlisted
-  log key       keys/log.vkey is the manifest's key and (with --key) a pinned one
+  log key       keys/log.vkey is the manifest's key and (with --key) a pinned one, or
+                one a pinned key rotated to: the bundle's key rotation leaves (kind
+                0x08, proven included) lead from it, each signed by both keys
   checkpoint    the signed note verifies under the log key (Ed25519, C2SP signed-note)
                 and says the manifest's origin, size and root
   leaves        every leaf in leaves.txt has an RFC 9162 inclusion proof in proofs.txt
@@ -172,6 +174,62 @@ def open_note(text, name, key_id, public_key):
     fail("checkpoint signature", f"no signature by {name} (key id {key_id:08x})")
 
 
+def signed_by(text, vkey):
+    """True if the signed note `text` has a signature line by `vkey` that verifies."""
+    name, key_id, public_key = parse_vkey(vkey)
+    if "\n\n" not in text:
+        return False
+    body, sigs = text.split("\n\n", 1)
+    body += "\n"
+    key = Ed25519PublicKey.from_public_bytes(public_key)
+    for line in sigs.rstrip("\n").split("\n"):
+        if not line.startswith("\u2014 ") or " " not in line[2:]:
+            return False
+        signer, b64 = line[2:].rsplit(" ", 1)
+        raw = base64.b64decode(b64)
+        if signer == name and len(raw) == 68 and struct.unpack(">I", raw[:4])[0] == key_id:
+            try:
+                key.verify(raw[4:], body.encode("utf-8"))
+                return True
+            except InvalidSignature:
+                return False
+    return False
+
+
+def follow_rotations(leaves, pinned, vkey):
+    """The log key check of a bundle signed by a key not pinned: the key rotation leaves
+    (kind 0x08: version, kind, at:i64, note:u32-length string) lead from a pinned key to
+    it, in index order, each statement signed by the key it retires and the one it
+    installs."""
+    rotations = []
+    for index, leaf in sorted(leaves.items()):
+        if len(leaf) < 2 or leaf[1] != 0x08:
+            continue
+        if len(leaf) < 14 or struct.unpack(">I", leaf[10:14])[0] != len(leaf) - 14:
+            fail("log key", f"leaf {index}: a malformed key rotation")
+        note = leaf[14:].decode("utf-8")
+        lines = note.split("\n\n", 1)[0].split("\n")
+        if len(lines) != 4 or lines[0] != "skyfence key rotation" \
+                or not lines[1].startswith("old ") or not lines[2].startswith("new "):
+            fail("log key", f"leaf {index}: not a skyfence key rotation statement")
+        old, new = lines[1][4:], lines[2][4:]
+        for which, key in (("old", old), ("new", new)):
+            if not signed_by(note, key):
+                fail("log key", f"leaf {index}: the key rotation is not signed by the {which} key")
+        rotations.append((index, old, new))
+    if not rotations:
+        fail("log key", f"{vkey} is not one of the --key keys")
+    for start in pinned:
+        current, path = start, []
+        for index, old, new in rotations:
+            if old == current:
+                current = new
+                path.append(str(index))
+        if current == vkey and path:
+            return f"the pinned key rotated to it by leaf {', '.join(path)}"
+    fail("log key", f"{vkey} is not one of the --key keys, and the bundle's key rotations lead from none of them")
+
+
 def verify(path, pinned):
     passed = []
     check_container(path)
@@ -197,9 +255,9 @@ def verify(path, pinned):
     if vkey != log["key"]:
         fail("log key", "keys/log.vkey differs from the manifest's key")
     name, key_id, public_key = parse_vkey(vkey)
-    if pinned and vkey not in pinned:
-        fail("log key", f"{vkey} is not one of the --key keys")
-    passed.append(("log key", "pinned" if pinned else "self-asserted (no --key)"))
+    rotated = bool(pinned) and vkey not in pinned
+    if not rotated:
+        passed.append(("log key", "pinned" if pinned else "self-asserted (no --key)"))
 
     body = open_note(files["checkpoint.txt"].decode("utf-8"), name, key_id, public_key)
     lines = body.rstrip("\n").split("\n")
@@ -226,6 +284,8 @@ def verify(path, pinned):
         if root_from_inclusion(leaf_hash(leaf), index, size, proofs[index]) != root:
             fail("inclusion proofs", f"leaf {index} does not lead to the signed root")
     passed.append(("inclusion proofs", f"{len(leaves)} leaves lead to the signed root"))
+    if rotated:
+        passed.append(("log key", follow_rotations(leaves, pinned, vkey)))
 
     for name_ in ("incident.json", "zone.geojson", "config.toml"):
         if name_ in files and not any(files[name_] in leaf for leaf in leaves.values()):

@@ -31,6 +31,7 @@ use skyfence_decode::remoteid::line::Record as RemoteIdRecord;
 use skyfence_decode::sensor::Sensor;
 use skyfence_evidence::{EvidenceLeaf, LeafSignal};
 use skyfence_mlat::FixEvidence;
+use skyfence_mlat::evidence::{CHECK_VERSION, CheckEvidence};
 
 /// One raw record leaf: a kind 0x03 Mode S frame (bundle format 1 and 2) or a kind 0x06
 /// protocol-tagged record (format 2).
@@ -208,7 +209,7 @@ pub fn sensors_from_config(text: &str) -> Result<Vec<Sensor>, SettingsError> {
 }
 
 /// What the replay found.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Replay {
     /// Frames replayed.
     pub frames: usize,
@@ -235,6 +236,11 @@ pub struct Replay {
     /// Leaf indexes of multilateration records that do not decode or whose fix the
     /// recorded times do not reproduce, with why (not observed).
     pub mlat_refused: Vec<(u64, String)>,
+    /// Checks of the target's broadcast positions (`mlat` records of the check kind)
+    /// whose residual and flag recompute from their copies: (leaf index, the check).
+    pub checks: Vec<(u64, CheckEvidence)>,
+    /// Check records that do not decode or recompute: (leaf index, why).
+    pub checks_refused: Vec<(u64, String)>,
 }
 
 impl Replay {
@@ -295,6 +301,27 @@ pub fn replay(
         if !snapshot_taken && r.received_at > until {
             take_snapshot(&mut detector, target, until, &mut events, &mut out);
             snapshot_taken = true;
+        }
+        if r.known_protocol() == Some(Protocol::Mlat) && r.record.first() == Some(&CHECK_VERSION) {
+            // A check of a broadcast position: recomputed, never observed (the position
+            // message itself is in the bundle as a Mode S frame).
+            let defaults = skyfence_mlat::MlatConfig::default();
+            let check = CheckEvidence::decode(&r.record)
+                .map_err(|e| e.to_string())
+                .and_then(|e| {
+                    e.recompute(defaults.verify_min_receivers, defaults.spoof_residual_m)
+                        .map(|_| e)
+                        .map_err(|m| m.to_string())
+                });
+            match check {
+                Ok(e) if TargetId::Icao(e.icao) != target => {
+                    out.other_targets
+                        .push((r.index, format!("{:06x}", e.icao.as_u32())));
+                }
+                Ok(e) => out.checks.push((r.index, e)),
+                Err(why) => out.checks_refused.push((r.index, why)),
+            }
+            continue;
         }
         if r.known_protocol() == Some(Protocol::Mlat) {
             // A fix: computed again from the receivers' times, and observed only when it

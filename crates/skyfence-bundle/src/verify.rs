@@ -146,6 +146,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     let log_key = text(files::LOG_KEY).and_then(|t| {
         VerifierKey::parse(t.trim_end()).map_err(|e| format!("{}: {e}", files::LOG_KEY))
     });
+    let mut rotated_to: Option<VerifierKey> = None;
     let log_key = match log_key {
         Ok(k) if k.to_string() != manifest.log.key => {
             v.push(
@@ -174,13 +175,9 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                     Ok(format!("{k} is one of the --key keys (pinned)")),
                 );
             } else {
-                v.push(
-                    "log key",
-                    Err(format!(
-                        "{k} is not among the {} --key key(s) given",
-                        pins.len()
-                    )),
-                );
+                // Perhaps a key the pinned one rotated to: decided once the bundle's
+                // rotation leaves are proven included (below).
+                rotated_to = Some(k.clone());
             }
             Some(k)
         }
@@ -284,15 +281,14 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         Err(e) => v.push("leaves", Err(e.clone())),
     }
     let by_index: BTreeMap<u64, &EvidenceLeaf> = decoded.iter().map(|(i, l)| (*i, l)).collect();
-    match (&checkpoint, &leaves) {
-        (Some(cp), Ok(lines)) => v.push(
-            "inclusion proofs",
-            check_proofs(bundle, cp, lines, &by_index),
-        ),
-        _ => v.push(
-            "inclusion proofs",
-            Err("not checked: no verified checkpoint or no readable leaves".into()),
-        ),
+    let proofs = match (&checkpoint, &leaves) {
+        (Some(cp), Ok(lines)) => check_proofs(bundle, cp, lines, &by_index),
+        _ => Err("not checked: no verified checkpoint or no readable leaves".into()),
+    };
+    let proven = proofs.is_ok();
+    v.push("inclusion proofs", proofs);
+    if let Some(k) = rotated_to {
+        v.push("log key", follow_rotations(&decoded, pins, &k, proven));
     }
 
     // What the readable files say against what the leaves say.
@@ -436,6 +432,9 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         v.checks.push(c);
     }
     v.checks.push(detection_check(&replayed, &incident));
+    if let Some(c) = verdict_check(&replayed, &incident, until) {
+        v.checks.push(c);
+    }
 
     // The renderings, drawn again from the verified content by the same renderer.
     if manifest.renderer != render::RENDERER {
@@ -488,6 +487,58 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         },
     );
     Ok(v)
+}
+
+/// The `log key` check of a bundle signed by a key that is not pinned: it passes when
+/// the bundle's key rotation leaves (kind 0x08, included in the signed tree: `proven`)
+/// lead from a pinned key to it, each statement signed by both the key it retires and
+/// the key it installs, in log order. A statement that does not verify is named.
+fn follow_rotations(
+    decoded: &[(u64, EvidenceLeaf)],
+    pins: &[VerifierKey],
+    key: &VerifierKey,
+    proven: bool,
+) -> Result<String, String> {
+    let not_pinned = format!("{key} is not among the {} --key key(s) given", pins.len());
+    let mut rotations = Vec::new();
+    for (index, leaf) in decoded {
+        if let EvidenceLeaf::KeyRotated { note, .. } = leaf {
+            match skyfence_evidence::open_rotation(note) {
+                Ok(r) => rotations.push((*index, r)),
+                Err(e) => return Err(format!("{not_pinned}, and leaf {index}: key rotation: {e}")),
+            }
+        }
+    }
+    if rotations.is_empty() {
+        return Err(not_pinned);
+    }
+    if !proven {
+        return Err(format!(
+            "{not_pinned}; the bundle's {} key rotation leaf(s) are not proven to be in the log",
+            rotations.len()
+        ));
+    }
+    rotations.sort_by_key(|(i, _)| *i);
+    for start in pins {
+        let mut current = start;
+        let mut path = Vec::new();
+        for (index, r) in &rotations {
+            if r.old == *current {
+                current = &r.new;
+                path.push(format!("leaf {index}"));
+            }
+        }
+        if current == key && !path.is_empty() {
+            return Ok(format!(
+                "{key} is the pinned key {start} rotated by {} (each statement signed by the retiring and the new key, included in the signed log)",
+                path.join(", ")
+            ));
+        }
+    }
+    Err(format!(
+        "{not_pinned}, and the bundle's {} key rotation(s) lead from none of them to it",
+        rotations.len()
+    ))
 }
 
 fn check_manifest(bundle: &Bundle, manifest: &Manifest) -> Result<String, String> {
@@ -908,6 +959,98 @@ fn mlat_check(r: &replay::Replay) -> Option<Check> {
     })
 }
 
+/// The `verdict` check, when the incident states a `verification` or the bundle holds
+/// checks of broadcast positions: every check's residual recomputed from its copies
+/// (receivers' positions, raw timestamps, clock offsets) against its claim; their
+/// counts run one by one; and the verdict of the last check completed by `until` (the
+/// latest logged state change), its receivers and residual, are what the incident
+/// states. A `FAIL` names the leaf or the disagreement.
+fn verdict_check(r: &replay::Replay, incident: &Incident, until: Timestamp) -> Option<Check> {
+    let name = "verdict";
+    let fail = |detail: String| {
+        Some(Check {
+            name,
+            outcome: Outcome::Fail,
+            detail,
+        })
+    };
+    if let Some((leaf, why)) = r.checks_refused.first() {
+        return fail(format!(
+            "{} of {} check(s) of broadcast positions not reproduced (first: leaf {leaf}: {why})",
+            r.checks_refused.len(),
+            r.checks_refused.len() + r.checks.len()
+        ));
+    }
+    let claimed = incident.verification;
+    if claimed.is_none() && r.checks.is_empty() {
+        return None;
+    }
+    let mut checks: Vec<&(u64, skyfence_mlat::evidence::CheckEvidence)> = r.checks.iter().collect();
+    checks.sort_by_key(|(i, e)| (e.checked, *i));
+    for pair in checks.windows(2) {
+        let ((ia, a), (ib, b)) = (pair[0], pair[1]);
+        if b.checked != a.checked + 1 || b.suspected != a.suspected + u32::from(b.suspect) {
+            return fail(format!(
+                "the checks' counts do not follow one another: leaf {ia} counts {} of {} contradicted, leaf {ib} {} of {}",
+                a.suspected, a.checked, b.suspected, b.checked
+            ));
+        }
+    }
+    let latest = checks
+        .iter()
+        .filter(|(_, e)| e.completed_at <= until)
+        .max_by_key(|(_, e)| e.checked);
+    let Some(claimed) = claimed else {
+        return Some(Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: format!(
+                "{} check(s) of broadcast positions recompute from the receivers' raw timestamps; the incident states no verdict",
+                checks.len()
+            ),
+        });
+    };
+    let stated = format!(
+        "{} ({} receivers, residual {:.1} m)",
+        claimed.verdict.as_str(),
+        claimed.receivers,
+        claimed.residual_m
+    );
+    let Some((leaf, e)) = latest else {
+        return fail(format!(
+            "the incident states the verdict {stated}, but the bundle holds no check of a broadcast position completed by {}",
+            until.to_rfc3339_millis()
+        ));
+    };
+    let got = e.verification();
+    if got != claimed {
+        return fail(format!(
+            "the incident states the verdict {stated}; the checks recomputed give {} ({} receivers, residual {:.1} m: {} of {} claims contradicted, the last check leaf {leaf})",
+            got.verdict.as_str(),
+            got.receivers,
+            got.residual_m,
+            e.suspected,
+            e.checked
+        ));
+    }
+    let receivers: std::collections::BTreeSet<&str> = checks
+        .iter()
+        .flat_map(|(_, e)| e.copies.iter().map(|c| c.receiver.as_str()))
+        .collect();
+    Some(Check {
+        name,
+        outcome: Outcome::Pass,
+        detail: format!(
+            "{} check(s) of broadcast positions recomputed from the raw timestamps of {} receivers; {} of {} claims contradicted by the last one completed by {} (leaf {leaf}): {stated}, as the incident states",
+            checks.len(),
+            receivers.len(),
+            e.suspected,
+            e.checked,
+            until.to_rfc3339_millis()
+        ),
+    })
+}
+
 /// The `decode` check: [`check_decode`] on the Mode S frames; records of other protocols
 /// make it a WARN that says so (never a silent skip), and a bundle of such records alone
 /// is a WARN rather than "none decodes".
@@ -1171,6 +1314,152 @@ mod tests {
         got.exited_at = got.exited_at.map(|t| t.add_micros(250));
         let detail = check_detection(&replayed(got), &want).unwrap();
         assert!(detail.contains("(Δ 999 µs)"), "{detail}");
+    }
+
+    /// A check of a claim at `claim` by five receivers hearing a transmitter at 34.5 N
+    /// 69.3 E, the aircraft's `n`-th, `suspected` of them contradicted so far.
+    fn check(claim: (f64, f64), n: u32, suspected: u32) -> skyfence_mlat::evidence::CheckEvidence {
+        use skyfence_mlat::evidence::{CheckEvidence, CopyEvidence};
+        use skyfence_mlat::geo;
+        let sites = [
+            (34.52, 69.18),
+            (34.85, 69.05),
+            (34.30, 69.65),
+            (34.10, 68.95),
+            (34.75, 69.60),
+        ];
+        let x = geo::to_ecef(34.5, 69.3, 9000.0);
+        let copies = sites
+            .iter()
+            .enumerate()
+            .map(|(i, &(lat, lon))| {
+                let t = 1000.0 + (x - geo::to_ecef(lat, lon, 1800.0)).norm() / geo::C_MPS;
+                CopyEvidence {
+                    receiver: format!("rx{i}"),
+                    lat,
+                    lon,
+                    alt_m: 1800.0,
+                    clock: skyfence_decode::sensor::ReceiverClock::Beast,
+                    counter: ((t + i as f64) * 12e6).round() as u64,
+                    received_at: Timestamp::from_secs(1_700_000_000),
+                    offset_s: i as f64,
+                    offset_se_s: 10e-9,
+                }
+            })
+            .collect();
+        let mut e = CheckEvidence {
+            icao: skyfence_core::Icao24::new(0xadf7c1).unwrap(),
+            at: Timestamp::from_secs(1_700_000_000 + i64::from(n)),
+            completed_at: Timestamp::from_secs(1_700_000_002 + i64::from(n)),
+            frame: vec![0x8d, 0xad, 0xf7, 0xc1, 0x58, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            copies,
+            lat: claim.0,
+            lon: claim.1,
+            h_m: 9000.0,
+            residual_m: 0.0,
+            suspect: false,
+            checked: n,
+            suspected,
+        };
+        e.residual_m = CheckEvidence::residual(&e.measurements(), &e.claim(), 4, 1000.0).unwrap();
+        e.suspect = e.residual_m > 1000.0;
+        e
+    }
+
+    #[test]
+    fn the_stated_verdict_is_the_recomputed_checks_one() {
+        use skyfence_core::detect::SpoofVerdict;
+        let liar = (34.0, 69.8);
+        let mut r = replayed(logged());
+        r.checks = (1..=3)
+            .map(|n| (100 + u64::from(n), check(liar, n, n)))
+            .collect();
+        let until = Timestamp::from_secs(1_800_000_000);
+        let mut want = logged();
+        let last = &r.checks[2].1;
+        want.verification = Some(last.verification());
+        assert_eq!(
+            want.verification.unwrap().verdict,
+            SpoofVerdict::SpoofSuspected
+        );
+        let c = verdict_check(&r, &want, until).unwrap();
+        assert_eq!(c.outcome, Outcome::Pass, "{}", c.detail);
+        assert!(
+            c.detail.contains("3 of 3 claims contradicted"),
+            "{}",
+            c.detail
+        );
+
+        // A verdict the checks do not give is named.
+        let mut lie = want.clone();
+        lie.verification.as_mut().unwrap().verdict = SpoofVerdict::Consistent;
+        let c = verdict_check(&r, &lie, until).unwrap();
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(
+            c.detail.contains("states the verdict consistent")
+                && c.detail.contains("give spoof_suspected")
+                && c.detail.contains("leaf 103"),
+            "{}",
+            c.detail
+        );
+        // So is another residual.
+        let mut lie = want.clone();
+        lie.verification.as_mut().unwrap().residual_m += 1.0;
+        assert_eq!(
+            verdict_check(&r, &lie, until).unwrap().outcome,
+            Outcome::Fail
+        );
+        // Only the checks completed by the logged state change count: before the third,
+        // two checks leave the aircraft unverified.
+        let early = r.checks[1].1.completed_at;
+        let c = verdict_check(&r, &want, early).unwrap();
+        assert_eq!(c.outcome, Outcome::Fail, "{}", c.detail);
+        assert!(c.detail.contains("give unverified"), "{}", c.detail);
+        // A check left out of the middle breaks the counts.
+        let mut gap = r.clone();
+        gap.checks.remove(1);
+        let c = verdict_check(&gap, &want, until).unwrap();
+        assert!(
+            c.outcome == Outcome::Fail && c.detail.contains("do not follow"),
+            "{}",
+            c.detail
+        );
+        // A verdict with no check at all.
+        let mut none = r.clone();
+        none.checks.clear();
+        let c = verdict_check(&none, &want, until).unwrap();
+        assert!(
+            c.outcome == Outcome::Fail && c.detail.contains("holds no check"),
+            "{}",
+            c.detail
+        );
+        // A check that does not recompute fails, named.
+        let mut refused = r.clone();
+        refused
+            .checks_refused
+            .push((102, "the claim's residual ...".into()));
+        let c = verdict_check(&refused, &want, until).unwrap();
+        assert!(
+            c.outcome == Outcome::Fail && c.detail.contains("leaf 102"),
+            "{}",
+            c.detail
+        );
+        // No verdict stated and no check: no line.
+        assert!(verdict_check(&none, &logged(), until).is_none());
+        // An honest aircraft: its claims agree.
+        let honest: Vec<_> = (1..=3)
+            .map(|n| (200 + u64::from(n), check((34.5, 69.3), n, 0)))
+            .collect();
+        assert!(honest.iter().all(|(_, e)| !e.suspect));
+        let mut h = r.clone();
+        h.checks = honest;
+        let mut want = logged();
+        want.verification = Some(h.checks[2].1.verification());
+        assert_eq!(want.verification.unwrap().verdict, SpoofVerdict::Consistent);
+        assert_eq!(
+            verdict_check(&h, &want, until).unwrap().outcome,
+            Outcome::Pass
+        );
     }
 
     #[test]

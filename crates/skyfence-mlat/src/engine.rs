@@ -37,7 +37,7 @@ use skyfence_decode::Frame;
 use skyfence_decode::sensor::{ReceiverClock, Sensor, SensorType};
 
 use crate::clock::{self, ClockSync, SyncCounts, SyncState};
-use crate::evidence::{CopyEvidence, FixEvidence};
+use crate::evidence::{CheckEvidence, CopyEvidence, FixEvidence};
 use crate::geo::{self, C_MPS, Ecef};
 use crate::solve::{self, AltitudeConstraint, Measurement, NoFix, SolveLimits};
 
@@ -136,6 +136,19 @@ impl Default for MlatConfig {
     }
 }
 
+/// The verdict after `checked` claims of which `suspected` were contradicted:
+/// `unverified` under [`VERDICT_MIN_CHECKS`] checks, `spoof_suspected` when more than
+/// half were contradicted, else `consistent`.
+pub fn verdict_of(checked: u64, suspected: u64) -> Verdict {
+    if checked < VERDICT_MIN_CHECKS {
+        Verdict::Unverified
+    } else if suspected * 2 > checked {
+        Verdict::SpoofSuspected
+    } else {
+        Verdict::Consistent
+    }
+}
+
 /// A verdict on an aircraft's broadcast positions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -169,6 +182,19 @@ pub struct Verification {
     pub residual_m: f64,
     /// When (the message's time).
     pub at: Timestamp,
+}
+
+impl Verification {
+    /// The incident key `verification` (method `tdoa`, residual rounded to 0.1 m).
+    pub fn incident(&self) -> skyfence_core::detect::IncidentVerification {
+        use skyfence_core::detect::{IncidentVerification, SpoofVerdict};
+        let verdict = match self.verdict {
+            Verdict::Consistent => SpoofVerdict::Consistent,
+            Verdict::SpoofSuspected => SpoofVerdict::SpoofSuspected,
+            Verdict::Unverified => SpoofVerdict::Unverified,
+        };
+        IncidentVerification::tdoa(self.receivers, self.residual_m, verdict)
+    }
 }
 
 /// One pair of receivers' clock relation ([`Engine::pair_clocks`]).
@@ -217,6 +243,8 @@ pub struct MlatStats {
     pub verified: u64,
     /// Broadcast positions the times contradict.
     pub spoof_suspected: u64,
+    /// Fixes dropped because they were earlier than the aircraft's previous fix.
+    pub late_fixes: u64,
 }
 
 impl MlatStats {
@@ -275,6 +303,8 @@ pub struct Engine {
     /// Each aircraft's latest fix: the prior that picks one of two solutions when there
     /// is no redundancy.
     last_fix: FxHashMap<Icao24, (Ecef, Timestamp)>,
+    /// Per aircraft, the time of its latest fix given out.
+    last_emitted: FxHashMap<Icao24, Timestamp>,
     /// Per aircraft: claims checked, claims the times contradicted.
     checks: FxHashMap<Icao24, (u64, u64)>,
     /// Aircraft that broadcast ADS-B positions.
@@ -284,6 +314,8 @@ pub struct Engine {
     /// from the ingest step (identical squitters a second apart), are the same aircraft.
     known: FxHashMap<Key, (Icao24, Option<f64>)>,
     stats: MlatStats,
+    /// The latest time [`Engine::poll`] was given (when checks complete).
+    now: Timestamp,
 }
 
 /// Claims checked before an aircraft gets a verdict other than `unverified`.
@@ -323,10 +355,12 @@ impl Engine {
             last_alt: FxHashMap::default(),
             verification: FxHashMap::default(),
             last_fix: FxHashMap::default(),
+            last_emitted: FxHashMap::default(),
             checks: FxHashMap::default(),
             claimants: rustc_hash::FxHashSet::default(),
             known: FxHashMap::default(),
             stats: MlatStats::default(),
+            now: Timestamp::EPOCH,
         }
     }
 
@@ -416,13 +450,7 @@ impl Engine {
         }
         let (n, suspect) = self.checks.get(&icao).copied().unwrap_or((0, 0));
         let latest = self.verification.get(&icao).copied();
-        let verdict = if n < VERDICT_MIN_CHECKS {
-            Verdict::Unverified
-        } else if suspect * 2 > n {
-            Verdict::SpoofSuspected
-        } else {
-            Verdict::Consistent
-        };
+        let verdict = verdict_of(n, suspect);
         Some(Verification {
             verdict,
             receivers: latest.map_or(0, |v| v.receivers),
@@ -537,6 +565,7 @@ impl Engine {
 
     /// Completes the groups due by `now`, adding fixes to `out`.
     pub fn poll(&mut self, now: Timestamp, out: &mut Vec<Observation>) {
+        self.now = self.now.max(now);
         while let Some(&(due, key)) = self.pending.front() {
             if due > now {
                 break;
@@ -579,7 +608,7 @@ impl Engine {
             return;
         };
         if let Some((claim, _)) = g.claim {
-            self.sync_message(icao, &g, &claim);
+            self.sync_message(icao, &g, &claim, &key, out);
             return;
         }
         if self
@@ -656,15 +685,34 @@ impl Engine {
     /// while the others agree). A false claim is kept out of the relations: some of its
     /// pairs can fall within the outlier bound, and those would both bend the lines and
     /// make the receivers of the others look as if they had jumped.
-    fn sync_message(&mut self, icao: Icao24, g: &Group, claim: &Ecef) {
-        if let Some(v) = self.verify(g, claim) {
+    fn sync_message(
+        &mut self,
+        icao: Icao24,
+        g: &Group,
+        claim: &Ecef,
+        key: &Key,
+        out: &mut Vec<Observation>,
+    ) {
+        if let Some((v, used)) = self.verify(g, claim) {
             self.stats.verified += 1;
             let suspect = v.verdict == Verdict::SpoofSuspected;
             self.stats.spoof_suspected += u64::from(suspect);
             let c = self.checks.entry(icao).or_default();
             c.0 += 1;
             c.1 += u64::from(suspect);
+            let counts = *c;
             self.verification.insert(icao, v);
+            // (A record holds at most 16 copies; a check over more is not evidenced.)
+            if self.config.evidence && used.len() <= crate::evidence::MAX_COPIES {
+                let frame = &key.1[..usize::from(key.0)];
+                out.push(self.check_observation(
+                    g,
+                    frame,
+                    claim,
+                    (&v, &used),
+                    (icao, counts.0, counts.1),
+                ));
+            }
             if suspect {
                 return;
             }
@@ -677,41 +725,80 @@ impl Engine {
         self.sync.add_message(&emissions);
     }
 
-    /// The verdict on a claimed position, when enough synchronised receivers heard it.
-    fn verify(&mut self, g: &Group, claim: &Ecef) -> Option<Verification> {
-        let (_, meas, _) = self.measurements(g)?;
-        if meas.len() < self.config.verify_min_receivers {
-            return None;
-        }
-        let mut residual_m = solve::residual_at(&meas, claim)?;
-        if residual_m > self.config.spoof_residual_m
-            && meas.len() > self.config.verify_min_receivers
-        {
-            let mut subset = Vec::with_capacity(meas.len() - 1);
-            for leave in 0..meas.len() {
-                subset.clear();
-                subset.extend(
-                    meas.iter()
-                        .enumerate()
-                        .filter(|(i, _)| *i != leave)
-                        .map(|(_, m)| *m),
-                );
-                if let Some(r) = solve::residual_at(&subset, claim) {
-                    residual_m = residual_m.min(r);
-                }
-            }
-        }
+    /// The verdict on a claimed position, when enough synchronised receivers heard it,
+    /// with the copies used.
+    fn verify(&mut self, g: &Group, claim: &Ecef) -> Option<(Verification, Vec<Used>)> {
+        let (_, meas, used) = self.measurements(g)?;
+        let residual_m = CheckEvidence::residual(
+            &meas,
+            claim,
+            self.config.verify_min_receivers,
+            self.config.spoof_residual_m,
+        )?;
         let verdict = if residual_m > self.config.spoof_residual_m {
             Verdict::SpoofSuspected
         } else {
             Verdict::Consistent
         };
-        Some(Verification {
-            verdict,
-            receivers: meas.len(),
-            residual_m,
+        Some((
+            Verification {
+                verdict,
+                receivers: meas.len(),
+                residual_m,
+                at: g.first_at,
+            },
+            used,
+        ))
+    }
+
+    /// A check as evidence: an observation of its aircraft without a position whose raw
+    /// record (protocol `mlat`) is the [`CheckEvidence`]; it is evidence only, never
+    /// detected.
+    fn check_observation(
+        &self,
+        g: &Group,
+        frame: &[u8],
+        claim: &Ecef,
+        (v, used): (&Verification, &[Used]),
+        (icao, checked, suspected): (Icao24, u64, u64),
+    ) -> Observation {
+        let (lat, lon, h_m) = geo::from_ecef(claim);
+        let e = CheckEvidence {
+            icao,
             at: g.first_at,
-        })
+            completed_at: self.now,
+            frame: frame.to_vec(),
+            copies: used.iter().map(|u| self.copy_evidence(g, u)).collect(),
+            lat,
+            lon,
+            h_m,
+            residual_m: v.residual_m,
+            suspect: v.verdict == Verdict::SpoofSuspected,
+            checked: u32::try_from(checked).unwrap_or(u32::MAX),
+            suspected: u32::try_from(suspected).unwrap_or(u32::MAX),
+        };
+        let mut o = Observation::new(icao, g.first_at);
+        o.source = used
+            .first()
+            .map_or(SourceId::default(), |u| self.source_of[g.copies[u.copy].rx]);
+        o.raw = Some(RawRecord::new(Protocol::Mlat, &e.encode()));
+        o
+    }
+
+    fn copy_evidence(&self, g: &Group, u: &Used) -> CopyEvidence {
+        let c = g.copies[u.copy];
+        let site = &self.sites[c.rx];
+        CopyEvidence {
+            receiver: site.name.as_str().to_owned(),
+            lat: site.lat,
+            lon: site.lon,
+            alt_m: site.alt_m,
+            clock: site.clock,
+            counter: c.counter,
+            received_at: c.at,
+            offset_s: u.offset_s,
+            offset_se_s: u.se_s,
+        }
     }
 
     /// Solves one group; its observation, or `None` (counted).
@@ -742,7 +829,6 @@ impl Engine {
                 return None;
             }
         };
-        self.stats.fixes += 1;
         self.last_fix.insert(icao, (fix.ecef, g.first_at));
         // The emission time on the base receiver's clock, then on the reference's (the
         // first receiver) when their pair is synchronised.
@@ -754,30 +840,24 @@ impl Engine {
         };
         let at =
             b.at.add_micros(((fix.emitted_s - b.t - off) * 1e6).round() as i64);
+        // Groups complete in the order of their first copy's receive time, and fix times
+        // are emission times on the base receiver's clock (which differs from group to
+        // group): a fix can come out earlier than the aircraft's previous one. It is
+        // dropped (counted), so every aircraft's fixes leave in time order, the order a
+        // bundle's re-detection sorts them in: both see the same sequence.
+        if self.last_emitted.get(&icao).is_some_and(|prev| at < *prev) {
+            self.stats.late_fixes += 1;
+            return None;
+        }
+        self.last_emitted.insert(icao, at);
+        self.stats.fixes += 1;
         let mut obs = self.observation(icao, g, &fix, at, b.rx);
         if self.config.evidence {
             let e = FixEvidence {
                 icao,
                 at,
                 frame: key.1[..usize::from(key.0)].to_vec(),
-                copies: used
-                    .iter()
-                    .map(|u| {
-                        let c = g.copies[u.copy];
-                        let site = &self.sites[c.rx];
-                        CopyEvidence {
-                            receiver: site.name.as_str().to_owned(),
-                            lat: site.lat,
-                            lon: site.lon,
-                            alt_m: site.alt_m,
-                            clock: site.clock,
-                            counter: c.counter,
-                            received_at: c.at,
-                            offset_s: u.offset_s,
-                            offset_se_s: u.se_s,
-                        }
-                    })
-                    .collect(),
+                copies: used.iter().map(|u| self.copy_evidence(g, u)).collect(),
                 base: used.iter().position(|u| u.copy == base).unwrap_or(0),
                 altitude: alt,
                 altitude_reported: g.alt_m.is_some(),

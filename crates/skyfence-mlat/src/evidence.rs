@@ -29,6 +29,9 @@
 //!
 //! `at` and `received_at` are microseconds since the Unix epoch; `base` indexes the copy
 //! whose clock the others were put on (its offset is 0); `n` is 3 to 16.
+//!
+//! A record whose first byte is 0x02 is not a fix but a check of a broadcast position
+//! ([`CheckEvidence`], module `check`): the same copies, the claim and its residual.
 
 use skyfence_core::{
     Altitude, AltitudeDatum, GeoPoint, Icao24, Observation, PositionKind, Timestamp,
@@ -36,8 +39,11 @@ use skyfence_core::{
 use skyfence_decode::sensor::ReceiverClock;
 
 use crate::clock::{counter_seconds, jitter_s};
+
+mod check;
 use crate::geo::{self, Ecef};
 use crate::solve::{self, AltitudeConstraint, Fix, Measurement, NoFix, SolveLimits};
+pub use check::{CHECK_VERSION, CheckEvidence, CheckMismatch, RESIDUAL_AGREEMENT_M};
 
 /// The encoding's version byte.
 pub const VERSION: u8 = 0x01;
@@ -187,6 +193,67 @@ impl Reader<'_> {
     }
 }
 
+impl CopyEvidence {
+    fn encode(&self, w: &mut Vec<u8>) {
+        let f = |w: &mut Vec<u8>, v: f64| w.extend_from_slice(&v.to_bits().to_be_bytes());
+        w.push(self.receiver.len() as u8);
+        w.extend_from_slice(self.receiver.as_bytes());
+        f(w, self.lat);
+        f(w, self.lon);
+        f(w, self.alt_m);
+        w.push(clock_code(self.clock));
+        w.extend_from_slice(&self.counter.to_be_bytes());
+        w.extend_from_slice(&self.received_at.as_micros().to_be_bytes());
+        f(w, self.offset_s);
+        f(w, self.offset_se_s);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<CopyEvidence, EvidenceError> {
+        let len = usize::from(r.u8()?);
+        if !(1..=32).contains(&len) {
+            return Err(EvidenceError::Bad("receiver name"));
+        }
+        let receiver = std::str::from_utf8(r.take(len)?)
+            .map_err(|_| EvidenceError::Bad("receiver name"))?
+            .to_owned();
+        let lat = r.f64("latitude")?;
+        let lon = r.f64("longitude")?;
+        let alt_m = r.f64("height")?;
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(EvidenceError::Bad("receiver position"));
+        }
+        let clock = clock_of(r.u8()?).ok_or(EvidenceError::Bad("clock"))?;
+        let counter = r.u64()?;
+        if counter >= 1 << 48 {
+            return Err(EvidenceError::Bad("counter"));
+        }
+        let received_at = Timestamp::from_micros(r.i64()?);
+        let offset_s = r.f64("offset")?;
+        let offset_se_s = r.f64("offset error")?;
+        Ok(CopyEvidence {
+            receiver,
+            lat,
+            lon,
+            alt_m,
+            clock,
+            counter,
+            received_at,
+            offset_s,
+            offset_se_s,
+        })
+    }
+
+    /// The solver's measurement: the copy's time put on the base receiver's clock.
+    fn measurement(&self) -> Measurement {
+        let j = jitter_s(self.clock);
+        Measurement {
+            receiver: geo::to_ecef(self.lat, self.lon, self.alt_m),
+            t_s: counter_seconds(self.clock, self.counter) - self.offset_s,
+            sigma_s: (j * j + self.offset_se_s * self.offset_se_s).sqrt(),
+        }
+    }
+}
+
 impl FixEvidence {
     /// The canonical bytes (see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
@@ -206,16 +273,7 @@ impl FixEvidence {
         w.push(self.copies.len() as u8);
         let f = |w: &mut Vec<u8>, v: f64| w.extend_from_slice(&v.to_bits().to_be_bytes());
         for c in &self.copies {
-            w.push(c.receiver.len() as u8);
-            w.extend_from_slice(c.receiver.as_bytes());
-            f(&mut w, c.lat);
-            f(&mut w, c.lon);
-            f(&mut w, c.alt_m);
-            w.push(clock_code(c.clock));
-            w.extend_from_slice(&c.counter.to_be_bytes());
-            w.extend_from_slice(&c.received_at.as_micros().to_be_bytes());
-            f(&mut w, c.offset_s);
-            f(&mut w, c.offset_se_s);
+            c.encode(&mut w);
         }
         if let Some(a) = self.altitude {
             f(&mut w, a.h_m);
@@ -260,38 +318,7 @@ impl FixEvidence {
         }
         let mut copies = Vec::with_capacity(n);
         for _ in 0..n {
-            let len = usize::from(r.u8()?);
-            if !(1..=32).contains(&len) {
-                return Err(EvidenceError::Bad("receiver name"));
-            }
-            let receiver = std::str::from_utf8(r.take(len)?)
-                .map_err(|_| EvidenceError::Bad("receiver name"))?
-                .to_owned();
-            let lat = r.f64("latitude")?;
-            let lon = r.f64("longitude")?;
-            let alt_m = r.f64("height")?;
-            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                return Err(EvidenceError::Bad("receiver position"));
-            }
-            let clock = clock_of(r.u8()?).ok_or(EvidenceError::Bad("clock"))?;
-            let counter = r.u64()?;
-            if counter >= 1 << 48 {
-                return Err(EvidenceError::Bad("counter"));
-            }
-            let received_at = Timestamp::from_micros(r.i64()?);
-            let offset_s = r.f64("offset")?;
-            let offset_se_s = r.f64("offset error")?;
-            copies.push(CopyEvidence {
-                receiver,
-                lat,
-                lon,
-                alt_m,
-                clock,
-                counter,
-                received_at,
-                offset_s,
-                offset_se_s,
-            });
+            copies.push(CopyEvidence::decode(&mut r)?);
         }
         let altitude = if flags & 1 != 0 {
             Some(AltitudeConstraint {
@@ -352,17 +379,7 @@ impl FixEvidence {
 
     /// The solver's measurements: each copy's time put on the base receiver's clock.
     pub fn measurements(&self) -> Vec<Measurement> {
-        self.copies
-            .iter()
-            .map(|c| {
-                let j = jitter_s(c.clock);
-                Measurement {
-                    receiver: geo::to_ecef(c.lat, c.lon, c.alt_m),
-                    t_s: counter_seconds(c.clock, c.counter) - c.offset_s,
-                    sigma_s: (j * j + c.offset_se_s * c.offset_se_s).sqrt(),
-                }
-            })
-            .collect()
+        self.copies.iter().map(CopyEvidence::measurement).collect()
     }
 
     /// Solves again from the recorded copies.

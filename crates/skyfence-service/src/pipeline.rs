@@ -114,18 +114,8 @@ pub struct TrackView {
     pub verification: Option<VerificationView>,
 }
 
-/// A track's `verification` (the incident key's shape).
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct VerificationView {
-    /// `tdoa`.
-    pub method: &'static str,
-    /// Receivers whose times the latest check used.
-    pub receivers: usize,
-    /// RMS range residual of the latest checked claim, metres (0.1 m).
-    pub residual_m: f64,
-    /// `consistent`, `spoof_suspected` or `unverified`.
-    pub verdict: &'static str,
-}
+/// A track's `verification`: the incident key's shape.
+pub type VerificationView = skyfence_core::detect::IncidentVerification;
 
 /// What the detector task sends the store writer.
 #[derive(Debug, Default)]
@@ -230,6 +220,9 @@ pub struct DetectorTask {
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
     frames: FrameRing,
+    /// The checks of targets' broadcast positions (multilateration evidence) before an
+    /// incident, apart so they never push a target's own frames out of `frames`.
+    checks: FrameRing,
     positions: PositionRing,
     /// The steady stream: positions and frames of targets with an incident, snapshots.
     job: WriteJob,
@@ -267,6 +260,7 @@ impl DetectorTask {
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
+            checks: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
             positions: PositionRing::default(),
             job: WriteJob::default(),
             urgent: WriteJob::default(),
@@ -331,12 +325,36 @@ impl DetectorTask {
         }
     }
 
+    /// Gives `incident` the multilateration verdict on its target's broadcast positions
+    /// (incident key `verification`), when the service multilaterates and the target
+    /// broadcast positions; leaves it without the key otherwise.
+    fn verify(&self, incident: &mut Incident) {
+        incident.verification = self
+            .mlat
+            .as_ref()
+            .and_then(|m| verification(m, incident.target.id));
+    }
+
+    /// The open incidents as the store snapshots them: stored ids, with their verdicts.
+    fn open_incidents(&mut self) -> Vec<Incident> {
+        let mut open = self.detector.open_incidents();
+        for incident in &mut open {
+            self.restore_id(incident, false);
+            self.verify(incident);
+        }
+        open
+    }
+
     fn push_event(&mut self, mut event: Event, arrived: Instant) {
         match &mut event {
             Event::Approach { .. } => {}
-            Event::Confirmed { incident, .. } => self.restore_id(incident, false),
+            Event::Confirmed { incident, .. } => {
+                self.restore_id(incident, false);
+                self.verify(incident);
+            }
             Event::Closed { incident, .. } | Event::Lost { incident, .. } => {
-                self.restore_id(incident, true)
+                self.restore_id(incident, true);
+                self.verify(incident);
             }
         }
         self.urgent.batch.events.push(event);
@@ -383,11 +401,7 @@ impl DetectorTask {
         while let Some(batch) = input.recv().await {
             self.process(batch);
         }
-        let mut open = self.detector.open_incidents();
-        for incident in &mut open {
-            self.restore_id(incident, false);
-        }
-        self.job.batch.snapshots = open;
+        self.job.batch.snapshots = self.open_incidents();
         let urgent = std::mem::take(&mut self.urgent);
         self.job.merge(urgent);
         if !self.job.is_empty() {
@@ -487,9 +501,42 @@ impl DetectorTask {
         let mut fixes = std::mem::take(&mut self.fixes);
         for fix in fixes.drain(..) {
             let source = fix.source;
-            self.observe(fix, source, received);
+            if fix.position.is_some() {
+                self.observe(fix, source, received);
+            } else {
+                // A check of a broadcast position: evidence of its target, not detected.
+                self.keep_evidence(fix, source);
+            }
         }
         self.fixes = fixes;
+    }
+
+    /// Keeps an observation's raw record as evidence of its target, as [`Self::observe`]
+    /// does, without detecting it: with the target's incident when it has one, else in
+    /// the pre-entry ring.
+    fn keep_evidence(&mut self, mut obs: skyfence_core::Observation, source: SourceId) {
+        let Some(record) = obs.raw.take() else {
+            return;
+        };
+        let target = obs.target;
+        let f = RingFrame {
+            at: obs.at,
+            source,
+            record,
+        };
+        let with_incident = self
+            .detector
+            .tracks()
+            .get(target)
+            .is_some_and(|t| t.zones_confirmed().next().is_some());
+        if with_incident {
+            self.job
+                .batch
+                .frames
+                .push(frame_record(&self.source_names, target, f));
+        } else {
+            self.checks.push(target, f);
+        }
     }
 
     /// Detects one observation and sorts its evidence into the rings or the store batch.
@@ -517,6 +564,7 @@ impl DetectorTask {
                     self.frames
                         .take(t)
                         .into_iter()
+                        .chain(self.checks.take(t))
                         .map(|f| frame_record(names, t, f)),
                 );
             }
@@ -579,11 +627,9 @@ impl DetectorTask {
         self.events = events;
         self.ingest.expire(now);
         self.frames.expire(now);
+        self.checks.expire(now);
         self.positions.expire(now);
-        let mut open = self.detector.open_incidents();
-        for incident in &mut open {
-            self.restore_id(incident, false);
-        }
+        let open = self.open_incidents();
         let m = &self.metrics;
         m.incidents_open.store(open.len() as u64, Relaxed);
         m.tracks.store(self.detector.tracks().len() as u64, Relaxed);
@@ -622,22 +668,21 @@ impl DetectorTask {
                         .filter_map(|z| detector.zone_name(z).map(str::to_string))
                         .collect(),
                     nacp: t.nacp(),
-                    verification: match (t.target(), mlat) {
-                        (TargetId::Icao(icao), Some(m)) => {
-                            m.verdict(icao).map(|v| VerificationView {
-                                method: "tdoa",
-                                receivers: v.receivers,
-                                residual_m: (v.residual_m * 10.0).round() / 10.0,
-                                verdict: v.verdict.as_str(),
-                            })
-                        }
-                        _ => None,
-                    },
+                    verification: mlat.and_then(|m| verification(m, t.target())),
                 }
             })
             .collect();
         self.tracks_out.send_replace(Arc::new(tracks));
     }
+}
+
+/// The multilateration verdict on the positions `target` broadcast (the incident and
+/// track key `verification`); `None` when it is not a transponder or broadcast none.
+fn verification(m: &skyfence_mlat::Engine, target: TargetId) -> Option<VerificationView> {
+    let TargetId::Icao(icao) = target else {
+        return None;
+    };
+    Some(m.verdict(icao)?.incident())
 }
 
 /// The multilateration engine of the live service: the declared Mode S receivers, each

@@ -68,6 +68,7 @@ fn incident(k: u32, entered_at: Timestamp, status: IncidentStatus) -> Incident {
         sensors: Vec::new(),
         operator: None,
         remoteid: None,
+        verification: None,
     }
 }
 

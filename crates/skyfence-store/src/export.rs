@@ -214,6 +214,12 @@ fn with_proofs(
     log_key: VerifierKey,
 ) -> Result<IncidentEvidence, GatherError> {
     let cp = parse_checkpoint(&checkpoint_note)?;
+    // The log's key rotations up to the checkpoint: they link the key that signed it to
+    // the keys a verifier may trust from before.
+    let mut leaves = leaves;
+    leaves.extend(store.key_rotation_leaves(cp.size)?);
+    leaves.sort_by_key(|(i, _)| *i);
+    leaves.dedup_by_key(|(i, _)| *i);
     let proofs = leaves
         .iter()
         .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))

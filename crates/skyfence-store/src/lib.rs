@@ -288,6 +288,25 @@ pub trait EvidenceLogStore: Send {
     /// verifier that must see gaps and cleared rows.
     fn evidence_leaf_rows(&self, start: u64, end: u64) -> Result<Vec<LeafRow>, StoreError>;
 
+    /// The key rotation leaves (kind 0x08) of index under `size`, by index. Rotations
+    /// are rare, but this default reads every leaf row; a backend may index them.
+    fn key_rotation_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        const CHUNK: u64 = 4096;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < size {
+            let end = size.min(start + CHUNK);
+            out.extend(
+                self.evidence_leaf_rows(start, end)?
+                    .into_iter()
+                    .filter(|r| r.kind == 0x08)
+                    .filter_map(|r| Some((r.index, r.bytes?))),
+            );
+            start = end;
+        }
+        Ok(out)
+    }
+
     /// The leaves a bundle for incident `id` carries, by index: its target's raw evidence
     /// leaves (kinds 0x03 and 0x06) over the incident's window (the window of
     /// [`IncidentStore::incident_frames`]), and its `IncidentStateChanged` and

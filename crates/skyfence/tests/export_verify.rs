@@ -780,31 +780,13 @@ fn export_from_the_store_file_alone() {
 /// export` wrote, with the log key the API served pinned.
 #[test]
 fn the_independent_python_verifier_verifies_an_exported_bundle() {
-    let python = std::env::var("SKYFENCE_VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let available = Command::new(&python)
-        .args(["-c", "import cryptography"])
-        .output()
-        .map_err(|e| format!("{python}: {e}"))
-        .and_then(|o| {
-            o.status.success().then_some(()).ok_or_else(|| {
-                format!("{python} lacks the cryptography package (.ci/run installs it)")
-            })
-        });
-    if !skyfence_testkit::require_tool("independent bundle verifier", available) {
+    let Some(python) = python_verifier() else {
         return;
-    }
+    };
     let e = exported();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify-bundle.py");
     for zip in std::iter::once(&e.zip).chain(e.others.iter().map(|(_, z, _)| z)) {
-        let out = Command::new(&python)
-            .arg(&script)
-            .arg(zip)
-            .args(["--key", &e.vkey])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{}: {text}", zip.display());
+        let (code, text) = python_verify(&python, zip, &e.vkey);
+        assert_eq!(code, Some(0), "{}: {text}", zip.display());
         assert!(text.contains("PASS inclusion proofs:"), "{text}");
         assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
     }
@@ -836,4 +818,200 @@ fn the_go_checksum_database_packages_verify_exported_bundles() {
         assert!(text.contains("PASS inclusion proofs:"), "{text}");
         assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
     }
+}
+
+/// After `skyfence log rotate-key`, a bundle's checkpoint is signed by the new key: the
+/// bundle carries the rotation leaf with its inclusion proof, and verifies trusting only
+/// the old key (the pinned key's rotation is followed). A rotation that names the
+/// pinned key as the one it retires but is not signed by it fails the `log key` check,
+/// naming the leaf; so does a bundle whose rotations lead from none of the pinned keys.
+#[test]
+fn a_bundle_after_a_key_rotation_verifies_from_the_old_key_and_a_forged_rotation_fails() {
+    use skyfence_evidence::note::Note;
+    use skyfence_evidence::{EvidenceLeaf, Signer};
+    use skyfence_store::EvidenceLogStore as _;
+    let e = exported();
+    let id = e.incident["id"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |name: &str| {
+        let db = dir.path().join(format!("{name}.db"));
+        std::fs::copy(e.dir.path().join("skyfence.db"), &db).unwrap();
+        std::fs::copy(e.dir.path().join("skyfence.key"), db.with_extension("key")).unwrap();
+        db
+    };
+    let export = |db: &std::path::Path, zip: &std::path::Path| {
+        let out = Command::new(setup::BIN)
+            .args(["export", id, "--out"])
+            .arg(zip)
+            .arg("--store")
+            .arg(db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    // An honest rotation.
+    let db = copy("rotated");
+    let out = Command::new(setup::BIN)
+        .args(["log", "rotate-key", "--store"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = dir.path().join("rotated.zip");
+    export(&db, &zip);
+    let files = read_bundle(&zip);
+    let new_key = String::from_utf8(files["keys/log.vkey"].clone()).unwrap();
+    assert_ne!(
+        new_key.trim(),
+        e.vkey,
+        "the checkpoint is signed by the new key"
+    );
+    let leaves = String::from_utf8(files["leaves.txt"].clone()).unwrap();
+    let rotation = leaves
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .find(|(_, h)| {
+            matches!(
+                EvidenceLeaf::decode(&unhex(h)),
+                Ok(EvidenceLeaf::KeyRotated { .. })
+            )
+        })
+        .map(|(i, _)| i.to_string())
+        .expect("the bundle carries the rotation leaf");
+    let (code, text) = verify(&zip, &["--key", &e.vkey], dir.path());
+    assert_eq!(code, 0, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("PASS log key"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(&format!("rotated by leaf {rotation}")) && line.contains(&e.vkey),
+        "{line}"
+    );
+    let python = python_verifier();
+    if let Some(python) = &python {
+        let (code, text) = python_verify(python, &zip, &e.vkey);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains(&format!(
+                "PASS log key: the pinned key rotated to it by leaf {rotation}"
+            )),
+            "{text}"
+        );
+    }
+    // Trusting an unrelated key: the rotations lead from none of the pinned keys.
+    let stranger = Signer::generate("stranger")
+        .unwrap()
+        .verifier_key()
+        .to_string();
+    let (code, text) = verify(&zip, &["--key", &stranger], dir.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        fail_line(&text, "log key").contains("lead from none of them"),
+        "{text}"
+    );
+
+    // A forged rotation: it names the pinned key as the one it retires, but another key
+    // of the same name signed in its place; the forger's new key signs the checkpoint.
+    let db = copy("forged");
+    let old = Signer::from_private_key_text(
+        std::fs::read_to_string(db.with_extension("key"))
+            .unwrap()
+            .trim_end(),
+    )
+    .unwrap();
+    let impostor = Signer::generate(old.name()).unwrap();
+    let new = Signer::generate(old.name()).unwrap();
+    let at_us = 1_800_000_000_000_000;
+    let statement = format!(
+        "skyfence key rotation\nold {}\nnew {}\nat {at_us}\n",
+        old.verifier_key(),
+        new.verifier_key()
+    );
+    let note = Note {
+        signatures: vec![impostor.sign_note(&statement), new.sign_note(&statement)],
+        text: statement,
+    }
+    .to_text();
+    let mut store = skyfence_store::SqliteStore::open(&db).unwrap();
+    let index = store
+        .append_evidence(&EvidenceLeaf::KeyRotated { at_us, note })
+        .unwrap();
+    skyfence_store::export::sign_if_grown(
+        &mut store,
+        &new,
+        skyfence_core::Timestamp::from_micros(at_us),
+    )
+    .unwrap();
+    store.close().unwrap();
+    std::fs::write(db.with_extension("key"), new.to_private_key_text() + "\n").unwrap();
+    let zip = dir.path().join("forged.zip");
+    export(&db, &zip);
+    let (code, text) = verify(&zip, &["--key", &e.vkey], dir.path());
+    assert_eq!(code, 1, "{text}");
+    let line = fail_line(&text, "log key");
+    assert!(
+        line.contains(&format!("leaf {index}: key rotation"))
+            && line.contains("not signed by the old key"),
+        "{line}"
+    );
+    if let Some(python) = &python {
+        let (code, text) = python_verify(python, &zip, &e.vkey);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains(&format!(
+                "leaf {index}: the key rotation is not signed by the old key"
+            )),
+            "{text}"
+        );
+    }
+}
+
+/// The Python that runs `tools/verify-bundle.py` (`SKYFENCE_VERIFY_PYTHON`, else
+/// `python3`), when it has the `cryptography` package; `None` (skipped, or a failure
+/// under CI) otherwise.
+fn python_verifier() -> Option<String> {
+    let python = std::env::var("SKYFENCE_VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = Command::new(&python)
+        .args(["-c", "import cryptography"])
+        .output()
+        .map_err(|e| format!("{python}: {e}"))
+        .and_then(|o| {
+            o.status.success().then_some(()).ok_or_else(|| {
+                format!("{python} lacks the cryptography package (.ci/run installs it)")
+            })
+        });
+    skyfence_testkit::require_tool("independent bundle verifier", available).then_some(python)
+}
+
+/// `tools/verify-bundle.py ZIP --key KEY`: exit code and output.
+fn python_verify(python: &str, zip: &std::path::Path, key: &str) -> (Option<i32>, String) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/verify-bundle.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(zip)
+        .args(["--key", key])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
 }

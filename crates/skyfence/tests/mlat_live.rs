@@ -5,7 +5,9 @@
 //! no position, is located from the copies' times and its border crossing is an
 //! incident; the receivers' clock synchronisation (a counter jump included) is in
 //! `GET /api/sensors` and `/metrics`; the incident's bundle verifies with every fix
-//! recomputed from the raw timestamps, and a changed timestamp fails it, named.
+//! recomputed from the raw timestamps, and a changed timestamp fails it, named. The
+//! spoofer's incident carries its `verification` verdict in the API, the store and its
+//! bundle.
 
 mod common;
 
@@ -100,8 +102,21 @@ fn run(cmd: &mut Command) -> (bool, String) {
     )
 }
 
-#[test]
-fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_the_fixes() {
+/// The service under test, fed the whole window.
+struct Live {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    conns: Vec<TcpStream>,
+    truth: Value,
+}
+
+/// One service at a time: each is paced against the wall clock.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Simulates the `mlat-border` network, starts `skyfence run` with its six receivers as
+/// TCP sources and pushes the window's frames, paced.
+fn start_and_feed() -> Live {
     let dir = tempfile::tempdir().unwrap();
     let (ok, text) = run(Command::new(BIN).current_dir(dir.path()).args([
         "simulate",
@@ -145,7 +160,7 @@ fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_th
     cmd.current_dir(dir.path())
         .args(["run", "--config"])
         .arg(&config);
-    let (mut child, addr) = common::spawn_service(&mut cmd, Duration::from_secs(60), |_| {});
+    let (child, addr) = common::spawn_service(&mut cmd, Duration::from_secs(60), |_| {});
 
     // Each receiver pushes its feed over its own TCP connection, all paced together.
     let mut conns: Vec<TcpStream> = ports
@@ -182,6 +197,25 @@ fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_th
     for (c, p) in conns.iter_mut().zip(pending.iter_mut()) {
         c.write_all(p).unwrap();
     }
+    Live {
+        dir,
+        child,
+        addr,
+        conns,
+        truth,
+    }
+}
+
+#[test]
+fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_the_fixes() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Live {
+        dir,
+        mut child,
+        addr,
+        conns,
+        truth,
+    } = start_and_feed();
 
     // Tracks of aircraft that broadcast positions carry the verdict on them: the
     // spoofer's are contradicted by the times of arrival, the others' are not.
@@ -354,6 +388,153 @@ fn run_multilaterates_the_transponder_only_crossing_and_its_bundle_recomputes_th
         "{line}"
     );
     eprintln!("{report}");
+}
+
+#[test]
+fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Live {
+        dir,
+        mut child,
+        addr,
+        conns,
+        ..
+    } = start_and_feed();
+    // Incidents of aircraft that broadcast positions carry the verdict too: the
+    // spoofer's, once its track is lost (the feed has ended) and the loss is logged with
+    // the verdict over everything it broadcast; an honest aircraft's is consistent; the
+    // transponder-only aircraft's (lost as well) has none.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (spoofed, honest, located) = loop {
+        let (status, body) = common::http(addr, "GET", "/api/incidents?zone=AF", None, None);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let list = v
+            .as_array()
+            .cloned()
+            .or_else(|| v["incidents"].as_array().cloned())
+            .unwrap_or_default();
+        let of = |id: &str| list.iter().find(|i| i["target"]["id"] == id).cloned();
+        if let (Some(s), Some(h), Some(t)) = (of("700bad"), of("700001"), of(TARGET))
+            && s["status"] == "lost"
+            && t["status"] == "lost"
+        {
+            assert!(t["verification"].is_null(), "{v}");
+            break (s, h, t);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the spoofer's incident is not lost: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let v = &spoofed["verification"];
+    assert_eq!(v["method"], "tdoa", "{spoofed}");
+    assert_eq!(v["verdict"], "spoof_suspected", "{spoofed}");
+    assert!(v["receivers"].as_u64().unwrap() >= 4, "{spoofed}");
+    assert!(v["residual_m"].as_f64().unwrap() > 1_000.0, "{spoofed}");
+    assert_eq!(honest["verification"]["verdict"], "consistent", "{honest}");
+    // The incident JSON keeps its keys in their order, `verification` last.
+    let (_, body) = common::http(addr, "GET", "/api/incidents?zone=AF", None, None);
+    assert!(
+        body.contains(",\"verification\":{\"method\":\"tdoa\",\"receivers\":"),
+        "{body}"
+    );
+
+    drop(conns);
+    common::stop_gracefully(&mut child);
+
+    // The spoofer's bundle carries the logged verdict, and verifies.
+    let zip = dir.path().join("spoofer.zip");
+    let (ok, text) = run(Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["export", spoofed["id"].as_str().unwrap(), "--out"])
+        .arg(&zip)
+        .args(["--store", "live.db"]));
+    assert!(ok, "export: {text}");
+    let files = common::read_bundle(&zip);
+    let logged: Value = serde_json::from_slice(&files["incident.json"]).unwrap();
+    assert_eq!(logged["status"], "lost", "{logged}");
+    assert_eq!(logged["verification"], spoofed["verification"], "{logged}");
+    // `verify` recomputes every check of its broadcast positions from the receivers'
+    // raw timestamps, and the verdict from them.
+    let (ok, report) = run(Command::new(BIN).arg("verify").arg(&zip));
+    assert!(ok && !report.contains("FAIL"), "verify: {report}");
+
+    // The transponder-only aircraft's incident, lost too: detection re-run on its
+    // recomputed fixes gives the logged loss (the engine gives every aircraft's fixes
+    // out in time order, the order the re-detection reads them in).
+    let lost = dir.path().join("located.zip");
+    let (ok, text) = run(Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["export", located["id"].as_str().unwrap(), "--out"])
+        .arg(&lost)
+        .args(["--store", "live.db"]));
+    assert!(ok, "export: {text}");
+    let (ok, lost_report) = run(Command::new(BIN).arg("verify").arg(&lost));
+    assert!(ok && !lost_report.contains("FAIL"), "verify: {lost_report}");
+    assert!(lost_report.contains("PASS detection"), "{lost_report}");
+
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("PASS verdict:"))
+        .unwrap_or_else(|| panic!("no PASS verdict line: {report}"));
+    assert!(
+        line.contains("spoof_suspected") && line.contains("as the incident states"),
+        "{line}"
+    );
+
+    // One check whose record says the claim was consistent: the leaf's proof fails, and
+    // the verdict check names the leaf and why.
+    let mut files = common::read_bundle(&zip);
+    let leaves = String::from_utf8(files["leaves.txt"].clone()).unwrap();
+    let (index, hex) = leaves
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .find_map(|(i, h)| match EvidenceLeaf::decode(&unhex(h)).ok()? {
+            EvidenceLeaf::RawRecord {
+                protocol: 0x04,
+                record,
+                ..
+            } if record.first() == Some(&0x02) => Some((i.to_string(), h.to_string())),
+            _ => None,
+        })
+        .expect("a check leaf");
+    let mut leaf = EvidenceLeaf::decode(&unhex(&hex)).unwrap();
+    let EvidenceLeaf::RawRecord { record, .. } = &mut leaf else {
+        unreachable!()
+    };
+    let mut check = skyfence_mlat::evidence::CheckEvidence::decode(record).unwrap();
+    assert!(check.suspect, "{check:?}");
+    check.suspect = false;
+    check.suspected -= 1;
+    *record = check.encode();
+    let tampered: String = leaf
+        .encode()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    files.insert(
+        "leaves.txt".into(),
+        leaves
+            .replacen(&format!("{index} {hex}"), &format!("{index} {tampered}"), 1)
+            .into_bytes(),
+    );
+    fix_manifest(&mut files, "leaves.txt");
+    let bad = dir.path().join("tampered-check.zip");
+    common::write_bundle(&files, &bad);
+    let (ok, report) = run(Command::new(BIN).arg("verify").arg(&bad));
+    assert!(!ok, "a changed check verified: {report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("FAIL verdict:"))
+        .unwrap_or_else(|| panic!("no FAIL verdict line: {report}"));
+    assert!(
+        line.contains(&format!("leaf {index}:")) && line.contains("contradicted"),
+        "{line}"
+    );
 }
 
 fn unhex(h: &str) -> Vec<u8> {

@@ -516,6 +516,7 @@ fn incident<Q: ZoneQueries>(
         },
         operator: None,
         remoteid: None,
+        verification: None,
     }
 }
 

@@ -308,6 +308,68 @@ pub struct Incident {
     /// an Authentication message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remoteid: Option<RemoteIdSummary>,
+    /// The multilateration check of the positions the target broadcast (ADS-B), when
+    /// receivers multilaterated it; absent otherwise (and in incidents written before
+    /// the key existed), so an incident without one serialises as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<IncidentVerification>,
+}
+
+/// Incident key `verification`: `{"method": "tdoa", "receivers": 5, "residual_m": 38.0,
+/// "verdict": "consistent"}`, the keys in that order.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentVerification {
+    /// How the broadcast positions were checked.
+    pub method: VerificationMethod,
+    /// Receivers whose times the latest check used.
+    pub receivers: u32,
+    /// RMS range residual of the latest checked claim, metres, rounded to 0.1 m.
+    pub residual_m: f64,
+    /// The verdict on everything the target broadcast.
+    pub verdict: SpoofVerdict,
+}
+
+impl IncidentVerification {
+    /// A `tdoa` verification, `residual_m` rounded to 0.1 m (as JSON carries it).
+    pub fn tdoa(receivers: usize, residual_m: f64, verdict: SpoofVerdict) -> Self {
+        IncidentVerification {
+            method: VerificationMethod::Tdoa,
+            receivers: u32::try_from(receivers).unwrap_or(u32::MAX),
+            residual_m: round_to(residual_m, 10.0),
+            verdict,
+        }
+    }
+}
+
+/// How broadcast positions were checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMethod {
+    /// Time differences of arrival at synchronised receivers (multilateration).
+    Tdoa,
+}
+
+/// The verdict on the positions a target broadcast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpoofVerdict {
+    /// Its transmitter is where it says.
+    Consistent,
+    /// The times of arrival contradict the positions it broadcast.
+    SpoofSuspected,
+    /// Not heard by enough synchronised receivers (often enough) to tell.
+    Unverified,
+}
+
+impl SpoofVerdict {
+    /// The name in JSON (`consistent`, `spoof_suspected`, `unverified`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SpoofVerdict::Consistent => "consistent",
+            SpoofVerdict::SpoofSuspected => "spoof_suspected",
+            SpoofVerdict::Unverified => "unverified",
+        }
+    }
 }
 
 /// Incident key `remoteid`: what a Remote ID drone said about itself.
@@ -413,6 +475,7 @@ mod tests {
             sensors: Vec::new(),
             operator: None,
             remoteid: None,
+            verification: None,
         }
     }
 
@@ -452,6 +515,35 @@ mod tests {
         assert_eq!(Classification::of(ids[1], None), Classification::Unknown);
         let bad = EXAMPLE_WITH_KIND.replace(r#""kind":"icao""#, r#""kind":"radar""#);
         assert!(serde_json::from_str::<Incident>(&bad).is_err());
+    }
+
+    /// `verification` follows every other key, exactly as docs/INTERFACES.md shows it,
+    /// and reads back; an incident without one is the example byte for byte.
+    #[test]
+    fn verification_is_the_last_key_and_round_trips() {
+        let mut i = example();
+        i.verification = Some(IncidentVerification::tdoa(
+            5,
+            38.04,
+            SpoofVerdict::SpoofSuspected,
+        ));
+        let text = serde_json::to_string(&i).unwrap();
+        let want = format!(
+            "{},\"verification\":{{\"method\":\"tdoa\",\"receivers\":5,\"residual_m\":38.0,\"verdict\":\"spoof_suspected\"}}}}",
+            &EXAMPLE_WITH_KIND[..EXAMPLE_WITH_KIND.len() - 1]
+        );
+        assert_eq!(text, want);
+        let back: Incident = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, i);
+        for v in [SpoofVerdict::Consistent, SpoofVerdict::Unverified] {
+            i.verification = Some(IncidentVerification::tdoa(4, 1.0, v));
+            let json = serde_json::to_value(&i).unwrap();
+            assert_eq!(json["verification"]["verdict"], v.as_str());
+        }
+        let bad = want.replace("spoof_suspected", "fine");
+        assert!(serde_json::from_str::<Incident>(&bad).is_err());
+        i.verification = None;
+        assert_eq!(serde_json::to_string(&i).unwrap(), EXAMPLE_WITH_KIND);
     }
 
     #[test]

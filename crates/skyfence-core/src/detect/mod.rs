@@ -47,8 +47,8 @@ pub use config::{DetectionConfig, DetectionConfigError};
 pub use detector::{ALTITUDE_HOLD_US, Detector, DetectorStats, GATE_SLACK_M, ResumeError};
 pub use event::{Event, IncidentLog};
 pub use incident::{
-    Classification, Fix, Incident, IncidentId, IncidentStatus, ParseIncidentIdError,
-    RemoteIdSummary, TargetInfo,
+    Classification, Fix, Incident, IncidentId, IncidentStatus, IncidentVerification,
+    ParseIncidentIdError, RemoteIdSummary, SpoofVerdict, TargetInfo, VerificationMethod,
 };
 pub use permit::{Glob, Permit, PermitError};
 pub use track::{Report, TargetHasher, Track, TrackPoint, TrackTable};

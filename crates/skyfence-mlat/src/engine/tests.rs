@@ -128,6 +128,8 @@ impl Network {
 
 struct Run {
     fixes: Vec<(Observation, f64)>,
+    /// Checks of broadcast positions as evidence (with `evidence` on).
+    checks: Vec<Observation>,
     engine: Engine,
 }
 
@@ -232,6 +234,8 @@ fn run_with(
         engine.poll(*at, &mut out);
     }
     engine.finish(&mut out);
+    let (out, checks): (Vec<Observation>, Vec<Observation>) =
+        out.into_iter().partition(|o| o.position.is_some());
     // Each fix against the truth nearest its time (positions move ≤ 250 m/s, so the
     // transmission a fix came from is the one within 1 s whose truth is nearest).
     let fixes = out
@@ -249,7 +253,11 @@ fn run_with(
             (o, err)
         })
         .collect();
-    Run { fixes, engine }
+    Run {
+        fixes,
+        checks,
+        engine,
+    }
 }
 
 fn sync_flights() -> Vec<Flight> {
@@ -406,6 +414,62 @@ fn every_fix_carries_evidence_that_recomputes_it() {
     assert!(reported > 0 && reported < r.fixes.len(), "{reported}");
 }
 
+/// With evidence on, every check of a broadcast position comes out as an observation
+/// without a position carrying its [`CheckEvidence`]: it recomputes, its counts run
+/// one by one per aircraft, and the last one's verdict is the engine's.
+#[test]
+fn every_check_carries_evidence_that_recomputes_it_and_the_verdict() {
+    use crate::evidence::CheckEvidence;
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let net = Network::new(6, &mut rng);
+    let mut flights = sync_flights();
+    flights.push(Flight {
+        icao: 0x7bad00,
+        lat: 34.5,
+        lon: 69.3,
+        alt_m: 9_000.0,
+        dlat: 0.0,
+        dlon: 0.0,
+        kind: Kind::Spoofer(20.0),
+    });
+    let config = MlatConfig {
+        evidence: true,
+        ..MlatConfig::default()
+    };
+    let r = run_with(config.clone(), &net, &flights, 60.0, &|_| 6, 7);
+    assert!(r.checks.len() > 100, "{}", r.checks.len());
+    let mut last: std::collections::HashMap<Icao24, CheckEvidence> = Default::default();
+    for o in &r.checks {
+        let raw = o.raw.as_ref().expect("evidence");
+        assert_eq!(raw.proto, skyfence_core::Protocol::Mlat);
+        let e = CheckEvidence::decode(raw.data()).unwrap();
+        assert_eq!(o.target, TargetId::Icao(e.icao));
+        let residual = e
+            .recompute(config.verify_min_receivers, config.spoof_residual_m)
+            .unwrap_or_else(|m| panic!("{m}"));
+        assert!((residual - e.residual_m).abs() < 1e-6);
+        let (checked, suspected) = last
+            .get(&e.icao)
+            .map_or((0, 0), |p| (p.checked, p.suspected));
+        assert_eq!(e.checked, checked + 1);
+        assert_eq!(e.suspected, suspected + u32::from(e.suspect));
+        last.insert(e.icao, e);
+    }
+    let spoofer = Icao24::new(0x7bad00).unwrap();
+    for (icao, e) in &last {
+        let v = r.engine.verdict(*icao).unwrap();
+        assert_eq!(e.verdict(), v.verdict, "{icao}");
+        assert_eq!(e.copies.len(), v.receivers);
+        let want = if *icao == spoofer {
+            Verdict::SpoofSuspected
+        } else {
+            Verdict::Consistent
+        };
+        assert_eq!(v.verdict, want, "{icao}");
+    }
+    assert!(last.contains_key(&spoofer));
+}
+
 #[test]
 fn fewer_than_four_receivers_without_altitude_give_no_fix() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
@@ -480,6 +544,10 @@ fn spoofers_are_flagged_and_honest_aircraft_are_not() {
         kind: Kind::Spoofer(20.0),
     });
     let r = run(&net, &flights, 60.0, &|_| 6, 7);
+    assert!(
+        r.checks.is_empty(),
+        "checks are evidence only when asked for"
+    );
     let v = r
         .engine
         .verification(Icao24::new(0x7bad00).unwrap())

@@ -324,6 +324,7 @@ mod tests {
             sensors: Vec::new(),
             operator: None,
             remoteid: None,
+            verification: None,
         }
     }
 

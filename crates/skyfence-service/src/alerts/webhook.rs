@@ -294,6 +294,7 @@ mod tests {
             sensors: Vec::new(),
             operator: None,
             remoteid: None,
+            verification: None,
         };
         let a = alert(Event::Confirmed {
             at,

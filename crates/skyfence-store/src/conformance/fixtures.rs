@@ -100,6 +100,7 @@ pub fn open_incident_of(t: TargetId, zone: &str, entered_s: i64) -> Incident {
         sensors: Vec::new(),
         operator: None,
         remoteid: None,
+        verification: None,
     }
 }
 

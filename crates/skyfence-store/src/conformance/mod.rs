@@ -1472,6 +1472,15 @@ pub fn a_rotated_key_verifies_along_its_chain_and_nowhere_else(b: &dyn Backend) 
     };
 
     let store = build("rotated", &rotation(&new), &new);
+    // The rotation leaves, as a bundle gathers them: only those under the size asked.
+    let rotations = store.key_rotation_leaves(3).unwrap();
+    assert_eq!(rotations.len(), 1, "{rotations:?}");
+    assert_eq!(rotations[0].0, 1);
+    assert_eq!(
+        EvidenceLeaf::decode(&rotations[0].1).unwrap(),
+        rotation(&new)
+    );
+    assert!(store.key_rotation_leaves(1).unwrap().is_empty());
     for anchor in [&old, &new] {
         let report = verify_log(&*store, &anchor.verifier_key(), &[]).unwrap();
         assert!(report.is_valid(), "{report:?}");

@@ -540,6 +540,25 @@ impl EvidenceLogStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
+    /// The key rotation leaves under `size`: the kind column alone is filtered, so the
+    /// bytes of no other leaf are read.
+    fn key_rotation_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let err = self.ev_err("read key rotation leaves");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE kind = 8 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(size)], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
     /// The leaves a bundle for incident `id` carries, by index: its target's `RawFrame`
     /// leaves over the incident's window (the same window as `incident_frames`), and its
     /// `IncidentStateChanged` and `OperatorAck` leaves. `None` when the incident is unknown.

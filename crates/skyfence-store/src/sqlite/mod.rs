@@ -1083,6 +1083,7 @@ mod tests {
             sensors: Vec::new(),
             operator: None,
             remoteid: None,
+            verification: None,
         }
     }
 

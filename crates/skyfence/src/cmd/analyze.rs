@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use skyfence_core::airspace::AirspaceIndex;
-use skyfence_core::detect::{Detector, Event, IncidentLog};
+use skyfence_core::detect::{Detector, Event, Incident, IncidentLog, IncidentVerification};
 use skyfence_core::{SourceId, TargetId, Timestamp};
 use skyfence_decode::DropCounts;
 use skyfence_decode::Item;
@@ -217,15 +217,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let incidents = log.finish(open);
     let write_result = (|| -> io::Result<()> {
         for incident in &incidents {
-            match mlat.as_ref().and_then(|m| verification_json(m, incident)) {
-                // The incident's own keys in their order, then `verification`.
+            match mlat.as_ref().and_then(|m| verification(m, incident)) {
                 Some(v) => {
-                    let mut text = serde_json::to_string(incident)?;
-                    text.pop();
-                    text.push_str(",\"verification\":");
-                    text.push_str(&v);
-                    text.push('}');
-                    out.write_all(text.as_bytes())?;
+                    let incident = Incident {
+                        verification: Some(v),
+                        ..incident.clone()
+                    };
+                    serde_json::to_writer(&mut out, &incident)?;
                 }
                 None => serde_json::to_writer(&mut out, incident)?,
             }
@@ -340,22 +338,13 @@ fn mlat_engine(inputs: &[InputSpec], config: &Config) -> anyhow::Result<Option<M
     Ok(Some(engine))
 }
 
-/// The `verification` object of an incident whose target broadcast ADS-B positions
-/// while multilateration ran: `{"method":"tdoa","receivers","residual_m","verdict"}`.
-fn verification_json(m: &Mlat, incident: &skyfence_core::detect::Incident) -> Option<String> {
+/// The `verification` of an incident whose target broadcast ADS-B positions while
+/// multilateration ran.
+fn verification(m: &Mlat, incident: &Incident) -> Option<IncidentVerification> {
     let TargetId::Icao(icao) = incident.target.id else {
         return None;
     };
-    let v = m.verdict(icao)?;
-    Some(
-        serde_json::json!({
-            "method": "tdoa",
-            "receivers": v.receivers,
-            "residual_m": (v.residual_m * 10.0).round() / 10.0,
-            "verdict": v.verdict.as_str(),
-        })
-        .to_string(),
-    )
+    Some(m.verdict(icao)?.incident())
 }
 
 fn print_mlat_summary(m: &Mlat) {
