@@ -59,7 +59,12 @@ mod zipcheck;
 /// The manifest's `format` value.
 pub const FORMAT: &str = "skyfence-evidence-bundle";
 /// The bundle format version this code writes; it reads every version from 1 to this.
-pub const VERSION: u32 = 2;
+///
+/// - 2: kind 0x06 raw-record leaves of any protocol; `protocol` in `frames.csv`.
+/// - 3: may also carry multilateration check records (protocol `mlat`, first byte 0x02)
+///   and the log's key rotation leaves (kind 0x08). A verifier that reads only up to 2
+///   would take a check for a fix and fail; it refuses version 3 instead, naming it.
+pub const VERSION: u32 = 3;
 
 /// File names inside a bundle.
 pub mod files {

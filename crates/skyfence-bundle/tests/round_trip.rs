@@ -223,7 +223,7 @@ fn a_mode_s_incident_verifies_fully() {
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
-    assert_eq!(manifest["version"], 2);
+    assert_eq!(manifest["version"], 3);
     let csv = text(&bundle, "frames.csv");
     let mut lines = csv.lines();
     assert_eq!(
