@@ -214,10 +214,12 @@ fn with_proofs(
     log_key: VerifierKey,
 ) -> Result<IncidentEvidence, GatherError> {
     let cp = parse_checkpoint(&checkpoint_note)?;
-    let proofs = leaves
+    let indices: Vec<u64> = leaves.iter().map(|(i, _)| *i).collect();
+    let proofs = indices
         .iter()
-        .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .copied()
+        .zip(store.inclusion_proofs(&indices, cp.size)?)
+        .collect();
     Ok(IncidentEvidence {
         incident: id,
         checkpoint_note,
