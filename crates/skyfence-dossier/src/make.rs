@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use skyfence_bundle::build::{Evidence, build};
+use skyfence_bundle::build::{Evidence, ZoneCache, build_with};
 use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
 use skyfence_evidence::{Checkpoint, DatasetKind, Note, Signer, VerifierKey};
@@ -20,6 +20,9 @@ use crate::{
     DossierError, Made, Progress, Request, files, hex, html, manifest_digest, manifest_statement,
     pdf, sha256_file, tables,
 };
+
+/// The most threads building bundles at once (one per core up to this).
+const MAX_BUILDERS: usize = 8;
 
 /// Writes the dossier of `req` from `store`. `signer` is the log's key (a checkpoint is
 /// signed first when the log grew since the latest); `witness_keys` go into each bundle as
@@ -89,20 +92,41 @@ pub fn make(
     let mut file_entries = Vec::new();
     let mut zones: BTreeMap<String, Zone> = BTreeMap::new();
     let total = incidents.len();
-    // Two stages on two threads, so reading the log overlaps building the bundles: this
-    // thread gathers incident k+1 from the store while the worker builds, zips and reads
-    // back incident k; the channels hold one item each, so at most four incidents are
-    // in memory whatever the period.
+    // This thread reads each incident's evidence from the log (the store is one
+    // connection) and hands it to the builders, one per core, which build, zip and hash
+    // the bundles; this thread then takes the built bundles in the incidents' order
+    // (whichever builder finished first), so the output is the same whatever the number
+    // of builders. At most `in_flight` incidents are gathered but not yet taken, so memory
+    // is bounded by a few of the largest incidents, not by the period.
+    let builders = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_BUILDERS);
+    let in_flight = builders + 1;
     std::thread::scope(|scope| -> Result<(), DossierError> {
-        let (to_build, build_rx) = std::sync::mpsc::sync_channel::<Evidence>(1);
-        let (built_tx, built) = std::sync::mpsc::sync_channel::<Result<Built, DossierError>>(1);
-        scope.spawn(move || {
-            for evidence in build_rx {
-                if built_tx.send(build_one(&evidence)).is_err() {
-                    break;
+        let (to_build, build_rx) = std::sync::mpsc::channel::<(usize, Evidence)>();
+        let (built_tx, built) = std::sync::mpsc::channel::<(usize, Result<Built, DossierError>)>();
+        let build_rx = std::sync::Arc::new(std::sync::Mutex::new(build_rx));
+        for _ in 0..builders {
+            let (build_rx, built_tx) = (build_rx.clone(), built_tx.clone());
+            scope.spawn(move || {
+                // Each builder parses and indexes each zone once.
+                let mut zones = ZoneCache::default();
+                loop {
+                    // The lock is held only to take the next incident.
+                    let next = build_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((k, evidence))) = next else {
+                        break;
+                    };
+                    if built_tx
+                        .send((k, build_one(&evidence, &mut zones)))
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
+        drop(built_tx);
         let mut take = |b: Built, done: usize| -> Result<(), DossierError> {
             let rel = format!("{}/{}.zip", files::INCIDENTS, b.facts.incident.id);
             let path = out.join(&rel);
@@ -136,8 +160,24 @@ pub fn make(
             progress(Progress { done, total });
             Ok(())
         };
+        let stopped = || DossierError::Other("a bundle builder stopped".into());
+        // Built bundles that came before their turn, by position.
+        let mut waiting: BTreeMap<usize, Built> = BTreeMap::new();
         let mut done = 0;
+        // Waits for the next built bundle (any), then takes every bundle whose turn it is.
+        let mut receive = |done: &mut usize| -> Result<(), DossierError> {
+            let (k, b) = built.recv().map_err(|_| stopped())?;
+            waiting.insert(k, b?);
+            while let Some(b) = waiting.remove(done) {
+                *done += 1;
+                take(b, *done)?;
+            }
+            Ok(())
+        };
         for (k, inc) in incidents.iter().enumerate() {
+            while k - done >= in_flight {
+                receive(&mut done)?;
+            }
             let gathered = gather_incident_at(store, inc.id, &checkpoint.note, log_key.clone())
                 .map_err(|source| DossierError::Gather {
                     id: inc.id.to_string(),
@@ -152,21 +192,11 @@ pub fn make(
                 proofs: gathered.proofs,
                 exported_at: now,
             };
-            to_build
-                .send(evidence)
-                .map_err(|_| DossierError::Other("the bundle builder stopped".into()))?;
-            if k > 0 {
-                let b = built
-                    .recv()
-                    .map_err(|_| DossierError::Other("the bundle builder stopped".into()))??;
-                done += 1;
-                take(b, done)?;
-            }
+            to_build.send((k, evidence)).map_err(|_| stopped())?;
         }
         drop(to_build);
-        for b in built {
-            done += 1;
-            take(b?, done)?;
+        while done < total {
+            receive(&mut done)?;
         }
         Ok(())
     })?;
@@ -244,10 +274,10 @@ struct Built {
     facts: model::BundleFacts,
 }
 
-fn build_one(evidence: &Evidence) -> Result<Built, DossierError> {
+fn build_one(evidence: &Evidence, zones: &mut ZoneCache) -> Result<Built, DossierError> {
     let id = evidence.incident;
-    let bundle =
-        build(evidence).map_err(|e| DossierError::Other(format!("incident {id}: bundle: {e}")))?;
+    let bundle = build_with(evidence, zones)
+        .map_err(|e| DossierError::Other(format!("incident {id}: bundle: {e}")))?;
     let zip = bundle
         .write_zip(io::Cursor::new(Vec::new()))
         .map_err(|e| DossierError::Other(format!("incident {id}: zip: {e}")))?
