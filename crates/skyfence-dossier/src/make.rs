@@ -35,6 +35,22 @@ pub fn make(
     now: Timestamp,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Made, DossierError> {
+    let builders = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_BUILDERS);
+    make_with(store, signer, witness_keys, req, now, progress, builders)
+}
+
+/// [`make`] with `builders` bundle builder threads (at least one).
+fn make_with(
+    store: &mut dyn Store,
+    signer: &Signer,
+    witness_keys: &[VerifierKey],
+    req: &Request,
+    now: Timestamp,
+    progress: &mut dyn FnMut(Progress),
+    builders: usize,
+) -> Result<Made, DossierError> {
     // The incidents first, then the checkpoint: everything listed is in the tree signed.
     let size = store.evidence_size()?;
     let known = store.dataset_names(DatasetKind::Zones, size)?;
@@ -98,9 +114,7 @@ pub fn make(
     // (whichever builder finished first), so the output is the same whatever the number
     // of builders. At most `in_flight` incidents are gathered but not yet taken, so memory
     // is bounded by a few of the largest incidents, not by the period.
-    let builders = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, MAX_BUILDERS);
+    let builders = builders.max(1);
     let in_flight = builders + 1;
     std::thread::scope(|scope| -> Result<(), DossierError> {
         let (to_build, build_rx) = std::sync::mpsc::channel::<(usize, Evidence)>();
@@ -326,5 +340,72 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DossierError + '_ {
     move |source| DossierError::Io {
         path: path.display().to_string(),
         source,
+    }
+}
+
+#[cfg(all(test, feature = "fixture"))]
+mod tests {
+    use super::*;
+
+    /// The dossier is the same, byte for byte, whatever the number of builders (so
+    /// whatever the order they finish in) and from one run to the next.
+    #[test]
+    fn the_output_does_not_depend_on_the_builders() {
+        let (dir, signer, from, to) = crate::fixture::store(40);
+        let url = skyfence_store::StoreUrl::sqlite(dir.path().join("skyfence.db"));
+        let mut store =
+            skyfence_store::open(&url, skyfence_store::StoreOptions::default()).unwrap();
+        let now = Timestamp::from_secs(1_800_000_000);
+        let mut outs = Vec::new();
+        for builders in [1, 3, 2] {
+            let out = dir.path().join(format!("out-{builders}"));
+            let req = Request {
+                from,
+                to,
+                zones: Vec::new(),
+                unauthorised_only: false,
+                out: out.clone(),
+            };
+            let mut seen = Vec::new();
+            let made = make_with(
+                &mut *store,
+                &signer,
+                &[],
+                &req,
+                now,
+                &mut |p| seen.push(p.done),
+                builders,
+            )
+            .unwrap();
+            let n = made.manifest.incidents.len();
+            assert!(n >= 4, "only {n} incidents: too few to reorder");
+            assert_eq!(seen, (1..=n).collect::<Vec<_>>());
+            outs.push(out);
+        }
+        let files = |d: &Path| -> BTreeMap<String, Vec<u8>> {
+            let mut m = BTreeMap::new();
+            for sub in ["", files::INCIDENTS] {
+                for e in std::fs::read_dir(d.join(sub)).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_file() {
+                        let name = p.strip_prefix(d).unwrap().display().to_string();
+                        m.insert(name, std::fs::read(&p).unwrap());
+                    }
+                }
+            }
+            m
+        };
+        let first = files(&outs[0]);
+        assert!(first.len() > 7);
+        for out in &outs[1..] {
+            let other = files(out);
+            assert_eq!(
+                first.keys().collect::<Vec<_>>(),
+                other.keys().collect::<Vec<_>>()
+            );
+            for (name, bytes) in &first {
+                assert!(other[name] == *bytes, "{name} differs in {}", out.display());
+            }
+        }
     }
 }
