@@ -559,3 +559,40 @@ pub fn build_with(evidence: &Evidence, zones: &mut ZoneCache) -> Result<Bundle, 
         .insert(files::MANIFEST.to_owned(), manifest.to_bytes());
     Ok(bundle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone_text(name: &str, lon: f64) -> Vec<u8> {
+        format!(
+            r#"{{"type":"Feature","properties":{{"name":"{name}","floor_ft":0,"ceiling_ft":20000}},
+            "geometry":{{"type":"Polygon","coordinates":[[[{lon},30],[{},30],[{},31],[{lon},31],[{lon},30]]]}}}}"#,
+            lon + 1.0,
+            lon + 1.0
+        )
+        .into_bytes()
+    }
+
+    /// The cache answers a leaf index only for the bytes it parsed: the same bytes give
+    /// the same prepared zone (parsed once), other bytes under that index are parsed
+    /// again, and unreadable bytes give no zone.
+    #[test]
+    fn the_zone_cache_answers_only_for_the_same_bytes() {
+        let mut cache = ZoneCache::default();
+        let a = zone_text("BOX", 60.0);
+        let first = cache.parse(3, &a).unwrap();
+        assert_eq!(first.zone.name, "BOX");
+        let again = cache.parse(3, &a).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let b = zone_text("OTHER", 70.0);
+        let other = cache.parse(3, &b).unwrap();
+        assert_eq!(other.zone.name, "OTHER");
+        assert_eq!(
+            other.zone,
+            replay::zone_from_geojson(std::str::from_utf8(&b).unwrap()).unwrap()
+        );
+        assert!(cache.parse(3, b"{").is_none());
+        assert!(cache.parse(4, &[0xff, 0xfe]).is_none());
+    }
+}
