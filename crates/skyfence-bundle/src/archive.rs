@@ -6,7 +6,7 @@ use std::io::{Read, Seek, Write};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use skyfence_evidence::{Hash, hash_from_hex, to_hex};
+use skyfence_evidence::{Hash, hash_from_hex, push_hex, to_hex};
 
 use super::{FORMAT, VERSION, files};
 
@@ -290,8 +290,12 @@ pub fn write_leaves(leaves: &[LeafLine], version: u32) -> Vec<u8> {
              # (skyfence_evidence::leaf versions 1 and 2); leaf hash = SHA-256(0x00 || bytes), RFC 6962\n"
         )
     };
+    s.reserve(leaves.iter().map(|l| 22 + 2 * l.bytes.len()).sum());
     for l in leaves {
-        s.push_str(&format!("{} {}\n", l.index, to_hex(&l.bytes)));
+        s.push_str(&l.index.to_string());
+        s.push(' ');
+        push_hex(&mut s, &l.bytes);
+        s.push('\n');
     }
     s.into_bytes()
 }
@@ -376,11 +380,12 @@ pub fn write_proofs(proofs: &[(u64, Vec<Hash>)], version: u32) -> Vec<u8> {
         "# skyfence inclusion proofs, bundle format {version}: INDEX then the audit path (RFC 9162\n\
          # 2.1.3), hex SHA-256, from the leaf's sibling up, in the checkpoint's tree\n",
     );
+    s.reserve(proofs.iter().map(|(_, p)| 22 + 65 * p.len()).sum());
     for (index, path) in proofs {
         s.push_str(&index.to_string());
         for h in path {
             s.push(' ');
-            s.push_str(&to_hex(h));
+            push_hex(&mut s, h);
         }
         s.push('\n');
     }

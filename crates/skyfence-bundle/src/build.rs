@@ -5,8 +5,11 @@
 //! the verifier both use it, and both render the report, KML and GeoJSON through
 //! [`render_files`], so the verifier can re-create those renderings and compare them.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use skyfence_core::Timestamp;
-use skyfence_core::airspace::Zone;
+use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::{Incident, IncidentId};
 use skyfence_evidence::{
     DatasetContent, DatasetKind, EvidenceLeaf, Hash, LeafSignal, Note, VerifierKey, to_hex,
@@ -166,6 +169,29 @@ impl Contents {
                 .and_then(|t| replay::zone_from_geojson(t).ok())
                 .filter(|zone| zone.name == name)
                 .map(|zone| (z, Some(zone))),
+            DatasetContent::Sha256(_) => None,
+        });
+        parsed.or_else(|| {
+            self.zones
+                .iter()
+                .rev()
+                .find(|z| z.name == name)
+                .map(|z| (z, None))
+        })
+    }
+
+    /// [`Contents::zone_for`], each zone leaf parsed through `cache` (so bundles of many
+    /// incidents parse a zone once); the same answer.
+    fn zone_for_cached(
+        &self,
+        name: &str,
+        cache: &mut ZoneCache,
+    ) -> Option<(&ZoneLeaf, Option<Arc<PreparedZone>>)> {
+        let parsed = self.zones.iter().rev().find_map(|z| match &z.content {
+            DatasetContent::Bytes(b) => cache
+                .parse(z.index, b)
+                .filter(|p| p.zone.name == name)
+                .map(|p| (z, Some(p))),
             DatasetContent::Sha256(_) => None,
         });
         parsed.or_else(|| {
@@ -364,8 +390,57 @@ pub fn render_files(src: &RenderSource<'_>) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// A zone as a dataset leaf holds it, parsed and indexed for the replay.
+#[derive(Debug)]
+pub struct PreparedZone {
+    /// The zone.
+    pub zone: Zone,
+    /// Its detection index (of this zone alone, as the replay watches it).
+    pub index: Arc<AirspaceIndex>,
+}
+
+/// The zones of dataset leaves already parsed and indexed, by leaf index, for building
+/// the bundles of many incidents ([`build_with`]): a country's border is about half a
+/// megabyte of GeoJSON and takes tens of milliseconds to parse and index, and every
+/// bundle in that zone carries the same leaf. Each entry keeps the leaf's bytes and is
+/// used only for the same bytes, so a cache shared across logs is still right. Holds one
+/// entry per zone leaf met, not per incident.
+#[derive(Debug, Default)]
+pub struct ZoneCache {
+    zones: HashMap<u64, (Vec<u8>, Option<Arc<PreparedZone>>)>,
+}
+
+impl ZoneCache {
+    /// The zone in the content `bytes` of zone leaf `index`, `None` when it is not a
+    /// readable GeoJSON zone.
+    fn parse(&mut self, index: u64, bytes: &[u8]) -> Option<Arc<PreparedZone>> {
+        if let Some((cached, prepared)) = self.zones.get(&index)
+            && cached.as_slice() == bytes
+        {
+            return prepared.clone();
+        }
+        let prepared = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|t| replay::zone_from_geojson(t).ok())
+            .map(|zone| {
+                Arc::new(PreparedZone {
+                    index: Arc::new(AirspaceIndex::new(vec![zone.clone()])),
+                    zone,
+                })
+            });
+        self.zones.insert(index, (bytes.to_vec(), prepared.clone()));
+        prepared
+    }
+}
+
 /// Builds the bundle of `evidence`.
 pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
+    build_with(evidence, &mut ZoneCache::default())
+}
+
+/// Builds the bundle of `evidence`, its zone parsed and indexed through `zones`: for many
+/// bundles of one log (a dossier). The bundle is byte for byte the one [`build`] makes.
+pub fn build_with(evidence: &Evidence, zones: &mut ZoneCache) -> Result<Bundle, BuildError> {
     let mut decoded = Vec::with_capacity(evidence.leaves.len());
     for (index, bytes) in &evidence.leaves {
         let leaf = EvidenceLeaf::decode(bytes).map_err(|e| BuildError::Leaf {
@@ -383,12 +458,14 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
     })?;
     let incident: Incident = serde_json::from_str(&state.json)
         .map_err(|e| BuildError::Missing(format!("incident JSON of leaf {}: {e}", state.index)))?;
-    let (zone_leaf, zone) = contents.zone_for(&incident.zone).ok_or_else(|| {
-        BuildError::Missing(format!(
-            "the log has no dataset leaf of zone {:?}",
-            incident.zone
-        ))
-    })?;
+    let (zone_leaf, zone) = contents
+        .zone_for_cached(&incident.zone, zones)
+        .ok_or_else(|| {
+            BuildError::Missing(format!(
+                "the log has no dataset leaf of zone {:?}",
+                incident.zone
+            ))
+        })?;
     let (DatasetContent::Bytes(zone_bytes), Some(zone)) = (&zone_leaf.content, zone) else {
         return Err(BuildError::Missing(format!(
             "dataset leaf {} of zone {:?} holds no readable GeoJSON zone",
@@ -404,10 +481,10 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
         .map_err(|e| BuildError::Missing(e.to_string()))?;
     let sensors =
         replay::sensors_from_config(config_text).map_err(|e| BuildError::Missing(e.to_string()))?;
-    let replayed = replay::replay(
+    let replayed = replay::replay_indexed(
         &contents.records,
         incident.target.id,
-        zone.clone(),
+        zone.index.clone(),
         detection,
         permits,
         &sensors,
@@ -467,7 +544,7 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
     for (name, bytes) in render_files(&RenderSource {
         incident: &incident,
         contents: &contents,
-        zone: &zone,
+        zone: &zone.zone,
         track: &replayed.track,
         log: &log,
         checkpoint_note: &evidence.checkpoint_note,
@@ -481,4 +558,41 @@ pub fn build(evidence: &Evidence) -> Result<Bundle, BuildError> {
         .files
         .insert(files::MANIFEST.to_owned(), manifest.to_bytes());
     Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone_text(name: &str, lon: f64) -> Vec<u8> {
+        format!(
+            r#"{{"type":"Feature","properties":{{"name":"{name}","floor_ft":0,"ceiling_ft":20000}},
+            "geometry":{{"type":"Polygon","coordinates":[[[{lon},30],[{},30],[{},31],[{lon},31],[{lon},30]]]}}}}"#,
+            lon + 1.0,
+            lon + 1.0
+        )
+        .into_bytes()
+    }
+
+    /// The cache answers a leaf index only for the bytes it parsed: the same bytes give
+    /// the same prepared zone (parsed once), other bytes under that index are parsed
+    /// again, and unreadable bytes give no zone.
+    #[test]
+    fn the_zone_cache_answers_only_for_the_same_bytes() {
+        let mut cache = ZoneCache::default();
+        let a = zone_text("BOX", 60.0);
+        let first = cache.parse(3, &a).unwrap();
+        assert_eq!(first.zone.name, "BOX");
+        let again = cache.parse(3, &a).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let b = zone_text("OTHER", 70.0);
+        let other = cache.parse(3, &b).unwrap();
+        assert_eq!(other.zone.name, "OTHER");
+        assert_eq!(
+            other.zone,
+            replay::zone_from_geojson(std::str::from_utf8(&b).unwrap()).unwrap()
+        );
+        assert!(cache.parse(3, b"{").is_none());
+        assert!(cache.parse(4, &[0xff, 0xfe]).is_none());
+    }
 }

@@ -18,6 +18,7 @@
 //! receive-time order, ties by log index (the order the service appended them).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use skyfence_core::airspace::{AirspaceIndex, Zone};
 use skyfence_core::detect::TrackPoint;
@@ -276,6 +277,22 @@ pub fn replay(
     sensors: &[Sensor],
     until: Timestamp,
 ) -> Replay {
+    let index = Arc::new(AirspaceIndex::new(vec![zone]));
+    replay_indexed(records, target, index, detection, permits, sensors, until)
+}
+
+/// [`replay`] with the zone's index already built (`AirspaceIndex::new` of that one
+/// zone): bundles of many incidents in one zone build it once (a country's border takes
+/// tens of milliseconds to index). The result is the same.
+pub fn replay_indexed(
+    records: &[RecordLeaf],
+    target: TargetId,
+    index: Arc<AirspaceIndex>,
+    detection: DetectionConfig,
+    permits: Vec<Permit>,
+    sensors: &[Sensor],
+    until: Timestamp,
+) -> Replay {
     let mut out = Replay::default();
     let mut replayable: Vec<&RecordLeaf> = Vec::with_capacity(records.len());
     for r in records {
@@ -287,7 +304,7 @@ pub fn replay(
         }
     }
     replayable.sort_by_key(|r| (r.received_at, r.index));
-    let mut detector = Detector::new(AirspaceIndex::new(vec![zone]), detection, permits);
+    let mut detector = Detector::new(index, detection, permits);
     let mut lanes: HashMap<&str, SourceId> = HashMap::new();
     let mut ingest = Ingest::new(IngestConfig {
         dedup: false,
@@ -373,7 +390,7 @@ pub fn replay(
 
 /// Detects one observation of the target, its accepted position added to the track.
 fn observe(
-    detector: &mut Detector,
+    detector: &mut Detector<Arc<AirspaceIndex>>,
     obs: &skyfence_core::Observation,
     target: TargetId,
     events: &mut Vec<Event>,
@@ -394,7 +411,7 @@ fn observe(
 /// The incidents of `target` at `until`: its closed and lost events so far and its
 /// incursions still open.
 fn take_snapshot(
-    detector: &mut Detector,
+    detector: &mut Detector<Arc<AirspaceIndex>>,
     target: TargetId,
     until: Timestamp,
     events: &mut Vec<Event>,

@@ -67,9 +67,23 @@ fn raw(bytes: &[u8; 14], len: u8) -> RawFrame {
 /// `skyfence.db` in it), the log's signer and the period that holds every incident.
 pub fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("skyfence.db");
-    let mut store =
-        skyfence_store::open(&StoreUrl::sqlite(path), StoreOptions::default()).expect("store");
+    let (signer, from, to, _) = store_at(&dir.path().join("skyfence.db"), n, usize::MAX);
+    (dir, signer, from, to)
+}
+
+/// Like [`store`], into the SQLite file `path` (which must not exist), keeping at most
+/// `max_incidents` aircraft with incidents (the first by address); returns the log's
+/// signer, the period that holds every incident and the number of incidents stored.
+pub fn store_at(
+    path: &std::path::Path,
+    n: usize,
+    max_incidents: usize,
+) -> (Signer, Timestamp, Timestamp, usize) {
+    let mut store = skyfence_store::open(
+        &StoreUrl::sqlite(path.to_path_buf()),
+        StoreOptions::default(),
+    )
+    .expect("store");
     let zone = skyfence_sim::borders::country("PK").expect("PK border");
     let provenance =
         skyfence_evidence::hash_from_hex(&zone.provenance.sha256).expect("provenance hash");
@@ -99,7 +113,11 @@ pub fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
         track_timeout_s: 60.0,
         max_speed_mps: 1000.0,
     };
+    let mut incidents = 0;
     for (addr, frames) in frames(n).into_iter().take(n) {
+        if incidents >= max_incidents {
+            break;
+        }
         // The aircraft's incidents as the service's detector finds them in its frames
         // (so every bundle re-detects to the same incident and verifies).
         let mut ingest = Ingest::new(IngestConfig {
@@ -126,6 +144,10 @@ pub fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
         if !events.iter().any(|e| matches!(e, Event::Confirmed { .. })) {
             continue;
         }
+        incidents += events
+            .iter()
+            .filter(|e| matches!(e, Event::Confirmed { .. }))
+            .count();
         for e in &events {
             if let Some(i) = e.incident() {
                 first = first.min(i.entered_at.as_micros());
@@ -151,9 +173,9 @@ pub fn store(n: usize) -> (tempfile::TempDir, Signer, Timestamp, Timestamp) {
     }
     let signer = Signer::generate("skyfence.bench/dossier").expect("signer");
     (
-        dir,
         signer,
         Timestamp::from_micros(first),
         Timestamp::from_micros(last + 1),
+        incidents,
     )
 }

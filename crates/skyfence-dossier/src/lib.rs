@@ -16,11 +16,13 @@
 //! before `to`. Every bundle is gathered at the same checkpoint (signed first when the log
 //! grew since the latest), so one signed tree head proves every incident.
 //!
-//! The incidents stream: each bundle is built, written and rendered into the CSV, GeoJSON
-//! and KML files as it comes, at most four incidents are in memory at once (one gathered
-//! from the log while the one before is built on a second thread), and only a small
-//! summary of each (the incident and a thinned track for the map) is kept for the report,
-//! so memory grows with the largest incident, not with the period.
+//! The incidents stream: each incident's evidence is gathered from the log on the calling
+//! thread, its bundle built on one of a builder thread per core, and the built bundles
+//! written and rendered into the CSV, GeoJSON and KML files in the incidents' order,
+//! whichever builder finished first (so the output does not depend on the number of
+//! cores). At most one incident more than there are builders is in memory at once, and
+//! only a small summary of each (the incident and a thinned track for the map) is kept
+//! for the report, so memory grows with the largest incident, not with the period.
 //!
 //! `skyfence verify DIR` ([`verify::verify_dir`]) re-creates every rendering from the
 //! verified bundles and compares (see [`verify`]).

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use skyfence_bundle::build::{Evidence, build};
+use skyfence_bundle::build::{Evidence, ZoneCache, build_with};
 use skyfence_core::Timestamp;
 use skyfence_core::airspace::Zone;
 use skyfence_evidence::{Checkpoint, DatasetKind, Note, Signer, VerifierKey};
@@ -21,6 +21,9 @@ use crate::{
     pdf, sha256_file, tables,
 };
 
+/// The most threads building bundles at once (one per core up to this).
+const MAX_BUILDERS: usize = 8;
+
 /// Writes the dossier of `req` from `store`. `signer` is the log's key (a checkpoint is
 /// signed first when the log grew since the latest); `witness_keys` go into each bundle as
 /// export puts them; `progress` is told after each incident.
@@ -31,6 +34,22 @@ pub fn make(
     req: &Request,
     now: Timestamp,
     progress: &mut dyn FnMut(Progress),
+) -> Result<Made, DossierError> {
+    let builders = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_BUILDERS);
+    make_with(store, signer, witness_keys, req, now, progress, builders)
+}
+
+/// [`make`] with `builders` bundle builder threads (at least one).
+fn make_with(
+    store: &mut dyn Store,
+    signer: &Signer,
+    witness_keys: &[VerifierKey],
+    req: &Request,
+    now: Timestamp,
+    progress: &mut dyn FnMut(Progress),
+    builders: usize,
 ) -> Result<Made, DossierError> {
     // The incidents first, then the checkpoint: everything listed is in the tree signed.
     let size = store.evidence_size()?;
@@ -89,20 +108,39 @@ pub fn make(
     let mut file_entries = Vec::new();
     let mut zones: BTreeMap<String, Zone> = BTreeMap::new();
     let total = incidents.len();
-    // Two stages on two threads, so reading the log overlaps building the bundles: this
-    // thread gathers incident k+1 from the store while the worker builds, zips and reads
-    // back incident k; the channels hold one item each, so at most four incidents are
-    // in memory whatever the period.
+    // This thread reads each incident's evidence from the log (the store is one
+    // connection) and hands it to the builders, one per core, which build, zip and hash
+    // the bundles; this thread then takes the built bundles in the incidents' order
+    // (whichever builder finished first), so the output is the same whatever the number
+    // of builders. At most `in_flight` incidents are gathered but not yet taken, so memory
+    // is bounded by a few of the largest incidents, not by the period.
+    let builders = builders.max(1);
+    let in_flight = builders + 1;
     std::thread::scope(|scope| -> Result<(), DossierError> {
-        let (to_build, build_rx) = std::sync::mpsc::sync_channel::<Evidence>(1);
-        let (built_tx, built) = std::sync::mpsc::sync_channel::<Result<Built, DossierError>>(1);
-        scope.spawn(move || {
-            for evidence in build_rx {
-                if built_tx.send(build_one(&evidence)).is_err() {
-                    break;
+        let (to_build, build_rx) = std::sync::mpsc::channel::<(usize, Evidence)>();
+        let (built_tx, built) = std::sync::mpsc::channel::<(usize, Result<Built, DossierError>)>();
+        let build_rx = std::sync::Arc::new(std::sync::Mutex::new(build_rx));
+        for _ in 0..builders {
+            let (build_rx, built_tx) = (build_rx.clone(), built_tx.clone());
+            scope.spawn(move || {
+                // Each builder parses and indexes each zone once.
+                let mut zones = ZoneCache::default();
+                loop {
+                    // The lock is held only to take the next incident.
+                    let next = build_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((k, evidence))) = next else {
+                        break;
+                    };
+                    if built_tx
+                        .send((k, build_one(&evidence, &mut zones)))
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
+        drop(built_tx);
         let mut take = |b: Built, done: usize| -> Result<(), DossierError> {
             let rel = format!("{}/{}.zip", files::INCIDENTS, b.facts.incident.id);
             let path = out.join(&rel);
@@ -136,8 +174,24 @@ pub fn make(
             progress(Progress { done, total });
             Ok(())
         };
+        let stopped = || DossierError::Other("a bundle builder stopped".into());
+        // Built bundles that came before their turn, by position.
+        let mut waiting: BTreeMap<usize, Built> = BTreeMap::new();
         let mut done = 0;
+        // Waits for the next built bundle (any), then takes every bundle whose turn it is.
+        let mut receive = |done: &mut usize| -> Result<(), DossierError> {
+            let (k, b) = built.recv().map_err(|_| stopped())?;
+            waiting.insert(k, b?);
+            while let Some(b) = waiting.remove(done) {
+                *done += 1;
+                take(b, *done)?;
+            }
+            Ok(())
+        };
         for (k, inc) in incidents.iter().enumerate() {
+            while k - done >= in_flight {
+                receive(&mut done)?;
+            }
             let gathered = gather_incident_at(store, inc.id, &checkpoint.note, log_key.clone())
                 .map_err(|source| DossierError::Gather {
                     id: inc.id.to_string(),
@@ -152,21 +206,11 @@ pub fn make(
                 proofs: gathered.proofs,
                 exported_at: now,
             };
-            to_build
-                .send(evidence)
-                .map_err(|_| DossierError::Other("the bundle builder stopped".into()))?;
-            if k > 0 {
-                let b = built
-                    .recv()
-                    .map_err(|_| DossierError::Other("the bundle builder stopped".into()))??;
-                done += 1;
-                take(b, done)?;
-            }
+            to_build.send((k, evidence)).map_err(|_| stopped())?;
         }
         drop(to_build);
-        for b in built {
-            done += 1;
-            take(b?, done)?;
+        while done < total {
+            receive(&mut done)?;
         }
         Ok(())
     })?;
@@ -244,10 +288,10 @@ struct Built {
     facts: model::BundleFacts,
 }
 
-fn build_one(evidence: &Evidence) -> Result<Built, DossierError> {
+fn build_one(evidence: &Evidence, zones: &mut ZoneCache) -> Result<Built, DossierError> {
     let id = evidence.incident;
-    let bundle =
-        build(evidence).map_err(|e| DossierError::Other(format!("incident {id}: bundle: {e}")))?;
+    let bundle = build_with(evidence, zones)
+        .map_err(|e| DossierError::Other(format!("incident {id}: bundle: {e}")))?;
     let zip = bundle
         .write_zip(io::Cursor::new(Vec::new()))
         .map_err(|e| DossierError::Other(format!("incident {id}: zip: {e}")))?
@@ -296,5 +340,72 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DossierError + '_ {
     move |source| DossierError::Io {
         path: path.display().to_string(),
         source,
+    }
+}
+
+#[cfg(all(test, feature = "fixture"))]
+mod tests {
+    use super::*;
+
+    /// The dossier is the same, byte for byte, whatever the number of builders (so
+    /// whatever the order they finish in) and from one run to the next.
+    #[test]
+    fn the_output_does_not_depend_on_the_builders() {
+        let (dir, signer, from, to) = crate::fixture::store(40);
+        let url = skyfence_store::StoreUrl::sqlite(dir.path().join("skyfence.db"));
+        let mut store =
+            skyfence_store::open(&url, skyfence_store::StoreOptions::default()).unwrap();
+        let now = Timestamp::from_secs(1_800_000_000);
+        let mut outs = Vec::new();
+        for builders in [1, 3, 2] {
+            let out = dir.path().join(format!("out-{builders}"));
+            let req = Request {
+                from,
+                to,
+                zones: Vec::new(),
+                unauthorised_only: false,
+                out: out.clone(),
+            };
+            let mut seen = Vec::new();
+            let made = make_with(
+                &mut *store,
+                &signer,
+                &[],
+                &req,
+                now,
+                &mut |p| seen.push(p.done),
+                builders,
+            )
+            .unwrap();
+            let n = made.manifest.incidents.len();
+            assert!(n >= 4, "only {n} incidents: too few to reorder");
+            assert_eq!(seen, (1..=n).collect::<Vec<_>>());
+            outs.push(out);
+        }
+        let files = |d: &Path| -> BTreeMap<String, Vec<u8>> {
+            let mut m = BTreeMap::new();
+            for sub in ["", files::INCIDENTS] {
+                for e in std::fs::read_dir(d.join(sub)).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_file() {
+                        let name = p.strip_prefix(d).unwrap().display().to_string();
+                        m.insert(name, std::fs::read(&p).unwrap());
+                    }
+                }
+            }
+            m
+        };
+        let first = files(&outs[0]);
+        assert!(first.len() > 7);
+        for out in &outs[1..] {
+            let other = files(out);
+            assert_eq!(
+                first.keys().collect::<Vec<_>>(),
+                other.keys().collect::<Vec<_>>()
+            );
+            for (name, bytes) in &first {
+                assert!(other[name] == *bytes, "{name} differs in {}", out.display());
+            }
+        }
     }
 }

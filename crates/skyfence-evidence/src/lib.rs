@@ -27,7 +27,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint, open_check
 pub use leaf::{DatasetContent, DatasetKind, EvidenceLeaf, LeafError, LeafSignal};
 pub use merkle::{
     EMPTY_ROOT, Hash, HashStore, MemoryStore, MerkleError, MerkleLog, ProofError, StoreError,
-    StoredNode, hash_from_hex, leaf_hash, node_hash, root_from_leaf_hashes, to_hex,
+    StoredNode, hash_from_hex, leaf_hash, node_hash, push_hex, root_from_leaf_hashes, to_hex,
     verify_consistency, verify_inclusion,
 };
 pub use note::{

@@ -40,12 +40,21 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 
 /// Lowercase hex of a hash, for error messages and reports.
 pub fn to_hex(hash: &[u8]) -> String {
-    use std::fmt::Write;
     let mut s = String::with_capacity(hash.len() * 2);
-    for b in hash {
-        let _ = write!(s, "{b:02x}");
-    }
+    push_hex(&mut s, hash);
     s
+}
+
+/// Appends the lowercase hex of `bytes` to `s`. By table rather than `write!("{b:02x}")`:
+/// a bundle's `leaves.txt` and `proofs.txt` are megabytes of hex, and the formatter took
+/// about a tenth of building a bundle (BENCHMARKS.md, "Dossier").
+pub fn push_hex(s: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    s.reserve(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// Parses 64 hex digits (either case) as a hash, the inverse of [`to_hex`]; `None` for any
@@ -699,6 +708,17 @@ mod tests {
                 "direct, size {size}"
             );
         }
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        let all: Vec<u8> = (0..=255).collect();
+        let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(to_hex(&all), want);
+        let mut s = String::from("x ");
+        push_hex(&mut s, &[0x00, 0x0f, 0xf0, 0xab]);
+        assert_eq!(s, "x 000ff0ab");
+        assert_eq!(to_hex(&[]), "");
     }
 
     #[test]

@@ -220,10 +220,12 @@ fn with_proofs(
     leaves.extend(store.key_rotation_leaves(cp.size)?);
     leaves.sort_by_key(|(i, _)| *i);
     leaves.dedup_by_key(|(i, _)| *i);
-    let proofs = leaves
+    let indices: Vec<u64> = leaves.iter().map(|(i, _)| *i).collect();
+    let proofs = indices
         .iter()
-        .map(|(i, _)| Ok((*i, store.inclusion_proof(*i, cp.size)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .copied()
+        .zip(store.inclusion_proofs(&indices, cp.size)?)
+        .collect();
     Ok(IncidentEvidence {
         incident: id,
         checkpoint_note,

@@ -19,7 +19,7 @@
 pub const APPLICATION_ID: i64 = 0x534b_5946;
 
 /// Schema migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -235,4 +235,10 @@ ALTER TABLE frames_v4 RENAME TO frames;
 
 DROP INDEX evidence_frames;
 CREATE INDEX evidence_frames ON evidence_leaves (target, at) WHERE kind IN (3, 6);
+"#;
+
+/// Version 5: the key rotation leaves (kind 0x08) by index, which every export and each
+/// bundle of a dossier reads (without it, a scan of the whole log per bundle).
+const V5: &str = r#"
+CREATE INDEX evidence_rotations ON evidence_leaves (idx) WHERE kind = 8;
 "#;

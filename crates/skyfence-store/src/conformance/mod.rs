@@ -109,6 +109,7 @@ macro_rules! conformance_suite {
             checkpoints_keep_their_note_and_gather_cosignatures,
             a_gathered_incident_proves_every_leaf_and_the_log_verifies,
             a_rotated_key_verifies_along_its_chain_and_nowhere_else,
+            batched_inclusion_proofs_equal_the_single_ones,
         );
         proptest::proptest! {
             #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
@@ -1410,6 +1411,51 @@ pub fn a_gathered_incident_proves_every_leaf_and_the_log_verifies(b: &dyn Backen
         assert_eq!(i, j);
         verify_inclusion(&leaf_hash(bytes), *i, cp.size, proof, &cp.root).unwrap();
     }
+}
+
+/// [`EvidenceLogStore::inclusion_proofs`] gives, for any set of leaves (runs, scattered,
+/// at the tree's right edge, repeated, unsorted) and any tree size, exactly the audit
+/// paths [`EvidenceLogStore::inclusion_proof`] gives one by one, in the order asked; an
+/// index beyond the size is refused as the single proof refuses it.
+pub fn batched_inclusion_proofs_equal_the_single_ones(b: &dyn Backend) {
+    let mut store = b.open_default("s");
+    for n in 0..300u32 {
+        let leaf = EvidenceLeaf::ConfigChanged {
+            at_us: i64::from(n),
+            source: "proofs".into(),
+            config: n.to_le_bytes().to_vec(),
+        };
+        store.append_evidence(&leaf).unwrap();
+    }
+    let sets: Vec<Vec<u64>> = vec![
+        (0..300).collect(),
+        (100..230).collect(),
+        vec![0, 1, 150, 151, 152, 153, 299],
+        vec![297, 3, 298, 3, 64, 65],
+        (0..300).step_by(70).collect(),
+    ];
+    for size in [1u64, 2, 3, 7, 64, 65, 129, 200, 255, 256, 257, 299, 300] {
+        for set in &sets {
+            let within: Vec<u64> = set.iter().copied().filter(|&i| i < size).collect();
+            let single: Vec<Vec<_>> = within
+                .iter()
+                .map(|&i| store.inclusion_proof(i, size).unwrap())
+                .collect();
+            assert_eq!(
+                store.inclusion_proofs(&within, size).unwrap(),
+                single,
+                "size {size}, leaves {within:?}"
+            );
+        }
+    }
+    assert!(matches!(
+        store.inclusion_proofs(&[5, 300], 300),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.inclusion_proofs(&[5], 301),
+        Err(StoreError::Conflict { .. })
+    ));
 }
 
 /// However appends are split into transactions and connections (`(connection, leaves)`

@@ -520,6 +520,16 @@ impl EvidenceLogStore for PgStore {
             .collect()
     }
 
+    fn key_rotation_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let rows = self.query(
+            "read key rotation leaves",
+            "SELECT idx, bytes FROM evidence_leaves
+             WHERE kind = 8 AND idx < $1 AND bytes IS NOT NULL ORDER BY idx",
+            &[&to_i64(size)],
+        )?;
+        Ok(indexed(&rows))
+    }
+
     fn incident_evidence(&self, id: IncidentId) -> Result<Option<Vec<IndexedLeaf>>, StoreError> {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);

@@ -591,6 +591,12 @@ impl EvidenceLogStore for SqliteStore {
 
     /// The latest `DatasetLoaded` leaf of `kind` named `name` among the first `size`
     /// leaves: the dataset in force when the tree had `size` leaves.
+    ///
+    /// Here and in the other dataset and config queries, `kind IN (1, 2)` repeats the
+    /// condition of the partial index `evidence_datasets`: SQLite uses a partial index
+    /// only when the query states its condition (it does not infer it from `kind = 1`),
+    /// and without it these queries walked the log back from `idx` row by row (a dossier
+    /// asks twice per incident).
     fn dataset_leaf(
         &self,
         kind: DatasetKind,
@@ -600,7 +606,7 @@ impl EvidenceLogStore for SqliteStore {
         self.conn
             .prepare_cached(
                 "SELECT idx, bytes FROM evidence_leaves
-                 WHERE kind = 1 AND dataset_kind = ?1 AND name = ?2 AND idx < ?3
+                 WHERE kind IN (1, 2) AND kind = 1 AND dataset_kind = ?1 AND name = ?2 AND idx < ?3
                    AND bytes IS NOT NULL
                  ORDER BY idx DESC LIMIT 1",
             )
@@ -620,7 +626,7 @@ impl EvidenceLogStore for SqliteStore {
             .conn
             .prepare_cached(
                 "SELECT DISTINCT name FROM evidence_leaves
-                 WHERE kind = 1 AND dataset_kind = ?1 AND idx < ?2 ORDER BY name",
+                 WHERE kind IN (1, 2) AND kind = 1 AND dataset_kind = ?1 AND idx < ?2 ORDER BY name",
             )
             .map_err(&err)?;
         let rows = st
@@ -636,7 +642,7 @@ impl EvidenceLogStore for SqliteStore {
         self.conn
             .prepare_cached(
                 "SELECT idx, bytes FROM evidence_leaves
-                 WHERE kind = 2 AND idx < ?1 AND bytes IS NOT NULL
+                 WHERE kind IN (1, 2) AND kind = 2 AND idx < ?1 AND bytes IS NOT NULL
                  ORDER BY idx DESC LIMIT 1",
             )
             .and_then(|mut st| {
@@ -677,7 +683,7 @@ impl EvidenceLogStore for SqliteStore {
             EvidenceLeaf::DatasetLoaded { kind, name, .. } => tx
                 .query_row(
                     "SELECT idx, bytes FROM evidence_leaves
-                     WHERE kind = 1 AND dataset_kind = ?1 AND name = ?2
+                     WHERE kind IN (1, 2) AND kind = 1 AND dataset_kind = ?1 AND name = ?2
                      ORDER BY idx DESC LIMIT 1",
                     params![dataset_code(*kind), name],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -686,7 +692,7 @@ impl EvidenceLogStore for SqliteStore {
                 .map_err(err)?,
             EvidenceLeaf::ConfigChanged { .. } => tx
                 .query_row(
-                    "SELECT idx, bytes FROM evidence_leaves WHERE kind = 2
+                    "SELECT idx, bytes FROM evidence_leaves WHERE kind IN (1, 2) AND kind = 2
                      ORDER BY idx DESC LIMIT 1",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
