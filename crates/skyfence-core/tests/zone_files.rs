@@ -150,3 +150,80 @@ fn real_openair_quirks_strict_and_lenient() {
     // AGL floor read as MSL, AGL ceiling unknown: up to unlimited.
     assert_eq!((z(2).floor_ft, z(2).ceiling_ft), (Some(500), None));
 }
+
+/// The real OpenAir files under `testdata/zones/real/` (see `testdata/README.md`):
+/// lenient loading accounts for every `AC` block of the file, each either loaded or
+/// skipped with a warning that names it (index and name); strict refuses each file with
+/// the same problems. Point-in-zone answers on these zones are checked against shapely in
+/// `crates/skyfence/tests/real_inputs.rs`.
+#[test]
+fn real_openair_files_load_leniently_naming_every_skipped_zone() {
+    use skyfence_core::airspace::load::load_zone_file_with;
+    // (file, zones in the file, loaded, skipped zones whose altitude is given as
+    // "NOTAM" (only a NOTAM says it), the other skipped zones in file order)
+    let cases: [(&str, usize, usize, usize, &[&str]); 2] = [
+        ("real/LK8000-DEMO.txt", 16, 15, 0, &["ATZ M AVIANO"]),
+        (
+            "real/AirspaceAus-DAA.txt",
+            662,
+            558,
+            99,
+            // Two self-intersecting, two "BCTA FT" floors, a three-point zone.
+            &["DARWIN_CTZ_C", "R153D", "D210", "D383", "D738"],
+        ),
+    ];
+    for (name, in_file, loaded_count, notam, others) in cases {
+        let p = path(name);
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        let blocks = text
+            .lines()
+            .filter(|l| l.trim_start().to_ascii_uppercase().starts_with("AC "))
+            .count();
+        assert_eq!(blocks, in_file, "{name}");
+        let loaded = load_zone_file_with(&p, true).expect("lenient loads");
+        let skipped: Vec<(usize, String, String)> = loaded
+            .skipped
+            .iter()
+            .map(|e| {
+                let f = e.feature.as_ref().unwrap_or_else(|| panic!("{e}"));
+                let zone = f.name.clone().unwrap_or_else(|| panic!("unnamed: {e}"));
+                assert!(e.line.is_some(), "{e}");
+                (f.index, zone, e.problem.to_string())
+            })
+            .collect();
+        // One warning per skipped zone, every zone of the file accounted for.
+        let mut indices: Vec<usize> = skipped.iter().map(|s| s.0).collect();
+        indices.dedup();
+        assert_eq!(indices.len(), skipped.len(), "{name}: {skipped:?}");
+        assert_eq!(loaded.zones.len() + skipped.len(), in_file, "{name}");
+        assert_eq!(loaded.zones.len(), loaded_count, "{name}");
+        let (by_notam, rest): (Vec<_>, Vec<_>) = skipped
+            .iter()
+            .partition(|s| s.2.starts_with("altitude \"NOTAM\""));
+        assert_eq!(by_notam.len(), notam, "{name}: {by_notam:?}");
+        let names: Vec<&str> = rest.iter().map(|s| s.1.as_str()).collect();
+        assert_eq!(names, others, "{name}: {rest:?}");
+        // Strict: the same zones refused, and also those lenient mode loaded with a
+        // warning: an AGL ceiling as unknown, a repeated name numbered.
+        let warned = |needle: &str| {
+            loaded
+                .warnings
+                .iter()
+                .filter(|w| w.to_string().contains(needle))
+                .count()
+        };
+        let (agl, renamed) = (warned("ceiling unknown"), warned("loaded as"));
+        let strict = load_zone_file_with(&p, false).expect_err("strict refuses");
+        eprintln!(
+            "{name}: strict {} problems, {agl} AGL ceilings, {renamed} renamed",
+            strict.0.len()
+        );
+        assert_eq!(strict.0.len(), skipped.len() + agl + renamed, "{name}");
+        assert!(
+            strict
+                .0
+                .iter()
+                .all(|e| e.feature.is_some() && e.line.is_some())
+        );
+    }
+}

@@ -195,6 +195,15 @@ pub struct DecoderConfig {
     pub pace_untimed: bool,
     /// Whether DF20/21 MB fields are inferred (`commb.rs`). On by default.
     pub commb: CommBInference,
+    /// Comm-B trust by repetition: 0 (the default) refuses every DF20/21 reply from an
+    /// address not heard in DF11/17/18, as any corrupted frame yields *some* address.
+    /// `N` >= 2 trusts such an address once `N` of its replies, within
+    /// `address_expiry_s` of the first, each carry a register the content checks infer
+    /// (`commb.rs`) and agree with one another (the same squawk in DF21, the same BDS 2,0
+    /// callsign, DF20 altitudes within [`COMMB_TRUST_CLIMB_FPM`] of each other); the
+    /// N-th reply and those after it, for `address_expiry_s`, are accepted. Counted in
+    /// [`Decoder::commb_trust`].
+    pub commb_trust_replies: u32,
 }
 
 /// Whether the decoder infers the register of Comm-B replies.
@@ -210,6 +219,18 @@ pub enum CommBInference {
     /// had no inference.
     Off,
 }
+
+/// The largest altitude change between two replies an address on Comm-B probation may
+/// show, feet per minute of their time apart (plus [`COMMB_TRUST_ALT_SLACK_FT`]): twice
+/// a steep descent.
+pub const COMMB_TRUST_CLIMB_FPM: f64 = 12_000.0;
+
+/// Altitude slack on top of [`COMMB_TRUST_CLIMB_FPM`], feet (Gillham steps are 100 ft).
+pub const COMMB_TRUST_ALT_SLACK_FT: f64 = 500.0;
+
+/// The most addresses on Comm-B probation at once: noise from a busy receiver cannot
+/// grow the table without bound (a new address finds no room and stays refused).
+pub const COMMB_PROBATION_MAX: usize = 65_536;
 
 /// How often, in data time, the decoder forgets silent aircraft.
 const EXPIRE_EVERY_US: i64 = 10_000_000;
@@ -238,6 +259,46 @@ pub struct Decoder {
     velocities: HashMap<u32, AdsbVelocity, BuildHasherDefault<IcaoHasher>>,
     /// Comm-B replies by outcome.
     commb: CommBCounts,
+    /// Comm-B trust by repetition ([`DecoderConfig::commb_trust_replies`]; 0: off).
+    commb_trust_replies: u32,
+    /// Addresses not heard in DF11/17/18 whose DF20/21 replies are being counted.
+    probation: HashMap<u32, Probation, BuildHasherDefault<IcaoHasher>>,
+    /// What trust by repetition did.
+    trust: CommBTrustCounts,
+}
+
+/// An address on Comm-B probation: what its replies said so far.
+#[derive(Clone, Copy, Debug)]
+struct Probation {
+    first_at: Timestamp,
+    last_at: Timestamp,
+    replies: u32,
+    alt: Option<(Timestamp, i32)>,
+    squawk: Option<Squawk>,
+    callsign: Option<Callsign>,
+    /// Trusted (from `last_at`, the reply that earned it, for the address expiry).
+    trusted: bool,
+}
+
+/// What Comm-B trust by repetition ([`DecoderConfig::commb_trust_replies`]) did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommBTrustCounts {
+    /// Addresses trusted after enough consistent replies.
+    pub addresses: u64,
+    /// DF20/21 replies accepted only because their address was trusted this way.
+    pub replies: u64,
+    /// Replies from an address on probation that disagreed with its earlier ones (the
+    /// count starts again from that reply).
+    pub inconsistent: u64,
+}
+
+impl CommBTrustCounts {
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &CommBTrustCounts) {
+        self.addresses += other.addresses;
+        self.replies += other.replies;
+        self.inconsistent += other.inconsistent;
+    }
 }
 
 /// What a DF17/18 airborne velocity said, and when.
@@ -297,6 +358,9 @@ impl Decoder {
             untimed: 0,
             velocities: HashMap::default(),
             commb: CommBCounts::default(),
+            commb_trust_replies: config.commb_trust_replies,
+            probation: HashMap::default(),
+            trust: CommBTrustCounts::default(),
         }
     }
 
@@ -330,7 +394,7 @@ impl Decoder {
                 self.corrected += 1;
             }
             (AddressSource::Parity, _) => {
-                if !self.tracker.is_known(c.icao, at) {
+                if !self.tracker.is_known(c.icao, at) && !self.trusted_by_repetition(&c, at) {
                     self.drops.add(DropReason::UnknownAddress);
                     return None;
                 }
@@ -473,6 +537,97 @@ impl Decoder {
         }
     }
 
+    /// Comm-B trust by repetition ([`DecoderConfig::commb_trust_replies`]): whether this
+    /// DF20/21 reply from an address not heard in DF11/17/18 is accepted, counting it
+    /// towards its address's trust when it agrees with the address's earlier replies.
+    fn trusted_by_repetition(&mut self, c: &modes::Checked, at: Timestamp) -> bool {
+        if self.commb_trust_replies == 0 || !matches!(c.df, 20 | 21) {
+            return false;
+        }
+        // One reply is never enough: that is what a corrupted frame gives.
+        let needed = self.commb_trust_replies.max(2);
+        let window = self.tracker.config().address_expiry_s;
+        let window_us = (window * 1e6) as u64;
+        let key = c.icao.as_u32();
+        if let Some(p) = self.probation.get(&key)
+            && p.trusted
+        {
+            if at.micros_since(p.last_at).unsigned_abs() <= window_us {
+                self.trust.replies += 1;
+                return true;
+            }
+            // Trust expired: the address starts again.
+            self.probation.remove(&key);
+        }
+        // What the reply says: altitude (DF20) or squawk (DF21), and an MB the content
+        // checks place in exactly one register.
+        let f = c.data();
+        let (alt, squawk) = if c.df == 20 {
+            (modes::decode_ac13(modes::field13(f)), None)
+        } else {
+            (None, modes::decode_id13(modes::field13(f)))
+        };
+        let reference = commb::Reference {
+            gs_track: None,
+            vrate_fpm: None,
+            alt_ft: alt,
+        };
+        let Inferred::One(register) = commb::infer(adsb::me_field(&c.bytes), &reference) else {
+            return false;
+        };
+        let callsign = match register {
+            CommB::Identification(cs) => Some(cs),
+            _ => None,
+        };
+        let fresh = Probation {
+            first_at: at,
+            last_at: at,
+            replies: 1,
+            alt: alt.map(|a| (at, a)),
+            squawk,
+            callsign,
+            trusted: false,
+        };
+        let Some(p) = self.probation.get_mut(&key) else {
+            if self.probation.len() < COMMB_PROBATION_MAX {
+                self.probation.insert(key, fresh);
+            }
+            return false;
+        };
+        let stale = at.micros_since(p.first_at).unsigned_abs() > window_us;
+        let agrees = (p.squawk.is_none() || squawk.is_none() || p.squawk == squawk)
+            && (p.callsign.is_none() || callsign.is_none() || p.callsign == callsign)
+            && match (p.alt, alt) {
+                (Some((t0, a0)), Some(a1)) => {
+                    let minutes = at.micros_since(t0).unsigned_abs() as f64 / 60e6;
+                    f64::from((a1 - a0).abs())
+                        <= COMMB_TRUST_CLIMB_FPM * minutes + COMMB_TRUST_ALT_SLACK_FT
+                }
+                _ => true,
+            };
+        if stale || !agrees {
+            if !stale {
+                self.trust.inconsistent += 1;
+            }
+            *p = fresh;
+            return false;
+        }
+        p.replies += 1;
+        p.last_at = at;
+        if alt.is_some() {
+            p.alt = alt.map(|a| (at, a));
+        }
+        p.squawk = squawk.or(p.squawk);
+        p.callsign = callsign.or(p.callsign);
+        if p.replies >= needed {
+            p.trusted = true;
+            self.trust.addresses += 1;
+            self.trust.replies += 1;
+            return true;
+        }
+        false
+    }
+
     /// The time of a frame received at `input`: `input`, or for an untimed frame (the
     /// same input time as the previous frame) the paced clock (tracker.rs, "Frames
     /// without their own time").
@@ -523,6 +678,11 @@ impl Decoder {
                 let keep = commb::REFERENCE_MAX_AGE_US;
                 self.velocities
                     .retain(|_, v| at.micros_since(v.at).abs() <= keep);
+                if !self.probation.is_empty() {
+                    let window_us = (self.tracker.config().address_expiry_s * 1e6) as i64;
+                    self.probation
+                        .retain(|_, p| at.micros_since(p.last_at).abs() <= window_us);
+                }
                 self.next_expiry = Some(at.add_micros(EXPIRE_EVERY_US));
             }
             // First frame, or the data clock went backwards (a new recording): restart.
@@ -555,6 +715,11 @@ impl Decoder {
     /// DF20/21 replies by what their MB field was inferred to hold.
     pub fn commb(&self) -> &CommBCounts {
         &self.commb
+    }
+
+    /// What Comm-B trust by repetition did ([`DecoderConfig::commb_trust_replies`]).
+    pub fn commb_trust(&self) -> &CommBTrustCounts {
+        &self.trust
     }
 
     /// Accepted frames that needed single-bit correction.

@@ -323,6 +323,16 @@ impl Ingest {
         all
     }
 
+    /// What Comm-B trust by repetition did, over every lane
+    /// (`DecoderConfig::commb_trust_replies`).
+    pub fn commb_trust(&self) -> crate::decoder::CommBTrustCounts {
+        let mut all = crate::decoder::CommBTrustCounts::default();
+        for d in &self.decoders {
+            all.merge(d.commb_trust());
+        }
+        all
+    }
+
     /// Aircraft the decoders track now, over every lane, and drones being assembled.
     pub fn aircraft(&self) -> usize {
         self.decoders

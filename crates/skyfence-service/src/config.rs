@@ -27,6 +27,9 @@ pub struct Config {
     /// `[detection]` thresholds.
     #[serde(default)]
     pub detection: DetectionConfig,
+    /// `[decoder]`: Mode S decoding options.
+    #[serde(default)]
+    pub decoder: DecoderSettings,
     /// `[[zones]]`: zone files and built-in countries.
     #[serde(default)]
     pub zones: Vec<ZoneSource>,
@@ -68,6 +71,17 @@ pub struct Config {
     /// The file and text it was loaded from (not in the file): recorded in the evidence log.
     #[serde(skip)]
     pub loaded_from: Option<(PathBuf, String)>,
+}
+
+/// `[decoder]`: Mode S decoding options.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecoderSettings {
+    /// Comm-B trust by repetition (`DecoderConfig::commb_trust_replies`): 0 (default)
+    /// refuses DF20/21 replies from addresses not heard in DF11/17/18; 2 to 1000 trusts
+    /// such an address after that many consistent replies.
+    #[serde(default)]
+    pub commb_trust_replies: u32,
 }
 
 /// One `[[zones]]` entry: exactly one of `file` or `country`.
@@ -625,6 +639,13 @@ impl Config {
         self.detection
             .validate()
             .map_err(|e| format!("{}{e}", at(e.key)))?;
+        let n = self.decoder.commb_trust_replies;
+        if n == 1 || n > 1000 {
+            return Err(format!(
+                "{}[decoder] commb_trust_replies = {n} is out of range (expected 0 to refuse replies from addresses not heard in DF11/17/18, or 2 to 1000)",
+                at_in("[decoder]", "commb_trust_replies")
+            ));
+        }
         if let Some(token) = &self.server.api_token
             && (token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
@@ -1084,6 +1105,24 @@ until = "2023-11-30T00:00:00Z"
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    /// `[decoder] commb_trust_replies`: 0 (default) or 2 to 1000, errors name the line.
+    #[test]
+    fn decoder_commb_trust_replies() {
+        assert_eq!(Config::parse("").unwrap().decoder.commb_trust_replies, 0);
+        let c = Config::parse("[decoder]\ncommb_trust_replies = 3\n").unwrap();
+        assert_eq!(c.decoder.commb_trust_replies, 3);
+        for bad in ["1", "1001"] {
+            let e =
+                Config::parse(&format!("[decoder]\ncommb_trust_replies = {bad}\n")).unwrap_err();
+            assert!(
+                e.starts_with("line 2: [decoder] commb_trust_replies"),
+                "{e}"
+            );
+        }
+        let e = Config::parse("[decoder]\ncommb_trust = 3\n").unwrap_err();
+        assert!(e.contains("commb_trust"), "{e}");
     }
 
     #[test]

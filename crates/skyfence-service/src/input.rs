@@ -8,7 +8,7 @@ use std::io;
 
 use skyfence_core::SourceId;
 use skyfence_decode::beast::ClockStats;
-use skyfence_decode::decoder::{CommBCounts, DecoderConfig};
+use skyfence_decode::decoder::{CommBCounts, CommBTrustCounts, DecoderConfig};
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_decode::tracker::IcaoBuildHasher;
 use skyfence_decode::{DropCounts, Message};
@@ -47,6 +47,8 @@ pub struct InputStats {
     pub untimed: u64,
     /// DF20/21 replies by inferred Comm-B register.
     pub commb: CommBCounts,
+    /// What Comm-B trust by repetition did (`--commb-trust-replies`).
+    pub commb_trust: CommBTrustCounts,
     /// Distinct targets heard: Mode S addresses of accepted messages (SBS lines
     /// included), Remote ID transmitters; not only those still tracked at the end.
     pub aircraft: usize,
@@ -89,6 +91,7 @@ pub fn read_messages(
         corrected: ingest.corrected(),
         untimed: ingest.untimed(),
         commb: ingest.commb(),
+        commb_trust: ingest.commb_trust(),
         aircraft: heard.len(),
     })
 }
@@ -145,6 +148,7 @@ pub fn read_remoteid_messages(
         corrected: 0,
         untimed: 0,
         commb: CommBCounts::default(),
+        commb_trust: CommBTrustCounts::default(),
         aircraft: transmitters.len(),
     })
 }
@@ -189,6 +193,13 @@ pub fn summary(spec: &InputSpec, s: &InputStats) -> String {
             if commb.is_empty() { "" } else { " " },
             s.commb.unknown,
             s.commb.ambiguous
+        ));
+    }
+    let trust = &s.commb_trust;
+    if trust.addresses + trust.replies + trust.inconsistent > 0 {
+        out.push_str(&format!(
+            "; Comm-B trusted by repetition: {} addresses, {} replies, {} inconsistent",
+            trust.addresses, trust.replies, trust.inconsistent
         ));
     }
     if s.untimed > 0 {

@@ -97,6 +97,8 @@ pub struct Settings {
     /// Sources that name a Mode S receiver (`[[source]] sensor` of a `[[sensor]] type =
     /// "modes"`): their frames are multilaterated.
     pub receivers: Vec<(SourceId, String)>,
+    /// Comm-B trust by repetition (`[decoder] commb_trust_replies`; 0: off).
+    pub commb_trust_replies: u32,
 }
 
 impl Settings {
@@ -152,6 +154,7 @@ impl Settings {
         let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
         let evidence = evidence::EvidenceSettings::for_config(&config)?;
         Ok(Settings {
+            commb_trust_replies: config.decoder.commb_trust_replies,
             receivers,
             evidence,
             detection: config.detection,
@@ -219,6 +222,7 @@ impl Service {
             durability,
             evidence: evidence_settings,
             receivers,
+            commb_trust_replies,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -345,7 +349,13 @@ impl Service {
         let mlat = pipeline::mlat_engine(&sensors, &receivers);
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
             .with_retention(retention)
-            .with_sensors(sensors)
+            .with_ingest(
+                sensors,
+                skyfence_decode::decoder::DecoderConfig {
+                    commb_trust_replies,
+                    ..Default::default()
+                },
+            )
             .with_mlat(mlat);
         for r in &resumed {
             task.resumed(&r.incident);

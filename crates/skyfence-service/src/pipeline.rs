@@ -284,10 +284,20 @@ impl DetectorTask {
 
     /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
     /// radar plots are placed from their sites and named after them.
-    pub fn with_sensors(mut self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
+    pub fn with_sensors(self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
+        self.with_ingest(sensors, skyfence_decode::decoder::DecoderConfig::default())
+    }
+
+    /// [`DetectorTask::with_sensors`], with the decoder's settings (`[decoder]`).
+    pub fn with_ingest(
+        mut self,
+        sensors: Vec<skyfence_decode::sensor::Sensor>,
+        decoder: skyfence_decode::decoder::DecoderConfig,
+    ) -> Self {
         self.ingest = Ingest::new(IngestConfig {
             lanes: Lanes::PerSource,
             sensors,
+            decoder,
             ..IngestConfig::default()
         });
         self

@@ -433,6 +433,7 @@ pub fn parse_geojson_with(
         ))
     })?;
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     let mut zones = Vec::with_capacity(features.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     for (index, raw) in features.iter().enumerate() {
@@ -452,7 +453,7 @@ pub fn parse_geojson_with(
                 continue;
             }
         };
-        let zone = match parse_feature(&value, &mut feature_ref, file) {
+        let mut zone = match parse_feature(&value, &mut feature_ref, file) {
             Ok(z) => z,
             Err(p) => {
                 problems.push(at(&feature_ref, p));
@@ -460,19 +461,30 @@ pub fn parse_geojson_with(
             }
         };
         if let Some(&first) = names.get(&zone.name) {
-            problems.push(at(
+            let duplicate = ZoneProblem::DuplicateName {
+                name: zone.name.clone(),
+                first: format!("feature {first}"),
+            };
+            if !lenient {
+                problems.push(at(&feature_ref, duplicate));
+                continue;
+            }
+            // Lenient: numbered among the loaded zones, as OpenAir names are.
+            let mut n = 2;
+            while names.contains_key(&format!("{} ({n})", zone.name)) {
+                n += 1;
+            }
+            let renamed = format!("{} ({n})", zone.name);
+            notes.push(at(
                 &feature_ref,
-                ZoneProblem::DuplicateName {
-                    name: zone.name,
-                    first: format!("feature {first}"),
-                },
+                ZoneProblem::Schema(format!("{duplicate}: loaded as {:?}", Excerpt(&renamed))),
             ));
-            continue;
+            zone.name = renamed;
         }
         names.insert(zone.name.clone(), index);
         zones.push(zone);
     }
-    conclude(file, zones, problems, Vec::new(), lenient)
+    conclude(file, zones, problems, notes, lenient)
 }
 
 /// serde_json appends " at line L column C" to its messages; we report those separately.
@@ -727,6 +739,57 @@ mod tests {
         let b = &zones[1];
         assert_eq!((b.floor_ft, b.ceiling_ft, b.buffer_m), (None, None, 0.0));
         assert_eq!(b.vertex_count(), 3);
+    }
+
+    /// GeoJSON as it comes from other tools: lenient loading skips an unclosed ring
+    /// (reported with its feature), numbers a repeated name, loads the rest; strict
+    /// refuses the file naming both problems.
+    #[test]
+    fn lenient_geojson_skips_unclosed_rings_and_numbers_repeated_names() {
+        let text = r#"{"type": "FeatureCollection", "features": [
+  {"type": "Feature", "properties": {"name": "A"},
+   "geometry": {"type": "Polygon", "coordinates": [[[69.0, 34.0], [69.0, 35.0], [70.0, 35.0], [69.0, 34.0]]]}},
+  {"type": "Feature", "properties": {"name": "OPEN"},
+   "geometry": {"type": "Polygon", "coordinates": [[[69.0, 34.0], [69.0, 35.0], [70.0, 35.0], [70.0, 34.5]]]}},
+  {"type": "Feature", "properties": {"name": "A"},
+   "geometry": {"type": "Polygon", "coordinates": [[[71.0, 34.0], [71.0, 35.0], [72.0, 35.0], [71.0, 34.0]]]}},
+  {"type": "Feature", "properties": {"name": "A"},
+   "geometry": {"type": "Polygon", "coordinates": [[[73.0, 34.0], [73.0, 35.0], [74.0, 35.0], [73.0, 34.0]]]}}
+]}"#;
+        let strict = parse_geojson_with("w.geojson", text, false).expect_err("strict refuses");
+        let lines: Vec<String> = strict.0.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with(
+                "w.geojson:4: feature 1 \"OPEN\": geometry.coordinates[0] is not closed"
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("w.geojson:6: feature 2 \"A\": duplicate zone name"),
+            "{lines:#?}"
+        );
+        let loaded = parse_geojson_with("w.geojson", text, true).expect("lenient loads");
+        let names: Vec<&str> = loaded.zones.iter().map(|z| z.name.as_str()).collect();
+        assert_eq!(names, ["A", "A (2)", "A (3)"]);
+        let skipped: Vec<String> = loaded.skipped.iter().map(ToString::to_string).collect();
+        assert_eq!(skipped.len(), 1, "{skipped:#?}");
+        assert!(
+            skipped[0].starts_with(
+                "w.geojson:4: feature 1 \"OPEN\": geometry.coordinates[0] is not closed"
+            ),
+            "{skipped:#?}"
+        );
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        assert!(
+            warnings[0].contains("feature 2 \"A\"") && warnings[0].ends_with("loaded as \"A (2)\""),
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings[1].ends_with("loaded as \"A (3)\""),
+            "{warnings:#?}"
+        );
     }
 
     fn err(text: &str) -> String {

@@ -19,7 +19,8 @@
 //! Coordinates are `DD:MM[:SS[.s]] N|S DDD:MM[:SS[.s]] E|W` (minutes may carry a decimal
 //! fraction; `DD.dddd N` is accepted too).
 //!
-//! Altitudes: `GND`/`SFC`/`0` (surface), `UNL`/`UNLIM`/`UNLIMITED`/`UNLTD` (unlimited),
+//! Altitudes: `GND`/`SFC`/`0` (surface), `UNL`/`UNLIM`/`UNLIMITED`/`UNLTD` (unlimited, also
+//! followed by a unit or datum: `UNL FT`),
 //! `FL95` (flight level 95 = 9,500 ft pressure altitude, the same datum as Mode S
 //! altitude), or a number with unit `ft` (default) or `m` and datum `MSL`/`AMSL`/`ALT`
 //! (default MSL) or `AGL`/`ASFC`/`SFC`/`GND`. Metres are converted at 0.3048 m/ft, floors
@@ -38,6 +39,15 @@
 //! centre's latitude (error of that approximation: below 0.1 m per kilometre of radius
 //! for the radii OpenAir files use). Zones crossing the antimeridian are rejected (split
 //! them into two zones).
+//!
+//! **Real files** (`testdata/zones/real/` holds two, tested against shapely): every zone
+//! with a problem is reported with its first problem (file, line, index and name of the
+//! zone; later records of a zone already found bad are not checked further). Strict
+//! mode refuses the file with all of them; lenient mode skips exactly those zones (one
+//! warning each), numbers a repeated name `NAME (2)`, `NAME (3)` among the loaded
+//! zones, and loads an AGL ceiling as unknown (unlimited) with a warning. Inline `*`
+//! comments after a record's data, 60 seconds in a coordinate (the next minute) and
+//! `UNL FT` are read in both modes; a file that is not UTF-8 is read as Latin-1.
 
 // Loading is a cold path, run once per file; a rich, unboxed error is worth its size.
 #![allow(clippy::result_large_err)]
@@ -411,10 +421,15 @@ pub fn parse_openair_with(
             Ok(())
         })();
         if let Err(e) = result {
-            problems.push(e);
-            // The rest of this zone cannot be trusted: skip it (reported once).
-            if let Some(b) = current.as_mut() {
-                b.broken = true;
+            // The rest of this zone cannot be trusted: skip it, reported once (its first
+            // problem), so a skipped zone is one warning and one in the skipped count.
+            match current.as_mut() {
+                Some(b) if b.broken => {}
+                Some(b) => {
+                    b.broken = true;
+                    problems.push(e);
+                }
+                None => problems.push(e),
             }
         }
     }
@@ -449,6 +464,13 @@ fn parse_altitude(text: &str) -> Result<Altitude, String> {
         "GND" | "SFC" | "SURFACE" | "0" => return Ok(Altitude::Surface),
         "UNL" | "UNLIM" | "UNLIMITED" | "UNLTD" => return Ok(Altitude::Unlimited),
         _ => {}
+    }
+    // Real files write a unit or datum after "unlimited" ("UNL FT"): still unlimited.
+    let mut words = upper.split_whitespace();
+    if matches!(words.next(), Some("UNL" | "UNLIM" | "UNLIMITED" | "UNLTD"))
+        && words.all(|w| matches!(w, "FT" | "M" | "MSL" | "AMSL" | "STD"))
+    {
+        return Ok(Altitude::Unlimited);
     }
     if let Some(fl) = upper.strip_prefix("FL") {
         let level: u32 = fl.trim().parse().map_err(|_| bad())?;
@@ -754,6 +776,10 @@ mod tests {
         assert_eq!(parse_altitude("GND"), Ok(Surface));
         assert_eq!(parse_altitude("sfc"), Ok(Surface));
         assert_eq!(parse_altitude("UNL"), Ok(Unlimited));
+        assert_eq!(parse_altitude("UNL FT"), Ok(Unlimited));
+        assert_eq!(parse_altitude("unlim ft msl"), Ok(Unlimited));
+        assert!(parse_altitude("UNL AGL").is_err());
+        assert!(parse_altitude("NOTAM").is_err());
         assert_eq!(parse_altitude("FL95"), ft(9500, 9500, false));
         assert_eq!(parse_altitude("FL 245"), ft(24500, 24500, false));
         assert_eq!(parse_altitude("1500ft MSL"), ft(1500, 1500, false));

@@ -38,6 +38,11 @@ pub struct AnalyzeArgs {
     /// line and zone), repeated names numbered, AGL ceilings loaded as unknown.
     #[arg(long)]
     pub lenient: bool,
+    /// Trust a Comm-B (DF20/21) address never heard in DF11/17/18 once N of its replies
+    /// within 60 s carry a register the content checks infer and agree with one another;
+    /// overrides [decoder] commb_trust_replies (default 0: refuse them all).
+    #[arg(long, value_name = "N", value_parser = crate::cmd::decode::parse_commb_trust)]
+    pub commb_trust_replies: Option<u32>,
     /// Config file: [detection] thresholds, [[zones]], [[allow]] permits and [[sensor]]s.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -144,6 +149,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         // Recordings: frames without their own time are paced.
         decoder: skyfence_decode::decoder::DecoderConfig {
             pace_untimed: true,
+            commb_trust_replies: args
+                .commb_trust_replies
+                .unwrap_or(config.decoder.commb_trust_replies),
             ..Default::default()
         },
         lanes: Lanes::Shared,
@@ -257,6 +265,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     );
     if let Some(w) = input::untimed_warning(ingest.untimed(), frames) {
         eprintln!("skyfence analyze: {w}");
+    }
+    let trust = ingest.commb_trust();
+    if trust.addresses + trust.replies + trust.inconsistent > 0 {
+        eprintln!(
+            "skyfence analyze: Comm-B trusted by repetition: {} addresses, {} replies, {} inconsistent",
+            trust.addresses, trust.replies, trust.inconsistent
+        );
     }
     if let Some(m) = &mlat {
         print_mlat_summary(m);

@@ -35,10 +35,25 @@ pub struct DecodeArgs {
     /// Repair DF17 frames with a single bit in error (counted on stderr).
     #[arg(long)]
     pub correct_single_bit: bool,
+    /// Trust a Comm-B (DF20/21) address never heard in DF11/17/18 once N of its replies
+    /// within 60 s carry a register the content checks infer and agree with one another
+    /// (squawk, callsign, altitude); 0 refuses them all (counted on stderr).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_commb_trust)]
+    pub commb_trust_replies: u32,
     /// The receiver's location as LAT,LON: resolves surface positions of aircraft never
     /// seen airborne (surface CPR is ambiguous by 90° without a reference).
     #[arg(long, value_name = "LAT,LON", value_parser = parse_lat_lon)]
     pub receiver: Option<GeoPoint>,
+}
+
+/// clap value parser for `--commb-trust-replies`: 0 (off) or 2 to 1000.
+pub fn parse_commb_trust(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n == 0 || (2..=1000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "invalid count {text:?}: expected 0 (refuse replies from addresses not heard in DF11/17/18) or 2 to 1000 replies"
+        )),
+    }
 }
 
 /// clap value parser for `LAT,LON` in degrees.
@@ -340,6 +355,7 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
     let config = DecoderConfig {
         correct_single_bit: args.correct_single_bit,
         pace_untimed: true,
+        commb_trust_replies: args.commb_trust_replies,
         ..Default::default()
     };
     let stdout = io::stdout().lock();
