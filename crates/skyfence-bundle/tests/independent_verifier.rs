@@ -1,6 +1,6 @@
 //! `tools/verify-bundle.py`, a verifier written from docs/BUNDLE.md alone (Python standard
 //! library and the `cryptography` package's Ed25519), accepts a bundle this crate builds
-//! and the legacy format-1 bundle, and refuses a forged leaf (manifest corrected, as a
+//! and the legacy format-1 and format-2 bundles, and refuses a forged leaf (manifest corrected, as a
 //! careful forger would) and a wrong pinned key: the other side
 //! need not trust our verifier to check our evidence.
 //!
@@ -15,8 +15,19 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 use skyfence_bundle::archive::Bundle;
 
-const LEGACY_KEY: &str =
-    "skyfence.test/legacy-bundle-v1+24e0799d+Afj8otRZYDDXtD3Sxza62ODOOd2+6WkL8AJYunQidyvs";
+/// The committed legacy bundles (testdata/legacy/README.md): file, log origin, log key.
+const LEGACY: [(&str, &str, &str); 2] = [
+    (
+        "bundle-v1.zip",
+        "skyfence.test/legacy-bundle-v1",
+        "skyfence.test/legacy-bundle-v1+24e0799d+Afj8otRZYDDXtD3Sxza62ODOOd2+6WkL8AJYunQidyvs",
+    ),
+    (
+        "bundle-v2.zip",
+        "skyfence.test/legacy-bundle-v2",
+        "skyfence.test/legacy-bundle-v2+671396fa+AWDMQ1jVKwDhitQcglEdJxxFc5vTV4tKI9k0EYHKBYkn",
+    ),
+];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -99,9 +110,9 @@ fn forged_legacy(legacy: &Path, dir: &Path) -> PathBuf {
     path
 }
 
-/// Another key of the legacy log's name.
-fn other_key() -> String {
-    skyfence_evidence::Signer::from_seed("skyfence.test/legacy-bundle-v1", [7; 32])
+/// Another key of a legacy log's name.
+fn other_key(origin: &str) -> String {
+    skyfence_evidence::Signer::from_seed(origin, [7; 32])
         .unwrap()
         .verifier_key()
         .to_string()
@@ -113,27 +124,29 @@ fn the_independent_python_verifier_agrees() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
-    let (code, text) = verify_py(&legacy, &[LEGACY_KEY]);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(
-        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root"),
-        "{text}"
-    );
-    assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
+    for (file, origin, key) in LEGACY {
+        let legacy = repo().join("testdata/legacy").join(file);
+        let (code, text) = verify_py(&legacy, &[key]);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains("PASS inclusion proofs: 827 leaves lead to the signed root"),
+            "{text}"
+        );
+        assert!(text.contains("VERDICT: VERIFIED\n"), "{text}");
 
-    // A forged leaf: the proof fails.
-    let (code, text) = verify_py(&forged_legacy(&legacy, dir.path()), &[LEGACY_KEY]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains("FAIL inclusion proofs: leaf 5 does not lead to the signed root"),
-        "{text}"
-    );
+        // A forged leaf: the proof fails.
+        let (code, text) = verify_py(&forged_legacy(&legacy, dir.path()), &[key]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains("FAIL inclusion proofs: leaf 5 does not lead to the signed root"),
+            "{text}"
+        );
 
-    // Another key of the same name pinned: refused.
-    let (code, text) = verify_py(&legacy, &[&other_key()]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("FAIL log key:"), "{text}");
+        // Another key of the same name pinned: refused.
+        let (code, text) = verify_py(&legacy, &[&other_key(origin)]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("FAIL log key:"), "{text}");
+    }
 }
 
 /// Runs `tools/go-note-tlog` (built with the Go checksum database's `note` and `tlog`
@@ -160,20 +173,22 @@ fn the_go_checksum_database_packages_agree() {
             return;
         }
     };
-    let legacy = repo().join("testdata/legacy/bundle-v1.zip");
-    let (code, text) = verify_go(&program, &legacy, LEGACY_KEY);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(
-        text.contains("PASS inclusion proofs: 827 leaves lead to the signed root (tlog)"),
-        "{text}"
-    );
-    assert!(text.contains("size 828"), "{text}");
+    for (file, origin, key) in LEGACY {
+        let legacy = repo().join("testdata/legacy").join(file);
+        let (code, text) = verify_go(&program, &legacy, key);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains("PASS inclusion proofs: 827 leaves lead to the signed root (tlog)"),
+            "{text}"
+        );
+        assert!(text.contains("size 828"), "{text}");
 
-    let (code, text) = verify_go(&program, &forged_legacy(&legacy, dir.path()), LEGACY_KEY);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("FAIL inclusion proofs: leaf 5:"), "{text}");
+        let (code, text) = verify_go(&program, &forged_legacy(&legacy, dir.path()), key);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("FAIL inclusion proofs: leaf 5:"), "{text}");
 
-    let (code, text) = verify_go(&program, &legacy, &other_key());
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("FAIL checkpoint signature:"), "{text}");
+        let (code, text) = verify_go(&program, &legacy, &other_key(origin));
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("FAIL checkpoint signature:"), "{text}");
+    }
 }

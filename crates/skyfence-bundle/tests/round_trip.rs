@@ -2,9 +2,9 @@
 //! incident and an ASTERIX track incident verify fully (re-decoded and re-detected); an
 //! incident resting on records of a protocol this verifier does not know verifies every
 //! check but re-decoding and re-detection, which say in WARN lines that it cannot
-//! re-decode them. Also the legacy format-1
-//! bundle exported by the release before format 2 (testdata/legacy/bundle-v1.zip) still
-//! verifies byte for byte.
+//! re-decode them. Also the legacy format-1 bundle exported by the release before
+//! format 2 (testdata/legacy/bundle-v1.zip) and the format-2 bundle exported by the
+//! release before format 3 (testdata/legacy/bundle-v2.zip) still verify byte for byte.
 
 use std::io::Cursor;
 
@@ -670,6 +670,40 @@ fn the_legacy_format_1_bundle_still_verifies_byte_for_byte() {
             .contains("exactly what the verified evidence renders")
     );
     assert!(text(&bundle, "frames.csv").starts_with("index,received_at,sensor,signal,mlat,hex\n"));
+}
+
+#[test]
+fn the_legacy_format_2_bundle_still_verifies_byte_for_byte() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/bundle-v2.zip"
+    );
+    let bundle = Bundle::read_zip(std::fs::File::open(path).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
+    assert_eq!(manifest["version"], 2);
+    let v = verify(&bundle, &[]).unwrap();
+    for c in &v.checks {
+        let want = if c.name == "log key" {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(c.outcome, want, "{c}");
+    }
+    // Its raw frames are kind 0x06 raw record leaves, listed with their protocol, and
+    // frames.csv and the renderings were re-created and compared byte for byte.
+    assert!(check(&v, "frames").detail.contains("822 raw record leaves"));
+    assert!(check(&v, "detection").detail.contains("same incident"));
+    assert!(
+        check(&v, "renderings")
+            .detail
+            .contains("exactly what the verified evidence renders")
+    );
+    assert!(
+        text(&bundle, "frames.csv")
+            .starts_with("index,received_at,sensor,protocol,signal,mlat,hex\n")
+    );
 }
 
 #[test]

@@ -117,6 +117,21 @@ fn the_standalone_verifier_verifies_a_dossier_its_bundles_and_the_legacy_bundle(
     let (code, stdout, _) = standalone(&[legacy, "--key", &key]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("VERDICT: NOT VERIFIED"), "{stdout}");
+    // The legacy format-2 bundle (raw record leaves) likewise.
+    let legacy_v2 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/bundle-v2.zip"
+    );
+    let legacy_v2_key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/legacy/log-v2.vkey"
+    );
+    let (code, stdout, _) = standalone(&[legacy_v2, "--key", legacy_v2_key]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("VERDICT: VERIFIED"), "{stdout}");
+    let (code, stdout, _) = standalone(&[legacy_v2, "--key", legacy_key]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("VERDICT: NOT VERIFIED"), "{stdout}");
 }
 
 #[test]
