@@ -343,9 +343,20 @@ impl Service {
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
         let mlat = pipeline::mlat_engine(&sensors, &receivers);
+        // A Mode S receiver's frames are named after its `[[source]] sensor`; every other
+        // source's after the source.
+        let source_sensors: Vec<Option<String>> = sources
+            .iter()
+            .map(|s| {
+                receivers
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|(_, name)| name.clone())
+            })
+            .collect();
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
             .with_retention(retention)
-            .with_sensors(sensors)
+            .with_sensors(sensors, &source_sensors)
             .with_mlat(mlat);
         for r in &resumed {
             task.resumed(&r.incident);

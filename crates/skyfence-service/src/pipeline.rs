@@ -289,11 +289,28 @@ impl DetectorTask {
     }
 
     /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
-    /// radar plots are placed from their sites and named after them.
-    pub fn with_sensors(mut self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
+    /// radar plots are placed from their sites and named after them; the other
+    /// records of source `i` are named after `source_sensors[i]` (its `[[source]]
+    /// sensor`, else the source's own name), so incidents list every sensor that saw
+    /// their target.
+    pub fn with_sensors(
+        mut self,
+        sensors: Vec<skyfence_decode::sensor::Sensor>,
+        source_sensors: &[Option<String>],
+    ) -> Self {
+        let source_sensors = self
+            .source_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let named = source_sensors.get(i).and_then(|s| s.as_deref());
+                skyfence_core::ShortName::new(named.unwrap_or(name)).ok()
+            })
+            .collect();
         self.ingest = Ingest::new(IngestConfig {
             lanes: Lanes::PerSource,
             sensors,
+            source_sensors,
             ..IngestConfig::default()
         });
         self
