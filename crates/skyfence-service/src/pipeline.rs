@@ -594,6 +594,10 @@ impl DetectorTask {
             self.push_event(event, arrived);
         }
         self.events = events;
+        // Sensors that came up or went down: announced on the event stream and counted.
+        for c in self.metrics.sensors.changes(now) {
+            tracing::info!(sensor = %c.sensor, at = %c.at, "{}", c.event);
+        }
         self.ingest.expire(now);
         self.frames.expire(now);
         self.positions.expire(now);
