@@ -441,7 +441,7 @@ struct Feed {
     acks: broadcast::Receiver<Arc<str>>,
     /// Sensors coming up and going down (`sensor_up`, `sensor_down`; like acks, `seq`
     /// 0: not in the event log).
-    sensors: broadcast::Receiver<(&'static str, Arc<str>)>,
+    sensors: broadcast::Receiver<Arc<crate::sensor_state::SensorChange>>,
 }
 
 /// The SSE event that says `skipped` stored events after id `after` cannot be sent (the
@@ -523,11 +523,11 @@ impl Feed {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 c = self.sensors.recv() => match c {
-                    Ok((kind, json)) => {
+                    Ok(change) => {
                         return Some(Arc::new(Published {
                             seq: 0,
-                            kind,
-                            json: json.to_string(),
+                            kind: change.event,
+                            json: serde_json::to_string(&*change).unwrap_or_default(),
                         }));
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,

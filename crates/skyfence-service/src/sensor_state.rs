@@ -70,6 +70,26 @@ pub struct SensorChange {
     /// A radar's last service message (CAT034), RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_service: Option<String>,
+    /// `at`, µs since the epoch.
+    #[serde(skip)]
+    pub at_us: i64,
+    /// `last_heard`, µs since the epoch.
+    #[serde(skip)]
+    pub last_heard_us: Option<i64>,
+}
+
+impl SensorChange {
+    /// The evidence leaf that records it (kind 0x09), when the sensor was ever heard
+    /// (every change is of a sensor heard).
+    pub fn leaf(&self) -> Option<skyfence_evidence::EvidenceLeaf> {
+        Some(skyfence_evidence::EvidenceLeaf::SensorState {
+            at_us: self.at_us,
+            sensor: self.sensor.clone(),
+            sensor_type: self.kind.to_string(),
+            up: self.event == "sensor_up",
+            last_heard_us: self.last_heard_us?,
+        })
+    }
 }
 
 /// Every declared sensor's state (lock-free: the detector task writes, the API reads).
@@ -77,7 +97,7 @@ pub struct SensorChange {
 pub struct SensorBoard {
     sensors: Vec<Status>,
     /// `sensor_up` / `sensor_down` events for the SSE stream (not in the event log).
-    feed: tokio::sync::broadcast::Sender<(&'static str, Arc<str>)>,
+    feed: tokio::sync::broadcast::Sender<Arc<SensorChange>>,
 }
 
 impl Default for SensorBoard {
@@ -152,8 +172,8 @@ impl SensorBoard {
         }
     }
 
-    /// The `sensor_up` / `sensor_down` events as they are announced: (kind, JSON).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(&'static str, Arc<str>)> {
+    /// The `sensor_up` / `sensor_down` events as they are announced.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<SensorChange>> {
         self.feed.subscribe()
     }
 
@@ -183,11 +203,11 @@ impl SensorBoard {
                 kind: s.sensor.kind.as_str(),
                 last_heard: heard.map(|t| t.to_rfc3339_millis()),
                 last_service: service.map(|t| t.to_rfc3339_millis()),
+                at_us: when.as_micros(),
+                last_heard_us: heard.map(|t| t.as_micros()),
             };
-            if let Ok(json) = serde_json::to_string(&change) {
-                // No subscriber is no error.
-                let _ = self.feed.send((event, Arc::from(json)));
-            }
+            // No subscriber is no error.
+            let _ = self.feed.send(Arc::new(change.clone()));
             out.push(change);
         }
         out
@@ -423,9 +443,21 @@ mod tests {
         assert_eq!((c[0].event, c[0].sensor.as_str()), ("sensor_up", "psr"));
         assert_eq!(c[0].at, s(1).to_rfc3339_millis());
         assert!(board.changes(s(3)).is_empty(), "announced once");
-        let (kind, json) = feed.try_recv().unwrap();
-        assert_eq!(kind, "sensor_up");
+        let sent = feed.try_recv().unwrap();
+        assert_eq!(sent.event, "sensor_up");
+        let json = serde_json::to_string(&*sent).unwrap();
         assert!(json.contains("\"sensor\":\"psr\""), "{json}");
+        assert!(!json.contains("_us"), "{json}");
+        assert_eq!(
+            sent.leaf(),
+            Some(skyfence_evidence::EvidenceLeaf::SensorState {
+                at_us: s(1).as_micros(),
+                sensor: "psr".into(),
+                sensor_type: "radar".into(),
+                up: true,
+                last_heard_us: s(1).as_micros(),
+            })
+        );
         // The radar keeps turning until 31 s, then stops: down 15 s (3 rotations of 5 s)
         // after its last north marker.
         for k in 1..=6 {

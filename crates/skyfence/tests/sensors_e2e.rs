@@ -334,6 +334,41 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
     common::stop_gracefully(&mut child);
     // The store holds the same incidents, with their raw records.
     let store = SqliteStore::open(dir.path().join("live.db")).unwrap();
+    // The evidence log holds each radar's up and down (kind 0x09), at the times the
+    // event stream gave: the coverage gap is provable from the log.
+    use skyfence_store::EvidenceLogStore;
+    let size = store.evidence_size().unwrap();
+    let logged: Vec<(String, bool, i64, i64)> = store
+        .evidence_leaves(0, size)
+        .unwrap()
+        .into_iter()
+        .filter_map(
+            |(_, bytes)| match skyfence_evidence::EvidenceLeaf::decode(&bytes) {
+                Ok(skyfence_evidence::EvidenceLeaf::SensorState {
+                    sensor,
+                    up,
+                    at_us,
+                    last_heard_us,
+                    ..
+                }) => Some((sensor, up, at_us / 1000, last_heard_us / 1000)),
+                _ => None,
+            },
+        )
+        .collect();
+    for radar in ["peshawar-psr", "kabul-psr"] {
+        let of: Vec<&(String, bool, i64, i64)> = logged.iter().filter(|l| l.0 == radar).collect();
+        assert_eq!(
+            of.iter().map(|l| l.1).collect::<Vec<_>>(),
+            [true, false],
+            "{radar}: {logged:?}"
+        );
+        let down = changes
+            .iter()
+            .find(|(k, v)| k == "sensor_down" && v["sensor"] == radar)
+            .unwrap();
+        assert_eq!(of[1].2, millis(&down.1["at"]), "{radar}");
+        assert_eq!(of[1].3, millis(&down.1["last_heard"]), "{radar}");
+    }
     for (incident, proto) in [(t, "asterix"), (r, "remoteid")] {
         let id = incident["id"].as_str().unwrap().parse().unwrap();
         let stored = store.incident(id).unwrap().expect("stored");
