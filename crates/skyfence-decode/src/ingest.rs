@@ -26,7 +26,7 @@ use crate::codec::Item;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::dedup::DuplicateFilter;
 use crate::remoteid::assemble::Assembler;
-use crate::sensor::Sensor;
+use crate::sensor::{Sensor, SensorType};
 use crate::{DropCounts, Message};
 
 /// Which decoder (per-aircraft state) a source's frames go through.
@@ -147,9 +147,12 @@ pub struct Ingest {
     /// Radar reports without a Mode S address, associated with the targets of every
     /// sensor (one state for every lane: an aircraft is one target whatever sees it).
     associator: Associator,
-    /// Whether a radar report (CAT048) was seen: association (and the state it keeps of
-    /// every target) starts then, so inputs without radar pay nothing for it.
-    radar_seen: bool,
+    /// Whether a radar is declared (`[[sensor]] type = "radar"`; CAT048 plots of others
+    /// cannot be placed): only then does association keep the state of every target,
+    /// from the first record on, so inputs without radar pay nothing for it and a
+    /// bundle's re-detection (with the logged config's sensors) associates as the
+    /// service did.
+    radar_declared: bool,
 }
 
 impl Ingest {
@@ -166,8 +169,14 @@ impl Ingest {
             source_sensors: config.source_sensors,
             asterix_drops: DropCounts::default(),
             associator: Associator::new(),
-            radar_seen: false,
+            radar_declared: false,
         }
+        .with_radar_flag()
+    }
+
+    fn with_radar_flag(mut self) -> Self {
+        self.radar_declared = self.sensors.iter().any(|s| s.kind == SensorType::Radar);
+        self
     }
 
     /// The index of `source`'s decoder, created on first use.
@@ -221,7 +230,6 @@ impl Ingest {
         let result = match asterix::observe::observe(&self.sensors, source, item) {
             Observed::Target(mut o) => {
                 let r = &item.report;
-                self.radar_seen |= r.category == 48;
                 if let (Some(icao), Some(number), Some(sensor)) =
                     (r.address, r.track_number, o.sensor)
                 {
@@ -230,13 +238,12 @@ impl Ingest {
                 if matches!(o.target, TargetId::Track { .. }) && r.category == 48 {
                     self.associator.associate(&mut o);
                 }
-                if self.radar_seen {
+                if self.radar_declared {
                     self.associator.note(&o);
                 }
                 Ingested::Accepted(*o)
             }
             Observed::Untracked(mut o) => {
-                self.radar_seen = true;
                 if self.associator.associate(&mut o) {
                     self.associator.note(&o);
                     Ingested::Accepted(*o)
@@ -278,7 +285,7 @@ impl Ingest {
             Ingested::Accepted(m) => {
                 let mut o = m.to_observation(source);
                 o.sensor = self.source_sensor(source);
-                if self.radar_seen {
+                if self.radar_declared {
                     self.associator.note(&o);
                 }
                 Ingested::Accepted(o)
