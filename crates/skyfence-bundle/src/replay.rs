@@ -366,7 +366,10 @@ pub fn replay_indexed(
         }
         out.frames += 1;
         let next_id = SourceId(u16::try_from(lanes.len()).unwrap_or(u16::MAX));
-        let source = *lanes.entry(r.sensor.as_str()).or_insert(next_id);
+        let source = *lanes.entry(r.sensor.as_str()).or_insert_with(|| {
+            ingest.name_source(next_id, skyfence_core::ShortName::new(&r.sensor).ok());
+            next_id
+        });
         let Some(item) = r.item() else {
             out.undecodable.push(r.index);
             continue;

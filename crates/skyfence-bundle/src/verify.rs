@@ -736,6 +736,13 @@ fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {
         }
         Some(EvidenceLeaf::DatasetLoaded { name, .. }) => format!("dataset {name:?}"),
         Some(EvidenceLeaf::ConfigChanged { source, .. }) => format!("config from {source}"),
+        Some(EvidenceLeaf::SensorState {
+            at_us, sensor, up, ..
+        }) => format!(
+            "sensor {sensor} {} at {}",
+            if *up { "up" } else { "down" },
+            Timestamp::from_micros(*at_us).to_rfc3339_micros()
+        ),
         Some(EvidenceLeaf::KeyRotated { at_us, .. }) => format!(
             "log key rotation at {}",
             Timestamp::from_micros(*at_us).to_rfc3339_micros()

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::{GeoPoint, Icao24, TargetId, Timestamp};
+use crate::{GeoPoint, Icao24, ShortName, TargetId, Timestamp};
 
 /// Which datum an altitude is measured against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -480,6 +480,10 @@ pub struct Observation {
     pub identity: Identity,
     /// Which configured source (sensor) heard it.
     pub source: SourceId,
+    /// The named sensor whose data this is, when known: a radar, tracker or ADS-B
+    /// station by its SAC/SIC, a Mode S receiver named by its input or source
+    /// (`FMT:PATH@SENSOR`, `[[source]] sensor`). Incidents list these in `sensors`.
+    pub sensor: Option<ShortName>,
     /// The raw record, when the source delivers records (not for SBS).
     pub raw: Option<RawRecord>,
     /// Navigation accuracy category for position (NACp 0–11, DO-260B Table 2-70) the
@@ -505,6 +509,7 @@ impl Observation {
             velocity: None,
             identity: Identity::default(),
             source: SourceId::default(),
+            sensor: None,
             raw: None,
             nacp: None,
             remoteid: None,
@@ -589,10 +594,12 @@ mod tests {
         // evidence a Mode S frame; a sensor-neutral TargetId (32 bytes: a Remote ID or a
         // sensor's track inline) and a protocol-tagged RawRecord (32: a Mode S frame
         // inline, longer records shared) cost 32 more; a Remote ID drone's shared
-        // self-description (one pointer, `None` for other protocols) 8 more. Benches hold
-        // the speed.
+        // self-description (one pointer, `None` for other protocols) 8 more; the named
+        // sensor (a `ShortName` inline, so an incident can list every sensor that saw
+        // the target without a lookup table shared by ingest and detector) 24 more.
+        // Benches hold the speed.
         assert!(
-            std::mem::size_of::<Observation>() <= 168,
+            std::mem::size_of::<Observation>() <= 192,
             "{}",
             std::mem::size_of::<Observation>()
         );

@@ -575,3 +575,58 @@ fn the_track_keeps_the_last_nacp() {
     det.observe(&status, &mut events);
     assert_eq!(nacp(&det), Some(10));
 }
+
+/// An incident names every sensor whose reports counted inside the zone, sorted: an
+/// aircraft seen by a Mode S receiver and a radar is one target with both; a report
+/// before the entry, from a third sensor, does not count; a report without a named
+/// sensor adds none. A resumed incident keeps its sensors.
+#[test]
+fn incidents_list_the_sensors_of_their_reports_inside() {
+    let a = icao();
+    let name = |s: &str| Some(skyfence_core::ShortName::new(s).unwrap());
+    let mut obs = Vec::new();
+    let mut o = pos(a, 0.0, 33.5, 69.99, Some(30_000));
+    o.sensor = name("outside-rx");
+    obs.push(o);
+    for k in 0..20 {
+        let mut o = pos(
+            a,
+            2.0 + k as f64,
+            33.5,
+            70.01 + 0.001 * k as f64,
+            Some(30_000),
+        );
+        o.sensor = match k % 4 {
+            0 => name("kabul-psr"),
+            1 => None,
+            _ => name("adsb-1"),
+        };
+        obs.push(o);
+    }
+    let mut det = detector(box_zone(), vec![]);
+    let (_, incidents) = run(&mut det, &obs);
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].sensors, ["adsb-1", "kabul-psr"]);
+    assert_eq!(incidents[0].cooperative, Some(true));
+
+    // After a restart the incident continues with the same sensors, and a new one
+    // joins them.
+    let mut det2 = detector(box_zone(), vec![]);
+    let last = obs.last().unwrap();
+    det2.resume(
+        &incidents[0],
+        Report {
+            at: last.at,
+            pos: last.position.unwrap(),
+            alt_ft: Some(30_000),
+        },
+    )
+    .unwrap();
+    let mut o = pos(a, 30.0, 33.5, 70.05, Some(30_000));
+    o.sensor = name("peshawar-psr");
+    let (_, incidents) = run(&mut det2, &[o]);
+    assert_eq!(
+        incidents[0].sensors,
+        ["adsb-1", "kabul-psr", "peshawar-psr"]
+    );
+}

@@ -17,15 +17,16 @@
 //! Nothing here allocates per frame: lanes and counters grow only when a new source
 //! appears.
 
-use skyfence_core::{Observation, SourceId, Timestamp};
+use skyfence_core::{Observation, ShortName, SourceId, TargetId, Timestamp};
 
+use crate::asterix::associate::{AssociationCounts, Associator};
 use crate::asterix::observe::Observed;
 use crate::asterix::{self, AsterixItem};
 use crate::codec::Item;
 use crate::decoder::{Decoder, DecoderConfig};
 use crate::dedup::DuplicateFilter;
 use crate::remoteid::assemble::Assembler;
-use crate::sensor::Sensor;
+use crate::sensor::{Sensor, SensorType};
 use crate::{DropCounts, Message};
 
 /// Which decoder (per-aircraft state) a source's frames go through.
@@ -50,6 +51,10 @@ pub struct IngestConfig {
     pub lanes: Lanes,
     /// The declared sensors: ASTERIX records are matched to them by SAC/SIC.
     pub sensors: Vec<Sensor>,
+    /// The sensor of each source (indexed by [`SourceId`]), when named
+    /// (`FMT:PATH@SENSOR`, `[[source]] sensor` or the source's name): observations of
+    /// protocols that do not name their sensor themselves (Mode S, Remote ID) carry it.
+    pub source_sensors: Vec<Option<ShortName>>,
 }
 
 impl Default for IngestConfig {
@@ -60,6 +65,7 @@ impl Default for IngestConfig {
             dedup: true,
             lanes: Lanes::Shared,
             sensors: Vec::new(),
+            source_sensors: Vec::new(),
         }
     }
 }
@@ -137,6 +143,16 @@ pub struct Ingest {
     /// Remote ID records, assembled per drone (one state for every lane: a drone is
     /// keyed by its source and transmitter).
     remoteid: Assembler,
+    source_sensors: Vec<Option<ShortName>>,
+    /// Radar reports without a Mode S address, associated with the targets of every
+    /// sensor (one state for every lane: an aircraft is one target whatever sees it).
+    associator: Associator,
+    /// Whether a radar is declared (`[[sensor]] type = "radar"`; CAT048 plots of others
+    /// cannot be placed): only then does association keep the state of every target,
+    /// from the first record on, so inputs without radar pay nothing for it and a
+    /// bundle's re-detection (with the logged config's sensors) associates as the
+    /// service did.
+    radar_declared: bool,
 }
 
 impl Ingest {
@@ -150,8 +166,17 @@ impl Ingest {
             remoteid: Assembler::new(),
             config: config.decoder,
             sensors: config.sensors,
+            source_sensors: config.source_sensors,
             asterix_drops: DropCounts::default(),
+            associator: Associator::new(),
+            radar_declared: false,
         }
+        .with_radar_flag()
+    }
+
+    fn with_radar_flag(mut self) -> Self {
+        self.radar_declared = self.sensors.iter().any(|s| s.kind == SensorType::Radar);
+        self
     }
 
     /// The index of `source`'s decoder, created on first use.
@@ -203,7 +228,30 @@ impl Ingest {
     /// removal: a radar's reports are its own, never copies heard by another receiver).
     fn observe_asterix(&mut self, source: SourceId, item: &AsterixItem) -> Ingested<Observation> {
         let result = match asterix::observe::observe(&self.sensors, source, item) {
-            Observed::Target(o) => Ingested::Accepted(*o),
+            Observed::Target(mut o) => {
+                let r = &item.report;
+                if let (Some(icao), Some(number), Some(sensor)) =
+                    (r.address, r.track_number, o.sensor)
+                {
+                    self.associator.bind(sensor, number, icao, o.at);
+                }
+                if matches!(o.target, TargetId::Track { .. }) && r.category == 48 {
+                    self.associator.associate(&mut o);
+                }
+                if self.radar_declared {
+                    self.associator.note(&o);
+                }
+                Ingested::Accepted(*o)
+            }
+            Observed::Untracked(mut o) => {
+                if self.associator.associate(&mut o) {
+                    self.associator.note(&o);
+                    Ingested::Accepted(*o)
+                } else {
+                    self.asterix_drops.add(crate::DropReason::Untracked);
+                    Ingested::Rejected
+                }
+            }
             Observed::Service => Ingested::Service,
             Observed::Dropped(reason) => {
                 self.asterix_drops.add(reason);
@@ -223,7 +271,10 @@ impl Ingest {
         }
         if let Item::RemoteId(record) = item {
             let result = match self.remoteid.observe(source, record) {
-                Some(o) => Ingested::Accepted(o),
+                Some(mut o) => {
+                    o.sensor = o.sensor.or(self.source_sensor(source));
+                    Ingested::Accepted(o)
+                }
                 None => Ingested::Rejected,
             };
             self.counts_mut(source)
@@ -231,11 +282,42 @@ impl Ingest {
             return result;
         }
         match self.message(source, item) {
-            Ingested::Accepted(m) => Ingested::Accepted(m.to_observation(source)),
+            Ingested::Accepted(m) => {
+                let mut o = m.to_observation(source);
+                o.sensor = self.source_sensor(source);
+                if self.radar_declared {
+                    self.associator.note(&o);
+                }
+                Ingested::Accepted(o)
+            }
             Ingested::Duplicate => Ingested::Duplicate,
             Ingested::Rejected => Ingested::Rejected,
             Ingested::Service => Ingested::Service,
         }
+    }
+
+    /// Names the sensor of `source` (as [`IngestConfig::source_sensors`] does for the
+    /// sources known in advance).
+    pub fn name_source(&mut self, source: SourceId, sensor: Option<ShortName>) {
+        let i = usize::from(source.0);
+        if self.source_sensors.len() <= i {
+            self.source_sensors.resize(i + 1, None);
+        }
+        self.source_sensors[i] = sensor;
+    }
+
+    /// The named sensor of `source`, if any.
+    #[inline]
+    fn source_sensor(&self, source: SourceId) -> Option<ShortName> {
+        self.source_sensors
+            .get(usize::from(source.0))
+            .copied()
+            .flatten()
+    }
+
+    /// What plot-to-track association did so far (see [`crate::asterix::associate`]).
+    pub fn association(&self) -> AssociationCounts {
+        self.associator.counts()
     }
 
     /// Forgets silent aircraft and old receptions as of `now` (data time or the

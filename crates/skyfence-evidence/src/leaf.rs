@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! leaf      = version kind body
-//! version   = 0x01 for kinds 0x01 to 0x05 | 0x02 for kinds 0x06 and 0x08 (each kind
+//! version   = 0x01 for kinds 0x01 to 0x05 | 0x02 for kinds 0x06, 0x08, 0x09 (each kind
 //!             has exactly one version, so one value still has one encoding; version 2
 //!             added the protocol-tagged raw record and the key rotation, and left the
 //!             bytes of every other kind as they were, so logs and bundles written before
@@ -34,6 +34,9 @@
 //! kind 0x06 raw record:       sensor:string received_at:time protocol:u8 signal mlat:bool
 //!                             record:bytes
 //! kind 0x08 key rotation:     at:time note:string
+//! kind 0x09 sensor state:     at:time sensor:string type:string up:bool last_heard:time
+//!                             -- a declared sensor came up or went down (at: when it
+//!                             -- changed; the gap runs from last_heard to the next up)
 //!                             -- a signed note (crate::rotation) naming the old and the
 //!                             -- new log key, signed by both
 //! protocol  = 0x01 Mode S frame | 0x02 ASTERIX record | 0x03 Remote ID message or pack
@@ -186,6 +189,20 @@ pub enum EvidenceLeaf {
         /// The rotation statement as a signed note (text, blank line, two signatures).
         note: String,
     },
+    /// A declared sensor came up or went down (kind 0x09, version 2), so a log shows
+    /// when a radar was looking and when it was not.
+    SensorState {
+        /// When the state changed, µs since the Unix epoch.
+        at_us: i64,
+        /// The sensor's name (`[[sensor]] name`).
+        sensor: String,
+        /// Its type (`radar`, `tracker`, `adsb`, `modes`).
+        sensor_type: String,
+        /// `true`: it came up; `false`: it went down.
+        up: bool,
+        /// Its last record before the change, µs since the Unix epoch.
+        last_heard_us: i64,
+    },
     /// An operator acknowledged an incident (kind 0x05).
     OperatorAck {
         /// The incident id.
@@ -222,7 +239,7 @@ pub enum LeafError {
     #[error("unknown signal tag {0:#04x}: expected 0x00 none, 0x01 level or 0x02 dBm")]
     UnknownSignalTag(u8),
     /// A kind this code does not know.
-    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x06 or 0x08")]
+    #[error("unknown leaf kind {0:#04x}: expected 0x01 to 0x06, 0x08 or 0x09")]
     UnknownKind(u8),
     /// An unknown dataset kind.
     #[error("unknown dataset kind {0:#04x}: expected 0x01 zones, 0x02 dataset or 0x03 permits")]
@@ -354,6 +371,7 @@ impl EvidenceLeaf {
             EvidenceLeaf::OperatorAck { .. } => 0x05,
             EvidenceLeaf::RawRecord { .. } => 0x06,
             EvidenceLeaf::KeyRotated { .. } => 0x08,
+            EvidenceLeaf::SensorState { .. } => 0x09,
         }
     }
 
@@ -470,6 +488,19 @@ impl EvidenceLeaf {
                 w.i64(*at_us);
                 w.bytes("note", note.as_bytes())?;
             }
+            EvidenceLeaf::SensorState {
+                at_us,
+                sensor,
+                sensor_type,
+                up,
+                last_heard_us,
+            } => {
+                w.i64(*at_us);
+                w.bytes("sensor", sensor.as_bytes())?;
+                w.bytes("type", sensor_type.as_bytes())?;
+                w.bool(*up);
+                w.i64(*last_heard_us);
+            }
         }
         Ok(w.0)
     }
@@ -564,6 +595,13 @@ impl EvidenceLeaf {
                 at_us: r.i64("at")?,
                 note: r.string("note")?,
             },
+            0x09 => EvidenceLeaf::SensorState {
+                at_us: r.i64("at")?,
+                sensor: r.string("sensor")?,
+                sensor_type: r.string("type")?,
+                up: r.bool("up")?,
+                last_heard_us: r.i64("last_heard")?,
+            },
             other => return Err(LeafError::UnknownKind(other)),
         };
         if !r.0.is_empty() {
@@ -579,11 +617,11 @@ impl EvidenceLeaf {
 }
 
 /// The kinds this code reads.
-const KNOWN_KINDS: [u8; 7] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08];
+const KNOWN_KINDS: [u8; 8] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09];
 
 /// The one version each kind is written in.
 fn version_of(kind: u8) -> u8 {
-    if kind == 0x06 || kind == 0x08 {
+    if matches!(kind, 0x06 | 0x08 | 0x09) {
         LEAF_VERSION_RAW_RECORD
     } else {
         LEAF_VERSION
@@ -702,8 +740,16 @@ mod tests {
             })
         );
         assert_eq!(
+            EvidenceLeaf::decode(&[0x01, 0x0a]),
+            Err(LeafError::UnknownKind(10))
+        );
+        assert_eq!(
             EvidenceLeaf::decode(&[0x01, 0x09]),
-            Err(LeafError::UnknownKind(9))
+            Err(LeafError::VersionMismatch {
+                kind: 0x09,
+                expected: 0x02,
+                found: 0x01
+            })
         );
         let ack = EvidenceLeaf::OperatorAck {
             incident_id: [0; 8],
@@ -859,6 +905,15 @@ mod tests {
                 }
             ),
             (any::<i64>(), ".*").prop_map(|(at_us, note)| EvidenceLeaf::KeyRotated { at_us, note }),
+            (any::<i64>(), ".*", ".*", any::<bool>(), any::<i64>()).prop_map(
+                |(at_us, sensor, sensor_type, up, last_heard_us)| EvidenceLeaf::SensorState {
+                    at_us,
+                    sensor,
+                    sensor_type,
+                    up,
+                    last_heard_us
+                }
+            ),
         ]
     }
 
@@ -868,7 +923,7 @@ mod tests {
             let bytes = leaf.encode().unwrap();
             // Each kind has exactly one version byte: 0x02 for the raw record and the key
             // rotation, else 0x01.
-            let version = if matches!(leaf.kind_code(), 0x06 | 0x08) { LEAF_VERSION_RAW_RECORD } else { LEAF_VERSION };
+            let version = if matches!(leaf.kind_code(), 0x06 | 0x08 | 0x09) { LEAF_VERSION_RAW_RECORD } else { LEAF_VERSION };
             prop_assert_eq!(bytes[..2].to_vec(), vec![version, leaf.kind_code()]);
             prop_assert_eq!(EvidenceLeaf::decode(&bytes).unwrap(), leaf);
         }

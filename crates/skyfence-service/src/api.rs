@@ -439,6 +439,9 @@ struct Feed {
     /// Acknowledgements as they are stored (`ack` events, `seq` 0: not in the event log,
     /// so they carry no SSE id and are not replayed).
     acks: broadcast::Receiver<Arc<str>>,
+    /// Sensors coming up and going down (`sensor_up`, `sensor_down`; like acks, `seq`
+    /// 0: not in the event log).
+    sensors: broadcast::Receiver<Arc<crate::sensor_state::SensorChange>>,
 }
 
 /// The SSE event that says `skipped` stored events after id `after` cannot be sent (the
@@ -519,6 +522,17 @@ impl Feed {
                     // The sender lives in `self.state`: never closed while we run.
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
+                c = self.sensors.recv() => match c {
+                    Ok(change) => {
+                        return Some(Arc::new(Published {
+                            seq: 0,
+                            kind: change.event,
+                            json: serde_json::to_string(&*change).unwrap_or_default(),
+                        }));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 () = super::source::stopped(&mut shutdown) => return None,
             };
             match received {
@@ -550,6 +564,7 @@ async fn events(
     // Subscribe before reading the backlog, so nothing falls between the two.
     let live = state.events.subscribe();
     let acks = state.ack.subscribe();
+    let sensors = state.metrics.sensors.subscribe();
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -561,6 +576,7 @@ async fn events(
         more: false,
         last: 0,
         acks,
+        sensors,
     };
     let newest = feed
         .state

@@ -336,6 +336,16 @@ impl Service {
         let wal_conn = store
             .writer()
             .context("opening the store's checkpoint connection")?;
+        // Sensors coming up and going down, logged as evidence (kind 0x09) on a
+        // connection of their own, so a bundle's log shows when a radar was looking.
+        let sensor_log = store
+            .writer()
+            .context("opening the store's sensor log connection")?;
+        tokio::spawn(log_sensor_changes(
+            sensor_log,
+            metrics.sensors.subscribe(),
+            shutdown_rx.clone(),
+        ));
         let checkpoint_stop = shutdown_rx.clone();
         let checkpointer = tokio::task::spawn_blocking(move || {
             pipeline::checkpoint_store(wal_conn, checkpoint_stop);
@@ -347,10 +357,22 @@ impl Service {
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
         let mlat = pipeline::mlat_engine(&sensors, &receivers);
+        // A Mode S receiver's frames are named after its `[[source]] sensor`; every other
+        // source's after the source.
+        let source_sensors: Vec<Option<String>> = sources
+            .iter()
+            .map(|s| {
+                receivers
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|(_, name)| name.clone())
+            })
+            .collect();
         let mut task = pipeline::DetectorTask::new(detector, names, metrics.clone(), tracks_tx)
             .with_retention(retention)
             .with_ingest(
                 sensors,
+                &source_sensors,
                 skyfence_decode::decoder::DecoderConfig {
                     commb_trust_replies,
                     ..Default::default()
@@ -487,4 +509,45 @@ fn check_store(
         if problems.len() == 1 { "" } else { "s" },
         problems.join("; ")
     )
+}
+
+/// Appends each sensor change (`sensor_state::SensorChange`) to the evidence log as a
+/// kind-0x09 leaf, until shutdown. A failed append is logged and retried with the next
+/// change's (the change itself stays on the event stream and in the metrics).
+async fn log_sensor_changes(
+    store: Box<dyn skyfence_store::Store>,
+    mut changes: broadcast::Receiver<Arc<sensor_state::SensorChange>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let store = Arc::new(std::sync::Mutex::new(store));
+    loop {
+        let change = tokio::select! {
+            c = changes.recv() => c,
+            () = source::stopped(&mut shutdown) => return,
+        };
+        let change = match change {
+            Ok(c) => c,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!("sensor log fell behind: {n} sensor changes not logged");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(leaf) = change.leaf() else { continue };
+        let store = store.clone();
+        let appended = tokio::task::spawn_blocking(move || match store.lock() {
+            Ok(mut s) => s.append_evidence(&leaf).map_err(|e| e.to_string()),
+            Err(_) => Err("the sensor log's store connection is poisoned".into()),
+        })
+        .await;
+        match appended {
+            Ok(Ok(index)) => {
+                tracing::debug!(sensor = %change.sensor, index, "{} logged", change.event)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(sensor = %change.sensor, "cannot log {}: {e}", change.event)
+            }
+            Err(e) => tracing::warn!("sensor log task: {e}"),
+        }
+    }
 }

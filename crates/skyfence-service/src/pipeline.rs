@@ -283,20 +283,42 @@ impl DetectorTask {
     }
 
     /// Matches ASTERIX records to the declared sensors (`[[sensor]]`) by SAC/SIC, so
-    /// radar plots are placed from their sites and named after them.
-    pub fn with_sensors(self, sensors: Vec<skyfence_decode::sensor::Sensor>) -> Self {
-        self.with_ingest(sensors, skyfence_decode::decoder::DecoderConfig::default())
+    /// radar plots are placed from their sites and named after them; the other
+    /// records of source `i` are named after `source_sensors[i]` (its `[[source]]
+    /// sensor`, else the source's own name), so incidents list every sensor that saw
+    /// their target.
+    pub fn with_sensors(
+        self,
+        sensors: Vec<skyfence_decode::sensor::Sensor>,
+        source_sensors: &[Option<String>],
+    ) -> Self {
+        self.with_ingest(
+            sensors,
+            source_sensors,
+            skyfence_decode::decoder::DecoderConfig::default(),
+        )
     }
 
     /// [`DetectorTask::with_sensors`], with the decoder's settings (`[decoder]`).
     pub fn with_ingest(
         mut self,
         sensors: Vec<skyfence_decode::sensor::Sensor>,
+        source_sensors: &[Option<String>],
         decoder: skyfence_decode::decoder::DecoderConfig,
     ) -> Self {
+        let source_sensors = self
+            .source_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let named = source_sensors.get(i).and_then(|s| s.as_deref());
+                skyfence_core::ShortName::new(named.unwrap_or(name)).ok()
+            })
+            .collect();
         self.ingest = Ingest::new(IngestConfig {
             lanes: Lanes::PerSource,
             sensors,
+            source_sensors,
             decoder,
             ..IngestConfig::default()
         });
@@ -635,6 +657,10 @@ impl DetectorTask {
             self.push_event(event, arrived);
         }
         self.events = events;
+        // Sensors that came up or went down: announced on the event stream and counted.
+        for c in self.metrics.sensors.changes(now) {
+            tracing::info!(sensor = %c.sensor, at = %c.at, "{}", c.event);
+        }
         self.ingest.expire(now);
         self.frames.expire(now);
         self.checks.expire(now);

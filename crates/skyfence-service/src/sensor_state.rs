@@ -10,8 +10,9 @@
 //! within [`HEARD_WITHIN_S`]. A sensor never heard is `down`. Times are receive times
 //! (the machine clock, read at the edge).
 
-use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64};
 
 use serde::Serialize;
 use skyfence_core::Timestamp;
@@ -38,12 +39,71 @@ struct Status {
     last_service_us: AtomicI64,
     /// The rotation period the radar announced, µs (0: not announced).
     rotation_us: AtomicI64,
+    /// The state last announced by [`SensorBoard::changes`]: [`UNKNOWN`], [`UP`] or
+    /// [`DOWN`].
+    announced: AtomicU8,
+    /// `sensor_up` and `sensor_down` changes announced.
+    changes: [AtomicU64; 2],
+}
+
+const UNKNOWN: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
+
+/// A sensor's change of state: the `sensor_up` and `sensor_down` events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SensorChange {
+    /// `sensor_up` or `sensor_down`.
+    pub event: &'static str,
+    /// When it changed: for `sensor_up` the record that brought it up, for
+    /// `sensor_down` the moment its silence passed the limit (its last service message
+    /// or record plus the limit), so the gap it leaves runs from `last_heard` to the
+    /// next `sensor_up`.
+    pub at: String,
+    /// `[[sensor]] name`.
+    pub sensor: String,
+    /// `radar`, `tracker`, `adsb` or `modes`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Its last record, RFC 3339.
+    pub last_heard: Option<String>,
+    /// A radar's last service message (CAT034), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_service: Option<String>,
+    /// `at`, µs since the epoch.
+    #[serde(skip)]
+    pub at_us: i64,
+    /// `last_heard`, µs since the epoch.
+    #[serde(skip)]
+    pub last_heard_us: Option<i64>,
+}
+
+impl SensorChange {
+    /// The evidence leaf that records it (kind 0x09), when the sensor was ever heard
+    /// (every change is of a sensor heard).
+    pub fn leaf(&self) -> Option<skyfence_evidence::EvidenceLeaf> {
+        Some(skyfence_evidence::EvidenceLeaf::SensorState {
+            at_us: self.at_us,
+            sensor: self.sensor.clone(),
+            sensor_type: self.kind.to_string(),
+            up: self.event == "sensor_up",
+            last_heard_us: self.last_heard_us?,
+        })
+    }
 }
 
 /// Every declared sensor's state (lock-free: the detector task writes, the API reads).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SensorBoard {
     sensors: Vec<Status>,
+    /// `sensor_up` / `sensor_down` events for the SSE stream (not in the event log).
+    feed: tokio::sync::broadcast::Sender<Arc<SensorChange>>,
+}
+
+impl Default for SensorBoard {
+    fn default() -> Self {
+        SensorBoard::new(&[])
+    }
 }
 
 /// One sensor as `GET /api/sensors` lists it.
@@ -104,9 +164,72 @@ impl SensorBoard {
                     last_heard_us: AtomicI64::new(NEVER),
                     last_service_us: AtomicI64::new(NEVER),
                     rotation_us: AtomicI64::new(0),
+                    announced: AtomicU8::new(UNKNOWN),
+                    changes: [AtomicU64::new(0), AtomicU64::new(0)],
                 })
                 .collect(),
+            feed: tokio::sync::broadcast::channel(64).0,
         }
+    }
+
+    /// The `sensor_up` / `sensor_down` events as they are announced.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<SensorChange>> {
+        self.feed.subscribe()
+    }
+
+    /// The sensors whose state changed since the last call, as of `now` (the detector
+    /// task calls this every tick): a sensor heard for the first time, or heard again
+    /// after being down, is `sensor_up`; one that fell silent past its limit is
+    /// `sensor_down`. A sensor never heard announces nothing. Each change is counted
+    /// (`skyfence_sensor_changes_total`) and sent to the SSE stream.
+    pub fn changes(&self, now: Timestamp) -> Vec<SensorChange> {
+        let mut out = Vec::new();
+        for s in &self.sensors {
+            let up = Self::is_up(s, now);
+            let before = s.announced.load(Relaxed);
+            let heard = at(s.last_heard_us.load(Relaxed));
+            let service = at(s.last_service_us.load(Relaxed));
+            let (event, when) = match (before, up) {
+                (UP, false) => ("sensor_down", Self::down_at(s).unwrap_or(now)),
+                (UNKNOWN | DOWN, true) => ("sensor_up", heard.unwrap_or(now)),
+                _ => continue,
+            };
+            s.announced.store(if up { UP } else { DOWN }, Relaxed);
+            s.changes[usize::from(!up)].fetch_add(1, Relaxed);
+            let change = SensorChange {
+                event,
+                at: when.to_rfc3339_millis(),
+                sensor: s.sensor.name.to_string(),
+                kind: s.sensor.kind.as_str(),
+                last_heard: heard.map(|t| t.to_rfc3339_millis()),
+                last_service: service.map(|t| t.to_rfc3339_millis()),
+                at_us: when.as_micros(),
+                last_heard_us: heard.map(|t| t.as_micros()),
+            };
+            // No subscriber is no error.
+            let _ = self.feed.send(Arc::new(change.clone()));
+            out.push(change);
+        }
+        out
+    }
+
+    /// When a sensor that is down went down: its last service message (radars that
+    /// send them) or record plus the silence its kind is allowed.
+    fn down_at(s: &Status) -> Option<Timestamp> {
+        let limit = |secs: f64| (secs * 1e6).round() as i64;
+        match (s.sensor.kind, at(s.last_service_us.load(Relaxed))) {
+            (SensorType::Radar, Some(t)) => Some(t.add_micros(limit(Self::radar_limit_s(s)))),
+            _ => at(s.last_heard_us.load(Relaxed)).map(|t| t.add_micros(limit(HEARD_WITHIN_S))),
+        }
+    }
+
+    /// How long a radar's service messages may be silent before it is down, seconds.
+    fn radar_limit_s(s: &Status) -> f64 {
+        let rotation = match s.rotation_us.load(Relaxed) {
+            0 => DEFAULT_ROTATION_S,
+            us => us as f64 / 1e6,
+        };
+        (3.0 * rotation).max(MIN_SILENCE_S)
     }
 
     /// Notes an item's sensor as heard at the item's (receive) time.
@@ -142,13 +265,7 @@ impl SensorBoard {
     fn is_up(s: &Status, now: Timestamp) -> bool {
         let since = |us: i64| at(us).map(|t| now.secs_since(t));
         match (s.sensor.kind, since(s.last_service_us.load(Relaxed))) {
-            (SensorType::Radar, Some(silent)) => {
-                let rotation = match s.rotation_us.load(Relaxed) {
-                    0 => DEFAULT_ROTATION_S,
-                    us => us as f64 / 1e6,
-                };
-                silent <= (3.0 * rotation).max(MIN_SILENCE_S)
-            }
+            (SensorType::Radar, Some(silent)) => silent <= Self::radar_limit_s(s),
             _ => since(s.last_heard_us.load(Relaxed)).is_some_and(|s| s <= HEARD_WITHIN_S),
         }
     }
@@ -196,6 +313,17 @@ impl SensorBoard {
                 s.sensor.kind.as_str(),
                 u8::from(Self::is_up(s, now))
             );
+        }
+        out.push_str("# HELP skyfence_sensor_changes_total sensor_up and sensor_down events announced\n# TYPE skyfence_sensor_changes_total counter\n");
+        for s in &self.sensors {
+            for (i, state) in ["up", "down"].iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "skyfence_sensor_changes_total{{sensor=\"{}\",state=\"{state}\"}} {}",
+                    s.sensor.name,
+                    s.changes[i].load(Relaxed)
+                );
+            }
         }
         out.push_str("# HELP skyfence_sensor_last_heard_seconds Unix time of the sensor's last record (absent: never heard)\n# TYPE skyfence_sensor_last_heard_seconds gauge\n");
         for s in &self.sensors {
@@ -290,5 +418,75 @@ mod tests {
             text.contains("skyfence_sensor_last_heard_seconds{sensor=\"psr\"} 1700000020.000\n")
         );
         assert!(!text.contains("last_heard_seconds{sensor=\"rx\"}"));
+    }
+
+    #[test]
+    fn changes_are_announced_once_with_their_times_and_counted() {
+        let board = SensorBoard::new(&[
+            sensor("psr", SensorType::Radar, Some((2, 1))),
+            sensor("sdps", SensorType::Tracker, Some((1, 100))),
+        ]);
+        let mut feed = board.subscribe();
+        let t0 = Timestamp::from_secs(1_700_000_000);
+        let s = |secs: i64| t0.add_micros(secs * 1_000_000);
+        // Never heard: nothing to announce.
+        assert!(board.changes(t0).is_empty());
+        let north = Service {
+            kind: ServiceKind::NorthMarker,
+            sector_deg: Some(0.0),
+            rotation_period_s: Some(5.0),
+            nogo: None,
+        };
+        board.heard(&item(s(1), 2, 1, Some(north)));
+        let c = board.changes(s(2));
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].event, c[0].sensor.as_str()), ("sensor_up", "psr"));
+        assert_eq!(c[0].at, s(1).to_rfc3339_millis());
+        assert!(board.changes(s(3)).is_empty(), "announced once");
+        let sent = feed.try_recv().unwrap();
+        assert_eq!(sent.event, "sensor_up");
+        let json = serde_json::to_string(&*sent).unwrap();
+        assert!(json.contains("\"sensor\":\"psr\""), "{json}");
+        assert!(!json.contains("_us"), "{json}");
+        assert_eq!(
+            sent.leaf(),
+            Some(skyfence_evidence::EvidenceLeaf::SensorState {
+                at_us: s(1).as_micros(),
+                sensor: "psr".into(),
+                sensor_type: "radar".into(),
+                up: true,
+                last_heard_us: s(1).as_micros(),
+            })
+        );
+        // The radar keeps turning until 31 s, then stops: down 15 s (3 rotations of 5 s)
+        // after its last north marker.
+        for k in 1..=6 {
+            board.heard(&item(s(1 + 5 * k), 2, 1, Some(north)));
+            assert!(board.changes(s(2 + 5 * k)).is_empty());
+        }
+        assert!(board.changes(s(46)).is_empty());
+        let c = board.changes(s(47));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].event, "sensor_down");
+        assert_eq!(c[0].at, s(46).to_rfc3339_millis());
+        assert_eq!(
+            c[0].last_service.as_deref(),
+            Some(s(31).to_rfc3339_millis().as_str())
+        );
+        // Back: up again at its first marker.
+        board.heard(&item(s(100), 2, 1, Some(north)));
+        let c = board.changes(s(101));
+        assert_eq!(
+            (c[0].event, c[0].at.clone()),
+            ("sensor_up", s(100).to_rfc3339_millis())
+        );
+        let mut text = String::new();
+        board.render(s(101), &mut text);
+        assert!(
+            text.contains("skyfence_sensor_changes_total{sensor=\"psr\",state=\"up\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("skyfence_sensor_changes_total{sensor=\"psr\",state=\"down\"} 1\n"));
+        assert!(text.contains("skyfence_sensor_changes_total{sensor=\"sdps\",state=\"up\"} 0\n"));
     }
 }

@@ -39,6 +39,9 @@
     events: 0,
     acks: 0,
     deadLetters: 0,
+    // Declared sensors with a site, as drawn: {name: 'up' | 'down'}.
+    sensors: {},
+    sensorEvents: 0,
     errors: [],
   };
   window.skyfence = probe;
@@ -192,6 +195,7 @@
       targets: { type: 'geojson', data: empty() },
       track: { type: 'geojson', data: empty() },
       trackpts: { type: 'geojson', data: empty() },
+      sensors: { type: 'geojson', data: empty() },
     };
     const layers = [{ id: 'bg', type: 'background', paint: { 'background-color': '#081019' } }];
     if (config.tiles) {
@@ -236,6 +240,15 @@
           'circle-color': ['match', ['get', 'role'], 'entry', COLORS.alert, 'exit', COLORS.exit,
             'operator', COLORS.operator, '#ffffff'],
           'circle-stroke-color': '#081019', 'circle-stroke-width': 2,
+        } },
+      // Sensor sites (GET /api/sensors): green while up; a down sensor is a larger red
+      // ring around a dark centre, so a coverage gap stands out.
+      { id: 'sensors', type: 'circle', source: 'sensors',
+        paint: {
+          'circle-radius': ['case', ['==', ['get', 'state'], 'down'], 9, 6],
+          'circle-color': ['case', ['==', ['get', 'state'], 'down'], '#081019', COLORS.exit],
+          'circle-stroke-color': ['case', ['==', ['get', 'state'], 'down'], COLORS.alert, '#081019'],
+          'circle-stroke-width': ['case', ['==', ['get', 'state'], 'down'], 3, 2],
         } },
       { id: 'targets', type: 'symbol', source: 'targets',
         layout: {
@@ -306,7 +319,61 @@
     setInterval(refreshIncidents, 15000);
     refreshDeadLetters();
     setInterval(refreshDeadLetters, 10000);
+    refreshSensors();
+    setInterval(refreshSensors, 5000);
+    map.on('click', 'sensors', (e) => showSensorPopup(e.features[0]));
     events();
+  }
+
+  // ---- sensors ---------------------------------------------------------------------------
+
+  async function refreshSensors() {
+    let list;
+    try {
+      list = await apiJson('/api/sensors');
+    } catch (e) {
+      console.warn('sensors:', e.message);
+      return;
+    }
+    const features = [];
+    const seen = {};
+    for (const s of list) {
+      if (!s.position) continue;
+      seen[s.name] = s.state;
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [s.position.lon, s.position.lat] },
+        properties: { name: s.name, type: s.type, state: s.state, last_heard: s.last_heard || '' },
+      });
+    }
+    map.getSource('sensors').setData({ type: 'FeatureCollection', features });
+    probe.sensors = seen;
+  }
+
+  function showSensorPopup(f) {
+    const p = f.properties;
+    new maplibregl.Popup({ closeButton: false })
+      .setLngLat(f.geometry.coordinates)
+      .setHTML('<b>' + esc(p.name) + '</b> · ' + esc(p.type) + ' · <span class="kind sensor_' + esc(p.state) + '">' +
+        esc(p.state) + '</span>' + (p.last_heard ? '<br>last heard ' + esc(fmtDateTime(p.last_heard)) : ''))
+      .addTo(map);
+  }
+
+  // A sensor came up or went down: a line in the feed, the site redrawn.
+  function onSensor(name, s) {
+    const li = document.createElement('li');
+    li.className = 'ev fresh';
+    const text = (s.sensor || '?') + ' · ' + (s.type || '') + ' · ' + (name === 'sensor_down' ? 'down' : 'up') +
+      (name === 'sensor_down' && s.last_heard ? ' · last heard ' + fmtTime(s.last_heard) : '');
+    li.innerHTML = '<time>' + esc(fmtTime(s.at || new Date().toISOString())) + '</time><span class="kind ' + esc(name) +
+      '">' + esc(name.replace('_', ' ')) + '</span><span class="text" title="' + esc(text) + '">' + esc(text) + '</span>';
+    const feed = $('feed');
+    feed.prepend(li);
+    while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+    probe.events++;
+    probe.sensorEvents++;
+    $('feed-count').textContent = probe.events;
+    refreshSensors();
   }
 
   async function loadZones(config) {
@@ -835,6 +902,7 @@
     let data;
     try { data = JSON.parse(raw); } catch (e) { data = { text: raw }; }
     if (name === 'ack') { onAck(data); return; }
+    if (name === 'sensor_up' || name === 'sensor_down') { onSensor(name, data); return; }
     // The payload is the incident, or the target for `approach`; accept a wrapper too.
     const body = data.incident || data.target_event || data;
     const target = body.target || body;

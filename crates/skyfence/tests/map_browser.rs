@@ -221,6 +221,91 @@ fn live_map_asks_for_the_api_token() {
     assert_eq!(report["link"], "live", "{report}");
 }
 
+/// A radar feeding CAT034 north markers over UDP is drawn at its site as up; when its
+/// markers stop, the map marks it down (within three rotations, at least 15 s) and the
+/// feed shows its `sensor_down` event.
+#[test]
+fn live_map_marks_a_silent_radar_down() {
+    if !browser::tools_ready("map browser test") {
+        return;
+    }
+    use skyfence_decode::asterix::{Report, Service, ServiceKind, encode};
+    let work = tempfile::tempdir().expect("temp dir");
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let radar_port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        s.local_addr().expect("addr").port()
+    };
+    let config = work.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[zones]]\ncountry = \"PK\"\n\n[server]\nlisten = \"{addr}\"\n\n[store]\npath = \"map.db\"\n\n\
+             [[sensor]]\nname = \"peshawar-psr\"\ntype = \"radar\"\nsac = 2\nsic = 1\nlat = 34.01\nlon = 71.58\nalt_m = 380\n\n\
+             [[source]]\nname = \"radar-feed\"\ntype = \"asterix\"\nlisten = \"127.0.0.1:{radar_port}\"\n"
+        ),
+    )
+    .expect("write config");
+    let _service = start(
+        work.path(),
+        addr,
+        &["run", "--config", config.to_str().expect("utf-8 path")],
+    );
+    // North markers once a second (a 1 s rotation: the 15 s floor applies) for 25 s,
+    // then silence: bounded, loopback only.
+    let feeder = std::thread::spawn(move || {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let north = Service {
+            kind: ServiceKind::NorthMarker,
+            sector_deg: Some(0.0),
+            rotation_period_s: Some(1.0),
+            nogo: None,
+        };
+        for k in 0..25u32 {
+            let r = Report {
+                category: 34,
+                sac: 2,
+                sic: 1,
+                time_of_day: Some(k * 128),
+                service: Some(north),
+                ..Report::default()
+            };
+            let mut block = Vec::new();
+            encode::block(34, &[encode::cat034(&r, &north)], &mut block);
+            let _ = socket.send_to(&block, ("127.0.0.1", radar_port));
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+    let report = browse(
+        &format!("http://{addr}/"),
+        &target_file("map-sensor.png"),
+        &[("SKYFENCE_MAP_SENSOR", "peshawar-psr@71.58,34.01")],
+        work.path(),
+    );
+    feeder.join().expect("feeder");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(
+        report["sensorDrawnUp"],
+        serde_json::json!(["peshawar-psr:up"]),
+        "{report}"
+    );
+    assert_eq!(
+        report["sensorDrawnDown"],
+        serde_json::json!(["peshawar-psr:down"]),
+        "{report}"
+    );
+    // The page connected after the radar came up: its feed shows the `sensor_down`.
+    assert!(report["sensorEvents"].as_u64() >= Some(1), "{report}");
+    assert!(
+        report["sensorFeed"][0]
+            .as_str()
+            .is_some_and(|l| l.contains("sensor down") && l.contains("peshawar-psr")),
+        "{report}"
+    );
+    let sensors = http_get_json(addr, "/api/sensors");
+    assert_eq!(sensors[0]["state"], "down", "{sensors}");
+}
+
 /// An alert sink that cannot deliver (a webhook to a closed loopback port) gives up on
 /// its alerts after `dead_letter_after_s`; the map lists them under "Undelivered
 /// alerts" (the live demo test checks the panel stays hidden without any). Traffic:

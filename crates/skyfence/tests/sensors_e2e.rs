@@ -77,6 +77,48 @@ fn metres(a: &Value, lat: f64, lon: f64) -> f64 {
     dx.hypot(dy)
 }
 
+/// Reads `GET /api/events` on its own thread and keeps every `sensor_up` and
+/// `sensor_down` event as (kind, data).
+fn sensor_events(
+    addr: std::net::SocketAddr,
+) -> std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>> {
+    use std::io::{BufRead, BufReader, Write};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .unwrap();
+    let out = seen.clone();
+    std::thread::spawn(move || {
+        let mut kind = String::new();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(k) = line.strip_prefix("event:") {
+                kind = k.trim().to_string();
+            } else if let Some(d) = line.strip_prefix("data:")
+                && kind.starts_with("sensor_")
+                && let Ok(v) = serde_json::from_str(d.trim())
+            {
+                out.lock().unwrap().push((kind.clone(), v));
+            }
+        }
+    });
+    seen
+}
+
+fn millis(v: &Value) -> i64 {
+    Timestamp::parse_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .as_micros()
+        / 1000
+}
+
+fn metrics_after(addr: std::net::SocketAddr) -> String {
+    common::http(addr, "GET", "/metrics", None, None).1
+}
+
 #[test]
 fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
     let dir = tempfile::tempdir().unwrap();
@@ -118,6 +160,7 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
         .args(["run", "--config"])
         .arg(&config);
     let (mut child, addr) = common::spawn_service(&mut cmd, Duration::from_secs(60), |_| {});
+    let changes = sensor_events(addr);
 
     // Both UDP sources are bound once the service has counted them as connected.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -255,10 +298,77 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
         "{metrics}"
     );
     assert!(metrics.contains("skyfence_sensor_last_heard_seconds{sensor=\"peshawar-psr\"} "));
+    // Each radar came up once and went down once: `sensor_up` then `sensor_down` on
+    // the event stream, the down one 15 s (Peshawar: 3 × 5 s) after its last marker,
+    // counted in the metrics.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let changes = loop {
+        let c = changes.lock().unwrap().clone();
+        if c.iter().filter(|(k, _)| k == "sensor_down").count() >= 2 {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "sensor events: {c:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for radar in ["peshawar-psr", "kabul-psr"] {
+        let of: Vec<&(String, Value)> = changes
+            .iter()
+            .filter(|(_, v)| v["sensor"] == radar)
+            .collect();
+        let kinds: Vec<&str> = of.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds, ["sensor_up", "sensor_down"], "{radar}: {changes:?}");
+        let down = &of[1].1;
+        assert_eq!(down["type"], "radar");
+        let gap = millis(&down["at"]) - millis(&down["last_service"]);
+        let limit = if radar == "peshawar-psr" {
+            15_000
+        } else {
+            30_000
+        };
+        assert_eq!(gap, limit, "{down}");
+        assert!(metrics_after(addr).contains(&format!(
+            "skyfence_sensor_changes_total{{sensor=\"{radar}\",state=\"down\"}} 1\n"
+        )));
+    }
 
     common::stop_gracefully(&mut child);
     // The store holds the same incidents, with their raw records.
     let store = SqliteStore::open(dir.path().join("live.db")).unwrap();
+    // The evidence log holds each radar's up and down (kind 0x09), at the times the
+    // event stream gave: the coverage gap is provable from the log.
+    use skyfence_store::EvidenceLogStore;
+    let size = store.evidence_size().unwrap();
+    let logged: Vec<(String, bool, i64, i64)> = store
+        .evidence_leaves(0, size)
+        .unwrap()
+        .into_iter()
+        .filter_map(
+            |(_, bytes)| match skyfence_evidence::EvidenceLeaf::decode(&bytes) {
+                Ok(skyfence_evidence::EvidenceLeaf::SensorState {
+                    sensor,
+                    up,
+                    at_us,
+                    last_heard_us,
+                    ..
+                }) => Some((sensor, up, at_us / 1000, last_heard_us / 1000)),
+                _ => None,
+            },
+        )
+        .collect();
+    for radar in ["peshawar-psr", "kabul-psr"] {
+        let of: Vec<&(String, bool, i64, i64)> = logged.iter().filter(|l| l.0 == radar).collect();
+        assert_eq!(
+            of.iter().map(|l| l.1).collect::<Vec<_>>(),
+            [true, false],
+            "{radar}: {logged:?}"
+        );
+        let down = changes
+            .iter()
+            .find(|(k, v)| k == "sensor_down" && v["sensor"] == radar)
+            .unwrap();
+        assert_eq!(of[1].2, millis(&down.1["at"]), "{radar}");
+        assert_eq!(of[1].3, millis(&down.1["last_heard"]), "{radar}");
+    }
     for (incident, proto) in [(t, "asterix"), (r, "remoteid")] {
         let id = incident["id"].as_str().unwrap().parse().unwrap();
         let stored = store.incident(id).unwrap().expect("stored");

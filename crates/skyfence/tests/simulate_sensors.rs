@@ -230,3 +230,153 @@ fn analyze_finds_the_radar_only_and_remoteid_incidents_of_the_truth() {
     assert_eq!(f["max_alt_ft"], t["max_alt_ft"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The simulator's config with the Mode S recording declared as a receiver, so its
+/// reports are named in incidents' `sensors`.
+fn config_with_receiver(dir: &Path) {
+    let mut config = String::from_utf8(read(dir, "config.toml")).unwrap();
+    config.push_str(
+        "\n[[sensor]]\nname = \"pk-adsb\"\ntype = \"modes\"\nlat = 33.0\nlon = 70.0\nalt_m = 500\n",
+    );
+    std::fs::write(dir.join("c2.toml"), config).unwrap();
+}
+
+fn analyze_radar_and_adsb(dir: &Path, asterix: &str, out: &str) -> Vec<Value> {
+    run(
+        dir,
+        &[
+            "analyze",
+            "--config",
+            "c2.toml",
+            "--input",
+            "raw:raw.csv@pk-adsb",
+            "--input",
+            &format!("asterix:{asterix}"),
+            "--start",
+            START,
+            "--out",
+            out,
+        ],
+    );
+    lines(dir, out)
+}
+
+/// `(zone, target id, status)` of every incident, sorted.
+fn keys(v: &[Value]) -> Vec<(String, String, String)> {
+    let mut k: Vec<_> = v
+        .iter()
+        .filter(|i| i.get("event").is_none())
+        .map(|i| {
+            (
+                i["zone"].as_str().unwrap().to_string(),
+                i["target"]["id"].as_str().unwrap().to_string(),
+                i["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    k.sort();
+    k
+}
+
+/// An aircraft seen by ADS-B and by radar is one target: one incident per truth
+/// incursion whose `sensors` lists the receiver and the radars, whether the radar reads
+/// its Mode S address or only its Mode 3/A code and flight level (then the gate
+/// associates the radar's track with the ADS-B track); the silent drone stays the
+/// radar's track, seen by Peshawar alone.
+#[test]
+fn radar_and_adsb_of_one_aircraft_are_one_target() {
+    let dir = temp_dir("fusion");
+    simulate("af-pk-border-radar", &dir, 3, "raw");
+    config_with_receiver(&dir);
+    let found = analyze_radar_and_adsb(&dir, "asterix.ast", "incidents.jsonl");
+    let truth: Vec<Value> = lines(&dir, "truth.jsonl")
+        .into_iter()
+        .filter(|i| i["target"]["kind"] != "remoteid")
+        .collect();
+    assert_eq!(
+        keys(&found),
+        keys(&truth),
+        "one incident per truth incident"
+    );
+    let mut both = 0;
+    for f in &found {
+        let sensors: Vec<&str> = f["sensors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        if f["target"]["kind"] == "track" {
+            assert_eq!(sensors, ["peshawar-psr"], "{f}");
+            assert_eq!(f["cooperative"], false);
+            continue;
+        }
+        assert!(sensors.contains(&"pk-adsb"), "{f}");
+        both += usize::from(sensors.iter().any(|s| s.ends_with("-psr")));
+    }
+    assert!(
+        both >= 8,
+        "{both} incidents list a radar beside the receiver"
+    );
+
+    // The same radars without Mode S (Mode 3/A and flight level only): every plot
+    // record loses its address and identification.
+    let bytes = read(&dir, "asterix.ast");
+    let mut d = AsterixDecoder::new(Timestamp::parse_rfc3339(START).unwrap());
+    let mut out = Vec::new();
+    let mut stripped = 0;
+    d.decode(&bytes, &mut |_, r, _| {
+        let mut r = *r;
+        if r.category == 48 && r.address.is_some() {
+            r.address = None;
+            r.callsign = None;
+            stripped += 1;
+        }
+        let record = skyfence_decode::asterix::encode::record(&r).unwrap();
+        skyfence_decode::asterix::encode::block(r.category, &[record], &mut out);
+    });
+    assert!(stripped > 1000, "{stripped}");
+    std::fs::write(dir.join("no-modes.ast"), out).unwrap();
+    let gated = analyze_radar_and_adsb(&dir, "no-modes.ast", "gated.jsonl");
+    // Every aircraft's radar track joins its ADS-B track, with one exception the gate
+    // is there for: while 700a03 broadcasts a spoofed position (80 km east of where it
+    // flies), the radars' plots of it fall outside its ADS-B track's gate and are a
+    // target of their own (with Mode S, the address joined them regardless).
+    let spoofed: Vec<(i64, Value)> = String::from_utf8(read(&dir, "truth-tracks.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| c[10] == "true")
+        .map(|c| {
+            (
+                millis(&Value::from(c[0])),
+                serde_json::json!({"lat": c[2].parse::<f64>().unwrap(), "lon": c[3].parse::<f64>().unwrap()}),
+            )
+        })
+        .collect();
+    let (fk, mut extra) = (keys(&found), 0);
+    for g in &gated {
+        let k = &keys(std::slice::from_ref(g))[0];
+        if fk.contains(k) {
+            let f = found
+                .iter()
+                .find(|f| keys(std::slice::from_ref(f))[0] == *k)
+                .unwrap();
+            assert_eq!(g["sensors"], f["sensors"], "{g}\n{f}");
+            continue;
+        }
+        extra += 1;
+        assert_eq!(g["target"]["kind"], "track", "{g}");
+        let at = millis(&g["entered_at"]);
+        assert!(
+            spoofed
+                .iter()
+                .any(|(t, p)| (t - at).abs() < 1_000 && metres(p, &g["entry"]) < 1_000.0),
+            "{g} is no spoofing aircraft's true position"
+        );
+    }
+    assert!(extra <= 2, "{extra}");
+    assert_eq!(gated.len(), found.len() + extra);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -12,7 +12,7 @@ use super::permit::Permit;
 use super::track::{Report, Track, TrackTable};
 use super::zones::{BufferedZone, ZoneQueries};
 use crate::airspace::{AirspaceIndex, ZoneId};
-use crate::{GeoPoint, Observation, TargetId, TargetKind, Timestamp};
+use crate::{GeoPoint, Observation, ShortName, TargetId, TargetKind, Timestamp};
 
 /// Distance (metres) a position may move beyond `max_speed_mps · Δt` before it is
 /// implausible: absorbs the rounding of position formats (SBS prints 5 decimals, CPR
@@ -105,7 +105,15 @@ pub struct Detector<Q: ZoneQueries = AirspaceIndex> {
     clock: Option<Timestamp>,
     next_sweep: Timestamp,
     stats: DetectorStats,
+    /// The sensors named by observations so far, in the order first heard: an
+    /// incursion's `sensors` are bits into this table (at most [`MAX_SENSORS`]).
+    sensor_names: Vec<ShortName>,
 }
+
+/// Sensors an incident can name: the first 64 distinct sensor names the detector hears
+/// (a national network has a few dozen); observations of later ones still count, but
+/// their sensor is not listed.
+pub const MAX_SENSORS: usize = 64;
 
 /// The read-only parts the per-track code needs while a track is borrowed mutably.
 struct Ctx<'a, Q: ZoneQueries> {
@@ -114,6 +122,7 @@ struct Ctx<'a, Q: ZoneQueries> {
     buffered: &'a [BufferedZone],
     confirm_us: i64,
     timeout_us: i64,
+    sensors: &'a [ShortName],
 }
 
 impl<Q: ZoneQueries> Detector<Q> {
@@ -133,6 +142,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             clock: None,
             next_sweep: Timestamp::EPOCH,
             stats: DetectorStats::default(),
+            sensor_names: Vec::new(),
         }
     }
 
@@ -184,12 +194,14 @@ impl<Q: ZoneQueries> Detector<Q> {
     pub fn observe(&mut self, obs: &Observation, out: &mut Vec<Event>) {
         self.stats.observations += 1;
         self.advance_clock(obs.at, out);
+        let sensor_bit = obs.sensor.map_or(0, |s| self.sensor_bit(s));
         let ctx = Ctx {
             q: &self.zones,
             permits: &self.permits,
             buffered: &self.buffered,
             confirm_us: self.confirm_us,
             timeout_us: self.timeout_us,
+            sensors: &self.sensor_names,
         };
         // The track's entry is the one cache miss of most observations: start loading it,
         // and place the position in the zones (which does not need the track) meanwhile.
@@ -274,7 +286,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             pos,
             alt_ft,
         };
-        step_zones(&ctx, &self.scratch, stats, track, cur, out);
+        step_zones(&ctx, &self.scratch, stats, track, cur, sensor_bit, out);
         track.last = Some(cur);
     }
 
@@ -345,6 +357,11 @@ impl<Q: ZoneQueries> Detector<Q> {
             });
         };
         let zone = ZoneId(z as u32);
+        let sensors = incident
+            .sensors
+            .iter()
+            .filter_map(|n| ShortName::new(n).ok())
+            .fold(0, |m, n| m | self.sensor_bit(n));
         let target = incident.target.id;
         let stats = &mut self.stats;
         let track = self
@@ -357,8 +374,23 @@ impl<Q: ZoneQueries> Detector<Q> {
             track.last = Some(last);
         }
         track.slots.retain(|s| s.zone != zone);
-        push_slot(&mut track.slots, ZoneSlot::resumed(zone, incident));
+        let mut slot = ZoneSlot::resumed(zone, incident);
+        slot.sensors = sensors;
+        push_slot(&mut track.slots, slot);
         Ok(())
+    }
+
+    /// The bit of sensor `name` in incursions' sensor sets, interned on first use; 0
+    /// (not recorded) beyond [`MAX_SENSORS`] names.
+    fn sensor_bit(&mut self, name: ShortName) -> u64 {
+        if let Some(i) = self.sensor_names.iter().position(|n| *n == name) {
+            return 1 << i;
+        }
+        if self.sensor_names.len() >= MAX_SENSORS {
+            return 0;
+        }
+        self.sensor_names.push(name);
+        1 << (self.sensor_names.len() - 1)
     }
 
     fn ctx(&self) -> Ctx<'_, Q> {
@@ -368,6 +400,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             buffered: &self.buffered,
             confirm_us: self.confirm_us,
             timeout_us: self.timeout_us,
+            sensors: &self.sensor_names,
         }
     }
 
@@ -394,6 +427,7 @@ impl<Q: ZoneQueries> Detector<Q> {
             buffered: &self.buffered,
             confirm_us: self.confirm_us,
             timeout_us: self.timeout_us,
+            sensors: &self.sensor_names,
         };
         let stats = &mut self.stats;
         self.tracks.retain(|t| {
@@ -510,14 +544,29 @@ fn incident<Q: ZoneQueries>(
         max_alt_ft: slot.max_alt_ft,
         reports: slot.reports,
         cooperative: Some(info.id.kind() != TargetKind::Track),
-        sensors: match info.id {
-            TargetId::Track { sensor, .. } => vec![sensor.to_string()],
-            _ => Vec::new(),
-        },
+        sensors: sensor_names(ctx.sensors, slot.sensors, info.id),
         operator: None,
         remoteid: None,
         verification: None,
     }
+}
+
+/// The names of the sensors in `set` (bits into `table`), sorted; a sensor's track
+/// always names its sensor.
+fn sensor_names(table: &[ShortName], set: u64, id: TargetId) -> Vec<String> {
+    let mut names: Vec<ShortName> = table
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| set & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if let TargetId::Track { sensor, .. } = id
+        && !names.contains(&sensor)
+    {
+        names.push(sensor);
+    }
+    names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    names.iter().map(|n| n.as_str().to_string()).collect()
 }
 
 /// Confirms `slot` if it has been inside long enough with enough reports.
@@ -560,6 +609,7 @@ fn step_zones<Q: ZoneQueries>(
     stats: &mut DetectorStats,
     track: &mut Track,
     cur: Report,
+    sensor_bit: u64,
     out: &mut Vec<Event>,
 ) {
     // `scratch` holds the zones whose lateral shape contains `cur.pos` (`observe` located
@@ -615,10 +665,12 @@ fn step_zones<Q: ZoneQueries>(
             (Phase::Near, true) => {
                 let e = entry_fix(ctx.q, slot.zone, zone, prev, cur);
                 slot.enter(ctx.q, e, cur);
+                slot.sensors |= sensor_bit;
                 try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering | Phase::Inside, true) => {
                 slot.record_inside(ctx.q, cur);
+                slot.sensors |= sensor_bit;
                 try_confirm(ctx, stats, info, remoteid, slot, cur.at, out);
             }
             (Phase::Entering, false) => {
@@ -662,6 +714,7 @@ fn step_zones<Q: ZoneQueries>(
         slot.near_at = None;
         let e = entry_fix(ctx.q, z, zone, prev, cur);
         slot.enter(ctx.q, e, cur);
+        slot.sensors |= sensor_bit;
         try_confirm(ctx, stats, info, remoteid, &mut slot, cur.at, out);
         push_slot(&mut track.slots, slot);
     }

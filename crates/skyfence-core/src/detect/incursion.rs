@@ -85,6 +85,9 @@ pub(crate) struct ZoneSlot {
     /// Measured points (the first `depth_refs_len`).
     depth_refs: [DepthRef; DEPTH_REFS],
     depth_refs_len: u8,
+    /// The sensors whose reports inside this incursion counted: bits indexing the
+    /// detector's table of sensor names (`Detector::sensor_bit`).
+    pub sensors: u64,
 }
 
 impl ZoneSlot {
@@ -104,6 +107,7 @@ impl ZoneSlot {
             max_alt_ft: None,
             depth_refs: [DepthRef::default(); DEPTH_REFS],
             depth_refs_len: 0,
+            sensors: 0,
         }
     }
 
@@ -127,6 +131,7 @@ impl ZoneSlot {
             max_alt_ft: incident.max_alt_ft,
             depth_refs: [DepthRef::default(); DEPTH_REFS],
             depth_refs_len: 0,
+            sensors: 0,
         }
     }
 
@@ -141,6 +146,7 @@ impl ZoneSlot {
         self.max_depth_m = 0.0;
         self.max_alt_ft = None;
         self.depth_refs_len = 0;
+        self.sensors = 0;
         self.record_inside(q, cur);
     }
 

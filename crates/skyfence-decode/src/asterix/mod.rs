@@ -21,6 +21,7 @@
 //! a table does not define ends its data block (`unknown_item`): its length cannot be
 //! known, so nothing after it is guessed.
 
+pub mod associate;
 mod cat021;
 mod cat034;
 mod cat048;

@@ -22,6 +22,10 @@ const FT_M: f64 = 0.3048;
 pub enum Observed {
     /// An observation of a target.
     Target(Box<Observation>),
+    /// A radar plot with neither a Mode S address nor a track number: an observation
+    /// without a target of its own (its `target` is the sensor's track 0 until the
+    /// ingest step associates it with a track, see `associate`).
+    Untracked(Box<Observation>),
     /// A service message (CAT034): about the sensor, not a target.
     Service,
     /// Not usable, for this reason.
@@ -126,13 +130,14 @@ pub fn observe(sensors: &[Sensor], source: SourceId, item: &AsterixItem) -> Obse
     };
     let target = match (r.address, r.track_number) {
         (Some(a), _) => TargetId::Icao(a),
-        (None, Some(number)) => TargetId::Track {
+        (None, number) => TargetId::Track {
             sensor: name,
-            number,
+            // A plot without track number or address: nothing to follow it by but its
+            // position (number 0 stands for "none"; the ingest step's gate decides).
+            number: number.unwrap_or(0),
         },
-        // A plot without track number or address: nothing to follow it by.
-        (None, None) => return Observed::Dropped(DropReason::Untracked),
     };
+    let untracked = r.address.is_none() && r.track_number.is_none();
     let alt_m = r
         .flight_level
         .map(|fl| f64::from(fl) * 100.0 * FT_M)
@@ -140,11 +145,16 @@ pub fn observe(sensors: &[Sensor], source: SourceId, item: &AsterixItem) -> Obse
     let site = sensor
         .and_then(|s| s.site)
         .filter(|_| sensor.is_some_and(|s| s.kind == SensorType::Radar));
-    let position = match (r.position, r.polar, r.cartesian_nm, site) {
-        (Some(p), ..) => Some(p),
-        (None, Some(polar), _, Some(site)) => Some(polar_to_wgs84(&site, polar, alt_m)),
-        (None, None, Some((x, y)), Some(site)) => Some(cartesian_to_wgs84(&site, x, y)),
-        _ => None,
+    let (position, plot_range_nm) = match (r.position, r.polar, r.cartesian_nm, site) {
+        (Some(p), ..) => (Some(p), None),
+        (None, Some(polar), _, Some(site)) => (
+            Some(polar_to_wgs84(&site, polar, alt_m)),
+            Some(polar.range_nm),
+        ),
+        (None, None, Some((x, y)), Some(site)) => {
+            (Some(cartesian_to_wgs84(&site, x, y)), Some(x.hypot(y)))
+        }
+        _ => (None, None),
     };
     let altitude = match (r.flight_level, r.geometric_height_ft) {
         (Some(fl), _) => Some(Altitude {
@@ -170,7 +180,10 @@ pub fn observe(sensors: &[Sensor], source: SourceId, item: &AsterixItem) -> Obse
         PositionKind::Radar
     };
     obs.nacp = r.nacp;
-    obs.accuracy_m = r.nacp.and_then(nacp_epu95_m).map(|m| m as f32);
+    obs.accuracy_m = match plot_range_nm {
+        Some(range_nm) => Some(radar_plot_accuracy_m(range_nm * NM_M) as f32),
+        None => r.nacp.and_then(nacp_epu95_m).map(|m| m as f32),
+    };
     obs.altitude = altitude;
     obs.velocity = velocity;
     obs.identity = Identity {
@@ -179,8 +192,30 @@ pub fn observe(sensors: &[Sensor], source: SourceId, item: &AsterixItem) -> Obse
         squawk: r.mode3a,
     };
     obs.source = source;
+    obs.sensor = Some(name);
     obs.raw = Some(item.raw.clone());
+    if untracked {
+        return Observed::Untracked(Box::new(obs));
+    }
     Observed::Target(Box::new(obs))
+}
+
+/// One standard deviation of a radar plot's range error, metres: the accuracy the
+/// EUROCONTROL standard for radar surveillance in en-route airspace asks of a monopulse
+/// SSR (the order of a primary radar's as well).
+pub const RADAR_RANGE_SIGMA_M: f64 = 70.0;
+/// One standard deviation of a radar plot's azimuth error, degrees (the same standard).
+pub const RADAR_AZIMUTH_SIGMA_DEG: f64 = 0.08;
+
+/// The 95 % horizontal error bound of a radar plot at slant range `range_m`: range and
+/// cross-range (range × azimuth) errors taken as independent normal errors of
+/// [`RADAR_RANGE_SIGMA_M`] and [`RADAR_AZIMUTH_SIGMA_DEG`]; the 95 % radius of a
+/// circular normal error of the larger axis's σ is 2.45 σ (χ² with 2 degrees of
+/// freedom), an upper bound for the ellipse: 171 m up to 27 NM, 317 m at 50 NM, 950 m
+/// at 150 NM.
+pub fn radar_plot_accuracy_m(range_m: f64) -> f64 {
+    let cross = range_m * RADAR_AZIMUTH_SIGMA_DEG.to_radians();
+    2.45 * RADAR_RANGE_SIGMA_M.max(cross)
 }
 
 #[cfg(test)]
@@ -310,10 +345,18 @@ mod tests {
             track_number: None,
             ..psr
         };
-        assert_eq!(
-            observe(&sensors, SourceId(0), &item(plot)),
-            Observed::Dropped(DropReason::Untracked)
+        let Observed::Untracked(o) = observe(&sensors, SourceId(0), &item(plot)) else {
+            panic!()
+        };
+        assert_eq!(o.sensor.unwrap().as_str(), "kabul-psr");
+        assert!(o.position.is_some());
+        // 10 NM: range error dominates (2.45 × 70 m); 150 NM: azimuth (2.45 × 388 m).
+        assert!(
+            (o.accuracy_m.unwrap() - 171.5).abs() < 0.1,
+            "{:?}",
+            o.accuracy_m
         );
+        assert!((radar_plot_accuracy_m(150.0 * NM_M) - 950.0).abs() < 5.0);
         let svc = Report {
             category: 34,
             ..Report::default()

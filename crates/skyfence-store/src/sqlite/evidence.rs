@@ -201,6 +201,10 @@ pub(crate) fn columns_of(leaf: &EvidenceLeaf) -> LeafColumns<'_> {
             at: *received_at_us,
             ..LeafColumns::default()
         },
+        EvidenceLeaf::SensorState { at_us, .. } => LeafColumns {
+            at: *at_us,
+            ..LeafColumns::default()
+        },
         EvidenceLeaf::KeyRotated { at_us, .. } => LeafColumns {
             at: *at_us,
             ..LeafColumns::default()

@@ -156,6 +156,8 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         },
         lanes: Lanes::Shared,
         sensors: config.sensors.clone(),
+        // Incidents name the sensor of each input given as `FMT:PATH@SENSOR`.
+        source_sensors: args.input.iter().map(|spec| spec.sensor).collect(),
         ..IngestConfig::default()
     });
     let progress = Progress::new(&args.input);
@@ -292,6 +294,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         stats.out_of_order,
         stats.tracks_created
     );
+    let assoc = ingest.association();
+    if assoc != Default::default() {
+        eprintln!(
+            "  radar association: {} reports by their track's Mode S address, {} by the gate, {} not associated",
+            assoc.by_binding, assoc.by_gate, assoc.unassociated
+        );
+    }
     eprintln!(
         "  zones: {}; events: {} approach, {} confirmed, {} closed, {} lost",
         zone_names.join(", "),

@@ -22,6 +22,9 @@ const token = process.env.SKYFENCE_MAP_TOKEN;
 const ackOperator = process.env.SKYFENCE_MAP_ACK_OPERATOR;
 // Dead-letter mode: a sink gives up on its alerts; the map lists them.
 const deadLetters = process.env.SKYFENCE_MAP_DEAD_LETTERS;
+// Sensor mode: this radar (`NAME@LON,LAT`) is turning when the page opens and stops
+// while it watches; its site must be marked up, then down, with a sensor_down line.
+const sensorWatch = process.env.SKYFENCE_MAP_SENSOR;
 if (!url || !screenshot) {
   console.error('usage: node map_test.mjs URL SCREENSHOT.png [CHROMIUM]');
   process.exit(2);
@@ -50,6 +53,29 @@ async function tokenChecks(page) {
   report.mapErrors = await page.evaluate(() => window.skyfence.errors);
   await page.screenshot({ path: screenshot });
   check(report.tokenKept, 'token kept in sessionStorage');
+}
+
+// Sensor mode: the radar's site drawn up, then down once it fell silent.
+async function sensorChecks(page) {
+  const [name, where] = sensorWatch.split('@');
+  const [lon, lat] = where.split(',').map(Number);
+  await page.waitForFunction(() => window.skyfence && window.skyfence.ready, null, { timeout: 30000 });
+  await page.evaluate(([x, y]) => window.skyfenceMap.jumpTo({ center: [x, y], zoom: 7 }), [lon, lat]);
+  const drawn = async () => page.evaluate(() => window.skyfenceMap.queryRenderedFeatures({ layers: ['sensors'] })
+    .map((f) => f.properties.name + ':' + f.properties.state));
+  await page.waitForFunction((n) => window.skyfence.sensors[n] === 'up', name, { timeout: 30000, polling: 250 });
+  await page.waitForFunction((n) => window.skyfenceMap.queryRenderedFeatures({ layers: ['sensors'] })
+    .some((f) => f.properties.name === n && f.properties.state === 'up'), name, { timeout: 15000, polling: 250 });
+  report.sensorDrawnUp = await drawn();
+  await page.waitForFunction((n) => window.skyfence.sensors[n] === 'down', name, { timeout: 90000, polling: 250 });
+  await page.waitForFunction((n) => window.skyfenceMap.queryRenderedFeatures({ layers: ['sensors'] })
+    .some((f) => f.properties.name === n && f.properties.state === 'down'), name, { timeout: 15000, polling: 250 });
+  report.sensorDrawnDown = await drawn();
+  await page.locator('#feed li .kind.sensor_down').first().waitFor({ state: 'attached', timeout: 15000 });
+  report.sensorFeed = await page.locator('#feed li').allTextContents();
+  report.sensorEvents = await page.evaluate(() => window.skyfence.sensorEvents);
+  report.mapErrors = await page.evaluate(() => window.skyfence.errors);
+  await page.screenshot({ path: screenshot });
 }
 
 // Dead-letter mode: the "Undelivered alerts" panel appears and lists the sink's alerts.
@@ -187,6 +213,7 @@ try {
   await page.goto(url, { waitUntil: 'load' });
   if (token) await tokenChecks(page);
   else if (deadLetters) await deadLetterChecks(page);
+  else if (sensorWatch) await sensorChecks(page);
   else await liveChecks(page);
   check(report.pageErrors.length === 0, 'no uncaught page errors: ' + report.pageErrors.join(' | '));
   check(report.consoleErrors.length === 0, 'no console errors: ' + report.consoleErrors.join(' | '));
