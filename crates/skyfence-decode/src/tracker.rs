@@ -452,6 +452,11 @@ enum Phase {
 /// `Aircraft::flags` bits.
 const SURFACE: [u8; 2] = [1 << 0, 1 << 1];
 const CONFIRMED: [u8; 2] = [1 << 2, 1 << 3];
+/// The stored message of the format failed the gate while the aircraft was placed: it is
+/// never paired. A corrupted message kept as a partner would otherwise give wrong global
+/// decodes with every later message of the other format until one of its own format
+/// replaces it, and enough of those disagreements move the track onto them.
+const REJECTED: [u8; 2] = [1 << 4, 1 << 5];
 
 /// What the aircraft's state knows: 88 bytes (checked by a test).
 #[derive(Clone, Debug)]
@@ -520,12 +525,15 @@ impl Aircraft {
         self.strikes = 0;
     }
 
-    /// The global decode of `cpr` with the stored message of the other format.
-    fn pair(&self, lim: &Limits, t: i64, cpr: CprPosition) -> Pair {
+    /// The global decode of `cpr` with the stored message of the other format; a stored
+    /// message the gate rejected only when `rejected_too` (the restart after
+    /// `max_rejections`, when the track itself may be what is wrong).
+    fn pair(&self, lim: &Limits, t: i64, cpr: CprPosition, rejected_too: bool) -> Pair {
         let other = 1 - usize::from(cpr.odd);
         let partner = self.frames[other];
         let partner_surface = self.flags & SURFACE[other] != 0;
         if partner.at == NEVER
+            || (self.flags & REJECTED[other] != 0 && !rejected_too)
             || partner_surface != cpr.surface
             || t.abs_diff(partner.at) > lim.pair_window_us
         {
@@ -572,6 +580,7 @@ impl Aircraft {
                 lon: cpr.lon,
                 at: t,
             };
+            self.flags &= !REJECTED[f];
             if cpr.surface {
                 self.flags |= SURFACE[f];
             } else {
@@ -592,7 +601,7 @@ impl Aircraft {
             Phase::Tentative if age > lim.pair_window_us => self.unplace(),
             _ => {}
         }
-        let pair = self.pair(lim, t, cpr);
+        let pair = self.pair(lim, t, cpr, false);
         let f = usize::from(cpr.odd);
         // Another reception of the stored message of this format (same CPR bits), as
         // against a new message: what tells new evidence from a copy when the input
@@ -704,8 +713,19 @@ impl Aircraft {
         pair: Pair,
         reason: DropReason,
     ) -> Result<Option<GeoPoint>, DropReason> {
+        let f = usize::from(cpr.odd);
+        if self.frames[f].at == t && self.frames[f].lat == cpr.lat && self.frames[f].lon == cpr.lon
+        {
+            self.flags |= REJECTED[f];
+        }
         self.strikes = self.strikes.saturating_add(1);
         if self.strikes >= lim.max_rejections {
+            // Every recent message disagreed with the track: the track may be what is
+            // wrong, so the pair may use a message the gate rejected.
+            let pair = match pair {
+                Pair::None => self.pair(lim, t, cpr, true),
+                known => known,
+            };
             match pair {
                 Pair::Fix(g, partner_at) => {
                     self.start_tentative(g, t, usize::from(cpr.odd), partner_at)

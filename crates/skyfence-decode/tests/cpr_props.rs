@@ -338,3 +338,28 @@ proptest! {
         prop_assert!(tr.len() <= 4);
     }
 }
+
+/// A case proptest found: the odd message's longitude corrupted by one bit, the next
+/// three odd messages lost. The corrupted message, kept as the odd partner, gave global
+/// decodes one longitude zone west (687 km) with each following even message, the
+/// disagreements moved the track onto them, and a pair across an NL boundary (no global
+/// decode) let a local decode confirm it. A message the gate rejected is now never
+/// paired.
+#[test]
+fn a_message_the_gate_rejected_is_never_paired() {
+    let mut lost = vec![false; 40];
+    for k in [13, 15, 17] {
+        lost[k] = true;
+    }
+    let case = FlightCase {
+        lat: -55.467593565386814,
+        lon: 0.0,
+        v_north: 284.3490466543141,
+        v_east: 0.0,
+        lost,
+        corrupt: vec![(11, 0, 4096), (31, 0, 4096)],
+    };
+    let (outputs, worst) = run_flight(&case);
+    assert!(worst <= 6.0, "an output {worst:.0} m from the truth");
+    assert!(outputs > 30, "{outputs}");
+}
