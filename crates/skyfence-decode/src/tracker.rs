@@ -696,6 +696,10 @@ impl Aircraft {
                     return Ok(None);
                 }
             }
+            // No pair because the other format's message was rejected: that rejection
+            // stands (a track the other format keeps contradicting must not be held by
+            // this format's local decodes alone).
+            Pair::None if self.flags & REJECTED[1 - usize::from(cpr.odd)] != 0 => {}
             _ => self.strikes = 0,
         }
         if t >= self.fix_at {

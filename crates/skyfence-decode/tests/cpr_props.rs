@@ -363,3 +363,41 @@ fn a_message_the_gate_rejected_is_never_paired() {
     assert!(worst <= 6.0, "an output {worst:.0} m from the truth");
     assert!(outputs > 30, "{outputs}");
 }
+
+/// Once placed wrongly (here by the corrupted first message, see below), the track must
+/// not be held by one format's local decodes while the other format is rejected every
+/// time: the rejections add up and the tracker starts again from a fresh pair.
+#[test]
+fn a_track_the_other_format_keeps_rejecting_is_left() {
+    let mut lost = vec![false; 40];
+    lost[2] = true;
+    let case = FlightCase {
+        lat: -81.1961478404632,
+        lon: 129.74672413324365,
+        v_north: -119.3449311135893,
+        v_east: 0.0,
+        lost,
+        corrupt: vec![(0, 0, 8192)],
+    };
+    let mut tr = Tracker::new(TrackerConfig::default());
+    let icao = Icao24::from_u32_masked(0xabcdef);
+    let mut last = None;
+    for (k, &lost) in case.lost.iter().enumerate() {
+        let t = k as f64 * 0.5;
+        if lost {
+            continue;
+        }
+        let p = GeoPoint::new(case.lat + case.v_north * t / M_PER_DEG, case.lon);
+        let mut c = cpr::encode_airborne(p.lat, p.lon, k % 2 == 1);
+        if let Some(&(_, a, b)) = case.corrupt.iter().find(|e| e.0 == k) {
+            c.lat ^= a;
+            c.lon ^= b;
+        }
+        let at = Timestamp::from_micros(1_700_000_000_000_000 + (t * 1e6) as i64);
+        if let Ok(Some(q)) = tr.resolve_position(icao, at, c) {
+            last = Some(q.haversine_m(p));
+        }
+    }
+    let last = last.expect("placed");
+    assert!(last <= 6.0, "still {last:.0} m from the truth at the end");
+}
