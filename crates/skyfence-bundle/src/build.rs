@@ -479,15 +479,15 @@ pub fn build_with(evidence: &Evidence, zones: &mut ZoneCache) -> Result<Bundle, 
         .map_err(|_| BuildError::Missing(format!("config leaf {} is not UTF-8", config.index)))?;
     let (detection, permits) = replay::settings_from_config(config_text)
         .map_err(|e| BuildError::Missing(e.to_string()))?;
-    let sensors =
-        replay::sensors_from_config(config_text).map_err(|e| BuildError::Missing(e.to_string()))?;
+    let decoding = replay::decoding_from_config(config_text)
+        .map_err(|e| BuildError::Missing(e.to_string()))?;
     let replayed = replay::replay_indexed(
         &contents.records,
         incident.target.id,
         zone.index.clone(),
         detection,
         permits,
-        &sensors,
+        &decoding,
         state.at,
     );
 

@@ -27,6 +27,7 @@ use skyfence_core::{Protocol, RawRecord, SourceId, TargetId, Timestamp};
 use skyfence_decode::Frame;
 use skyfence_decode::asterix::{self, AsterixItem};
 use skyfence_decode::codec::Item;
+use skyfence_decode::decoder::DecoderConfig;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
 use skyfence_decode::remoteid::line::Record as RemoteIdRecord;
 use skyfence_decode::sensor::Sensor;
@@ -201,6 +202,49 @@ pub fn zone_from_geojson(text: &str) -> Result<Zone, SettingsError> {
         .map_err(|e| SettingsError::Zone(e.to_string()))
 }
 
+/// The decoder settings of a config text's `[decoder]` table (defaults where absent):
+/// the service decoded with them, so re-detection must too (Comm-B trust by repetition
+/// accepts replies the default refuses). Its other tables are not read.
+pub fn decoder_from_config(text: &str) -> Result<DecoderConfig, SettingsError> {
+    let value: toml::Table =
+        toml::from_str(text).map_err(|e| SettingsError::Config(e.to_string()))?;
+    let mut decoder = DecoderConfig::default();
+    if let Some(n) = value
+        .get("decoder")
+        .and_then(|t| t.get("commb_trust_replies"))
+    {
+        decoder.commb_trust_replies = n
+            .as_integer()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n == 0 || (2..=1000).contains(n))
+            .ok_or_else(|| {
+                SettingsError::Config(format!(
+                    "[decoder] commb_trust_replies = {n}: expected 0 or 2 to 1000"
+                ))
+            })?;
+    }
+    Ok(decoder)
+}
+
+/// How a bundle's records are decoded, from its config leaf: the declared sensors
+/// (`[[sensor]]`) and the decoder's settings (`[decoder]`).
+#[derive(Clone, Debug, Default)]
+pub struct Decoding {
+    /// ASTERIX records are matched to them by SAC/SIC and radar plots placed from their
+    /// sites.
+    pub sensors: Vec<Sensor>,
+    /// The Mode S decoder's settings.
+    pub decoder: DecoderConfig,
+}
+
+/// [`Decoding`] of a config text.
+pub fn decoding_from_config(text: &str) -> Result<Decoding, SettingsError> {
+    Ok(Decoding {
+        sensors: sensors_from_config(text)?,
+        decoder: decoder_from_config(text)?,
+    })
+}
+
 /// The `[[sensor]]`s of a config text (its other tables are not read): ASTERIX records
 /// are matched to them by SAC/SIC and radar plots placed from their sites, as the
 /// service did.
@@ -262,7 +306,7 @@ impl Replay {
 /// Replays the Mode S, ASTERIX and Remote ID `records` of `target` through the ingest
 /// step the service uses ([`skyfence_decode::ingest`], a decoder per sensor; no duplicate
 /// removal, since the service stored only frames that passed its filter; ASTERIX records
-/// matched to `sensors` by SAC/SIC) and a detector watching `zone` alone; records of
+/// matched to `decoding`'s sensors by SAC/SIC, decoded with its decoder settings) and a detector watching `zone` alone; records of
 /// other protocols are listed in [`Replay::unsupported`]. The
 /// incidents are taken at `until` (the time of the latest
 /// logged state change), after advancing the detector's clock to it (so a silent target
@@ -274,11 +318,11 @@ pub fn replay(
     zone: Zone,
     detection: DetectionConfig,
     permits: Vec<Permit>,
-    sensors: &[Sensor],
+    decoding: &Decoding,
     until: Timestamp,
 ) -> Replay {
     let index = Arc::new(AirspaceIndex::new(vec![zone]));
-    replay_indexed(records, target, index, detection, permits, sensors, until)
+    replay_indexed(records, target, index, detection, permits, decoding, until)
 }
 
 /// [`replay`] with the zone's index already built (`AirspaceIndex::new` of that one
@@ -290,7 +334,7 @@ pub fn replay_indexed(
     index: Arc<AirspaceIndex>,
     detection: DetectionConfig,
     permits: Vec<Permit>,
-    sensors: &[Sensor],
+    decoding: &Decoding,
     until: Timestamp,
 ) -> Replay {
     let mut out = Replay::default();
@@ -309,7 +353,8 @@ pub fn replay_indexed(
     let mut ingest = Ingest::new(IngestConfig {
         dedup: false,
         lanes: Lanes::PerSource,
-        sensors: sensors.to_vec(),
+        sensors: decoding.sensors.clone(),
+        decoder: decoding.decoder.clone(),
         ..IngestConfig::default()
     });
     let mut events = Vec::new();
@@ -453,6 +498,23 @@ mod tests {
         assert!(p.is_empty());
         let e = settings_from_config("[detection]\nconfirm_s = -1\n").unwrap_err();
         assert!(e.to_string().contains("confirm_s"), "{e}");
+    }
+
+    /// The service decoded with `[decoder]`: re-detection reads it (defaults without it;
+    /// a value the service would refuse is an error naming the key).
+    #[test]
+    fn decoder_settings_are_read_from_the_config() {
+        let d = decoder_from_config("[decoder]\ncommb_trust_replies = 3\n").unwrap();
+        assert_eq!(d.commb_trust_replies, 3);
+        assert_eq!(decoder_from_config("").unwrap(), DecoderConfig::default());
+        for bad in ["1", "1001", "-2", "\"3\""] {
+            let e = decoder_from_config(&format!("[decoder]\ncommb_trust_replies = {bad}\n"))
+                .unwrap_err();
+            assert!(e.to_string().contains("commb_trust_replies"), "{e}");
+        }
+        let both = decoding_from_config("[decoder]\ncommb_trust_replies = 2\n").unwrap();
+        assert_eq!(both.decoder.commb_trust_replies, 2);
+        assert!(both.sensors.is_empty());
     }
 
     #[test]

@@ -345,11 +345,11 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                     .map_err(|_| format!("config leaf {} is not UTF-8", c.index))
                     .and_then(|t| {
                         let (d, p) = replay::settings_from_config(t).map_err(|e| e.to_string())?;
-                        let sensors =
-                            replay::sensors_from_config(t).map_err(|e| e.to_string())?;
-                        Ok((d, p, sensors))
+                        let decoding =
+                            replay::decoding_from_config(t).map_err(|e| e.to_string())?;
+                        Ok((d, p, decoding))
                     })
-                    .map(|(d, p, sensors)| {
+                    .map(|(d, p, decoding)| {
                         let detail = format!(
                             "{} is config leaf {} ({}, from {}): confirm_s {}, track_timeout_s {}, max_speed_mps {}, {} permit(s)",
                             files::CONFIG,
@@ -360,17 +360,24 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
                             d.track_timeout_s,
                             d.max_speed_mps,
                             p.len()
-                        );
-                        (d, p, sensors, detail)
+                        ) + &if decoding.decoder.commb_trust_replies > 0 {
+                            format!(
+                                ", Comm-B trust after {} replies",
+                                decoding.decoder.commb_trust_replies
+                            )
+                        } else {
+                            String::new()
+                        };
+                        (d, p, decoding, detail)
                     })
             }
         }
         None => Err("the bundle has no config leaf".into()),
     };
     let settings = match settings {
-        Ok((d, p, sensors, detail)) => {
+        Ok((d, p, decoding, detail)) => {
             v.push("config", Ok(detail));
-            Some((d, p, sensors))
+            Some((d, p, decoding))
         }
         Err(e) => {
             v.push("config", Err(e));
@@ -402,7 +409,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
     );
 
     // Re-decoding and re-detection.
-    let (Some(incident), Some(zone), Some((detection, permits, sensors))) =
+    let (Some(incident), Some(zone), Some((detection, permits, decoding))) =
         (incident, zone, settings)
     else {
         v.push(
@@ -424,7 +431,7 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         zone.clone(),
         detection,
         permits,
-        &sensors,
+        &decoding,
         until,
     );
     v.checks.push(decode_check(&replayed, &incident));

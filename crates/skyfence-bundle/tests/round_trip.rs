@@ -6,6 +6,7 @@
 //! format 2 (testdata/legacy/bundle-v1.zip) and the format-2 bundle exported by the
 //! release before format 3 (testdata/legacy/bundle-v2.zip) still verify byte for byte.
 
+use skyfence_bundle::replay::Decoding;
 use std::io::Cursor;
 
 use skyfence_bundle::archive::Bundle;
@@ -161,7 +162,15 @@ fn mode_s_evidence(unknown: u8) -> (Evidence, Signer) {
     let until = Timestamp::from_micros(T0 + 1_000_000 + 39 * 500_000);
     let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
     let zone = replay::zone_from_geojson(ZONE).unwrap();
-    let live = replay::replay(&records, target, zone, detection, permits, &[], until);
+    let live = replay::replay(
+        &records,
+        target,
+        zone,
+        detection,
+        permits,
+        &Decoding::default(),
+        until,
+    );
     assert!(live.unsupported.is_empty());
     let incident = live
         .open
@@ -399,7 +408,15 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
     let until = Timestamp::from_micros(T0 + 20_000_000);
     let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
     let zone = replay::zone_from_geojson(ZONE).unwrap();
-    let live = replay::replay(&records, target, zone, detection, permits, &[], until);
+    let live = replay::replay(
+        &records,
+        target,
+        zone,
+        detection,
+        permits,
+        &Decoding::default(),
+        until,
+    );
     assert!(live.unsupported.is_empty());
     let incident = live.open.first().expect("the drone enters the box").clone();
     assert_eq!(
@@ -569,9 +586,9 @@ fn asterix_evidence(tamper: impl Fn(usize, &mut Vec<u8>)) -> (Evidence, Signer, 
     let target = TargetId::parse(TargetKind::Track, "kabul-psr/417").unwrap();
     let until = Timestamp::from_micros(T0 + 4_000_000 * 24);
     let (detection, permits) = replay::settings_from_config(RADAR_CONFIG).unwrap();
-    let sensors = replay::sensors_from_config(RADAR_CONFIG).unwrap();
+    let decoding = replay::decoding_from_config(RADAR_CONFIG).unwrap();
     let zone = replay::zone_from_geojson(ZONE).unwrap();
-    let live = replay::replay(&records, target, zone, detection, permits, &sensors, until);
+    let live = replay::replay(&records, target, zone, detection, permits, &decoding, until);
     assert!(live.unsupported.is_empty());
     let incident = live.open.first().expect("the track enters the box").clone();
     let (evidence, signer) = log.evidence(&incident, until);
@@ -638,7 +655,15 @@ fn asterix_records_of_a_radar_the_config_does_not_declare_do_not_decode() {
     let (detection, permits) = replay::settings_from_config(CONFIG).unwrap();
     let zone = replay::zone_from_geojson(ZONE).unwrap();
     let until = Timestamp::from_micros(T0 + 100_000_000);
-    let r = replay::replay(&records, target, zone, detection, permits, &[], until);
+    let r = replay::replay(
+        &records,
+        target,
+        zone,
+        detection,
+        permits,
+        &Decoding::default(),
+        until,
+    );
     assert_eq!((r.frames, r.decoded, r.undecodable.len()), (25, 0, 25));
     assert!(r.incidents().is_empty());
 }

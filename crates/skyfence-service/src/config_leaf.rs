@@ -6,7 +6,7 @@
 //! secret. The leaf is rebuilt from the parsed file, not copied from it:
 //!
 //! - only the sections that shape detection are kept ([`KEPT_SECTIONS`]): `[detection]`,
-//!   `[[allow]]`, `[[zones]]`, `[[source]]` and `[[sensor]]`. `[server]` (the API token,
+//!   `[decoder]`, `[[allow]]`, `[[zones]]`, `[[source]]` and `[[sensor]]`. `[server]` (the API token,
 //!   tile URLs), `[store]` (a database URL), `[[alert]]` (webhook secrets and URLs) and
 //!   `[evidence]` are left out, and so is any section a later version adds until it is
 //!   listed here;
@@ -15,12 +15,13 @@
 //!   `https://h/x`);
 //! - the text starts with a comment saying so.
 //!
-//! The verifier reads `[detection]` and `[[allow]]` from this text
+//! The verifier reads `[detection]`, `[decoder]`, `[[allow]]` and `[[sensor]]` from this
+//! text
 //! (`skyfence_bundle::replay::settings_from_config`), so a bundle still re-runs detection
 //! with the thresholds and permits in force.
 
 /// The top-level sections recorded.
-pub const KEPT_SECTIONS: [&str; 5] = ["detection", "allow", "zones", "source", "sensor"];
+pub const KEPT_SECTIONS: [&str; 6] = ["detection", "decoder", "allow", "zones", "source", "sensor"];
 
 /// Keys never recorded, wherever they appear (compared without regard to case).
 pub const SECRET_KEYS: [&str; 8] = [
@@ -36,7 +37,7 @@ pub const SECRET_KEYS: [&str; 8] = [
 
 /// The first line of every recorded config.
 pub const HEADER: &str = "# skyfence: the detection settings of this configuration, secrets removed \
-(only [detection], [[allow]], [[zones]], [[source]] and [[sensor]] are recorded; \
+(only [detection], [decoder], [[allow]], [[zones]], [[source]] and [[sensor]] are recorded; \
 tokens, secrets, URL credentials and URL query strings are left out)";
 
 /// The text recorded for a config file's `text` (already parsed and validated by the
@@ -124,7 +125,22 @@ secret = "HOOKSECRET"
 [[allow]]
 id = "AF*"
 kind = "icao24"
+
+[decoder]
+commb_trust_replies = 3
 "#;
+
+    /// `[decoder]` shapes what is decoded, so re-detection needs it: it is recorded.
+    #[test]
+    fn the_decoder_settings_are_recorded() {
+        let text = recorded_config(FULL);
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(
+            table["decoder"]["commb_trust_replies"].as_integer(),
+            Some(3),
+            "{text}"
+        );
+    }
 
     #[test]
     fn urls_lose_credentials_query_and_fragment() {
