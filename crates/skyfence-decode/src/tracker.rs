@@ -457,6 +457,10 @@ const CONFIRMED: [u8; 2] = [1 << 2, 1 << 3];
 /// decodes with every later message of the other format until one of its own format
 /// replaces it, and enough of those disagreements move the track onto them.
 const REJECTED: [u8; 2] = [1 << 4, 1 << 5];
+/// During acquisition, a global decode of two messages that did not make the tentative
+/// fix (each a message that confirmed it) agreed with it. Local decodes alone cannot tell
+/// a fix one zone off from the truth: they pick the zone nearest to it.
+const VERIFIED: u8 = 1 << 6;
 
 /// What the aircraft's state knows: 88 bytes (checked by a test).
 #[derive(Clone, Debug)]
@@ -521,7 +525,7 @@ impl Aircraft {
         self.fix_at = t;
         self.basis_at[f] = t;
         self.basis_at[1 - f] = partner_at;
-        self.flags &= !(CONFIRMED[0] | CONFIRMED[1]);
+        self.flags &= !(CONFIRMED[0] | CONFIRMED[1] | VERIFIED);
         self.strikes = 0;
     }
 
@@ -654,6 +658,20 @@ impl Aircraft {
             }
             return Err(DropReason::ImplausibleMotion);
         };
+        // A pair of this message with the one that confirmed the other format: neither
+        // made the tentative fix, so its global decode is an independent check of it.
+        if let Pair::Fix(g, partner_at) = pair
+            && self.flags & CONFIRMED[1 - f] != 0
+            && partner_at == self.basis_at[1 - f]
+        {
+            if !same_point(g, p) {
+                // The fix is wrong (made with a bad message, confirmed by local decodes
+                // against it): start again from the independent pair.
+                self.start_tentative(g, t, f, partner_at);
+                return Err(DropReason::ImplausibleMotion);
+            }
+            self.flags |= VERIFIED;
+        }
         self.flags |= CONFIRMED[f];
         self.basis_at[f] = t;
         if t >= self.fix_at {
@@ -661,7 +679,14 @@ impl Aircraft {
             self.fix_at = t;
         }
         let both = CONFIRMED[0] | CONFIRMED[1];
-        if !lim.confirm_both || self.flags & both == both {
+        let placed = if lim.confirm_both {
+            self.flags & both == both && self.flags & VERIFIED != 0
+        } else {
+            // The one-confirmation rule (a setting, weaker by design): no independent
+            // pair exists yet when it places.
+            true
+        };
+        if placed {
             self.phase = Phase::Placed;
             self.strikes = 0;
             Ok(Some(p))
