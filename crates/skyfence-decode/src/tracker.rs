@@ -25,8 +25,11 @@
 //!    position_slack_m`, capped during acquisition at [`ALIAS_GUARD_M`]). A message
 //!    that agrees *confirms its format*; the fix follows it. Once a new even **and** a
 //!    new odd message (each at least 0.2 s newer than the one of its format already
-//!    counted, so duplicates from merged receivers do not count) have confirmed it, the
-//!    aircraft is placed and the confirming message's position is the first output.
+//!    counted, so duplicates from merged receivers do not count) have confirmed it, and
+//!    the global decode of two confirming messages (neither of which made the fix)
+//!    agrees with it, the aircraft is placed and the confirming message's position is
+//!    the first output. That independent pair disagreeing starts acquisition again
+//!    from it.
 //!    A message that disagrees is [`DropReason::ImplausibleMotion`] and, when it forms a
 //!    valid pair itself, that pair becomes the new tentative fix.
 //! 3. **Placed.** Every message is decoded locally against the last accepted position,
@@ -45,8 +48,11 @@
 //! the *other* format cannot: on its grid the wrong fix is at least
 //! `Dlat0 − Dlat1 = 6°/59 ≈ 11.3 km` (latitude) or `360°/(NL·(NL−1))·cos(lat) ≳ 11.5 km`
 //! (longitude) from any point it can decode to, a quarter of that on the surface,
-//! beyond [`ALIAS_GUARD_M`] / [`SURFACE_ALIAS_GUARD_M`]. So a single bad frame, or a
-//! single bad pair, can never place an aircraft in a wrong zone, and no output lies
+//! beyond [`ALIAS_GUARD_M`] / [`SURFACE_ALIAS_GUARD_M`] — except where the messages
+//! straddle an NL boundary, where the two grids change under the fix (a property test
+//! found a fix 746 km off confirmed so at 81° S). The independent pair of rule 2 closes
+//! that: two confirming messages decode globally without the bad one. So a single bad
+//! frame, or a single bad pair, can never place an aircraft in a wrong zone, and no output lies
 //! farther from the true track than the speed gate (an error in the low bits that
 //! stays inside the gate is indistinguishable from motion). The cost: the first
 //! position comes with the fourth position message of an alternating stream
