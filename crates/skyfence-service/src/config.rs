@@ -370,6 +370,10 @@ pub struct RuleConfig {
     pub min_depth_m: Option<f64>,
     /// Only incidents at least this long (`duration_s`), seconds.
     pub min_duration_s: Option<f64>,
+    /// Only incidents whose `verification.verdict` is listed (`consistent`,
+    /// `spoof_suspected`, `unverified`); default any, verified or not.
+    #[serde(default)]
+    pub verdicts: Vec<skyfence_core::detect::SpoofVerdict>,
     /// `advisory`, `caution` or `warning` (default), carried in every alert.
     #[serde(default)]
     pub level: AlertLevel,
@@ -398,6 +402,7 @@ impl RuleConfig {
         "classifications",
         "min_depth_m",
         "min_duration_s",
+        "verdicts",
         "level",
         "include_authorised",
         "dead_letter_after_s",

@@ -33,6 +33,7 @@ pub struct Rule {
     classifications: Vec<Classification>,
     min_depth_m: Option<f64>,
     min_duration_s: Option<f64>,
+    verdicts: Vec<skyfence_core::detect::SpoofVerdict>,
     include_authorised: bool,
     level: AlertLevel,
 }
@@ -79,6 +80,7 @@ impl Rule {
             classifications: k.classifications.clone(),
             min_depth_m: k.min_depth_m,
             min_duration_s: k.min_duration_s,
+            verdicts: k.verdicts.clone(),
             include_authorised: k.include_authorised,
             level: k.level,
         };
@@ -99,7 +101,8 @@ impl Rule {
     /// any are given), its classification is listed (if any are), and for incident
     /// events the incident is unauthorised (unless `include_authorised`) and reaches
     /// `min_depth_m` and `min_duration_s` as the event carries it (a `confirmed`
-    /// incident is as deep and long as it was when confirmed). An `approach` has no
+    /// incident is as deep and long as it was when confirmed), and, when `verdicts` is
+    /// given, carries a `verification` whose verdict is listed. An `approach` has no
     /// incident: it matches on zone and the target's classification.
     pub fn matches(&self, event: &Event) -> bool {
         let kind = match event {
@@ -130,6 +133,10 @@ impl Rule {
         (self.include_authorised || !i.authorised)
             && self.min_depth_m.is_none_or(|m| i.max_depth_m >= m)
             && self.min_duration_s.is_none_or(|m| i.duration_s >= m)
+            && (self.verdicts.is_empty()
+                || i.verification
+                    .as_ref()
+                    .is_some_and(|v| self.verdicts.contains(&v.verdict)))
     }
 }
 
@@ -202,6 +209,12 @@ pub fn validate_config(alerts: &[AlertConfig], text: &str) -> Result<(), String>
                     "zones = {:?} is empty (expected a zone name or glob)",
                     g.as_str()
                 ),
+            );
+        }
+        if !k.verdicts.is_empty() && k.events.contains(&AlertEvent::Approach) {
+            return fail(
+                "verdicts",
+                "verdicts cannot apply to approach events (an approach has no incident): put approach in an [[alert]] of its own".into(),
             );
         }
         for (key, v) in [
@@ -390,6 +403,46 @@ mod tests {
         assert!(!rule(&format!("{HOOK}min_depth_m = 14856.1\n")).matches(&closed(incident())));
         assert!(rule(&format!("{HOOK}min_duration_s = 333.4\n")).matches(&closed(incident())));
         assert!(!rule(&format!("{HOOK}min_duration_s = 334\n")).matches(&closed(incident())));
+    }
+
+    /// `verdicts` selects incidents by the multilateration verdict on what the target
+    /// broadcast; an incident without one (never checked) is not selected.
+    #[test]
+    fn verdicts_select_suspected_spoofers() {
+        use skyfence_core::detect::{IncidentVerification, SpoofVerdict};
+        let r = rule(&format!("{HOOK}verdicts = [\"spoof_suspected\"]\n"));
+        assert!(
+            !r.matches(&closed(incident())),
+            "no verification: not selected"
+        );
+        let mut spoofer = incident();
+        spoofer.verification = Some(IncidentVerification::tdoa(
+            5,
+            812.3,
+            SpoofVerdict::SpoofSuspected,
+        ));
+        assert!(r.matches(&closed(spoofer.clone())));
+        let mut honest = incident();
+        honest.verification = Some(IncidentVerification::tdoa(
+            5,
+            12.0,
+            SpoofVerdict::Consistent,
+        ));
+        assert!(!r.matches(&closed(honest.clone())));
+        let either = rule(&format!(
+            "{HOOK}verdicts = [\"consistent\", \"spoof_suspected\"]\n"
+        ));
+        assert!(either.matches(&closed(honest)) && either.matches(&closed(spoofer)));
+        let e = Config::parse(&format!(
+            "{HOOK}events = [\"approach\"]\nverdicts = [\"unverified\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("verdicts") && e.contains("approach"), "{e}");
+        let e = Config::parse(&format!("{HOOK}verdicts = [\"spoofed\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("spoofed"), "{e}");
     }
 
     #[test]
