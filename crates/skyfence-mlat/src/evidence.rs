@@ -423,6 +423,38 @@ impl FixEvidence {
     }
 }
 
+/// The copies of one transmission from `truth` at 9 000 m, heard at exact times by the
+/// five test receivers; each receiver's clock is 1 s + its index off, which `offset_s`
+/// removes. `received_at` gives each copy's receive time from its time of arrival.
+#[cfg(test)]
+pub(crate) fn test_copies(
+    truth: (f64, f64),
+    offset_se_s: f64,
+    received_at: impl Fn(f64) -> Timestamp,
+) -> Vec<CopyEvidence> {
+    let rx = crate::testgeo::receivers(5);
+    let x = geo::to_ecef(truth.0, truth.1, 9000.0);
+    let t = crate::testgeo::times(&rx, &x, 1000.0);
+    rx.iter()
+        .zip(&t)
+        .enumerate()
+        .map(|(i, (p, t))| {
+            let (lat, lon, h) = geo::from_ecef(p);
+            CopyEvidence {
+                receiver: format!("rx{i}"),
+                lat,
+                lon,
+                alt_m: h,
+                clock: ReceiverClock::Beast,
+                counter: ((t + 1.0 + i as f64) * 12e6).round() as u64,
+                received_at: received_at(*t),
+                offset_s: i as f64,
+                offset_se_s,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,29 +463,9 @@ mod tests {
     /// Four receivers and a transmitter in their hull, times exact: the record
     /// round-trips, recomputes, and a changed timestamp is caught.
     fn sample() -> FixEvidence {
-        let rx = testgeo::receivers(5);
-        let x = geo::to_ecef(34.5, 69.3, 9000.0);
-        let t = testgeo::times(&rx, &x, 1000.0);
-        let copies: Vec<CopyEvidence> = rx
-            .iter()
-            .zip(&t)
-            .enumerate()
-            .map(|(i, (p, t))| {
-                let (lat, lon, h) = geo::from_ecef(p);
-                CopyEvidence {
-                    receiver: format!("rx{i}"),
-                    lat,
-                    lon,
-                    alt_m: h,
-                    clock: ReceiverClock::Beast,
-                    // 1 s of offset on each clock, removed by offset_s.
-                    counter: ((t + 1.0 + i as f64) * 12e6).round() as u64,
-                    received_at: Timestamp::from_secs(1_700_000_000).add_micros((t * 1e6) as i64),
-                    offset_s: i as f64,
-                    offset_se_s: 20e-9,
-                }
-            })
-            .collect();
+        let copies = test_copies((34.5, 69.3), 20e-9, |t| {
+            Timestamp::from_secs(1_700_000_000).add_micros((t * 1e6) as i64)
+        });
         let mut e = FixEvidence {
             icao: Icao24::from_u32_masked(0x7a5c01),
             at: Timestamp::EPOCH,

@@ -281,33 +281,11 @@ impl CheckEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testgeo;
-    use skyfence_decode::sensor::ReceiverClock;
 
     /// Five receivers, exact times of a transmission from `truth`, claiming `claim`.
     fn sample(truth: (f64, f64), claim: (f64, f64)) -> CheckEvidence {
-        let rx = testgeo::receivers(5);
-        let x = geo::to_ecef(truth.0, truth.1, 9000.0);
-        let t = testgeo::times(&rx, &x, 1000.0);
-        let copies = rx
-            .iter()
-            .zip(&t)
-            .enumerate()
-            .map(|(i, (p, t))| {
-                let (lat, lon, h) = geo::from_ecef(p);
-                CopyEvidence {
-                    receiver: format!("rx{i}"),
-                    lat,
-                    lon,
-                    alt_m: h,
-                    clock: ReceiverClock::Beast,
-                    counter: ((t + 1.0 + i as f64) * 12e6).round() as u64,
-                    received_at: Timestamp::from_secs(1_700_000_000),
-                    offset_s: i as f64,
-                    offset_se_s: 10e-9,
-                }
-            })
-            .collect();
+        let copies =
+            super::super::test_copies(truth, 10e-9, |_| Timestamp::from_secs(1_700_000_000));
         let mut e = CheckEvidence {
             icao: Icao24::from_u32_masked(0x700bad),
             at: Timestamp::from_secs(1_700_000_000),
