@@ -17,6 +17,8 @@
 //!   live feed takes;
 //! - `skyfence/frames`: the same `Decoder` on frames already split out, the work the
 //!   rs1090 row does;
+//! - `skyfence/json-lines`: `skyfence/frames` with every message written as the JSON
+//!   line `skyfence decode` prints (`json::LineWriter`, into a reused buffer);
 //! - `skyfence/frames-commb-off`: the same without Comm-B inference
 //!   (`CommBInference::Off`), the decoder's work before it inferred DF20/21 registers;
 //! - `rs1090/frames`: rs1090 0.7 on the same frame bytes: `Message::from_bytes` (its
@@ -42,6 +44,7 @@ use skyfence_decode::codec::ClockOptions;
 use skyfence_decode::decoder::{CommBInference, Decoder, DecoderConfig};
 use skyfence_decode::format;
 use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested};
+use skyfence_decode::json::LineWriter;
 use skyfence_decode::raw::RawDecoder;
 
 /// The recording, as frames and as the Beast stream a receiver would have sent.
@@ -131,6 +134,27 @@ fn skyfence_frames(frames: &[Frame], commb: CommBInference) -> (u64, u64) {
     (messages, positions)
 }
 
+/// skyfence on frames already split out, each message written as `decode`'s JSON line
+/// (`json::LineWriter`): returns (lines, bytes).
+fn skyfence_json_lines(frames: &[Frame], out: &mut Vec<u8>) -> (u64, u64) {
+    let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut writer = LineWriter::default();
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    out.clear();
+    for frame in frames {
+        if let Some(m) = decoder.decode(frame) {
+            writer.write(out, &m);
+            out.push(b'\n');
+            lines += 1;
+            if out.len() >= 1 << 16 {
+                bytes += out.len() as u64;
+                out.clear();
+            }
+        }
+    }
+    (lines, bytes + out.len() as u64)
+}
+
 /// rs1090 on the same frame bytes, with its CPR position decoding.
 fn rs1090_frames(frames: &[(f64, Vec<u8>)]) -> (u64, u64) {
     let mut aircraft: BTreeMap<ICAO, AircraftState> = BTreeMap::new();
@@ -194,6 +218,11 @@ fn bench_set(c: &mut Criterion, name: &str, rec: &Recording) {
     // comparisons with them (`benches/compare-builds.sh`).
     group.bench_function("skyfence/frames-commb-off", |b| {
         b.iter(|| skyfence_frames(black_box(&rec.frames), CommBInference::Off))
+    });
+    // The same, each message also written as a JSON line (`skyfence decode`'s output).
+    let mut out = Vec::with_capacity(1 << 17);
+    group.bench_function("skyfence/json-lines", |b| {
+        b.iter(|| skyfence_json_lines(black_box(&rec.frames), &mut out))
     });
     group.bench_function("skyfence/ingest", |b| {
         b.iter(|| skyfence_ingest(black_box(rec), start))
