@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use skyfence_core::{GeoPoint, Protocol, Timestamp};
 use skyfence_decode::asterix::AsterixItem;
-use skyfence_decode::decoder::DecoderConfig;
+use skyfence_decode::decoder::{DecoderConfig, Message};
 use skyfence_decode::json::round_deg;
 use skyfence_decode::remoteid::line::{Record, mac_string};
 use skyfence_decode::remoteid::message::{
@@ -358,34 +358,21 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
         commb_trust_replies: args.commb_trust_replies,
         ..Default::default()
     };
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let result = if args.input.format.protocol == Protocol::RemoteId {
+        let stdout = io::stdout().lock();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout);
         input::read_remoteid_messages(&args.input, clock, |record, message| {
             serde_json::to_writer(&mut out, &remoteid_json(record, message))?;
             out.write_all(b"\n")
         })
-    } else {
-        // Lines are written into one buffer (skyfence_decode::json, no allocation per
-        // message) and handed to stdout 64 KiB at a time.
-        let mut line = Vec::with_capacity(1 << 16);
-        let mut writer = skyfence_decode::json::LineWriter::default();
-        input::read_messages(&args.input, clock, config, |m| {
-            writer.write(&mut line, m);
-            line.push(b'\n');
-            if line.len() >= 1 << 16 {
-                out.write_all(&line)?;
-                line.clear();
-            }
-            Ok(())
-        })
         .and_then(|stats| {
-            out.write_all(&line)?;
+            out.flush()?;
             Ok(stats)
         })
+    } else {
+        write_messages_pipelined(&args, clock, config)
     };
-    let flushed = out.flush();
-    match result.and_then(|stats| flushed.map(|()| stats).map_err(Into::into)) {
+    match result {
         Ok(stats) => {
             if let Some(w) = input::untimed_warning(stats.untimed, stats.frames) {
                 eprintln!("skyfence decode: {w}");
@@ -397,6 +384,72 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
         Err(e) if is_broken_pipe(&e) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Messages handed from the decoding thread to the writing one at a time.
+const BATCH: usize = 1024;
+
+/// Decodes Mode S input on this thread and writes its JSON lines on a second one, so
+/// that formatting and the writes to a pipe overlap the decoding (which is sequential:
+/// one decoder state per input). Lines go out through one buffer
+/// (`skyfence_decode::json`, no allocation per message), 64 KiB at a time. Batches of
+/// messages travel through a bounded channel (at most 4 in flight, about 1 MB) and come
+/// back empty to be refilled.
+fn write_messages_pipelined(
+    args: &DecodeArgs,
+    clock: ClockOptions,
+    config: DecoderConfig,
+) -> anyhow::Result<input::InputStats> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Message>>(4);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Message>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            let mut out = io::stdout().lock();
+            let mut line = Vec::with_capacity(1 << 17);
+            let mut json = skyfence_decode::json::LineWriter::default();
+            for mut batch in full_rx {
+                for m in &batch {
+                    json.write(&mut line, m);
+                    line.push(b'\n');
+                    if line.len() >= 1 << 16 {
+                        out.write_all(&line)?;
+                        line.clear();
+                    }
+                }
+                batch.clear();
+                // The decoding side may have finished: then the batch is not needed.
+                let _ = empty_tx.send(batch);
+            }
+            out.write_all(&line)?;
+            out.flush()
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let decoded = input::read_messages(&args.input, clock, config, |m| {
+            batch.push(*m);
+            if batch.len() == BATCH {
+                let next = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                if full_tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                    // The writer stopped on an error, which is reported below.
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "output closed"));
+                }
+            }
+            Ok(())
+        });
+        if decoded.is_ok() && !batch.is_empty() {
+            // A send error means the writer stopped on an error, reported below.
+            let _ = full_tx.send(batch);
+        }
+        drop(full_tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the output thread panicked")));
+        // The writer's error first: a closed pipe makes the decoding side stop too.
+        written?;
+        decoded
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
