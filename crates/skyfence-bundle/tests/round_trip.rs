@@ -357,11 +357,14 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
         ua_type: UaType(2),
         uas_id,
     }));
-    let system = encode(Message::System(System {
-        operator_location_type: OperatorLocationType(1),
-        operator: Some(GeoPoint::new(30.5, 59.97)),
-        ..System::default()
-    }));
+    // The operator walks east, about 48 m between System messages, to 59.97° E.
+    let system = |s: i64| {
+        encode(Message::System(System {
+            operator_location_type: OperatorLocationType(1),
+            operator: Some(GeoPoint::new(30.5, 59.97 - (18 - s) as f64 / 3.0 * 0.0005)),
+            ..System::default()
+        }))
+    };
     let mut log = Log::new();
     let mut records = Vec::new();
     let mut ingest = Ingest::new(IngestConfig {
@@ -379,7 +382,7 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
         }));
         let mut messages = vec![basic, location];
         if s % 3 == 0 {
-            messages.push(system);
+            messages.push(system(s));
         }
         for (k, m) in messages.iter().enumerate() {
             let at = Timestamp::from_micros(T0 + 1_000_000 + s * 1_000_000 + k as i64 * 1000);
@@ -483,6 +486,40 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
         operator["geometry"]["coordinates"],
         serde_json::json!([59.97, 30.5])
     );
+    // Where the operator stood over time: seven System positions 48 m apart (the full
+    // track of six thinned to every other point when the seventh came), in the incident
+    // (re-detected alike: the detection check passed), the report, the KML and the
+    // GeoJSON.
+    let walk = |k: usize| 59.967 + k as f64 * 0.0005;
+    let json: serde_json::Value = serde_json::from_str(&text(&bundle, "incident.json")).unwrap();
+    let points = json["operator"]["track"]
+        .as_array()
+        .expect("operator.track");
+    assert_eq!(points.len(), 4, "{json}");
+    for (p, k) in points.iter().zip([0, 2, 4, 6]) {
+        assert!((p["lon"].as_f64().unwrap() - walk(k)).abs() < 1e-6, "{p}");
+        assert_eq!(p["lat"], 30.5);
+    }
+    assert!(report.contains("<th>Operator track</th><td>30.500000, 59.967000 from "));
+    assert!(report.contains("class=\"operator-track\""), "{report}");
+    assert!(
+        kml.contains("<Placemark><name>Operator track</name>"),
+        "{kml}"
+    );
+    let op_track = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["role"] == "operator_track")
+        .expect("an operator track feature");
+    assert_eq!(
+        op_track["geometry"]["coordinates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(op_track["properties"]["times"].as_array().unwrap().len(), 4);
 }
 
 #[test]
@@ -507,6 +544,42 @@ fn a_remote_id_incident_whose_operator_was_altered_fails_detection() {
     }
     let (evidence, signer) = log.evidence(&incident, Timestamp::from_micros(at_us));
     let (_, v) = round_trip(&evidence, &signer);
+    let detection = check(&v, "detection");
+    assert_eq!(detection.outcome, Outcome::Fail, "{detection}");
+    assert!(detection.detail.contains("operator"), "{detection}");
+}
+
+/// The same records logged with `change` applied to the incident: the verification.
+fn relogged(change: impl FnOnce(&mut Incident)) -> Verification {
+    let (evidence, _, _) = remote_id_evidence();
+    let (_, last) = evidence.leaves.last().unwrap();
+    let Ok(EvidenceLeaf::IncidentStateChanged {
+        at_us,
+        incident_json,
+        ..
+    }) = EvidenceLeaf::decode(last)
+    else {
+        panic!("the last leaf is the incident")
+    };
+    let mut incident: Incident = serde_json::from_str(&incident_json).unwrap();
+    change(&mut incident);
+    let mut log = Log::new();
+    for (_, b) in &evidence.leaves[2..evidence.leaves.len() - 1] {
+        log.append(&EvidenceLeaf::decode(b).unwrap());
+    }
+    let (evidence, signer) = log.evidence(&incident, Timestamp::from_micros(at_us));
+    round_trip(&evidence, &signer).1
+}
+
+#[test]
+fn an_incident_written_before_operator_tracks_still_re_detects() {
+    let v = relogged(|i| i.operator.as_mut().unwrap().track.clear());
+    assert_eq!(check(&v, "detection").outcome, Outcome::Pass);
+}
+
+#[test]
+fn a_remote_id_incident_whose_operator_track_was_altered_fails_detection() {
+    let v = relogged(|i| i.operator.as_mut().unwrap().track[0].lon = 59.5);
     let detection = check(&v, "detection");
     assert_eq!(detection.outcome, Outcome::Fail, "{detection}");
     assert!(detection.detail.contains("operator"), "{detection}");
