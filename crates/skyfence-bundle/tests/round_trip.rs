@@ -340,8 +340,8 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
     use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
     use skyfence_decode::remoteid::line::Record;
     use skyfence_decode::remoteid::message::{
-        BasicId, Decoded, IdType, Location, Message, OperatorLocationType, System, UaType,
-        encode_message,
+        AuthPage, AuthType, BasicId, Decoded, IdType, Location, Message, OperatorLocationType,
+        System, UaType, encode_message,
     };
     let mac = [0x60, 0x60, 0x1f, 0x12, 0x34, 0x56];
     let encode = |message| {
@@ -383,6 +383,18 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
         let mut messages = vec![basic, location];
         if s % 3 == 0 {
             messages.push(system(s));
+        }
+        // Two Authentication pages (page 0 announcing one more, 30 bytes in all).
+        if s == 5 || s == 6 {
+            let page = (s - 5) as u8;
+            messages.push(encode(Message::Auth(AuthPage {
+                auth_type: AuthType(1),
+                page,
+                last_page: (page == 0).then_some(1),
+                length: (page == 0).then_some(30),
+                timestamp_s: (page == 0).then_some(153_800_000),
+                data: [0xa0 + page; 23],
+            })));
         }
         for (k, m) in messages.iter().enumerate() {
             let at = Timestamp::from_micros(T0 + 1_000_000 + s * 1_000_000 + k as i64 * 1000);
@@ -445,7 +457,7 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
     assert!(
         decode
             .detail
-            .starts_with("47 of 47 raw frames decode (skyfence-decode) to 1581F5FJD239C00DW22E"),
+            .starts_with("49 of 49 raw frames decode (skyfence-decode) to 1581F5FJD239C00DW22E"),
         "{decode}"
     );
     let csv = text(&bundle, "frames.csv");
@@ -464,12 +476,25 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
     assert!(
         report.contains("<th>Remote ID</th><td><span class=\"mono\">1581F5FJD239C00DW22E</span>")
     );
-    assert!(report.contains("47 (remoteid 47) from rid-rx"), "{report}");
+    assert!(report.contains("49 (remoteid 49) from rid-rx"), "{report}");
     assert!(
         report.contains("<th>Operator</th><td>30.500000, 59.970000 at "),
         "{report}"
     );
     assert!(report.contains("<th>UA type</th><td>helicopter_or_multirotor</td>"));
+    // The Authentication pages are evidence like every record (raw leaves of their own,
+    // not copied into observations or the incident), and the incident says one was sent.
+    assert!(
+        report.contains("<th>Authentication message</th><td>present (signature not verified)"),
+        "{report}"
+    );
+    // Page 0 and page 1 (message type 2, version 2; auth type 1, page number).
+    for page in ["2210", "2211"] {
+        assert!(
+            csv.contains(&format!(",rid-rx,remoteid,-67dBm,0,60601f123456{page}")),
+            "no page {page}: {csv}"
+        );
+    }
     let kml = text(&bundle, "track.kml");
     assert!(kml.contains("<Placemark><name>Operator</name>"), "{kml}");
     assert!(
