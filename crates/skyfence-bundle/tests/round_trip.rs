@@ -512,9 +512,8 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
         serde_json::json!([59.97, 30.5])
     );
     // Where the operator stood over time: seven System positions 48 m apart (the full
-    // track of six thinned to every other point when the seventh came), in the incident
-    // (re-detected alike: the detection check passed), the report, the KML and the
-    // GeoJSON.
+    // track of six thinned to every other point when the seventh came), in the incident,
+    // the report, the KML and the GeoJSON.
     let walk = |k: usize| 59.967 + k as f64 * 0.0005;
     let json: serde_json::Value = serde_json::from_str(&text(&bundle, "incident.json")).unwrap();
     let points = json["operator"]["track"]
@@ -596,18 +595,13 @@ fn relogged(change: impl FnOnce(&mut Incident)) -> Verification {
     round_trip(&evidence, &signer).1
 }
 
+/// The operator's track may begin before the evidence kept, so it is not compared
+/// (its latest position is): incidents written before tracks existed, or whose track
+/// began earlier, re-detect.
 #[test]
 fn an_incident_written_before_operator_tracks_still_re_detects() {
     let v = relogged(|i| i.operator.as_mut().unwrap().track.clear());
     assert_eq!(check(&v, "detection").outcome, Outcome::Pass);
-}
-
-#[test]
-fn a_remote_id_incident_whose_operator_track_was_altered_fails_detection() {
-    let v = relogged(|i| i.operator.as_mut().unwrap().track[0].lon = 59.5);
-    let detection = check(&v, "detection");
-    assert_eq!(detection.outcome, Outcome::Fail, "{detection}");
-    assert!(detection.detail.contains("operator"), "{detection}");
 }
 
 #[test]
