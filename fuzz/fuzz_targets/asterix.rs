@@ -45,10 +45,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(bytes) = encode::record(report) {
             let (back, len) = asterix::decode_record(report.category, &bytes).unwrap();
             assert_eq!(len, bytes.len());
-            assert_eq!(
-                (back.sac, back.sic, back.address),
-                (report.sac, report.sic, report.address)
-            );
+            assert_eq!((back.sac, back.sic, back.address), (report.sac, report.sic, report.address));
         }
         if let Some(polar) = report.polar {
             let alt = report.flight_level.map(|fl| f64::from(fl) * 30.48);

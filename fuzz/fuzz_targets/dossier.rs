@@ -19,11 +19,7 @@ fuzz_target!(|data: &[u8]| {
         // The manifest's own facts render (an empty dossier of that period).
         let meta = Meta::of(&m);
         let zones = BTreeMap::new();
-        let model = Model {
-            meta: &meta,
-            rows: &[],
-            zones: &zones,
-        };
+        let model = Model { meta: &meta, rows: &[], zones: &zones };
         let _ = html::index_html(&model);
         let _ = pdf::dossier_pdf(&model);
     }
@@ -40,8 +36,7 @@ fuzz_target!(|data: &[u8]| {
         HashWriter::default(),
     )
     .unwrap();
-    t.add(&facts.incident, "incidents/x.zip", "00", &facts.track)
-        .unwrap();
+    t.add(&facts.incident, "incidents/x.zip", "00", &facts.track).unwrap();
     let _ = t.finish().unwrap();
     let rows = vec![Row {
         map_track: model::thin(&facts.track, model::MAP_POINTS),
@@ -55,10 +50,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let meta = Meta {
         created_at: String::new(),
-        period: model::Period {
-            from: String::new(),
-            to: String::new(),
-        },
+        period: model::Period { from: String::new(), to: String::new() },
         zones: Vec::new(),
         unauthorised_only: false,
         log: model::LogInfo {
@@ -69,11 +61,7 @@ fuzz_target!(|data: &[u8]| {
         },
         checkpoint: String::new(),
     };
-    let model = Model {
-        meta: &meta,
-        rows: &rows,
-        zones: &zones,
-    };
+    let model = Model { meta: &meta, rows: &rows, zones: &zones };
     let _ = html::index_html(&model);
     let _ = pdf::dossier_pdf(&model);
 });

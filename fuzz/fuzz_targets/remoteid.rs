@@ -8,12 +8,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyfence_core::Timestamp;
-use skyfence_decode::DropCounts;
-use skyfence_decode::capture::DataLink;
 use skyfence_decode::remoteid::line::RemoteIdLineDecoder;
 use skyfence_decode::remoteid::message::{Message, decode_message, decode_record, encode_message};
+use skyfence_decode::capture::DataLink;
 use skyfence_decode::remoteid::{json, radio, transport};
+use skyfence_decode::DropCounts;
+use skyfence_core::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
     let mut delivered = Vec::new();

@@ -13,21 +13,11 @@ fuzz_target!(|data: &[u8]| {
     };
     for lenient in [false, true] {
         match parse_geojson_with("fuzz.geojson", text, lenient) {
-            Err(e) => assert!(
-                e.0.iter().all(|e| e.to_string().contains("fuzz.geojson")),
-                "{e}"
-            ),
-            Ok(l) => assert!(
-                l.skipped
-                    .iter()
-                    .all(|e| e.to_string().contains("fuzz.geojson"))
-            ),
+            Err(e) => assert!(e.0.iter().all(|e| e.to_string().contains("fuzz.geojson")), "{e}"),
+            Ok(l) => assert!(l.skipped.iter().all(|e| e.to_string().contains("fuzz.geojson"))),
         }
         match parse_openair_with("fuzz.txt", text, lenient) {
-            Err(e) => assert!(
-                e.0.iter().all(|e| e.to_string().contains("fuzz.txt")),
-                "{e}"
-            ),
+            Err(e) => assert!(e.0.iter().all(|e| e.to_string().contains("fuzz.txt")), "{e}"),
             Ok(l) => assert!(l.skipped.iter().all(|e| e.to_string().contains("fuzz.txt"))),
         }
     }
