@@ -336,6 +336,11 @@ fn map_svg(input: &RenderInput<'_>) -> String {
     if let Some(e) = &inc.exit {
         pts.push((e.lon, e.lat));
     }
+    // A Remote ID drone's operator stands in the picture too.
+    if let Some(op) = &inc.operator {
+        pts.push((op.lon, op.lat));
+        pts.extend(op.track.iter().map(|p| (p.lon, p.lat)));
+    }
     let view = View::new(&pts, 880.0, 560.0);
     let mut s = String::new();
     let _ = write!(
@@ -473,6 +478,9 @@ fn map_svg(input: &RenderInput<'_>) -> String {
             t = clock_time(at),
         );
     }
+    if let Some(op) = &inc.operator {
+        operator_svg(&view, op, (inc.entry.lon, inc.entry.lat), &mut s);
+    }
     graticule(&view, &mut s);
     s.push_str("</g>");
     // Scale bar (bottom left) and north arrow (top right).
@@ -509,6 +517,56 @@ fn map_svg(input: &RenderInput<'_>) -> String {
     );
     s.push_str("</svg>");
     s
+}
+
+/// A Remote ID drone's operator on the map: where they stood over time (a teal line
+/// through the track's points), their latest position (a teal square, labelled) and a
+/// dashed line from there to where the drone entered the zone.
+fn operator_svg(view: &View, op: &skyfence_core::OperatorFix, entry: (f64, f64), s: &mut String) {
+    const OPERATOR: &str = "#1f8a70";
+    let (ox, oy) = view.lonlat_px(op.lon, op.lat);
+    let (ex, ey) = view.lonlat_px(entry.0, entry.1);
+    let _ = write!(
+        s,
+        "<path d=\"M{ox:.1},{oy:.1}L{ex:.1},{ey:.1}\" fill=\"none\" stroke=\"{OPERATOR}\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\"/>"
+    );
+    if op.track.len() > 1 {
+        let mut d = String::new();
+        for (i, p) in op
+            .track
+            .iter()
+            .chain(std::iter::once(&skyfence_core::OperatorPoint {
+                lat: op.lat,
+                lon: op.lon,
+                at: op.at,
+            }))
+            .enumerate()
+        {
+            let (x, y) = view.lonlat_px(p.lon, p.lat);
+            let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+        }
+        let _ = write!(
+            s,
+            "<path class=\"operator-track\" d=\"{d}\" fill=\"none\" stroke=\"{OPERATOR}\" stroke-width=\"2\" stroke-linejoin=\"round\"/>"
+        );
+        for p in &op.track {
+            let (x, y) = view.lonlat_px(p.lon, p.lat);
+            let _ = write!(
+                s,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\" fill=\"{OPERATOR}\"/>"
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        "<rect class=\"operator\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"10\" height=\"10\" fill=\"{OPERATOR}\" stroke=\"#ffffff\" stroke-width=\"1.5\"/>\
+         <text x=\"{tx:.1}\" y=\"{ty:.1}\" {LABEL}>OPERATOR {t}</text>",
+        x = ox - 5.0,
+        y = oy - 5.0,
+        tx = ox + 9.0,
+        ty = oy + 18.0,
+        t = clock_time(op.at),
+    );
 }
 
 fn profile_svg(input: &RenderInput<'_>) -> String {
@@ -726,6 +784,21 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
                     .map_or(String::new(), |id| format!(", id {id}"))
             )),
         ));
+        if op.track.len() > 1 {
+            let points: Vec<String> = op
+                .track
+                .iter()
+                .map(|p| {
+                    escape(&format!(
+                        "{:.6}, {:.6} from {}",
+                        p.lat,
+                        p.lon,
+                        p.at.to_rfc3339_millis()
+                    ))
+                })
+                .collect();
+            remoteid_rows.push_str(&row("Operator track", points.join("<br>")));
+        }
     }
     let _ = write!(
         s,
@@ -949,8 +1022,8 @@ fn alt_m(ft: Option<i32>) -> Option<f64> {
 }
 
 /// `track.kml` (OGC KML 2.2): the track as a LineString with absolute altitudes (metres),
-/// Placemarks for the entry and exit, and for a Remote ID drone its operator and a line
-/// from the operator to the entry point.
+/// Placemarks for the entry and exit, and for a Remote ID drone its operator, a line
+/// from the operator to the entry point and, when the operator moved, their track.
 pub fn track_kml(input: &RenderInput<'_>) -> String {
     let inc = input.incident;
     let mut s = String::new();
@@ -1036,14 +1109,39 @@ pub fn track_kml(input: &RenderInput<'_>) -> String {
             elon = inc.entry.lon,
             elat = inc.entry.lat,
         );
+        // Where the operator stood over time, when they moved.
+        if op.track.len() > 1 {
+            s.push_str("<Placemark><name>Operator track</name><styleUrl>#operator</styleUrl>");
+            let _ = write!(
+                s,
+                "<TimeSpan><begin>{}</begin><end>{}</end></TimeSpan>",
+                op.track[0].at.to_rfc3339_millis(),
+                op.at.to_rfc3339_millis()
+            );
+            s.push_str(
+                "<LineString><tessellate>1</tessellate><altitudeMode>clampToGround</altitudeMode><coordinates>",
+            );
+            for (i, p) in op.track.iter().enumerate() {
+                let _ = write!(
+                    s,
+                    "{}{:.6},{:.6},0",
+                    if i == 0 { "" } else { " " },
+                    p.lon,
+                    p.lat
+                );
+            }
+            let _ = write!(s, " {:.6},{:.6},0", op.lon, op.lat);
+            s.push_str("</coordinates></LineString></Placemark>\n");
+        }
     }
     s.push_str("</Document>\n</kml>\n");
     s
 }
 
 /// `track.geojson` (RFC 7946): the track LineString (third coordinate: metres), entry and
-/// exit Points, for a Remote ID drone its operator (Point, role `operator`) and the line
-/// from it to the entry (role `operator_link`), and the zone.
+/// exit Points, for a Remote ID drone its operator (Point, role `operator`), the line
+/// from it to the entry (role `operator_link`) and, when the operator moved, where they
+/// stood over time (LineString, role `operator_track`, with `times`), and the zone.
 pub fn track_geojson(input: &RenderInput<'_>) -> String {
     use serde_json::json;
     let inc = input.incident;
@@ -1100,6 +1198,15 @@ pub fn track_geojson(input: &RenderInput<'_>) -> String {
             "geometry": {"type": "LineString", "coordinates": [
                 pos(op.lon, op.lat, None), pos(inc.entry.lon, inc.entry.lat, None)]},
         }));
+        if op.track.len() > 1 {
+            let times: Vec<String> = op.track.iter().map(|p| p.at.to_rfc3339_millis()).collect();
+            features.push(json!({
+                "type": "Feature",
+                "properties": {"role": "operator_track", "times": times},
+                "geometry": {"type": "LineString", "coordinates":
+                    op.track.iter().map(|p| pos(p.lon, p.lat, None)).collect::<Vec<_>>()},
+            }));
+        }
     }
     features.push(json!({
         "type": "Feature",

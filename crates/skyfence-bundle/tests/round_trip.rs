@@ -340,8 +340,8 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
     use skyfence_decode::ingest::{Ingest, IngestConfig, Ingested, Lanes};
     use skyfence_decode::remoteid::line::Record;
     use skyfence_decode::remoteid::message::{
-        BasicId, Decoded, IdType, Location, Message, OperatorLocationType, System, UaType,
-        encode_message,
+        AuthPage, AuthType, BasicId, Decoded, IdType, Location, Message, OperatorLocationType,
+        System, UaType, encode_message,
     };
     let mac = [0x60, 0x60, 0x1f, 0x12, 0x34, 0x56];
     let encode = |message| {
@@ -357,11 +357,14 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
         ua_type: UaType(2),
         uas_id,
     }));
-    let system = encode(Message::System(System {
-        operator_location_type: OperatorLocationType(1),
-        operator: Some(GeoPoint::new(30.5, 59.97)),
-        ..System::default()
-    }));
+    // The operator walks east, about 48 m between System messages, to 59.97° E.
+    let system = |s: i64| {
+        encode(Message::System(System {
+            operator_location_type: OperatorLocationType(1),
+            operator: Some(GeoPoint::new(30.5, 59.97 - (18 - s) as f64 / 3.0 * 0.0005)),
+            ..System::default()
+        }))
+    };
     let mut log = Log::new();
     let mut records = Vec::new();
     let mut ingest = Ingest::new(IngestConfig {
@@ -379,7 +382,19 @@ fn remote_id_evidence() -> (Evidence, Signer, TargetId) {
         }));
         let mut messages = vec![basic, location];
         if s % 3 == 0 {
-            messages.push(system);
+            messages.push(system(s));
+        }
+        // Two Authentication pages (page 0 announcing one more, 30 bytes in all).
+        if s == 5 || s == 6 {
+            let page = (s - 5) as u8;
+            messages.push(encode(Message::Auth(AuthPage {
+                auth_type: AuthType(1),
+                page,
+                last_page: (page == 0).then_some(1),
+                length: (page == 0).then_some(30),
+                timestamp_s: (page == 0).then_some(153_800_000),
+                data: [0xa0 + page; 23],
+            })));
         }
         for (k, m) in messages.iter().enumerate() {
             let at = Timestamp::from_micros(T0 + 1_000_000 + s * 1_000_000 + k as i64 * 1000);
@@ -442,7 +457,7 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
     assert!(
         decode
             .detail
-            .starts_with("47 of 47 raw frames decode (skyfence-decode) to 1581F5FJD239C00DW22E"),
+            .starts_with("49 of 49 raw frames decode (skyfence-decode) to 1581F5FJD239C00DW22E"),
         "{decode}"
     );
     let csv = text(&bundle, "frames.csv");
@@ -461,12 +476,25 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
     assert!(
         report.contains("<th>Remote ID</th><td><span class=\"mono\">1581F5FJD239C00DW22E</span>")
     );
-    assert!(report.contains("47 (remoteid 47) from rid-rx"), "{report}");
+    assert!(report.contains("49 (remoteid 49) from rid-rx"), "{report}");
     assert!(
         report.contains("<th>Operator</th><td>30.500000, 59.970000 at "),
         "{report}"
     );
     assert!(report.contains("<th>UA type</th><td>helicopter_or_multirotor</td>"));
+    // The Authentication pages are evidence like every record (raw leaves of their own,
+    // not copied into observations or the incident), and the incident says one was sent.
+    assert!(
+        report.contains("<th>Authentication message</th><td>present (signature not verified)"),
+        "{report}"
+    );
+    // Page 0 and page 1 (message type 2, version 2; auth type 1, page number).
+    for page in ["2210", "2211"] {
+        assert!(
+            csv.contains(&format!(",rid-rx,remoteid,-67dBm,0,60601f123456{page}")),
+            "no page {page}: {csv}"
+        );
+    }
     let kml = text(&bundle, "track.kml");
     assert!(kml.contains("<Placemark><name>Operator</name>"), "{kml}");
     assert!(
@@ -483,6 +511,39 @@ fn a_remote_id_incident_is_re_decoded_and_re_detected() {
         operator["geometry"]["coordinates"],
         serde_json::json!([59.97, 30.5])
     );
+    // Where the operator stood over time: seven System positions 48 m apart (the full
+    // track of six thinned to every other point when the seventh came), in the incident,
+    // the report, the KML and the GeoJSON.
+    let walk = |k: usize| 59.967 + k as f64 * 0.0005;
+    let json: serde_json::Value = serde_json::from_str(&text(&bundle, "incident.json")).unwrap();
+    let points = json["operator"]["track"]
+        .as_array()
+        .expect("operator.track");
+    assert_eq!(points.len(), 4, "{json}");
+    for (p, k) in points.iter().zip([0, 2, 4, 6]) {
+        assert!((p["lon"].as_f64().unwrap() - walk(k)).abs() < 1e-6, "{p}");
+        assert_eq!(p["lat"], 30.5);
+    }
+    assert!(report.contains("<th>Operator track</th><td>30.500000, 59.967000 from "));
+    assert!(report.contains("class=\"operator-track\""), "{report}");
+    assert!(
+        kml.contains("<Placemark><name>Operator track</name>"),
+        "{kml}"
+    );
+    let op_track = geojson["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["role"] == "operator_track")
+        .expect("an operator track feature");
+    assert_eq!(
+        op_track["geometry"]["coordinates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(op_track["properties"]["times"].as_array().unwrap().len(), 4);
 }
 
 #[test]
@@ -510,6 +571,37 @@ fn a_remote_id_incident_whose_operator_was_altered_fails_detection() {
     let detection = check(&v, "detection");
     assert_eq!(detection.outcome, Outcome::Fail, "{detection}");
     assert!(detection.detail.contains("operator"), "{detection}");
+}
+
+/// The same records logged with `change` applied to the incident: the verification.
+fn relogged(change: impl FnOnce(&mut Incident)) -> Verification {
+    let (evidence, _, _) = remote_id_evidence();
+    let (_, last) = evidence.leaves.last().unwrap();
+    let Ok(EvidenceLeaf::IncidentStateChanged {
+        at_us,
+        incident_json,
+        ..
+    }) = EvidenceLeaf::decode(last)
+    else {
+        panic!("the last leaf is the incident")
+    };
+    let mut incident: Incident = serde_json::from_str(&incident_json).unwrap();
+    change(&mut incident);
+    let mut log = Log::new();
+    for (_, b) in &evidence.leaves[2..evidence.leaves.len() - 1] {
+        log.append(&EvidenceLeaf::decode(b).unwrap());
+    }
+    let (evidence, signer) = log.evidence(&incident, Timestamp::from_micros(at_us));
+    round_trip(&evidence, &signer).1
+}
+
+/// The operator's track may begin before the evidence kept, so it is not compared
+/// (its latest position is): incidents written before tracks existed, or whose track
+/// began earlier, re-detect.
+#[test]
+fn an_incident_written_before_operator_tracks_still_re_detects() {
+    let v = relogged(|i| i.operator.as_mut().unwrap().track.clear());
+    assert_eq!(check(&v, "detection").outcome, Outcome::Pass);
 }
 
 #[test]

@@ -16,8 +16,8 @@ pub mod time;
 pub use ids::{Icao24, ParseIcao24Error, ParseTargetIdError, ShortName, TargetId, TargetKind};
 pub use observation::{
     Altitude, AltitudeDatum, Callsign, EmitterCategory, Identity, Observation, OperatorFix,
-    PositionKind, Protocol, RawFrame, RawRecord, RemoteIdInfo, Signal, SourceId, Squawk, Velocity,
-    nacp_epu95_m,
+    OperatorPoint, PositionKind, Protocol, RawFrame, RawRecord, RemoteIdInfo, Signal, SourceId,
+    Squawk, Velocity, nacp_epu95_m,
 };
 pub use position::GeoPoint;
 pub use time::{ParseTimestampError, Timestamp};

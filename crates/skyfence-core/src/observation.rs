@@ -437,6 +437,76 @@ pub struct OperatorFix {
     pub id: Option<String>,
     /// When the position was valid: the System message's time, else its receive time.
     pub at: Timestamp,
+    /// Where the operator stood over time, oldest first (see [`OperatorFix::moved_to`]);
+    /// absent in incidents written before the key existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track: Vec<OperatorPoint>,
+}
+
+/// One position of an operator's track (incident key `operator.track`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OperatorPoint {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// When the operator was first reported there.
+    pub at: Timestamp,
+}
+
+impl OperatorFix {
+    /// A track point is added when the operator has moved this far from the last one:
+    /// System positions of a standing operator wander by the GNSS error (a few metres),
+    /// which is no move.
+    pub const TRACK_STEP_M: f64 = 15.0;
+    /// The most track points kept: when the track is full and the operator moves
+    /// again, every other point is dropped (the first kept) before the new one is
+    /// added, so the track spans the whole flight at a coarser step and costs at most
+    /// 6 × 24 bytes (within the 1 KB a tracked drone may cost, measured with a walking
+    /// operator in the decode crate's `remoteid_memory` test).
+    pub const TRACK_MAX: usize = 6;
+
+    /// The operator first reported at `lat`, `lon` at `at`.
+    pub fn new(lat: f64, lon: f64, id: Option<String>, at: Timestamp) -> Self {
+        OperatorFix {
+            lat,
+            lon,
+            id,
+            at,
+            track: vec![OperatorPoint { lat, lon, at }],
+        }
+    }
+
+    /// Whether a report of the operator at `lat`, `lon` at `at` changes this fix.
+    pub fn changes(&self, lat: f64, lon: f64, at: Timestamp) -> bool {
+        (self.lat, self.lon, self.at) != (lat, lon, at)
+    }
+
+    /// The operator reported at `lat`, `lon` at `at`: the latest position, and a new
+    /// track point when it is at least [`Self::TRACK_STEP_M`] from the last one.
+    /// Reports older than the latest (a late copy from another path) change nothing.
+    pub fn moved_to(&mut self, lat: f64, lon: f64, at: Timestamp) {
+        if at < self.at {
+            return;
+        }
+        (self.lat, self.lon, self.at) = (lat, lon, at);
+        let moved = self.track.last().is_none_or(|p| {
+            crate::airspace::geodesy::lambert_distance_m(p.lat, p.lon, lat, lon)
+                >= Self::TRACK_STEP_M
+        });
+        if moved {
+            if self.track.len() >= Self::TRACK_MAX {
+                let mut i = 0;
+                self.track.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+            }
+            // Grown one point at a time: the track never holds spare capacity.
+            self.track.reserve_exact(1);
+            self.track.push(OperatorPoint { lat, lon, at });
+        }
+    }
 }
 
 /// What a drone says about itself over Remote ID besides its position: carried by
@@ -603,5 +673,69 @@ mod tests {
             "{}",
             std::mem::size_of::<Observation>()
         );
+    }
+}
+
+#[cfg(test)]
+mod operator_track {
+    use super::{OperatorFix, OperatorPoint};
+    use crate::Timestamp;
+
+    const M_PER_DEG_LAT: f64 = 110_600.0; // near 30° N
+
+    #[test]
+    fn a_standing_operator_is_one_point_and_a_walking_one_a_track() {
+        let t = Timestamp::from_secs;
+        let mut op = OperatorFix::new(30.94, 66.37, None, t(0));
+        // GNSS wander of a few metres is no move.
+        for k in 1..10 {
+            let jitter = if k % 2 == 0 { 4.0 } else { -4.0 } / M_PER_DEG_LAT;
+            op.moved_to(30.94 + jitter, 66.37, t(k));
+        }
+        assert_eq!(op.track.len(), 1);
+        assert_eq!(op.at, t(9));
+        // Walking 20 m north every 10 s: a point per step.
+        for k in 1..=5 {
+            op.moved_to(
+                30.94 + 20.0 * f64::from(k) / M_PER_DEG_LAT,
+                66.37,
+                t(10 * i64::from(k) + 10),
+            );
+        }
+        assert_eq!(op.track.len(), 6);
+        assert_eq!(op.track[5].at, t(60));
+        assert_eq!((op.lat, op.at), (op.track[5].lat, t(60)));
+        // A late copy of an older report changes nothing.
+        let before = op.clone();
+        op.moved_to(31.0, 66.0, t(30));
+        assert_eq!(op, before);
+    }
+
+    #[test]
+    fn a_long_walk_is_thinned_keeping_the_first_and_the_newest_point() {
+        let t = Timestamp::from_secs;
+        let mut op = OperatorFix::new(30.0, 66.0, Some("OP".into()), t(0));
+        for k in 1..=100 {
+            op.moved_to(30.0 + 50.0 * k as f64 / M_PER_DEG_LAT, 66.0, t(k));
+            assert!(
+                op.track.len() <= OperatorFix::TRACK_MAX,
+                "{}",
+                op.track.len()
+            );
+            assert_eq!(op.track.first().map(|p| p.at), Some(t(0)));
+            assert_eq!(op.track.last().map(|p| p.at), Some(t(k)));
+            assert!(op.track.windows(2).all(|w| w[0].at < w[1].at));
+        }
+        assert!(op.track.len() >= OperatorFix::TRACK_MAX / 2);
+        // Serialised under `track`, each point `lat`, `lon`, `at`; absent when empty.
+        let json = serde_json::to_value(&op).unwrap();
+        assert_eq!(json["track"][0]["lat"], 30.0);
+        assert_eq!(json["track"][0]["at"], "1970-01-01T00:00:00.000Z");
+        let mut old = op.clone();
+        old.track.clear();
+        let text = serde_json::to_string(&old).unwrap();
+        assert!(!text.contains("track"), "{text}");
+        let back: OperatorFix = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.track, Vec::<OperatorPoint>::new());
     }
 }

@@ -1,7 +1,8 @@
 //! Remote ID message decoding throughput: skyfence's stateless decoder and the
 //! reference implementation (opendroneid-core-c through the `opendroneid` crate) on the
 //! same 1 000 messages, a broadcast mix per drone and second: Basic ID, Location,
-//! System, Operator ID, and one corrupted Location.
+//! System, Operator ID, and one corrupted Location; and skyfence's per-drone assembly of
+//! the same messages as received records into observations.
 //!
 //! `cargo bench -p skyfence-decode --bench remoteid`
 
@@ -9,7 +10,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opendroneid::Message as _;
-use skyfence_core::GeoPoint;
+use skyfence_core::{GeoPoint, SourceId, Timestamp};
+use skyfence_decode::remoteid::assemble::Assembler;
+use skyfence_decode::remoteid::line::Record;
 use skyfence_decode::remoteid::message::{
     BasicId, Decoded, IdType, Location, Message, OperatorId, System, UaType, decode_message,
     encode_message, encode_pack,
@@ -120,6 +123,35 @@ fn bench_messages(c: &mut Criterion) {
                 );
             }
             n
+        })
+    });
+    // The per-drone assembly after decoding: the 1 000 messages as `remoteid` records
+    // (each drone by its advertiser address, heard by one named receiver) through
+    // `Assembler::observe_by` into observations, the drones' state kept across
+    // iterations as a live receiver's would be.
+    let receiver = skyfence_core::ShortName::new("rx-bench").ok();
+    let records: Vec<Record> = msgs
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let drone = (k / 5) as u16;
+            let mac = [0x60, 0x60, 0x1f, 0, (drone >> 8) as u8, drone as u8];
+            let mut r = Record::new(Timestamp::from_secs(1_700_000_000), Some(mac), m).unwrap();
+            r.receiver = receiver;
+            r.rssi_dbm = Some(-70);
+            r
+        })
+        .collect();
+    let mut assembler = Assembler::new();
+    g.bench_function("skyfence/assemble", |b| {
+        b.iter(|| {
+            let mut positions = 0u32;
+            for r in &records {
+                if let Some(o) = assembler.observe_by(SourceId(0), None, black_box(r)) {
+                    positions += u32::from(o.position.is_some());
+                }
+            }
+            positions
         })
     });
     g.finish();

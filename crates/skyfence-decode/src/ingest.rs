@@ -270,11 +270,9 @@ impl Ingest {
             return self.observe_asterix(source, a);
         }
         if let Item::RemoteId(record) = item {
-            let result = match self.remoteid.observe(source, record) {
-                Some(mut o) => {
-                    o.sensor = o.sensor.or(self.source_sensor(source));
-                    Ingested::Accepted(o)
-                }
+            let sensor = self.source_sensor(source);
+            let result = match self.remoteid.observe_by(source, sensor, record) {
+                Some(o) => Ingested::Accepted(o),
                 None => Ingested::Rejected,
             };
             self.counts_mut(source)

@@ -37,8 +37,9 @@ fn encode(message: Message) -> [u8; 25] {
     })
 }
 
-/// Drone `k`'s records over two seconds: every message type, full-length texts; inside
-/// the zone (an open incursion) or west of it.
+/// Drone `k`'s records: two seconds of every message type, full-length texts, then ten
+/// System messages of an operator walking away; inside the zone (an open incursion) or
+/// west of it.
 fn records(k: u32, inside: bool) -> Vec<Record> {
     let mac = [0x60, 0x60, 0x1f, (k >> 16) as u8, (k >> 8) as u8, k as u8];
     let serial = format!("SKYF{k:016}");
@@ -84,6 +85,16 @@ fn records(k: u32, inside: bool) -> Vec<Record> {
         for (i, m) in messages.iter().enumerate() {
             out.push(Record::new(at(s, 100 * i as i64), Some(mac), m).unwrap());
         }
+    }
+    // Then the operator walks, 30 m between System messages: their track fills up to
+    // its bound (and is thinned once).
+    for s in 2..12 {
+        let walked = encode(Message::System(System {
+            operator_location_type: OperatorLocationType(1),
+            operator: Some(GeoPoint::new(33.0 + 0.00027 * s as f64, 69.9)),
+            ..System::default()
+        }));
+        out.push(Record::new(at(s, 0), Some(mac), &walked).unwrap());
     }
     out
 }

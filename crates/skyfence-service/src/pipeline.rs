@@ -219,6 +219,9 @@ pub struct DetectorTask {
     ingest: Ingest,
     reported_drops: Vec<DropCounts>,
     source_names: Vec<Arc<str>>,
+    /// The receivers records name themselves (Remote ID lines), interned: a record's
+    /// evidence is named after its receiver ([`RingFrame::receiver`] indexes this).
+    receivers: Receivers,
     frames: FrameRing,
     /// The checks of targets' broadcast positions (multilateration evidence) before an
     /// incident, apart so they never push a target's own frames out of `frames`.
@@ -259,6 +262,7 @@ impl DetectorTask {
             }),
             reported_drops: vec![DropCounts::default(); source_names.len()],
             source_names,
+            receivers: Receivers::default(),
             frames: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
             checks: FrameRing::new(PRE_ENTRY, RING_FRAMES_PER_TARGET),
             positions: PositionRing::default(),
@@ -554,6 +558,7 @@ impl DetectorTask {
         let f = RingFrame {
             at: obs.at,
             source,
+            receiver: None,
             record,
         };
         let with_incident = self
@@ -562,10 +567,12 @@ impl DetectorTask {
             .get(target)
             .is_some_and(|t| t.zones_confirmed().next().is_some());
         if with_incident {
-            self.job
-                .batch
-                .frames
-                .push(frame_record(&self.source_names, target, f));
+            self.job.batch.frames.push(frame_record(
+                &self.source_names,
+                &self.receivers,
+                target,
+                f,
+            ));
         } else {
             self.checks.push(target, f);
         }
@@ -591,13 +598,13 @@ impl DetectorTask {
                         .into_iter()
                         .map(|point| PositionRecord { target: t, point }),
                 );
-                let names = &self.source_names;
+                let (names, receivers) = (&self.source_names, &self.receivers);
                 self.urgent.batch.frames.extend(
                     self.frames
                         .take(t)
                         .into_iter()
                         .chain(self.checks.take(t))
-                        .map(|f| frame_record(names, t, f)),
+                        .map(|f| frame_record(names, receivers, t, f)),
                 );
             }
             fired |= event.incident().is_some_and(|i| i.target.id == target);
@@ -611,11 +618,23 @@ impl DetectorTask {
             .filter(|r| obs.position.is_some() && r.at == obs.at)
             .map(TrackPoint::from);
         // The raw evidence of any protocol, as received (a Mode S frame stays inline:
-        // no allocation on the Mode S path).
-        let raw = obs.raw.take().map(|record| RingFrame {
-            at: obs.at,
-            source,
-            record,
+        // no allocation on the Mode S path), named after the receiver a Remote ID
+        // record names (the sensor its assembly went by), so a bundle's re-detection
+        // assembles it as the service did.
+        let raw = obs.raw.take().map(|record| {
+            let receiver = match (record.proto, obs.sensor) {
+                (skyfence_core::Protocol::RemoteId, Some(name)) => self.receivers.index(
+                    name,
+                    self.source_names.get(usize::from(source.0)).map(|n| &**n),
+                ),
+                _ => None,
+            };
+            RingFrame {
+                at: obs.at,
+                source,
+                receiver,
+                record,
+            }
         });
         if with_incident {
             // The report that fired an event is stored with it.
@@ -630,7 +649,7 @@ impl DetectorTask {
             if let Some(f) = raw {
                 job.batch
                     .frames
-                    .push(frame_record(&self.source_names, target, f));
+                    .push(frame_record(&self.source_names, &self.receivers, target, f));
             }
         } else {
             if let Some(point) = point {
@@ -749,15 +768,58 @@ pub fn mlat_engine(
     Some(engine)
 }
 
-fn frame_record(names: &[Arc<str>], target: TargetId, f: RingFrame) -> FrameRecord {
-    FrameRecord {
-        target,
-        at: f.at,
-        source: names
+fn frame_record(
+    names: &[Arc<str>],
+    receivers: &Receivers,
+    target: TargetId,
+    f: RingFrame,
+) -> FrameRecord {
+    let source = match f.receiver.and_then(|i| receivers.name(i)) {
+        Some(name) => name.clone(),
+        None => names
             .get(usize::from(f.source.0))
             .cloned()
             .unwrap_or_else(|| Arc::from("unknown")),
+    };
+    FrameRecord {
+        target,
+        at: f.at,
+        source,
         record: f.record,
+    }
+}
+
+/// The receivers named by records themselves, interned so that a ring entry names one
+/// in two bytes. At most `u16::MAX` names; records of further receivers are named
+/// after their source.
+#[derive(Debug, Default)]
+struct Receivers {
+    names: Vec<Arc<str>>,
+    index: HashMap<skyfence_core::ShortName, std::num::NonZeroU16>,
+}
+
+impl Receivers {
+    /// The index of `name`, `None` when it is the source's own name (`source`) or the
+    /// table is full.
+    fn index(
+        &mut self,
+        name: skyfence_core::ShortName,
+        source: Option<&str>,
+    ) -> Option<std::num::NonZeroU16> {
+        if source == Some(name.as_str()) {
+            return None;
+        }
+        if let Some(i) = self.index.get(&name) {
+            return Some(*i);
+        }
+        let i = std::num::NonZeroU16::new(u16::try_from(self.names.len() + 1).ok()?)?;
+        self.names.push(Arc::from(name.as_str()));
+        self.index.insert(name, i);
+        Some(i)
+    }
+
+    fn name(&self, i: std::num::NonZeroU16) -> Option<&Arc<str>> {
+        self.names.get(usize::from(i.get()) - 1)
     }
 }
 

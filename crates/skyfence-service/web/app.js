@@ -225,7 +225,7 @@
           'line-width': 1.4, 'line-opacity': 0.6,
         } },
       { id: 'track-line', type: 'line', source: 'track', layout: { 'line-cap': 'round', 'line-join': 'round' },
-        filter: ['!=', ['get', 'role'], 'operator'],
+        filter: ['==', ['coalesce', ['get', 'role'], 'track'], 'track'],
         paint: {
           'line-color': ['case', ['get', 'inside'], COLORS.alert, COLORS.accent],
           'line-width': ['case', ['get', 'inside'], 3.5, 2.5],
@@ -234,6 +234,10 @@
       { id: 'operator-line', type: 'line', source: 'track',
         filter: ['==', ['get', 'role'], 'operator'],
         paint: { 'line-color': COLORS.operator, 'line-width': 2, 'line-dasharray': [2, 2] } },
+      // Where the operator stood over time (incident key operator.track), when they moved.
+      { id: 'operator-track', type: 'line', source: 'track', layout: { 'line-join': 'round' },
+        filter: ['==', ['get', 'role'], 'operator_track'],
+        paint: { 'line-color': COLORS.operator, 'line-width': 2.5 } },
       { id: 'track-pts', type: 'circle', source: 'trackpts',
         paint: {
           'circle-radius': ['match', ['get', 'role'], 'cursor', 7, 6],
@@ -654,7 +658,16 @@
         properties: { inside: false, role: 'operator' },
       });
     }
+    const opTrack = op && Array.isArray(op.track) ? op.track.filter((p) => p.lat != null && p.lon != null) : [];
+    if (opTrack.length > 1) {
+      track.features.push({
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: opTrack.map((p) => [p.lon, p.lat]).concat([[op.lon, op.lat]]) },
+        properties: { inside: false, role: 'operator_track' },
+      });
+    }
     probe.operator = op && op.lat != null ? [op.lon, op.lat] : null;
+    probe.operatorTrack = opTrack.length;
     map.getSource('track').setData(track);
     state.replay = { inc, positions, pts: [], idx: 0, playing: false, t: positions.length ? positions[0].t : 0 };
     if (inc.entry) state.replay.pts.push(point(inc.entry.lon, inc.entry.lat, 'entry'));

@@ -46,8 +46,8 @@ use super::borders;
 use super::geometry::Shape;
 use super::kinematics::{AircraftKind, Leg, bearing_deg};
 use super::scenario::{
-    Detection, Flight, Jitter, Permit, RadarSite, Receiver, RemoteIdSpec, Scenario, Spoof,
-    Surveillance, TrackerSite, Window,
+    Detection, Flight, Jitter, Permit, RadarSite, Receiver, RemoteIdSpec, RidTransport, Scenario,
+    Spoof, Surveillance, TrackerSite, Window,
 };
 
 /// The story of `af-pk-border`, written into the output README (the same as the module
@@ -526,6 +526,7 @@ pub fn af_pk_border_radar() -> anyhow::Result<Scenario> {
         operator: [30.94, 66.37],
         operator_id: "AFG-OP-0042".into(),
         self_id: "Border survey".into(),
+        transport: RidTransport::Ble4,
     });
     f.legs = vec![
         fly(30.925, 66.43),

@@ -251,6 +251,31 @@ pub struct RemoteIdSpec {
     pub operator_id: String,
     /// Self-ID text (up to 23 characters).
     pub self_id: String,
+    /// How it broadcasts.
+    pub transport: RidTransport,
+}
+
+/// How a drone broadcasts its Remote ID (ASTM F3411-22a §5.4.4–5.4.6): scenario key
+/// `remote_id.transport`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RidTransport {
+    /// Bluetooth 4 legacy advertising: one message per advertisement.
+    #[default]
+    Ble4,
+    /// Bluetooth 5 long range (extended advertising): a message pack per advertisement.
+    Ble5,
+    /// A Wi-Fi beacon's vendor element: a message pack per beacon.
+    WifiBeacon,
+    /// A Wi-Fi NAN service discovery frame: a message pack per frame.
+    WifiNan,
+}
+
+impl RidTransport {
+    /// Whether it sends message packs (every transport but Bluetooth 4).
+    pub fn packs(self) -> bool {
+        self != RidTransport::Ble4
+    }
 }
 
 /// `remote_id` of a flight in a scenario file.
@@ -264,6 +289,8 @@ struct RemoteIdToml {
     operator_id: String,
     #[serde(default)]
     self_id: String,
+    #[serde(default)]
+    transport: RidTransport,
 }
 
 /// A permit (docs/INTERFACES.md, "Config", `[[allow]]`): copied into `config.toml` and applied
@@ -924,6 +951,7 @@ fn flight_from_toml(f: &FlightToml) -> Result<Flight, (String, String)> {
             operator: r.operator,
             operator_id: r.operator_id.clone(),
             self_id: r.self_id.clone(),
+            transport: r.transport,
         });
     }
     flight.transponder_off = f.transponder_off.clone();

@@ -17,6 +17,7 @@
 //! ([`FrameRing::capped`]), not lost silently (ARCHITECTURE.md invariant 3).
 
 use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU16;
 use std::time::Duration;
 
 use skyfence_core::{RawRecord, SourceId, TargetId, Timestamp};
@@ -28,6 +29,10 @@ pub struct RingFrame {
     pub at: Timestamp,
     /// The source that heard it (the runtime names it when storing).
     pub source: SourceId,
+    /// The receiver the record names itself (a Remote ID line's receiver), as an index
+    /// into the runtime's table of such names; `None`: the record is named after its
+    /// source. Two bytes, in what was padding: the entry stays 48 bytes.
+    pub receiver: Option<NonZeroU16>,
     /// The record, of any protocol.
     pub record: RawRecord,
 }
@@ -139,6 +144,7 @@ mod tests {
         RingFrame {
             at: Timestamp::from_micros(at_ms * 1000),
             source: SourceId(source),
+            receiver: None,
             record: skyfence_core::RawFrame {
                 bytes: KLM1023,
                 len: 14,
@@ -220,6 +226,7 @@ mod tests {
             RingFrame {
                 at: Timestamp::from_micros(5),
                 source: SourceId(2),
+                receiver: None,
                 record: RawRecord::new(Protocol::RemoteId, &[0xf2; 25]),
             },
         );
@@ -228,6 +235,7 @@ mod tests {
             RingFrame {
                 at: Timestamp::from_micros(7),
                 source: SourceId(3),
+                receiver: None,
                 record: asterix.clone(),
             },
         );

@@ -254,8 +254,12 @@ fn analyze_opens_the_incident_of_a_drone_crossing_with_its_operator() {
     assert_eq!(
         i["operator"],
         serde_json::json!({"lat": 34.1, "lon": 70.95, "id": "PAK-OP-12345",
-            "at": "2023-11-14T22:13:20.000Z"})
+            "at": "2023-11-14T22:13:20.000Z",
+            // A standing operator: one point.
+            "track": [{"lat": 34.1, "lon": 70.95, "at": "2023-11-14T22:13:20.000Z"}]})
     );
+    // The receiver each line names is the sensor.
+    assert_eq!(i["sensors"], serde_json::json!(["torkham-rx"]));
     assert_eq!(i["remoteid"]["ua_type"], "helicopter_or_multirotor");
     assert_eq!(i["remoteid"]["self_id"], "Pipeline survey");
     assert_eq!(i["remoteid"]["authentication"], true);

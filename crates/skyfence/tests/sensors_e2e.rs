@@ -279,6 +279,8 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
     assert_eq!(r["operator"]["id"], "AFG-OP-0042");
     assert!(metres(&r["operator"], 30.94, 66.37) < 1.0, "{r}");
     assert!(metres(&r["entry"], 30.9296, 66.3888) < 300.0, "{r}");
+    // The receiver each Remote ID line names is the sensor (the source is "rid-feed").
+    assert_eq!(r["sensors"], serde_json::json!(["chaman-rid"]), "{r}");
 
     // The feed has stopped: three rotations (at least 15 s) after its last north
     // marker, a radar is down, in the API and the metrics.
@@ -382,6 +384,15 @@ fn run_over_udp_reports_the_radar_only_and_remoteid_incursions() {
             frames.iter().all(|f| f.record.proto.as_str() == proto),
             "{proto}"
         );
+        if proto == "remoteid" {
+            // Raw Remote ID records are evidence with their receiver, time and RSSI.
+            assert!(
+                frames.iter().all(|f| &*f.source == "chaman-rid"
+                    && matches!(f.record.signal, Some(skyfence_core::Signal::Dbm(_)))),
+                "{:?}",
+                frames.first()
+            );
+        }
     }
     drop(store);
     // Each incident exports as a bundle that verifies offline: the verifier re-decodes

@@ -4,6 +4,7 @@
 //! (CAT034 at the rotation rate, CAT048 from the declared sites), and `analyze` finds the
 //! truth's radar-only and Remote ID incidents.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -378,5 +379,123 @@ fn radar_and_adsb_of_one_aircraft_are_one_target() {
     }
     assert!(extra <= 2, "{extra}");
     assert_eq!(gated.len(), found.len() + extra);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Remote ID over every transport (`examples/scenarios/khyber-transports.toml`): each
+/// drone's incident is found as the truth has it, with its operator on either side of
+/// the border; the drone with Remote ID off is a radar track alone; damaged copies are
+/// counted by reason and never give a position.
+#[test]
+fn remote_id_over_every_transport_with_operators_on_both_sides() {
+    let dir = temp_dir("transports");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/scenarios/khyber-transports.toml")
+        .canonicalize()
+        .unwrap();
+    simulate(scenario.to_str().unwrap(), &dir, 5, "raw");
+    let csv = String::from_utf8(read(&dir, "remoteid.csv")).unwrap();
+    // Bluetooth 4 sends single messages (50 hex digits), the others packs of five.
+    let hex_lengths = |mac: &str| -> BTreeSet<usize> {
+        csv.lines()
+            .filter(|l| l.contains(mac))
+            .map(|l| l.rsplit(',').next().unwrap().len())
+            .collect()
+    };
+    assert!(hex_lengths("60:60:1f:af:01:01").contains(&50));
+    for mac in [
+        "60:60:1f:af:01:02",
+        "62:60:1f:af:01:03",
+        "62:60:1f:af:01:04",
+    ] {
+        assert!(hex_lengths(mac).contains(&(2 * (3 + 5 * 25))), "{mac}");
+    }
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["decode", "--input", "remoteid:remoteid.csv"])
+        .env("SKYFENCE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let count = |key: &str| -> u64 {
+        stderr
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    for key in ["bad_length=", "unsupported_format=", "bad_position="] {
+        assert!(count(key) > 0, "no {key}: {stderr}");
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if let (Some(lat), Some(lon)) = (v["lat"].as_f64(), v["lon"].as_f64()) {
+            assert!(
+                (33.9..34.2).contains(&lat) && (70.9..71.3).contains(&lon),
+                "{v}"
+            );
+        }
+    }
+    run(
+        &dir,
+        &[
+            "analyze",
+            "--config",
+            "config.toml",
+            "--input",
+            "asterix:asterix.ast",
+            "--input",
+            "remoteid:remoteid.csv",
+            "--start",
+            START,
+            "--out",
+            "incidents.jsonl",
+        ],
+    );
+    let truth = lines(&dir, "truth.jsonl");
+    let found = lines(&dir, "incidents.jsonl");
+    let pk = |v: &[Value], kind: &str| -> Vec<Value> {
+        let mut of: Vec<Value> = v
+            .iter()
+            .filter(|i| i.get("event").is_none() && i["zone"] == "PK")
+            .filter(|i| i["target"]["kind"] == kind)
+            .cloned()
+            .collect();
+        of.sort_by_key(|i| i["target"]["id"].as_str().unwrap().to_string());
+        of
+    };
+    let (t, f) = (pk(&truth, "remoteid"), pk(&found, "remoteid"));
+    let ids = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|i| i["target"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&f),
+        [
+            "AF1581RID0000101",
+            "AF1581RID0000102",
+            "PK1581RID0000103",
+            "PK1581RID0000104"
+        ]
+    );
+    assert_eq!(ids(&t), ids(&f));
+    for (t, f) in t.iter().zip(&f) {
+        assert!(metres(&f["operator"], &t["operator"]) < 1.0, "{f}");
+        assert!(metres(&f["entry"], &t["entry"]) < 100.0, "{f} vs {t}");
+        assert_eq!(f["sensors"], serde_json::json!(["landi-kotal-rid"]));
+        let afghan = f["target"]["id"].as_str().unwrap().starts_with("AF");
+        // Afghan operators stand west of the border (71.04° E), Pakistani east (71.15°).
+        let lon = f["operator"]["lon"].as_f64().unwrap();
+        assert_eq!(lon < 71.1, afghan, "{f}");
+    }
+    // The radar sees all five drones (the four broadcasting ones too: radar plots are
+    // associated by Mode S address only, so those are tracks of their own); the drone
+    // with Remote ID switched off is among the radar tracks alone.
+    let (t, f) = (pk(&truth, "track"), pk(&found, "track"));
+    assert_eq!((t.len(), f.len()), (5, 5), "{t:?}\n{f:?}");
+    assert_eq!(ids(&t), ids(&f));
+    assert!(f.iter().all(|i| i.get("operator").is_none()));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -124,11 +124,23 @@ impl Drone {
     }
 }
 
-/// Who sent a record.
+/// Who heard a record: the receiver its line names, else the sensor of its source, else
+/// the source. A bundle's re-detection replays each evidence leaf's sensor (which is
+/// this name) as its own lane, so keying the assembly by it live makes both put the
+/// same records together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Heard {
+    /// By the receiver or sensor of this index into [`Assembler::receivers`] (an index,
+    /// not the name: the key of every drone stays small).
+    By(u16),
+    Source(SourceId),
+}
+
+/// Who sent a record, as heard by whom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
-    Address(SourceId, [u8; 6]),
-    UasId(SourceId, ShortName),
+    Address(Heard, [u8; 6]),
+    UasId(Heard, ShortName),
 }
 
 /// Per-drone assembly of Remote ID records into observations (see the module docs).
@@ -138,6 +150,9 @@ pub struct Assembler {
     /// pointer each rather than a whole drone (measured in tests/remoteid_memory.rs).
     drones: HashMap<Key, Box<Drone>>,
     drops: Vec<DropCounts>,
+    /// The receivers and sensors heard so far, by [`Heard::By`] index (at most
+    /// `u16::MAX`: records of further receivers are assembled by their source).
+    receivers: HashMap<ShortName, u16>,
 }
 
 impl Assembler {
@@ -156,6 +171,35 @@ impl Assembler {
 
     /// Assembles one record heard by `source`: the observation it gives, if any.
     pub fn observe(&mut self, source: SourceId, record: &Record) -> Option<Observation> {
+        self.observe_by(source, None, record)
+    }
+
+    /// Assembles one record heard by `source`, whose sensor is `sensor` (when named):
+    /// the observation it gives, if any. The observation's sensor is the receiver the
+    /// record names, else `sensor`; drones are assembled per receiver (see [`Heard`]).
+    pub fn observe_by(
+        &mut self,
+        source: SourceId,
+        sensor: Option<ShortName>,
+        record: &Record,
+    ) -> Option<Observation> {
+        let sensor = record.receiver.or(sensor);
+        let heard = match sensor {
+            Some(name) => {
+                let next = self.receivers.len();
+                match self.receivers.get(&name) {
+                    Some(&i) => Heard::By(i),
+                    None => match u16::try_from(next) {
+                        Ok(i) => {
+                            self.receivers.insert(name, i);
+                            Heard::By(i)
+                        }
+                        Err(_) => Heard::Source(source),
+                    },
+                }
+            }
+            None => Heard::Source(source),
+        };
         let mut messages = [None; 1 + super::message::PACK_MAX_MESSAGES];
         let mut n = 0;
         let mut rejected = DropCounts::default();
@@ -173,7 +217,7 @@ impl Assembler {
             return None;
         }
         let key = match record.transmitter {
-            Some(mac) => Key::Address(source, mac),
+            Some(mac) => Key::Address(heard, mac),
             None => {
                 // A pack heard without an address: named by the Basic ID it carries.
                 let name = messages.iter().flatten().find_map(|m| match m {
@@ -181,7 +225,7 @@ impl Assembler {
                     _ => None,
                 });
                 match name.and_then(|n| ShortName::new(n.as_str()).ok()) {
-                    Some(n) => Key::UasId(source, n),
+                    Some(n) => Key::UasId(heard, n),
                     None => {
                         self.drops_mut(source).add(DropReason::UnknownAddress);
                         return None;
@@ -232,14 +276,18 @@ impl Assembler {
                         let at = s.timestamp_s.map_or(record.at, |t| {
                             Timestamp::from_secs(EPOCH_2019_UNIX_S + i64::from(t))
                         });
-                        let fix = OperatorFix {
-                            lat: p.lat,
-                            lon: p.lon,
-                            id: drone.operator_id.clone(),
-                            at,
-                        };
-                        if drone.info.operator.as_ref() != Some(&fix) {
-                            Arc::make_mut(&mut drone.info).operator = Some(fix);
+                        match &drone.info.operator {
+                            None => {
+                                let fix =
+                                    OperatorFix::new(p.lat, p.lon, drone.operator_id.clone(), at);
+                                Arc::make_mut(&mut drone.info).operator = Some(fix);
+                            }
+                            Some(op) if op.changes(p.lat, p.lon, at) => {
+                                if let Some(op) = &mut Arc::make_mut(&mut drone.info).operator {
+                                    op.moved_to(p.lat, p.lon, at);
+                                }
+                            }
+                            Some(_) => {}
                         }
                     }
                 }
@@ -265,6 +313,7 @@ impl Assembler {
         };
         let mut obs = Observation::of(TargetId::RemoteId(name), record.at);
         obs.source = source;
+        obs.sensor = sensor;
         obs.position_kind = PositionKind::RemoteId;
         if let Some(l) = location {
             apply_location(&mut obs, &l);
@@ -279,10 +328,11 @@ impl Assembler {
     }
 
     /// The assembled authentication data of the drone heard at `transmitter` by
-    /// `source`, once all its pages are in.
+    /// `source` (whose records name no receiver and which has no sensor name), once
+    /// all its pages are in.
     pub fn authentication(&self, source: SourceId, transmitter: [u8; 6]) -> Option<Vec<u8>> {
         self.drones
-            .get(&Key::Address(source, transmitter))?
+            .get(&Key::Address(Heard::Source(source), transmitter))?
             .auth
             .assembled()
     }

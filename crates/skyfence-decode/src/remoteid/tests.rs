@@ -527,6 +527,59 @@ mod line_and_assembly {
         assert_eq!(a.drones(), 0);
     }
 
+    /// The receiver a line names is the observation's sensor (so the evidence names
+    /// it), and each receiver assembles its drones apart: a bundle's re-detection,
+    /// which replays each receiver's records as one lane, puts the same records
+    /// together as the service did.
+    #[test]
+    fn the_receiver_named_by_a_record_is_its_sensor_and_its_own_assembly() {
+        let mac = parse_mac(MAC.as_bytes());
+        let name = |s: &str| skyfence_core::ShortName::new(s).unwrap();
+        let rec = |s: i64, receiver: Option<&str>, bytes: &[u8]| {
+            let mut r = Record::new(Timestamp::from_secs(s), mac, bytes).unwrap();
+            r.receiver = receiver.map(name);
+            r
+        };
+        let mut a = Assembler::new();
+        let src = SourceId(1);
+        let feed = Some(name("rid-feed"));
+        let o = a
+            .observe_by(src, feed, &rec(0, Some("rx-north"), &basic_id_bytes()))
+            .unwrap();
+        assert_eq!(o.sensor, Some(name("rx-north")));
+        let o = a
+            .observe_by(src, feed, &rec(1, Some("rx-north"), &location_bytes()))
+            .unwrap();
+        assert_eq!(o.sensor, Some(name("rx-north")));
+        assert!(o.position.is_some());
+        // Another receiver on the same source has not heard the Basic ID yet.
+        assert_eq!(
+            a.observe_by(src, feed, &rec(2, Some("rx-south"), &location_bytes())),
+            None
+        );
+        assert_eq!(a.drops(src).get(DropReason::UnknownAddress), 1);
+        // A line without a receiver is the source's sensor's, again apart...
+        assert_eq!(
+            a.observe_by(src, feed, &rec(3, None, &location_bytes())),
+            None
+        );
+        let o = a
+            .observe_by(src, feed, &rec(4, None, &basic_id_bytes()))
+            .unwrap();
+        assert_eq!(o.sensor, feed);
+        // ... and the same lane as a replayed leaf named after that sensor, whatever
+        // source replays it.
+        let o = a
+            .observe_by(
+                SourceId(7),
+                None,
+                &rec(5, Some("rid-feed"), &location_bytes()),
+            )
+            .unwrap();
+        assert!(o.position.is_some());
+        assert_eq!(a.drones(), 3); // rx-north, rx-south (unnamed yet), rid-feed
+    }
+
     #[test]
     fn a_pack_without_a_transmitter_names_itself() {
         let mut pack = Vec::new();
