@@ -738,20 +738,36 @@ fn verification(m: &skyfence_mlat::Engine, target: TargetId) -> Option<Verificat
 /// source of `receivers` bound to its receiver; `None` when no source names one. Fix
 /// times are the base receiver's receive times (the machine clock, like every frame's),
 /// and each fix carries its evidence (the copies it was computed from).
+///
+/// `replay_speed`: how many times faster than the machine clock the receivers' counters
+/// run (1 in the field; a replay's speed in `skyfence demo`). The engine's windows in
+/// receive time (a group's completion, the age of a reported altitude, the ADS-B grace)
+/// are divided by it, so a group is still solved while its clock relations predict; the
+/// grouping window keeps a floor of 0.25 s for the sources' batching.
 pub fn mlat_engine(
     sensors: &[skyfence_decode::sensor::Sensor],
     receivers: &[(SourceId, String)],
+    replay_speed: f64,
 ) -> Option<skyfence_mlat::Engine> {
     if receivers.is_empty() {
         return None;
     }
     let sites = skyfence_mlat::ReceiverSite::from_sensors(sensors);
+    let d = skyfence_mlat::MlatConfig::default();
+    let speed = if replay_speed.is_finite() && replay_speed > 1.0 {
+        replay_speed
+    } else {
+        1.0
+    };
     let mut engine = skyfence_mlat::Engine::new(
         sites,
         skyfence_mlat::MlatConfig {
             anchor_to_reference: false,
             evidence: true,
-            ..skyfence_mlat::MlatConfig::default()
+            window_s: (d.window_s / speed).max(0.25f64.min(d.window_s)),
+            adsb_grace_s: d.adsb_grace_s / speed,
+            altitude_max_age_s: d.altitude_max_age_s / speed,
+            ..d
         },
     );
     for (source, name) in receivers {
