@@ -344,8 +344,9 @@ pub fn incident_line(incident: &serde_json::Value) -> String {
             v["residual_m"].as_f64().unwrap_or(f64::NAN),
             v["receivers"].as_u64().unwrap_or(0)
         )),
-        Some(verdict) => what.push(format!("broadcast positions {verdict}")),
-        None => {}
+        // `unverified`: too few checks so far, or never heard by the network.
+        Some("consistent") => what.push("broadcast positions consistent".into()),
+        _ => {}
     }
     let permit = match incident["permit"].as_str() {
         Some(p) => format!("authorised: {p}"),
