@@ -208,6 +208,14 @@ async function liveChecks(page) {
   if (report.sensors > 0) {
     await page.waitForFunction(() => Object.keys(window.skyfence.targets).some((k) => k.startsWith('track:')),
       null, { timeout: 60000, polling: 250 });
+    // Centred on it (the selected incident may have taken the view elsewhere: only the
+    // tiles in view hold features), until its symbol is in.
+    await page.waitForFunction(() => {
+      const k = Object.keys(window.skyfence.targets).find((x) => x.startsWith('track:'));
+      if (!k) return false;
+      window.skyfenceMap.jumpTo({ center: window.skyfence.targets[k], zoom: 7 });
+      return window.skyfenceMap.querySourceFeatures('targets').some((f) => f.properties.cls === 'radar');
+    }, null, { timeout: 60000, polling: 500 }).catch(() => {});
     report.radarSymbols = await page.evaluate(() =>
       window.skyfenceMap.querySourceFeatures('targets').filter((f) => f.properties.cls === 'radar').length);
     await page.locator('#incidents li.inc .badge.radar').first().waitFor({ state: 'attached', timeout: 90000 });
