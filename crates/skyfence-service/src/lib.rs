@@ -99,6 +99,10 @@ pub struct Settings {
     pub receivers: Vec<(SourceId, String)>,
     /// Comm-B trust by repetition (`[decoder] commb_trust_replies`; 0: off).
     pub commb_trust_replies: u32,
+    /// How many times faster than the machine clock the Mode S receivers' counters run:
+    /// 1 in the field; `skyfence demo --speed X` plays recordings X times faster, and
+    /// the multilateration windows kept in receive time shrink to match.
+    pub replay_speed: f64,
 }
 
 impl Settings {
@@ -155,6 +159,7 @@ impl Settings {
         let evidence = evidence::EvidenceSettings::for_config(&config)?;
         Ok(Settings {
             commb_trust_replies: config.decoder.commb_trust_replies,
+            replay_speed: 1.0,
             receivers,
             evidence,
             detection: config.detection,
@@ -223,6 +228,7 @@ impl Service {
             evidence: evidence_settings,
             receivers,
             commb_trust_replies,
+            replay_speed,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -356,7 +362,7 @@ impl Service {
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
         let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
-        let mlat = pipeline::mlat_engine(&sensors, &receivers);
+        let mlat = pipeline::mlat_engine(&sensors, &receivers, replay_speed);
         // A Mode S receiver's frames are named after its `[[source]] sensor`; every other
         // source's after the source.
         let source_sensors: Vec<Option<String>> = sources

@@ -237,6 +237,9 @@ pub struct DetectorTask {
     tracks_out: watch::Sender<Arc<Vec<TrackView>>>,
     /// Ids of resumed incidents: the id the detector derives now → the stored id.
     resumed_ids: HashMap<IncidentId, IncidentId>,
+    /// The stored verdicts of resumed incidents (stored id → verdict): theirs until the
+    /// engine has checked their aircraft again, so a restart loses no verdict.
+    resumed_verdicts: HashMap<IncidentId, VerificationView>,
     /// How long closed and lost incidents are kept; `None`: for ever.
     retention: Option<Duration>,
     next_purge: Instant,
@@ -272,6 +275,7 @@ impl DetectorTask {
             metrics,
             tracks_out,
             resumed_ids: HashMap::new(),
+            resumed_verdicts: HashMap::new(),
             retention: None,
             next_purge: Instant::now(),
             mlat: None,
@@ -342,7 +346,13 @@ impl DetectorTask {
     /// times in JSON at millisecond precision, so a resumed incident whose entry time
     /// had microseconds would come back under another id. Its events are given the
     /// stored id again here, so a restart never splits an incident in two.
+    ///
+    /// Its stored `verification` stays with it until the engine has checked its
+    /// aircraft again (a restarted engine has no verdict until then).
     pub fn resumed(&mut self, incident: &Incident) {
+        if let Some(v) = incident.verification {
+            self.resumed_verdicts.insert(incident.id, v);
+        }
         let derived = IncidentId::derive(incident.target.id, &incident.zone, incident.entered_at);
         if derived != incident.id {
             self.resumed_ids.insert(derived, incident.id);
@@ -363,12 +373,14 @@ impl DetectorTask {
 
     /// Gives `incident` the multilateration verdict on its target's broadcast positions
     /// (incident key `verification`), when the service multilaterates and the target
-    /// broadcast positions; leaves it without the key otherwise.
+    /// broadcast positions, else the verdict it was resumed with (the engine has not
+    /// checked its aircraft since the restart); leaves it without the key otherwise.
     fn verify(&self, incident: &mut Incident) {
         incident.verification = self
             .mlat
             .as_ref()
-            .and_then(|m| verification(m, incident.target.id));
+            .and_then(|m| verification(m, incident.target.id))
+            .or_else(|| self.resumed_verdicts.get(&incident.id).copied());
     }
 
     /// The open incidents as the store snapshots them: stored ids, with their verdicts.
@@ -391,6 +403,7 @@ impl DetectorTask {
             Event::Closed { incident, .. } | Event::Lost { incident, .. } => {
                 self.restore_id(incident, true);
                 self.verify(incident);
+                self.resumed_verdicts.remove(&incident.id);
             }
         }
         self.urgent.batch.events.push(event);
@@ -744,20 +757,36 @@ fn verification(m: &skyfence_mlat::Engine, target: TargetId) -> Option<Verificat
 /// source of `receivers` bound to its receiver; `None` when no source names one. Fix
 /// times are the base receiver's receive times (the machine clock, like every frame's),
 /// and each fix carries its evidence (the copies it was computed from).
+///
+/// `replay_speed`: how many times faster than the machine clock the receivers' counters
+/// run (1 in the field; a replay's speed in `skyfence demo`). The engine's windows in
+/// receive time (a group's completion, the age of a reported altitude, the ADS-B grace)
+/// are divided by it, so a group is still solved while its clock relations predict; the
+/// grouping window keeps a floor of 0.25 s for the sources' batching.
 pub fn mlat_engine(
     sensors: &[skyfence_decode::sensor::Sensor],
     receivers: &[(SourceId, String)],
+    replay_speed: f64,
 ) -> Option<skyfence_mlat::Engine> {
     if receivers.is_empty() {
         return None;
     }
     let sites = skyfence_mlat::ReceiverSite::from_sensors(sensors);
+    let d = skyfence_mlat::MlatConfig::default();
+    let speed = if replay_speed.is_finite() && replay_speed > 1.0 {
+        replay_speed
+    } else {
+        1.0
+    };
     let mut engine = skyfence_mlat::Engine::new(
         sites,
         skyfence_mlat::MlatConfig {
             anchor_to_reference: false,
             evidence: true,
-            ..skyfence_mlat::MlatConfig::default()
+            window_s: (d.window_s / speed).max(0.25f64.min(d.window_s)),
+            adsb_grace_s: d.adsb_grace_s / speed,
+            altitude_max_age_s: d.altitude_max_age_s / speed,
+            ..d
         },
     );
     for (source, name) in receivers {
@@ -1087,5 +1116,116 @@ mod tests {
         let ring = r.take(t);
         assert_eq!(ring.len(), RING_POSITIONS_PER_TARGET);
         assert_eq!(ring.last().map(|p| p.at), Some(ms(1999 * 500)));
+    }
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use super::*;
+    use skyfence_core::airspace::AirspaceIndex;
+    use skyfence_core::airspace::load::parse_geojson;
+    use skyfence_core::detect::{
+        DetectionConfig, Fix, IncidentStatus, IncidentVerification, Report, SpoofVerdict,
+        TargetInfo,
+    };
+    use skyfence_core::{GeoPoint, Icao24};
+
+    const BOX: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"BOX"},"geometry":{"type":"Polygon","coordinates":[[[70,33],[71,33],[71,34],[70,34],[70,33]]]}}]}"#;
+
+    /// An open incident of a spoofer as the store gives it back after a restart: with
+    /// the verdict logged before the restart.
+    fn stored(verdict: Option<IncidentVerification>) -> Incident {
+        let entered_at = Timestamp::from_secs(1_700_000_000);
+        let target = TargetId::Icao(Icao24::new(0x700bad).unwrap());
+        Incident {
+            id: IncidentId::derive(target, "BOX", entered_at),
+            zone: "BOX".into(),
+            target: TargetInfo {
+                id: target,
+                callsign: None,
+                category: None,
+            },
+            classification: Classification::Aircraft,
+            authorised: false,
+            permit: None,
+            status: IncidentStatus::Open,
+            entry_observed: true,
+            entered_at,
+            exited_at: None,
+            last_seen_at: entered_at.add_micros(10_000_000),
+            entry: Fix::new(GeoPoint::new(33.5, 70.5), Some(33_000)),
+            exit: None,
+            duration_s: 10.0,
+            max_depth_m: 5_000.0,
+            max_alt_ft: Some(33_000),
+            reports: 20,
+            cooperative: None,
+            sensors: Vec::new(),
+            operator: None,
+            remoteid: None,
+            verification: verdict,
+        }
+    }
+
+    fn task_resuming(incident: &Incident) -> DetectorTask {
+        let zones = parse_geojson("box.geojson", BOX).unwrap();
+        let mut detector = Detector::new(
+            AirspaceIndex::new(zones),
+            DetectionConfig::default(),
+            Vec::new(),
+        );
+        detector
+            .resume(
+                incident,
+                Report {
+                    at: incident.last_seen_at,
+                    pos: GeoPoint::new(33.55, 70.5),
+                    alt_ft: Some(33_000),
+                },
+            )
+            .unwrap();
+        let metrics = Arc::new(Metrics::new(["rx".to_string()]));
+        let (tracks, _) = watch::channel(Arc::new(Vec::new()));
+        // A multilaterating service that has not heard the aircraft since its start.
+        let engine = skyfence_mlat::Engine::new(Vec::new(), skyfence_mlat::MlatConfig::default());
+        let mut task = DetectorTask::new(detector, vec![Arc::from("rx")], metrics, tracks)
+            .with_mlat(Some(engine));
+        task.resumed(incident);
+        task
+    }
+
+    /// After a restart the engine has no verdict on the aircraft until it checks it
+    /// again: the resumed incident keeps the one it was stored with, in its snapshots and
+    /// in the event that ends it; one stored without a verdict stays without.
+    #[test]
+    fn a_resumed_incident_keeps_its_stored_verdict() {
+        let verdict = IncidentVerification::tdoa(6, 14_812.4, SpoofVerdict::SpoofSuspected);
+        let incident = stored(Some(verdict));
+        let mut task = task_resuming(&incident);
+        let open = task.open_incidents();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, incident.id);
+        assert_eq!(open[0].verification, Some(verdict));
+
+        // Never heard again: lost, and the loss carries the verdict too.
+        let later = incident.last_seen_at.add_micros(3_600_000_000);
+        task.tick(later);
+        let job = task.take_job();
+        let lost: Vec<&Incident> = job
+            .batch
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Lost { incident, .. } => Some(incident),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lost.len(), 1, "{:?}", job.batch.events);
+        assert_eq!(lost[0].id, incident.id);
+        assert_eq!(lost[0].verification, Some(verdict));
+        assert!(task.resumed_verdicts.is_empty());
+
+        let mut task = task_resuming(&stored(None));
+        assert_eq!(task.open_incidents()[0].verification, None);
     }
 }

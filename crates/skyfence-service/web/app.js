@@ -23,6 +23,8 @@
     // A sensor's own track of a target that did not identify itself (radar only).
     radar: '#ffa94d',
     operator: '#5ee0c5',
+    // A transponder whose broadcast positions the receivers' times of arrival contradict.
+    spoof: '#ff3df2',
     alert: '#ff4d3d',
     accent: '#4fb3ff',
     exit: '#3ecf8e',
@@ -42,6 +44,10 @@
     // Declared sensors with a site, as drawn: {name: 'up' | 'down'}.
     sensors: {},
     sensorEvents: 0,
+    // Targets drawn as suspected spoofers (verification verdict spoof_suspected): keys.
+    spoofed: [],
+    // The verification line of the selected incident's panel ('' without a verdict).
+    verification: '',
     errors: [],
   };
   window.skyfence = probe;
@@ -131,6 +137,20 @@
   // The label: the callsign when known, else the id as printed (6 hex digits, the Remote ID
   // string, or SENSOR/NUMBER for a sensor track).
   const targetName = (t) => (t && (t.callsign || '').trim()) || targetId(t) || '?';
+
+  // The multilateration verdict on a target's broadcast positions (`verification`), in
+  // words: 'spoof suspected · residual 5 898 m · 6 receivers'; '' without one.
+  const VERDICT_LABEL = { spoof_suspected: 'spoof suspected', consistent: 'consistent', unverified: 'unverified' };
+  const isSpoof = (x) => !!(x && x.verification && x.verification.verdict === 'spoof_suspected');
+  function verdictText(v) {
+    if (!v || !v.verdict) return '';
+    const parts = [VERDICT_LABEL[v.verdict] || String(v.verdict)];
+    if (v.receivers > 0) {
+      parts.push('residual ' + Math.round(v.residual_m).toLocaleString('en-GB').replace(/,/g, '\u202f') + ' m');
+      parts.push(v.receivers + ' receivers');
+    }
+    return parts.join(' · ');
+  }
 
   // ---- target icons, drawn on a canvas (no sprite sheet to fetch) ----------------------
 
@@ -254,6 +274,12 @@
           'circle-stroke-color': ['case', ['==', ['get', 'state'], 'down'], COLORS.alert, '#081019'],
           'circle-stroke-width': ['case', ['==', ['get', 'state'], 'down'], 3, 2],
         } },
+      // A suspected spoofer: a magenta ring around its symbol, wherever it claims to be.
+      { id: 'spoof-ring', type: 'circle', source: 'targets', filter: ['==', ['get', 'spoof'], true],
+        paint: {
+          'circle-radius': 15, 'circle-color': 'rgba(255,61,242,0.12)',
+          'circle-stroke-color': COLORS.spoof, 'circle-stroke-width': 2.5,
+        } },
       { id: 'targets', type: 'symbol', source: 'targets',
         layout: {
           'icon-image': ['concat', ['get', 'cls'], ['case', ['get', 'inside'], '-alert', '']],
@@ -263,7 +289,7 @@
           'icon-size': (parseFloat(getComputedStyle(document.documentElement).fontSize) || 14) / 14,
           'icon-allow-overlap': true,
           'icon-ignore-placement': true,
-          'symbol-sort-key': ['case', ['get', 'inside'], 2, 1],
+          'symbol-sort-key': ['case', ['get', 'spoof'], 3, ['get', 'inside'], 2, 1],
         } },
     );
     return { version: 8, sources, layers };
@@ -431,6 +457,7 @@
     const trailFeats = [];
     const positions = {};
     let uav = 0, inside = 0;
+    const spoofed = [];
     for (const t of live) {
       // A radar's own track (no transponder, no Remote ID) is drawn apart from those that
       // identified themselves, whatever its class.
@@ -443,10 +470,12 @@
       const key = targetKey(t);
       seen.add(key);
       positions[key] = [t.lon, t.lat];
+      const spoof = isSpoof(t);
+      if (spoof) spoofed.push(key);
       feats.push({
         type: 'Feature',
         geometry: { type: 'Point', coordinates: [t.lon, t.lat] },
-        properties: { key, cls, inside: isInside, hdg: t.track_deg == null ? 0 : t.track_deg },
+        properties: { key, cls, inside: isInside, spoof, hdg: t.track_deg == null ? 0 : t.track_deg },
       });
       let trail = state.trails.get(key);
       if (!trail) { trail = []; state.trails.set(key, trail); }
@@ -465,6 +494,7 @@
     map.getSource('targets').setData({ type: 'FeatureCollection', features: feats });
     map.getSource('trails').setData({ type: 'FeatureCollection', features: trailFeats });
     probe.targets = positions;
+    probe.spoofed = spoofed;
     $('stat-targets').textContent = live.length;
     $('stat-uav').textContent = uav;
     $('stat-inside').textContent = inside;
@@ -512,7 +542,7 @@
       taken.push(box);
       g.lineWidth = 3;
       g.strokeStyle = 'rgba(8,16,25,0.85)';
-      g.fillStyle = inside ? COLORS.alert
+      g.fillStyle = isSpoof(t) ? COLORS.spoof : inside ? COLORS.alert
         : (t.classification === 'uav' ? COLORS.uav : (t.kind === 'track' ? COLORS.radar : '#dfe8ef'));
       g.strokeText(line1, x, y); g.fillText(line1, x, y);
       g.fillStyle = inside ? '#ff9a8f' : '#8ea4b6';
@@ -535,9 +565,12 @@
       ['inside', (t.zones && t.zones.length) ? t.zones.join(', ') : '—'],
       ['last seen', fmtTime(t.last_seen_at)],
     ];
+    // What the receivers' times of arrival say of the positions it broadcast.
+    if (t.verification) rows.push(['verification', verdictText(t.verification)]);
     new maplibregl.Popup({ closeButton: true, maxWidth: '22rem' })
       .setLngLat([t.lon, t.lat])
-      .setHTML('<div class="pop"><h4>' + esc(targetName(t)) + '</h4><table>' +
+      .setHTML('<div class="pop' + (isSpoof(t) ? ' spoof' : '') + '"><h4>' + esc(targetName(t)) +
+        (isSpoof(t) ? ' <span class="badge spoof">SPOOF?</span>' : '') + '</h4><table>' +
         rows.map((r) => '<tr><td>' + esc(r[0]) + '</td><td>' + esc(r[1]) + '</td></tr>').join('') +
         '</table></div>')
       .addTo(map);
@@ -583,6 +616,12 @@
       if (inc.cooperative === false) {
         uav += '<span class="badge radar" title="' + esc('seen by ' + (inc.sensors || []).join(', ')) +
           '">radar only</span>';
+      }
+      // Its broadcast positions contradicted by the receivers' times of arrival.
+      li.dataset.verdict = (inc.verification && inc.verification.verdict) || '';
+      if (isSpoof(inc)) {
+        uav += '<span class="badge spoof" title="' + esc('broadcast positions: ' + verdictText(inc.verification)) +
+          '">spoof?</span>';
       }
       if (inc.operator && inc.operator.lat != null) {
         uav += '<span class="badge operator" title="' + esc('operator ' + (inc.operator.id || '') + ' at ' +
@@ -679,6 +718,11 @@
     if (b) map.fitBounds(b, { padding: { top: 60, bottom: 170, left: 60, right: 60 }, maxZoom: 8, duration: 600 });
     const t = inc.target || {};
     $('replay-title').textContent = targetName(t) + ' · ' + inc.zone + ' · ' + inc.status;
+    const vt = inc.verification ? 'broadcast positions: ' + verdictText(inc.verification) : '';
+    $('replay-verification').textContent = vt;
+    $('replay-verification').hidden = !vt;
+    $('replay-verification').classList.toggle('spoof', isSpoof(inc));
+    probe.verification = vt;
     const slider = $('replay-slider');
     slider.max = Math.max(0, positions.length - 1);
     slider.value = 0;

@@ -2,7 +2,9 @@
 //! on a loopback port, then drives Debian's `chromium` through `playwright-core`
 //! (`tests/browser/map_test.mjs`): the page loads without console errors, targets appear
 //! and move, clicking an incident draws its track, and the incident is
-//! acknowledged and annotated through the form, which the API then shows. The
+//! acknowledged and annotated through the form, which the API then shows; the demo's
+//! suspected spoofer is drawn ringed, with its verdict and residual in its popup and its
+//! incident's panel, and the aircraft located by multilateration is on the map. The
 //! screenshot goes to `target/map.png`.
 //!
 //! Needs `/usr/bin/chromium` (or `SKYFENCE_CHROMIUM`), `node` and
@@ -37,9 +39,11 @@ fn free_port() -> u16 {
 }
 
 /// One plain HTTP/1.1 GET on loopback; the status code, or `None` if nothing answers yet.
+/// The read timeout is generous: a loaded machine (the browser tests run side by side)
+/// can keep a debug build's first answers waiting for seconds; this is no speed check.
 fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
@@ -129,6 +133,7 @@ fn live_map_in_headless_chromium() {
         &[
             ("SKYFENCE_MAP_LIVE_PNG", live.to_str().expect("utf-8 path")),
             ("SKYFENCE_MAP_ACK_OPERATOR", "duty officer 7"),
+            ("SKYFENCE_MAP_LOCATED", "7a5c01"),
         ],
         work.path(),
     );
@@ -141,6 +146,34 @@ fn live_map_in_headless_chromium() {
     assert!(report["zones"].as_u64() > Some(0), "{report}");
     assert!(report["incidents"].as_u64() > Some(0), "{report}");
     assert!(report["trackFeatures"].as_u64() > Some(0), "{report}");
+    // The demo's multilaterating network: the spoofer 700bad is ringed on the map, its
+    // popup and its incident's panel state the verdict and the residual; the aircraft
+    // that broadcasts no position (7a5c01) is on the map, placed by multilateration.
+    assert_eq!(report["receivers"].as_u64(), Some(6), "{report}");
+    assert_eq!(
+        report["spoofed"],
+        serde_json::json!(["icao:700bad"]),
+        "{report}"
+    );
+    assert!(
+        report["spoofRings"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|k| k == "icao:700bad")),
+        "{report}"
+    );
+    assert_eq!(report["locatedDrawn"], true, "{report}");
+    let popup = report["spoofPopup"].as_str().unwrap_or("");
+    assert!(
+        popup.contains("700bad") && popup.contains("spoof suspected · residual"),
+        "{report}"
+    );
+    assert_eq!(report["spoofBadge"].as_u64(), Some(1), "{report}");
+    let panel = report["spoofPanel"].as_str().unwrap_or("");
+    assert!(
+        panel.starts_with("broadcast positions: spoof suspected · residual")
+            && panel.ends_with("receivers"),
+        "{report}"
+    );
     // No alert sink in the demo: the undelivered-alerts panel stays hidden.
     assert_eq!(report["alertsPanelHidden"], true, "{report}");
 

@@ -7,7 +7,7 @@
 //! `GET /api/sensors` and `/metrics`; the incident's bundle verifies with every fix
 //! recomputed from the raw timestamps, and a changed timestamp fails it, named. The
 //! spoofer's incident carries its `verification` verdict in the API, the store and its
-//! bundle.
+//! bundle, and keeps it across a restart.
 
 mod common;
 
@@ -535,6 +535,75 @@ fn run_gives_the_spoofers_incident_its_verdict_through_store_api_and_bundle() {
         line.contains(&format!("leaf {index}:")) && line.contains("contradicted"),
         "{line}"
     );
+}
+
+/// A restart resumes the spoofer's open incident with the verdict it was stored with:
+/// the restarted service hears nothing more of it (no feed), so its engine has no
+/// verdict of its own; the incident's snapshots and the loss that ends it keep the
+/// stored one.
+#[test]
+fn a_restart_keeps_the_resumed_incidents_verdict() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Live {
+        dir,
+        mut child,
+        addr,
+        conns,
+        ..
+    } = start_and_feed();
+    let spoofer = |addr| -> Option<Value> {
+        let (status, body) = common::http(addr, "GET", "/api/incidents?zone=AF", None, None);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v.as_array()
+            .and_then(|l| l.iter().find(|i| i["target"]["id"] == "700bad").cloned())
+    };
+    // Stopped while the spoofer's incident is open (the feed has just ended).
+    let before = spoofer(addr).expect("the spoofer's incident");
+    assert_eq!(before["status"], "open", "{before}");
+    assert_eq!(
+        before["verification"]["verdict"], "spoof_suspected",
+        "{before}"
+    );
+    drop(conns);
+    common::stop_gracefully(&mut child);
+
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path())
+        .args(["run", "--config"])
+        .arg(dir.path().join("live.toml"));
+    let (mut child, addr) = common::spawn_service(&mut cmd, Duration::from_secs(60), |_| {});
+    // Resumed, and snapshotted by the ticks since (one a second): still the verdict.
+    std::thread::sleep(Duration::from_millis(2_500));
+    let resumed = spoofer(addr).expect("the resumed incident");
+    assert_eq!(resumed["id"], before["id"]);
+    // (The store's last snapshot, at the stop, may hold a check more than `before`.)
+    let stored = resumed["verification"].clone();
+    assert_eq!(stored["verdict"], "spoof_suspected", "{resumed}");
+    assert!(stored["residual_m"].as_f64() > Some(1_000.0), "{resumed}");
+    // Never heard again: lost, and the loss logged with the stored verdict.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lost = loop {
+        let i = spoofer(addr).expect("the incident");
+        if i["status"] == "lost" {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "not lost: {i}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(lost["verification"], stored, "{lost}");
+    common::stop_gracefully(&mut child);
+    let zip = dir.path().join("resumed.zip");
+    let (ok, text) = run(Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["export", lost["id"].as_str().unwrap(), "--out"])
+        .arg(&zip)
+        .args(["--store", "live.db"]));
+    assert!(ok, "export: {text}");
+    let logged: Value =
+        serde_json::from_slice(&common::read_bundle(&zip)["incident.json"]).unwrap();
+    assert_eq!(logged["status"], "lost", "{logged}");
+    assert_eq!(logged["verification"], stored, "{logged}");
 }
 
 fn unhex(h: &str) -> Vec<u8> {

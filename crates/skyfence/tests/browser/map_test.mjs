@@ -90,6 +90,56 @@ async function deadLetterChecks(page) {
   check(report.failedRequests.length === 0, 'no failed requests: ' + report.failedRequests.join(' | '));
 }
 
+// Suspected spoofers drawn apart, with their verdict and residual in the popup and in
+// the incident's panel; the multilaterated aircraft (`SKYFENCE_MAP_LOCATED`) on the map.
+async function spoofChecks(page) {
+  const located = process.env.SKYFENCE_MAP_LOCATED;
+  await page.waitForFunction(() => window.skyfence.spoofed.length > 0, null, { timeout: 90000, polling: 250 });
+  report.spoofed = await page.evaluate(() => window.skyfence.spoofed);
+  if (located) {
+    await page.waitForFunction((k) => !!window.skyfence.targets[k], 'icao:' + located,
+      { timeout: 90000, polling: 250 });
+    report.locatedDrawn = true;
+  }
+  // Centre on the spoofer (again at each poll: it moves, and is gone a moment when the
+  // demo's loop comes round) and find its ring among the rendered features.
+  const key = report.spoofed[0];
+  await page.waitForFunction((k) => {
+    const c = window.skyfence.targets[k];
+    if (!c) return false;
+    window.skyfenceMap.jumpTo({ center: c, zoom: 8 });
+    return window.skyfenceMap.queryRenderedFeatures({ layers: ['spoof-ring'] }).some((f) => f.properties.key === k);
+  }, key, { timeout: 60000, polling: 500 });
+  report.spoofRings = await page.evaluate(() =>
+    window.skyfenceMap.queryRenderedFeatures({ layers: ['spoof-ring'] }).map((f) => f.properties.key));
+  // Its popup: click where it is drawn now (a few tries: it moves between polls).
+  const popup = page.locator('.maplibregl-popup .pop.spoof');
+  for (let i = 0; i < 10 && !(await popup.count()); i++) {
+    const xy = await page.evaluate((k) => {
+      const c = window.skyfence.targets[k];
+      if (!c) return null;
+      const p = window.skyfenceMap.project(c);
+      const r = window.skyfenceMap.getCanvas().getBoundingClientRect();
+      return [r.left + p.x, r.top + p.y];
+    }, key);
+    if (xy) await page.mouse.click(xy[0], xy[1]);
+    await page.waitForTimeout(1000);
+  }
+  await popup.first().waitFor({ state: 'visible', timeout: 5000 });
+  report.spoofPopup = await popup.first().innerText();
+  // Its incident: badged in the list; selected, the panel states verdict and residual.
+  const inc = page.locator('#incidents li.inc[data-verdict="spoof_suspected"]').first();
+  await inc.waitFor({ state: 'attached', timeout: 90000 });
+  report.spoofBadge = await inc.locator('.badge.spoof').count();
+  await inc.click();
+  await page.waitForFunction(() => window.skyfence.verification.includes('spoof suspected'), null,
+    { timeout: 15000, polling: 250 });
+  report.spoofPanel = await page.locator('#replay-verification').innerText();
+  report.spoofPanelVisible = await page.locator('#replay-verification').isVisible();
+  check(report.spoofPopup.includes('spoof suspected · residual'), 'the popup states verdict and residual');
+  check(report.spoofPanelVisible && report.spoofPanel.includes('residual'), 'the panel states verdict and residual');
+}
+
 // The demo: targets appear and move, an incident's track is drawn and replayed.
 async function liveChecks(page) {
   await page.waitForFunction(() => window.skyfence && window.skyfence.ready, null, { timeout: 30000 });
@@ -158,6 +208,14 @@ async function liveChecks(page) {
   if (report.sensors > 0) {
     await page.waitForFunction(() => Object.keys(window.skyfence.targets).some((k) => k.startsWith('track:')),
       null, { timeout: 60000, polling: 250 });
+    // Centred on it (the selected incident may have taken the view elsewhere: only the
+    // tiles in view hold features), until its symbol is in.
+    await page.waitForFunction(() => {
+      const k = Object.keys(window.skyfence.targets).find((x) => x.startsWith('track:'));
+      if (!k) return false;
+      window.skyfenceMap.jumpTo({ center: window.skyfence.targets[k], zoom: 7 });
+      return window.skyfenceMap.querySourceFeatures('targets').some((f) => f.properties.cls === 'radar');
+    }, null, { timeout: 60000, polling: 500 }).catch(() => {});
     report.radarSymbols = await page.evaluate(() =>
       window.skyfenceMap.querySourceFeatures('targets').filter((f) => f.properties.cls === 'radar').length);
     await page.locator('#incidents li.inc .badge.radar').first().waitFor({ state: 'attached', timeout: 90000 });
@@ -174,6 +232,13 @@ async function liveChecks(page) {
     check(report.radarSymbols > 0, 'a radar-only target drawn as such');
     check(report.operatorLines > 0, "the operator joined to the drone's entry");
   }
+  // A multilaterating network (the demo's Mode S receivers with clocks): a suspected
+  // spoofer is ringed on the map, its popup and its incident's panel state the verdict
+  // and the residual; the aircraft that broadcasts no position is on the map too,
+  // placed by multilateration.
+  report.receivers = await page.evaluate(async () =>
+    (await (await fetch('/api/sensors')).json()).filter((s) => s.type === 'modes').length);
+  if (report.receivers > 0) await spoofChecks(page);
   await page.waitForTimeout(1200); // let the fly-to animation settle for the screenshot
   report.events = await page.evaluate(() => window.skyfence.events);
   report.alertsPanelHidden = await page.locator('#alerts-panel').isHidden();
