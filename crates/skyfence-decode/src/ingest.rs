@@ -273,6 +273,10 @@ impl Ingest {
             let result = match self.remoteid.observe(source, record) {
                 Some(mut o) => {
                     o.sensor = o.sensor.or(self.source_sensor(source));
+                    // A radar's plots of the drone join it through the gate.
+                    if self.radar_declared {
+                        self.associator.note(&o);
+                    }
                     Ingested::Accepted(o)
                 }
                 None => Ingested::Rejected,
@@ -306,9 +310,9 @@ impl Ingest {
         self.source_sensors[i] = sensor;
     }
 
-    /// The named sensor of `source`, if any.
+    /// The named sensor of `source`, if any ([`IngestConfig::source_sensors`]).
     #[inline]
-    fn source_sensor(&self, source: SourceId) -> Option<ShortName> {
+    pub fn source_sensor(&self, source: SourceId) -> Option<ShortName> {
         self.source_sensors
             .get(usize::from(source.0))
             .copied()

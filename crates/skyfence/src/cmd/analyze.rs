@@ -306,7 +306,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let assoc = ingest.association();
     if assoc != Default::default() {
         eprintln!(
-            "  radar association: {} reports by their track's Mode S address, {} by the gate, {} not associated",
+            "  radar association: {} reports by their track's binding (a Mode S address or the gate before), {} by the gate, {} not associated",
             assoc.by_binding, assoc.by_gate, assoc.unassociated
         );
     }
