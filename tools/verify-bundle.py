@@ -237,8 +237,8 @@ def verify(path, pinned):
     with zipfile.ZipFile(path) as z:
         files = {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
     manifest = json.loads(files["bundle.json"])
-    if manifest.get("format") != "skyfence-evidence-bundle" or manifest.get("version") not in (1, 2, 3):
-        fail("manifest", "not a skyfence-evidence-bundle of version 1, 2 or 3")
+    if manifest.get("format") != "skyfence-evidence-bundle" or manifest.get("version") not in (1, 2, 3, 4):
+        fail("manifest", "not a skyfence-evidence-bundle of version 1 to 4")
     listed = {f["path"]: f for f in manifest["files"]}
     for name, entry in listed.items():
         if name not in files:

@@ -87,6 +87,8 @@ pub struct Contents {
     pub configs: Vec<ConfigLeaf>,
     /// Raw records (kind 0x03 frames and kind 0x06 records), by index.
     pub records: Vec<RecordLeaf>,
+    /// The declared sensors' changes of state (kind 0x09), by index.
+    pub sensors: Vec<render::SensorChange>,
     /// Leaves of other kinds or other incidents (listed, not used).
     pub other: Vec<u64>,
 }
@@ -144,6 +146,20 @@ impl Contents {
                     at: Timestamp::from_micros(*at_us),
                     source: source.clone(),
                     text: config.clone(),
+                }),
+                EvidenceLeaf::SensorState {
+                    at_us,
+                    sensor,
+                    sensor_type,
+                    up,
+                    last_heard_us,
+                } => c.sensors.push(render::SensorChange {
+                    leaf: index,
+                    at: Timestamp::from_micros(*at_us),
+                    sensor: sensor.clone(),
+                    sensor_type: sensor_type.clone(),
+                    up: *up,
+                    last_heard: Timestamp::from_micros(*last_heard_us),
                 }),
                 EvidenceLeaf::RawFrame { .. } | EvidenceLeaf::RawRecord { .. } => {
                     c.records.extend(RecordLeaf::from_leaf(index, leaf))
@@ -381,6 +397,7 @@ pub fn render_files(src: &RenderSource<'_>) -> Vec<(&'static str, Vec<u8>)> {
         log: src.log,
         signers,
         exported_at: src.exported_at,
+        sensor_changes: src.contents.sensors.clone(),
         version: src.version,
     };
     vec![

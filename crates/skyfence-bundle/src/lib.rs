@@ -44,6 +44,10 @@
 //! re-decoded records alone do not give it, as for every Remote ID target), the
 //! detection check is a WARN, never a PASS.
 //!
+//! Format 4 (every new bundle) may also carry the declared sensors' changes of state
+//! (kind 0x09) over the incident; the report states each sensor's state over the
+//! incursion and names a coverage gap plainly, and `verify` prints a `sensors` line.
+//!
 //! The modules: [`archive`] (zip and manifest), [`build`] (evidence to files),
 //! [`replay`] (re-decoding and re-detection), [`render`] (report, KML, GeoJSON),
 //! [`verify`] (the checks).
@@ -64,7 +68,11 @@ pub const FORMAT: &str = "skyfence-evidence-bundle";
 /// - 3: may also carry multilateration check records (protocol `mlat`, first byte 0x02)
 ///   and the log's key rotation leaves (kind 0x08). A verifier that reads only up to 2
 ///   would take a check for a fix and fail; it refuses version 3 instead, naming it.
-pub const VERSION: u32 = 3;
+/// - 4: may also carry the declared sensors' changes of state (kind 0x09) over the
+///   incident, which the report states (a sensor down during the incursion is a coverage
+///   gap). A verifier of version 3 would render the report without them and fail it; it
+///   refuses version 4 instead, naming it.
+pub const VERSION: u32 = 4;
 
 /// File names inside a bundle.
 pub mod files {

@@ -39,6 +39,113 @@ pub struct TimelineRow {
     pub detail: String,
 }
 
+/// A declared sensor's change of state, from its log leaf (kind 0x09).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensorChange {
+    /// The leaf's index.
+    pub leaf: u64,
+    /// When the state changed.
+    pub at: Timestamp,
+    /// The sensor's name.
+    pub sensor: String,
+    /// Its type (`radar`, `tracker`, `adsb`, `modes`).
+    pub sensor_type: String,
+    /// `true`: it came up; `false`: it went down.
+    pub up: bool,
+    /// Its last record before the change.
+    pub last_heard: Timestamp,
+}
+
+/// One sensor over an incursion, from its changes of state: its state at the entry and
+/// the intervals of the incursion during which it was down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensorCoverage {
+    /// The sensor's name.
+    pub sensor: String,
+    /// Its type.
+    pub sensor_type: String,
+    /// Its state when the incursion began: `Some(true)` up, `Some(false)` down, `None`
+    /// when the bundle holds no change of it at or before the entry.
+    pub at_entry: Option<bool>,
+    /// The intervals `[from, to]` within the incursion during which it was down (or, for
+    /// a sensor whose state at the entry is unknown, not yet up), by time.
+    pub down: Vec<(Timestamp, Timestamp)>,
+}
+
+impl SensorCoverage {
+    /// The sensor's state over the incursion in one plain sentence.
+    pub fn statement(&self, entered: Timestamp, end: Timestamp) -> String {
+        let span = end.secs_since(entered).max(0.0);
+        let whole = self.down.len() == 1 && self.down[0] == (entered, end);
+        if whole {
+            return format!("DOWN for the whole incursion ({span:.1} s): it saw nothing of it");
+        }
+        if self.down.is_empty() {
+            return match self.at_entry {
+                Some(true) => "up for the whole incursion".into(),
+                _ => "up for the whole incursion (its state before the entry is not in the bundle)"
+                    .into(),
+            };
+        }
+        let gap: f64 = self.down.iter().map(|(a, b)| b.secs_since(*a)).sum();
+        format!(
+            "DOWN during the incursion: {} (coverage gap of {gap:.1} s of {span:.1} s)",
+            self.down
+                .iter()
+                .map(|(a, b)| format!(
+                    "from {} to {}",
+                    a.to_rfc3339_millis(),
+                    b.to_rfc3339_millis()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// Each sensor's coverage of the incursion `[entered, end]` from `changes`, by sensor name.
+/// A sensor whose first change in the bundle comes after the entry and says `up` was
+/// not up before it (the log records `up` only for a sensor down or never heard).
+pub fn sensor_coverage(
+    changes: &[SensorChange],
+    entered: Timestamp,
+    end: Timestamp,
+) -> Vec<SensorCoverage> {
+    let mut by_sensor: std::collections::BTreeMap<&str, Vec<&SensorChange>> = Default::default();
+    for c in changes {
+        by_sensor.entry(c.sensor.as_str()).or_default().push(c);
+    }
+    let end = end.max(entered);
+    by_sensor
+        .into_iter()
+        .map(|(name, mut cs)| {
+            cs.sort_by_key(|c| (c.at, c.leaf));
+            let at_entry = cs.iter().rev().find(|c| c.at <= entered).map(|c| c.up);
+            let mut up = at_entry.unwrap_or(false);
+            let mut since = entered;
+            let mut down = Vec::new();
+            for c in cs.iter().filter(|c| c.at > entered && c.at <= end) {
+                if c.up != up {
+                    if !up {
+                        down.push((since, c.at));
+                    }
+                    up = c.up;
+                    since = c.at;
+                }
+            }
+            if !up {
+                down.push((since, end));
+            }
+            SensorCoverage {
+                sensor: name.to_owned(),
+                sensor_type: cs.last().map_or(String::new(), |c| c.sensor_type.clone()),
+                at_entry,
+                down,
+            }
+        })
+        .collect()
+}
+
 /// Everything a rendering shows.
 pub struct RenderInput<'a> {
     /// The incident.
@@ -61,6 +168,9 @@ pub struct RenderInput<'a> {
     pub signers: Vec<String>,
     /// Export time.
     pub exported_at: &'a str,
+    /// The sensors' changes of state the bundle holds (kind 0x09 leaves; none before
+    /// format 4), by index.
+    pub sensor_changes: Vec<SensorChange>,
     /// The bundle format version: format 1 renders exactly as it always did (a verifier
     /// compares the bytes); format 2 adds the target kind and id to the GeoJSON track and
     /// the protocols to the report's evidence row.
@@ -250,15 +360,84 @@ fn rings(zone: &Zone) -> impl Iterator<Item = &geo_types::LineString<f64>> {
 /// the last report inside of a lost incident, or for an incident still open the end of
 /// the track (the bundle may hold frames after its latest logged state).
 fn incursion_end(input: &RenderInput<'_>) -> Timestamp {
-    let inc = input.incident;
+    incursion_end_of(input.incident, input.track)
+}
+
+/// When the incursion ended as the renderings draw it: the exit of a closed incident,
+/// the last report of a lost one, the latest position of one still open.
+pub fn incursion_end_of(inc: &Incident, track: &[TrackPoint]) -> Timestamp {
     match inc.status {
         IncidentStatus::Closed => inc.exited_at.unwrap_or(inc.last_seen_at),
         IncidentStatus::Lost => inc.last_seen_at,
-        IncidentStatus::Open => input
-            .track
+        IncidentStatus::Open => track
             .last()
             .map_or(inc.last_seen_at, |p| p.at.max(inc.last_seen_at)),
     }
+}
+
+/// The sensors' down intervals within the incursion, by sensor then time.
+fn coverage_gaps(input: &RenderInput<'_>) -> Vec<(String, (Timestamp, Timestamp))> {
+    sensor_coverage(
+        &input.sensor_changes,
+        input.incident.entered_at,
+        incursion_end(input),
+    )
+    .into_iter()
+    .flat_map(|c| c.down.into_iter().map(move |d| (c.sensor.clone(), d)))
+    .collect()
+}
+
+/// The report's sensor section: each declared sensor's state at the entry and over the
+/// incursion, and any coverage gap stated plainly. Empty when the bundle holds no sensor
+/// state leaf (bundles before format 4, deployments without declared sensors).
+fn sensors_html(input: &RenderInput<'_>) -> String {
+    if input.sensor_changes.is_empty() {
+        return String::new();
+    }
+    let entered = input.incident.entered_at;
+    let end = incursion_end(input);
+    let coverage = sensor_coverage(&input.sensor_changes, entered, end);
+    let mut s = String::from(
+        "<h2>Sensors during the incursion</h2><table class=\"timeline\"><tr><th>Sensor</th><th>Type</th><th>At entry</th><th>Over the incursion</th></tr>",
+    );
+    for c in &coverage {
+        let gap = !c.down.is_empty();
+        let _ = write!(
+            s,
+            "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+            escape(&c.sensor),
+            escape(&c.sensor_type),
+            match c.at_entry {
+                Some(true) => "up",
+                Some(false) => "<b>down</b>",
+                None => "not in the bundle",
+            },
+            if gap {
+                " style=\"color:#a12a1f;font-weight:600\""
+            } else {
+                ""
+            },
+            escape(&c.statement(entered, end)),
+        );
+    }
+    s.push_str("</table>");
+    let gaps: Vec<&SensorCoverage> = coverage.iter().filter(|c| !c.down.is_empty()).collect();
+    if gaps.is_empty() {
+        s.push_str(
+            "<p>Every declared sensor in this bundle was up from the entry to the end of the incursion (its sensor state leaves are below).</p>",
+        );
+    } else {
+        for c in gaps {
+            let _ = write!(
+                s,
+                "<p style=\"color:#a12a1f;font-weight:600\">Coverage gap: {} {} was {}. What it did not see is absent from its records; the gap is hatched grey on the altitude profile.</p>",
+                escape(&c.sensor_type),
+                escape(&c.sensor),
+                escape(&c.statement(entered, end).replacen("DOWN", "down", 1)),
+            );
+        }
+    }
+    s
 }
 
 /// Text attributes of map labels: dark, with a white halo so they read over any line.
@@ -614,6 +793,24 @@ fn profile_svg(input: &RenderInput<'_>) -> String {
         iw = (x(end) - x(inc.entered_at)).max(1.0),
         ih = h - top - bottom,
     );
+    // Coverage gaps: each interval a sensor was down, hatched grey, named.
+    for (i, (name, (a, b))) in coverage_gaps(input).into_iter().enumerate() {
+        let (a, b) = (a.max(t0), b.min(t1));
+        if b < a {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<rect x=\"{x0:.1}\" y=\"{top}\" width=\"{iw:.1}\" height=\"{ih:.1}\" fill=\"#5b6b7a\" fill-opacity=\"0.22\"/>\
+             <text x=\"{tx:.1}\" y=\"{ty:.1}\" font-size=\"11\" fill=\"#3d4a57\">{label}</text>",
+            x0 = x(a),
+            iw = (x(b) - x(a)).max(1.0),
+            ih = h - top - bottom,
+            tx = x(a) + 3.0,
+            ty = top + 26.0 + 13.0 * (i % 4) as f64,
+            label = escape(&format!("{name} down")),
+        );
+    }
     // Axes and grid.
     let step = nice_length((hi - lo) * 4.0 / 5.0).max(100.0);
     let mut a = (lo / step).ceil() * step;
@@ -907,6 +1104,7 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
             )
         },
     );
+    s.push_str(&sensors_html(input));
     let _ = write!(
         s,
         "<h2>Track against the border</h2>{}\
@@ -947,6 +1145,17 @@ pub fn report_html(input: &RenderInput<'_>) -> String {
     if let (Some(at), Some(exit)) = (inc.exited_at, &inc.exit) {
         rows.push(computed(at, "left zone", fix_text(exit)));
     }
+    rows.extend(input.sensor_changes.iter().map(|c| TimelineRow {
+        at: c.at,
+        leaf: c.leaf,
+        what: if c.up { "sensor up" } else { "sensor down" }.into(),
+        detail: format!(
+            "{} ({}), last heard {}",
+            c.sensor,
+            c.sensor_type,
+            c.last_heard.to_rfc3339_millis()
+        ),
+    }));
     rows.sort_by_key(|r| (r.at, r.leaf));
     s.push_str("<h2>Timeline (UTC)</h2><table class=\"timeline\"><tr><th>Time</th><th>Event</th><th>Details</th><th>Log leaf</th></tr>");
     for r in &rows {

@@ -439,6 +439,13 @@ pub fn verify(bundle: &Bundle, pins: &[VerifierKey]) -> Result<Verification, Unr
         v.checks.push(c);
     }
     v.checks.push(detection_check(&replayed, &incident));
+    if let Some(c) = sensors_check(
+        &contents,
+        &incident,
+        render::incursion_end_of(&incident, &replayed.track),
+    ) {
+        v.checks.push(c);
+    }
     if let Some(c) = verdict_check(&replayed, &incident, until) {
         v.checks.push(c);
     }
@@ -698,18 +705,62 @@ fn check_cosignatures(
 }
 
 fn count_kinds(leaves: &[(u64, EvidenceLeaf)]) -> String {
-    let mut counts = [0usize; 6];
+    // By kind code (0x01 to 0x09); no other code decodes.
+    let mut counts = [0usize; 10];
     for (_, l) in leaves {
-        counts[usize::from(l.kind_code().saturating_sub(1)).min(5)] += 1;
+        counts[usize::from(l.kind_code()).min(9)] += 1;
     }
-    format!(
+    let mut text = format!(
         "{} raw frames, {} incident state changes, {} acknowledgements, {} datasets, {} configs",
-        counts[2] + counts[5],
-        counts[3],
+        counts[3] + counts[6],
         counts[4],
-        counts[0],
-        counts[1]
-    )
+        counts[5],
+        counts[1],
+        counts[2]
+    );
+    if counts[8] > 0 {
+        text += &format!(", {} key rotations", counts[8]);
+    }
+    if counts[9] > 0 {
+        text += &format!(", {} sensor state changes", counts[9]);
+    }
+    text
+}
+
+/// The `sensors` check: what the bundle's sensor state leaves (proven by the inclusion
+/// check) say about each declared sensor over the incursion; `None` when it holds none.
+fn sensors_check(contents: &Contents, incident: &Incident, end: Timestamp) -> Option<Check> {
+    if contents.sensors.is_empty() {
+        return None;
+    }
+    let coverage = render::sensor_coverage(&contents.sensors, incident.entered_at, end);
+    let gaps = coverage.iter().filter(|c| !c.down.is_empty()).count();
+    let detail = format!(
+        "{} sensor state leaves (kind 0x09); {}{}",
+        contents.sensors.len(),
+        coverage
+            .iter()
+            .map(|c| format!(
+                "{} ({}): {}",
+                c.sensor,
+                c.sensor_type,
+                c.statement(incident.entered_at, end)
+            ))
+            .collect::<Vec<_>>()
+            .join("; "),
+        if gaps > 0 {
+            format!(
+                " -- {gaps} sensor(s) did not cover the whole incursion: the evidence of that time is what the other sensors saw"
+            )
+        } else {
+            String::new()
+        }
+    );
+    Some(Check {
+        name: "sensors",
+        outcome: Outcome::Pass,
+        detail,
+    })
 }
 
 fn describe_leaf(leaf: Option<&&EvidenceLeaf>) -> String {

@@ -232,7 +232,7 @@ fn a_mode_s_incident_verifies_fully() {
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
-    assert_eq!(manifest["version"], 3);
+    assert_eq!(manifest["version"], 4);
     let csv = text(&bundle, "frames.csv");
     let mut lines = csv.lines();
     assert_eq!(
@@ -635,6 +635,14 @@ const RADAR_CONFIG: &str = "[detection]\nconfirm_s = 1\ntrack_timeout_s = 30\n\n
 /// logged as the one-record ASTERIX CAT048 data blocks the service stores; `tamper`
 /// may change a record's bytes.
 fn asterix_evidence(tamper: impl Fn(usize, &mut Vec<u8>)) -> (Evidence, Signer, TargetId) {
+    asterix_evidence_with(tamper, &[])
+}
+
+/// [`asterix_evidence`] with `sensors` (kind 0x09 leaves) logged after the records.
+fn asterix_evidence_with(
+    tamper: impl Fn(usize, &mut Vec<u8>),
+    sensors: &[EvidenceLeaf],
+) -> (Evidence, Signer, TargetId) {
     use skyfence_decode::asterix::{self, Detection, Polar, Report, encode};
     let mut log = Log::new();
     log.append(&EvidenceLeaf::ConfigChanged {
@@ -675,6 +683,9 @@ fn asterix_evidence(tamper: impl Fn(usize, &mut Vec<u8>)) -> (Evidence, Signer, 
         let index = log.append(&leaf);
         records.push(replay::RecordLeaf::from_leaf(index, &leaf).unwrap());
     }
+    for leaf in sensors {
+        log.append(leaf);
+    }
     let target = TargetId::parse(TargetKind::Track, "kabul-psr/417").unwrap();
     let until = Timestamp::from_micros(T0 + 4_000_000 * 24);
     let (detection, permits) = replay::settings_from_config(RADAR_CONFIG).unwrap();
@@ -708,6 +719,154 @@ fn an_asterix_track_incident_is_re_decoded_and_re_detected() {
     assert_eq!(incident.sensors, ["kabul-psr"]);
     // One-record CAT048 data blocks as evidence.
     assert!(text(&bundle, "frames.csv").contains(",radar-feed,asterix,,0,30"));
+}
+
+/// The radar's changes of state as its leaves record them: up 100 s before the records
+/// begin, down at +60 s (last heard at +48 s), up again at +80 s; the other sensor up.
+fn radar_states() -> Vec<EvidenceLeaf> {
+    let state = |sensor: &str, s: i64, up: bool, heard: i64| EvidenceLeaf::SensorState {
+        at_us: T0 + s * 1_000_000,
+        sensor: sensor.into(),
+        sensor_type: "radar".into(),
+        up,
+        last_heard_us: T0 + heard * 1_000_000,
+    };
+    vec![
+        state("kabul-psr", -100, true, -100),
+        state("herat-ssr", -90, true, -90),
+        state("kabul-psr", 60, false, 48),
+        state("kabul-psr", 80, true, 80),
+    ]
+}
+
+#[test]
+fn a_radar_down_during_the_incursion_is_a_proven_coverage_gap_in_the_report() {
+    let (evidence, signer, _) = asterix_evidence_with(|_, _| {}, &radar_states());
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    for c in &v.checks {
+        assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(bundle.get("bundle.json").unwrap()).unwrap();
+    assert_eq!(manifest["version"], 4);
+    // The four leaves are in the bundle, counted and proven with the others.
+    let leaves = check(&v, "leaves");
+    assert!(
+        leaves.detail.contains(", 4 sensor state changes"),
+        "{leaves}"
+    );
+    let incident: Incident = serde_json::from_str(&text(&bundle, "incident.json")).unwrap();
+    let entered = incident.entered_at;
+    assert!(
+        entered > Timestamp::from_micros(T0) && entered < Timestamp::from_micros(T0 + 60_000_000),
+        "{entered:?}"
+    );
+    // Open: the incursion ends at the last position, +96 s.
+    let sensors = check(&v, "sensors");
+    assert!(
+        sensors.detail.starts_with("4 sensor state leaves (kind 0x09); herat-ssr (radar): up for the whole incursion; kabul-psr (radar): DOWN during the incursion: from 2023-11-14T22:14:20.000Z to 2023-11-14T22:14:40.000Z (coverage gap of 20.0 s of "),
+        "{sensors}"
+    );
+    assert!(
+        sensors
+            .detail
+            .contains("1 sensor(s) did not cover the whole incursion"),
+        "{sensors}"
+    );
+    let report = text(&bundle, "report.html");
+    assert!(
+        report.contains("<h2>Sensors during the incursion</h2>"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Coverage gap: radar kabul-psr was down during the incursion: from 2023-11-14T22:14:20.000Z to 2023-11-14T22:14:40.000Z"),
+        "{report}"
+    );
+    assert!(report.contains(
+        "<td>sensor down</td><td>kabul-psr (radar), last heard 2023-11-14T22:14:08.000Z</td>"
+    ));
+    // The gap hatched on the altitude profile.
+    assert!(report.contains(">kabul-psr down</text>"));
+
+    // A sensor leaf altered in the bundle (down turned up): its proof no longer leads to
+    // the signed root.
+    let mut forged = evidence.clone();
+    let down = forged
+        .leaves
+        .iter_mut()
+        .find(|(_, b)| {
+            matches!(
+                EvidenceLeaf::decode(b),
+                Ok(EvidenceLeaf::SensorState { up: false, .. })
+            )
+        })
+        .unwrap();
+    let EvidenceLeaf::SensorState {
+        at_us,
+        sensor,
+        sensor_type,
+        last_heard_us,
+        ..
+    } = EvidenceLeaf::decode(&down.1).unwrap()
+    else {
+        unreachable!()
+    };
+    down.1 = EvidenceLeaf::SensorState {
+        at_us,
+        sensor,
+        sensor_type,
+        up: true,
+        last_heard_us,
+    }
+    .encode()
+    .unwrap();
+    let (bundle, v) = round_trip(&forged, &signer);
+    assert_eq!(v.failed(), ["inclusion proofs"]);
+    assert!(
+        check(&v, "inclusion proofs").detail.contains(
+            "(sensor kabul-psr up at 2023-11-14T22:14:20.000000Z) is not in the signed log"
+        ),
+        "{}",
+        check(&v, "inclusion proofs")
+    );
+    // And the report it rendered no longer shows the gap it hid.
+    assert!(!text(&bundle, "report.html").contains("Coverage gap"));
+}
+
+#[test]
+fn a_radar_down_for_the_whole_incursion_is_said_so() {
+    let state = |s: i64, up: bool| EvidenceLeaf::SensorState {
+        at_us: T0 + s * 1_000_000,
+        sensor: "kabul-psr".into(),
+        sensor_type: "radar".into(),
+        up,
+        last_heard_us: T0 + (s - 12) * 1_000_000,
+    };
+    let (evidence, signer, _) =
+        asterix_evidence_with(|_, _| {}, &[state(-100, true), state(-50, false)]);
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.passed(), "{:?}", v.failed());
+    let sensors = check(&v, "sensors");
+    assert!(
+        sensors
+            .detail
+            .contains("kabul-psr (radar): DOWN for the whole incursion ("),
+        "{sensors}"
+    );
+    let report = text(&bundle, "report.html");
+    assert!(report.contains("<td><b>down</b></td>"), "{report}");
+    assert!(report.contains("Coverage gap: radar kabul-psr was down for the whole incursion"));
+}
+
+/// A bundle without sensor leaves has no sensor section and no sensors check, so what
+/// earlier formats rendered is unchanged.
+#[test]
+fn without_sensor_leaves_the_report_has_no_sensor_section() {
+    let (evidence, signer, _) = asterix_evidence(|_, _| {});
+    let (bundle, v) = round_trip(&evidence, &signer);
+    assert!(v.checks.iter().all(|c| c.name != "sensors"));
+    assert!(!text(&bundle, "report.html").contains("Sensors during the incursion"));
 }
 
 #[test]

@@ -272,7 +272,13 @@ impl Ingest {
         if let Item::RemoteId(record) = item {
             let sensor = self.source_sensor(source);
             let result = match self.remoteid.observe_by(source, sensor, record) {
-                Some(o) => Ingested::Accepted(o),
+                Some(o) => {
+                    // A radar's plots of the drone join it through the gate.
+                    if self.radar_declared {
+                        self.associator.note(&o);
+                    }
+                    Ingested::Accepted(o)
+                }
                 None => Ingested::Rejected,
             };
             self.counts_mut(source)
@@ -304,9 +310,9 @@ impl Ingest {
         self.source_sensors[i] = sensor;
     }
 
-    /// The named sensor of `source`, if any.
+    /// The named sensor of `source`, if any ([`IngestConfig::source_sensors`]).
     #[inline]
-    fn source_sensor(&self, source: SourceId) -> Option<ShortName> {
+    pub fn source_sensor(&self, source: SourceId) -> Option<ShortName> {
         self.source_sensors
             .get(usize::from(source.0))
             .copied()

@@ -518,6 +518,12 @@ impl DetectorTask {
             accepted += 1;
             self.observe(obs, batch.source, batch.received);
         }
+        // A Remote ID receiver is heard when its source's records arrive.
+        if let Some(last @ skyfence_decode::Item::RemoteId(_)) = batch.items.last()
+            && let Some(name) = self.ingest.source_sensor(batch.source)
+        {
+            self.metrics.sensors.heard_named(name.as_str(), last.at());
+        }
         // A Mode S receiver is heard when its source's frames arrive.
         if let (Some(m), Some(last)) = (self.mlat.as_ref(), batch.items.last())
             && let Some(rx) = m.receiver_of(batch.source)

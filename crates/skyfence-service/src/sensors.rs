@@ -68,7 +68,8 @@ clock = "beast"
         );
         let e = err(&base.replace("\"radar\"", "\"sonar\""));
         assert!(
-            e.starts_with("line 3:") && e.contains("expected radar, tracker, adsb or modes"),
+            e.starts_with("line 3:")
+                && e.contains("expected radar, tracker, adsb, modes or remoteid"),
             "{e}"
         );
         let e = err(&base.replace("lat = 34.0\n", ""));

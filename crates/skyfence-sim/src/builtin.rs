@@ -96,7 +96,21 @@ Track numbers: each site numbers the targets it sees in the order it first sees 
 the truth names the number the site gave."#;
 
 /// Names of the built-in scenarios.
-pub const NAMES: [&str; 3] = ["af-pk-border", "af-pk-border-radar", "scale"];
+pub const NAMES: [&str; 4] = [
+    "af-pk-border",
+    "af-pk-border-radar",
+    "af-pk-border-ssr",
+    "scale",
+];
+
+/// What `af-pk-border-ssr` changes (written into the output README after the radar story).
+const SSR_STORY: &str = r#"This variant is `af-pk-border-radar` (every record byte for byte but the radars'
+plots of transponders) with both radar sites conventional secondary radars (Mode A/C,
+no Mode S), as many in service are: their plots of an aircraft carry its Mode 3/A code
+and its Mode C altitude (100 ft steps), no address and no identification (CAT048 TYP
+SSR + PSR). A receiving system must join them to the aircraft's ADS-B track by
+position; the truth gives each such plot to its aircraft, so the expected incidents
+are those of `af-pk-border-radar`."#;
 
 /// 2023-11-14T22:00:00Z.
 const START_UNIX_S: i64 = 1_699_999_200;
@@ -452,7 +466,20 @@ fn radar(
         range_sigma_m: 40.0,
         azimuth_sigma_deg: 0.08,
         false_plots_per_scan: 0.5,
+        mode_s: true,
     }
+}
+
+/// The `af-pk-border-ssr` scenario: [`af_pk_border_radar`] with both radar sites
+/// conventional secondary radars (Mode A/C): Mode 3/A-only plots (see [`SSR_STORY`]).
+pub fn af_pk_border_ssr() -> anyhow::Result<Scenario> {
+    let mut s = af_pk_border_radar()?;
+    s.name = "af-pk-border-ssr".into();
+    s.description = format!("{}\n\n{SSR_STORY}", s.description);
+    for r in &mut s.radars {
+        r.mode_s = false;
+    }
+    Ok(s)
 }
 
 /// The `af-pk-border-radar` scenario: `af-pk-border` (its Mode S frames byte for byte)

@@ -389,7 +389,10 @@ impl<'a> Simulator<'a> {
                 );
             }
             for p in self.plots.drain(..) {
-                if p.addressed || !scenario.truth {
+                // Plots of a transponder belong to its ICAO target, those of a Remote ID
+                // drone to its Remote ID target (the association gate joins them); the
+                // rest are the site's own tracks.
+                if p.addressed || scenario.flights[p.index].remote_id.is_some() || !scenario.truth {
                     continue;
                 }
                 let log = &mut self.radar_logs[p.radar][p.index];

@@ -91,7 +91,8 @@ pub struct Plot {
     pub measured: [f64; 2],
     /// The track number.
     pub track: u32,
-    /// Whether the plot carried a Mode S address (then it belongs to the ICAO target).
+    /// Whether the target's transponder answered (the plot carried its Mode S address,
+    /// or from a Mode A/C radar its Mode 3/A code): then it belongs to the ICAO target.
     pub addressed: bool,
 }
 
@@ -273,7 +274,7 @@ impl RadarState {
             r.ground_speed_kt = Some((st.gs_mps * 3600.0 / NM_M) as f32);
             r.track_deg = Some(st.track_deg.rem_euclid(360.0) as f32);
             match tgt.address {
-                Some(a) => {
+                Some(a) if site.mode_s => {
                     r.detection = Some(Detection::ModeSRollCallPsr);
                     r.address = Some(a);
                     r.callsign = tgt.callsign;
@@ -281,6 +282,14 @@ impl RadarState {
                     if tgt.altitude {
                         // Flight level in quarters: 25 ft steps, as a Mode S reply.
                         r.flight_level = Some(((st.alt_ft / 25.0).round() / 4.0) as f32);
+                    }
+                }
+                Some(_) => {
+                    // A conventional SSR: Mode 3/A and Mode C (100 ft steps) only.
+                    r.detection = Some(Detection::SsrPsr);
+                    r.mode3a = tgt.squawk;
+                    if tgt.altitude {
+                        r.flight_level = Some((st.alt_ft / 100.0).round() as f32);
                     }
                 }
                 None => r.detection = Some(Detection::Psr),

@@ -182,6 +182,13 @@ pub struct RadarSite {
     /// Mean number of false plots per scan.
     #[serde(default = "default_false_plots")]
     pub false_plots_per_scan: f64,
+    /// Whether its secondary radar interrogates in Mode S: its plots of a transponder
+    /// carry the Mode S address and identification. `false`: a conventional secondary
+    /// radar (Mode A/C), as many in service are: its plots carry the Mode 3/A code and
+    /// the Mode C altitude (100 ft steps) only, and a receiving system must associate
+    /// them with the aircraft's other tracks by position.
+    #[serde(default = "default_mode_s")]
+    pub mode_s: bool,
 }
 
 /// A surveillance data processing system fed by the radar sites: it sends system tracks
@@ -236,6 +243,9 @@ fn default_azimuth_sigma() -> f64 {
 }
 fn default_false_plots() -> f64 {
     0.5
+}
+fn default_mode_s() -> bool {
+    true
 }
 
 /// What a drone broadcasts over Remote ID ([`super::remoteid`]).

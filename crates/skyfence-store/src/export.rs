@@ -199,11 +199,72 @@ fn incident_leaves(
         .dataset_leaf(DatasetKind::Zones, &incident.zone, in_force)?
         .ok_or_else(|| GatherError::NoZone(incident.zone.clone()))?;
     let config = store.config_leaf(in_force)?.ok_or(GatherError::NoConfig)?;
+    let sensors = sensor_leaves_for(&incident, id, &leaves, store.sensor_state_leaves(size)?);
     leaves.push(zone);
     leaves.push(config);
+    leaves.extend(sensors);
     leaves.sort_by_key(|(i, _)| *i);
     leaves.dedup_by_key(|(i, _)| *i);
     Ok(leaves)
+}
+
+/// The sensor state leaves (kind 0x09) a bundle of `incident` carries, from `all` (every
+/// such leaf of the log, by index): each sensor's latest leaf at or before the entry (its
+/// state when the incursion began, however long before that it changed) and every leaf
+/// after the entry up to the incident's end: the latest of its state changes `own`, its
+/// exit and its last report; no end while it is open. So a bundle shows whether each
+/// declared sensor was looking for the whole incursion, and when one stopped.
+fn sensor_leaves_for(
+    incident: &Incident,
+    id: IncidentId,
+    own: &[IndexedLeaf],
+    all: Vec<IndexedLeaf>,
+) -> Vec<IndexedLeaf> {
+    let start = incident.entered_at.as_micros();
+    let end = if incident.status == skyfence_core::detect::IncidentStatus::Open {
+        i64::MAX
+    } else {
+        own.iter()
+            .filter_map(|(_, b)| match EvidenceLeaf::decode(b) {
+                Ok(EvidenceLeaf::IncidentStateChanged {
+                    incident_id, at_us, ..
+                }) if incident_id == id.0 => Some(at_us),
+                _ => None,
+            })
+            .chain([
+                incident.last_seen_at.as_micros(),
+                incident.exited_at.map_or(i64::MIN, |t| t.as_micros()),
+            ])
+            .max()
+            .unwrap_or(i64::MAX)
+    };
+    let mut before: std::collections::BTreeMap<String, IndexedLeaf> = Default::default();
+    let mut during = Vec::new();
+    for (index, bytes) in all {
+        let Ok(EvidenceLeaf::SensorState { at_us, sensor, .. }) = EvidenceLeaf::decode(&bytes)
+        else {
+            continue;
+        };
+        if at_us <= start {
+            // By index, so the later of two leaves of one sensor wins.
+            let replace = before
+                .get(&sensor)
+                .is_none_or(|(i, b)| match EvidenceLeaf::decode(b) {
+                    Ok(EvidenceLeaf::SensorState { at_us: prev, .. }) => {
+                        (prev, *i) <= (at_us, index)
+                    }
+                    _ => true,
+                });
+            if replace {
+                before.insert(sensor, (index, bytes));
+            }
+        } else if at_us <= end {
+            during.push((index, bytes));
+        }
+    }
+    during.extend(before.into_values());
+    during.sort_by_key(|(i, _)| *i);
+    during
 }
 
 fn with_proofs(

@@ -307,6 +307,26 @@ pub trait EvidenceLogStore: Send {
         Ok(out)
     }
 
+    /// The sensor state leaves (kind 0x09: a declared sensor came up or went down) of
+    /// index under `size`, by index. They are few (a change of a sensor's state), but this
+    /// default reads every leaf row; a backend may index them.
+    fn sensor_state_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        const CHUNK: u64 = 4096;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < size {
+            let end = size.min(start + CHUNK);
+            out.extend(
+                self.evidence_leaf_rows(start, end)?
+                    .into_iter()
+                    .filter(|r| r.kind == 0x09)
+                    .filter_map(|r| Some((r.index, r.bytes?))),
+            );
+            start = end;
+        }
+        Ok(out)
+    }
+
     /// The leaves a bundle for incident `id` carries, by index: its target's raw evidence
     /// leaves (kinds 0x03 and 0x06) over the incident's window (the window of
     /// [`IncidentStore::incident_frames`]), and its `IncidentStateChanged` and

@@ -19,7 +19,7 @@
 pub const APPLICATION_ID: i64 = 0x534b_5946;
 
 /// Schema migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -241,4 +241,11 @@ CREATE INDEX evidence_frames ON evidence_leaves (target, at) WHERE kind IN (3, 6
 /// bundle of a dossier reads (without it, a scan of the whole log per bundle).
 const V5: &str = r#"
 CREATE INDEX evidence_rotations ON evidence_leaves (idx) WHERE kind = 8;
+"#;
+
+/// Version 6: the sensor state leaves (kind 0x09) by index, which every export reads to
+/// show whether the sensors were up during the incident (without it, a scan of the whole
+/// log per bundle).
+const V6: &str = r#"
+CREATE INDEX evidence_sensor_states ON evidence_leaves (idx) WHERE kind = 9;
 "#;

@@ -41,6 +41,12 @@ fn temp_dir(name: &str) -> PathBuf {
 /// a Mode S aircraft at azimuth 200° (away from the zone); a plot of a radar nobody
 /// declared (SIC 9).
 fn recording() -> Vec<u8> {
+    recording_with(0..0)
+}
+
+/// [`recording`] with the declared radar silent (no north marker, no plot) for the scans
+/// of `outage`; the undeclared radar's plots go on.
+fn recording_with(outage: std::ops::Range<u32>) -> Vec<u8> {
     let mut out = Vec::new();
     let t0 = 86_400 - 600;
     for k in 0..330u32 {
@@ -61,6 +67,23 @@ fn recording() -> Vec<u8> {
             }),
             ..base
         };
+        let stranger = Report {
+            category: 48,
+            detection: Some(Detection::Psr),
+            polar: Some(Polar {
+                range_nm: 3.0 + f64::from(k) / 15.0,
+                azimuth_deg: 0.0,
+            }),
+            flight_level: Some(10.0),
+            track_number: Some(417),
+            track_tentative: Some(false),
+            sic: 9,
+            ..base
+        };
+        if outage.contains(&k) {
+            encode::block(48, &[encode::record(&stranger).unwrap()], &mut out);
+            continue;
+        }
         encode::block(34, &[encode::record(&north).unwrap()], &mut out);
         let drone = Report {
             category: 48,
@@ -86,7 +109,6 @@ fn recording() -> Vec<u8> {
             track_number: Some(12),
             ..base
         };
-        let stranger = Report { sic: 9, ..drone };
         encode::block(
             48,
             &[
@@ -161,6 +183,63 @@ fn a_radar_only_drone_crossing_a_zone_is_a_non_cooperative_incident() {
     assert_eq!(i["entry"]["alt_ft"], 1000);
     // What was not used is counted by reason.
     assert!(stderr.contains("unknown_sensor=330"), "{stderr}");
+}
+
+/// `analyze --events` announces the declared radar's liveness by the data's time, as
+/// `run` does by the clock: up with its first scan, down 15 s (three 4 s rotations, at
+/// least 15 s) after the last north marker before its outage, up again with the scan
+/// that ends it; the undeclared radar announces nothing.
+#[test]
+fn analyze_events_announce_the_radar_going_down_and_up_by_the_data_time() {
+    let dir = temp_dir("liveness");
+    // Silent for scans 100 to 129: 23:56:40 to 23:58:36.
+    std::fs::write(dir.join("rec.ast"), recording_with(100..130)).unwrap();
+    std::fs::write(dir.join("zone.geojson"), ZONE).unwrap();
+    std::fs::write(dir.join("config.toml"), CONFIG).unwrap();
+    let (_, stderr) = run(
+        &dir,
+        &[
+            "analyze",
+            "--input",
+            "asterix:rec.ast",
+            "--config",
+            "config.toml",
+            "--zones",
+            "zone.geojson",
+            "--start",
+            "2023-11-14T12:00:00Z",
+            "--events",
+            "events.jsonl",
+        ],
+    );
+    let events: Vec<Value> = std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sensors: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("sensor_"))
+        .collect();
+    let want = [
+        r#"{"event":"sensor_up","at":"2023-11-14T23:50:00.000Z","sensor":"kabul-psr","type":"radar","last_heard":"2023-11-14T23:50:00.000Z","last_service":"2023-11-14T23:50:00.000Z"}"#,
+        r#"{"event":"sensor_down","at":"2023-11-14T23:56:51.000Z","sensor":"kabul-psr","type":"radar","last_heard":"2023-11-14T23:56:36.000Z","last_service":"2023-11-14T23:56:36.000Z"}"#,
+        r#"{"event":"sensor_up","at":"2023-11-14T23:58:40.000Z","sensor":"kabul-psr","type":"radar","last_heard":"2023-11-14T23:58:40.000Z","last_service":"2023-11-14T23:58:40.000Z"}"#,
+    ];
+    let want: Vec<Value> = want
+        .iter()
+        .map(|w| serde_json::from_str(w).unwrap())
+        .collect();
+    assert_eq!(sensors, want.iter().collect::<Vec<_>>(), "{events:?}");
+    // The detection events are still there, and the summary counts the changes.
+    assert!(
+        events.iter().any(|e| e["event"] == "confirmed"),
+        "{events:?}"
+    );
+    assert!(
+        stderr.contains("  sensors: 2 sensor_up, 1 sensor_down"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -157,7 +157,7 @@ fn an_untouched_bundle_verifies_with_and_without_the_pinned_key() {
     }
     let manifest: Value = serde_json::from_slice(&files["bundle.json"]).unwrap();
     assert_eq!(manifest["format"], "skyfence-evidence-bundle");
-    assert_eq!(manifest["version"], 3);
+    assert_eq!(manifest["version"], 4);
     assert_eq!(manifest["incident"], e.incident["id"]);
     assert_eq!(manifest["log"]["origin"], "skyfence.test/export-e2e");
     assert_eq!(manifest["log"]["key"], e.vkey.as_str());

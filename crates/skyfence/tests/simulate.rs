@@ -299,7 +299,8 @@ fn unknown_scenario_is_a_usage_error() {
     let out = simulate("no-such-scenario", &dir, 1);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("af-pk-border, af-pk-border-radar, scale")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("af-pk-border, af-pk-border-radar, af-pk-border-ssr, scale")
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -21,18 +21,17 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn run(dir: &Path, args: &[&str]) {
+/// Runs skyfence, which must succeed; its stderr.
+fn run(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .current_dir(dir)
         .args(args)
         .env("SKYFENCE_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "skyfence {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "skyfence {args:?}: {stderr}");
+    stderr
 }
 
 fn simulate(scenario: &str, dir: &Path, seed: u64, formats: &str) {
@@ -243,7 +242,12 @@ fn config_with_receiver(dir: &Path) {
 }
 
 fn analyze_radar_and_adsb(dir: &Path, asterix: &str, out: &str) -> Vec<Value> {
-    run(
+    analyze_radar_and_adsb_stderr(dir, asterix, out).0
+}
+
+/// [`analyze_radar_and_adsb`] with its stderr summary.
+fn analyze_radar_and_adsb_stderr(dir: &Path, asterix: &str, out: &str) -> (Vec<Value>, String) {
+    let stderr = run(
         dir,
         &[
             "analyze",
@@ -259,7 +263,7 @@ fn analyze_radar_and_adsb(dir: &Path, asterix: &str, out: &str) -> Vec<Value> {
             out,
         ],
     );
-    lines(dir, out)
+    (lines(dir, out), stderr)
 }
 
 /// `(zone, target id, status)` of every incident, sorted.
@@ -320,25 +324,57 @@ fn radar_and_adsb_of_one_aircraft_are_one_target() {
         "{both} incidents list a radar beside the receiver"
     );
 
-    // The same radars without Mode S (Mode 3/A and flight level only): every plot
-    // record loses its address and identification.
-    let bytes = read(&dir, "asterix.ast");
+    // The same radars as conventional secondary radars (`af-pk-border-ssr`): the
+    // simulator's plots of aircraft carry their Mode 3/A code and Mode C altitude, no
+    // address and no identification; its Mode S frames are the same.
+    let ssr = temp_dir("fusion-ssr");
+    simulate("af-pk-border-ssr", &ssr, 3, "raw");
+    assert_eq!(read(&ssr, "raw.csv"), read(&dir, "raw.csv"));
+    config_with_receiver(&ssr);
     let mut d = AsterixDecoder::new(Timestamp::parse_rfc3339(START).unwrap());
-    let mut out = Vec::new();
-    let mut stripped = 0;
-    d.decode(&bytes, &mut |_, r, _| {
-        let mut r = *r;
-        if r.category == 48 && r.address.is_some() {
-            r.address = None;
-            r.callsign = None;
-            stripped += 1;
+    let (mut mode3a_only, mut with_level, mut addressed) = (0, 0, 0);
+    d.decode(&read(&ssr, "asterix.ast"), &mut |_, r, _| {
+        if r.category == 48 {
+            if r.address.is_some() || r.callsign.is_some() {
+                addressed += 1;
+            } else if r.detection == Some(skyfence_decode::asterix::Detection::SsrPsr) {
+                mode3a_only += 1;
+                // Mode C: whole hundreds of feet.
+                if let Some(fl) = r.flight_level {
+                    assert_eq!(fl.fract(), 0.0, "{fl}");
+                    with_level += 1;
+                }
+            }
         }
-        let record = skyfence_decode::asterix::encode::record(&r).unwrap();
-        skyfence_decode::asterix::encode::block(r.category, &[record], &mut out);
     });
-    assert!(stripped > 1000, "{stripped}");
-    std::fs::write(dir.join("no-modes.ast"), out).unwrap();
-    let gated = analyze_radar_and_adsb(&dir, "no-modes.ast", "gated.jsonl");
+    assert_eq!(addressed, 0);
+    assert!(
+        mode3a_only > 1000 && with_level > 900,
+        "{mode3a_only} {with_level}"
+    );
+    let (gated, stderr) = analyze_radar_and_adsb_stderr(&ssr, "asterix.ast", "gated.jsonl");
+    // Without addresses, every plot joined an aircraft through the gate: its own, or
+    // its radar track's binding the gate made earlier.
+    let assoc = stderr
+        .lines()
+        .find(|l| l.contains("radar association:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let count = |suffix: &str| -> u64 {
+        assoc
+            .split(", ")
+            .find_map(|p| p.split(": ").last().unwrap().strip_suffix(suffix))
+            .unwrap_or_else(|| panic!("{assoc}"))
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (bound, gated_now) = (
+        count(" reports by their track's binding (a Mode S address or the gate before)"),
+        count(" by the gate"),
+    );
+    assert!(gated_now > 0 && bound + gated_now > 1000, "{assoc}");
     // Every aircraft's radar track joins its ADS-B track, with one exception the gate
     // is there for: while 700a03 broadcasts a spoofed position (80 km east of where it
     // flies), the radars' plots of it fall outside its ADS-B track's gate and are a
@@ -360,11 +396,14 @@ fn radar_and_adsb_of_one_aircraft_are_one_target() {
     for g in &gated {
         let k = &keys(std::slice::from_ref(g))[0];
         if fk.contains(k) {
-            let f = found
-                .iter()
-                .find(|f| keys(std::slice::from_ref(f))[0] == *k)
-                .unwrap();
-            assert_eq!(g["sensors"], f["sensors"], "{g}\n{f}");
+            // The right aircraft: an incident of the Mode S run with the same entry
+            // lists the same radars as when the address joined them.
+            assert!(
+                found.iter().any(|f| keys(std::slice::from_ref(f))[0] == *k
+                    && f["entered_at"] == g["entered_at"]
+                    && f["sensors"] == g["sensors"]),
+                "{g}"
+            );
             continue;
         }
         extra += 1;
@@ -377,6 +416,7 @@ fn radar_and_adsb_of_one_aircraft_are_one_target() {
             "{g} is no spoofing aircraft's true position"
         );
     }
+    let _ = std::fs::remove_dir_all(ssr);
     assert!(extra <= 2, "{extra}");
     assert_eq!(gated.len(), found.len() + extra);
     let _ = std::fs::remove_dir_all(dir);
@@ -438,6 +478,24 @@ fn remote_id_over_every_transport_with_operators_on_both_sides() {
         }
     }
     run(
+/// A Remote ID drone the radar also paints is one target: in
+/// `examples/scenarios/khyber-radar.toml` the drone `AF1581RID0000777` crosses the
+/// Khyber border within `peshawar-psr`'s coverage and `landi-kotal-rid`'s range. Its
+/// radar plots join its Remote ID target through the gate, so its one PK incident lists
+/// both sensors and the radar makes no track incident of it; the silent drone stays the
+/// radar's own track. Without the gate taking Remote ID targets, the drone's plots were
+/// a second, non-cooperative target.
+#[test]
+fn a_radar_plot_of_a_remote_id_drone_joins_it_and_the_incident_lists_both_sensors() {
+    let dir = temp_dir("rid-radar");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios/khyber-radar.toml");
+    simulate(scenario.to_str().unwrap(), &dir, 1, "raw");
+    // The Remote ID receiver declared, so its records are named in `sensors`.
+    let mut config = String::from_utf8(read(&dir, "config.toml")).unwrap();
+    config.push_str("\n[[sensor]]\nname = \"landi-kotal-rid\"\ntype = \"remoteid\"\n");
+    std::fs::write(dir.join("c2.toml"), config).unwrap();
+    let stderr = run(
         &dir,
         &[
             "analyze",
@@ -447,6 +505,11 @@ fn remote_id_over_every_transport_with_operators_on_both_sides() {
             "asterix:asterix.ast",
             "--input",
             "remoteid:remoteid.csv",
+            "c2.toml",
+            "--input",
+            "asterix:asterix.ast",
+            "--input",
+            "remoteid:remoteid.csv@landi-kotal-rid",
             "--start",
             START,
             "--out",
@@ -497,5 +560,35 @@ fn remote_id_over_every_transport_with_operators_on_both_sides() {
     assert_eq!((t.len(), f.len()), (5, 5), "{t:?}\n{f:?}");
     assert_eq!(ids(&t), ids(&f));
     assert!(f.iter().all(|i| i.get("operator").is_none()));
+    let found = lines(&dir, "incidents.jsonl");
+    // The truth's targets, each found (the silent drone's radar track may cross the
+    // winding border more than once in the plots' noise).
+    let truth = lines(&dir, "truth.jsonl");
+    let mut found_keys = keys(&found);
+    found_keys.dedup();
+    assert_eq!(found_keys, keys(&truth), "{found:?}\n{stderr}");
+    let pk: Vec<&Value> = found.iter().filter(|i| i["zone"] == "PK").collect();
+    let rid: Vec<&&Value> = pk
+        .iter()
+        .filter(|i| i["target"]["kind"] == "remoteid")
+        .collect();
+    assert_eq!(rid.len(), 1, "{pk:?}");
+    assert_eq!(rid[0]["target"]["id"], "AF1581RID0000777");
+    assert_eq!(
+        rid[0]["sensors"],
+        serde_json::json!(["landi-kotal-rid", "peshawar-psr"]),
+        "{}",
+        rid[0]
+    );
+    // The only radar track is the silent drone's: the truth's track target.
+    let silent = keys(&truth)
+        .into_iter()
+        .find(|(_, id, _)| id.starts_with("peshawar-psr/"))
+        .unwrap();
+    for t in pk.iter().filter(|i| i["target"]["kind"] == "track") {
+        assert_eq!(t["target"]["id"], silent.1.as_str(), "{t}");
+        assert_eq!(t["sensors"], serde_json::json!(["peshawar-psr"]));
+    }
+    assert!(stderr.contains("radar association:"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }

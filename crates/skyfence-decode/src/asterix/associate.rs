@@ -10,8 +10,9 @@
 //!   to that ICAO target; its later reports without the address (the reply was missed,
 //!   only the primary radar saw it) stay the ICAO target while they pass the gate below.
 //! - **Gate.** A radar report without an address (a primary plot, or a Mode 3/A-only
-//!   secondary one) is compared with every known target's last position (ICAO targets;
-//!   for a plot without a track number also that radar's own tracks), predicted to the
+//!   secondary one) is compared with every known target's last position (ICAO targets,
+//!   Remote ID drones; for a plot without a track number also that radar's own tracks),
+//!   predicted to the
 //!   plot's time along its velocity. With the plot's 95 % error `a_p`, the target's
 //!   `a_t` (both divided by 2.45 to one σ of a circular normal error) and a manoeuvre
 //!   allowance `σ_m = ½·A·Δt² + V_ERR·Δt` (or `V_MAX·Δt` without a velocity), the
@@ -20,7 +21,9 @@
 //!   Δt ≤ 15 s. A Mode 3/A code that differs from the target's squawk, or a flight level
 //!   more than 1000 ft from its altitude, rules the target out. The nearest target (the
 //!   smallest d², ties by target id) takes the plot; a radar track so associated with an
-//!   ICAO target is bound to it.
+//!   ICAO target or a Remote ID drone is bound to it. So a drone that broadcasts Remote
+//!   ID and is seen by a primary radar is one target, its incidents listing both
+//!   sensors.
 //! - Otherwise the report stays the radar's own track (`SENSOR/NUMBER`), and a plot
 //!   with neither track number nor association is dropped as `untracked`.
 //!
@@ -80,8 +83,9 @@ pub struct AssociationCounts {
 #[derive(Debug, Default)]
 pub struct Associator {
     kin: HashMap<TargetId, Kin>,
-    /// A radar track (sensor, number) → the ICAO target it is, and when last used.
-    bound: HashMap<(ShortName, u32), (Icao24, Timestamp)>,
+    /// A radar track (sensor, number) → the target it is (ICAO or Remote ID), and when
+    /// last used.
+    bound: HashMap<(ShortName, u32), (TargetId, Timestamp)>,
     next_forget: Option<Timestamp>,
     counts: AssociationCounts,
 }
@@ -185,7 +189,8 @@ impl Associator {
     /// Binds radar track `number` of `sensor` to the ICAO target `icao` (a report of the
     /// track carried the address).
     pub fn bind(&mut self, sensor: ShortName, number: u32, icao: Icao24, at: Timestamp) {
-        self.bound.insert((sensor, number), (icao, at));
+        self.bound
+            .insert((sensor, number), (TargetId::Icao(icao), at));
     }
 
     /// The normalised distance² of plot `o` from target `k`, when `k` may be the plot's
@@ -225,9 +230,9 @@ impl Associator {
             return true;
         };
         let tracked = number != 0;
-        // A bound radar track: the ICAO target while its reports stay in its gate.
-        if tracked && let Some(&(icao, _)) = self.bound.get(&(sensor, number)) {
-            let fits = match (o.position, self.kin.get(&TargetId::Icao(icao))) {
+        // A bound radar track: its target while its reports stay in its gate.
+        if tracked && let Some(&(target, _)) = self.bound.get(&(sensor, number)) {
+            let fits = match (o.position, self.kin.get(&target)) {
                 (Some(p), Some(k)) => {
                     Self::distance2(o, p, k).is_some_and(|d2| d2 <= GATE_CHI2)
                         || o.at.secs_since(k.at) > MAX_AGE_S
@@ -235,8 +240,8 @@ impl Associator {
                 _ => true,
             };
             if fits {
-                self.bound.insert((sensor, number), (icao, o.at));
-                o.target = TargetId::Icao(icao);
+                self.bound.insert((sensor, number), (target, o.at));
+                o.target = target;
                 self.counts.by_binding += 1;
                 return true;
             }
@@ -248,13 +253,12 @@ impl Associator {
         let mut best: Option<(f64, TargetId)> = None;
         for (id, k) in &self.kin {
             let eligible = match id {
-                TargetId::Icao(_) => true,
+                TargetId::Icao(_) | TargetId::RemoteId(_) => true,
                 // An untracked plot may continue one of its radar's own tracks.
                 TargetId::Track {
                     sensor: s,
                     number: n,
                 } => !tracked && *s == sensor && *n != 0,
-                TargetId::RemoteId(_) => false,
             };
             if !eligible {
                 continue;
@@ -268,8 +272,8 @@ impl Associator {
         }
         match best {
             Some((_, id)) => {
-                if let (true, TargetId::Icao(icao)) = (tracked, id) {
-                    self.bind(sensor, number, icao, o.at);
+                if tracked && matches!(id, TargetId::Icao(_) | TargetId::RemoteId(_)) {
+                    self.bound.insert((sensor, number), (id, o.at));
                 }
                 o.target = id;
                 self.counts.by_gate += 1;
@@ -433,6 +437,46 @@ mod tests {
             number: 0,
         };
         assert!(!a.associate(&mut p));
+    }
+
+    /// A drone broadcasting Remote ID and painted by a primary radar is one target: the
+    /// radar's plot near the drone's broadcast position joins it through the gate, and
+    /// its radar track is bound to the drone; a plot beyond the gate stays the radar's.
+    #[test]
+    fn a_plot_near_a_remote_id_drone_joins_it_and_binds_its_radar_track() {
+        let mut a = Associator::new();
+        let drone =
+            TargetId::parse(skyfence_core::TargetKind::RemoteId, "AF1581RID0000001").unwrap();
+        let rid = |secs: f64, lat: f64| {
+            let mut o = Observation::of(drone, Timestamp::from_micros((secs * 1e6) as i64));
+            o.position = Some(GeoPoint::new(lat, 66.4));
+            o.position_kind = PositionKind::RemoteId;
+            o.accuracy_m = Some(10.0);
+            o.altitude = Some(Altitude {
+                feet: 400,
+                datum: AltitudeDatum::Geometric,
+            });
+            o
+        };
+        // Flying north at 15 m/s, broadcasting once a second.
+        for k in 0..5 {
+            a.note(&rid(f64::from(k), 30.9 + f64::from(k) * 15.0 / DEG_M));
+        }
+        // The radar sees it 5 s after the first broadcast, 80 m off its track.
+        let mut p = plot(31, 5.0, 30.9 + (75.0 + 80.0) / DEG_M, 66.4);
+        assert!(a.associate(&mut p));
+        assert_eq!(p.target, drone);
+        assert_eq!(a.counts().by_gate, 1);
+        a.note(&rid(6.0, 30.9 + 90.0 / DEG_M));
+        // The same radar track's next plot follows the binding.
+        let mut p = plot(31, 10.0, 30.9 + 150.0 / DEG_M, 66.4);
+        assert!(a.associate(&mut p));
+        assert_eq!(p.target, drone);
+        assert_eq!(a.counts().by_binding, 1);
+        // Another plot 2 km away is not the drone.
+        let mut p = plot(32, 10.0, 30.9 + 2000.0 / DEG_M, 66.4);
+        assert!(a.associate(&mut p));
+        assert_eq!(p.target.to_string(), "psr/32");
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn resolve(entries: &[SensorEntry], text: &str) -> Result<Vec<Sensor>, Strin
             .find(|k| k.as_str() == kind_text)
             .ok_or_else(|| {
                 format!(
-                    "{}type = {kind_text:?} is not a sensor type (expected radar, tracker, adsb or modes)",
+                    "{}type = {kind_text:?} is not a sensor type (expected radar, tracker, adsb, modes or remoteid)",
                     line(e.kind.span().start)
                 )
             })?;
@@ -82,8 +82,9 @@ pub fn resolve(entries: &[SensorEntry], text: &str) -> Result<Vec<Sensor>, Strin
                 )),
                 None => Ok(None),
                 Some(s) if !kind.is_asterix() => Err(format!(
-                    "{}{key} is only for ASTERIX sensors (radar, tracker, adsb), not type = \"modes\"",
-                    line(s.span().start)
+                    "{}{key} is only for ASTERIX sensors (radar, tracker, adsb), not type = {:?}",
+                    line(s.span().start),
+                    kind.as_str()
                 )),
                 Some(s) => u8::try_from(*s.get_ref()).map(Some).map_err(|_| {
                     format!(

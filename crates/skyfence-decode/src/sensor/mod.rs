@@ -17,15 +17,19 @@ pub enum SensorType {
     Adsb,
     /// A Mode S receiver (multilateration).
     ModeS,
+    /// A Remote ID receiver (Bluetooth / Wi-Fi broadcasts of drones), named by the
+    /// inputs that carry its records (`remoteid:PATH@SENSOR`, `[[source]] sensor`).
+    RemoteId,
 }
 
 impl SensorType {
     /// Every type, in the order error messages list them.
-    pub const ALL: [SensorType; 4] = [
+    pub const ALL: [SensorType; 5] = [
         SensorType::Radar,
         SensorType::Tracker,
         SensorType::Adsb,
         SensorType::ModeS,
+        SensorType::RemoteId,
     ];
 
     /// The name in the config.
@@ -35,12 +39,13 @@ impl SensorType {
             SensorType::Tracker => "tracker",
             SensorType::Adsb => "adsb",
             SensorType::ModeS => "modes",
+            SensorType::RemoteId => "remoteid",
         }
     }
 
     /// Whether its records carry a SAC/SIC (ASTERIX sensors).
     pub const fn is_asterix(self) -> bool {
-        !matches!(self, SensorType::ModeS)
+        !matches!(self, SensorType::ModeS | SensorType::RemoteId)
     }
 }
 

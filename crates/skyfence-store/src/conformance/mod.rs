@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
             dataset_and_config_leaves_are_appended_only_when_they_change,
             checkpoints_keep_their_note_and_gather_cosignatures,
             a_gathered_incident_proves_every_leaf_and_the_log_verifies,
+            a_gathered_incident_carries_each_sensors_state_over_its_window,
             a_rotated_key_verifies_along_its_chain_and_nowhere_else,
             batched_inclusion_proofs_equal_the_single_ones,
         );
@@ -1411,6 +1412,101 @@ pub fn a_gathered_incident_proves_every_leaf_and_the_log_verifies(b: &dyn Backen
         assert_eq!(i, j);
         verify_inclusion(&leaf_hash(bytes), *i, cp.size, proof, &cp.root).unwrap();
     }
+}
+
+/// Export's gathering carries the sensor state leaves (kind 0x09) of the incident's
+/// window: each sensor's latest change at or before the entry (however long before),
+/// every change from the entry to the incident's end, none after a closed incident's
+/// end; for an open incident every later change too. Each is proven like the others.
+pub fn a_gathered_incident_carries_each_sensors_state_over_its_window(b: &dyn Backend) {
+    let (batch, a, open_b) = evidence_scenario();
+    let mut store = b.open_default("s");
+    store
+        .append_if_changed(&EvidenceLeaf::DatasetLoaded {
+            kind: DatasetKind::Zones,
+            name: "HELD-A".into(),
+            loaded_at_us: ts(-60).as_micros(),
+            provenance_sha256: [7; 32],
+            content: DatasetContent::Bytes(b"{}".to_vec()),
+        })
+        .unwrap();
+    store
+        .append_if_changed(&EvidenceLeaf::DatasetLoaded {
+            kind: DatasetKind::Zones,
+            name: "AF".into(),
+            loaded_at_us: ts(-60).as_micros(),
+            provenance_sha256: [8; 32],
+            content: DatasetContent::Bytes(b"{}".to_vec()),
+        })
+        .unwrap();
+    store
+        .append_if_changed(&EvidenceLeaf::ConfigChanged {
+            at_us: ts(-60).as_micros(),
+            source: "skyfence.toml".into(),
+            config: b"[store]\n".to_vec(),
+        })
+        .unwrap();
+    let state = |sensor: &str, s: i64, up: bool| EvidenceLeaf::SensorState {
+        at_us: ts(s).as_micros(),
+        sensor: sensor.into(),
+        sensor_type: "radar".into(),
+        up,
+        last_heard_us: ts(s - 12).as_micros(),
+    };
+    // psr: down an hour before, up 10 minutes before A's entry, down and up again during
+    // A (which entered at 0 and closed at +30), down long after.
+    for (sensor, s, up) in [
+        ("psr", -3600, false),
+        ("psr", -600, true),
+        ("ssr", -7200, true),
+        ("psr", 10, false),
+        ("psr", 20, true),
+        ("psr", 500, false),
+    ] {
+        store.append_evidence(&state(sensor, s, up)).unwrap();
+    }
+    store.apply(&batch).unwrap();
+    let signer = Signer::from_seed("skyfence.example/test", [5; 32]).unwrap();
+    let sensors_of = |got: &crate::export::IncidentEvidence| -> Vec<(String, i64, bool)> {
+        got.leaves
+            .iter()
+            .filter_map(|(_, bytes)| match EvidenceLeaf::decode(bytes).unwrap() {
+                EvidenceLeaf::SensorState {
+                    at_us, sensor, up, ..
+                } => Some((sensor, (at_us - ts(0).as_micros()) / 1_000_000, up)),
+                _ => None,
+            })
+            .collect()
+    };
+    let got = gather_incident(&mut *store, a.id, Some(&signer), ts(1000)).unwrap();
+    let s = |n: &str, t: i64, up: bool| (n.to_owned(), t, up);
+    assert_eq!(
+        sensors_of(&got),
+        vec![
+            s("psr", -600, true),
+            s("ssr", -7200, true),
+            s("psr", 10, false),
+            s("psr", 20, true)
+        ]
+    );
+    let note = skyfence_evidence::Note::parse(got.checkpoint_note.as_bytes()).unwrap();
+    let cp = Checkpoint::parse_body(&note.text).unwrap();
+    assert_eq!(got.leaves.len(), got.proofs.len());
+    for ((i, bytes), (j, proof)) in got.leaves.iter().zip(&got.proofs) {
+        assert_eq!(i, j);
+        verify_inclusion(&leaf_hash(bytes), *i, cp.size, proof, &cp.root).unwrap();
+    }
+    // B entered at +20 and is still open: psr's up at +20 is its state at the entry, its
+    // down at +500 falls in the open incident.
+    let got = gather_incident(&mut *store, open_b.id, Some(&signer), ts(1000)).unwrap();
+    assert_eq!(
+        sensors_of(&got),
+        vec![
+            s("ssr", -7200, true),
+            s("psr", 20, true),
+            s("psr", 500, false)
+        ]
+    );
 }
 
 /// [`EvidenceLogStore::inclusion_proofs`] gives, for any set of leaves (runs, scattered,

@@ -530,6 +530,16 @@ impl EvidenceLogStore for PgStore {
         Ok(indexed(&rows))
     }
 
+    fn sensor_state_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let rows = self.query(
+            "read sensor state leaves",
+            "SELECT idx, bytes FROM evidence_leaves
+             WHERE kind = 9 AND idx < $1 AND bytes IS NOT NULL ORDER BY idx",
+            &[&to_i64(size)],
+        )?;
+        Ok(indexed(&rows))
+    }
+
     fn incident_evidence(&self, id: IncidentId) -> Result<Option<Vec<IndexedLeaf>>, StoreError> {
         let Some(incident) = self.load_incident(id)? else {
             return Ok(None);

@@ -18,7 +18,7 @@
 //! `TargetId::key`, incident ids are 16 hex digits, `protocol` is `Protocol::code`.
 
 /// Schema migrations of the PostgreSQL backend; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes to PostgreSQL.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -196,4 +196,9 @@ CREATE TABLE cosignatures (
 /// Version 2 (SQLite's version 5): the key rotation leaves (kind 0x08) by index.
 const V2: &str = r#"
 CREATE INDEX evidence_rotations ON evidence_leaves (idx) WHERE kind = 8;
+"#;
+
+/// Version 3 (SQLite's version 6): the sensor state leaves (kind 0x09) by index.
+const V3: &str = r#"
+CREATE INDEX evidence_sensor_states ON evidence_leaves (idx) WHERE kind = 9;
 "#;

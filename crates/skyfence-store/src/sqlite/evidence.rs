@@ -563,6 +563,24 @@ impl EvidenceLogStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
+    /// The sensor state leaves under `size`, through their partial index.
+    fn sensor_state_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let err = self.ev_err("read sensor state leaves");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, bytes FROM evidence_leaves
+                 WHERE kind = 9 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
+            )
+            .map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(size)], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
     /// The leaves a bundle for incident `id` carries, by index: its target's `RawFrame`
     /// leaves over the incident's window (the same window as `incident_frames`), and its
     /// `IncidentStateChanged` and `OperatorAck` leaves. `None` when the incident is unknown.

@@ -19,6 +19,7 @@ use crate::cmd::decode::parse_time;
 use skyfence_service::config::Config;
 use skyfence_service::exit::input_error;
 use skyfence_service::input::{self, ClockOptions, InputSpec};
+use skyfence_service::sensor_state::SensorBoard;
 
 /// Arguments of `skyfence analyze`.
 #[derive(clap::Args, Debug)]
@@ -53,7 +54,8 @@ pub struct AnalyzeArgs {
     /// Write incidents here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Also write every event (approach, confirmed, closed, lost) as JSON lines here.
+    /// Also write every event (approach, confirmed, closed, lost, and with declared
+    /// [[sensor]]s sensor_up and sensor_down) as JSON lines here.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
 }
@@ -161,6 +163,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         ..IngestConfig::default()
     });
     let progress = Progress::new(&args.input);
+    let mut liveness = Liveness::new(&config, &args.input);
     let mut log = IncidentLog::new();
     let mut events: Vec<Event> = Vec::new();
     let (mut messages, mut last_at) = (0u64, None::<Timestamp>);
@@ -183,6 +186,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             continue;
         };
         let source = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
+        if let Some(l) = liveness.as_mut() {
+            l.item(i, &item, &mut events_out, &mut counts)?;
+        }
         // Multilateration sees every copy, before duplicate removal.
         if let (Some(m), Item::Frame(f)) = (mlat.as_mut(), &item) {
             m.frame(source, f);
@@ -224,6 +230,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     }
     let open = detector.finish(last_at.unwrap_or(Timestamp::EPOCH), &mut events);
     flush_events(&mut events, &mut log, &mut events_out, &mut counts)?;
+    if let Some(l) = liveness.as_mut() {
+        l.finish(&mut events_out, &mut counts)?;
+    }
     let incidents = log.finish(open);
     let write_result = (|| -> io::Result<()> {
         for incident in &incidents {
@@ -297,7 +306,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let assoc = ingest.association();
     if assoc != Default::default() {
         eprintln!(
-            "  radar association: {} reports by their track's Mode S address, {} by the gate, {} not associated",
+            "  radar association: {} reports by their track's binding (a Mode S address or the gate before), {} by the gate, {} not associated",
             assoc.by_binding, assoc.by_gate, assoc.unassociated
         );
     }
@@ -309,6 +318,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         counts.closed,
         counts.lost
     );
+    if liveness.is_some() {
+        eprintln!(
+            "  sensors: {} sensor_up, {} sensor_down",
+            counts.sensor_up, counts.sensor_down
+        );
+    }
     eprintln!(
         "  incidents: {} ({} unauthorised, {authorised} authorised)",
         incidents.len(),
@@ -420,6 +435,96 @@ struct EventCounts {
     confirmed: u64,
     closed: u64,
     lost: u64,
+    sensor_up: u64,
+    sensor_down: u64,
+}
+
+/// The declared sensors' liveness over the recording: `run`'s rule
+/// (skyfence_service::sensor_state) with the data's time for the clock. `run` checks its
+/// sensors every second of the machine's clock; here the check runs whenever the data's
+/// time reaches a second past the previous check, before the record at that time is
+/// heard, and once more at the end of the data. So a radar whose CAT034 messages stop
+/// is `sensor_down` at its last message plus three rotations (at least 15 s) as soon as
+/// the data passes that moment, and a gap in the whole recording is seen by the first
+/// record after it.
+struct Liveness {
+    board: SensorBoard,
+    /// Each input's declared sensor (`FMT:PATH@SENSOR`), heard by its records.
+    named: Vec<Option<String>>,
+    next_check: Option<Timestamp>,
+    last_at: Option<Timestamp>,
+}
+
+impl Liveness {
+    /// The liveness of `config`'s sensors; `None` when it declares none.
+    fn new(config: &Config, inputs: &[InputSpec]) -> Option<Liveness> {
+        if config.sensors.is_empty() {
+            return None;
+        }
+        Some(Liveness {
+            board: SensorBoard::new(&config.sensors),
+            named: inputs
+                .iter()
+                .map(|spec| spec.sensor.as_ref().map(|n| n.as_str().to_owned()))
+                .collect(),
+            next_check: None,
+            last_at: None,
+        })
+    }
+
+    /// Input `input`'s next `item`: a check when its time is due, then the item heard.
+    fn item(
+        &mut self,
+        input: usize,
+        item: &Item,
+        out: &mut Option<BufWriter<Box<dyn Write>>>,
+        counts: &mut EventCounts,
+    ) -> anyhow::Result<()> {
+        let at = item.at();
+        let now = self.last_at.map_or(at, |t| t.max(at));
+        self.last_at = Some(now);
+        if self.next_check.is_none_or(|t| now >= t) {
+            self.check(now, out, counts)?;
+            self.next_check = Some(now.add_micros(1_000_000));
+        }
+        self.board.heard(item);
+        if let Some(Some(name)) = self.named.get(input) {
+            self.board.heard_named(name, at);
+        }
+        Ok(())
+    }
+
+    /// The last check, at the data's last time.
+    fn finish(
+        &mut self,
+        out: &mut Option<BufWriter<Box<dyn Write>>>,
+        counts: &mut EventCounts,
+    ) -> anyhow::Result<()> {
+        match self.last_at {
+            Some(now) => self.check(now, out, counts),
+            None => Ok(()),
+        }
+    }
+
+    fn check(
+        &self,
+        now: Timestamp,
+        out: &mut Option<BufWriter<Box<dyn Write>>>,
+        counts: &mut EventCounts,
+    ) -> anyhow::Result<()> {
+        for c in self.board.changes(now) {
+            if c.event == "sensor_up" {
+                counts.sensor_up += 1;
+            } else {
+                counts.sensor_down += 1;
+            }
+            if let Some(w) = out.as_mut() {
+                serde_json::to_writer(&mut *w, &c).context("writing events")?;
+                w.write_all(b"\n").context("writing events")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn flush_events(

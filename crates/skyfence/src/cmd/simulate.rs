@@ -53,6 +53,7 @@ pub fn load(args: &SimulateArgs) -> anyhow::Result<sim::scenario::Scenario> {
     match args.scenario.as_str() {
         "af-pk-border" => sim::builtin::af_pk_border(),
         "af-pk-border-radar" => sim::builtin::af_pk_border_radar(),
+        "af-pk-border-ssr" => sim::builtin::af_pk_border_ssr(),
         "scale" => {
             if args.targets == 0 || args.targets > 1_000_000 {
                 return Err(input_error(format!(
