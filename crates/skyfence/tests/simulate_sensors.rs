@@ -422,6 +422,72 @@ fn radar_and_adsb_of_one_aircraft_are_one_target() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A Remote ID drone the radar also paints is one target: in
+/// `examples/scenarios/khyber-radar.toml` the drone `AF1581RID0000777` crosses the
+/// Khyber border within `peshawar-psr`'s coverage and `landi-kotal-rid`'s range. Its
+/// radar plots join its Remote ID target through the gate, so its one PK incident lists
+/// both sensors and the radar makes no track incident of it; the silent drone stays the
+/// radar's own track. Without the gate taking Remote ID targets, the drone's plots were
+/// a second, non-cooperative target.
+#[test]
+fn a_radar_plot_of_a_remote_id_drone_joins_it_and_the_incident_lists_both_sensors() {
+    let dir = temp_dir("rid-radar");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios/khyber-radar.toml");
+    simulate(scenario.to_str().unwrap(), &dir, 1, "raw");
+    // The Remote ID receiver declared, so its records are named in `sensors`.
+    let mut config = String::from_utf8(read(&dir, "config.toml")).unwrap();
+    config.push_str("\n[[sensor]]\nname = \"landi-kotal-rid\"\ntype = \"remoteid\"\n");
+    std::fs::write(dir.join("c2.toml"), config).unwrap();
+    let stderr = run(
+        &dir,
+        &[
+            "analyze",
+            "--config",
+            "c2.toml",
+            "--input",
+            "asterix:asterix.ast",
+            "--input",
+            "remoteid:remoteid.csv@landi-kotal-rid",
+            "--start",
+            START,
+            "--out",
+            "incidents.jsonl",
+        ],
+    );
+    let found = lines(&dir, "incidents.jsonl");
+    // The truth's targets, each found (the silent drone's radar track may cross the
+    // winding border more than once in the plots' noise).
+    let truth = lines(&dir, "truth.jsonl");
+    let mut found_keys = keys(&found);
+    found_keys.dedup();
+    assert_eq!(found_keys, keys(&truth), "{found:?}\n{stderr}");
+    let pk: Vec<&Value> = found.iter().filter(|i| i["zone"] == "PK").collect();
+    let rid: Vec<&&Value> = pk
+        .iter()
+        .filter(|i| i["target"]["kind"] == "remoteid")
+        .collect();
+    assert_eq!(rid.len(), 1, "{pk:?}");
+    assert_eq!(rid[0]["target"]["id"], "AF1581RID0000777");
+    assert_eq!(
+        rid[0]["sensors"],
+        serde_json::json!(["landi-kotal-rid", "peshawar-psr"]),
+        "{}",
+        rid[0]
+    );
+    // The only radar track is the silent drone's: the truth's track target.
+    let silent = keys(&truth)
+        .into_iter()
+        .find(|(_, id, _)| id.starts_with("peshawar-psr/"))
+        .unwrap();
+    for t in pk.iter().filter(|i| i["target"]["kind"] == "track") {
+        assert_eq!(t["target"]["id"], silent.1.as_str(), "{t}");
+        assert_eq!(t["sensors"], serde_json::json!(["peshawar-psr"]));
+    }
+    assert!(stderr.contains("radar association:"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Remote ID over every transport (`examples/scenarios/khyber-transports.toml`): each
 /// drone's incident is found as the truth has it, with its operator on either side of
 /// the border; the drone with Remote ID off is a radar track alone; damaged copies are
@@ -478,24 +544,6 @@ fn remote_id_over_every_transport_with_operators_on_both_sides() {
         }
     }
     run(
-/// A Remote ID drone the radar also paints is one target: in
-/// `examples/scenarios/khyber-radar.toml` the drone `AF1581RID0000777` crosses the
-/// Khyber border within `peshawar-psr`'s coverage and `landi-kotal-rid`'s range. Its
-/// radar plots join its Remote ID target through the gate, so its one PK incident lists
-/// both sensors and the radar makes no track incident of it; the silent drone stays the
-/// radar's own track. Without the gate taking Remote ID targets, the drone's plots were
-/// a second, non-cooperative target.
-#[test]
-fn a_radar_plot_of_a_remote_id_drone_joins_it_and_the_incident_lists_both_sensors() {
-    let dir = temp_dir("rid-radar");
-    let scenario =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios/khyber-radar.toml");
-    simulate(scenario.to_str().unwrap(), &dir, 1, "raw");
-    // The Remote ID receiver declared, so its records are named in `sensors`.
-    let mut config = String::from_utf8(read(&dir, "config.toml")).unwrap();
-    config.push_str("\n[[sensor]]\nname = \"landi-kotal-rid\"\ntype = \"remoteid\"\n");
-    std::fs::write(dir.join("c2.toml"), config).unwrap();
-    let stderr = run(
         &dir,
         &[
             "analyze",
@@ -505,11 +553,6 @@ fn a_radar_plot_of_a_remote_id_drone_joins_it_and_the_incident_lists_both_sensor
             "asterix:asterix.ast",
             "--input",
             "remoteid:remoteid.csv",
-            "c2.toml",
-            "--input",
-            "asterix:asterix.ast",
-            "--input",
-            "remoteid:remoteid.csv@landi-kotal-rid",
             "--start",
             START,
             "--out",
@@ -560,35 +603,5 @@ fn a_radar_plot_of_a_remote_id_drone_joins_it_and_the_incident_lists_both_sensor
     assert_eq!((t.len(), f.len()), (5, 5), "{t:?}\n{f:?}");
     assert_eq!(ids(&t), ids(&f));
     assert!(f.iter().all(|i| i.get("operator").is_none()));
-    let found = lines(&dir, "incidents.jsonl");
-    // The truth's targets, each found (the silent drone's radar track may cross the
-    // winding border more than once in the plots' noise).
-    let truth = lines(&dir, "truth.jsonl");
-    let mut found_keys = keys(&found);
-    found_keys.dedup();
-    assert_eq!(found_keys, keys(&truth), "{found:?}\n{stderr}");
-    let pk: Vec<&Value> = found.iter().filter(|i| i["zone"] == "PK").collect();
-    let rid: Vec<&&Value> = pk
-        .iter()
-        .filter(|i| i["target"]["kind"] == "remoteid")
-        .collect();
-    assert_eq!(rid.len(), 1, "{pk:?}");
-    assert_eq!(rid[0]["target"]["id"], "AF1581RID0000777");
-    assert_eq!(
-        rid[0]["sensors"],
-        serde_json::json!(["landi-kotal-rid", "peshawar-psr"]),
-        "{}",
-        rid[0]
-    );
-    // The only radar track is the silent drone's: the truth's track target.
-    let silent = keys(&truth)
-        .into_iter()
-        .find(|(_, id, _)| id.starts_with("peshawar-psr/"))
-        .unwrap();
-    for t in pk.iter().filter(|i| i["target"]["kind"] == "track") {
-        assert_eq!(t["target"]["id"], silent.1.as_str(), "{t}");
-        assert_eq!(t["sensors"], serde_json::json!(["peshawar-psr"]));
-    }
-    assert!(stderr.contains("radar association:"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
