@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod exit;
 pub mod input;
 pub mod key_rotation;
+pub mod leases;
 pub mod metrics;
 pub mod mlat_state;
 pub mod netlimits;
