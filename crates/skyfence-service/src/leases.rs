@@ -143,6 +143,63 @@ impl Ownership {
     }
 }
 
+/// The detector's side of the leases: whether a target's partition is owned now, and
+/// may still be written under (renewed less than the write margin ago). Built only on a
+/// detector node: the single-machine service has no filter and pays nothing.
+#[derive(Debug)]
+pub struct PartitionFilter {
+    partitions: u32,
+    rx: watch::Receiver<Ownership>,
+    /// Per partition: writes allowed until then (`None`: not owned).
+    until: Vec<Option<Instant>>,
+    margin: Duration,
+    skipped: u64,
+}
+
+impl PartitionFilter {
+    /// A filter over `partitions` following the keeper's `rx`.
+    pub fn new(partitions: u32, rx: watch::Receiver<Ownership>, margin: Duration) -> Self {
+        let mut f = PartitionFilter {
+            partitions: partitions.max(1),
+            rx,
+            until: vec![None; partitions.max(1) as usize],
+            margin,
+            skipped: 0,
+        };
+        f.refresh();
+        f
+    }
+
+    fn refresh(&mut self) {
+        self.until.iter_mut().for_each(|u| *u = None);
+        let o = self.rx.borrow_and_update();
+        for (p, h) in &o.held {
+            if let Some(u) = self.until.get_mut(*p as usize) {
+                *u = Some(h.renewed + self.margin);
+            }
+        }
+    }
+
+    /// Whether this node detects `target` now; counts the observations it leaves to
+    /// the other nodes.
+    pub fn owns(&mut self, target: &TargetId) -> bool {
+        if self.rx.has_changed().unwrap_or(false) {
+            self.refresh();
+        }
+        let p = partition_of(target, self.partitions) as usize;
+        let mine = self.until[p].is_some_and(|u| Instant::now() < u);
+        if !mine {
+            self.skipped += 1;
+        }
+        mine
+    }
+
+    /// Observations left to other nodes so far.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+}
+
 /// Counters of the lease keeper (`/metrics` of a detector node).
 #[derive(Debug, Default)]
 pub struct LeaseMetrics {

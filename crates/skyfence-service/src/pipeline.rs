@@ -241,6 +241,9 @@ pub struct DetectorTask {
     mlat: Option<skyfence_mlat::Engine>,
     /// Fixes waiting to be observed.
     fixes: Vec<skyfence_core::Observation>,
+    /// On a detector node of a cluster: the targets of the partitions it owns; `None`
+    /// (every target) on a single machine.
+    partitions: Option<crate::leases::PartitionFilter>,
 }
 
 impl DetectorTask {
@@ -272,7 +275,22 @@ impl DetectorTask {
             next_purge: Instant::now(),
             mlat: None,
             fixes: Vec::new(),
+            partitions: None,
         }
+    }
+
+    /// Detects only the targets of the partitions this node owns (a detector node of a
+    /// cluster, leases.rs); the others' observations are counted and left to their owners.
+    pub fn with_partitions(mut self, filter: crate::leases::PartitionFilter) -> Self {
+        self.partitions = Some(filter);
+        self
+    }
+
+    /// Observations left to other nodes' partitions (0 on a single machine).
+    pub fn not_owned(&self) -> u64 {
+        self.partitions
+            .as_ref()
+            .map_or(0, crate::leases::PartitionFilter::skipped)
     }
 
     /// Multilaterates the frames of the sources bound to Mode S receivers
@@ -579,6 +597,11 @@ impl DetectorTask {
         received: Instant,
     ) {
         let target = obs.target;
+        if let Some(f) = self.partitions.as_mut()
+            && !f.owns(&target)
+        {
+            return;
+        }
         self.detector.observe(&obs, &mut self.events);
         let mut fired = false;
         let mut events = std::mem::take(&mut self.events);
