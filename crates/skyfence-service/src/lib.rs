@@ -27,6 +27,7 @@ pub mod leases;
 pub mod metrics;
 pub mod mlat_state;
 pub mod netlimits;
+pub mod node;
 pub mod pipeline;
 pub mod relay;
 pub mod sensor_state;
