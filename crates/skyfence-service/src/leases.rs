@@ -113,6 +113,9 @@ pub struct NodeInfo {
     pub node: String,
     /// Its HTTP API (`host:port`), when it serves one.
     pub api: Option<String>,
+    /// Its raw-stream consumer's lag (messages not yet delivered) at the heartbeat.
+    #[serde(default)]
+    pub consumer_lag: Option<u64>,
 }
 
 /// One held lease.
@@ -152,40 +155,75 @@ pub struct PartitionFilter {
     rx: watch::Receiver<Ownership>,
     /// Per partition: writes allowed until then (`None`: not owned).
     until: Vec<Option<Instant>>,
+    /// The partitions owned as of the last [`PartitionFilter::changes`].
+    owned: Vec<bool>,
+    first: bool,
     margin: Duration,
     skipped: u64,
 }
 
+/// Partitions gained and lost since the last look.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Newly owned: their open incidents are to be resumed before their traffic.
+    pub gained: Vec<u32>,
+    /// No longer owned: their tracks are to be forgotten.
+    pub lost: Vec<u32>,
+}
+
 impl PartitionFilter {
-    /// A filter over `partitions` following the keeper's `rx`.
+    /// A filter over `partitions` following the keeper's `rx`. It owns nothing until the
+    /// first [`PartitionFilter::changes`].
     pub fn new(partitions: u32, rx: watch::Receiver<Ownership>, margin: Duration) -> Self {
-        let mut f = PartitionFilter {
+        let n = partitions.max(1) as usize;
+        PartitionFilter {
             partitions: partitions.max(1),
             rx,
-            until: vec![None; partitions.max(1) as usize],
+            until: vec![None; n],
+            owned: vec![false; n],
+            first: true,
             margin,
             skipped: 0,
-        };
-        f.refresh();
-        f
+        }
     }
 
-    fn refresh(&mut self) {
+    /// The number of partitions.
+    pub fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    /// Takes the keeper's latest ownership, returning what changed (`None`: nothing).
+    /// The caller resumes the gained partitions' incidents and forgets the lost ones'
+    /// tracks before it observes anything more.
+    pub fn changes(&mut self) -> Option<Changes> {
+        if !self.first && !self.rx.has_changed().unwrap_or(false) {
+            return None;
+        }
+        self.first = false;
+        let o = self.rx.borrow_and_update().clone();
         self.until.iter_mut().for_each(|u| *u = None);
-        let o = self.rx.borrow_and_update();
+        let mut now_owned = vec![false; self.owned.len()];
         for (p, h) in &o.held {
             if let Some(u) = self.until.get_mut(*p as usize) {
                 *u = Some(h.renewed + self.margin);
+                now_owned[*p as usize] = true;
             }
         }
+        let mut c = Changes::default();
+        for (p, (was, is)) in self.owned.iter().zip(&now_owned).enumerate() {
+            match (was, is) {
+                (false, true) => c.gained.push(p as u32),
+                (true, false) => c.lost.push(p as u32),
+                _ => {}
+            }
+        }
+        self.owned = now_owned;
+        (!c.gained.is_empty() || !c.lost.is_empty()).then_some(c)
     }
 
-    /// Whether this node detects `target` now; counts the observations it leaves to
-    /// the other nodes.
+    /// Whether this node detects `target` now: its partition is owned and its lease
+    /// fresh; counts the observations it leaves to the other nodes.
     pub fn owns(&mut self, target: &TargetId) -> bool {
-        if self.rx.has_changed().unwrap_or(false) {
-            self.refresh();
-        }
         let p = partition_of(target, self.partitions) as usize;
         let mine = self.until[p].is_some_and(|u| Instant::now() < u);
         if !mine {
@@ -300,6 +338,7 @@ pub struct LeaseKeeper {
     state: Ownership,
     tx: watch::Sender<Ownership>,
     metrics: Arc<LeaseMetrics>,
+    lag: Option<Arc<crate::node::NodeMetrics>>,
 }
 
 impl LeaseKeeper {
@@ -325,13 +364,23 @@ impl LeaseKeeper {
                 state: Ownership::default(),
                 tx,
                 metrics,
+                lag: None,
             },
             rx,
         ))
     }
 
+    /// Announces the node's consumer lag with each heartbeat.
+    pub fn with_lag(mut self, node: Arc<crate::node::NodeMetrics>) -> Self {
+        self.lag = Some(node);
+        self
+    }
+
     /// One round: heartbeat, renew, then take or release toward the fair share.
     pub async fn step(&mut self) -> anyhow::Result<()> {
+        if let Some(n) = &self.lag {
+            self.info.consumer_lag = Some(n.lag.load(Relaxed));
+        }
         let json = serde_json::to_vec(&self.info)?;
         self.nodes
             .put(&self.node, json.into())
@@ -520,6 +569,8 @@ pub struct NodeView {
     pub node: String,
     /// Its HTTP API, when announced.
     pub api: Option<String>,
+    /// Its raw-stream consumer's lag at its last heartbeat, messages.
+    pub consumer_lag: Option<u64>,
     /// The partitions whose lease it holds, ascending.
     pub partitions: Vec<u32>,
 }
@@ -534,18 +585,18 @@ pub async fn cluster_view(
     let nodes_kv = bucket(js, NODES_BUCKET, timing.ttl).await?;
     let mut nodes: BTreeMap<String, NodeView> = BTreeMap::new();
     for n in live_nodes(&nodes_kv).await? {
-        let api = nodes_kv
+        let info = nodes_kv
             .get(n.as_str())
             .await
             .ok()
             .flatten()
-            .and_then(|v| serde_json::from_slice::<NodeInfo>(&v).ok())
-            .and_then(|i| i.api);
+            .and_then(|v| serde_json::from_slice::<NodeInfo>(&v).ok());
         nodes.insert(
             n.clone(),
             NodeView {
                 node: n,
-                api,
+                api: info.as_ref().and_then(|i| i.api.clone()),
+                consumer_lag: info.and_then(|i| i.consumer_lag),
                 partitions: Vec::new(),
             },
         );
@@ -562,6 +613,7 @@ pub async fn cluster_view(
                 .or_insert_with(|| NodeView {
                     node: o,
                     api: None,
+                    consumer_lag: None,
                     partitions: Vec::new(),
                 })
                 .partitions

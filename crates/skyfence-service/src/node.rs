@@ -21,15 +21,135 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt as _;
 use skyfence_core::{SourceId, Timestamp};
 use skyfence_decode::codec::Item;
+use skyfence_store::Store;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
+use crate::cluster::ClusterConfig;
+use crate::leases::{
+    LeaseKeeper, LeaseMetrics, LeaseTiming, NodeInfo, Ownership, PartitionFilter, partition_of,
+};
+use crate::pipeline::{DetectorTask, ResumeSource};
 use crate::relay::{RAW_STREAM, headers};
 use crate::source::{Framer, SourceBatch, stopped};
+
+/// The name of a detector node's one source, the raw stream, in `/metrics`.
+pub const RAW_SOURCE: &str = "cluster";
+
+/// A detector node connected to its cluster, before its tasks start.
+pub struct Node {
+    /// What `GET /api/cluster` and `/metrics` read.
+    pub api: crate::api::ClusterApi,
+    keeper: LeaseKeeper,
+    ownership: watch::Receiver<Ownership>,
+    consumer: consumer::PullConsumer,
+    timing: LeaseTiming,
+}
+
+/// Connects to the cluster's JetStream: the lease buckets and this node's consumer.
+pub async fn connect(
+    c: &ClusterConfig,
+    api_addr: std::net::SocketAddr,
+    timing: LeaseTiming,
+) -> anyhow::Result<Node> {
+    let urls: Vec<async_nats::ServerAddr> = c
+        .nats
+        .urls()
+        .iter()
+        .map(|u| u.parse().with_context(|| format!("[cluster] nats = {u:?}")))
+        .collect::<anyhow::Result<_>>()?;
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("skyfence-node {}", c.node))
+        .retry_on_initial_connect()
+        .connect(urls)
+        .await
+        .context("connecting to NATS ([cluster] nats)")?;
+    let js = jetstream::new(client);
+    let reader = Arc::new(NodeMetrics::default());
+    let leases = Arc::new(LeaseMetrics::default());
+    let (keeper, ownership) = LeaseKeeper::new(
+        &js,
+        NodeInfo {
+            node: c.node.clone(),
+            api: Some(api_addr.to_string()),
+            consumer_lag: None,
+        },
+        c.partitions,
+        timing,
+        leases.clone(),
+    )
+    .await?;
+    let keeper = keeper.with_lag(reader.clone());
+    let consumer = raw_consumer(&js, &c.node).await?;
+    tracing::info!(node = %c.node, partitions = c.partitions, "detector node connected to the cluster");
+    Ok(Node {
+        api: crate::api::ClusterApi {
+            node: c.node.clone(),
+            js,
+            partitions: c.partitions,
+            timing,
+            leases,
+            reader,
+        },
+        keeper,
+        ownership,
+        consumer,
+        timing,
+    })
+}
+
+impl Node {
+    /// Gives the detector task its partition filter and its take-over reader, and starts
+    /// the lease keeper and the raw-stream reader.
+    pub fn start(
+        self,
+        task: DetectorTask,
+        store: Box<dyn Store>,
+        out: &mpsc::Sender<SourceBatch>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> (DetectorTask, Vec<JoinHandle<()>>) {
+        let partitions = self.api.partitions;
+        let filter = PartitionFilter::new(partitions, self.ownership, self.timing.write_margin);
+        let store = std::sync::Mutex::new(store);
+        let resume: ResumeSource = Box::new(move |gained: &[u32]| {
+            let read = || -> anyhow::Result<Vec<_>> {
+                let store = store
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("the take-over reader is poisoned"))?;
+                Ok(store
+                    .open_incidents()?
+                    .into_iter()
+                    .filter(|r| gained.contains(&partition_of(&r.incident.target.id, partitions)))
+                    .map(|r| {
+                        let last = r.last_or_entry();
+                        (r.incident, last)
+                    })
+                    .collect())
+            };
+            // The detector task waits for the store here, as it must: no traffic of
+            // these partitions is observed before their incidents are resumed.
+            tokio::task::block_in_place(read)
+        });
+        let task = task.with_partitions(filter).with_resume_source(resume);
+        let handles = vec![
+            tokio::spawn(self.keeper.run(shutdown.clone())),
+            tokio::spawn(read_raw(
+                self.consumer,
+                SourceId(0),
+                out.clone(),
+                self.api.reader.clone(),
+                shutdown.clone(),
+            )),
+        ];
+        (task, handles)
+    }
+}
 
 /// The durable consumer of node `node` on the raw stream.
 pub fn consumer_name(node: &str) -> String {

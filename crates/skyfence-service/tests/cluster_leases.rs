@@ -38,6 +38,7 @@ async fn keeper(
         NodeInfo {
             node: node.into(),
             api: Some(format!("127.0.0.1:1{}", node.len())),
+            consumer_lag: None,
         },
         PARTITIONS,
         LeaseTiming::default(),
