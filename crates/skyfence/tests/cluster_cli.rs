@@ -2,9 +2,10 @@
 //! `nats-server -js` and a real PostgreSQL store (`skyfence_testkit::nats`,
 //! `skyfence_testkit::postgres`, all on 127.0.0.1): the first owns every partition, the
 //! second joining takes its even share (`GET /api/cluster` on either node says so, and
-//! `/metrics` counts the partitions owned and the consumer lag); `kill -9` of the second
-//! moves its partitions back to the first within 10 s. Skipped with a message without
-//! the servers; a failure under `CI=true`.
+//! `/metrics` counts the partitions owned and the consumer lag); traffic through a real
+//! `skyfence relay` is tracked by the node owning each target's partition only; `kill -9`
+//! of the second node moves its partitions back to the first within 10 s. Skipped with
+//! a message without the servers; a failure under `CI=true`.
 
 mod common;
 
@@ -138,6 +139,92 @@ fn detector_nodes_share_the_partitions_and_take_over_from_a_killed_node() {
         "{body}"
     );
     assert_eq!(metric(&body, "skyfence_cluster_live_nodes"), Some(2));
+
+    // Traffic through a real relay: the first seconds of af-pk-border, paced as recorded.
+    // Each target is tracked by the node owning its partition, and by that node only.
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let relay_config = dir.path().join("relay.toml");
+    std::fs::write(
+        &relay_config,
+        format!(
+            "[cluster]\nnats = \"{}\"\nnode = \"site1\"\n\n[relay]\nspool = \"spool\"\n\n\
+             [[source]]\nname = \"rx1\"\ntype = \"beast\"\nlisten = \"{listen}\"\n",
+            nats.url()
+        ),
+    )
+    .unwrap();
+    let mut relay = Command::new(BIN)
+        .args(["relay", "--config"])
+        .arg(&relay_config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sim = common::simulate_af_pk_border("beast");
+    let frames = common::af_pk_border_frames(sim.path());
+    let first = frames[0].at;
+    let started = Instant::now();
+    let mut conn = loop {
+        if let Ok(c) = std::net::TcpStream::connect(listen) {
+            break c;
+        }
+        assert!(started.elapsed() < DEADLINE, "the relay does not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pace = Instant::now();
+    let mut bytes = Vec::new();
+    for f in frames
+        .iter()
+        .take_while(|f| f.at.micros_since(first) < 8_000_000)
+    {
+        let due = Duration::from_micros(f.at.micros_since(first) as u64);
+        if pace.elapsed() < due && !bytes.is_empty() {
+            std::io::Write::write_all(&mut conn, &bytes).unwrap();
+            bytes.clear();
+            std::thread::sleep(due.saturating_sub(pace.elapsed()));
+        }
+        skyfence_decode::beast::encode_beast(f, &mut bytes);
+    }
+    std::io::Write::write_all(&mut conn, &bytes).unwrap();
+    let tracks = |addr: SocketAddr| -> Vec<String> {
+        let (code, body) = common::http(addr, "GET", "/api/tracks", None, None);
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["icao24"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let started = Instant::now();
+    let (t1, t2) = loop {
+        let (t1, t2) = (tracks(a1), tracks(a2));
+        if !t1.is_empty() && !t2.is_empty() {
+            break (t1, t2);
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no tracks on both nodes: n1 {t1:?}, n2 {t2:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("tracks: n1 {t1:?}, n2 {t2:?}");
+    for (tracks, node) in [(&t1, "n1"), (&t2, "n2")] {
+        let mine = owned(&v, node);
+        for t in tracks.iter() {
+            let target = skyfence_core::TargetId::Icao(t.parse().unwrap());
+            let p = skyfence_service::leases::partition_of(&target, PARTITIONS as u32);
+            assert!(
+                mine.contains(&u64::from(p)),
+                "{node} tracks {t} of partition {p}"
+            );
+        }
+    }
+    relay.kill().unwrap();
+    relay.wait().unwrap();
 
     // kill -9 of n2: its heartbeat and leases expire, n1 takes every partition.
     n2.kill().unwrap();
