@@ -73,20 +73,36 @@ pub async fn connect(
     let js = jetstream::new(client);
     let reader = Arc::new(NodeMetrics::default());
     let leases = Arc::new(LeaseMetrics::default());
-    let (keeper, ownership) = LeaseKeeper::new(
-        &js,
-        NodeInfo {
-            node: c.node.clone(),
-            api: Some(api_addr.to_string()),
-            consumer_lag: None,
-        },
-        c.partitions,
-        timing,
-        leases.clone(),
-    )
-    .await?;
+    // A JetStream cluster just started has no meta leader for a few seconds: the
+    // buckets and the consumer are retried for up to 60 s.
+    let started = Instant::now();
+    let (keeper, ownership, consumer) = loop {
+        let attempt = async {
+            let (keeper, ownership) = LeaseKeeper::new(
+                &js,
+                NodeInfo {
+                    node: c.node.clone(),
+                    api: Some(api_addr.to_string()),
+                    consumer_lag: None,
+                },
+                c.partitions,
+                timing,
+                leases.clone(),
+            )
+            .await?;
+            let consumer = raw_consumer(&js, &c.node).await?;
+            anyhow::Ok((keeper, ownership, consumer))
+        };
+        match attempt.await {
+            Ok(v) => break v,
+            Err(e) if started.elapsed() < Duration::from_secs(60) => {
+                tracing::warn!("JetStream not ready, retrying: {e:#}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.context("JetStream ([cluster] nats)")),
+        }
+    };
     let keeper = keeper.with_lag(reader.clone());
-    let consumer = raw_consumer(&js, &c.node).await?;
     tracing::info!(node = %c.node, partitions = c.partitions, "detector node connected to the cluster");
     Ok(Node {
         api: crate::api::ClusterApi {
