@@ -10,7 +10,7 @@ use skyfence_core::airspace::geodesy::geodesic_distance_m;
 use skyfence_core::detect::{
     Classification, DetectionConfig, Detector, Event, Glob, IncidentStatus, Permit, Report,
 };
-use skyfence_core::{GeoPoint, Icao24, Observation};
+use skyfence_core::{GeoPoint, Icao24, Observation, TargetId};
 
 /// The flight of `crossing_point_interpolation_values`: in across lon 70 at t = 1 s,
 /// east along lat 33.5, out across lon 71 at t = 234.5 s.
@@ -629,4 +629,41 @@ fn incidents_list_the_sensors_of_their_reports_inside() {
         incidents[0].sensors,
         ["adsb-1", "kabul-psr", "peshawar-psr"]
     );
+}
+
+/// A detector handing targets over (a cluster node's partition moved away) forgets
+/// their tracks without an event, even when they are inside a zone with an open
+/// incident; the other targets go on, and the forgotten ones are never reported lost.
+#[test]
+fn released_targets_are_forgotten_without_an_event() {
+    let (a, b) = (icao(), Icao24::new(0x4840d6).unwrap());
+    let mut det = detector(box_zone(), vec![]);
+    let mut obs = Vec::new();
+    for k in 0..10 {
+        for t in [a, b] {
+            obs.push(pos(
+                t,
+                k as f64,
+                33.5,
+                70.01 + 0.001 * k as f64,
+                Some(30_000),
+            ));
+        }
+    }
+    let mut events = Vec::new();
+    for o in &obs {
+        det.observe(o, &mut events);
+    }
+    assert_eq!(det.open_incidents().len(), 2);
+    let forgotten = det.release(|t| t != TargetId::Icao(b));
+    assert_eq!(forgotten, 1);
+    assert!(det.tracks().get(TargetId::Icao(b)).is_none());
+    let open = det.open_incidents();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].target.id, TargetId::Icao(a));
+    // Long silence: only `a`'s incident is lost; `b` is not this detector's any more.
+    events.clear();
+    det.tick(at(10_000.0), &mut events);
+    assert_eq!(kinds(&events), ["lost"]);
+    assert_eq!(det.release(|_| true), 0);
 }

@@ -54,6 +54,25 @@ pub struct AppState {
     pub evidence: super::evidence::LogApi,
     /// The write connection of `POST /api/incidents/{id}/ack`.
     pub ack: super::ack::AckState,
+    /// On a detector node of a cluster: `GET /api/cluster` and the node's counters.
+    pub cluster: Option<ClusterApi>,
+}
+
+/// A detector node's view of its cluster.
+#[derive(Clone)]
+pub struct ClusterApi {
+    /// This node's name.
+    pub node: String,
+    /// JetStream, where the leases are.
+    pub js: async_nats::jetstream::Context,
+    /// `[cluster] partitions`.
+    pub partitions: u32,
+    /// The lease timing.
+    pub timing: super::leases::LeaseTiming,
+    /// The lease keeper's counters.
+    pub leases: Arc<super::leases::LeaseMetrics>,
+    /// The raw-stream reader's counters.
+    pub reader: Arc<super::node::NodeMetrics>,
 }
 
 /// Store read connections, reused across requests (a connection is `Send` but not
@@ -156,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}", get(incident))
         .route("/tracks", get(tracks))
         .route("/sensors", get(sensors))
+        .route("/cluster", get(cluster))
         .route("/events", get(events))
         .merge(web::api_routes(state.map.clone()))
         .merge(super::evidence::routes(state.evidence.clone()))
@@ -407,6 +427,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .sensors
         .render(skyfence_core::time::wall_clock(), &mut text);
     state.metrics.mlat.render(&mut text);
+    if let Some(c) = &state.cluster {
+        text.push_str(&c.leases.render());
+        text.push_str(&c.reader.render());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -415,6 +439,34 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// `GET /api/cluster`: this node, the live nodes with the partitions each owns and its
+/// consumer lag, and the partitions nobody owns now; 404 on a single machine.
+async fn cluster(State(state): State<AppState>) -> Response {
+    let Some(c) = &state.cluster else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({
+                "error": "not a cluster node: this service runs without [cluster]"
+            })),
+        )
+            .into_response();
+    };
+    match super::leases::cluster_view(&c.js, c.partitions, c.timing).await {
+        Ok(view) => {
+            let mut v = serde_json::to_value(&view).unwrap_or_default();
+            v["node"] = serde_json::Value::from(c.node.clone());
+            Json(v).into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                serde_json::json!({ "error": format!("cannot read the cluster's leases: {e:#}") }),
+            ),
+        )
+            .into_response(),
+    }
 }
 
 /// `GET /api/sensors`: every declared sensor with its state as of now.

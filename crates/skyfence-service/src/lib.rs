@@ -23,9 +23,11 @@ pub mod evidence;
 pub mod exit;
 pub mod input;
 pub mod key_rotation;
+pub mod leases;
 pub mod metrics;
 pub mod mlat_state;
 pub mod netlimits;
+pub mod node;
 pub mod pipeline;
 pub mod relay;
 pub mod sensor_state;
@@ -103,6 +105,10 @@ pub struct Settings {
     /// 1 in the field; `skyfence demo --speed X` plays recordings X times faster, and
     /// the multilateration windows kept in receive time shrink to match.
     pub replay_speed: f64,
+    /// `[cluster]`: this service is a detector node of a cluster (node.rs, leases.rs).
+    pub cluster: Option<cluster::ClusterConfig>,
+    /// The partition leases' timing (a detector node's).
+    pub lease_timing: leases::LeaseTiming,
 }
 
 impl Settings {
@@ -158,6 +164,8 @@ impl Settings {
         let alert_specs = alerts::specs_from_config(&config.alerts, &zones)?;
         let evidence = evidence::EvidenceSettings::for_config(&config)?;
         Ok(Settings {
+            cluster: config.cluster.clone(),
+            lease_timing: leases::LeaseTiming::default(),
             commb_trust_replies: config.decoder.commb_trust_replies,
             replay_speed: 1.0,
             receivers,
@@ -229,6 +237,8 @@ impl Service {
             receivers,
             commb_trust_replies,
             replay_speed,
+            cluster,
+            lease_timing,
         } = settings;
         let options = StoreOptions {
             pre_entry: pipeline::PRE_ENTRY,
@@ -261,6 +271,13 @@ impl Service {
             .any(|s| s.interval.is_some())
             .then(|| Arc::new(AirspaceIndex::new(zones.clone())));
         let mut detector = Detector::new(AirspaceIndex::new(zones), detection, permits);
+        // A detector node resumes open incidents partition by partition, as it takes
+        // their leases (pipeline::DetectorTask::with_resume_source).
+        let resumed = if cluster.is_some() {
+            Vec::new()
+        } else {
+            resumed
+        };
         for r in &resumed {
             if let Err(e) = detector.resume(&r.incident, r.last_or_entry()) {
                 tracing::warn!("cannot resume incident {}: {e}", r.incident.id);
@@ -278,7 +295,11 @@ impl Service {
             sensors: sensor_state::SensorBoard::new(&sensors),
             alert_sinks: alert_metrics.clone(),
             cot_sinks: cot_sinks.iter().map(|s| s.metrics()).collect(),
-            ..Metrics::new(sources.iter().map(|s| s.name.clone()))
+            ..Metrics::new(if cluster.is_some() {
+                vec![node::RAW_SOURCE.to_owned()]
+            } else {
+                sources.iter().map(|s| s.name.clone()).collect()
+            })
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
@@ -290,11 +311,19 @@ impl Service {
         let ack_writer = store
             .writer()
             .context("opening the acknowledgement writer")?;
+        let resume_reader = match &cluster {
+            Some(_) => Some(store.reader().context("opening the take-over reader")?),
+            None => None,
+        };
 
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} ([server] listen)"))?;
         let api_addr = listener.local_addr()?;
+        let node = match &cluster {
+            Some(c) => Some(node::connect(c, api_addr, lease_timing).await?),
+            None => None,
+        };
         let state = api::AppState {
             token: api_token.map(Arc::from),
             readers,
@@ -305,6 +334,7 @@ impl Service {
             map,
             evidence: log.clone(),
             ack: ack::AckState::new(ack_writer),
+            cluster: node.as_ref().map(|n| n.api.clone()),
         };
         let app = api::router(state);
         let server = tokio::spawn(netlimits::serve_http(
@@ -361,7 +391,11 @@ impl Service {
             pipeline::write_store(store, store_rx, events_tx, writer_metrics);
         });
         let (source_tx, source_rx) = mpsc::channel(SOURCE_QUEUE);
-        let names: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
+        let names: Vec<Arc<str>> = if cluster.is_some() {
+            vec![Arc::from(node::RAW_SOURCE)]
+        } else {
+            sources.iter().map(|s| Arc::from(s.name.as_str())).collect()
+        };
         let mlat = pipeline::mlat_engine(&sensors, &receivers, replay_speed);
         // A Mode S receiver's frames are named after its `[[source]] sensor`; every other
         // source's after the source.
@@ -388,8 +422,13 @@ impl Service {
         for r in &resumed {
             task.resumed(&r.incident);
         }
-        let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
         let mut handles = Vec::new();
+        if let (Some(n), Some(reader)) = (node, resume_reader) {
+            let (t, h) = n.start(task, reader, &source_tx, &shutdown_rx);
+            task = t;
+            handles.extend(h);
+        }
+        let detector = tokio::spawn(task.run(source_rx, store_tx, shutdown_rx.clone()));
         for spec in sources {
             tracing::info!(source = %spec.name, format = spec.format.name, "starting source: {}", source::describe(&spec.kind));
             handles.push(tokio::spawn(source::run(

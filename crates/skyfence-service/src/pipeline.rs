@@ -247,7 +247,18 @@ pub struct DetectorTask {
     mlat: Option<skyfence_mlat::Engine>,
     /// Fixes waiting to be observed.
     fixes: Vec<skyfence_core::Observation>,
+    /// On a detector node of a cluster: the targets of the partitions it owns; `None`
+    /// (every target) on a single machine.
+    partitions: Option<crate::leases::PartitionFilter>,
+    /// On a detector node: the open incidents of newly owned partitions, from the
+    /// shared store.
+    resume_source: Option<ResumeSource>,
 }
+
+/// Reads the open incidents of the partitions given (a detector node taking them over),
+/// each with the report to resume it from.
+pub type ResumeSource =
+    Box<dyn FnMut(&[u32]) -> anyhow::Result<Vec<(Incident, skyfence_core::detect::Report)>> + Send>;
 
 impl DetectorTask {
     /// A task for `detector` (already resumed from the store) and the sources named.
@@ -280,7 +291,77 @@ impl DetectorTask {
             next_purge: Instant::now(),
             mlat: None,
             fixes: Vec::new(),
+            partitions: None,
+            resume_source: None,
         }
+    }
+
+    /// Detects only the targets of the partitions this node owns (a detector node of a
+    /// cluster, leases.rs); the others' observations are counted and left to their owners.
+    pub fn with_partitions(mut self, filter: crate::leases::PartitionFilter) -> Self {
+        self.partitions = Some(filter);
+        self
+    }
+
+    /// Where a detector node reads the open incidents of partitions it takes over.
+    pub fn with_resume_source(mut self, source: ResumeSource) -> Self {
+        self.resume_source = Some(source);
+        self
+    }
+
+    /// Follows the node's leases: forgets the tracks of partitions given away (their
+    /// new owner resumes them from the store) and resumes the open incidents of those
+    /// taken, before any of their traffic is observed.
+    fn follow_ownership(&mut self) {
+        let Some(f) = self.partitions.as_mut() else {
+            return;
+        };
+        let Some(c) = f.changes() else { return };
+        let n = f.partitions();
+        if !c.lost.is_empty() {
+            let lost = &c.lost;
+            let forgotten = self
+                .detector
+                .release(|t| !lost.contains(&crate::leases::partition_of(&t, n)));
+            tracing::info!(partitions = ?c.lost, forgotten, "partitions handed over: their tracks forgotten here");
+        }
+        if c.gained.is_empty() {
+            return;
+        }
+        let Some(source) = self.resume_source.as_mut() else {
+            return;
+        };
+        match source(&c.gained) {
+            Ok(open) => {
+                let mut resumed = 0;
+                for (incident, last) in open {
+                    if !c
+                        .gained
+                        .contains(&crate::leases::partition_of(&incident.target.id, n))
+                    {
+                        continue;
+                    }
+                    match self.detector.resume(&incident, last) {
+                        Ok(()) => {
+                            self.resumed(&incident);
+                            resumed += 1;
+                        }
+                        Err(e) => tracing::warn!("cannot resume incident {}: {e}", incident.id),
+                    }
+                }
+                tracing::info!(partitions = ?c.gained, resumed, "partitions taken: open incidents resumed");
+            }
+            Err(e) => {
+                tracing::error!(partitions = ?c.gained, "cannot read the open incidents of partitions taken over: {e:#}")
+            }
+        }
+    }
+
+    /// Observations left to other nodes' partitions (0 on a single machine).
+    pub fn not_owned(&self) -> u64 {
+        self.partitions
+            .as_ref()
+            .map_or(0, crate::leases::PartitionFilter::skipped)
     }
 
     /// Multilaterates the frames of the sources bound to Mode S receivers
@@ -483,6 +564,7 @@ impl DetectorTask {
     /// batch. Multilateration sees every frame of a receiver before duplicate removal;
     /// its fixes are observations like the others.
     pub fn process(&mut self, batch: SourceBatch) {
+        self.follow_ownership();
         let src = usize::from(batch.source.0);
         if src >= self.source_names.len() {
             return;
@@ -605,6 +687,11 @@ impl DetectorTask {
         received: Instant,
     ) {
         let target = obs.target;
+        if let Some(f) = self.partitions.as_mut()
+            && !f.owns(&target)
+        {
+            return;
+        }
         self.detector.observe(&obs, &mut self.events);
         let mut fired = false;
         let mut events = std::mem::take(&mut self.events);
@@ -683,6 +770,7 @@ impl DetectorTask {
     /// The once-a-second tick: expiry, the open incidents' snapshots, the tracks view
     /// and the gauges.
     pub fn tick(&mut self, now: Timestamp) {
+        self.follow_ownership();
         let arrived = Instant::now();
         if let Some(m) = self.mlat.as_mut() {
             m.poll(now, &mut self.fixes);

@@ -121,12 +121,12 @@ impl Default for Backoff {
 
 /// The codec of one connection, from the format registry, stamping every item with
 /// its receive time.
-struct Framer {
+pub(crate) struct Framer {
     codec: Box<dyn Codec>,
 }
 
 impl Framer {
-    fn new(format: &'static Format) -> Self {
+    pub(crate) fn new(format: &'static Format) -> Self {
         // The receiver's counter is not used for time (receive time is), so its epoch
         // does not matter.
         Framer {
@@ -135,7 +135,7 @@ impl Framer {
     }
 
     /// Frames `chunk`, stamping each item with `at`.
-    fn decode(&mut self, chunk: &[u8], at: Timestamp, out: &mut Vec<Item>) {
+    pub(crate) fn decode(&mut self, chunk: &[u8], at: Timestamp, out: &mut Vec<Item>) {
         self.codec.decode(chunk, &mut |mut item| {
             item.set_at(at);
             out.push(item);
@@ -153,7 +153,7 @@ impl Framer {
         self.codec.finish(&mut push);
     }
 
-    fn drops(&self) -> DropCounts {
+    pub(crate) fn drops(&self) -> DropCounts {
         *self.codec.drops()
     }
 }

@@ -1,5 +1,5 @@
 //! `skyfence relay` through the binary: its config errors, `skyfence run` refusing a
-//! `[cluster]` (detector nodes are not built yet), and a relay publishing a receiver's
+//! detector node's config with a `[[source]]` (sources belong to relays), and a relay publishing a receiver's
 //! bytes to a real `nats-server -js` (`skyfence_testkit::nats`) with its `/metrics`
 //! saying so, then stopping cleanly on SIGTERM.
 
@@ -62,7 +62,8 @@ fn config_errors_exit_2_naming_what_is_missing() {
 
     let run = write(
         dir.path(),
-        "[cluster]\nnats = \"nats://127.0.0.1:4222\"\nnode = \"n1\"\n\n[[zones]]\ncountry = \"AF\"\n",
+        "[cluster]\nnats = \"nats://127.0.0.1:4222\"\nnode = \"n1\"\n\n[[zones]]\ncountry = \"AF\"\n\n\
+         [[source]]\nname = \"rx\"\ntype = \"beast\"\nlisten = \"127.0.0.1:0\"\n",
     );
     let out = Command::new(BIN)
         .args(["run", "--config"])
@@ -71,7 +72,7 @@ fn config_errors_exit_2_naming_what_is_missing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("detector nodes are not built yet"), "{err}");
+    assert!(err.contains("belongs in a relay's config"), "{err}");
 }
 
 #[test]

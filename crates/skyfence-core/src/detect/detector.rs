@@ -331,6 +331,15 @@ impl<Q: ZoneQueries> Detector<Q> {
         v
     }
 
+    /// Hands targets over to another detector (a cluster node's partition moved away):
+    /// forgets every track `keep` refuses, with no event; their open incidents stay
+    /// open in the store for the new owner to resume. Returns how many were forgotten.
+    pub fn release(&mut self, mut keep: impl FnMut(TargetId) -> bool) -> usize {
+        let before = self.tracks.len();
+        self.tracks.retain(|t| keep(t.target()));
+        before - self.tracks.len()
+    }
+
     /// Continues an open incident after a restart ("a restart resumes open
     /// incidents"): the target is tracked from `last` (its last report inside, from the
     /// store) with the incident's identity, counts and entry, so its next events carry the

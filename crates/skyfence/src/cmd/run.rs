@@ -33,11 +33,20 @@ pub struct RunArgs {
 /// Runs the service until SIGINT or SIGTERM, then flushes the store and returns.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
+    // With [cluster], a detector node: its traffic is the relays' raw stream.
     if config.cluster.is_some() {
-        return Err(input_error(format!(
-            "config {}: [cluster]: detector nodes are not built yet; `skyfence relay` reads [cluster], `skyfence run` runs without it",
-            args.config.display()
-        )));
+        if let Some(s) = config.sources.first() {
+            return Err(input_error(format!(
+                "config {}: [[source]] {:?}: a detector node ([cluster]) reads its traffic from the relays; [[source]] belongs in a relay's config (skyfence relay)",
+                args.config.display(),
+                s.name
+            )));
+        }
+        if !args.replay.is_empty() {
+            return Err(input_error(
+                "--replay: a detector node ([cluster]) reads its traffic from the relays",
+            ));
+        }
     }
     let zones = config.load_zones(&[], &[])?;
     if zones.is_empty() {
@@ -55,7 +64,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.replay.iter().any(|r| r.path.is_none()) {
         return Err(input_error("--replay needs a file, not standard input"));
     }
-    if config.sources.is_empty() && args.replay.is_empty() {
+    if config.sources.is_empty() && args.replay.is_empty() && config.cluster.is_none() {
         tracing::warn!(
             "config {} has no [[source]]: the service will see no traffic",
             args.config.display()
