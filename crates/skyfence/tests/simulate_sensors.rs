@@ -590,17 +590,21 @@ fn remote_id_over_every_transport_with_operators_on_both_sides() {
     for (t, f) in t.iter().zip(&f) {
         assert!(metres(&f["operator"], &t["operator"]) < 1.0, "{f}");
         assert!(metres(&f["entry"], &t["entry"]) < 100.0, "{f} vs {t}");
-        assert_eq!(f["sensors"], serde_json::json!(["landi-kotal-rid"]));
+        // The radar paints every drone: its plots join the drone's Remote ID target
+        // through the association gate, so the one incident lists both sensors.
+        assert_eq!(
+            f["sensors"],
+            serde_json::json!(["landi-kotal-rid", "peshawar-psr"])
+        );
         let afghan = f["target"]["id"].as_str().unwrap().starts_with("AF");
         // Afghan operators stand west of the border (71.04° E), Pakistani east (71.15°).
         let lon = f["operator"]["lon"].as_f64().unwrap();
         assert_eq!(lon < 71.1, afghan, "{f}");
     }
-    // The radar sees all five drones (the four broadcasting ones too: radar plots are
-    // associated by Mode S address only, so those are tracks of their own); the drone
-    // with Remote ID switched off is among the radar tracks alone.
+    // The radar sees all five drones, but only the one with Remote ID switched off is
+    // a radar track of its own: the others' plots joined their Remote ID targets.
     let (t, f) = (pk(&truth, "track"), pk(&found, "track"));
-    assert_eq!((t.len(), f.len()), (5, 5), "{t:?}\n{f:?}");
+    assert_eq!((t.len(), f.len()), (1, 1), "{t:?}\n{f:?}");
     assert_eq!(ids(&t), ids(&f));
     assert!(f.iter().all(|i| i.get("operator").is_none()));
     let _ = std::fs::remove_dir_all(dir);
