@@ -11,6 +11,7 @@ use std::io::Write as _;
 
 pub mod nats;
 pub mod postgres;
+pub mod scratch;
 
 /// Whether a `CI` environment value means "running in CI": set, not empty, and neither
 /// `0` nor `false` (`.ci/run` exports `CI=true`, as do the common CI services).

@@ -3,7 +3,7 @@
 //! becomes an incident of a track (`cooperative: false`), with its times of day
 //! anchored on the date of `--start` across midnight.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -29,11 +29,8 @@ lon = 71.1
 alt_m = 300
 "#;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-asterix-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-asterix-{name}-"))
 }
 
 /// 330 scans of 4 s from 23:50:00: a north marker each scan; a primary-only track 417

@@ -1,7 +1,7 @@
 //! Named cases of `skyfence analyze` through the real binary, on recordings built with
 //! skyfence's own encoders: what the decoder must keep away from the detector.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -17,11 +17,8 @@ const ZONE: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
 "properties":{"name":"BOX","buffer_m":2000},"geometry":{"type":"Polygon","coordinates":
 [[[71.0,34.0],[71.2,34.0],[71.2,34.2],[71.0,34.2],[71.0,34.0]]]}}]}"#;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-cases-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-cases-{name}-"))
 }
 
 /// A UAV (B6) flying east along 34.1 N from 70.90 E, reporting every 0.5 s for

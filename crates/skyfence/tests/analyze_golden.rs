@@ -10,33 +10,12 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use skyfence_testkit::scratch::Scratch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 
-/// A test's scratch directory, removed when the test ends, passed or failed (the
-/// recordings are tens of MB each).
-struct Scratch(tempfile::TempDir);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        self.0.path()
-    }
-}
-
 fn temp_dir(name: &str) -> Scratch {
-    Scratch(
-        tempfile::Builder::new()
-            .prefix(&format!("skyfence-golden-{name}-"))
-            .tempdir()
-            .unwrap(),
-    )
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-golden-{name}-"))
 }
 
 fn run(args: &[&str]) -> std::process::Output {

@@ -5,7 +5,7 @@
 //! of the truth, and `skyfence analyze` turns its border crossing into an incident.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use skyfence_core::{Icao24, SourceId, TargetId, Timestamp};
@@ -20,11 +20,8 @@ use skyfence_mlat::{Engine, MlatConfig, ReceiverSite};
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 const TARGET: &str = "7a5c01";
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-mlat-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-mlat-{name}-"))
 }
 
 fn simulate(dir: &Path) {

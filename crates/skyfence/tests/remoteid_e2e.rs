@@ -3,7 +3,7 @@
 //! outside; `decode` prints its messages, `analyze` opens the incident with the
 //! operator.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -25,11 +25,8 @@ const SERIAL: &str = "1581F5FJD239C00DW22E";
 const MAC: [u8; 6] = [0x60, 0x60, 0x1f, 0x12, 0x34, 0x56];
 const T0: i64 = 1_700_000_000;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-rid-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-rid-{name}-"))
 }
 
 fn encode(message: Message) -> [u8; 25] {

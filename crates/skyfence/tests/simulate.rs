@@ -19,11 +19,8 @@ fn repo_root() -> PathBuf {
 }
 
 /// A fresh directory under the system temp dir, unique to this test process and `name`.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-sim-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-sim-{name}-"))
 }
 
 fn simulate(scenario: &str, out: &Path, seed: u64) -> std::process::Output {

@@ -5,7 +5,7 @@
 //! truth's radar-only and Remote ID incidents.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -14,11 +14,8 @@ use skyfence_decode::asterix::{AsterixDecoder, ServiceKind};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skyfence");
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("skyfence-simsens-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> skyfence_testkit::scratch::Scratch {
+    skyfence_testkit::scratch::scratch_dir(&format!("skyfence-simsens-{name}-"))
 }
 
 /// Runs skyfence, which must succeed; its stderr.
