@@ -288,14 +288,7 @@ impl LeaseMetrics {
                 &self.lost,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, v) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
-                v.load(Relaxed)
-            ));
-        }
-        out
+        crate::metrics::render_plain(&rows)
     }
 }
 

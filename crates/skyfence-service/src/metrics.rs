@@ -484,6 +484,21 @@ impl Metrics {
     }
 }
 
+/// Plain (unlabelled) counters and gauges in the Prometheus text format: one
+/// `(name, kind, help, value)` row each, as the relay, the cluster node and its lease
+/// keeper report theirs.
+pub(crate) fn render_plain(rows: &[(&str, &str, &str, &AtomicU64)]) -> String {
+    let mut out = String::new();
+    for (name, kind, help, v) in rows {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+            v.load(Relaxed)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,14 +214,7 @@ impl NodeMetrics {
                 &self.lag,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, v) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
-                v.load(Relaxed)
-            ));
-        }
-        out
+        crate::metrics::render_plain(&rows)
     }
 }
 

@@ -291,40 +291,14 @@ pub trait EvidenceLogStore: Send {
     /// The key rotation leaves (kind 0x08) of index under `size`, by index. Rotations
     /// are rare, but this default reads every leaf row; a backend may index them.
     fn key_rotation_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
-        const CHUNK: u64 = 4096;
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < size {
-            let end = size.min(start + CHUNK);
-            out.extend(
-                self.evidence_leaf_rows(start, end)?
-                    .into_iter()
-                    .filter(|r| r.kind == 0x08)
-                    .filter_map(|r| Some((r.index, r.bytes?))),
-            );
-            start = end;
-        }
-        Ok(out)
+        leaves_of_kind(self, 0x08, size)
     }
 
     /// The sensor state leaves (kind 0x09: a declared sensor came up or went down) of
     /// index under `size`, by index. They are few (a change of a sensor's state), but this
     /// default reads every leaf row; a backend may index them.
     fn sensor_state_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
-        const CHUNK: u64 = 4096;
-        let mut out = Vec::new();
-        let mut start = 0;
-        while start < size {
-            let end = size.min(start + CHUNK);
-            out.extend(
-                self.evidence_leaf_rows(start, end)?
-                    .into_iter()
-                    .filter(|r| r.kind == 0x09)
-                    .filter_map(|r| Some((r.index, r.bytes?))),
-            );
-            start = end;
-        }
-        Ok(out)
+        leaves_of_kind(self, 0x09, size)
     }
 
     /// The leaves a bundle for incident `id` carries, by index: its target's raw evidence
@@ -550,4 +524,29 @@ fn log_conflict<S: EvidenceLogStore + ?Sized>(
         op,
         reason: reason.to_string(),
     }
+}
+
+/// The leaves of `kind` under `size`, by index, read from every leaf row 4 096 at a time:
+/// the default of the kind-specific reads of [`EvidenceLogStore`], for a backend without
+/// an index on the kind.
+fn leaves_of_kind<S: EvidenceLogStore + ?Sized>(
+    store: &S,
+    kind: u8,
+    size: u64,
+) -> Result<Vec<IndexedLeaf>, StoreError> {
+    const CHUNK: u64 = 4096;
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let end = size.min(start + CHUNK);
+        out.extend(
+            store
+                .evidence_leaf_rows(start, end)?
+                .into_iter()
+                .filter(|r| r.kind == kind)
+                .filter_map(|r| Some((r.index, r.bytes?))),
+        );
+        start = end;
+    }
+    Ok(out)
 }

@@ -134,14 +134,7 @@ impl RelayMetrics {
                 &self.connected,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, v) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
-                v.load(Relaxed)
-            ));
-        }
-        out
+        crate::metrics::render_plain(&rows)
     }
 }
 

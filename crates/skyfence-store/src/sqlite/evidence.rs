@@ -402,6 +402,24 @@ pub(crate) fn same_content(a: &EvidenceLeaf, b: &EvidenceLeaf) -> bool {
 }
 
 impl SqliteStore {
+    /// The `(index, bytes)` rows of `sql`, a leaf query whose one parameter is the log
+    /// size bound.
+    fn indexed_leaves(
+        &self,
+        what: &'static str,
+        sql: &str,
+        size: u64,
+    ) -> Result<Vec<IndexedLeaf>, StoreError> {
+        let err = self.ev_err(what);
+        let mut st = self.conn.prepare_cached(sql).map_err(&err)?;
+        let rows = st
+            .query_map(params![to_i64(size)], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+
     fn ev_err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| sql_err(&self.path, op, source)
     }
@@ -547,38 +565,24 @@ impl EvidenceLogStore for SqliteStore {
     /// The key rotation leaves under `size`: the kind column alone is filtered, so the
     /// bytes of no other leaf are read.
     fn key_rotation_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
-        let err = self.ev_err("read key rotation leaves");
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT idx, bytes FROM evidence_leaves
-                 WHERE kind = 8 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
-            )
-            .map_err(&err)?;
-        let rows = st
-            .query_map(params![to_i64(size)], |r| {
-                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(&err)?;
-        rows.collect::<Result<_, _>>().map_err(&err)
+        // The kind is written in the SQL, not bound: only then does SQLite use the
+        // partial index on it.
+        self.indexed_leaves(
+            "read key rotation leaves",
+            "SELECT idx, bytes FROM evidence_leaves
+             WHERE kind = 8 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
+            size,
+        )
     }
 
     /// The sensor state leaves under `size`, through their partial index.
     fn sensor_state_leaves(&self, size: u64) -> Result<Vec<IndexedLeaf>, StoreError> {
-        let err = self.ev_err("read sensor state leaves");
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT idx, bytes FROM evidence_leaves
-                 WHERE kind = 9 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
-            )
-            .map_err(&err)?;
-        let rows = st
-            .query_map(params![to_i64(size)], |r| {
-                Ok((to_u64(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(&err)?;
-        rows.collect::<Result<_, _>>().map_err(&err)
+        self.indexed_leaves(
+            "read sensor state leaves",
+            "SELECT idx, bytes FROM evidence_leaves
+             WHERE kind = 9 AND idx < ?1 AND bytes IS NOT NULL ORDER BY idx",
+            size,
+        )
     }
 
     /// The leaves a bundle for incident `id` carries, by index: its target's `RawFrame`
