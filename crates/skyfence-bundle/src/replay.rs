@@ -271,7 +271,8 @@ pub struct Replay {
     pub track: Vec<TrackPoint>,
     /// The target's confirmed, closed and lost events in this zone, in order.
     pub events: Vec<Event>,
-    /// The target's incursions still open at the end.
+    /// The target's incursions still open at `until`, each as a log entry then holds it
+    /// (its confirmation when it was confirmed at `until`).
     pub open: Vec<Incident>,
     /// Multilateration fix records recomputed from their copies' times (and then
     /// observed), and the receivers they used in all.
@@ -476,12 +477,59 @@ fn take_snapshot(
         .open_incidents()
         .into_iter()
         .filter(|i| i.target.id == target)
+        .map(|open| logged_at(&out.events, open, until))
         .collect();
+}
+
+/// The state of the open incident `open` that a log entry at `until` holds: its
+/// confirmation when that is what happened at `until`, else the detector's state then.
+///
+/// An open incident's logged state is usually its confirmation, made by the record
+/// that confirmed it. Records of the same instant may follow that record (two fixes of
+/// one reply time, plots of one scan): the live detector counted them after it logged
+/// the confirmation, so the detector's state at `until` can hold more reports than the
+/// log says.
+fn logged_at(events: &[Event], open: Incident, until: Timestamp) -> Incident {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Confirmed { at, incident } if *at == until && incident.id == open.id => {
+                Some(incident.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or(open)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An open incident confirmed at `until` is its confirmation: a record of the
+    /// confirming instant that followed it (counted live after the log) does not count.
+    #[test]
+    fn an_open_incident_confirmed_at_until_is_its_confirmation() {
+        let at_confirmation: Incident = serde_json::from_str(
+            r#"{"id":"0123456789abcdef","zone":"PK","target":{"icao24":"7a5c01","callsign":null,"category":null},"classification":"unknown","authorised":false,"permit":null,"status":"open","entry_observed":false,"entered_at":"2026-12-07T23:54:49.527Z","exited_at":null,"last_seen_at":"2026-12-07T23:54:49.797Z","entry":{"lat":33.828269,"lon":70.282724,"alt_ft":14783},"exit":null,"duration_s":0.27,"max_depth_m":15667.8,"max_alt_ft":14790,"reports":18}"#,
+        )
+        .unwrap();
+        let until = at_confirmation.last_seen_at;
+        let events = vec![Event::Confirmed {
+            at: until,
+            incident: at_confirmation.clone(),
+        }];
+        let mut at_until = at_confirmation.clone();
+        at_until.reports = 19;
+        assert_eq!(logged_at(&events, at_until.clone(), until), at_confirmation);
+        // A state logged later than the confirmation is the detector's then.
+        let later = until.add_micros(1);
+        assert_eq!(logged_at(&events, at_until.clone(), later), at_until);
+        // So is one of another incident.
+        let mut other = at_until.clone();
+        other.id = skyfence_core::detect::IncidentId([1; 8]);
+        assert_eq!(logged_at(&events, other.clone(), until), other);
+    }
 
     #[test]
     fn settings_read_detection_and_permits_only() {

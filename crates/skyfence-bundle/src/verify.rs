@@ -1082,6 +1082,22 @@ fn verdict_check(r: &replay::Replay, incident: &Incident, until: Timestamp) -> O
         claimed.residual_m
     );
     let Some((leaf, e)) = latest else {
+        // No check completed yet: the only true statement is `unverified`, by no
+        // receivers (what the live engine states of a broadcaster it has not checked).
+        if claimed.verdict == skyfence_core::detect::SpoofVerdict::Unverified
+            && claimed.receivers == 0
+            && claimed.residual_m == 0.0
+        {
+            return Some(Check {
+                name,
+                outcome: Outcome::Pass,
+                detail: format!(
+                    "no check of a broadcast position was completed by {} ({} in the bundle in all): {stated}, as the incident states",
+                    until.to_rfc3339_millis(),
+                    checks.len()
+                ),
+            });
+        }
         return fail(format!(
             "the incident states the verdict {stated}, but the bundle holds no check of a broadcast position completed by {}",
             until.to_rfc3339_millis()
@@ -1519,6 +1535,33 @@ mod tests {
             "{}",
             c.detail
         );
+        // A broadcaster not yet checked when the incident was logged: `unverified` by no
+        // receivers is what the live engine states, and all the bundle can show; any
+        // other figure with no check behind it fails.
+        let mut unchecked = logged();
+        unchecked.verification = Some(skyfence_core::detect::IncidentVerification::tdoa(
+            0,
+            0.0,
+            SpoofVerdict::Unverified,
+        ));
+        let c = verdict_check(&none, &unchecked, until).unwrap();
+        assert_eq!(c.outcome, Outcome::Pass, "{}", c.detail);
+        assert!(
+            c.detail
+                .contains("no check of a broadcast position was completed"),
+            "{}",
+            c.detail
+        );
+        // Checks completed only after the logged state change do not count either way.
+        let c = verdict_check(&r, &unchecked, r.checks[0].1.completed_at.add_micros(-1)).unwrap();
+        assert_eq!(c.outcome, Outcome::Pass, "{}", c.detail);
+        for lie in [(3, 0.0), (0, 12.5)] {
+            let mut lie_unchecked = unchecked.clone();
+            let v = lie_unchecked.verification.as_mut().unwrap();
+            (v.receivers, v.residual_m) = lie;
+            let c = verdict_check(&none, &lie_unchecked, until).unwrap();
+            assert_eq!(c.outcome, Outcome::Fail, "{lie:?}: {}", c.detail);
+        }
         // No verdict stated and no check: no line.
         assert!(verdict_check(&none, &logged(), until).is_none());
         // An honest aircraft: its claims agree.
