@@ -993,27 +993,29 @@ pub fn write_store(
     tracing::info!("store flushed");
 }
 
-/// How often the WAL is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the WAL is copied into the database file: often enough that the tail the
+/// writer copies when it empties the WAL (`SqliteStore::bound_wal`) is a few
+/// megabytes at 100 k frames/s, a millisecond or two.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Runs the store's deferred housekeeping ([`Store::maintain`]: SQLite copies its WAL into
-/// the database file) about once a second on its own connection until `shutdown`. The
-/// writer is opened with `auto_checkpoint: false`, so no commit (and no event waiting
-/// behind it) pays for a checkpoint's fsync of the database file.
+/// the database file) about ten times a second on its own connection until `shutdown`.
+/// The writer is opened with `auto_checkpoint: false`, so no commit (and no event
+/// waiting behind it) pays for copying the WAL or for the database file's fsync.
 pub fn checkpoint_store(store: Box<dyn Store>, shutdown: watch::Receiver<bool>) {
     let mut next = Instant::now() + CHECKPOINT_EVERY;
     while !*shutdown.borrow() {
         // Short naps, so shutdown is not delayed.
         std::thread::sleep(
             next.saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(100)),
+                .min(Duration::from_millis(50)),
         );
         if Instant::now() < next {
             continue;
         }
         next = Instant::now() + CHECKPOINT_EVERY;
         if let Err(e) = store.maintain() {
-            tracing::warn!("wal checkpoint failed (tried again in a second): {e}");
+            tracing::warn!("wal checkpoint failed (tried again shortly): {e}");
         }
     }
 }

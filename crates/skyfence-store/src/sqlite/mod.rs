@@ -54,7 +54,8 @@ pub struct SqliteStore {
 /// How long a writer waits before trying again to empty a WAL it could not, after an
 /// attempt that waited for readers.
 pub const WAL_RETRY_AFTER: Duration = Duration::from_millis(200);
-/// How long a writer emptying the WAL waits for readers of older snapshots.
+/// How long a writer emptying a WAL past five eighths of its limit waits for readers of
+/// older snapshots (below that it does not wait at all).
 pub const WAL_READER_WAIT: Duration = Duration::from_millis(250);
 /// An attempt to empty the WAL that fails faster than this did not wait for readers.
 const WAL_FAST_FAILURE: Duration = Duration::from_millis(20);
@@ -194,38 +195,46 @@ impl SqliteStore {
     }
 
     /// The writer's half of the WAL policy, run after each of its commits: once the WAL
-    /// passes half of [`StoreOptions::wal_limit_bytes`], empty it (and past three
-    /// quarters, wait for it)
-    /// ([`SqliteStore::checkpoint_truncate`]). Done by the writer between its own
-    /// transactions, because a checkpoint on another connection must win the write lock
-    /// from a writer that takes it again at once, and under heavy ingest it never does;
-    /// passive checkpoints (housekeeping, [`Store::maintain`]) copy the WAL without waiting
-    /// but cannot restart it while readers overlap. A failure (a reader held an old
-    /// snapshot past the busy timeout) is not the commit's: it is tried again after
-    /// [`WAL_RETRY_AFTER`], or at the next commit when it met another connection's
-    /// checkpoint.
+    /// passes half of [`StoreOptions::wal_limit_bytes`], empty it
+    /// ([`SqliteStore::checkpoint_truncate`]) if that needs no waiting; past five
+    /// eighths, waiting up to [`WAL_READER_WAIT`] for readers; past three quarters,
+    /// waiting for it.
+    ///
+    /// Done by the writer between its own transactions, because a checkpoint on another
+    /// connection must win the write lock from a writer that takes it again at once,
+    /// and under heavy ingest it never does. The copying is not the writer's: passive
+    /// checkpoints on another connection (housekeeping, [`Store::maintain`], run about
+    /// ten times a second by the service) copy the WAL into the database file without
+    /// blocking anyone, so what is left to the writer is the tail written since the last
+    /// of them, the database file's sync and the reset. Below five eighths it never
+    /// waits: a reader still on an old snapshot (or another connection's checkpoint)
+    /// makes the attempt return at once, and the next commit tries again, so no commit
+    /// (and no event behind it) is held up by readers while they come and go. Readers
+    /// that always overlap can starve that; then it waits for them a short while (tried
+    /// again [`WAL_RETRY_AFTER`] after a wait that failed), and past three quarters as
+    /// long as any statement waits for a lock, so the WAL cannot outgrow its limit by
+    /// more than the commits readers hold up.
     pub(crate) fn bound_wal(&self) {
         let (wal, limit) = (self.wal_bytes(), self.options.wal_limit_bytes);
         if wal <= limit / 2 {
             return;
         }
-        // Past three quarters of the limit the writer stops until the WAL is emptied:
-        // it waits for readers as long as any statement waits for a lock, and tries
-        // again at every commit, so the WAL cannot outgrow its limit by more than the
-        // commits readers hold up.
-        let hard = wal > limit / 4 * 3;
+        let (patient, hard) = (wal > limit / 8 * 5, wal > limit / 4 * 3);
         let mut failed_at = self
             .wal_failed_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !hard && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
+        if patient && !hard && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
             return;
         }
         let started = Instant::now();
-        // Below the hard mark, wait for readers a short while only: a commit is held up
-        // meanwhile.
         if !hard {
-            let _ = self.conn.busy_timeout(WAL_READER_WAIT);
+            let wait = if patient {
+                WAL_READER_WAIT
+            } else {
+                Duration::ZERO
+            };
+            let _ = self.conn.busy_timeout(wait);
         }
         let done = self.checkpoint_truncate().unwrap_or(false);
         let _ = self.conn.busy_timeout(self.options.busy_timeout);
