@@ -33,6 +33,25 @@ fn get(addr: SocketAddr, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+/// Exports incident `id` from the demo's store in `dir` (with the demo's key) to
+/// `dir/name`.
+fn export(dir: &std::path::Path, id: &str, name: &str) -> std::path::PathBuf {
+    let zip = dir.join(name);
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .args(["export", id, "--out"])
+        .arg(&zip)
+        .args(["--store", "demo.db"])
+        .output()
+        .expect("run export");
+    assert!(
+        out.status.success(),
+        "export of {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    zip
+}
+
 /// Kills the demo when the test fails before stopping it.
 struct Demo(Option<std::process::Child>);
 
@@ -194,19 +213,7 @@ fn the_demo_locates_the_silent_transponder_and_flags_the_spoofer() {
             if !ours || i["status"] != "open" || open_bundles.iter().any(|(b, _)| *b == id) {
                 continue;
             }
-            let zip = dir.path().join(format!("open-{id}.zip"));
-            let out = Command::new(BIN)
-                .current_dir(dir.path())
-                .args(["export", &id, "--out"])
-                .arg(&zip)
-                .args(["--store", "demo.db"])
-                .output()
-                .expect("run export");
-            assert!(
-                out.status.success(),
-                "export of open {id}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let zip = export(dir.path(), &id, &format!("open-{id}.zip"));
             open_bundles.push((id, zip));
         }
         std::thread::sleep(Duration::from_millis(300));
@@ -232,18 +239,10 @@ fn the_demo_locates_the_silent_transponder_and_flags_the_spoofer() {
     }
 
     // The crossing's bundle, from the demo's store and key: every fix recomputed.
-    let zip = dir.path().join("located.zip");
-    let out = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["export", crossing["id"].as_str().expect("an id"), "--out"])
-        .arg(&zip)
-        .args(["--store", "demo.db"])
-        .output()
-        .expect("run export");
-    assert!(
-        out.status.success(),
-        "export: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let zip = export(
+        dir.path(),
+        crossing["id"].as_str().expect("an id"),
+        "located.zip",
     );
     let out = Command::new(BIN)
         .arg("verify")
