@@ -174,11 +174,22 @@ impl CaptureReader {
                         src = rem;
                     }
                     Err(PcapError::IncompleteBuffer) => return data.len() - src.len(),
-                    Err(_) => {
-                        // A packet header that makes no sense: the framing is lost.
-                        self.drops.add(DropReason::BadLength);
-                        self.container = Container::Broken;
-                    }
+                    Err(_) => match p.next_raw_packet(src) {
+                        // Framed by its lengths, but with a fraction of a second out of
+                        // range (a microsecond count of 1 000 000 or more): the packet
+                        // cannot be placed in time, and the packets after it can.
+                        Ok((rem, raw))
+                            if !valid_fraction(raw.ts_frac, p.header().ts_resolution) =>
+                        {
+                            self.drops.add(DropReason::BadTimestamp);
+                            src = rem;
+                        }
+                        _ => {
+                            // A packet header that makes no sense: the framing is lost.
+                            self.drops.add(DropReason::BadLength);
+                            self.container = Container::Broken;
+                        }
+                    },
                 },
                 Container::PcapNg(p) => match p.next_block(src) {
                     Ok((rem, block)) => {
@@ -205,6 +216,15 @@ impl CaptureReader {
                 },
             }
         }
+    }
+}
+
+/// Whether a pcap packet header's fraction of a second is below one second in its
+/// file's resolution (what the pcap-file crate checks before handing a packet out).
+fn valid_fraction(frac: u32, resolution: pcap_file::TsResolution) -> bool {
+    match resolution {
+        pcap_file::TsResolution::MicroSecond => frac < 1_000_000,
+        pcap_file::TsResolution::NanoSecond => frac < 1_000_000_000,
     }
 }
 
@@ -395,6 +415,67 @@ impl crate::codec::Codec for PcapDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A packet whose microsecond count is out of range is dropped as untimed, and the
+    /// capture goes on: the packets after it are read (found by fuzzing: the whole rest
+    /// of the file was garbage).
+    #[test]
+    fn a_packet_with_an_out_of_range_fraction_is_dropped_alone() {
+        for big in [false, true] {
+            let u32b = |v: u32| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            let mut f = Vec::new();
+            f.extend_from_slice(&u32b(0xa1b2_c3d4));
+            f.extend_from_slice(&if big {
+                2u16.to_be_bytes()
+            } else {
+                2u16.to_le_bytes()
+            });
+            f.extend_from_slice(&if big {
+                4u16.to_be_bytes()
+            } else {
+                4u16.to_le_bytes()
+            });
+            f.extend_from_slice(&[0; 8]);
+            f.extend_from_slice(&u32b(65_535));
+            f.extend_from_slice(&u32b(1)); // Ethernet
+            for (i, usec) in [
+                (0u32, 250_000u32),
+                (1, 1_000_000),
+                (2, 999_999),
+                (3, u32::MAX),
+            ] {
+                f.extend_from_slice(&u32b(1_700_000_000 + i));
+                f.extend_from_slice(&u32b(usec));
+                f.extend_from_slice(&u32b(3));
+                f.extend_from_slice(&u32b(3));
+                f.extend_from_slice(&[i as u8; 3]);
+            }
+            let mut r = CaptureReader::new();
+            let mut got = Vec::new();
+            // Fed a byte at a time: the skip does not depend on where chunks end.
+            for b in &f {
+                r.feed(std::slice::from_ref(b), &mut |at, _, data| {
+                    got.push((at, data.to_vec()))
+                });
+            }
+            r.finish();
+            assert_eq!(
+                got,
+                vec![
+                    (Timestamp::from_micros(1_700_000_000_250_000), vec![0; 3]),
+                    (Timestamp::from_micros(1_700_000_002_999_999), vec![2; 3]),
+                ]
+            );
+            assert_eq!(r.drops().get(DropReason::BadTimestamp), 2);
+            assert_eq!(r.drops().total_messages(), 2, "{:?}", r.drops());
+        }
+    }
 
     #[test]
     fn pcapng_times_follow_the_interface_resolution_and_offset() {
