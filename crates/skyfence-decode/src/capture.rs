@@ -431,16 +431,14 @@ mod tests {
             };
             let mut f = Vec::new();
             f.extend_from_slice(&u32b(0xa1b2_c3d4));
-            f.extend_from_slice(&if big {
-                2u16.to_be_bytes()
-            } else {
-                2u16.to_le_bytes()
-            });
-            f.extend_from_slice(&if big {
-                4u16.to_be_bytes()
-            } else {
-                4u16.to_le_bytes()
-            });
+            // Version 2.4.
+            for v in [2u16, 4] {
+                f.extend_from_slice(&if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                });
+            }
             f.extend_from_slice(&[0; 8]);
             f.extend_from_slice(&u32b(65_535));
             f.extend_from_slice(&u32b(1)); // Ethernet

@@ -219,23 +219,24 @@ impl SqliteStore {
         if wal <= limit / 2 {
             return;
         }
-        let (patient, hard) = (wal > limit / 8 * 5, wal > limit / 4 * 3);
+        // How long this attempt may wait for readers, and whether a failed wait of
+        // that length holds the next attempts off for a while.
+        let (wait, held_off) = if wal > limit / 4 * 3 {
+            (self.options.busy_timeout, false)
+        } else if wal > limit / 8 * 5 {
+            (WAL_READER_WAIT, true)
+        } else {
+            (Duration::ZERO, false)
+        };
         let mut failed_at = self
             .wal_failed_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if patient && !hard && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
+        if held_off && failed_at.is_some_and(|t| t.elapsed() < WAL_RETRY_AFTER) {
             return;
         }
         let started = Instant::now();
-        if !hard {
-            let wait = if patient {
-                WAL_READER_WAIT
-            } else {
-                Duration::ZERO
-            };
-            let _ = self.conn.busy_timeout(wait);
-        }
+        let _ = self.conn.busy_timeout(wait);
         let done = self.checkpoint_truncate().unwrap_or(false);
         let _ = self.conn.busy_timeout(self.options.busy_timeout);
         *failed_at = (!done && started.elapsed() >= WAL_FAST_FAILURE).then(Instant::now);
